@@ -1,0 +1,50 @@
+# Offre d'insertion : commandes de développement.
+# `make run` et `make test` font toute l'installation sur une machine neuve.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test verifier exporter index bench lint paquets-systeme
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# Reinstall only when the dependencies change.
+$(VENV)/.installe: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
+	touch $@
+
+# Debian's chromium drives the browser tests (never a downloaded browser).
+paquets-systeme:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installation de chromium (paquet Debian)…"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+run: $(VENV)/.installe
+	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.installe paquets-systeme
+	$(BIN)/pytest
+
+verifier: $(VENV)/.installe
+	$(BIN)/flask --app app fiches verifier
+
+exporter: $(VENV)/.installe
+	$(BIN)/flask --app app fiches exporter --sortie export
+
+index: $(VENV)/.installe
+	$(BIN)/flask --app app index reconstruire
+
+bench: $(VENV)/.installe
+	$(BIN)/python bench/bench_chargement.py
+	$(BIN)/python bench/bench_recherche.py
+	$(BIN)/python bench/poids_page.py
+
+lint: $(VENV)/.installe
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .

@@ -1,0 +1,229 @@
+"""How the catalogue speaks to people: plain labels, dates, places, acronyms.
+
+No Flask here: views and templates call these helpers; tests call them directly.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import cache
+
+from markupsafe import Markup, escape
+
+from catalogue.fiche import Fiche, Structure
+from catalogue.vocabulaires import vocabulaire
+
+MOIS = (
+    "janvier", "février", "mars", "avril", "mai", "juin", "juillet",
+    "août", "septembre", "octobre", "novembre", "décembre",
+)  # fmt: skip
+
+# Acronyms met in the fiches, expanded in plain words. Ambiguous ones (ARS is
+# an association in one département and the health agency elsewhere) stay out.
+GLOSSAIRE = {
+    "AAH": "allocation aux adultes handicapés",
+    "ACI": "atelier et chantier d'insertion",
+    "AI": "association intermédiaire",
+    "ASE": "aide sociale à l'enfance",
+    "ASS": "allocation de solidarité spécifique",
+    "BRSA": "bénéficiaire du RSA",
+    "CADA": "centre d'accueil des demandeurs d'asile",
+    "CAF": "caisse d'allocations familiales",
+    "CCAS": "centre communal d'action sociale",
+    "CDDI": "contrat à durée déterminée d'insertion",
+    "CER": "contrat d'engagement réciproque, signé avec votre référent RSA",
+    "CHRS": "centre d'hébergement et de réinsertion sociale",
+    "CLLAJ": "comité local pour le logement autonome des jeunes",
+    "CPAM": "caisse primaire d'assurance maladie",
+    "E2C": "école de la deuxième chance",
+    "EI": "entreprise d'insertion",
+    "ETTI": "entreprise de travail temporaire d'insertion",
+    "FDAJ": "fonds départemental d'aide aux jeunes",
+    "FLE": "français langue étrangère : cours de français pour les personnes "
+    "dont ce n'est pas la langue maternelle",
+    "GEIQ": "groupement d'employeurs pour l'insertion et la qualification",
+    "IAE": "insertion par l'activité économique : un emploi accompagné pour "
+    "reprendre pied",
+    "MDEF": "maison départementale de l'emploi et de la formation",
+    "MDPH": "maison départementale des personnes handicapées",
+    "MDS": "maison départementale des solidarités",
+    "MSA": "mutualité sociale agricole",
+    "OFII": "office français de l'immigration et de l'intégration",
+    "PLIE": "plan local pour l'insertion et l'emploi",
+    "PMI": "protection maternelle et infantile",
+    "PMSMP": "période de mise en situation en milieu professionnel : un stage "
+    "court en entreprise",
+    "POEC": "préparation opérationnelle à l'emploi collective",
+    "PPAE": "projet personnalisé d'accès à l'emploi",
+    "QPV": "quartier prioritaire de la politique de la ville",
+    "RQTH": "reconnaissance de la qualité de travailleur handicapé",
+    "RSA": "revenu de solidarité active",
+    "SIAE": "structure d'insertion par l'activité économique",
+    "SIAO": "service intégré d'accueil et d'orientation",
+    "TISF": "technicien de l'intervention sociale et familiale",
+}
+_SIGLE = re.compile(r"\b(" + "|".join(sorted(GLOSSAIRE, key=len, reverse=True)) + r")\b")
+
+# Thematic categories (data·inclusion) in words a beneficiary uses.
+THEMES = {
+    "choisir-un-metier": "Choisir un métier",
+    "creer-une-entreprise": "Créer son entreprise",
+    "difficultes-administratives-ou-juridiques": "Papiers et droits",
+    "difficultes-financieres": "Argent et dettes",
+    "equipement-et-alimentation": "Nourriture, vêtements, équipement",
+    "famille": "Famille et enfants",
+    "lecture-ecriture-calcul": "Lire, écrire, compter, parler français",
+    "logement-hebergement": "Logement",
+    "mobilite": "Se déplacer, permis",
+    "numerique": "Ordinateur et internet",
+    "preparer-sa-candidature": "CV, lettre, entretien",
+    "remobilisation": "Reprendre confiance",
+    "sante": "Santé",
+    "se-former": "Se former",
+    "souvrir-a-linternational": "Partir à l'étranger",
+    "trouver-un-emploi": "Trouver un emploi",
+}
+
+# Facet name -> vocabulary that labels its values.
+VOCABULAIRE_DE = {
+    "thematiques": "thematiques",
+    "publics": "publics",
+    "categorie": "categories",
+    "type": "types",
+    "frais": "frais",
+    "modes_accueil": "modes_accueil",
+    "mobilisable_par": "mobilisable_par",
+    "statut": "statuts",
+}
+# Words a person says, where the national vocabulary says something else.
+LIBELLES_SIMPLES = {
+    ("modes_accueil", "en-presentiel"): "Sur place",
+    ("modes_accueil", "a-distance"): "À distance (téléphone, internet)",
+    ("mobilisable_par", "usagers"): "Je peux m'inscrire moi-même",
+    ("mobilisable_par", "professionnels"): "Par mon référent ou un conseiller",
+}
+
+
+def libelle(facette: str, valeur: str) -> str:
+    """The French label of one facet value."""
+    if facette == "categories_thematiques":
+        return THEMES.get(valeur, valeur)
+    if (facette, valeur) in LIBELLES_SIMPLES:
+        return LIBELLES_SIMPLES[facette, valeur]
+    nom = VOCABULAIRE_DE.get(facette)
+    return vocabulaire(nom).libelle(valeur) if nom else valeur
+
+
+def date_fr(jour: date | datetime | str | None) -> str:
+    """« 3 février 2026 »; an ISO string is accepted (from the search index)."""
+    if jour is None:
+        return ""
+    if isinstance(jour, str):
+        jour = datetime.fromisoformat(jour)
+    premier = "1er" if jour.day == 1 else str(jour.day)
+    return f"{premier} {MOIS[jour.month - 1]} {jour.year}"
+
+
+def distance_fr(km: float | None) -> str:
+    if km is None:
+        return ""
+    if km < 1:
+        return "à moins de 1 km"
+    return f"à {km:.0f} km" if km >= 10 else f"à {km:.1f} km".replace(".", ",")
+
+
+@dataclass(frozen=True)
+class Places:
+    """What to say about the places left: ``etat`` is a CSS-friendly key."""
+
+    etat: str  # "libres", "complet", "illimitees", "non-suivies"
+    texte: str
+    nombre: int | None = None
+    maj_le: str = ""
+
+
+def places(
+    fiche: Fiche, restantes: int | None = None, maj_le: object = None
+) -> Places:
+    """The places left, from the search engine's live figure or the fiche."""
+    if restantes is None and maj_le is None:
+        restantes, maj_le = fiche.places_restantes, fiche.places_maj_le
+    quand = date_fr(maj_le) if maj_le else ""
+    if fiche.capacite.illimitee:
+        return Places("illimitees", "Pas de limite de places", maj_le=quand)
+    if restantes is None:
+        return Places("non-suivies", "Places non suivies", maj_le=quand)
+    if restantes == 0:
+        return Places("complet", "Complet pour le moment", 0, quand)
+    pluriel = "s" if restantes > 1 else ""
+    return Places(
+        "libres", f"{restantes} place{pluriel} libre{pluriel}", restantes, quand
+    )
+
+
+def qui_peut_s_inscrire(fiche: Fiche) -> str:
+    moi = "usagers" in fiche.mobilisable_par
+    pro = "professionnels" in fiche.mobilisable_par
+    if moi and pro:
+        return "Vous pouvez vous inscrire vous-même, ou passer par votre référent."
+    if moi:
+        return "Vous pouvez vous inscrire vous-même."
+    return "Il faut passer par votre référent ou un conseiller."
+
+
+def quand(fiche: Fiche, aujourd_hui: date | None = None) -> str:
+    """The next start, in one short phrase."""
+    session = fiche.prochaine_session(aujourd_hui)
+    if session:
+        return f"Prochaine session le {date_fr(session.debut)}"
+    if fiche.mode_entree == "sessions":
+        return "Pas de session prévue pour le moment"
+    return vocabulaire("modes_entree").libelle(fiche.mode_entree)
+
+
+def communes(fiche: Fiche, structure: Structure | None) -> list[str]:
+    """Where it happens: the lieux' communes, else the porteur's."""
+    noms = [lieu.commune for lieu in fiche.lieux if lieu.commune]
+    if not noms and structure and structure.commune:
+        noms = [structure.commune]
+    return list(dict.fromkeys(noms))
+
+
+def telephone_lien(numero: str) -> str:
+    """A ``tel:`` URI: digits only, international prefix kept."""
+    return "tel:" + re.sub(r"[^\d+]", "", numero)
+
+
+class Sigles:
+    """Explains each acronym the first time a page uses it.
+
+    One instance per rendered page: the first « RSA » becomes
+    « <abbr title=…>RSA</abbr> (revenu de solidarité active) », the next ones
+    only carry the <abbr> title.
+    """
+
+    def __init__(self) -> None:
+        self.deja_vus: set[str] = set()
+
+    def __call__(self, texte: str | None) -> Markup:
+        if not texte:
+            return Markup("")
+        sur = str(escape(texte))
+        return Markup(_SIGLE.sub(lambda m: self._remplacer(m, sur), sur))
+
+    def _remplacer(self, match: re.Match, texte: str) -> str:
+        sigle = match.group(1)
+        sens = GLOSSAIRE[sigle]
+        abbr = f'<abbr title="{escape(sens)}">{sigle}</abbr>'
+        if sigle in self.deja_vus:
+            return abbr
+        self.deja_vus.add(sigle)
+        # The text already explains it: « RSA (revenu de solidarité active) ».
+        if texte[match.end() : match.end() + 2] == " (":
+            return abbr
+        return f"{abbr} ({escape(sens)})"
+
+
+@cache
+def themes_tries() -> tuple[str, ...]:
+    return tuple(sorted(THEMES, key=lambda slug: THEMES[slug]))

@@ -1,0 +1,359 @@
+"""Load the catalogue from YAML, reporting every problem with file, line and field.
+
+A broken file never stops the others: it is left out and its errors listed.
+"""
+
+import difflib
+import gc
+import multiprocessing
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from catalogue.fiche import Fiche, Structure
+from catalogue.territoires import Referentiel, referentiel
+
+# The C parser is several times faster; construction stays in Python so we
+# can record line numbers.
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineDict(dict):
+    __slots__ = ("ligne", "lignes")
+
+
+class LineList(list):
+    __slots__ = ("ligne", "lignes")
+
+
+class _Loader(_BaseLoader):
+    pass
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, cle, ligne):
+        self.cle, self.ligne = cle, ligne
+
+
+def _mapping(loader, node):
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.ligne = node.start_mark.line + 1
+    result.lignes = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in result:
+            raise _DuplicateKey(key, key_node.start_mark.line + 1)
+        result[key] = loader.construct_object(value_node, deep=True)
+        result.lignes[key] = key_node.start_mark.line + 1
+    return result
+
+
+def _sequence(loader, node):
+    result = LineList(loader.construct_object(n, deep=True) for n in node.value)
+    result.ligne = node.start_mark.line + 1
+    result.lignes = [n.start_mark.line + 1 for n in node.value]
+    return result
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+
+
+@dataclass(frozen=True)
+class Erreur:
+    fichier: str
+    ligne: int | None
+    champ: str
+    message: str
+
+    def __str__(self) -> str:
+        ou = f"{self.fichier}:{self.ligne}" if self.ligne else self.fichier
+        champ = f" [{self.champ}]" if self.champ else ""
+        return f"{ou}{champ} : {self.message}"
+
+
+@dataclass
+class Catalogue:
+    fiches: dict[str, Fiche] = field(default_factory=dict)
+    structures: dict[str, Structure] = field(default_factory=dict)
+    erreurs: list[Erreur] = field(default_factory=list)
+    fichiers: dict[str, Path] = field(default_factory=dict)
+
+
+def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return yaml.load(f, Loader=_Loader), []
+    except _DuplicateKey as e:
+        return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        ligne = mark.line + 1 if mark else None
+        msg = (
+            "syntaxe YAML invalide : vérifiez l'indentation, les guillemets et les "
+            f"crochets (détail : {e.problem or e.context})"
+        )
+        return None, [Erreur(nom_affiche, ligne, "", msg)]
+    except (OSError, UnicodeDecodeError) as e:
+        return None, [Erreur(nom_affiche, None, "", f"fichier illisible ({e})")]
+
+
+_MESSAGES = {
+    "missing": "champ obligatoire absent",
+    "string_type": "doit être un texte",
+    "int_type": "doit être un nombre entier",
+    "int_parsing": "doit être un nombre entier",
+    "int_from_float": "doit être un nombre entier",
+    "float_type": "doit être un nombre",
+    "float_parsing": "doit être un nombre",
+    "bool_type": "doit valoir true ou false",
+    "bool_parsing": "doit valoir true ou false",
+    "date_type": "doit être une date au format AAAA-MM-JJ",
+    "date_parsing": "doit être une date au format AAAA-MM-JJ",
+    "date_from_datetime_parsing": "doit être une date au format AAAA-MM-JJ",
+    "date_from_datetime_inexact": "doit être une date sans heure",
+    "list_type": "doit être une liste",
+    "dict_type": "doit être un ensemble de clés et de valeurs",
+    "model_type": "doit être un ensemble de clés et de valeurs",
+    "model_attributes_type": "doit être un ensemble de clés et de valeurs",
+    "string_pattern_mismatch": "format invalide",
+}
+
+
+def _message(err: dict, model: type[BaseModel]) -> str:
+    kind, ctx = err["type"], err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        cle = str(err["loc"][-1])
+        proches = difflib.get_close_matches(cle, _all_field_names(model), n=1)
+        aide = f" ; vouliez-vous dire « {proches[0]} » ?" if proches else ""
+        return f"clé inconnue « {cle} »{aide}"
+    if kind == "value_error":
+        return str(ctx.get("error", err["msg"]))
+    if kind == "string_too_short":
+        return f"trop court (au moins {ctx['min_length']} caractères)"
+    if kind == "string_too_long":
+        return f"trop long (au plus {ctx['max_length']} caractères)"
+    if kind == "too_short":
+        return f"doit contenir au moins {ctx['min_length']} élément"
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"doit être supérieur ou égal à {ctx.get('ge', ctx.get('gt'))}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"doit être inférieur ou égal à {ctx.get('le', ctx.get('lt'))}"
+    return _MESSAGES.get(kind, err["msg"])
+
+
+def _all_field_names(model: type[BaseModel]) -> list[str]:
+    names: set[str] = set(model.model_fields)
+    for f in model.model_fields.values():
+        for sub in getattr(f.annotation, "__args__", ()) + (f.annotation,):
+            if isinstance(sub, type) and issubclass(sub, BaseModel):
+                names |= set(sub.model_fields)
+    return sorted(names)
+
+
+def _ligne(data: object, loc: Iterable) -> int | None:
+    """The line of the deepest part of ``loc`` that exists in the YAML."""
+    ligne = getattr(data, "ligne", None)
+    for part in loc:
+        if isinstance(data, LineDict) and part in data:
+            ligne, data = data.lignes[part], data[part]
+        elif isinstance(data, LineList) and isinstance(part, int) and part < len(data):
+            ligne, data = data.lignes[part], data[part]
+        else:
+            break
+    return ligne
+
+
+def _champ(loc: Iterable) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
+
+
+def valider(model: type[BaseModel], data: object, nom: str):
+    """Validate one YAML document; returns (object or None, errors)."""
+    if not isinstance(data, dict):
+        msg = "le fichier doit contenir des clés et des valeurs (une fiche)"
+        return None, [Erreur(nom, getattr(data, "ligne", 1), "", msg)]
+    try:
+        return model.model_validate(data), []
+    except ValidationError as exc:
+        erreurs = []
+        for err in exc.errors():
+            # Union members add their type name to loc; it is noise for authors.
+            loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+            erreurs.append(
+                Erreur(nom, _ligne(data, loc), _champ(loc), _message(err, model))
+            )
+        return None, erreurs
+
+
+# Above this many files, reading and validating is spread over the CPUs.
+PARALLELE_A_PARTIR_DE = 2000
+
+
+def _lire_et_valider(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
+    resultats = []
+    for path, nom in fichiers:
+        data, erreurs = lire_yaml(path, nom)
+        obj = None
+        if not erreurs:
+            obj, erreurs = valider(model, data, nom)
+        ligne_id = _ligne(data, ["id"]) if obj is not None else None
+        resultats.append((path, nom, obj, erreurs, ligne_id))
+    return resultats
+
+
+def _lire_tout(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
+    workers = os.cpu_count() or 1
+    if len(fichiers) < PARALLELE_A_PARTIR_DE or workers < 2:
+        return _lire_et_valider(model, fichiers)
+    # fork: workers inherit the loaded vocabularies and commune referential.
+    taille = -(-len(fichiers) // workers)
+    paquets = [fichiers[i : i + taille] for i in range(0, len(fichiers), taille)]
+    contexte = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=contexte) as pool:
+        return [
+            r
+            for paquet in pool.map(_lire_et_valider, [model] * len(paquets), paquets)
+            for r in paquet
+        ]
+
+
+def _charger_dossier(dossier: Path, model, racine: Path, catalogue: Catalogue):
+    objets = {}
+    paths = sorted(dossier.glob("*.yaml")) if dossier.is_dir() else []
+    fichiers = [(path, _relatif(path, racine)) for path in paths]
+    for path, nom, obj, erreurs, ligne_id in _lire_tout(model, fichiers):
+        if obj is not None and obj.id in objets:
+            premier = catalogue.fichiers[f"{model.__name__}:{obj.id}"]
+            message = (
+                f"identifiant « {obj.id} » déjà utilisé par {_relatif(premier, racine)}"
+            )
+            erreurs, obj = [Erreur(nom, ligne_id, "id", message)], None
+        if obj is not None:
+            objets[obj.id] = obj
+            catalogue.fichiers[f"{model.__name__}:{obj.id}"] = path
+        catalogue.erreurs.extend(erreurs)
+    return objets
+
+
+def _relatif(path: Path, racine: Path) -> str:
+    try:
+        return str(path.relative_to(racine))
+    except ValueError:
+        return str(path)
+
+
+def charger_catalogue(
+    fiches_dir: Path,
+    structures_dir: Path,
+    ref: Referentiel | None = None,
+    racine: Path | None = None,
+) -> Catalogue:
+    """Load structures then fiches; check every cross-reference and code."""
+    ref = ref or referentiel()
+    racine = racine or Path.cwd()
+    catalogue = Catalogue()
+    # Loading allocates many small objects that all live on: the cyclic GC
+    # would rescan them again and again for nothing.
+    gc_actif = gc.isenabled()
+    gc.disable()
+    try:
+        return _charger(fiches_dir, structures_dir, ref, racine, catalogue)
+    finally:
+        if gc_actif:
+            gc.enable()
+
+
+def _charger(fiches_dir, structures_dir, ref, racine, catalogue) -> Catalogue:
+    catalogue.structures = _charger_dossier(
+        Path(structures_dir), Structure, racine, catalogue
+    )
+    for structure in list(catalogue.structures.values()):
+        path = catalogue.fichiers[f"Structure:{structure.id}"]
+        erreurs = _verifier_adresse(structure, [], path, racine, ref)
+        if erreurs:
+            catalogue.erreurs.extend(erreurs)
+            del catalogue.structures[structure.id]
+    fiches = _charger_dossier(Path(fiches_dir), Fiche, racine, catalogue)
+    for fiche in fiches.values():
+        path = catalogue.fichiers[f"Fiche:{fiche.id}"]
+        erreurs = _verifier_fiche(fiche, catalogue, path, racine, ref)
+        if erreurs:
+            catalogue.erreurs.extend(erreurs)
+        else:
+            catalogue.fiches[fiche.id] = fiche
+    return catalogue
+
+
+def _reload_lines(path: Path) -> object:
+    data, _ = lire_yaml(path, str(path))
+    return data
+
+
+def _verifier_adresse(obj, loc, path, racine, ref, data=None) -> list[Erreur]:
+    """INSEE code exists, postal code belongs to it; fill missing coordinates."""
+    erreurs = []
+    if obj.code_insee is None:
+        return erreurs
+    commune = ref.communes.get(obj.code_insee)
+    nom = _relatif(path, racine)
+    if commune is None:
+        data = data if data is not None else _reload_lines(path)
+        champ = [*loc, "code_insee"]
+        msg = f"code INSEE « {obj.code_insee} » inconnu du Code officiel géographique"
+        return [Erreur(nom, _ligne(data, champ), _champ(champ), msg)]
+    if obj.code_postal and obj.code_postal not in commune.codes_postaux:
+        data = data if data is not None else _reload_lines(path)
+        champ = [*loc, "code_postal"]
+        msg = (
+            f"« {obj.code_postal} » n'est pas un code postal de la commune "
+            f"{commune.nom} ({', '.join(commune.codes_postaux)})"
+        )
+        erreurs.append(Erreur(nom, _ligne(data, champ), _champ(champ), msg))
+    if obj.latitude is None and commune.latitude is not None:
+        obj.latitude, obj.longitude = commune.latitude, commune.longitude
+    if obj.commune is None:
+        obj.commune = commune.nom
+    return erreurs
+
+
+def _verifier_fiche(fiche, catalogue, path, racine, ref) -> list[Erreur]:
+    nom = _relatif(path, racine)
+    data = None
+    erreurs: list[Erreur] = []
+
+    def erreur(loc, message):
+        nonlocal data
+        data = data if data is not None else _reload_lines(path)
+        erreurs.append(Erreur(nom, _ligne(data, loc), _champ(loc), message))
+
+    if fiche.structure not in catalogue.structures:
+        erreur(
+            ["structure"],
+            f"aucune structure ne porte l'identifiant « {fiche.structure} »",
+        )
+    for i, p in enumerate(fiche.prestataires):
+        if p.structure not in catalogue.structures:
+            erreur(
+                ["prestataires", i, "structure"],
+                f"aucune structure ne porte l'identifiant « {p.structure} »",
+            )
+    for i, code in enumerate(fiche.zone_eligibilite):
+        if not ref.code_zone_valide(code):
+            erreur(
+                ["zone_eligibilite", i],
+                f"« {code} » n'est ni une commune, ni un EPCI, ni un département",
+            )
+    for i, lieu in enumerate(fiche.lieux):
+        for e in _verifier_adresse(lieu, ["lieux", i], path, racine, ref, data):
+            erreurs.append(e)
+    return erreurs

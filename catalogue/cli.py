@@ -1,0 +1,49 @@
+"""Command line: `flask --app app fiches verifier|exporter`."""
+
+import json
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+fiches_cli = AppGroup("fiches", help="Vérifier et exporter les fiches actions.")
+
+
+@fiches_cli.command("verifier")
+def verifier():
+    """Liste chaque problème des fiches ; code de sortie 1 s'il y en a."""
+    catalogue = current_app.extensions["catalogue"]
+    for erreur in catalogue.erreurs:
+        click.echo(str(erreur), err=True)
+    click.echo(
+        f"{len(catalogue.fiches)} fiches valides, {len(catalogue.structures)} "
+        f"structures, {len(catalogue.erreurs)} problème(s)."
+    )
+    if catalogue.erreurs:
+        raise SystemExit(1)
+
+
+@fiches_cli.command("exporter")
+@click.option(
+    "--sortie",
+    type=click.Path(path_type=Path),
+    default=Path("export"),
+    show_default=True,
+    help="Dossier où écrire structures.json et services.json.",
+)
+def exporter(sortie: Path):
+    """Exporte le catalogue au format data·inclusion (structures et services)."""
+    from catalogue.export import exporter_catalogue
+
+    catalogue = current_app.extensions["catalogue"]
+    structures, services = exporter_catalogue(catalogue)
+    sortie.mkdir(parents=True, exist_ok=True)
+    for nom, donnees in (("structures", structures), ("services", services)):
+        with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
+            json.dump(donnees, f, ensure_ascii=False, indent=2)
+    click.echo(f"{len(structures)} structures et {len(services)} services écrits")
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(fiches_cli)

@@ -1,0 +1,266 @@
+"""The fiche action format: one YAML file per action, validated strictly.
+
+Field names and vocabularies follow the national data·inclusion service
+schema (v1); what insertion actions need on top of it (capacity, sessions,
+entry mode, prescription rules, financeurs, lieux, catégorie) is added here.
+"""
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from catalogue.vocabulaires import vocabulaire
+
+SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+RE_CODE_POSTAL = re.compile(r"^\d{5}$")
+RE_CODE_INSEE = re.compile(r"^(\d{2}|2A|2B)\d{3}$")
+RE_COURRIEL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
+RE_TELEPHONE = re.compile(r"^(\+33 ?[1-9]|0[1-9])( ?\d{2}){4}$")
+
+
+def _dans(nom: str):
+    """Validator: the value must be a slug of vocabulary ``nom``."""
+
+    def check(valeur: str) -> str:
+        voc = vocabulaire(nom)
+        if valeur not in voc:
+            import difflib
+
+            proches = difflib.get_close_matches(valeur, list(voc), n=3)
+            aide = (
+                f" ; vouliez-vous dire : {', '.join(proches)} ?"
+                if proches
+                else f" (voir data/vocabulaires/{nom}.yaml)"
+            )
+            raise ValueError(f"valeur inconnue « {valeur} » pour {nom}{aide}")
+        return valeur
+
+    return AfterValidator(check)
+
+
+def _format(regex: re.Pattern, quoi: str):
+    def check(valeur: str) -> str:
+        if not regex.match(valeur):
+            raise ValueError(f"{quoi} invalide : « {valeur} »")
+        return valeur
+
+    return AfterValidator(check)
+
+
+def _sans_doublon(valeurs: list) -> list:
+    if len(set(valeurs)) != len(valeurs):
+        raise ValueError("une même valeur apparaît deux fois")
+    return valeurs
+
+
+def Voc(nom: str):  # noqa: N802 - reads like a type in the model below
+    return Annotated[str, _dans(nom)]
+
+
+def Vocs(nom: str, min_length: int = 0):  # noqa: N802
+    return Annotated[
+        list[Voc(nom)], Field(min_length=min_length), AfterValidator(_sans_doublon)
+    ]
+
+
+CodePostal = Annotated[str, _format(RE_CODE_POSTAL, "code postal")]
+CodeInsee = Annotated[str, _format(RE_CODE_INSEE, "code INSEE de commune")]
+Courriel = Annotated[str, _format(RE_COURRIEL, "adresse électronique")]
+Telephone = Annotated[str, _format(RE_TELEPHONE, "numéro de téléphone")]
+Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=100)]
+Texte = Annotated[str, Field(min_length=1)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Adresse(Strict):
+    adresse: str | None = None
+    complement_adresse: str | None = None
+    code_postal: CodePostal | None = None
+    commune: str | None = None
+    code_insee: CodeInsee | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)] | None = None
+    longitude: Annotated[float, Field(ge=-180, le=180)] | None = None
+
+
+class Structure(Adresse):
+    """A porteur or prestataire: the organisation that runs actions."""
+
+    id: Slug
+    nom: Annotated[str, Field(min_length=3, max_length=150)]
+    sigle: str | None = None
+    description: str | None = None
+    telephone: Telephone | None = None
+    courriel: Courriel | None = None
+    site_web: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    horaires_accueil: str | None = None
+    siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
+    date_maj: date
+    source: "Source | None" = None
+
+
+class Lieu(Adresse):
+    """Where the action takes place (the porteur's address when none is given)."""
+
+    nom: str | None = None
+    code_insee: CodeInsee
+    itinerant: bool = False
+
+
+class Prestataire(Strict):
+    structure: Slug
+    places: Annotated[int, Field(ge=0)] | None = None
+
+
+class Capacite(Strict):
+    """How many people the action takes, in the unit the département counts."""
+
+    nombre: Annotated[int, Field(ge=0)] | None = None
+    unite: Voc("unites") | None = None
+    periode: Voc("periodes") | None = None
+    inconnue: bool = False
+    illimitee: bool = False
+    precisions: str | None = None
+
+    @model_validator(mode="after")
+    def nombre_ou_raison(self):
+        if self.nombre is None and not (self.inconnue or self.illimitee):
+            raise ValueError(
+                "indiquez « nombre », ou « inconnue: true », ou « illimitee: true »"
+            )
+        if self.nombre is not None and self.unite is None:
+            raise ValueError("« unite » est obligatoire quand « nombre » est donné")
+        return self
+
+
+class Session(Strict):
+    debut: date
+    fin: date | None = None
+    places: Annotated[int, Field(ge=0)] | None = None
+    places_restantes: Annotated[int, Field(ge=0)] | None = None
+    lieu: str | None = None
+
+    @model_validator(mode="after")
+    def dates_dans_l_ordre(self):
+        if self.fin and self.fin < self.debut:
+            raise ValueError("la session finit avant de commencer")
+        return self
+
+
+class Duree(Strict):
+    texte: Texte
+    mois_min: Annotated[float, Field(ge=0)] | None = None
+    mois_max: Annotated[float, Field(ge=0)] | None = None
+
+
+class Source(Strict):
+    """Where the facts come from (seeded fiches cite the source document)."""
+
+    document: str
+    lignes: str | None = None
+    note: str | None = None
+
+
+class Fiche(Strict):
+    # --- Identité (data·inclusion : nom, description, date_maj) ---
+    id: Slug
+    nom: Annotated[str, Field(min_length=3, max_length=150)]
+    resume: Annotated[str, Field(min_length=10, max_length=280)]
+    description: Annotated[str, Field(min_length=5, max_length=10000)]
+    categorie: Voc("categories")
+    thematiques: Vocs("thematiques", min_length=1)
+    type: Voc("types")
+    statut: Voc("statuts") = "active"
+    date_maj: date
+
+    # --- Pour qui (publics, conditions d'accès) ---
+    publics: Vocs("publics", min_length=1)
+    publics_precisions: str | None = None
+    conditions_acces: str | None = None
+    documents: list[Texte] = []
+
+    # --- Qui et où (structure, lieux, zone d'éligibilité en codes INSEE) ---
+    structure: Slug
+    prestataires: list[Prestataire] = []
+    lieux: list[Lieu] = []
+    modes_accueil: Vocs("modes_accueil", min_length=1) = ["en-presentiel"]
+    zone_eligibilite: Annotated[list[str], Field(min_length=1)]
+    telephone: Telephone | None = None
+    courriel: Courriel | None = None
+    site_web: Annotated[str, Field(pattern=r"^https?://")] | None = None
+
+    # --- Quand et combien de temps ---
+    horaires_accueil: str | None = None
+    duree: Duree | None = None
+    volume_horaire_hebdomadaire: Annotated[float, Field(ge=0)] | None = None
+    nombre_semaines: Annotated[int, Field(ge=1)] | None = None
+    mode_entree: Voc("modes_entree") = "entrees-sorties-permanentes"
+    sessions: list[Session] = []
+
+    # --- Places (extension) : capacité et places restantes ---
+    capacite: Capacite
+    places_restantes: Annotated[int, Field(ge=0)] | None = None
+    places_maj_le: date | None = None
+
+    # --- Comment y entrer (mobilisation, prescription) ---
+    mobilisable_par: Vocs("mobilisable_par", min_length=1)
+    modes_mobilisation: Vocs("modes_mobilisation") = []
+    mobilisation_precisions: str | None = None
+    prescripteurs: Vocs("prescripteurs") = []
+    validation: Voc("validations") = "aucune"
+
+    # --- Coût et financement ---
+    frais: Voc("frais") = "gratuit"
+    frais_precisions: str | None = None
+    financeurs: Vocs("financeurs") = []
+
+    source: Source | None = None
+
+    @model_validator(mode="after")
+    def coherence(self):
+        if "tous-publics" in self.publics and len(self.publics) > 1:
+            raise ValueError("« tous-publics » ne se combine pas avec d'autres publics")
+        nombre = self.capacite.nombre
+        if (
+            self.places_restantes is not None
+            and nombre is not None
+            and self.capacite.unite in ("places", "beneficiaires", "mesures")
+            and self.places_restantes > nombre
+        ):
+            raise ValueError(
+                f"places_restantes ({self.places_restantes}) dépasse la capacité "
+                f"({nombre})"
+            )
+        return self
+
+    # Convenience for views and search: these never change the stored data.
+    @property
+    def auto_prescription(self) -> bool:
+        return "usagers" in self.mobilisable_par
+
+    @property
+    def categories_thematiques(self) -> list[str]:
+        return sorted({t.split("--", 1)[0] for t in self.thematiques})
+
+    def prochaine_session(self, aujourd_hui: date | None = None) -> Session | None:
+        jour = aujourd_hui or date.today()
+        a_venir = [s for s in self.sessions if s.debut >= jour]
+        return min(a_venir, key=lambda s: s.debut) if a_venir else None
+
+
+Structure.model_rebuild()
+
+
+def champs_connus(model: type[BaseModel]) -> list[str]:
+    return list(model.model_fields)
+
+
+def as_plain(value: Any) -> Any:
+    """A fiche as plain JSON-able data (dates as ISO strings)."""
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    return value
