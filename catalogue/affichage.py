@@ -189,6 +189,13 @@ def communes(fiche: Fiche, structure: Structure | None) -> list[str]:
     return list(dict.fromkeys(noms))
 
 
+def nom_commune(commune) -> str:
+    """« Évry-Courcouronnes (91000) », as the commune field shows it."""
+    if commune.codes_postaux:
+        return f"{commune.nom} ({commune.codes_postaux[0]})"
+    return commune.nom
+
+
 def telephone_lien(numero: str) -> str:
     """A ``tel:`` URI: digits only, international prefix kept."""
     return "tel:" + re.sub(r"[^\d+]", "", numero)

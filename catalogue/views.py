@@ -1,0 +1,262 @@
+"""Public pages: the search, the fiche, the legal pages and the error pages.
+
+Views read the request, ask the catalogue or the search engine, and render.
+One URL gives two renderings: the full page, or only the results when htmx
+asks for them (``HX-Target: resultats``).
+"""
+
+from urllib.parse import quote
+
+from flask import (
+    Blueprint,
+    current_app,
+    render_template,
+    request,
+    url_for,
+)
+from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException, NotFound
+
+from catalogue import affichage, theme
+from catalogue.recherche import (
+    ParametreInvalide,
+    RechercheIndisponible,
+    Requete,
+    Resultats,
+    requete_depuis_args,
+)
+from catalogue.territoires import referentiel
+from catalogue.vocabulaires import vocabulaire
+
+bp = Blueprint("catalogue", __name__)
+
+CIBLE_RESULTATS = "resultats"
+# Facets offered as checkboxes, in display order, with their French legend.
+FILTRES = (
+    ("categories_thematiques", "Thème"),
+    ("publics", "Pour qui"),
+    ("type", "Type d'action"),
+    ("frais", "Prix"),
+    ("modes_accueil", "Où ça se passe"),
+)
+MESSAGE_INDISPONIBLE = (
+    "La recherche ne répond pas pour le moment. Réessayez dans quelques minutes."
+)
+
+
+@bp.app_context_processor
+def contexte_site() -> dict:
+    """The département's look and the acronym explainer, for every template."""
+    return {
+        "site": theme.site(
+            current_app.config, lambda f: url_for("static", filename=f)
+        ),
+        "sigles": affichage.Sigles(),
+        "aff": affichage,
+    }
+
+
+@bp.get("/")
+def index():
+    """Search page; htmx gets only the results and the updated filters."""
+    erreur, suggestions = None, []
+    try:
+        requete = requete_depuis_args(request.args)
+    except ParametreInvalide as exc:
+        erreur = str(exc)
+        suggestions = _suggestions_commune(request.args.get("commune", ""))
+        requete = _requete_de_secours(request.args)
+    try:
+        resultats = current_app.extensions["recherche"].rechercher(requete)
+    except (RechercheIndisponible, KeyError):
+        current_app.logger.exception("Recherche indisponible")
+        resultats = Resultats(0, 1, requete.par_page, [], {})
+        erreur = MESSAGE_INDISPONIBLE
+    contexte = {
+        "requete": requete,
+        "resultats": resultats,
+        "cartes": _cartes(resultats),
+        "erreur": erreur,
+        "suggestions": suggestions,
+        "filtres": _filtres(requete, resultats),
+        "masques": _filtres_masques(requete),
+        "args": request.args,
+    }
+    partiel = (
+        request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Target") == CIBLE_RESULTATS
+        and not request.headers.get("HX-History-Restore-Request")
+    )
+    gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
+    reponse = current_app.make_response(
+        render_template(gabarit, oob=partiel, **contexte)
+    )
+    reponse.vary.update(("HX-Request", "HX-Target"))
+    return reponse
+
+
+@bp.get("/communes")
+def communes():
+    """The commune suggestions of the search form, as a <datalist>."""
+    texte = request.args.get("commune", "")[:80]
+    reponse = current_app.make_response(
+        render_template(
+            "_partials/communes.html", communes=referentiel().suggerer(texte)
+        )
+    )
+    reponse.cache_control.public = True
+    reponse.cache_control.max_age = 3600
+    return reponse
+
+
+@bp.get("/fiches/<fiche_id>")
+def fiche(fiche_id: str):
+    catalogue = current_app.extensions["catalogue"]
+    fiche = catalogue.fiches.get(fiche_id)
+    if fiche is None:
+        raise NotFound()
+    structure = catalogue.structures.get(fiche.structure)
+    prestataires = [
+        (catalogue.structures.get(p.structure), p.places) for p in fiche.prestataires
+    ]
+    return render_template(
+        "catalogue/fiche.html",
+        fiche=fiche,
+        structure=structure,
+        prestataires=[(s, n) for s, n in prestataires if s],
+        places=affichage.places(fiche),
+        telephone=fiche.telephone or (structure.telephone if structure else None),
+        courriel=fiche.courriel or (structure.courriel if structure else None),
+        lien_sms=_lien_sms(fiche),
+    )
+
+
+@bp.get("/accessibilite")
+def accessibilite():
+    return render_template("pages/accessibilite.html")
+
+
+@bp.get("/mentions-legales")
+def mentions_legales():
+    return render_template("pages/mentions_legales.html")
+
+
+@bp.app_errorhandler(404)
+def page_introuvable(_erreur: HTTPException):
+    if request.path.startswith("/api/"):
+        from catalogue.api import erreur_json
+
+        return erreur_json(404, "Cette adresse de l'API n'existe pas.")
+    return render_template("errors/404.html"), 404
+
+
+@bp.app_errorhandler(500)
+def erreur_serveur(_erreur: Exception):
+    return render_template("errors/500.html"), 500
+
+
+# --- Helpers ------------------------------------------------------------------
+
+
+def _requete_de_secours(args: MultiDict) -> Requete:
+    """What we can still search when one parameter is wrong: drop the suspects."""
+    propres = MultiDict(args)
+    for cle in ("commune", "rayon_km", "tri", "page", "par_page"):
+        propres.poplist(cle)
+    try:
+        return requete_depuis_args(propres)
+    except ParametreInvalide:
+        return Requete(texte=(args.get("q") or "").strip()[:200])
+
+
+def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
+    """(label, URL) for communes close to what the person typed."""
+    texte = texte.strip()
+    if not texte or referentiel().trouver(texte):
+        return []
+    args = MultiDict(request.args)
+    liens = []
+    for commune in referentiel().suggerer(texte, limite=5):
+        args.setlist("commune", [affichage.nom_commune(commune)])
+        args.poplist("page")
+        liens.append(
+            (affichage.nom_commune(commune), url_for("catalogue.index", **args))
+        )
+    return liens
+
+
+def _cartes(resultats: Resultats) -> list[dict]:
+    """What a result card shows, for each result still in the catalogue."""
+    catalogue = current_app.extensions["catalogue"]
+    cartes = []
+    for resultat in resultats.resultats:
+        fiche = catalogue.fiches.get(resultat.id)
+        if fiche is None:
+            continue
+        structure = catalogue.structures.get(fiche.structure)
+        surlignage = resultat.surlignage
+        cartes.append(
+            {
+                "fiche": fiche,
+                "structure": structure,
+                "nom": Markup(surlignage["nom"]) if "nom" in surlignage else fiche.nom,
+                "resume": Markup(surlignage.get("resume", "")) or fiche.resume,
+                "communes": affichage.communes(fiche, structure),
+                "distance": affichage.distance_fr(resultat.distance_km),
+                "places": affichage.places(
+                    fiche, resultat.places_restantes, resultat.places_maj_le
+                ),
+            }
+        )
+    return cartes
+
+
+def _filtres(requete: Requete, resultats: Resultats) -> list[dict]:
+    """The checkbox groups: values with results, plus those already ticked."""
+    groupes = []
+    for facette, legende in FILTRES:
+        comptes = resultats.facettes.get(facette, {})
+        cochees = set(requete.filtres.get(facette, ()))
+        valeurs = [v for v in _ordre(facette) if comptes.get(v) or v in cochees]
+        groupes.append(
+            {
+                "nom": facette,
+                "legende": legende,
+                "nombre_coches": len(cochees),
+                "options": [
+                    {
+                        "valeur": v,
+                        "libelle": affichage.libelle(facette, v),
+                        "nombre": comptes.get(v, 0),
+                        "coche": v in cochees,
+                    }
+                    for v in valeurs
+                ],
+            }
+        )
+    return groupes
+
+
+def _ordre(facette: str) -> list[str]:
+    if facette == "categories_thematiques":
+        return list(affichage.themes_tries())
+    return list(vocabulaire(affichage.VOCABULAIRE_DE[facette]))
+
+
+def _filtres_masques(requete: Requete) -> list[tuple[str, str]]:
+    """Active filters with no checkbox (from a shared link): keep them."""
+    visibles = {nom for nom, _ in FILTRES} | {"mobilisable_par"}
+    return [
+        (facette, valeur)
+        for facette, valeurs in requete.filtres.items()
+        if facette not in visibles
+        for valeur in valeurs
+    ]
+
+
+def _lien_sms(fiche) -> str:
+    """An ``sms:`` link whose body carries the fiche's name and address."""
+    texte = f"{fiche.nom} : {url_for('catalogue.fiche', fiche_id=fiche.id, _external=True)}"
+    # "?&body=" is understood by both Android and iOS messaging apps.
+    return "sms:?&body=" + quote(texte)
