@@ -7,6 +7,7 @@ from flask import Flask
 from flask_htmx import HTMX
 
 from catalogue import cli as catalogue_cli
+from catalogue import recherche
 from catalogue.chargement import charger_catalogue
 
 ROOT = Path(__file__).resolve().parent
@@ -29,7 +30,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         THEME_COULEUR="#1f4e79",
         THEME_COULEUR_ACCENT="#b34700",
         THEME_LOGO=None,
-        JSON_SORT_KEYS=False,
     )
     app.config.from_prefixed_env()
     if test_config:
@@ -42,15 +42,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     HTMX(app)
+    # Fiches read best in their own field order, with accents as they are.
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
     catalogue = charger_catalogue(
         Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
     )
     for erreur in catalogue.erreurs:
         app.logger.error("Fiche ignorée : %s", erreur)
     app.extensions["catalogue"] = catalogue
+    moteur = app.extensions["recherche"] = recherche.moteur_depuis_config(app.config)
+    recherche.remplir_si_vide(moteur, recherche.documents(catalogue), app.logger)
 
-    from catalogue import api
+    from catalogue import api, views
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(views.bp)
     catalogue_cli.register(app)
     return app

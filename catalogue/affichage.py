@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
@@ -62,7 +63,8 @@ GLOSSAIRE = {
     "SIAO": "service intégré d'accueil et d'orientation",
     "TISF": "technicien de l'intervention sociale et familiale",
 }
-_SIGLE = re.compile(r"\b(" + "|".join(sorted(GLOSSAIRE, key=len, reverse=True)) + r")\b")
+_SIGLES = "|".join(sorted(GLOSSAIRE, key=len, reverse=True))
+_SIGLE = re.compile(rf"\b({_SIGLES})\b")
 
 # Thematic categories (data·inclusion) in words a beneficiary uses.
 THEMES = {
@@ -110,8 +112,7 @@ def libelle(facette: str, valeur: str) -> str:
         return THEMES.get(valeur, valeur)
     if (facette, valeur) in LIBELLES_SIMPLES:
         return LIBELLES_SIMPLES[facette, valeur]
-    nom = VOCABULAIRE_DE.get(facette)
-    return vocabulaire(nom).libelle(valeur) if nom else valeur
+    return vocabulaire(VOCABULAIRE_DE.get(facette, facette)).libelle(valeur)
 
 
 def date_fr(jour: date | datetime | str | None) -> str:
@@ -142,9 +143,7 @@ class Places:
     maj_le: str = ""
 
 
-def places(
-    fiche: Fiche, restantes: int | None = None, maj_le: object = None
-) -> Places:
+def places(fiche: Fiche, restantes: int | None = None, maj_le: object = None) -> Places:
     """The places left, from the search engine's live figure or the fiche."""
     if restantes is None and maj_le is None:
         restantes, maj_le = fiche.places_restantes, fiche.places_maj_le
@@ -196,6 +195,29 @@ def nom_commune(commune) -> str:
     return commune.nom
 
 
+def heures(nombre: float) -> str:
+    """« 24 heures », « 1,5 heure »."""
+    texte = f"{nombre:g}".replace(".", ",")
+    return f"{texte} heure{'s' if nombre >= 2 else ''}"
+
+
+def sessions_a_venir(fiche: Fiche, aujourd_hui: date | None = None) -> list:
+    jour = aujourd_hui or date.today()
+    return sorted(
+        (s for s in fiche.sessions if (s.fin or s.debut) >= jour),
+        key=lambda s: s.debut,
+    )
+
+
+def lien_carte(lieu) -> str | None:
+    """An OpenStreetMap search on the address (coordinates may be a town centre)."""
+    morceaux = [lieu.adresse, lieu.code_postal, lieu.commune]
+    texte = " ".join(m for m in morceaux if m)
+    if not texte:
+        return None
+    return "https://www.openstreetmap.org/search?query=" + quote(texte)
+
+
 def telephone_lien(numero: str) -> str:
     """A ``tel:`` URI: digits only, international prefix kept."""
     return "tel:" + re.sub(r"[^\d+]", "", numero)
@@ -225,8 +247,10 @@ class Sigles:
         if sigle in self.deja_vus:
             return abbr
         self.deja_vus.add(sigle)
-        # The text already explains it: « RSA (revenu de solidarité active) ».
-        if texte[match.end() : match.end() + 2] == " (":
+        # The text already explains it: « RSA (revenu de solidarité active) »
+        # or « revenu de solidarité active (RSA) ».
+        apres = texte[match.end() : match.end() + 2]
+        if apres == " (" or (apres[:1] == ")" and texte[match.start() - 1] == "("):
             return abbr
         return f"{abbr} ({escape(sens)})"
 

@@ -1,6 +1,18 @@
 """Read-only JSON API: /api/v1/…"""
 
-from flask import Blueprint, current_app, jsonify
+from dataclasses import asdict
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from catalogue.openapi import document_openapi
+from catalogue.recherche import (
+    PARAMETRES,
+    ParametreInvalide,
+    RechercheIndisponible,
+    Resultats,
+    requete_depuis_args,
+)
+from catalogue.territoires import referentiel
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -11,14 +23,88 @@ def erreur_json(status: int, message: str):
     return response
 
 
+@bp.get("/fiches")
+def fiches():
+    """Search the catalogue: the same parameters as the search page."""
+    inconnus = sorted(set(request.args) - set(PARAMETRES))
+    try:
+        if inconnus:
+            raise ParametreInvalide(
+                f"Paramètre inconnu : « {inconnus[0]} » (voir /api/v1/openapi.json)."
+            )
+        requete = requete_depuis_args(request.args)
+    except ParametreInvalide as e:
+        return erreur_json(400, str(e))
+    try:
+        resultats = current_app.extensions["recherche"].rechercher(requete)
+    except RechercheIndisponible:
+        current_app.logger.exception("Recherche impossible")
+        return erreur_json(503, "La recherche est momentanément indisponible.")
+    return jsonify(_en_json(resultats))
+
+
+def _en_json(resultats: Resultats) -> dict:
+    catalogue = current_app.extensions["catalogue"]
+    lignes = []
+    for r in resultats.resultats:
+        fiche = catalogue.fiches.get(r.id)
+        structure = catalogue.structures.get(fiche.structure) if fiche else None
+        lignes.append(
+            {
+                "id": r.id,
+                "nom": fiche.nom if fiche else None,
+                "resume": fiche.resume if fiche else None,
+                "structure": structure.nom if structure else None,
+                "url": url_for("api.fiche", fiche_id=r.id, _external=True),
+                **asdict(r),
+                "complet": r.complet,
+            }
+        )
+    corps = {
+        "total": resultats.total,
+        "page": resultats.page,
+        "par_page": resultats.par_page,
+        "resultats": lignes,
+        "facettes": resultats.facettes,
+    }
+    if resultats.avertissement:
+        corps["avertissement"] = resultats.avertissement
+    return corps
+
+
 @bp.get("/fiches/<fiche_id>")
 def fiche(fiche_id: str):
     catalogue = current_app.extensions["catalogue"]
     fiche = catalogue.fiches.get(fiche_id)
     if fiche is None:
-        message = f"Aucune fiche action ne porte l'identifiant « {fiche_id} »."
-        return erreur_json(404, message)
+        return erreur_json(
+            404, f"Aucune fiche action ne porte l'identifiant « {fiche_id} »."
+        )
     return jsonify(fiche.model_dump(mode="json"))
+
+
+@bp.get("/communes")
+def communes():
+    """Autocomplete: communes whose name or postal code starts with ?q=."""
+    return jsonify(
+        [
+            {
+                "code_insee": c.code_insee,
+                "nom": c.nom,
+                "codes_postaux": list(c.codes_postaux),
+                "departement": c.departement,
+                "libelle": f"{c.nom} ({c.codes_postaux[0]})"
+                if c.codes_postaux
+                else c.nom,
+            }
+            for c in referentiel().suggerer(request.args.get("q", "")[:100])
+        ]
+    )
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document_openapi())
 
 
 @bp.errorhandler(404)

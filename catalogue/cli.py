@@ -1,4 +1,4 @@
-"""Command line: `flask --app app fiches verifier|exporter`."""
+"""Command line: `flask --app app fiches verifier|exporter`, `index …`."""
 
 import json
 from pathlib import Path
@@ -45,5 +45,38 @@ def exporter(sortie: Path):
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
 
 
+index_cli = AppGroup("index", help="Construire et synchroniser l'index de recherche.")
+
+
+@index_cli.command("reconstruire")
+def reconstruire():
+    """Reconstruit tout l'index ; les recherches continuent sur l'ancien jusqu'à la
+    bascule."""
+    from catalogue.recherche import documents
+
+    docs = documents(current_app.extensions["catalogue"])
+    moteur = current_app.extensions["recherche"]
+    with click.progressbar(length=len(docs), label="Indexation des fiches") as barre:
+        moteur.reconstruire(docs, progression=barre.update)
+    click.echo(f"Index reconstruit : {len(docs)} fiches.")
+
+
+@index_cli.command("synchroniser")
+def synchroniser():
+    """Ajoute, met à jour et retire les fiches modifiées depuis la dernière fois."""
+    from catalogue.recherche import documents
+    from catalogue.recherche import synchroniser as synchroniser_index
+
+    bilan = synchroniser_index(
+        current_app.extensions["recherche"],
+        documents(current_app.extensions["catalogue"]),
+    )
+    click.echo(
+        f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
+        f"modifiée(s), {bilan.supprimees} retirée(s)."
+    )
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(fiches_cli)
+    app.cli.add_command(index_cli)

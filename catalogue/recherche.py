@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
-from pathlib import Path
 from typing import Protocol
 
 import yaml
@@ -36,6 +35,17 @@ FACETTES = (
     "statut",
 )
 TRIS = ("pertinence", "places", "distance", "nom")
+# Query-string parameters of the search page and of GET /api/v1/fiches.
+PARAMETRES = (
+    "q",
+    *FACETTES,
+    "commune",
+    "rayon_km",
+    "places_disponibles",
+    "tri",
+    "page",
+    "par_page",
+)
 # Searchable fields, most important first (both engines weigh them this way).
 CHAMPS_TEXTE = (
     "nom",
@@ -154,7 +164,11 @@ def document(fiche: Fiche, structure: Structure | None) -> dict:
         "resume": fiche.resume,
         "description": fiche.description,
         "structure_nom": structure.nom if structure else "",
-        "thematiques_libelles": [libelle(t) for t in fiche.thematiques],
+        # Category slugs read as words too: "mobilite" finds every mobility fiche.
+        "thematiques_libelles": [
+            *(c.replace("-", " ") for c in fiche.categories_thematiques),
+            *(libelle(t) for t in fiche.thematiques),
+        ],
         "publics_libelles": [vocabulaire("publics").libelle(p) for p in fiche.publics],
         "communes": sorted(communes),
         "thematiques": fiche.thematiques,
@@ -259,9 +273,15 @@ def synonymes() -> tuple[tuple[str, ...], ...]:
 
 
 @cache
-def mots_vides() -> frozenset[str]:
+def mots_vides_ecrits() -> tuple[str, ...]:
+    """Stop words as written in the YAML (with accents)."""
     with open(DATA_DIR / "recherche" / "mots_vides.yaml", encoding="utf-8") as f:
-        return frozenset(mot for m in yaml.safe_load(f) for mot in mots(m))
+        return tuple(yaml.safe_load(f))
+
+
+@cache
+def mots_vides() -> frozenset[str]:
+    return frozenset(mot for m in mots_vides_ecrits() for mot in mots(m))
 
 
 def surligner(texte: str) -> str:
@@ -391,7 +411,34 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     )
 
 
-def fichier_index(path: str | Path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+# --- Building the engine from the app's configuration -----------------------
+
+
+def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
+    """SEARCH_BACKEND "embarque" (default) or "meilisearch" (with a fallback)."""
+    from catalogue.moteur_sqlite import MoteurSQLite
+
+    embarque = MoteurSQLite(config["SEARCH_PATH"])
+    backend = config.get("SEARCH_BACKEND") or "embarque"
+    if backend == "embarque":
+        return embarque
+    if backend == "meilisearch":
+        from catalogue.moteur_meilisearch import MoteurMeilisearch
+        from catalogue.moteur_secours import MoteurAvecSecours
+
+        meili = MoteurMeilisearch(
+            config.get("MEILI_URL"), config.get("MEILI_API_KEY"), config["MEILI_INDEX"]
+        )
+        return MoteurAvecSecours(meili, embarque)
+    raise ValueError(
+        f"SEARCH_BACKEND inconnu : « {backend} » (valeurs : embarque, meilisearch)"
+    )
+
+
+def remplir_si_vide(moteur: MoteurRecherche, docs: list[dict], logger) -> None:
+    """Index the catalogue at start-up when the index holds nothing yet."""
+    try:
+        if not moteur.empreintes():
+            moteur.indexer(docs)
+    except RechercheIndisponible:
+        logger.exception("Index de recherche non rempli au démarrage")

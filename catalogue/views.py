@@ -5,7 +5,8 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
-from urllib.parse import quote
+from dataclasses import replace
+from urllib.parse import quote, urlsplit
 
 from flask import (
     Blueprint,
@@ -14,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_htmx import HTMX, make_response
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, NotFound
@@ -30,6 +32,7 @@ from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 
 bp = Blueprint("catalogue", __name__)
+htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
 
 CIBLE_RESULTATS = "resultats"
 # Facets offered as checkboxes, in display order, with their French legend.
@@ -49,9 +52,7 @@ MESSAGE_INDISPONIBLE = (
 def contexte_site() -> dict:
     """The département's look and the acronym explainer, for every template."""
     return {
-        "site": theme.site(
-            current_app.config, lambda f: url_for("static", filename=f)
-        ),
+        "site": theme.site(current_app.config, lambda f: url_for("static", filename=f)),
         "sigles": affichage.Sigles(),
         "aff": affichage,
     }
@@ -60,20 +61,37 @@ def contexte_site() -> dict:
 @bp.get("/")
 def index():
     """Search page; htmx gets only the results and the updated filters."""
+    partiel = (
+        bool(htmx)
+        and htmx.target == CIBLE_RESULTATS
+        and not (htmx.boosted or htmx.history_restore_request)
+    )
+    gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
+    corps = render_template(gabarit, oob=partiel, **_contexte_recherche(request.args))
+    # A clean address to share or reload: no empty field, no default sort.
+    reponse = make_response(
+        corps, push_url=_adresse_propre(request.args) if partiel else None
+    )
+    reponse.vary.update(("HX-Request", "HX-Target"))
+    return reponse
+
+
+def _contexte_recherche(args: MultiDict) -> dict:
+    """Run the search the query string asks for; say what went wrong, in French."""
     erreur, suggestions = None, []
     try:
-        requete = requete_depuis_args(request.args)
+        requete = requete_depuis_args(args)
     except ParametreInvalide as exc:
         erreur = str(exc)
-        suggestions = _suggestions_commune(request.args.get("commune", ""))
-        requete = _requete_de_secours(request.args)
+        suggestions = _suggestions_commune(args.get("commune", ""))
+        requete = _requete_de_secours(args)
     try:
-        resultats = current_app.extensions["recherche"].rechercher(requete)
-    except (RechercheIndisponible, KeyError):
+        resultats = _rechercher(requete)
+    except RechercheIndisponible:
         current_app.logger.exception("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
-    contexte = {
+    return {
         "requete": requete,
         "resultats": resultats,
         "cartes": _cartes(resultats),
@@ -81,26 +99,15 @@ def index():
         "suggestions": suggestions,
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
-        "args": request.args,
+        "args": args,
     }
-    partiel = (
-        request.headers.get("HX-Request") == "true"
-        and request.headers.get("HX-Target") == CIBLE_RESULTATS
-        and not request.headers.get("HX-History-Restore-Request")
-    )
-    gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
-    reponse = current_app.make_response(
-        render_template(gabarit, oob=partiel, **contexte)
-    )
-    reponse.vary.update(("HX-Request", "HX-Target"))
-    return reponse
 
 
 @bp.get("/communes")
 def communes():
     """The commune suggestions of the search form, as a <datalist>."""
     texte = request.args.get("commune", "")[:80]
-    reponse = current_app.make_response(
+    reponse = make_response(
         render_template(
             "_partials/communes.html", communes=referentiel().suggerer(texte)
         )
@@ -125,10 +132,11 @@ def fiche(fiche_id: str):
         fiche=fiche,
         structure=structure,
         prestataires=[(s, n) for s, n in prestataires if s],
-        places=affichage.places(fiche),
+        places=_places(fiche),
         telephone=fiche.telephone or (structure.telephone if structure else None),
         courriel=fiche.courriel or (structure.courriel if structure else None),
         lien_sms=_lien_sms(fiche),
+        retour=_retour_a_la_recherche(),
     )
 
 
@@ -157,6 +165,47 @@ def erreur_serveur(_erreur: Exception):
 
 
 # --- Helpers ------------------------------------------------------------------
+
+
+def _adresse_propre(args: MultiDict) -> str:
+    propres = MultiDict(
+        (cle, valeur)
+        for cle, valeur in args.items(multi=True)
+        if valeur.strip() and (cle, valeur) != ("tri", "pertinence")
+    )
+    return url_for("catalogue.index", **propres.to_dict(flat=False))
+
+
+def _rechercher(requete: Requete) -> Resultats:
+    """The results, with each ticked facet counted as if it were not ticked.
+
+    Values of one facet combine with OR, so a box's count must say how many
+    results ticking it would give: the engine counts within the current
+    results, hence one cheap extra count per facet in use.
+    """
+    moteur = current_app.extensions["recherche"]
+    resultats = moteur.rechercher(requete)
+    facettes = dict(resultats.facettes)
+    for facette in requete.filtres:
+        sans = dict(requete.filtres)
+        del sans[facette]
+        autre = moteur.rechercher(
+            replace(requete, filtres=sans, facettes=(facette,), page=1, par_page=1)
+        )
+        facettes[facette] = autre.facettes.get(facette, {})
+    return replace(resultats, facettes=facettes)
+
+
+def _places(fiche) -> affichage.Places:
+    """Places as the opérateurs last reported them, else as the fiche says."""
+    lire = getattr(current_app.extensions.get("recherche"), "places", None)
+    try:
+        direct = lire([fiche.id]).get(fiche.id) if lire else None
+    except RechercheIndisponible:
+        direct = None
+    if not direct:
+        return affichage.places(fiche)
+    return affichage.places(fiche, direct["places_restantes"], direct["places_maj_le"])
 
 
 def _requete_de_secours(args: MultiDict) -> Requete:
@@ -255,8 +304,19 @@ def _filtres_masques(requete: Requete) -> list[tuple[str, str]]:
     ]
 
 
+def _retour_a_la_recherche() -> str:
+    """The search the person came from (without JavaScript too), else a new one."""
+    precedente = urlsplit(request.referrer or "")
+    if precedente.netloc == request.host and precedente.path == "/":
+        return url_for("catalogue.index") + (
+            f"?{precedente.query}" if precedente.query else ""
+        )
+    return url_for("catalogue.index")
+
+
 def _lien_sms(fiche) -> str:
     """An ``sms:`` link whose body carries the fiche's name and address."""
-    texte = f"{fiche.nom} : {url_for('catalogue.fiche', fiche_id=fiche.id, _external=True)}"
+    adresse = url_for("catalogue.fiche", fiche_id=fiche.id, _external=True)
+    texte = f"{fiche.nom} : {adresse}"
     # "?&body=" is understood by both Android and iOS messaging apps.
     return "sms:?&body=" + quote(texte)

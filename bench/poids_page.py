@@ -1,0 +1,123 @@
+"""Benchmark: what the search page costs a phone, and the server.
+
+1. Weight of the first load of the search page with results: the HTML and
+   every stylesheet, script and image it references, each gzip-compressed
+   (level 6, what nginx and most hosts use). Budget: 60 KB.
+2. Server render time of the search page on the seeded catalogue, full page
+   and htmx fragment, over a mix of searches: p50 / p95. Budget: 30 ms p95.
+
+Prints the figures; exits 1 when a budget is exceeded.
+
+    .venv/bin/python bench/poids_page.py [N renders per search, default 200]
+"""
+
+import gzip
+import statistics
+import sys
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app import create_app  # noqa: E402
+
+# A typical search, and the page a person lands on (20 results, every filter).
+PAGES = ["/?q=francais&commune=Alen%C3%A7on+(61000)", "/"]
+RECHERCHES = [
+    "/",
+    "/?q=fracais",
+    "/?q=permis&commune=Alen%C3%A7on+(61000)",
+    "/?q=logement&publics=beneficiaires-rsa&places_disponibles=1",
+    "/?categories_thematiques=mobilite&frais=gratuit&tri=nom",
+    "/?commune=%C3%89vry-Courcouronnes+(91000)&tri=distance",
+]
+HTMX = {"HX-Request": "true", "HX-Target": "resultats"}
+BUDGET_POIDS_KO = 60
+BUDGET_RENDU_MS = 30
+
+
+class Ressources(HTMLParser):
+    """The URLs a browser fetches to show the page (same-site only)."""
+
+    def __init__(self):
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "link" and a.get("rel") in ("stylesheet", "icon"):
+            url = a.get("href", "")
+        elif tag in ("script", "img"):
+            url = a.get("src", "")
+        else:
+            return
+        if url.startswith("/"):
+            self.urls.append(url)
+
+
+def gz(donnees: bytes) -> int:
+    return len(gzip.compress(donnees, compresslevel=6))
+
+
+def poids(client, page: str) -> int:
+    html = client.get(page).get_data()
+    lignes = [(page, len(html), gz(html))]
+    analyse = Ressources()
+    analyse.feed(html.decode())
+    for url in analyse.urls:
+        corps = client.get(url).get_data()
+        lignes.append((url, len(corps), gz(corps)))
+    print(f"Poids du premier chargement de {page}")
+    for url, brut, compresse in lignes:
+        print(f"  {compresse / 1024:6.1f} Ko compressé  ({brut / 1024:6.1f} Ko)  {url}")
+    total = sum(c for _, _, c in lignes)
+    print(f"  {total / 1024:6.1f} Ko au total (budget {BUDGET_POIDS_KO} Ko)\n")
+    return total
+
+
+def rendus(client, n: int) -> dict[str, list[float]]:
+    durees: dict[str, list[float]] = {"page": [], "fragment htmx": []}
+    for url in RECHERCHES:  # warm the caches once
+        client.get(url)
+    for _ in range(n):
+        for url in RECHERCHES:
+            for nom, entetes in (("page", {}), ("fragment htmx", HTMX)):
+                debut = time.perf_counter()
+                reponse = client.get(url, headers=entetes)
+                durees[nom].append((time.perf_counter() - debut) * 1000)
+                assert reponse.status_code == 200, url
+    return durees
+
+
+def centile(valeurs: list[float], p: float) -> float:
+    return statistics.quantiles(valeurs, n=100, method="inclusive")[int(p) - 1]
+
+
+def main() -> int:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    with tempfile.TemporaryDirectory() as dossier:
+        app = create_app(
+            {"TESTING": True, "SEARCH_PATH": str(Path(dossier) / "r.sqlite3")}
+        )
+        client = app.test_client()
+        nb_fiches = len(app.extensions["catalogue"].fiches)
+        total = max(poids(client, page) for page in PAGES)
+        durees = rendus(client, n)
+    print(
+        f"\nRendu serveur de la recherche ({nb_fiches} fiches, "
+        f"{len(RECHERCHES)} recherches × {n})"
+    )
+    pire = 0.0
+    for nom, valeurs in durees.items():
+        p50, p95 = centile(valeurs, 50), centile(valeurs, 95)
+        pire = max(pire, p95)
+        print(f"  {nom:14} p50 {p50:5.1f} ms   p95 {p95:5.1f} ms")
+    print(f"  budget p95 : {BUDGET_RENDU_MS} ms")
+    return int(total > BUDGET_POIDS_KO * 1024 or pire > BUDGET_RENDU_MS)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

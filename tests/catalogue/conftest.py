@@ -1,0 +1,87 @@
+"""Search fixtures: a small catalogue of its own, and each search engine."""
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from catalogue.chargement import charger_catalogue
+from catalogue.moteur_sqlite import MoteurSQLite
+from catalogue.recherche import documents
+
+RECHERCHE = Path(__file__).resolve().parent.parent / "fixtures" / "recherche"
+
+
+@pytest.fixture(scope="session")
+def catalogue_recherche():
+    """Mobility and French-language actions in the Orne and the Essonne."""
+    catalogue = charger_catalogue(RECHERCHE / "fiches", RECHERCHE / "structures")
+    assert not catalogue.erreurs
+    return catalogue
+
+
+@pytest.fixture
+def docs(catalogue_recherche):
+    return documents(catalogue_recherche)
+
+
+def _meilisearch(nom_index: str):
+    from catalogue.moteur_meilisearch import MoteurMeilisearch
+
+    return MoteurMeilisearch(
+        os.environ["MEILI_URL"], os.environ.get("MEILI_API_KEY"), nom_index
+    )
+
+
+@pytest.fixture(
+    params=["embarque", pytest.param("meilisearch", marks=pytest.mark.meilisearch)]
+)
+def fabrique(request, tmp_path):
+    """Opens an engine on one shared index; call it twice for two instances."""
+    if request.param == "embarque":
+        yield lambda: MoteurSQLite(tmp_path / "recherche.sqlite3")
+        return
+    if not os.environ.get("MEILI_URL"):
+        pytest.skip("MEILI_URL n'est pas défini : pas de serveur Meilisearch à tester")
+    nom_index = f"test-{uuid.uuid4().hex[:8]}"
+    yield lambda: _meilisearch(nom_index)
+    _meilisearch(nom_index).detruire()
+
+
+@pytest.fixture
+def moteur(fabrique, docs):
+    """An engine (each backend in turn) holding the small catalogue."""
+    moteur = fabrique()
+    moteur.reconstruire(docs)
+    return moteur
+
+
+def creer_app(tmp_path, **config):
+    """The app on the small search catalogue, with its own index file."""
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test",
+            "FICHES_DIR": str(RECHERCHE / "fiches"),
+            "STRUCTURES_DIR": str(RECHERCHE / "structures"),
+            "SEARCH_PATH": str(tmp_path / "recherche.sqlite3"),
+            **config,
+        }
+    )
+
+
+@pytest.fixture
+def app_recherche(tmp_path):
+    return creer_app(tmp_path)
+
+
+@pytest.fixture
+def client_recherche(app_recherche):
+    return app_recherche.test_client()
+
+
+@pytest.fixture
+def runner_recherche(app_recherche):
+    return app_recherche.test_cli_runner()

@@ -1,0 +1,82 @@
+"""When Meilisearch is down or misconfigured, people still find actions."""
+
+import logging
+from datetime import datetime
+
+import pytest
+
+from catalogue.moteur_meilisearch import MoteurMeilisearch
+from catalogue.moteur_secours import MoteurAvecSecours
+from catalogue.moteur_sqlite import MoteurSQLite
+from catalogue.recherche import AVERTISSEMENT_SECOURS, Requete, synchroniser
+from tests.catalogue.conftest import creer_app
+from tests.catalogue.faux_meilisearch import FauxMeilisearch
+
+
+@pytest.fixture
+def faux(httpserver):
+    faux = FauxMeilisearch(reponse_recherche={"hits": [], "totalHits": 0})
+    faux.url = faux.installer(httpserver)
+    return faux
+
+
+@pytest.fixture
+def secours(faux, tmp_path, docs):
+    moteur = MoteurAvecSecours(
+        MoteurMeilisearch(faux.url, None, "fiches"),
+        MoteurSQLite(tmp_path / "recherche.sqlite3"),
+    )
+    moteur.indexer(docs)
+    return moteur
+
+
+def test_meilisearch_en_marche_repond_sans_avertissement(faux, secours):
+    resultats = secours.rechercher(Requete(texte="velo"))
+    assert resultats.avertissement is None
+    assert faux.envoyes("POST", "/indexes/fiches/search")
+
+
+def test_meilisearch_en_panne_l_index_embarque_repond_avec_un_avertissement(
+    faux, secours, caplog
+):
+    faux.en_panne = True
+    resultats = secours.rechercher(Requete(texte="velo"))
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert resultats.avertissement == AVERTISSEMENT_SECOURS
+    assert "Recherche servie par l'index embarqué" in caplog.text
+
+
+def test_une_place_prise_pendant_la_panne_n_est_pas_perdue(faux, secours, docs):
+    faux.en_panne = True
+    secours.maj_places("mob-velos-alencon", 0, datetime(2030, 1, 1, 9, 0))
+    (velos,) = secours.rechercher(Requete(texte="velo")).resultats
+    assert velos.complet
+
+    faux.en_panne = False
+    bilan = synchroniser(secours, docs)
+    assert (bilan.ajoutees, bilan.modifiees, bilan.supprimees) == (0, 1, 0)
+    assert faux.index["fiches"]["mob-velos-alencon"]["places_restantes"] == 0
+    # Repaired: the next sync has nothing left to send.
+    assert synchroniser(secours, docs) == type(bilan)(0, 0, 0)
+
+
+def test_une_fiche_retiree_pendant_la_panne_est_retiree_ensuite(faux, secours, docs):
+    faux.en_panne = True
+    restantes = [d for d in docs if d["id"] != "fle-evry"]
+    synchroniser(secours, restantes)
+    faux.en_panne = False
+    assert "fle-evry" in faux.index["fiches"]
+    synchroniser(secours, restantes)
+    assert "fle-evry" not in faux.index["fiches"]
+
+
+@pytest.mark.parametrize("url", [None, "http://127.0.0.1:9"])
+def test_l_api_repond_meme_si_meilisearch_est_absent(tmp_path, url, caplog):
+    caplog.set_level(logging.ERROR)
+    app = creer_app(tmp_path, SEARCH_BACKEND="meilisearch", MEILI_URL=url)
+    reponse = app.test_client().get("/api/v1/fiches?q=velo")
+    assert reponse.status_code == 200
+    corps = reponse.get_json()
+    assert [r["id"] for r in corps["resultats"]] == ["mob-velos-alencon"]
+    assert corps["avertissement"] == AVERTISSEMENT_SECOURS
+    assert "Meilisearch" in caplog.text

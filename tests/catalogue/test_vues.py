@@ -1,0 +1,365 @@
+"""Public pages seen through the Flask test client: one URL, two renderings,
+a form that works without JavaScript, a fiche page that answers a person's
+questions, and error pages in French."""
+
+import re
+
+import pytest
+from bs4 import BeautifulSoup
+
+from catalogue import affichage, theme
+from catalogue.recherche import RechercheIndisponible
+
+HTMX = {"HX-Request": "true", "HX-Target": "resultats"}
+
+
+def page(reponse) -> BeautifulSoup:
+    return BeautifulSoup(reponse.get_data(as_text=True), "html.parser")
+
+
+def appliquer_htmx(complete: BeautifulSoup, fragment: BeautifulSoup) -> BeautifulSoup:
+    """Swap an htmx response into a page the way htmx 2 does (outerHTML + oob)."""
+    for element in fragment.find_all(attrs={"hx-swap-oob": True}):
+        mode = element.attrs.pop("hx-swap-oob")
+        cible = complete.find(id=element["id"])
+        assert cible is not None, f"pas de #{element['id']} dans la page"
+        if mode == "innerHTML":
+            cible.clear()
+            cible.extend(list(element.children))
+        else:
+            cible.replace_with(element)
+    principal = fragment.find(id="resultats")
+    complete.find(id="resultats").replace_with(principal)
+    return complete
+
+
+def normaliser(soupe: BeautifulSoup) -> str:
+    texte = str(soupe.find("main"))
+    return re.sub(r"\s+", " ", texte)
+
+
+# --- The search page -----------------------------------------------------
+
+
+def test_la_page_de_recherche_est_un_vrai_formulaire_get(client_recherche):
+    reponse = client_recherche.get("/")
+    assert reponse.status_code == 200
+    assert "HX-Request" in reponse.headers["Vary"]
+    soupe = page(reponse)
+    formulaire = soupe.find("form", attrs={"role": "search"})
+    assert formulaire["method"] == "get" and formulaire["action"] == "/"
+    assert formulaire["hx-push-url"] == "true"
+    noms = {champ["name"] for champ in formulaire.find_all(["input", "select"])}
+    assert {"q", "commune", "places_disponibles", "mobilisable_par", "tri"} <= noms
+    assert formulaire.find("button", attrs={"type": "submit"}).text == "Rechercher"
+    for champ in formulaire.find_all(["input", "select"], id=True):
+        if champ.get("type") != "hidden":
+            assert soupe.find("label", attrs={"for": champ["id"]}), champ["id"]
+    assert soupe.find(id="annonce")["role"] == "status"
+
+
+def test_sans_javascript_la_recherche_rend_la_page_entiere(client_recherche):
+    reponse = client_recherche.get(
+        "/?q=velo&commune=Alençon&places_disponibles=1&tri=pertinence"
+    )
+    soupe = page(reponse)
+    assert soupe.find("html") is not None
+    assert soupe.find(id="q")["value"] == "velo"
+    assert soupe.find(id="commune")["value"] == "Alençon"
+    assert soupe.find(id="places_disponibles").has_attr("checked")
+    assert soupe.find(id="titre-resultats").text.strip() == "1 action trouvée"
+    carte = soupe.select_one("#resultats .carte")
+    assert "Prêt de vélos" in carte.text
+    assert "4 places libres" in carte.text
+    assert "à moins de 1 km" in carte.text
+
+
+def test_htmx_recoit_seulement_les_resultats(client_recherche):
+    reponse = client_recherche.get("/?q=velo&commune=&tri=pertinence", headers=HTMX)
+    texte = reponse.get_data(as_text=True)
+    assert "<html" not in texte
+    soupe = page(reponse)
+    assert soupe.find("section")["id"] == "resultats"
+    assert soupe.find(id="annonce")["hx-swap-oob"] == "innerHTML"
+    assert soupe.find(id="options-publics")["hx-swap-oob"] == "true"
+    assert reponse.headers["HX-Push-Url"] == "/?q=velo"
+    assert "HX-Request" in reponse.headers["Vary"]
+
+
+@pytest.mark.parametrize(
+    "entetes",
+    [
+        {"HX-Request": "true", "HX-Boosted": "true"},
+        {"HX-Request": "true", "HX-Target": "contenu"},
+        {"HX-Request": "true", "HX-History-Restore-Request": "true"},
+        {"HX-History-Restore-Request": "true"},
+    ],
+)
+def test_les_autres_requetes_htmx_recoivent_la_page_entiere(client_recherche, entetes):
+    texte = client_recherche.get("/?q=velo", headers=entetes).get_data(as_text=True)
+    assert "<html" in texte and "hx-swap-oob" not in texte
+
+
+@pytest.mark.parametrize(
+    "adresse",
+    [
+        "/?q=francais",
+        "/?q=velo&places_disponibles=1",
+        "/?publics=beneficiaires-rsa&categories_thematiques=mobilite",
+        "/?commune=Alençon (61000)&tri=distance",
+    ],
+)
+def test_le_fragment_htmx_donne_la_meme_page_qu_un_rechargement(
+    client_recherche, adresse
+):
+    """Start from the empty page, swap the htmx answer in: same as reloading."""
+    depart = page(client_recherche.get("/"))
+    fragment = page(client_recherche.get(adresse, headers=HTMX))
+    recharge = page(client_recherche.get(adresse))
+    apres = appliquer_htmx(depart, fragment)
+    # The form's own fields are the browser's business (it keeps what was typed).
+    for soupe in (apres, recharge):
+        for champ in soupe.select("#q, #commune, #tri, details"):
+            champ.attrs.pop("value", None)
+            champ.attrs.pop("open", None)
+        for option in soupe.select("#tri option"):
+            option.attrs.pop("selected", None)
+        soupe.title.extract()
+    assert normaliser(apres) == normaliser(recharge)
+
+
+def test_les_cases_comptent_ce_que_chaque_choix_donnerait(client_recherche):
+    """Ticking one public keeps the other publics on offer, with their counts."""
+    tous = page(client_recherche.get("/"))
+    filtre = page(client_recherche.get("/?publics=beneficiaires-rsa"))
+    for soupe in (tous, filtre):
+        assert soupe.find(id="f-publics-demandeurs-emploi")
+    compte = filtre.find("label", attrs={"for": "f-publics-demandeurs-emploi"})
+    avant = tous.find("label", attrs={"for": "f-publics-demandeurs-emploi"})
+    assert compte.find(class_="compte").text == avant.find(class_="compte").text
+    assert filtre.find(id="f-publics-beneficiaires-rsa").has_attr("checked")
+    assert filtre.find("details", class_="plus-de-filtres").has_attr("open")
+
+
+def test_une_commune_inconnue_propose_des_communes(client_recherche):
+    reponse = client_recherche.get("/?q=velo&commune=Alenco")
+    assert reponse.status_code == 200
+    annonce = page(reponse).find(id="annonce")
+    assert "Commune introuvable" in annonce.text
+    lien = annonce.find("a", string="Alençon (61000)")
+    assert "commune=Alen%C3%A7on+(61000)" in lien["href"]
+    assert "q=velo" in lien["href"]
+    # The rest of the search still runs.
+    assert page(reponse).select("#resultats .carte")
+
+
+def test_un_filtre_inconnu_est_explique(client_recherche):
+    reponse = client_recherche.get("/?publics=martiens")
+    assert reponse.status_code == 200
+    assert "Valeur inconnue" in page(reponse).find(id="annonce").text
+
+
+def test_un_filtre_sans_case_est_garde_dans_le_formulaire(client_recherche):
+    soupe = page(client_recherche.get("/?categorie=emploi"))
+    cache = soupe.find("input", attrs={"type": "hidden", "name": "categorie"})
+    assert cache["value"] == "emploi"
+
+
+def test_recherche_indisponible(app_recherche):
+    class EnPanne:
+        def rechercher(self, requete):
+            raise RechercheIndisponible("serveur arrêté")
+
+    app_recherche.extensions["recherche"] = EnPanne()
+    reponse = app_recherche.test_client().get("/?q=velo")
+    assert reponse.status_code == 200
+    assert "ne répond pas" in page(reponse).find(id="annonce").text
+
+
+def test_la_pagination_garde_la_recherche(client_recherche):
+    soupe = page(client_recherche.get("/?par_page=2&q=&publics=demandeurs-emploi"))
+    suivante = soupe.find("a", rel="next")
+    assert "page=2" in suivante["href"]
+    assert "publics=demandeurs-emploi" in suivante["href"]
+    assert suivante["hx-target"] == "#resultats"
+
+
+def test_suggestions_de_communes(client):
+    reponse = client.get("/communes?commune=alen")
+    soupe = page(reponse)
+    assert soupe.find().name == "datalist" and soupe.find()["id"] == "communes"
+    valeurs = [o["value"] for o in soupe.find_all("option")]
+    assert valeurs[0] == "Alençon (61000)"
+    assert page(client.get("/communes?commune=")).find_all("option") == []
+
+
+# --- The fiche page --------------------------------------------------------
+
+
+def test_la_fiche_repond_aux_questions(client):
+    reponse = client.get("/fiches/61-atelier-mob-pret-deux-roues")
+    assert reponse.status_code == 200
+    soupe = page(reponse)
+    assert soupe.h1.text == "Prêt et location de vélos et de scooters"
+    titres = [h2.text for h2 in soupe.find_all("h2")]
+    for titre in (
+        "L'essentiel",
+        "Je veux y participer",
+        "Ce que c'est",
+        "Pour qui",
+        "Où",
+        "Quand et combien de temps",
+        "Combien ça coûte",
+        "Places",
+        "Comment y entrer",
+        "Contact",
+    ):
+        assert titre in titres
+    texte = soupe.get_text(" ")
+    assert "Documents à apporter" in texte and "Pièce d'identité" in texte
+    assert "59 rue Saint-Blaise" in texte
+    carte = soupe.select_one("a[href^='https://www.openstreetmap.org/search?query=']")
+    assert carte.text.startswith("Voir sur une carte")
+    assert "Parlez-en à votre référent" in texte
+    sms = soupe.find("a", class_="partage")
+    assert sms["href"].startswith("sms:?&body=")
+    assert "localhost/fiches/61-atelier-mob-pret-deux-roues" in sms["href"]
+
+
+def test_la_fiche_explique_chaque_sigle_une_fois(client):
+    texte = client.get("/fiches/61-atelier-mob-pret-deux-roues").get_data(as_text=True)
+    explication = '<abbr title="revenu de solidarité active">RSA</abbr>'
+    assert texte.count(explication + " (revenu de solidarité active)") == 1
+    assert texte.count(explication) > 1
+
+
+def test_inscription_directe_avec_telephone(client):
+    soupe = page(client.get("/fiches/61-edith-bonnem-velo-ecole"))
+    actions = soupe.find("section", class_="actions")
+    assert "Vous pouvez vous inscrire vous-même" in actions.text
+    appel = actions.find("a", class_="bouton")
+    assert appel.text == "Appeler le 02 33 26 58 51"
+    assert appel["href"] == "tel:0233265851"
+
+
+def test_sans_inscription_directe_il_faut_un_referent(client_recherche):
+    actions = page(client_recherche.get("/fiches/mob-velos-alencon")).find(
+        "section", class_="actions"
+    )
+    assert "Parlez-en à votre référent" in actions.text
+    assert actions.find("details", class_="pro")
+
+
+def test_places_de_la_fiche_et_date_de_mise_a_jour(client_recherche):
+    soupe = page(client_recherche.get("/fiches/mob-velos-alencon"))
+    essentiel = soupe.find("section", class_="essentiel")
+    assert "4 places libres" in essentiel.text
+    assert "Mis à jour le 10 janvier 2025" in essentiel.text
+
+
+def test_retour_a_la_recherche_d_ou_l_on_vient(client_recherche):
+    reponse = client_recherche.get(
+        "/fiches/mob-velos-alencon",
+        headers={"Referer": "http://localhost/?q=velo&commune=Alen%C3%A7on"},
+    )
+    lien = page(reponse).select_one(".retour a")
+    assert lien["href"] == "/?q=velo&commune=Alen%C3%A7on"
+    ailleurs = client_recherche.get(
+        "/fiches/mob-velos-alencon", headers={"Referer": "https://exemple.org/?q=x"}
+    )
+    assert page(ailleurs).select_one(".retour a")["href"] == "/"
+
+
+# --- Errors, legal pages, theme ---------------------------------------------
+
+
+@pytest.mark.parametrize("adresse", ["/fiches/n-existe-pas", "/nulle-part"])
+def test_page_404_en_francais(client, adresse):
+    reponse = client.get(adresse)
+    assert reponse.status_code == 404
+    soupe = page(reponse)
+    assert soupe.h1.text == "Cette page n'existe pas"
+    assert soupe.find("html")["lang"] == "fr"
+
+
+def test_l_api_garde_ses_erreurs_json(client):
+    reponse = client.get("/api/v1/nulle-part")
+    assert reponse.status_code == 404
+    assert reponse.is_json
+
+
+def test_page_500_en_francais(app):
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/essai-panne")
+    def panne():
+        raise RuntimeError("panne")
+
+    reponse = app.test_client().get("/essai-panne")
+    assert reponse.status_code == 500
+    assert page(reponse).h1.text == "Désolé, le site a un problème"
+
+
+@pytest.mark.parametrize(
+    ("adresse", "titre"),
+    [
+        ("/accessibilite", "Déclaration d'accessibilité"),
+        ("/mentions-legales", "Mentions légales"),
+    ],
+)
+def test_pages_du_pied_de_page(client, adresse, titre):
+    soupe = page(client.get(adresse))
+    assert soupe.h1.text == titre
+    assert soupe.find("footer").find("a", href=adresse)
+
+
+def test_le_theme_vient_de_la_configuration(app):
+    app.config.update(
+        DEPARTEMENT_NOM="Département de l'Orne",
+        THEME_COULEUR="#ffd500",
+        THEME_COULEUR_ACCENT="red;}body{display:none",
+        THEME_LOGO="img/logo.svg",
+    )
+    soupe = page(app.test_client().get("/accessibilite"))
+    style = soupe.find("style").text
+    assert "--theme:#ffd500" in style
+    assert "--theme-texte:#161616" in style  # dark text on a yellow header
+    assert "--accent:#b34700" in style  # the unsafe value is refused
+    assert "Département de l'Orne" in soupe.find("header").text
+    assert soupe.find("header").img["src"] == "/static/img/logo.svg"
+
+
+# --- Helpers the templates use ----------------------------------------------
+
+
+def test_contraste_du_theme():
+    assert theme.texte_sur("#1f4e79") == theme.BLANC
+    assert theme.texte_sur("#ffd500") == theme.NOIR
+    assert theme.contraste(theme.assombrir("#ffd500"), theme.BLANC) >= 4.5
+
+
+def test_sigles_expliques_a_la_premiere_occurrence():
+    sigles = affichage.Sigles()
+    premier = sigles("Personnes au RSA & CER")
+    assert premier == (
+        'Personnes au <abbr title="revenu de solidarité active">RSA</abbr> '
+        "(revenu de solidarité active) &amp; "
+        '<abbr title="contrat d&#39;engagement réciproque, signé avec votre '
+        'référent RSA">CER</abbr> (contrat d&#39;engagement réciproque, signé '
+        "avec votre référent RSA)"
+    )
+    assert sigles("le RSA") == (
+        'le <abbr title="revenu de solidarité active">RSA</abbr>'
+    )
+    deja = affichage.Sigles()("le RSA (revenu de solidarité active)")
+    assert deja.count("revenu de solidarité active") == 2  # title + the text's own
+    apres = affichage.Sigles()("Revenu de solidarité active (RSA)")
+    assert apres.endswith('(<abbr title="revenu de solidarité active">RSA</abbr>)')
+
+
+@pytest.mark.parametrize(
+    ("jour", "attendu"),
+    [("2026-02-01", "1er février 2026"), ("2025-12-24T10:00:00", "24 décembre 2025")],
+)
+def test_dates_en_francais(jour, attendu):
+    assert affichage.date_fr(jour) == attendu

@@ -1,0 +1,108 @@
+"""Browser fixtures: the app served on 127.0.0.1, Debian's chromium, axe-core.
+
+Never `playwright install`: the browser is the system's /usr/bin/chromium.
+Screenshots go to tests/captures/ (git-ignored) for a human to look at.
+"""
+
+import shutil
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+CAPTURES = Path(__file__).resolve().parent.parent / "captures"
+PLACES_EN_DIRECT = {
+    "61-ape-familiarisation-langue-francaise": 4,
+    "61-boite-aux-lettres-point-accueil-fle": 0,
+    "61-edith-bonnem-permis-b": 2,
+}
+TELEPHONE = {"width": 390, "height": 844}
+ORDINATEUR = {"width": 1280, "height": 800}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "navigateur" in str(item.fspath):
+            item.add_marker(pytest.mark.navigateur)
+
+
+@pytest.fixture(scope="session")
+def serveur(tmp_path_factory):
+    """Base URL of the app on the real seeded catalogue, in a thread."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "PROPAGATE_EXCEPTIONS": False,
+            "SECRET_KEY": "test",
+            "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r.sqlite3"),
+        }
+    )
+
+    # Opérateurs have reported places on a few actions (live data, not YAML).
+    maintenant = datetime.now()
+    for fiche_id, places in PLACES_EN_DIRECT.items():
+        app.extensions["recherche"].maj_places(fiche_id, places, maintenant)
+
+    @app.get("/essai-erreur-500")
+    def essai_erreur_500():
+        raise RuntimeError("erreur volontaire pour la page 500")
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="session")
+def navigateur():
+    if not Path(CHROMIUM).exists():
+        pytest.skip("chromium absent : apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def telephone(navigateur):
+    """A phone-sized page with JavaScript on."""
+    context = navigateur.new_context(viewport=TELEPHONE, locale="fr-FR")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def telephone_sans_js(navigateur):
+    context = navigateur.new_context(
+        viewport=TELEPHONE, locale="fr-FR", java_script_enabled=False
+    )
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def captures():
+    shutil.rmtree(CAPTURES, ignore_errors=True)
+    CAPTURES.mkdir(parents=True)
+    return CAPTURES

@@ -1,0 +1,117 @@
+"""A beneficiary on a phone: search with a typo, pick a commune, keep only
+actions with places, open a fiche; with and without JavaScript."""
+
+import re
+
+from playwright.sync_api import expect
+
+FICHE = "61-ape-familiarisation-langue-francaise"
+
+
+def attendre_recherche(page, motif: str):
+    """The URL is pushed once htmx has swapped the results in."""
+    page.wait_for_url(re.compile(motif))
+    expect(page.locator("#chargement")).to_be_hidden()
+
+
+def test_parcours_avec_javascript(serveur, telephone):
+    page = telephone
+    page.goto(serveur + "/")
+    expect(page.locator("h1")).to_have_text("Trouver une aide près de chez vous")
+
+    page.locator("#q").press_sequentially("fracais", delay=40)
+    attendre_recherche(page, r"q=fracais")
+    expect(page.locator("#titre-resultats")).to_have_text(re.compile(r"\d+ actions"))
+    expect(page.locator(".carte").first).to_contain_text("français")
+    expect(page).to_have_title(re.compile(r"^« fracais » : \d+ actions"))
+
+    page.locator("#commune").press_sequentially("Alen", delay=40)
+    option = page.locator("#communes option[value='Alençon (61000)']")
+    expect(option).to_have_count(1)
+    page.locator("#commune").fill("Alençon (61000)")
+    page.locator("#commune").press("Tab")
+    attendre_recherche(page, r"commune=Alen")
+
+    page.get_by_label("Seulement s'il reste des places").check()
+    attendre_recherche(page, r"places_disponibles=1")
+    expect(page.locator("#titre-resultats")).to_have_text("1 action trouvée")
+    carte = page.locator(".carte").first
+    expect(carte).to_contain_text("4 places libres")
+    expect(carte).to_contain_text("à moins de 1 km")
+    # The swap kept the focus on the box just ticked.
+    expect(page.locator("#places_disponibles")).to_be_focused()
+
+    carte.get_by_role("link").click()
+    page.wait_for_url(f"**/fiches/{FICHE}")
+    expect(page.locator("h1")).to_contain_text("langue française")
+    expect(page.get_by_text("4 places libres").first).to_be_visible()
+
+
+def test_parcours_sans_javascript(serveur, telephone_sans_js):
+    page = telephone_sans_js
+    page.goto(serveur + "/")
+    page.locator("#q").fill("fracais")
+    page.locator("#commune").fill("Alençon")
+    page.get_by_label("Seulement s'il reste des places").check()
+    page.get_by_role("button", name="Rechercher").click()
+    page.wait_for_url(re.compile(r"q=fracais.*commune=Alen.*places_disponibles=1"))
+    expect(page.locator("#titre-resultats")).to_have_text("1 action trouvée")
+    page.locator(".carte a").first.click()
+    page.wait_for_url(f"**/fiches/{FICHE}")
+    expect(page.locator("h1")).to_contain_text("langue française")
+
+
+def test_commune_inconnue_sans_javascript(serveur, telephone_sans_js):
+    page = telephone_sans_js
+    page.goto(serveur + "/?commune=Alenco")
+    expect(page.locator("#annonce")).to_contain_text("Commune introuvable")
+    page.get_by_role("link", name="Alençon (61000)").click()
+    expect(page.locator("#commune")).to_have_value("Alençon (61000)")
+    expect(page.locator("#annonce .alerte")).to_have_count(0)
+
+
+def test_precedent_et_suivant_restaurent_les_resultats(serveur, telephone):
+    page = telephone
+    titres = page.locator(".carte__titre")
+    page.goto(serveur + "/")
+    page.locator("#q").fill("velo")
+    attendre_recherche(page, r"q=velo")
+    premiers = titres.all_inner_texts()
+    page.locator("#q").fill("logement")
+    attendre_recherche(page, r"q=logement")
+    seconds = titres.all_inner_texts()
+    assert premiers != seconds
+
+    page.go_back()
+    page.wait_for_url(re.compile(r"q=velo$"))
+    expect(titres).to_have_text(premiers)
+    expect(page.locator("#q")).to_have_value("velo")
+
+    page.go_forward()
+    page.wait_for_url(re.compile(r"q=logement$"))
+    expect(titres).to_have_text(seconds)
+    expect(page.locator("#q")).to_have_value("logement")
+
+    # Back from a fiche to the results it was opened from.
+    titres.first.get_by_role("link").click()
+    page.wait_for_url("**/fiches/**")
+    page.go_back()
+    page.wait_for_url(re.compile(r"q=logement$"))
+    expect(titres).to_have_text(seconds)
+    expect(page.locator("#q")).to_have_value("logement")
+
+
+def test_une_erreur_htmx_s_affiche_en_francais(serveur, telephone):
+    page = telephone
+    page.goto(serveur + "/")
+    page.route(
+        re.compile(r".*/\?q=panne.*"),
+        lambda route: route.fulfill(status=500, body="erreur"),
+    )
+    page.locator("#q").fill("panne")
+    expect(page.locator("#erreur-htmx")).to_contain_text("Le site a un problème")
+
+    page.unroute(re.compile(r".*/\?q=panne.*"))
+    page.route(re.compile(r".*/\?q=coupure.*"), lambda route: route.abort())
+    page.locator("#q").fill("coupure")
+    expect(page.locator("#erreur-htmx")).to_contain_text("Pas de connexion internet")
