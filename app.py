@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask
+from flask_compress import Compress
 from flask_htmx import HTMX
 
 from catalogue import cli as catalogue_cli
@@ -25,6 +26,13 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_URL=None,
         MEILI_API_KEY=None,
         MEILI_INDEX="fiches",
+        COMPRESS_MIMETYPES=[
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+        ],
         DEPARTEMENT_NOM="Département de démonstration",
         DEPARTEMENT_CODE=None,
         THEME_COULEUR="#1f4e79",
@@ -42,6 +50,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     logging.basicConfig(level=logging.INFO)
 
     HTMX(app)
+    Compress(app)
+
     # Fiches read best in their own field order, with accents as they are.
     app.json.sort_keys = False
     app.json.ensure_ascii = False

@@ -12,6 +12,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from catalogue.fiche import Fiche, Structure
+from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 
 MOIS = (
@@ -186,6 +187,13 @@ def communes(fiche: Fiche, structure: Structure | None) -> list[str]:
     if not noms and structure and structure.commune:
         noms = [structure.commune]
     return list(dict.fromkeys(noms))
+
+
+def zone(fiche: Fiche, au_plus: int = 3) -> str:
+    """Where people must live to come: « Essonne », « CU d'Alençon, Sées »."""
+    ref = referentiel()
+    noms = [ref.libelle_zone(code) for code in fiche.zone_eligibilite]
+    return ", ".join(noms[:au_plus]) + (" et autres" if len(noms) > au_plus else "")
 
 
 def nom_commune(commune) -> str:

@@ -287,6 +287,10 @@ class MoteurMeilisearch:
             },
         )
 
+    def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
+        with self._erreurs("lecture des places") as client:
+            return self._places(client, list(fiche_ids))
+
     def _places(self, client, ids: list[str]) -> dict[str, dict]:
         try:
             reponse = client.index(self.nom_index).get_documents(

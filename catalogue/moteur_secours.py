@@ -84,6 +84,10 @@ class MoteurAvecSecours:
             lambda: self.principal.reconstruire(docs), [d["id"] for d in docs]
         )
 
+    def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
+        """The embedded index never misses a place update: it holds the truth."""
+        return self.secours.places(fiche_ids)
+
     def rechercher(self, requete: Requete) -> Resultats:
         try:
             return self.principal.rechercher(requete)

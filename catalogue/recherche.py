@@ -11,7 +11,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cache
 from typing import Protocol
@@ -125,6 +125,9 @@ class MoteurRecherche(Protocol):
     ) -> None:
         """Record a new number of remaining places; visible to the next search."""
 
+    def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
+        """Current place fields (champs_places) of these fiches, read now."""
+
     def supprimer(self, fiche_ids: Iterable[str]) -> None: ...
 
     def empreintes(self) -> dict[str, str]:
@@ -138,6 +141,26 @@ class MoteurRecherche(Protocol):
         progression: Callable[[int], None] | None = None,
     ) -> None:
         """Rebuild the whole index from scratch, swapped in atomically."""
+
+
+def rechercher_avec_facettes_ouvertes(
+    moteur: MoteurRecherche, requete: Requete
+) -> Resultats:
+    """The results, with each ticked facet counted as if it were not ticked.
+
+    Values of one facet combine with OR, so a box's count must say how many
+    results ticking it would give: engines count within the current results,
+    hence one cheap extra count per facet in use.
+    """
+    resultats = moteur.rechercher(requete)
+    facettes = dict(resultats.facettes)
+    for facette in requete.filtres:
+        sans = {f: v for f, v in requete.filtres.items() if f != facette}
+        autre = moteur.rechercher(
+            replace(requete, filtres=sans, facettes=(facette,), page=1, par_page=1)
+        )
+        facettes[facette] = autre.facettes.get(facette, {})
+    return replace(resultats, facettes=facettes)
 
 
 # --- The indexed document -------------------------------------------------

@@ -5,7 +5,6 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
-from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 from flask import (
@@ -26,6 +25,7 @@ from catalogue.recherche import (
     RechercheIndisponible,
     Requete,
     Resultats,
+    rechercher_avec_facettes_ouvertes,
     requete_depuis_args,
 )
 from catalogue.territoires import referentiel
@@ -86,7 +86,8 @@ def _contexte_recherche(args: MultiDict) -> dict:
         suggestions = _suggestions_commune(args.get("commune", ""))
         requete = _requete_de_secours(args)
     try:
-        resultats = _rechercher(requete)
+        moteur = current_app.extensions["recherche"]
+        resultats = rechercher_avec_facettes_ouvertes(moteur, requete)
     except RechercheIndisponible:
         current_app.logger.exception("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
@@ -176,31 +177,10 @@ def _adresse_propre(args: MultiDict) -> str:
     return url_for("catalogue.index", **propres.to_dict(flat=False))
 
 
-def _rechercher(requete: Requete) -> Resultats:
-    """The results, with each ticked facet counted as if it were not ticked.
-
-    Values of one facet combine with OR, so a box's count must say how many
-    results ticking it would give: the engine counts within the current
-    results, hence one cheap extra count per facet in use.
-    """
-    moteur = current_app.extensions["recherche"]
-    resultats = moteur.rechercher(requete)
-    facettes = dict(resultats.facettes)
-    for facette in requete.filtres:
-        sans = dict(requete.filtres)
-        del sans[facette]
-        autre = moteur.rechercher(
-            replace(requete, filtres=sans, facettes=(facette,), page=1, par_page=1)
-        )
-        facettes[facette] = autre.facettes.get(facette, {})
-    return replace(resultats, facettes=facettes)
-
-
 def _places(fiche) -> affichage.Places:
     """Places as the opérateurs last reported them, else as the fiche says."""
-    lire = getattr(current_app.extensions.get("recherche"), "places", None)
     try:
-        direct = lire([fiche.id]).get(fiche.id) if lire else None
+        direct = current_app.extensions["recherche"].places([fiche.id]).get(fiche.id)
     except RechercheIndisponible:
         direct = None
     if not direct:

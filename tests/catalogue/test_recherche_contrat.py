@@ -207,3 +207,11 @@ def test_reconstruire_retire_les_fiches_disparues_et_garde_les_places(moteur, do
 def test_supprimer_une_fiche_la_retire_des_recherches(moteur):
     moteur.supprimer(["fle-evry"])
     assert ids(moteur.rechercher(Requete(texte="fle"))) == {"fle-alencon"}
+
+
+def test_la_fiche_lit_les_places_que_l_operateur_vient_de_donner(moteur):
+    moteur.maj_places("fle-evry", 3, datetime(2030, 1, 2, 14, 0))
+    lues = moteur.places(["fle-evry", "inconnue"])
+    assert set(lues) == {"fle-evry"}
+    assert lues["fle-evry"]["places_restantes"] == 3
+    assert lues["fle-evry"]["places_maj_le"].startswith("2030-01-02T14:00")

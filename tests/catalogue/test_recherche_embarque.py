@@ -108,3 +108,38 @@ def test_reconstruire_affiche_sa_progression(runner_recherche):
     assert resultat.exit_code == 0, resultat.output
     assert "Indexation des fiches" in resultat.output
     assert "Index reconstruit : 9 fiches." in resultat.output
+
+
+def test_le_classement_moins_de_fautes_puis_le_meilleur_champ(tmp_path, docs):
+    def fiche(fiche_id: str, **textes) -> dict:
+        vide = {"nom": "", "resume": "", "description": "", "structure_nom": ""}
+        listes = {"thematiques_libelles": [], "publics_libelles": [], "communes": []}
+        return docs[0] | vide | listes | {"id": fiche_id, **textes}
+
+    moteur = MoteurSQLite(tmp_path / "recherche.sqlite3")
+    moteur.indexer(
+        [
+            fiche("faute-dans-le-nom", nom="Garage et mobilte"),
+            fiche("description", nom="Garage", description="Pour la mobilité"),
+            fiche("resume", nom="Garage", resume="Pour la mobilité"),
+            fiche("nom", nom="Garage mobilité"),
+        ]
+    )
+    resultats = moteur.rechercher(Requete(texte="mobilite garag")).resultats
+    assert [r.id for r in resultats] == [
+        "nom",
+        "resume",
+        "description",
+        "faute-dans-le-nom",
+    ]
+
+
+def test_une_fiche_modifiee_ne_se_trouve_plus_par_ses_anciens_mots(embarque, docs):
+    def trouvees(texte: str) -> list[str]:
+        return [r.id for r in embarque.rechercher(Requete(texte=texte)).resultats]
+
+    assert trouvees("voiture") == ["mob-garage-evry"]
+    (garage,) = (d for d in docs if d["id"] == "mob-garage-evry")
+    embarque.indexer([garage | {"resume": "Faire réparer sa camionnette."}])
+    assert trouvees("voiture") == []
+    assert trouvees("camionnette") == ["mob-garage-evry"]

@@ -363,3 +363,8 @@ def test_sigles_expliques_a_la_premiere_occurrence():
 )
 def test_dates_en_francais(jour, attendu):
     assert affichage.date_fr(jour) == attendu
+
+
+def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client):
+    page = client.get("/?q=pack+sortie+rsa").get_data(as_text=True)
+    assert "Lieu à préciser, pour les habitants de : Essonne" in page

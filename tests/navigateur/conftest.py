@@ -4,6 +4,7 @@ Never `playwright install`: the browser is the system's /usr/bin/chromium.
 Screenshots go to tests/captures/ (git-ignored) for a human to look at.
 """
 
+import os
 import shutil
 import threading
 from datetime import datetime
@@ -73,7 +74,11 @@ def serveur(tmp_path_factory):
 @pytest.fixture(scope="session")
 def navigateur():
     if not Path(CHROMIUM).exists():
-        pytest.skip("chromium absent : apt-get install -y chromium")
+        # `make test` installs it; in CI a missing browser is a failure, not a skip.
+        message = "chromium absent : lancez `make test` ou apt-get install -y chromium"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
