@@ -12,6 +12,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from catalogue.fiche import Fiche, Structure
+from catalogue.recherche import VOCABULAIRE_DES_FACETTES
 from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 
@@ -87,17 +88,6 @@ THEMES = {
     "trouver-un-emploi": "Trouver un emploi",
 }
 
-# Facet name -> vocabulary that labels its values.
-VOCABULAIRE_DE = {
-    "thematiques": "thematiques",
-    "publics": "publics",
-    "categorie": "categories",
-    "type": "types",
-    "frais": "frais",
-    "modes_accueil": "modes_accueil",
-    "mobilisable_par": "mobilisable_par",
-    "statut": "statuts",
-}
 # Words a person says, where the national vocabulary says something else.
 LIBELLES_SIMPLES = {
     ("modes_accueil", "en-presentiel"): "Sur place",
@@ -113,7 +103,7 @@ def libelle(facette: str, valeur: str) -> str:
         return THEMES.get(valeur, valeur)
     if (facette, valeur) in LIBELLES_SIMPLES:
         return LIBELLES_SIMPLES[facette, valeur]
-    return vocabulaire(VOCABULAIRE_DE.get(facette, facette)).libelle(valeur)
+    return vocabulaire(VOCABULAIRE_DES_FACETTES.get(facette, facette)).libelle(valeur)
 
 
 def date_fr(jour: date | datetime | str | None) -> str:

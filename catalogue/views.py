@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from catalogue import affichage, theme
 from catalogue.recherche import (
+    VOCABULAIRE_DES_FACETTES,
     ParametreInvalide,
     RechercheIndisponible,
     Requete,
@@ -270,7 +271,7 @@ def _filtres(requete: Requete, resultats: Resultats) -> list[dict]:
 def _ordre(facette: str) -> list[str]:
     if facette == "categories_thematiques":
         return list(affichage.themes_tries())
-    return list(vocabulaire(affichage.VOCABULAIRE_DE[facette]))
+    return list(vocabulaire(VOCABULAIRE_DES_FACETTES[facette]))
 
 
 def _filtres_masques(requete: Requete) -> list[tuple[str, str]]:
