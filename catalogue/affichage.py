@@ -193,10 +193,14 @@ def nom_commune(commune) -> str:
     return commune.nom
 
 
+def nombre_fr(nombre: float) -> str:
+    """« 20 », « 11,2 »: a French decimal comma, no trailing zero."""
+    return f"{nombre:g}".replace(".", ",")
+
+
 def heures(nombre: float) -> str:
     """« 24 heures », « 1,5 heure »."""
-    texte = f"{nombre:g}".replace(".", ",")
-    return f"{texte} heure{'s' if nombre >= 2 else ''}"
+    return f"{nombre_fr(nombre)} heure{'s' if nombre >= 2 else ''}"
 
 
 def sessions_a_venir(fiche: Fiche, aujourd_hui: date | None = None) -> list:

@@ -9,7 +9,14 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
 
 from catalogue.vocabulaires import vocabulaire
 
@@ -53,6 +60,10 @@ def _sans_doublon(valeurs: list) -> list:
     if len(set(valeurs)) != len(valeurs):
         raise ValueError("une même valeur apparaît deux fois")
     return valeurs
+
+
+def _entier_si_rond(nombre: float) -> float | int:
+    return int(nombre) if nombre.is_integer() else nombre
 
 
 def Voc(nom: str):  # noqa: N802 - reads like a type in the model below
@@ -119,7 +130,16 @@ class Prestataire(Strict):
 class Capacite(Strict):
     """How many people the action takes, in the unit the département counts."""
 
-    nombre: Annotated[int, Field(ge=0)] | None = None
+    # Decimal for full-time equivalents: an ACI counts 11.2 ETP.
+    nombre: (
+        Annotated[
+            float,
+            Field(ge=0),
+            AfterValidator(_entier_si_rond),
+            PlainSerializer(lambda n: n),  # 20 stays 20, not 20.0
+        ]
+        | None
+    ) = None
     unite: Voc("unites") | None = None
     periode: Voc("periodes") | None = None
     inconnue: bool = False

@@ -37,7 +37,7 @@ CAS = [
         "resumé",
         "clé inconnue « resumé » ; vouliez-vous dire « resume »",
     ),
-    ("mauvais-type", 15, "capacite.nombre", "doit être un nombre entier"),
+    ("mauvais-type", 15, "capacite.nombre", "doit être un nombre"),
     (
         "vocabulaire-inconnu",
         9,

@@ -368,3 +368,8 @@ def test_dates_en_francais(jour, attendu):
 def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client):
     page = client.get("/?q=pack+sortie+rsa").get_data(as_text=True)
     assert "Lieu à préciser, pour les habitants de : Essonne" in page
+
+
+def test_une_capacite_en_postes_decimaux_s_affiche_a_la_francaise(client):
+    page = client.get("/fiches/61-agir-aci-textile-proprete").get_data(as_text=True)
+    assert "En tout : 11,2 postes en équivalent temps plein." in page
