@@ -1,6 +1,6 @@
 """Browser fixtures: the app served on 127.0.0.1, Debian's chromium, axe-core.
 
-Never `playwright install`: the browser is the system's /usr/bin/chromium.
+Playwright never downloads a browser here: it drives the system's /usr/bin/chromium.
 Screenshots go to tests/captures/ (git-ignored) for a human to look at.
 """
 
