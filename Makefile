@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test verifier exporter index bench lint paquets-systeme
+.PHONY: run test migrer verifier exporter index bench lint paquets-systeme
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,19 +17,26 @@ $(VENV)/.installe: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e ".[dev]"
 	touch $@
 
-# Debian's chromium drives the browser tests (never a downloaded browser).
+# Debian's chromium drives the browser tests (never a downloaded browser);
+# Debian's PostgreSQL gives the tests a throwaway cluster.
 paquets-systeme:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "Installation de chromium (paquet Debian)…"; \
+	@{ command -v chromium >/dev/null 2>&1 && ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; } || { \
+	  echo "Installation de chromium et PostgreSQL (paquets Debian)…"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; }
 
-run: $(VENV)/.installe
+migrer: $(VENV)/.installe
+	$(BIN)/flask --app app db migrer
+
+run: migrer
 	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installe paquets-systeme
+# Lint (with the import contracts), then the whole suite on SQLite, then on
+# a throwaway PostgreSQL cluster.
+test: $(VENV)/.installe paquets-systeme lint
 	$(BIN)/pytest
+	$(BIN)/pytest --base postgresql
 
 verifier: $(VENV)/.installe
 	$(BIN)/flask --app app fiches verifier
@@ -48,3 +55,4 @@ bench: $(VENV)/.installe
 lint: $(VENV)/.installe
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports

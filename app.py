@@ -6,10 +6,14 @@ from pathlib import Path
 from flask import Flask
 from flask_compress import Compress
 from flask_htmx import HTMX
+from sqlmodel import Session
 
-from catalogue import cli as catalogue_cli
-from catalogue import recherche
+import web
+from catalogue import places, stockage
 from catalogue.chargement import charger_catalogue
+from catalogue.recherche import RechercheIndisponible
+from catalogue.recherche.documents import documents
+from catalogue.recherche.fabrique import moteur_depuis_config, remplir_si_vide
 
 ROOT = Path(__file__).resolve().parent
 
@@ -23,6 +27,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         STRUCTURES_DIR=str(ROOT / "data" / "structures"),
         SEARCH_BACKEND="embarque",
         SEARCH_PATH=str(Path(app.instance_path) / "recherche.sqlite3"),
+        DATABASE_URL=f"sqlite:///{Path(app.instance_path) / 'offre.sqlite3'}",
         MEILI_URL=None,
         MEILI_API_KEY=None,
         MEILI_INDEX="fiches",
@@ -55,18 +60,32 @@ def create_app(test_config: dict | None = None) -> Flask:
     # Fiches read best in their own field order, with accents as they are.
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    catalogue = charger_catalogue(
+    catalogue = app.config.get("CATALOGUE") or charger_catalogue(
         Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
     )
     for erreur in catalogue.erreurs:
         app.logger.error("Fiche ignorée : %s", erreur)
     app.extensions["catalogue"] = catalogue
-    moteur = app.extensions["recherche"] = recherche.moteur_depuis_config(app.config)
-    recherche.remplir_si_vide(moteur, recherche.documents(catalogue), app.logger)
+    engine = app.extensions["db"] = stockage.creer_moteur(app.config["DATABASE_URL"])
+    moteur = app.extensions["recherche"] = moteur_depuis_config(app.config)
+    _preparer(app, engine, moteur, catalogue)
 
-    from catalogue import api, views
-
-    app.register_blueprint(api.bp)
-    app.register_blueprint(views.bp)
-    catalogue_cli.register(app)
+    web.init_app(app)
     return app
+
+
+def _preparer(app: Flask, engine, moteur, catalogue) -> None:
+    """Places from the database into the index; never stops a worker booting."""
+    if not stockage.schema_a_jour(engine):
+        app.logger.error(
+            "La base de données n'est pas à jour : lancez `flask --app app db migrer`"
+        )
+        return
+    with Session(engine) as db:
+        places.importer_des_fiches(db, catalogue.fiches.values())
+        etat = places.places_des_documents(places.etats(db))
+    remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
+    try:
+        places.publier(engine, moteur)
+    except RechercheIndisponible:
+        app.logger.warning("Index de recherche non mis à jour au démarrage")

@@ -23,8 +23,10 @@ sys.path.insert(0, str(ROOT))
 
 from catalogue.chargement import charger_catalogue  # noqa: E402
 from catalogue.fiche import Capacite, Fiche, Lieu, Structure  # noqa: E402
-from catalogue.moteur_sqlite import MoteurSQLite  # noqa: E402
-from catalogue.recherche import Requete, document, mots  # noqa: E402
+from catalogue.recherche import Requete  # noqa: E402
+from catalogue.recherche.documents import document  # noqa: E402
+from catalogue.recherche.langue import mots  # noqa: E402
+from catalogue.recherche.moteur_sqlite import MoteurSQLite  # noqa: E402
 from catalogue.territoires import referentiel  # noqa: E402
 from catalogue.vocabulaires import vocabulaire  # noqa: E402
 
@@ -172,7 +174,7 @@ def mesurer(moteur, docs: list[dict], requetes: list[Requete]) -> dict:
 def moteurs(dossier: Path):
     yield "embarqué", MoteurSQLite(dossier / "recherche.sqlite3")
     if os.environ.get("MEILI_URL"):
-        from catalogue.moteur_meilisearch import MoteurMeilisearch
+        from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
 
         yield (
             "meilisearch",

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from app import create_app
 from catalogue.chargement import charger_catalogue
-from catalogue.moteur_sqlite import MoteurSQLite
-from catalogue.recherche import documents
+from catalogue.recherche.documents import documents
+from catalogue.recherche.moteur_sqlite import MoteurSQLite
 
 RECHERCHE = Path(__file__).resolve().parent.parent / "fixtures" / "recherche"
 
@@ -28,7 +27,7 @@ def docs(catalogue_recherche):
 
 
 def _meilisearch(nom_index: str):
-    from catalogue.moteur_meilisearch import MoteurMeilisearch
+    from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
 
     return MoteurMeilisearch(
         os.environ["MEILI_URL"], os.environ.get("MEILI_API_KEY"), nom_index
@@ -58,23 +57,26 @@ def moteur(fabrique, docs):
     return moteur
 
 
-def creer_app(tmp_path, **config):
-    """The app on the small search catalogue, with its own index file."""
-    return create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test",
-            "FICHES_DIR": str(RECHERCHE / "fiches"),
-            "STRUCTURES_DIR": str(RECHERCHE / "structures"),
-            "SEARCH_PATH": str(tmp_path / "recherche.sqlite3"),
-            **config,
-        }
-    )
+@pytest.fixture
+def creer_app_recherche(creer_app):
+    """Build an app on the small search catalogue (config mapping on top)."""
+
+    def fabrique(config: dict | None = None, **autres):
+        return creer_app(
+            {
+                "FICHES_DIR": str(RECHERCHE / "fiches"),
+                "STRUCTURES_DIR": str(RECHERCHE / "structures"),
+                **(config or {}),
+                **autres,
+            }
+        )
+
+    return fabrique
 
 
 @pytest.fixture
-def app_recherche(tmp_path):
-    return creer_app(tmp_path)
+def app_recherche(creer_app_recherche):
+    return creer_app_recherche()
 
 
 @pytest.fixture

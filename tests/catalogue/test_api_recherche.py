@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from catalogue.recherche import PARAMETRES
+from web.parametres import PARAMETRES
 
 
 def test_chercher_renvoie_resultats_et_facettes(client_recherche):

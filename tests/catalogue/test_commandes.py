@@ -2,7 +2,6 @@
 
 import json
 
-from app import create_app
 from tests.conftest import FIXTURES
 
 CASSE = FIXTURES / "catalogue_casse"
@@ -15,14 +14,9 @@ def test_verifier_le_catalogue_reel_reussit(runner, app):
     assert "0 problème(s)" in result.output
 
 
-def test_verifier_liste_chaque_probleme_et_echoue(tmp_path):
-    app = create_app(
-        {
-            "TESTING": True,
-            "FICHES_DIR": str(CASSE / "fiches"),
-            "STRUCTURES_DIR": str(CASSE / "structures"),
-            "SEARCH_PATH": str(tmp_path / "recherche.sqlite3"),
-        }
+def test_verifier_liste_chaque_probleme_et_echoue(creer_app):
+    app = creer_app(
+        FICHES_DIR=str(CASSE / "fiches"), STRUCTURES_DIR=str(CASSE / "structures")
     )
     result = app.test_cli_runner().invoke(args=["fiches", "verifier"])
     assert result.exit_code == 1

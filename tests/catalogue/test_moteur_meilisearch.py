@@ -10,7 +10,9 @@ from datetime import datetime
 
 import pytest
 
-from catalogue.moteur_meilisearch import (
+from catalogue.recherche import RechercheIndisponible, Requete
+from catalogue.recherche.langue import DEBUT_MARQUE, FIN_MARQUE
+from catalogue.recherche.moteur_meilisearch import (
     MoteurMeilisearch,
     cite,
     filtre,
@@ -18,7 +20,6 @@ from catalogue.moteur_meilisearch import (
     reglages,
     resultat,
 )
-from catalogue.recherche import DEBUT_MARQUE, FIN_MARQUE, RechercheIndisponible, Requete
 from tests.catalogue.faux_meilisearch import FauxMeilisearch
 
 

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.moteur_sqlite import MoteurSQLite, proches, typos_permises
-from catalogue.recherche import Requete, surligner
-from tests.catalogue.conftest import RECHERCHE, creer_app
+from catalogue.recherche import Requete
+from catalogue.recherche.langue import surligner
+from catalogue.recherche.moteur_sqlite import MoteurSQLite, proches, typos_permises
+from tests.catalogue.conftest import RECHERCHE
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,7 +32,7 @@ def test_une_place_prise_dans_un_autre_processus_se_voit_aussitot(embarque):
     assert not embarque.rechercher(Requete(texte="velo")).resultats[0].complet
     dans_un_autre_processus(
         "from datetime import datetime\n"
-        "from catalogue.moteur_sqlite import MoteurSQLite\n"
+        "from catalogue.recherche.moteur_sqlite import MoteurSQLite\n"
         f"MoteurSQLite({str(embarque.path)!r}).maj_places("
         "'mob-velos-alencon', 0, datetime(2030, 1, 1))"
     )
@@ -43,7 +44,7 @@ def test_une_place_prise_dans_un_autre_processus_se_voit_aussitot(embarque):
 def test_une_fiche_retiree_par_un_autre_processus_disparait(embarque):
     assert embarque.rechercher(Requete(texte="fle")).total == 2
     dans_un_autre_processus(
-        "from catalogue.moteur_sqlite import MoteurSQLite\n"
+        "from catalogue.recherche.moteur_sqlite import MoteurSQLite\n"
         f"MoteurSQLite({str(embarque.path)!r}).supprimer(['fle-evry'])"
     )
     assert [r.id for r in embarque.rechercher(Requete(texte="fle")).resultats] == [
@@ -79,10 +80,12 @@ def test_le_surlignage_echappe_le_html():
     assert surligner("a < b \x02c\x03 & d") == "a &lt; b <mark>c</mark> &amp; d"
 
 
-def test_la_synchronisation_suit_les_modifications_du_yaml(tmp_path):
+def test_la_synchronisation_suit_les_modifications_du_yaml(
+    tmp_path, creer_app_recherche
+):
     fiches = tmp_path / "fiches"
     shutil.copytree(RECHERCHE / "fiches", fiches)
-    creer_app(tmp_path, FICHES_DIR=str(fiches))  # indexes the fiches as they are
+    creer_app_recherche(FICHES_DIR=str(fiches))  # indexes the fiches as they are
     (fiches / "fle-evry.yaml").unlink()
     garage = fiches / "mob-garage-evry.yaml"
     garage.write_text(
@@ -95,7 +98,7 @@ def test_la_synchronisation_suit_les_modifications_du_yaml(tmp_path):
     )
     (fiches / "fle-argentan.yaml").write_text(copie)
 
-    app = creer_app(tmp_path, FICHES_DIR=str(fiches))
+    app = creer_app_recherche(FICHES_DIR=str(fiches))
     sortie = app.test_cli_runner().invoke(args=["index", "synchroniser"]).output
     assert "1 ajoutée(s), 1 modifiée(s), 1 retirée(s)" in sortie
     moteur = app.extensions["recherche"]

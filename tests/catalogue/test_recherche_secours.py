@@ -5,12 +5,13 @@ from datetime import datetime
 
 import pytest
 
-from catalogue.moteur_meilisearch import MoteurMeilisearch
-from catalogue.moteur_secours import MoteurAvecSecours
-from catalogue.moteur_sqlite import MoteurSQLite
-from catalogue.recherche import AVERTISSEMENT_SECOURS, Requete, synchroniser
-from tests.catalogue.conftest import creer_app
+from catalogue.recherche import Requete
+from catalogue.recherche.documents import synchroniser
+from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
+from catalogue.recherche.moteur_secours import MoteurAvecSecours
+from catalogue.recherche.moteur_sqlite import MoteurSQLite
 from tests.catalogue.faux_meilisearch import FauxMeilisearch
+from web.affichage import AVERTISSEMENT_SECOURS
 
 
 @pytest.fixture
@@ -32,7 +33,7 @@ def secours(faux, tmp_path, docs):
 
 def test_meilisearch_en_marche_repond_sans_avertissement(faux, secours):
     resultats = secours.rechercher(Requete(texte="velo"))
-    assert resultats.avertissement is None
+    assert not resultats.degrade
     assert faux.envoyes("POST", "/indexes/fiches/search")
 
 
@@ -42,7 +43,7 @@ def test_meilisearch_en_panne_l_index_embarque_repond_avec_un_avertissement(
     faux.en_panne = True
     resultats = secours.rechercher(Requete(texte="velo"))
     assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
-    assert resultats.avertissement == AVERTISSEMENT_SECOURS
+    assert resultats.degrade
     assert "Recherche servie par l'index embarqué" in caplog.text
 
 
@@ -71,9 +72,9 @@ def test_une_fiche_retiree_pendant_la_panne_est_retiree_ensuite(faux, secours, d
 
 
 @pytest.mark.parametrize("url", [None, "http://127.0.0.1:9"])
-def test_l_api_repond_meme_si_meilisearch_est_absent(tmp_path, url, caplog):
+def test_l_api_repond_meme_si_meilisearch_est_absent(creer_app_recherche, url, caplog):
     caplog.set_level(logging.ERROR)
-    app = creer_app(tmp_path, SEARCH_BACKEND="meilisearch", MEILI_URL=url)
+    app = creer_app_recherche(SEARCH_BACKEND="meilisearch", MEILI_URL=url)
     reponse = app.test_client().get("/api/v1/fiches?q=velo")
     assert reponse.status_code == 200
     corps = reponse.get_json()

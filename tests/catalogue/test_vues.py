@@ -7,8 +7,8 @@ import re
 import pytest
 from bs4 import BeautifulSoup
 
-from catalogue import affichage, theme
 from catalogue.recherche import RechercheIndisponible
+from web import affichage, theme
 
 HTMX = {"HX-Request": "true", "HX-Target": "resultats"}
 

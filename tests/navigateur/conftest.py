@@ -7,13 +7,14 @@ Screenshots go to tests/captures/ (git-ignored) for a human to look at.
 import os
 import shutil
 import threading
-from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from werkzeug.serving import make_server
 
 from app import create_app
+from catalogue import places
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -43,7 +44,7 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def serveur(tmp_path_factory):
+def serveur(tmp_path_factory, base_de_donnees):
     """Base URL of the app on the real seeded catalogue, in a thread."""
     app = create_app(
         {
@@ -51,13 +52,16 @@ def serveur(tmp_path_factory):
             "PROPAGATE_EXCEPTIONS": False,
             "SECRET_KEY": "test",
             "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r.sqlite3"),
+            "DATABASE_URL": base_de_donnees(),
         }
     )
 
     # Opérateurs have reported places on a few actions (live data, not YAML).
-    maintenant = datetime.now()
-    for fiche_id, places in PLACES_EN_DIRECT.items():
-        app.extensions["recherche"].maj_places(fiche_id, places, maintenant)
+    with Session(app.extensions["db"]) as db:
+        for fiche_id, nombre in PLACES_EN_DIRECT.items():
+            places.fixer(db, fiche_id, nombre, "opérateur de test")
+        db.commit()
+    places.publier(app.extensions["db"], app.extensions["recherche"])
 
     @app.get("/essai-erreur-500")
     def essai_erreur_500():
@@ -69,6 +73,7 @@ def serveur(tmp_path_factory):
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
     thread.join()
+    app.extensions["db"].dispose()
 
 
 @pytest.fixture(scope="session")

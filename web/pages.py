@@ -17,20 +17,21 @@ from flask import (
 from flask_htmx import HTMX, make_response
 from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 
-from catalogue import affichage, theme
+from catalogue import places
 from catalogue.recherche import (
     VOCABULAIRE_DES_FACETTES,
-    ParametreInvalide,
     RechercheIndisponible,
     Requete,
     Resultats,
     rechercher_avec_facettes_ouvertes,
-    requete_depuis_args,
 )
 from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
+from web import affichage
+from web.donnees import db
+from web.parametres import ParametreInvalide, requete_depuis_args
 
 bp = Blueprint("catalogue", __name__)
 htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
@@ -47,16 +48,6 @@ FILTRES = (
 MESSAGE_INDISPONIBLE = (
     "La recherche ne répond pas pour le moment. Réessayez dans quelques minutes."
 )
-
-
-@bp.app_context_processor
-def contexte_site() -> dict:
-    """The département's look and the acronym explainer, for every template."""
-    return {
-        "site": theme.site(current_app.config, lambda f: url_for("static", filename=f)),
-        "sigles": affichage.Sigles(),
-        "aff": affichage,
-    }
 
 
 @bp.get("/")
@@ -152,20 +143,6 @@ def mentions_legales():
     return render_template("pages/mentions_legales.html")
 
 
-@bp.app_errorhandler(404)
-def page_introuvable(_erreur: HTTPException):
-    if request.path.startswith("/api/"):
-        from catalogue.api import erreur_json
-
-        return erreur_json(404, "Cette adresse de l'API n'existe pas.")
-    return render_template("errors/404.html"), 404
-
-
-@bp.app_errorhandler(500)
-def erreur_serveur(_erreur: Exception):
-    return render_template("errors/500.html"), 500
-
-
 # --- Helpers ------------------------------------------------------------------
 
 
@@ -179,14 +156,11 @@ def _adresse_propre(args: MultiDict) -> str:
 
 
 def _places(fiche) -> affichage.Places:
-    """Places as the opérateurs last reported them, else as the fiche says."""
-    try:
-        direct = current_app.extensions["recherche"].places([fiche.id]).get(fiche.id)
-    except RechercheIndisponible:
-        direct = None
-    if not direct:
-        return affichage.places(fiche)
-    return affichage.places(fiche, direct["places_restantes"], direct["places_maj_le"])
+    """Places as the database holds them (the prestataire's last figure)."""
+    etat = places.etats(db(), [fiche.id]).get(fiche.id)
+    if etat is None:
+        return affichage.places(fiche, None, None, suivies=False)
+    return affichage.places(fiche, etat.places_restantes, etat.maj_le)
 
 
 def _requete_de_secours(args: MultiDict) -> Requete:

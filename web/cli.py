@@ -6,6 +6,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlmodel import Session
+
+from catalogue import places, stockage
+from catalogue.recherche.documents import documents
+from catalogue.recherche.documents import synchroniser as synchroniser_index
 
 fiches_cli = AppGroup("fiches", help="Vérifier et exporter les fiches actions.")
 
@@ -48,13 +53,18 @@ def exporter(sortie: Path):
 index_cli = AppGroup("index", help="Construire et synchroniser l'index de recherche.")
 
 
+def _documents() -> list[dict]:
+    """The catalogue's documents, with the places the database holds."""
+    with Session(current_app.extensions["db"]) as db:
+        etat = places.places_des_documents(places.etats(db))
+    return documents(current_app.extensions["catalogue"], etat)
+
+
 @index_cli.command("reconstruire")
 def reconstruire():
     """Reconstruit tout l'index ; les recherches continuent sur l'ancien jusqu'à la
     bascule."""
-    from catalogue.recherche import documents
-
-    docs = documents(current_app.extensions["catalogue"])
+    docs = _documents()
     moteur = current_app.extensions["recherche"]
     with click.progressbar(length=len(docs), label="Indexation des fiches") as barre:
         moteur.reconstruire(docs, progression=barre.update)
@@ -64,19 +74,26 @@ def reconstruire():
 @index_cli.command("synchroniser")
 def synchroniser():
     """Ajoute, met à jour et retire les fiches modifiées depuis la dernière fois."""
-    from catalogue.recherche import documents
-    from catalogue.recherche import synchroniser as synchroniser_index
-
-    bilan = synchroniser_index(
-        current_app.extensions["recherche"],
-        documents(current_app.extensions["catalogue"]),
-    )
+    moteur = current_app.extensions["recherche"]
+    bilan = synchroniser_index(moteur, _documents())
+    places.publier(current_app.extensions["db"], moteur)
     click.echo(
         f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
         f"modifiée(s), {bilan.supprimees} retirée(s)."
     )
 
 
+db_cli = AppGroup("db", help="Base de données.")
+
+
+@db_cli.command("migrer")
+def migrer():
+    """Applique les migrations (crée la base si elle n'existe pas)."""
+    stockage.migrer(current_app.config["DATABASE_URL"])
+    click.echo("Base de données à jour.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(fiches_cli)
     app.cli.add_command(index_cli)
+    app.cli.add_command(db_cli)

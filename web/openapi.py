@@ -2,12 +2,12 @@
 
 from catalogue.recherche import (
     FACETTES,
-    NOMS_DES_FACETTES,
     PAR_PAGE_MAX,
     RAYON_MAX_KM,
     TRIS,
     valeurs_connues,
 )
+from web.parametres import NOMS_DES_FACETTES
 
 
 def _parametre(nom: str, description: str, schema: dict) -> dict:

@@ -4,15 +4,11 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
-from catalogue.openapi import document_openapi
-from catalogue.recherche import (
-    PARAMETRES,
-    ParametreInvalide,
-    RechercheIndisponible,
-    Resultats,
-    requete_depuis_args,
-)
+from catalogue.recherche import RechercheIndisponible, Resultats
 from catalogue.territoires import referentiel
+from web.affichage import AVERTISSEMENT_SECOURS
+from web.openapi import document_openapi
+from web.parametres import PARAMETRES, ParametreInvalide, requete_depuis_args
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -67,8 +63,8 @@ def _en_json(resultats: Resultats) -> dict:
         "resultats": lignes,
         "facettes": resultats.facettes,
     }
-    if resultats.avertissement:
-        corps["avertissement"] = resultats.avertissement
+    if resultats.degrade:
+        corps["avertissement"] = AVERTISSEMENT_SECOURS
     return corps
 
 
@@ -105,8 +101,3 @@ def communes():
 @bp.get("/openapi.json")
 def openapi():
     return jsonify(document_openapi())
-
-
-@bp.errorhandler(404)
-def introuvable(_error):
-    return erreur_json(404, "Cette adresse de l'API n'existe pas.")

@@ -11,14 +11,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from catalogue.moteur_sqlite import MoteurSQLite
 from catalogue.recherche import (
-    AVERTISSEMENT_SECOURS,
     MoteurRecherche,
     RechercheIndisponible,
     Requete,
     Resultats,
 )
+from catalogue.recherche.moteur_sqlite import MoteurSQLite
 
 logger = logging.getLogger(__name__)
 # Fingerprint of a fiche Meilisearch missed: never equal to a real one.
@@ -94,4 +93,4 @@ class MoteurAvecSecours:
         except RechercheIndisponible:
             logger.exception("Recherche servie par l'index embarqué")
             resultats = self.secours.rechercher(requete)
-            return replace(resultats, avertissement=AVERTISSEMENT_SECOURS)
+            return replace(resultats, degrade=True)

@@ -38,17 +38,18 @@ from rapidfuzz.distance import Levenshtein
 from catalogue.recherche import (
     CHAMPS_SURLIGNES,
     CHAMPS_TEXTE,
-    DEBUT_MARQUE,
     FACETTES,
-    FIN_MARQUE,
     RechercheIndisponible,
     Requete,
     Resultat,
     Resultats,
-    champs_places,
+)
+from catalogue.recherche.documents import champs_places, places_les_plus_recentes
+from catalogue.recherche.langue import (
+    DEBUT_MARQUE,
+    FIN_MARQUE,
     mots,
     mots_vides,
-    places_les_plus_recentes,
     sans_accents,
     surligner,
     synonymes,

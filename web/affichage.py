@@ -16,6 +16,10 @@ from catalogue.recherche import VOCABULAIRE_DES_FACETTES
 from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 
+AVERTISSEMENT_SECOURS = (
+    "La recherche fonctionne en mode dégradé : les résultats peuvent être "
+    "incomplets pendant quelques minutes."
+)
 MOIS = (
     "janvier", "février", "mars", "avril", "mai", "juin", "juillet",
     "août", "septembre", "octobre", "novembre", "décembre",
@@ -134,9 +138,14 @@ class Places:
     maj_le: str = ""
 
 
-def places(fiche: Fiche, restantes: int | None = None, maj_le: object = None) -> Places:
-    """The places left, from the search engine's live figure or the fiche."""
-    if restantes is None and maj_le is None:
+def places(
+    fiche: Fiche,
+    restantes: int | None = None,
+    maj_le: object = None,
+    suivies: bool = True,
+) -> Places:
+    """The places left: the live figure (database, search index) if given."""
+    if suivies and restantes is None and maj_le is None:
         restantes, maj_le = fiche.places_restantes, fiche.places_maj_le
     quand = date_fr(maj_le) if maj_le else ""
     if fiche.capacite.illimitee:

@@ -16,17 +16,18 @@ from meilisearch.errors import MeilisearchApiError, MeilisearchError
 from catalogue.recherche import (
     CHAMPS_SURLIGNES,
     CHAMPS_TEXTE,
-    DEBUT_MARQUE,
     FACETTES,
-    FIN_MARQUE,
     RechercheIndisponible,
     Requete,
     Resultat,
     Resultats,
-    champs_places,
+)
+from catalogue.recherche.documents import champs_places, places_les_plus_recentes
+from catalogue.recherche.langue import (
+    DEBUT_MARQUE,
+    FIN_MARQUE,
     mots_vides,
     mots_vides_ecrits,
-    places_les_plus_recentes,
     surligner,
     synonymes,
 )

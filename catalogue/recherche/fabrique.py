@@ -1,0 +1,35 @@
+"""Build the configured engine (the only module that knows them all)."""
+
+from collections.abc import Mapping
+
+from catalogue.recherche import MoteurRecherche, RechercheIndisponible
+
+
+def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
+    """SEARCH_BACKEND "embarque" (default) or "meilisearch" (with a fallback)."""
+    from catalogue.recherche.moteur_sqlite import MoteurSQLite
+
+    embarque = MoteurSQLite(config["SEARCH_PATH"])
+    backend = config.get("SEARCH_BACKEND") or "embarque"
+    if backend == "embarque":
+        return embarque
+    if backend == "meilisearch":
+        from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
+        from catalogue.recherche.moteur_secours import MoteurAvecSecours
+
+        meili = MoteurMeilisearch(
+            config.get("MEILI_URL"), config.get("MEILI_API_KEY"), config["MEILI_INDEX"]
+        )
+        return MoteurAvecSecours(meili, embarque)
+    raise ValueError(
+        f"SEARCH_BACKEND inconnu : « {backend} » (valeurs : embarque, meilisearch)"
+    )
+
+
+def remplir_si_vide(moteur: MoteurRecherche, docs: list[dict], logger) -> None:
+    """Index the catalogue at start-up when the index holds nothing yet."""
+    try:
+        if not moteur.empreintes():
+            moteur.indexer(docs)
+    except RechercheIndisponible:
+        logger.exception("Index de recherche non rempli au démarrage")

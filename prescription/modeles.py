@@ -1,0 +1,1 @@
+"""Prescription tables (the next issue fills this module)."""

@@ -1,0 +1,36 @@
+"""The database session of a request, and the index update after a commit."""
+
+from flask import current_app, g
+from sqlmodel import Session
+
+from catalogue import places
+from catalogue.recherche import RechercheIndisponible
+
+
+def db() -> Session:
+    """This request's session, closed when the request ends."""
+    if "db" not in g:
+        g.db = Session(current_app.extensions["db"])
+    return g.db
+
+
+def fermer(_exc=None) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def publier() -> None:
+    """After a commit: send changed places to the search index.
+
+    A failure leaves the changes in the outbox for the next drain; the
+    database already holds them, so the request itself has succeeded.
+    """
+    try:
+        places.publier(
+            current_app.extensions["db"], current_app.extensions["recherche"]
+        )
+    except RechercheIndisponible:
+        current_app.logger.warning(
+            "Index de recherche non mis à jour : nouvel essai plus tard"
+        )
