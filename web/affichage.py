@@ -32,18 +32,45 @@ GLOSSAIRE = {
     "ACI": "atelier et chantier d'insertion",
     "AI": "association intermédiaire",
     "ASE": "aide sociale à l'enfance",
+    "ASL": "atelier sociolinguistique : apprendre le français utile dans la vie "
+    "de tous les jours",
+    "ASLLIP": "accompagnement social lié au logement et à l'insertion "
+    "professionnelle",
     "ASS": "allocation de solidarité spécifique",
-    "BRSA": "bénéficiaire du RSA",
+    "BEP": "brevet d'études professionnelles, un diplôme de métier",
+    "BRSA": "personne qui touche le revenu de solidarité active",
+    "BTP": "bâtiment et travaux publics",
+    "CAARUD": "centre d'accueil et d'accompagnement à la réduction des risques "
+    "pour usagers de drogues",
     "CADA": "centre d'accueil des demandeurs d'asile",
     "CAF": "caisse d'allocations familiales",
+    "CAP": "certificat d'aptitude professionnelle, un premier diplôme de métier",
     "CCAS": "centre communal d'action sociale",
+    "CDD": "contrat à durée déterminée",
     "CDDI": "contrat à durée déterminée d'insertion",
+    "CDDU": "contrat à durée déterminée d'usage",
+    "CDPS": "centre départemental de prévention et de santé",
     "CER": "contrat d'engagement réciproque, signé avec votre référent RSA",
     "CHRS": "centre d'hébergement et de réinsertion sociale",
+    "CIDFF": "centre d'information sur les droits des femmes et des familles",
+    "CIP": "conseiller en insertion professionnelle",
     "CLLAJ": "comité local pour le logement autonome des jeunes",
+    "CNSA": "caisse nationale de solidarité pour l'autonomie",
     "CPAM": "caisse primaire d'assurance maladie",
+    "CUA": "communauté urbaine d'Alençon",
+    "CV": "curriculum vitae : la page qui présente votre parcours",
+    "DDETS": "direction départementale de l'emploi, du travail et des "
+    "solidarités (services de l'État)",
+    "DGEFP": "délégation générale à l'emploi et à la formation professionnelle "
+    "(services de l'État)",
+    "DILF": "diplôme initial de langue française",
+    "DTAS": "direction territoriale d'action sociale du Département",
     "E2C": "école de la deuxième chance",
+    "EDI": "espace dynamique d'insertion",
+    "EEI": "espace emploi insertion",
+    "EHPAD": "maison de retraite médicalisée",
     "EI": "entreprise d'insertion",
+    "ETP": "équivalent temps plein",
     "ETTI": "entreprise de travail temporaire d'insertion",
     "FDAJ": "fonds départemental d'aide aux jeunes",
     "FLE": "français langue étrangère : cours de français pour les personnes "
@@ -51,11 +78,17 @@ GLOSSAIRE = {
     "GEIQ": "groupement d'employeurs pour l'insertion et la qualification",
     "IAE": "insertion par l'activité économique : un emploi accompagné pour "
     "reprendre pied",
+    "IOD": "intervention sur l'offre et la demande : une méthode qui met en "
+    "relation directe avec des employeurs",
     "MDEF": "maison départementale de l'emploi et de la formation",
     "MDPH": "maison départementale des personnes handicapées",
     "MDS": "maison départementale des solidarités",
     "MSA": "mutualité sociale agricole",
     "OFII": "office français de l'immigration et de l'intégration",
+    "OPCO": "opérateur de compétences : il aide les entreprises à payer les "
+    "formations",
+    "PDI": "programme départemental d'insertion",
+    "PLICS": "programme local d'insertion et de cohésion sociale",
     "PLIE": "plan local pour l'insertion et l'emploi",
     "PMI": "protection maternelle et infantile",
     "PMSMP": "période de mise en situation en milieu professionnel : un stage "
@@ -63,11 +96,21 @@ GLOSSAIRE = {
     "POEC": "préparation opérationnelle à l'emploi collective",
     "PPAE": "projet personnalisé d'accès à l'emploi",
     "QPV": "quartier prioritaire de la politique de la ville",
+    "ROME": "répertoire des métiers de France Travail",
     "RQTH": "reconnaissance de la qualité de travailleur handicapé",
     "RSA": "revenu de solidarité active",
+    "SAO": "service d'accueil et d'orientation",
     "SIAE": "structure d'insertion par l'activité économique",
     "SIAO": "service intégré d'accueil et d'orientation",
-    "TISF": "technicien de l'intervention sociale et familiale",
+    "SMIC": "salaire minimum",
+    "SPIE": "service public de l'insertion et de l'emploi",
+    "SPIP": "service pénitentiaire d'insertion et de probation",
+    "TAD": "transport à la demande",
+    "TAPAJ": "travail alternatif payé à la journée : quelques heures de travail "
+    "payées le jour même, sans engagement",
+    "TISF": "technicien de l'intervention sociale et familiale : une personne "
+    "qui aide la famille à la maison",
+    "UDAF": "union départementale des associations familiales",
 }
 _SIGLES = "|".join(sorted(GLOSSAIRE, key=len, reverse=True))
 _SIGLE = re.compile(rf"\b({_SIGLES})\b")
@@ -235,11 +278,12 @@ def telephone_lien(numero: str) -> str:
 
 
 class Sigles:
-    """Explains each acronym the first time a page uses it.
+    """Explains each acronym, in visible words, the first time a block uses it.
 
-    One instance per rendered page: the first « RSA » becomes
+    One instance per block a person reads on its own (a result card, a
+    section of the fiche): the first « RSA » becomes
     « <abbr title=…>RSA</abbr> (revenu de solidarité active) », the next ones
-    only carry the <abbr> title.
+    in the same block only carry the <abbr> title.
     """
 
     def __init__(self) -> None:
@@ -258,12 +302,21 @@ class Sigles:
         if sigle in self.deja_vus:
             return abbr
         self.deja_vus.add(sigle)
-        # The text already explains it: « RSA (revenu de solidarité active) »
-        # or « revenu de solidarité active (RSA) ».
-        apres = texte[match.end() : match.end() + 2]
-        if apres == " (" or (apres[:1] == ")" and texte[match.start() - 1] == "("):
+        if _deja_explique(texte, match, sens):
             return abbr
         return f"{abbr} ({escape(sens)})"
+
+
+def _deja_explique(texte: str, match: re.Match, sens: str) -> bool:
+    """The text spells it out: « RSA (revenu de solidarité active) » or
+    « revenu de solidarité active (RSA) »; « des BRSA (TISF) » does not."""
+    mot = str(escape(sens)).split()[0].casefold()
+    if texte[match.end() : match.end() + 2] == " (":
+        fin = texte.find(")", match.end())
+        return mot in texte[match.end() : fin].casefold()
+    if texte[match.end() : match.end() + 1] == ")" and texte[match.start() - 1] == "(":
+        return mot in texte[max(0, match.start() - 80) : match.start()].casefold()
+    return False
 
 
 @cache

@@ -5,6 +5,7 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
+from dataclasses import replace
 from urllib.parse import quote, urlsplit
 
 from flask import (
@@ -21,6 +22,7 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import places
 from catalogue.recherche import (
+    FACETTES,
     VOCABULAIRE_DES_FACETTES,
     RechercheIndisponible,
     Requete,
@@ -77,13 +79,16 @@ def _contexte_recherche(args: MultiDict) -> dict:
         erreur = str(exc)
         suggestions = _suggestions_commune(args.get("commune", ""))
         requete = _requete_de_secours(args)
+    moteur = current_app.extensions["recherche"]
     try:
-        moteur = current_app.extensions["recherche"]
         resultats = rechercher_avec_facettes_ouvertes(moteur, requete)
+        suivi = _suivi_des_places(moteur, requete, resultats)
     except RechercheIndisponible:
         current_app.logger.exception("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
+        suivi = {"libres": None, "suivies": True}
+    actifs = _filtres_actifs(requete, args)
     return {
         "requete": requete,
         "resultats": resultats,
@@ -93,6 +98,9 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
+        "suivi_places": suivi,
+        "filtres_actifs": actifs,
+        "tout_effacer": _adresse_sans_filtres(requete, args) if actifs else None,
     }
 
 
@@ -130,6 +138,14 @@ def fiche(fiche_id: str):
         courriel=fiche.courriel or (structure.courriel if structure else None),
         lien_sms=_lien_sms(fiche),
         retour=_retour_a_la_recherche(),
+    )
+
+
+@bp.get("/glossaire")
+def glossaire():
+    """Every acronym of the catalogue, in plain French."""
+    return render_template(
+        "pages/glossaire.html", sigles_tries=sorted(affichage.GLOSSAIRE.items())
     )
 
 
@@ -240,6 +256,80 @@ def _filtres(requete: Requete, resultats: Resultats) -> list[dict]:
             }
         )
     return groupes
+
+
+def _suivi_des_places(moteur, requete: Requete, resultats: Resultats) -> dict:
+    """What the "places left" box can promise for this search.
+
+    ``libres``: actions of this search with places left (one count query).
+    ``suivies``: whether any action of this search tracks its places at all.
+    When none has places left, the "places" sort tells the two cases apart:
+    it puts untracked actions before full ones, so the last result of that
+    sort is full if and only if some action of the search tracks its places.
+    """
+    compte = replace(requete, page=1, par_page=1, facettes=())
+    libres = moteur.rechercher(replace(compte, places_disponibles=True)).total
+    if libres:
+        return {"libres": libres, "suivies": True}
+    total = resultats.total
+    if requete.places_disponibles:
+        total = moteur.rechercher(replace(compte, places_disponibles=False)).total
+    if not total:
+        return {"libres": 0, "suivies": False}
+    dernier = moteur.rechercher(
+        replace(compte, places_disponibles=False, tri="places", page=total)
+    ).resultats
+    return {"libres": 0, "suivies": bool(dernier and dernier[-1].complet)}
+
+
+def _args_de_recherche(requete: Requete, args: MultiDict) -> MultiDict:
+    """The query string of this search, filters normalised, back to page 1."""
+    propres = MultiDict(
+        (cle, valeur)
+        for cle, valeur in args.items(multi=True)
+        if cle not in (*FACETTES, "page", "places_disponibles") and valeur.strip()
+    )
+    for facette, valeurs in requete.filtres.items():
+        propres.setlist(facette, list(valeurs))
+    if requete.places_disponibles:
+        propres["places_disponibles"] = "1"
+    return propres
+
+
+def _filtres_actifs(requete: Requete, args: MultiDict) -> list[dict]:
+    """Each active filter with the address of the same search without it."""
+    actifs = []
+    base = _args_de_recherche(requete, args)
+    if requete.places_disponibles:
+        sans = MultiDict(base)
+        sans.poplist("places_disponibles")
+        actifs.append(
+            {
+                "libelle": "Seulement s'il reste des places",
+                "lien": url_for("catalogue.index", **sans.to_dict(flat=False)),
+            }
+        )
+    for facette, valeurs in requete.filtres.items():
+        for valeur in valeurs:
+            sans = MultiDict(base)
+            sans.setlist(facette, [v for v in valeurs if v != valeur])
+            actifs.append(
+                {
+                    "libelle": affichage.libelle(facette, valeur),
+                    "lien": url_for("catalogue.index", **sans.to_dict(flat=False)),
+                }
+            )
+    return actifs
+
+
+def _adresse_sans_filtres(requete: Requete, args: MultiDict) -> str:
+    """The same words and commune, every filter removed."""
+    garde = MultiDict(
+        (cle, v)
+        for cle, v in _args_de_recherche(requete, args).items(multi=True)
+        if cle in ("q", "commune", "rayon_km", "tri", "par_page")
+    )
+    return url_for("catalogue.index", **garde.to_dict(flat=False))
 
 
 def _ordre(facette: str) -> list[str]:

@@ -11,6 +11,8 @@ def contexte_site() -> dict:
     return {
         "site": theme.site(current_app.config, lambda f: url_for("static", filename=f)),
         "sigles": affichage.Sigles(),
+        # A new explainer for each card or section, which explains again.
+        "nouveaux_sigles": affichage.Sigles,
         "aff": affichage,
     }
 

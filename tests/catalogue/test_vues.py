@@ -226,13 +226,6 @@ def test_la_fiche_repond_aux_questions(client):
     assert "localhost/fiches/61-atelier-mob-pret-deux-roues" in sms["href"]
 
 
-def test_la_fiche_explique_chaque_sigle_une_fois(client):
-    texte = client.get("/fiches/61-atelier-mob-pret-deux-roues").get_data(as_text=True)
-    explication = '<abbr title="revenu de solidarité active">RSA</abbr>'
-    assert texte.count(explication + " (revenu de solidarité active)") == 1
-    assert texte.count(explication) > 1
-
-
 def test_inscription_directe_avec_telephone(client):
     soupe = page(client.get("/fiches/61-edith-bonnem-velo-ecole"))
     actions = soupe.find("section", class_="actions")
