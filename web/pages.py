@@ -274,8 +274,8 @@ def _suivi_des_places(moteur, requete: Requete, resultats: Resultats) -> dict:
     total = resultats.total
     if requete.places_disponibles:
         total = moteur.rechercher(replace(compte, places_disponibles=False)).total
-    if not total:
-        return {"libres": 0, "suivies": False}
+    if not total:  # nothing found: nothing to say about places either
+        return {"libres": 0, "suivies": True}
     dernier = moteur.rechercher(
         replace(compte, places_disponibles=False, tri="places", page=total)
     ).resultats

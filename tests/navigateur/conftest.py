@@ -28,12 +28,15 @@ ARGS = [
     "--disable-quic",
 ]
 CAPTURES = Path(__file__).resolve().parent.parent / "captures"
+# The browser tests run on their own small catalogue, not the demo one.
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "recherche"
 PLACES_EN_DIRECT = {
-    "61-ape-familiarisation-langue-francaise": 4,
-    "61-boite-aux-lettres-point-accueil-fle": 0,
-    "61-edith-bonnem-permis-b": 2,
+    "fle-alencon": 4,
+    "mob-velos-alencon": 0,
+    "garde-enfants-argentan": 2,
 }
 TELEPHONE = {"width": 390, "height": 844}
+PETIT_TELEPHONE = {"width": 320, "height": 640}
 ORDINATEUR = {"width": 1280, "height": 800}
 
 
@@ -45,10 +48,12 @@ def pytest_collection_modifyitems(items):
 
 @pytest.fixture(scope="session")
 def serveur(tmp_path_factory, base_de_donnees):
-    """Base URL of the app on the real seeded catalogue, in a thread."""
+    """Base URL of the app on the fixture catalogue, in a thread."""
     app = create_app(
         {
             "TESTING": True,
+            "FICHES_DIR": str(FIXTURES / "fiches"),
+            "STRUCTURES_DIR": str(FIXTURES / "structures"),
             "PROPAGATE_EXCEPTIONS": False,
             "SECRET_KEY": "test",
             "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r.sqlite3"),

@@ -1,22 +1,41 @@
 """axe-core (WCAG 2.1 A and AA) on every kind of page, at phone and desktop
-sizes; each page is also saved as a screenshot in tests/captures/."""
+sizes, with and without JavaScript; each page is also saved as a screenshot
+in tests/captures/."""
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.navigateur.conftest import ORDINATEUR, TELEPHONE
+from tests.navigateur.conftest import ORDINATEUR, PETIT_TELEPHONE, TELEPHONE
 
 NORMES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+TAILLES = {
+    "telephone": TELEPHONE,
+    "petit-telephone": PETIT_TELEPHONE,
+    "ordinateur": ORDINATEUR,
+}
 PAGES = {
     "recherche-vide": ("/", 200),
     "recherche-resultats": ("/?q=fracais&commune=Alen%C3%A7on+(61000)", 200),
     "recherche-filtres": ("/?categories_thematiques=mobilite&frais=gratuit", 200),
     "recherche-commune-inconnue": ("/?q=vélo&commune=Alenco", 200),
-    "fiche": ("/fiches/61-ape-familiarisation-langue-francaise", 200),
-    "fiche-complete": ("/fiches/61-atelier-mob-pret-deux-roues", 200),
+    "fiche": ("/fiches/fle-alencon", 200),
+    "fiche-complete": ("/fiches/cv-sessions-alencon", 200),
     "erreur-404": ("/fiches/cette-fiche-n-existe-pas", 404),
     "erreur-500": ("/essai-erreur-500", 500),
     "accessibilite": ("/accessibilite", 200),
+}
+# The states a person meets on a phone, checked at both phone sizes, with
+# and without JavaScript.
+ETATS = {
+    "filtres-actifs": (
+        "/?categories_thematiques=mobilite&publics=beneficiaires-rsa"
+        "&places_disponibles=1"
+    ),
+    "aucun-resultat": "/?q=zzzqqqxx&commune=Alen%C3%A7on+(61000)",
+    "places-non-suivies": "/?q=internet",
+    "glossaire": "/glossaire",
+    "fiche-a-imprimer": "/fiches/mob-permis-alencon",
+    "page-2": "/?par_page=3&page=2",
 }
 
 
@@ -25,23 +44,39 @@ def axe():
     return Axe()
 
 
-@pytest.mark.parametrize("taille", ["telephone", "ordinateur"])
-@pytest.mark.parametrize("nom", PAGES)
-def test_aucune_violation_axe(serveur, navigateur, captures, axe, nom, taille):
-    chemin, statut = PAGES[nom]
-    viewport = TELEPHONE if taille == "telephone" else ORDINATEUR
-    context = navigateur.new_context(viewport=viewport, locale="fr-FR")
+def verifier_axe(navigateur, captures, axe, adresse, statut, nom, taille, js=True):
+    context = navigateur.new_context(
+        viewport=TAILLES[taille], locale="fr-FR", java_script_enabled=js
+    )
     page = context.new_page()
     try:
-        reponse = page.goto(serveur + chemin)
+        reponse = page.goto(adresse)
         assert reponse.status == statut
         if nom == "recherche-filtres":
             assert page.locator("details.plus-de-filtres").get_attribute("open") == ""
-        page.screenshot(path=captures / f"{nom}-{taille}.png", full_page=True)
+        suffixe = "" if js else "-sans-js"
+        page.screenshot(path=captures / f"{nom}-{taille}{suffixe}.png", full_page=True)
         resultat = axe.run(page, options={"runOnly": {"type": "tag", "values": NORMES}})
         assert resultat.violations_count == 0, resultat.generate_report()
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("taille", TAILLES)
+@pytest.mark.parametrize("nom", PAGES)
+def test_aucune_violation_axe(serveur, navigateur, captures, axe, nom, taille):
+    chemin, statut = PAGES[nom]
+    verifier_axe(navigateur, captures, axe, serveur + chemin, statut, nom, taille)
+
+
+@pytest.mark.parametrize("js", [True, False], ids=["avec-js", "sans-js"])
+@pytest.mark.parametrize("taille", ["telephone", "petit-telephone"])
+@pytest.mark.parametrize("nom", ETATS)
+def test_aucune_violation_axe_sur_telephone(
+    serveur, navigateur, captures, axe, nom, taille, js
+):
+    adresse = serveur + ETATS[nom]
+    verifier_axe(navigateur, captures, axe, adresse, 200, nom, taille, js)
 
 
 def test_le_clavier_commence_par_le_lien_d_evitement(serveur, telephone):

@@ -5,7 +5,7 @@ import re
 
 from playwright.sync_api import expect
 
-FICHE = "61-ape-familiarisation-langue-francaise"
+FICHE = "fle-alencon"
 
 
 def attendre_recherche(page, motif: str):
@@ -43,7 +43,7 @@ def test_parcours_avec_javascript(serveur, telephone):
 
     carte.get_by_role("link").click()
     page.wait_for_url(f"**/fiches/{FICHE}")
-    expect(page.locator("h1")).to_contain_text("langue française")
+    expect(page.locator("h1")).to_contain_text("français langue étrangère")
     expect(page.get_by_text("4 places libres").first).to_be_visible()
 
 
@@ -58,7 +58,7 @@ def test_parcours_sans_javascript(serveur, telephone_sans_js):
     expect(page.locator("#titre-resultats")).to_have_text("1 action trouvée")
     page.locator(".carte a").first.click()
     page.wait_for_url(f"**/fiches/{FICHE}")
-    expect(page.locator("h1")).to_contain_text("langue française")
+    expect(page.locator("h1")).to_contain_text("français langue étrangère")
 
 
 def test_commune_inconnue_sans_javascript(serveur, telephone_sans_js):
@@ -77,8 +77,8 @@ def test_precedent_et_suivant_restaurent_les_resultats(serveur, telephone):
     page.locator("#q").fill("velo")
     attendre_recherche(page, r"q=velo")
     premiers = titres.all_inner_texts()
-    page.locator("#q").fill("logement")
-    attendre_recherche(page, r"q=logement")
+    page.locator("#q").fill("permis")
+    attendre_recherche(page, r"q=permis")
     seconds = titres.all_inner_texts()
     assert premiers != seconds
 
@@ -88,17 +88,17 @@ def test_precedent_et_suivant_restaurent_les_resultats(serveur, telephone):
     expect(page.locator("#q")).to_have_value("velo")
 
     page.go_forward()
-    page.wait_for_url(re.compile(r"q=logement$"))
+    page.wait_for_url(re.compile(r"q=permis$"))
     expect(titres).to_have_text(seconds)
-    expect(page.locator("#q")).to_have_value("logement")
+    expect(page.locator("#q")).to_have_value("permis")
 
     # Back from a fiche to the results it was opened from.
     titres.first.get_by_role("link").click()
     page.wait_for_url("**/fiches/**")
     page.go_back()
-    page.wait_for_url(re.compile(r"q=logement$"))
+    page.wait_for_url(re.compile(r"q=permis$"))
     expect(titres).to_have_text(seconds)
-    expect(page.locator("#q")).to_have_value("logement")
+    expect(page.locator("#q")).to_have_value("permis")
 
 
 def test_une_erreur_htmx_s_affiche_en_francais(serveur, telephone):
