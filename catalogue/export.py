@@ -1,7 +1,14 @@
 """Open data export in the national data·inclusion schema (v1).
 
 Our extensions (places, sessions, prescription rules…) have no place there;
-our own public slugs are mapped to their national equivalent.
+our own public slugs are mapped to their national equivalent, and those with
+none are spelled out in ``publics_precisions``.
+
+A data·inclusion service has one address. An action held in several places
+becomes one service per place: the first keeps the action's id
+(``offre-insertion--<fiche>``), the others add ``--2``, ``--3``… and the
+commune to the name. Only actions running now (statut ``active``) are
+exported: a suspended or ended action is not an offer.
 """
 
 from data_inclusion.schema import v1
@@ -57,6 +64,22 @@ def _publics(fiche: Fiche) -> list[str] | None:
     return sorted(nationaux) or None
 
 
+def _publics_precisions(fiche: Fiche) -> str | None:
+    """Our precisions, plus the publics the national list cannot say."""
+    voc = vocabulaire("publics")
+    texte = fiche.publics_precisions or ""
+    sans_equivalent = [
+        voc.libelle(p)
+        for p in fiche.publics
+        if voc.export_data_inclusion(p) is None
+        and voc.libelle(p).casefold() not in texte.casefold()
+    ]
+    if sans_equivalent:
+        ajout = "Publics visés : " + ", ".join(sans_equivalent).lower() + "."
+        texte = f"{texte}\n{ajout}" if texte else ajout
+    return texte or None
+
+
 def _conditions(fiche: Fiche) -> str | None:
     parties = [fiche.conditions_acces] if fiche.conditions_acces else []
     if fiche.documents:
@@ -64,13 +87,26 @@ def _conditions(fiche: Fiche) -> str | None:
     return "\n".join(parties) or None
 
 
-def service_data_inclusion(fiche: Fiche, structure: Structure) -> dict:
-    lieu = fiche.lieux[0] if fiche.lieux else structure
+def services_data_inclusion(fiche: Fiche, structure: Structure) -> list[dict]:
+    """One service per place the action is held in (the porteur's if none)."""
+    lieux = fiche.lieux or [structure]
+    services = []
+    for rang, lieu in enumerate(lieux, start=1):
+        identifiant, nom = f"{SOURCE}--{fiche.id}", fiche.nom
+        if rang > 1:
+            identifiant += f"--{rang}"
+        if len(lieux) > 1 and lieu.commune and len(nom) + len(lieu.commune) < 147:
+            nom = f"{nom} ({lieu.commune})"
+        services.append(_service(fiche, structure, lieu, identifiant, nom))
+    return services
+
+
+def _service(fiche: Fiche, structure: Structure, lieu, identifiant, nom) -> dict:
     data = {
         "source": SOURCE,
         "structure_id": f"{SOURCE}--{structure.id}",
-        "id": f"{SOURCE}--{fiche.id}",
-        "nom": fiche.nom,
+        "id": identifiant,
+        "nom": nom,
         "description": fiche.description,
         "date_maj": fiche.date_maj,
         "type": fiche.type,
@@ -78,7 +114,7 @@ def service_data_inclusion(fiche: Fiche, structure: Structure) -> dict:
         "frais": fiche.frais,
         "frais_precisions": fiche.frais_precisions,
         "publics": _publics(fiche),
-        "publics_precisions": fiche.publics_precisions,
+        "publics_precisions": _publics_precisions(fiche),
         "conditions_acces": _conditions(fiche),
         "telephone": _telephone_e164(fiche.telephone or structure.telephone),
         "courriel": fiche.courriel or structure.courriel,
@@ -98,7 +134,9 @@ def service_data_inclusion(fiche: Fiche, structure: Structure) -> dict:
 def exporter_catalogue(catalogue: Catalogue) -> tuple[list[dict], list[dict]]:
     structures = [structure_data_inclusion(s) for s in catalogue.structures.values()]
     services = [
-        service_data_inclusion(f, catalogue.structures[f.structure])
+        service
         for f in catalogue.fiches.values()
+        if f.statut == "active"
+        for service in services_data_inclusion(f, catalogue.structures[f.structure])
     ]
     return structures, services

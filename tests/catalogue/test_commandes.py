@@ -30,7 +30,10 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     assert result.exit_code == 0, result.output
     services = json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))
     structures = json.loads((tmp_path / "structures.json").read_text(encoding="utf-8"))
-    assert len(services) == len(app.extensions["catalogue"].fiches)
+    actives = [
+        f for f in app.extensions["catalogue"].fiches.values() if f.statut == "active"
+    ]
+    assert {s["id"].split("--")[1] for s in services} == {f.id for f in actives}
     assert len(structures) == len(app.extensions["catalogue"].structures)
     mob = next(
         s for s in services if s["id"].endswith("61-atelier-mob-pret-deux-roues")

@@ -123,7 +123,9 @@ def test_tout_le_catalogue_s_exporte_en_services_data_inclusion_valides(
     catalogue_reel,
 ):
     structures, services = exporter_catalogue(catalogue_reel)
-    assert len(services) == len(catalogue_reel.fiches)
+    actives = [f for f in catalogue_reel.fiches.values() if f.statut == "active"]
+    assert len(services) == sum(max(1, len(f.lieux)) for f in actives)
+    assert len({s["id"] for s in services}) == len(services)
     assert len(structures) == len(catalogue_reel.structures)
     for service in services:
         # Re-validate the exported JSON itself, as a consumer would.
@@ -136,10 +138,26 @@ def test_tout_le_catalogue_s_exporte_en_services_data_inclusion_valides(
 
 def test_nos_publics_rsa_s_exportent_vers_le_vocabulaire_national(catalogue_reel):
     _, services = exporter_catalogue(catalogue_reel)
+    fiches = catalogue_reel.fiches
     rsa = [
         s
-        for s, f in zip(services, catalogue_reel.fiches.values(), strict=True)
-        if "beneficiaires-rsa" in f.publics
+        for s in services
+        if "beneficiaires-rsa" in fiches[s["id"].split("--")[1]].publics
     ]
     assert rsa
     assert all("beneficiaires-des-minimas-sociaux" in s["publics"] for s in rsa)
+
+
+def test_le_catalogue_reel_exporte_tous_les_lieux_et_tous_les_publics(
+    catalogue_reel,
+):
+    _, services = exporter_catalogue(catalogue_reel)
+    etape = [s for s in services if "61-etape-mon-quartier" in s["id"]]
+    assert len(etape) == len(
+        catalogue_reel.fiches["61-etape-mon-quartier-ma-solution"].lieux
+    )
+    egaux = next(s for s in services if s["id"].endswith("91-ml-paris-saclay-egaux"))
+    # « Jeunes hommes » already says it: nothing added.
+    assert egaux["publics_precisions"] == "Jeunes hommes de 16 à 25 ans."
+    ids = {s["id"] for s in services}
+    assert "offre-insertion--49-aide-accueil-asllip" not in ids

@@ -40,7 +40,9 @@ def test_rechercher_reste_a_portee_quand_on_deplie_les_filtres(
         assert groupes.count() == 5
         # Folded, each says how many choices it holds.
         expect(groupes.first).not_to_have_attribute("open", "")
-        expect(groupes.first.locator("summary")).to_have_text(re.compile(r"Thème\s+\d+ choix"))
+        expect(groupes.first.locator("summary")).to_have_text(
+            re.compile(r"Thème\s+\d+ choix")
+        )
         for i in range(groupes.count()):
             groupes.nth(i).locator("summary").click()
         page.locator("#f-frais-gratuit").scroll_into_view_if_needed()
@@ -57,8 +59,11 @@ def test_retirer_un_filtre_en_un_geste_avec_javascript(serveur, telephone):
     page.goto(serveur + "/?q=&categories_thematiques=mobilite&frais=payant")
     actifs = page.locator(".filtres-actifs")
     expect(actifs.get_by_role("link")).to_have_text(
-        ["Retirer le filtre : Se déplacer, permis×", "Retirer le filtre : Payant×",
-         "Tout effacer : retirer tous les filtres"]
+        [
+            "Retirer le filtre : Se déplacer, permis×",
+            "Retirer le filtre : Payant×",
+            "Tout effacer : retirer tous les filtres",
+        ]
     )
     actifs.get_by_role("link", name="Retirer le filtre : Payant").click()
     page.wait_for_url(re.compile(r"categories_thematiques=mobilite$"))
@@ -75,8 +80,12 @@ def test_retirer_un_filtre_en_un_geste_avec_javascript(serveur, telephone):
 
 def test_retirer_un_filtre_sans_javascript(serveur, telephone_sans_js):
     page = telephone_sans_js
-    page.goto(serveur + "/?q=permis&categories_thematiques=mobilite&places_disponibles=1")
-    page.get_by_role("link", name="Retirer le filtre : Seulement s'il reste des places").click()
+    page.goto(
+        serveur + "/?q=permis&categories_thematiques=mobilite&places_disponibles=1"
+    )
+    page.get_by_role(
+        "link", name="Retirer le filtre : Seulement s'il reste des places"
+    ).click()
     page.wait_for_url(re.compile(r"q=permis&categories_thematiques=mobilite$"))
     expect(page.locator("#places_disponibles")).not_to_be_checked()
     page.get_by_role("link", name="Tout effacer").click()
@@ -136,7 +145,9 @@ def test_le_glossaire_est_dans_le_pied_de_page(serveur, telephone):
     telephone.goto(serveur + "/fiches/fle-alencon")
     telephone.get_by_role("link", name="Glossaire").click()
     expect(telephone.locator("h1")).to_have_text("Les sigles expliqués")
-    expect(telephone.locator("#tapaj")).to_contain_text("Travail alternatif payé à la journée")
+    expect(telephone.locator("#tapaj")).to_contain_text(
+        "Travail alternatif payé à la journée"
+    )
 
 
 def test_une_fiche_ouverte_depuis_un_sms_ne_charge_que_ce_qu_elle_utilise(
@@ -163,7 +174,9 @@ def test_imprimer_la_fiche(serveur, telephone, captures):
     expect(page.locator(".entete__departement")).to_be_visible()
     expect(page.locator("#titre-contact")).to_be_visible()
     expect(page.get_by_text("Pour orienter une personne, contactez")).to_be_visible()
-    expect(page.locator(".pour-impression")).to_contain_text("/fiches/mob-permis-alencon")
+    expect(page.locator(".pour-impression")).to_contain_text(
+        "/fiches/mob-permis-alencon"
+    )
     expect(bouton).to_be_hidden()
     expect(page.locator(".pied")).to_be_hidden()
     page.screenshot(path=captures / "fiche-imprimee.png", full_page=True)

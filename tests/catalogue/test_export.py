@@ -1,0 +1,58 @@
+"""The data·inclusion export says what the catalogue says: every place, every
+public, and only the actions running now."""
+
+import json
+
+from data_inclusion.schema import v1
+
+from catalogue.export import exporter_catalogue, services_data_inclusion
+from catalogue.fiche import Lieu
+
+
+def valides(services):
+    for service in services:
+        v1.Service.model_validate(json.loads(json.dumps(service)))
+    return services
+
+
+def test_une_action_en_deux_lieux_donne_deux_services(catalogue_recherche):
+    fiche = catalogue_recherche.fiches["fle-alencon"]
+    structure = catalogue_recherche.structures[fiche.structure]
+    deux_lieux = fiche.model_copy(
+        update={
+            "lieux": [
+                Lieu.model_validate({"code_insee": "61001", "commune": "Alençon"}),
+                Lieu.model_validate({"code_insee": "61006", "commune": "Argentan"}),
+            ]
+        }
+    )
+    services = valides(services_data_inclusion(deux_lieux, structure))
+    assert [s["id"] for s in services] == [
+        "offre-insertion--fle-alencon",
+        "offre-insertion--fle-alencon--2",
+    ]
+    assert [s["commune"] for s in services] == ["Alençon", "Argentan"]
+    assert [s["code_insee"] for s in services] == ["61001", "61006"]
+    assert services[1]["nom"] == "Ateliers de français langue étrangère (Argentan)"
+
+
+def test_les_publics_sans_equivalent_national_restent_dans_les_precisions(
+    catalogue_recherche,
+):
+    fiche = catalogue_recherche.fiches["fle-alencon"]
+    structure = catalogue_recherche.structures[fiche.structure]
+    hommes = fiche.model_copy(
+        update={"publics": ["hommes", "personnes-isolees", "jeunes"]}
+    )
+    (service,) = valides(services_data_inclusion(hommes, structure))
+    assert service["publics"] == ["jeunes"]
+    assert service["publics_precisions"] == (
+        "Publics visés : hommes, personnes isolées."
+    )
+
+
+def test_une_action_suspendue_ou_terminee_n_est_pas_exportee(catalogue_recherche):
+    _, services = exporter_catalogue(catalogue_recherche)
+    ids = {s["id"] for s in valides(services)}
+    assert "offre-insertion--mob-conseil-orne-suspendu" not in ids
+    assert "offre-insertion--fle-alencon" in ids
