@@ -60,7 +60,7 @@ def main() -> int:
             page = navigateur.new_page(viewport=TELEPHONE)
             page.goto(adresse)
             haut, visible = mesurer(page)
-            print(f"Page fermée : « Rechercher » à {haut:.0f} px, à l'écran : {visible}")
+            print(f"Page fermée : « Rechercher » à {haut:.0f} px, visible : {visible}")
             page.locator("details.plus-de-filtres > summary").click()
             page.evaluate(
                 "() => document.querySelectorAll('details').forEach(d => d.open = true)"

@@ -34,8 +34,7 @@ GLOSSAIRE = {
     "ASE": "aide sociale à l'enfance",
     "ASL": "atelier sociolinguistique : apprendre le français utile dans la vie "
     "de tous les jours",
-    "ASLLIP": "accompagnement social lié au logement et à l'insertion "
-    "professionnelle",
+    "ASLLIP": "accompagnement social lié au logement et à l'insertion professionnelle",
     "ASS": "allocation de solidarité spécifique",
     "BEP": "brevet d'études professionnelles, un diplôme de métier",
     "BRSA": "personne qui touche le revenu de solidarité active",
@@ -85,8 +84,7 @@ GLOSSAIRE = {
     "MDS": "maison départementale des solidarités",
     "MSA": "mutualité sociale agricole",
     "OFII": "office français de l'immigration et de l'intégration",
-    "OPCO": "opérateur de compétences : il aide les entreprises à payer les "
-    "formations",
+    "OPCO": "opérateur de compétences : il aide les entreprises à payer les formations",
     "PDI": "programme départemental d'insertion",
     "PLICS": "programme local d'insertion et de cohésion sociale",
     "PLIE": "plan local pour l'insertion et l'emploi",
