@@ -7,7 +7,7 @@ Opens the search page on the demo catalogue in Debian's chromium, opens
 - whether it is inside the screen at that moment, and after scrolling to the
   middle of the filters (a sticky bar keeps it there).
 
-    .venv/bin/python bench/bouton_telephone.py
+    .venv/bin/python bench/bouton_telephone.py [capture-milieu.png [capture-haut.png]]
 """
 
 import sys
@@ -59,6 +59,8 @@ def main() -> int:
             )
             page = navigateur.new_page(viewport=TELEPHONE)
             page.goto(adresse)
+            if len(sys.argv) > 2:
+                page.screenshot(path=sys.argv[2])
             haut, visible = mesurer(page)
             print(f"Page fermée : « Rechercher » à {haut:.0f} px, visible : {visible}")
             page.locator("details.plus-de-filtres > summary").click()
@@ -71,9 +73,17 @@ def main() -> int:
                 f"« Plus de choix » ouvert (tous les groupes dépliés) : « Rechercher » "
                 f"à {haut:.0f} px du haut du document, à l'écran : {visible}"
             )
-            page.evaluate("() => window.scrollTo(0, document.body.scrollHeight / 3)")
+            page.evaluate(
+                """() => {
+                  const f = document.getElementById('formulaire-recherche');
+                  const r = f.getBoundingClientRect();
+                  window.scrollTo(0, window.scrollY + r.top + r.height / 2 - 400);
+                }"""
+            )
             _, visible = mesurer(page)
             print(f"Au milieu des filtres, « Rechercher » à l'écran : {visible}")
+            if len(sys.argv) > 1:  # a screenshot of that moment, to look at
+                page.screenshot(path=sys.argv[1])
             navigateur.close()
         serveur.shutdown()
     return 0
