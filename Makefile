@@ -51,6 +51,7 @@ bench: $(VENV)/.installe
 	$(BIN)/python bench/bench_chargement.py
 	$(BIN)/python bench/bench_recherche.py
 	$(BIN)/python bench/poids_page.py
+	$(BIN)/python bench/bouton_telephone.py
 
 lint: $(VENV)/.installe
 	$(BIN)/ruff check .
