@@ -279,7 +279,9 @@ def _suivi_des_places(moteur, requete: Requete, resultats: Resultats) -> dict:
     dernier = moteur.rechercher(
         replace(compte, places_disponibles=False, tri="places", page=total)
     ).resultats
-    return {"libres": 0, "suivies": bool(dernier and dernier[-1].complet)}
+    # An engine may refuse to page that far (Meilisearch stops at 1 000):
+    # then say nothing rather than something false.
+    return {"libres": 0, "suivies": not dernier or dernier[-1].complet}
 
 
 def _args_de_recherche(requete: Requete, args: MultiDict) -> MultiDict:
