@@ -161,3 +161,28 @@ def test_le_catalogue_reel_exporte_tous_les_lieux_et_tous_les_publics(
     assert egaux["publics_precisions"] == "Jeunes hommes de 16 à 25 ans."
     ids = {s["id"] for s in services}
     assert "offre-insertion--49-aide-accueil-asllip" not in ids
+
+
+def test_le_programme_d_alencon_est_ouvert_a_son_territoire(catalogue_reel):
+    # The source is the local programme of the Alençon RSA commission: its
+    # actions are for the CU d'Alençon and Sées, not the whole Orne; only the
+    # collèges' replacements, run by the Département everywhere, are.
+    du_programme = [
+        f
+        for f in catalogue_reel.fiches.values()
+        if f.source and f.source.document == "001"
+    ]
+    assert len(du_programme) >= 25
+    departement_entier = {f.id for f in du_programme if "61" in f.zone_eligibilite}
+    assert departement_entier == {"61-cd61-remplacement-colleges"}
+
+
+def test_une_action_dont_la_convention_a_pris_fin_n_est_pas_en_cours(catalogue_reel):
+    for fiche_id in (
+        "54-ars-sef-securisation-parcours-terres-de-lorraine",
+        "49-aide-accueil-asllip",
+        "44-trajet-coach",
+        "61-irfa-primo-professionnelle",
+        "61-cd61-remplacement-colleges",
+    ):
+        assert catalogue_reel.fiches[fiche_id].statut == "terminee"
