@@ -223,7 +223,7 @@ def test_la_fiche_repond_aux_questions(client):
     assert "Parlez-en à votre référent" in texte
     sms = soupe.find("a", class_="partage")
     assert sms["href"].startswith("sms:?&body=")
-    assert "localhost/fiches/61-atelier-mob-pret-deux-roues" in sms["href"]
+    assert "127.0.0.1%3A5000/fiches/61-atelier-mob-pret-deux-roues" in sms["href"]
 
 
 def test_la_fiche_explique_chaque_sigle_une_fois(client):
@@ -320,8 +320,10 @@ def test_le_theme_vient_de_la_configuration(app):
         THEME_COULEUR_ACCENT="red;}body{display:none",
         THEME_LOGO="img/logo.svg",
     )
-    soupe = page(app.test_client().get("/accessibilite"))
-    style = soupe.find("style").text
+    client = app.test_client()
+    soupe = page(client.get("/accessibilite"))
+    feuille = soupe.find("link", href=lambda h: h.startswith("/theme.css"))
+    style = client.get(feuille["href"]).text
     assert "--theme:#ffd500" in style
     assert "--theme-texte:#161616" in style  # dark text on a yellow header
     assert "--accent:#b34700" in style  # the unsafe value is refused
