@@ -41,7 +41,7 @@ ATTENTE_MS = 30_000
 # Searches wait this long (connect, then read) before the fallback answers;
 # writes may take longer to be accepted (large batches).
 DELAI_S = 0.5
-DELAI_ECRITURE_S = 10.0
+ECRITURE_PLUS_LENTE = 10
 TRI = {
     "pertinence": ["complet:asc"],
     "places": ["places_tri:desc"],
@@ -185,7 +185,7 @@ class MoteurMeilisearch:
             # requests' (connect, read) timeouts: a server that accepts and
             # never answers costs ``delai_s``, not a worker.
             self._client = meilisearch.Client(url, cle, timeout=(delai_s, delai_s))
-            ecriture = (delai_s, max(delai_s, DELAI_ECRITURE_S))
+            ecriture = (delai_s, delai_s * ECRITURE_PLUS_LENTE)
             self._client_ecriture = meilisearch.Client(url, cle, timeout=ecriture)
         self._pret = False
 
@@ -250,7 +250,7 @@ class MoteurMeilisearch:
             self._attendre(client, tache)
 
     def empreintes(self) -> dict[str, str]:
-        with self._erreurs("lecture des empreintes") as client:
+        with self._erreurs("lecture des empreintes", lecture=True) as client:
             return {
                 d["id"]: d.get("empreinte", "")
                 for d in self._tous(client, self.nom_index, ["id", "empreinte"])
