@@ -58,3 +58,18 @@ def derniere_ligne(dossier: Path, identifiant: str) -> int:
     """The line number of the last line of a written fiche (where ``brut`` ends)."""
     chemin = Path(dossier) / "fiches" / f"{identifiant}.yaml"
     return len(chemin.read_text(encoding="utf-8").splitlines())
+
+
+def ecrire_structure(dossier: Path, identifiant: str, **champs) -> Path:
+    """Write ``<dossier>/structures/<identifiant>.yaml``; returns that folder."""
+    structures = Path(dossier) / "structures"
+    structures.mkdir(parents=True, exist_ok=True)
+    donnees = {
+        "id": identifiant,
+        "nom": f"Structure {identifiant}",
+        "date_maj": "2025-01-01",
+        **champs,
+    }
+    texte = yaml.safe_dump(donnees, allow_unicode=True, sort_keys=False)
+    (structures / f"{identifiant}.yaml").write_text(texte, encoding="utf-8")
+    return structures

@@ -102,3 +102,20 @@ def test_la_page_de_recherche_ne_repond_jamais_5xx(client_recherche, args, htmx)
     api = client_recherche.get("/api/v1/fiches", query_string=args)
     assert api.status_code in (200, 400)
     assert api.is_json
+
+
+def _valider(document: dict, modele: str, donnees) -> None:
+    from jsonschema import Draft202012Validator
+
+    racine = {"$ref": f"#/components/schemas/{modele}", **document}
+    Draft202012Validator(racine).validate(donnees)
+
+
+def test_une_fiche_et_une_recherche_de_l_api_suivent_leur_schema(client_recherche):
+    document = document_openapi()
+    fiche = client_recherche.get("/api/v1/fiches/mob-velos-alencon").get_json()
+    _valider(document, "Fiche", fiche)
+    recherche = client_recherche.get("/api/v1/fiches?q=velo").get_json()
+    _valider(document, "ResultatsJson", recherche)
+    erreur = client_recherche.get("/api/v1/fiches?tri=hasard").get_json()
+    _valider(document, "Erreur", erreur)
