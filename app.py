@@ -32,7 +32,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_URL=None,
         MEILI_API_KEY=None,
         MEILI_INDEX="fiches",
-        MEILI_TIMEOUT=1.0,
+        MEILI_TIMEOUT=0.5,
+        MEILI_PANNES_AVANT_SECOURS=3,
+        MEILI_PAUSE_SECOURS=30,
         URL_PUBLIQUE="http://127.0.0.1:5000",
         COMPRESS_MIMETYPES=[
             "text/html",
