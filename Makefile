@@ -54,6 +54,7 @@ bench: $(VENV)/.installe
 	$(BIN)/python bench/bench_chargement.py
 	$(BIN)/python bench/bench_recherche.py
 	$(BIN)/python bench/poids_page.py
+	$(BIN)/python bench/meilisearch_muet.py
 
 lint: $(VENV)/.installe
 	$(BIN)/ruff check .
