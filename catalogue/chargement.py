@@ -56,7 +56,18 @@ class _DuplicateKey(Exception):
         self.cle, self.ligne = cle, ligne
 
 
+def _descendre(loader, node) -> None:
+    """One level deeper; constructors nest as the YAML does."""
+    loader.profondeur = getattr(loader, "profondeur", 0) + 1
+    if loader.profondeur > PROFONDEUR_MAX:
+        raise _ProblemeYaml(
+            f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)",
+            node.start_mark.line + 1,
+        )
+
+
 def _mapping(loader, node):
+    _descendre(loader, node)
     loader.flatten_mapping(node)
     result = LineDict()
     result.ligne = node.start_mark.line + 1
@@ -73,13 +84,21 @@ def _mapping(loader, node):
             raise _DuplicateKey(key, key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)
         result.lignes[key] = key_node.start_mark.line + 1
+    loader.profondeur -= 1
     return result
 
 
 def _sequence(loader, node):
+    _descendre(loader, node)
+    if len(node.value) > LISTE_MAX:
+        raise _ProblemeYaml(
+            f"liste trop longue ({len(node.value)} éléments, au plus {LISTE_MAX})",
+            node.start_mark.line + 1,
+        )
     result = LineList(loader.construct_object(n, deep=True) for n in node.value)
     result.ligne = node.start_mark.line + 1
     result.lignes = [n.start_mark.line + 1 for n in node.value]
+    loader.profondeur -= 1
     return result
 
 
@@ -103,6 +122,8 @@ def _imbrication_des_crochets(texte: str) -> int | None:
     Checked on the raw text before parsing: the parser and the constructor
     recurse, so 300 nested brackets would exhaust their stack.
     """
+    if texte.count("[") + texte.count("{") <= CROCHETS_MAX:
+        return None  # every real fiche: counted in C, no loop
     profondeur = 0
     for numero, ligne in enumerate(texte.splitlines(), 1):
         for caractere in ligne:
@@ -115,29 +136,19 @@ def _imbrication_des_crochets(texte: str) -> int | None:
     return None
 
 
-def _verifier_taille(data: object) -> None:
-    """Nesting, list length and total size, aliases included (billion laughs)."""
-    a_voir = [(data, 0)]
-    vus = 0
+def _compter_les_valeurs(data: object) -> None:
+    """Aliases repeat a value without repeating its text: nine aliases of nine
+    aliases are a billion values (« billion laughs ») to validate. Count them."""
+    a_voir, vues = [data], 0
     while a_voir:
-        valeur, profondeur = a_voir.pop()
-        vus += 1
-        if vus > ELEMENTS_MAX:
+        valeur = a_voir.pop()
+        vues += 1
+        if vues > ELEMENTS_MAX:
             raise _ProblemeYaml(f"trop de valeurs (au plus {ELEMENTS_MAX})")
-        if isinstance(valeur, dict | list) and profondeur >= PROFONDEUR_MAX:
-            raise _ProblemeYaml(
-                f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)",
-                getattr(valeur, "ligne", None),
-            )
         if isinstance(valeur, list):
-            if len(valeur) > LISTE_MAX:
-                raise _ProblemeYaml(
-                    f"liste trop longue ({len(valeur)} éléments, au plus {LISTE_MAX})",
-                    getattr(valeur, "ligne", None),
-                )
-            a_voir.extend((v, profondeur + 1) for v in valeur)
+            a_voir.extend(valeur)
         elif isinstance(valeur, dict):
-            a_voir.extend((v, profondeur + 1) for v in valeur.values())
+            a_voir.extend(valeur.values())
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,8 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
             message = f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)"
             return None, [Erreur(nom_affiche, ligne, "", message)]
         data = yaml.load(texte, Loader=_Loader)
-        _verifier_taille(data)
+        if "*" in texte and "&" in texte:  # aliases: only then can values multiply
+            _compter_les_valeurs(data)
         return data, []
     except _ProblemeYaml as e:
         return None, [Erreur(nom_affiche, e.ligne, e.champ, e.message)]
