@@ -6,7 +6,7 @@ asks for them (``HX-Target: resultats``).
 """
 
 from dataclasses import replace
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -34,6 +34,7 @@ from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
 from web.parametres import ParametreInvalide, requete_depuis_args
+from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
 htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
@@ -84,7 +85,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         resultats = rechercher_avec_facettes_ouvertes(moteur, requete)
         suivi = _suivi_des_places(moteur, requete, resultats)
     except RechercheIndisponible:
-        current_app.logger.exception("Recherche indisponible")
+        current_app.logger.warning("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
         suivi = {"libres": None, "suivies": True}
@@ -137,6 +138,7 @@ def fiche(fiche_id: str):
         telephone=fiche.telephone or (structure.telephone if structure else None),
         courriel=fiche.courriel or (structure.courriel if structure else None),
         lien_sms=_lien_sms(fiche),
+        adresse=url_absolue("catalogue.fiche", fiche_id=fiche.id),
         retour=_retour_a_la_recherche(),
     )
 
@@ -168,7 +170,7 @@ def _adresse_propre(args: MultiDict) -> str:
         for cle, valeur in args.items(multi=True)
         if valeur.strip() and (cle, valeur) != ("tri", "pertinence")
     )
-    return url_for("catalogue.index", **propres.to_dict(flat=False))
+    return _adresse_recherche(propres)
 
 
 def _places(fiche) -> affichage.Places:
@@ -196,14 +198,19 @@ def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
     if not texte or referentiel().trouver(texte):
         return []
     args = MultiDict(request.args)
+    args.poplist("page")
     liens = []
     for commune in referentiel().suggerer(texte, limite=5):
         args.setlist("commune", [affichage.nom_commune(commune)])
-        args.poplist("page")
-        liens.append(
-            (affichage.nom_commune(commune), url_for("catalogue.index", **args))
-        )
+        liens.append((affichage.nom_commune(commune), _adresse_recherche(args)))
     return liens
+
+
+def _adresse_recherche(args: MultiDict) -> str:
+    """The search page with these parameters; never url_for(**user_keys), whose
+    reserved names (_anchor, _scheme, _method, endpoint…) would be obeyed."""
+    requete = urlencode(list(args.items(multi=True)), safe="(),:/@")
+    return url_for("catalogue.index") + (f"?{requete}" if requete else "")
 
 
 def _cartes(resultats: Resultats) -> list[dict]:
@@ -308,7 +315,7 @@ def _filtres_actifs(requete: Requete, args: MultiDict) -> list[dict]:
         actifs.append(
             {
                 "libelle": "Seulement s'il reste des places",
-                "lien": url_for("catalogue.index", **sans.to_dict(flat=False)),
+                "lien": _adresse_recherche(sans),
             }
         )
     for facette, valeurs in requete.filtres.items():
@@ -318,7 +325,7 @@ def _filtres_actifs(requete: Requete, args: MultiDict) -> list[dict]:
             actifs.append(
                 {
                     "libelle": affichage.libelle(facette, valeur),
-                    "lien": url_for("catalogue.index", **sans.to_dict(flat=False)),
+                    "lien": _adresse_recherche(sans),
                 }
             )
     return actifs
@@ -331,7 +338,7 @@ def _adresse_sans_filtres(requete: Requete, args: MultiDict) -> str:
         for cle, v in _args_de_recherche(requete, args).items(multi=True)
         if cle in ("q", "commune", "rayon_km", "tri", "par_page")
     )
-    return url_for("catalogue.index", **garde.to_dict(flat=False))
+    return _adresse_recherche(garde)
 
 
 def _ordre(facette: str) -> list[str]:
@@ -363,7 +370,7 @@ def _retour_a_la_recherche() -> str:
 
 def _lien_sms(fiche) -> str:
     """An ``sms:`` link whose body carries the fiche's name and address."""
-    adresse = url_for("catalogue.fiche", fiche_id=fiche.id, _external=True)
+    adresse = url_absolue("catalogue.fiche", fiche_id=fiche.id)
     texte = f"{fiche.nom} : {adresse}"
     # "?&body=" is understood by both Android and iOS messaging apps.
     return "sms:?&body=" + quote(texte)
