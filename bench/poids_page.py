@@ -105,7 +105,7 @@ def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     with tempfile.TemporaryDirectory() as dossier:
         app = create_app(
-            {"TESTING": True, "SEARCH_PATH": str(Path(dossier) / "r.sqlite3")}
+            {"TESTING": True, "SEARCH_PATH": str(Path(dossier) / "r")}
         )
         client = app.test_client()
         nb_fiches = len(app.extensions["catalogue"].fiches)

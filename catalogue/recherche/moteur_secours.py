@@ -17,7 +17,7 @@ from catalogue.recherche import (
     Requete,
     Resultats,
 )
-from catalogue.recherche.moteur_sqlite import MoteurSQLite
+from catalogue.recherche.moteur_tantivy import MoteurTantivy
 
 logger = logging.getLogger(__name__)
 # Fingerprint of a fiche Meilisearch missed: never equal to a real one.
@@ -25,7 +25,7 @@ EN_RETARD = "a-resynchroniser"
 
 
 class MoteurAvecSecours:
-    def __init__(self, principal: MoteurRecherche, secours: MoteurSQLite):
+    def __init__(self, principal: MoteurRecherche, secours: MoteurTantivy):
         self.principal, self.secours = principal, secours
 
     def _essayer(self, ecrire: Callable[[], None], fiche_ids: list[str]) -> None:

@@ -51,7 +51,7 @@ def serveur(tmp_path_factory, base_de_donnees):
             "TESTING": True,
             "PROPAGATE_EXCEPTIONS": False,
             "SECRET_KEY": "test",
-            "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r.sqlite3"),
+            "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r"),
             "DATABASE_URL": base_de_donnees(),
         }
     )

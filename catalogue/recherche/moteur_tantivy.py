@@ -1,0 +1,752 @@
+"""Embedded search engine on tantivy (Rust, BM25, French stemming).
+
+The index is a directory shared by every worker process. tantivy allows one
+writer at a time across processes: a write waits briefly for the lock, then
+gives up with RechercheIndisponible (the places outbox keeps the change for
+the next drain). Readers reload before each search, so a place taken in any
+process shows in the very next search.
+
+Ranking, like Meilisearch's rules: open actions before full ones, then BM25
+on the words as typed (stemmed, weighted by field), synonyms a little lower,
+typos and word beginnings lowest. When all the words cannot match together,
+the least useful ones are dropped in turn and reported (``mots_ignores``).
+
+A missing, damaged or read-only index never stops a worker from booting:
+it is set aside and rebuilt, or kept in memory, and the problem is logged.
+"""
+
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+import tantivy
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
+
+from catalogue.recherche import (
+    CHAMPS_SURLIGNES,
+    CHAMPS_TEXTE,
+    FACETTES,
+    RechercheIndisponible,
+    Requete,
+    Resultat,
+    Resultats,
+)
+from catalogue.recherche.documents import champs_places, places_les_plus_recentes
+from catalogue.recherche.langue import (
+    DEBUT_MARQUE,
+    FIN_MARQUE,
+    expressions_equivalentes,
+    mots_vides,
+    surligner,
+)
+from catalogue.territoires import distance_km
+
+logger = logging.getLogger(__name__)
+
+# Bumped when the layout changes: a new subdirectory is built from scratch.
+VERSION_SCHEMA = 1
+# Weight of each searchable field (CHAMPS_TEXTE, most important first).
+POIDS = {
+    "nom": 8.0,
+    "thematiques_libelles": 5.0,
+    "publics_libelles": 4.0,
+    "publics_precisions": 3.0,
+    "structure_nom": 3.0,
+    "communes": 3.0,
+    "resume": 2.0,
+    "description": 1.0,
+}
+POIDS_SYNONYME = 4.0
+POIDS_THEMATIQUE = 6.0
+POIDS_FAUTE = 0.5
+TOUT = "tout"  # every searchable text, words folded but not stemmed
+ATTENTE_VERROU_S = 3.0
+TAS_ECRITURE = 50_000_000
+PREFIXES_MAX = 300
+
+
+@cache
+def _analyseur(racinisation: bool):
+    constructeur = (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(40))
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+    )
+    if racinisation:
+        constructeur = constructeur.filter(Filter.stemmer("french"))
+    return constructeur.build()
+
+
+def plier(texte: str) -> list[str]:
+    """Words folded as the index holds them (lower case, no accents)."""
+    return _analyseur(False).analyze(texte)
+
+
+@cache
+def raciner(mot: str) -> str:
+    racines = _analyseur(True).analyze(mot)
+    return racines[0] if racines else mot
+
+
+def _schema() -> tantivy.Schema:
+    s = tantivy.SchemaBuilder()
+    s.add_text_field("id", stored=True, tokenizer_name="raw")
+    s.add_bytes_field("source", stored=True)
+    for champ in CHAMPS_TEXTE:
+        s.add_text_field(champ, tokenizer_name="fr")
+    s.add_text_field(TOUT, tokenizer_name="fr_mots")
+    for facette in (*FACETTES, "zone"):
+        s.add_text_field(facette, tokenizer_name="raw", fast=facette != "zone")
+    for booleen in ("complet", "disponible", "a_distance"):
+        s.add_boolean_field(booleen, indexed=True)
+    s.add_integer_field("places_tri", indexed=True, fast=True)
+    s.add_float_field("lat", indexed=True, fast=True)
+    s.add_float_field("lng", indexed=True, fast=True)
+    return s.build()
+
+
+def typos_permises(mot: str) -> int:
+    """Meilisearch's defaults: 1 typo from 5 letters, 2 from 9, none on numbers."""
+    if mot.isdigit():
+        return 0
+    return 2 if len(mot) >= 9 else 1 if len(mot) >= 5 else 0
+
+
+def proches(mot: str, termes: Iterable[str]) -> list[str]:
+    """Terms within the allowed typos, never on the first letter."""
+    k = typos_permises(mot)
+    candidats = [t for t in termes if t[:1] == mot[:1] and t != mot]
+    if not k or not candidats:
+        return []
+    trouves = process.extract(
+        mot, candidats, scorer=Levenshtein.distance, score_cutoff=k, limit=None
+    )
+    return [t for t, _d, _i in sorted(trouves, key=lambda e: e[1])][:12]
+
+
+# --- The typed text ---------------------------------------------------------
+
+
+@dataclass
+class Unite:
+    """A typed word (or synonym expression), and what finds it."""
+
+    ecrit: str
+    requete: Query
+    exacts: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    corrections: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Texte:
+    unites: list[Unite]
+
+    def marquer(self, texte: str) -> str:
+        """HTML-escaped text with <mark> around each word found."""
+        exacts = {m for u in self.unites for m in u.exacts}
+        racines = {raciner(m) for m in exacts}
+        prefixes = tuple(p for u in self.unites for p in u.prefixes)
+
+        def marque(m: re.Match) -> str:
+            plie = "".join(plier(m.group()))
+            trouve = (
+                plie in exacts
+                or (prefixes and plie.startswith(prefixes))
+                or raciner(plie) in racines
+            )
+            return f"{DEBUT_MARQUE}{m.group()}{FIN_MARQUE}" if trouve else m.group()
+
+        return surligner(re.sub(r"\w+", marque, texte))
+
+
+def _mots_utiles(texte: str) -> list[str]:
+    tous = plier(texte)
+    vides = mots_vides()
+    return [m for m in tous if m not in vides] or tous
+
+
+# --- The engine ---------------------------------------------------------------
+
+
+class MoteurTantivy:
+    """One tantivy index in ``path`` (a directory), shared by processes."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.dossier = self.path / f"v{VERSION_SCHEMA}"
+        self.schema = _schema()
+        self._verrou = threading.Lock()
+        self._pid = os.getpid()
+        self._carnet = _Carnet(self.path / "a_resynchroniser.sqlite3")
+        self.en_memoire = False
+        self._termes_cache: dict = {}
+        self._ouvrir()
+
+    # --- Opening: never fails ------------------------------------------------
+
+    def _ouvrir(self) -> None:
+        try:
+            self.index = self._ouvrir_sur_disque()
+        except Exception:
+            logger.exception(
+                "Index de recherche inutilisable dans %s : index en mémoire, "
+                "rempli au démarrage",
+                self.path,
+            )
+            self.index = self._preparer(tantivy.Index(self.schema))
+            self.en_memoire = True
+
+    def _ouvrir_sur_disque(self) -> tantivy.Index:
+        self.dossier.mkdir(parents=True, exist_ok=True)
+        for ancien in self.path.glob("v*"):
+            if ancien.is_dir() and ancien != self.dossier:
+                shutil.rmtree(ancien, ignore_errors=True)  # an older layout
+        try:
+            index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+            index.searcher().search(Query.all_query(), 1)
+            return index
+        except Exception:
+            logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
+        abime = self.path / f"abime-{int(time.time())}"
+        self.dossier.rename(abime)
+        self.dossier.mkdir()
+        return self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+
+    def _preparer(self, index: tantivy.Index) -> tantivy.Index:
+        index.register_tokenizer("fr", _analyseur(True))
+        index.register_tokenizer("fr_mots", _analyseur(False))
+        index.config_reader("manual")
+        return index
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def _searcher(self):
+        if self._pid != os.getpid():  # forked: open our own copy
+            self._pid = os.getpid()
+            self._ouvrir()
+        self.index.reload()
+        return self.index.searcher()
+
+    # --- Writing ---------------------------------------------------------------
+
+    def _ecrire(self, operation: Callable) -> None:
+        """Run ``operation(writer)`` then commit, holding the index lock."""
+        with self._verrou:
+            limite = time.monotonic() + ATTENTE_VERROU_S
+            while True:
+                try:
+                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
+                    break
+                except ValueError as e:
+                    if "LockBusy" not in str(e) or time.monotonic() > limite:
+                        raise RechercheIndisponible(
+                            f"index embarqué non modifiable : {e}"
+                        ) from e
+                    time.sleep(0.02)
+                except OSError as e:
+                    raise RechercheIndisponible(
+                        f"index embarqué non modifiable : {e}"
+                    ) from e
+            try:
+                operation(ecrivain)
+                ecrivain.commit()
+                ecrivain.wait_merging_threads()
+            except BaseException:
+                ecrivain.rollback()
+                raise
+
+    def _document(self, doc: dict) -> tantivy.Document:
+        d = tantivy.Document()
+        d.add_text("id", doc["id"])
+        d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
+        for champ in CHAMPS_TEXTE:
+            for valeur in _valeurs(doc.get(champ)):
+                d.add_text(champ, valeur)
+                d.add_text(TOUT, valeur)
+        for facette in FACETTES:
+            for valeur in _valeurs(doc[facette]):
+                d.add_text(facette, valeur)
+        for code in doc["zone"]:
+            d.add_text("zone", code)
+        places = doc.get("places_restantes")
+        d.add_boolean("complet", places == 0)
+        d.add_boolean("disponible", bool(places) or bool(doc["session_ouverte"]))
+        d.add_boolean("a_distance", bool(doc["a_distance"]))
+        d.add_integer("places_tri", champs_places(places, None)["places_tri"])
+        for point in doc["lieux"]:
+            d.add_float("lat", point["lat"])
+            d.add_float("lng", point["lng"])
+        return d
+
+    def indexer(self, documents: Iterable[dict]) -> None:
+        docs = list(documents)
+        anciens = self._sources([d["id"] for d in docs])
+
+        def ecrire(ecrivain):
+            for doc in docs:
+                doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
+                ecrivain.delete_documents_by_term("id", doc["id"])
+                ecrivain.add_document(self._document(doc))
+
+        self._ecrire(ecrire)
+
+    def maj_places(
+        self, fiche_id: str, places_restantes: int | None, maj_le: datetime
+    ) -> None:
+        source = self._sources([fiche_id]).get(fiche_id)
+        if source is None:
+            raise KeyError(fiche_id)
+        doc = source | champs_places(
+            places_restantes, maj_le.isoformat(timespec="seconds")
+        )
+
+        def ecrire(ecrivain):
+            ecrivain.delete_documents_by_term("id", fiche_id)
+            ecrivain.add_document(self._document(doc))
+
+        self._ecrire(ecrire)
+
+    def supprimer(self, fiche_ids: Iterable[str]) -> None:
+        ids = list(fiche_ids)
+
+        def ecrire(ecrivain):
+            for fiche_id in ids:
+                ecrivain.delete_documents_by_term("id", fiche_id)
+
+        self._ecrire(ecrire)
+
+    def reconstruire(
+        self,
+        documents: Iterable[dict],
+        progression: Callable[[int], None] | None = None,
+    ) -> None:
+        """Everything replaced in one commit; places taken meanwhile are kept."""
+        docs = list(documents)
+        anciens = self._toutes_les_sources()
+
+        def ecrire(ecrivain):
+            ecrivain.delete_all_documents()
+            for n, doc in enumerate(docs, 1):
+                doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
+                ecrivain.add_document(self._document(doc))
+                if progression and n % 1000 == 0:
+                    progression(1000)
+            if progression and len(docs) % 1000:
+                progression(len(docs) % 1000)
+
+        self._ecrire(ecrire)
+
+    # --- Reading documents -------------------------------------------------------
+
+    def _sources(self, fiche_ids: list[str]) -> dict[str, dict]:
+        if not fiche_ids:
+            return {}
+        try:
+            searcher = self._searcher()
+            requete = Query.term_set_query(self.schema, "id", fiche_ids)
+            touches = searcher.search(requete, len(fiche_ids), count=False).hits
+            return {
+                s["id"]: s
+                for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
+            }
+        except ValueError as e:
+            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+    def _toutes_les_sources(self) -> dict[str, dict]:
+        try:
+            searcher = self._searcher()
+            n = searcher.num_docs
+            if not n:
+                return {}
+            touches = searcher.search(Query.all_query(), n, count=False).hits
+            return {
+                s["id"]: s
+                for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
+            }
+        except ValueError as e:
+            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+    def empreintes(self) -> dict[str, str]:
+        return {i: s["empreinte"] for i, s in self._toutes_les_sources().items()}
+
+    def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
+        return {
+            i: champs_places(s["places_restantes"], s["places_maj_le"])
+            for i, s in self._sources(list(fiche_ids)).items()
+        }
+
+    # --- Resynchronisation bookkeeping (for the Meilisearch fallback) ---
+
+    def noter_a_resynchroniser(self, fiche_ids: Iterable[str]) -> None:
+        self._carnet.noter(fiche_ids)
+
+    def a_resynchroniser(self) -> set[str]:
+        return self._carnet.lire()
+
+    def resynchronisees(self, fiche_ids: Iterable[str]) -> None:
+        self._carnet.retirer(fiche_ids)
+
+    # --- Searching -------------------------------------------------------------
+
+    def rechercher(self, requete: Requete) -> Resultats:
+        try:
+            return self._rechercher(requete, self._searcher())
+        except ValueError as e:
+            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+    def _rechercher(self, requete: Requete, searcher) -> Resultats:
+        filtres = self._filtres(requete)
+        texte, ignores = None, []
+        unites = self._analyser(requete.texte, searcher)
+        if unites:
+            texte, ignores = self._assouplir(unites, filtres, searcher)
+        clauses = [*filtres, *(u.requete for u in texte.unites)] if texte else filtres
+        requete_t = _et(clauses)
+        distances: dict[str, float] = {}
+        if requete.point and (requete.rayon_km is not None or requete.tri == "distance"):
+            distances = self._distances(searcher, requete_t, requete.point)
+            if requete.rayon_km is not None:
+                pres = [
+                    i for i, d in distances.items() if d <= requete.rayon_km
+                ] + self._ids(searcher, _et([requete_t, self._vrai("a_distance")]))
+                requete_t = _et(
+                    [requete_t, Query.term_set_query(self.schema, "id", pres)]
+                )
+        total = _compter(searcher, requete_t)
+        facettes = self._facettes(searcher, requete_t, requete.facettes)
+        debut = (requete.page - 1) * requete.par_page
+        page = self._page(searcher, requete, requete_t, distances, debut)
+        resultats = []
+        for adresse in page:
+            source = _source(searcher.doc(adresse))
+            distance = distances.get(source["id"])
+            if distance is None and requete.point and source["lieux"]:
+                distance = _plus_proche(requete.point, source["lieux"])
+            resultats.append(
+                Resultat(
+                    id=source["id"],
+                    distance_km=round(distance, 1) if distance is not None else None,
+                    places_restantes=source["places_restantes"],
+                    places_maj_le=source["places_maj_le"],
+                    surlignage={
+                        c: texte.marquer(source[c]) for c in CHAMPS_SURLIGNES
+                    }
+                    if texte
+                    else {},
+                )
+            )
+        return Resultats(
+            total,
+            requete.page,
+            requete.par_page,
+            resultats,
+            facettes,
+            mots_ignores=tuple(ignores),
+        )
+
+    def _vrai(self, champ: str) -> Query:
+        return Query.term_query(self.schema, champ, True)
+
+    def _filtres(self, requete: Requete) -> list[Query]:
+        filtres = dict(requete.filtres)
+        filtres.setdefault("statut", ("active",))
+        clauses = [
+            Query.term_set_query(self.schema, facette, list(valeurs))
+            for facette, valeurs in filtres.items()
+        ]
+        if requete.zone:
+            clauses.append(Query.term_set_query(self.schema, "zone", list(requete.zone)))
+        if requete.places_disponibles:
+            clauses.append(self._vrai("disponible"))
+        if requete.rayon_km is not None and requete.point:
+            # A box around the circle, refined by distance afterwards.
+            lat, lng = requete.point
+            dlat = requete.rayon_km / 111.0
+            dlng = requete.rayon_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+            boite = _et(
+                [
+                    Query.range_query(
+                        self.schema, "lat", tantivy.FieldType.Float, lat - dlat, lat + dlat
+                    ),
+                    Query.range_query(
+                        self.schema, "lng", tantivy.FieldType.Float, lng - dlng, lng + dlng
+                    ),
+                ]
+            )
+            clauses.append(_ou([boite, self._vrai("a_distance")]))
+        return clauses
+
+    def _ids(self, searcher, requete: Query) -> list[str]:
+        n = _compter(searcher, requete)
+        if not n:
+            return []
+        return [
+            searcher.doc(a)["id"][0]
+            for _, a in searcher.search(requete, n, count=False).hits
+        ]
+
+    def _distances(self, searcher, requete: Query, point) -> dict[str, float]:
+        n = _compter(searcher, requete)
+        distances = {}
+        for _, adresse in searcher.search(requete, max(n, 1), count=False).hits:
+            source = _source(searcher.doc(adresse))
+            if source["lieux"]:
+                distances[source["id"]] = _plus_proche(point, source["lieux"])
+        return distances
+
+    def _facettes(self, searcher, requete: Query, noms) -> dict[str, dict[str, int]]:
+        if not noms:
+            return {}
+        agregats = searcher.aggregate(
+            requete,
+            {f: {"terms": {"field": f, "size": 1000}} for f in noms},
+        )
+        facettes = {}
+        for f in noms:
+            seaux = agregats.get(f, {}).get("buckets", [])
+            comptes = {s["key"]: s["doc_count"] for s in seaux if s["doc_count"]}
+            facettes[f] = dict(sorted(comptes.items(), key=lambda e: (-e[1], e[0])))
+        return facettes
+
+    def _page(self, searcher, requete: Requete, requete_t, distances, debut):
+        n = requete.par_page
+        if requete.tri == "places":
+            return [
+                a
+                for _, a in searcher.search(
+                    requete_t,
+                    n,
+                    count=False,
+                    order_by_field="places_tri",
+                    offset=debut,
+                ).hits
+            ]
+        if requete.tri in ("nom", "distance"):
+            total = _compter(searcher, requete_t)
+            adresses = [
+                a for _, a in searcher.search(requete_t, max(total, 1), count=False).hits
+            ]
+            if requete.tri == "nom":
+                cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
+            else:
+                cles = [
+                    distances.get(searcher.doc(a)["id"][0], math.inf) for a in adresses
+                ]
+            ordre = sorted(range(len(adresses)), key=cles.__getitem__)
+            return [adresses[i] for i in ordre[debut : debut + n]]
+        # Relevance: open actions first, full ones after.
+        ouvertes = _et([requete_t, Query.boolean_query([(Occur.MustNot, self._vrai("complet")), (Occur.Must, Query.all_query())])])
+        nb_ouvertes = _compter(searcher, ouvertes)
+        page = []
+        if debut < nb_ouvertes:
+            page = [
+                a
+                for _, a in searcher.search(ouvertes, n, count=False, offset=debut).hits
+            ]
+        if len(page) < n:
+            completes = _et([requete_t, self._vrai("complet")])
+            decalage = max(debut - nb_ouvertes, 0)
+            page += [
+                a
+                for _, a in searcher.search(
+                    completes, n - len(page), count=False, offset=decalage
+                ).hits
+            ]
+        return page
+
+    # --- Words -------------------------------------------------------------------
+
+    def _analyser(self, texte: str, searcher) -> list[Unite]:
+        """Each useful word, or synonym expression, becomes one unit that
+        must match: as typed (stemmed), by synonym, with a typo or, for the
+        last word, as the beginning of a longer word (search as you type)."""
+        mots = _mots_utiles(texte)
+        unites, i = [], 0
+        while i < len(mots):
+            n, alternatives, thematiques = expressions_equivalentes(mots[i:])
+            n = max(n, 1)
+            dernier = i + n == len(mots)
+            unites.append(
+                self._unite(mots[i : i + n], alternatives, thematiques, dernier, searcher)
+            )
+            i += n
+        return unites
+
+    def _unite(self, mots, alternatives, thematiques, dernier, searcher) -> Unite:
+        unite = Unite(" ".join(mots), Query.empty_query())
+        clauses = []
+        if len(mots) == 1:
+            mot = mots[0]
+            racine = raciner(mot)
+            unite.exacts.add(mot)
+            clauses += [
+                Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
+                for c in CHAMPS_TEXTE
+            ]
+            variantes = []
+            if typos_permises(mot):
+                variantes = proches(mot, self._termes(searcher, mot[0]))
+                unite.corrections = variantes
+                unite.exacts.update(variantes)
+            if dernier and len(mot) > 1 and not mot.isdigit():
+                prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
+                variantes += [t for t, _n in prefixes if t != mot]
+                unite.prefixes.add(mot)
+            if variantes:
+                clauses.append(
+                    Query.const_score_query(
+                        Query.term_set_query(self.schema, TOUT, variantes), POIDS_FAUTE
+                    )
+                )
+        else:
+            clauses.append(self._expression(mots, POIDS["nom"]))
+            unite.exacts.update(mots)
+        for forme in alternatives:
+            if tuple(forme) != tuple(mots):
+                clauses.append(self._expression(list(forme), POIDS_SYNONYME))
+                unite.exacts.update(m for m in forme if m not in mots_vides())
+        if thematiques:
+            clauses.append(
+                Query.const_score_query(
+                    Query.term_set_query(self.schema, "thematiques", list(thematiques)),
+                    POIDS_THEMATIQUE,
+                )
+            )
+        unite.requete = _ou(clauses)
+        return unite
+
+    def _expression(self, mots: list[str], poids: float) -> Query:
+        if len(mots) == 1:
+            requete = Query.term_query(self.schema, TOUT, mots[0])
+        else:
+            requete = Query.phrase_query(self.schema, TOUT, mots)
+        return Query.boost_query(requete, poids)
+
+    def _termes(self, searcher, initiale: str) -> list[str]:
+        """Words of the index beginning with this letter (typo candidates),
+        kept while the index holds the same number of documents: a stale
+        list only misses a rare new word's typos."""
+        generation = (searcher.num_docs, searcher.num_segments)
+        if self._termes_cache.get("") != generation:
+            self._termes_cache = {"": generation}
+        if initiale not in self._termes_cache:
+            termes = searcher.terms_with_prefix(TOUT, initiale, limit=None)
+            self._termes_cache[initiale] = [t for t, _n in termes if not t.isdigit()]
+        return self._termes_cache[initiale]
+
+    def _assouplir(self, unites: list[Unite], filtres, searcher):
+        """All the words if they match together; else drop the least useful
+        in turn: those found nowhere, then the last ones (Meilisearch's
+        "last" matching strategy)."""
+
+        def compte(liste):
+            return searcher.search(
+                _et([*filtres, *(u.requete for u in liste)]), 1, count=True
+            ).count
+
+        if len(unites) == 1 or compte(unites):
+            return Texte(unites), []
+        gardees = [u for u in unites if compte([u])]
+        ignores = [u.ecrit for u in unites if u not in gardees]
+        while len(gardees) > 1 and not compte(gardees):
+            ignores.append(gardees.pop().ecrit)
+        if not gardees:
+            return Texte(unites), []  # nothing matches: say so, drop nothing
+        return Texte(gardees), ignores
+
+
+# --- Helpers --------------------------------------------------------------------
+
+
+def _compter(searcher, requete: Query) -> int:
+    return searcher.search(requete, 1, count=True).count
+
+
+def _valeurs(valeur) -> list[str]:
+    if valeur is None:
+        return []
+    return [v for v in valeur if v] if isinstance(valeur, list) else [valeur]
+
+
+def _source(document) -> dict:
+    return json.loads(bytes(document["source"][0]))
+
+
+def _et(clauses: list[Query]) -> Query:
+    if not clauses:
+        return Query.all_query()
+    if len(clauses) == 1:
+        return clauses[0]
+    return Query.boolean_query([(Occur.Must, c) for c in clauses])
+
+
+def _ou(clauses: list[Query]) -> Query:
+    if len(clauses) == 1:
+        return clauses[0]
+    return Query.boolean_query([(Occur.Should, c) for c in clauses])
+
+
+def _plus_proche(point, lieux: list[dict]) -> float:
+    return min(distance_km(*point, p["lat"], p["lng"]) for p in lieux)
+
+
+class _Carnet:
+    """Fiches Meilisearch missed, noted for the next sync (a tiny SQLite file;
+    in memory when the file cannot be written)."""
+
+    def __init__(self, chemin: Path):
+        self.chemin = chemin
+        self._memoire: set[str] | None = None
+        try:
+            chemin.parent.mkdir(parents=True, exist_ok=True)
+            with self._cnx() as cnx:
+                cnx.execute(
+                    "CREATE TABLE IF NOT EXISTS a_resynchroniser (id TEXT PRIMARY KEY)"
+                )
+        except (OSError, sqlite3.Error):
+            logger.exception("Carnet de resynchronisation gardé en mémoire")
+            self._memoire = set()
+
+    def _cnx(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.chemin, timeout=30)
+
+    def noter(self, fiche_ids: Iterable[str]) -> None:
+        if self._memoire is not None:
+            self._memoire.update(fiche_ids)
+            return
+        with self._cnx() as cnx:
+            cnx.executemany(
+                "INSERT OR IGNORE INTO a_resynchroniser VALUES (?)",
+                [(i,) for i in fiche_ids],
+            )
+
+    def lire(self) -> set[str]:
+        if self._memoire is not None:
+            return set(self._memoire)
+        with self._cnx() as cnx:
+            return {i for (i,) in cnx.execute("SELECT id FROM a_resynchroniser")}
+
+    def retirer(self, fiche_ids: Iterable[str]) -> None:
+        if self._memoire is not None:
+            self._memoire.difference_update(fiche_ids)
+            return
+        with self._cnx() as cnx:
+            cnx.executemany(
+                "DELETE FROM a_resynchroniser WHERE id = ?", [(i,) for i in fiche_ids]
+            )
