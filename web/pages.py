@@ -27,6 +27,8 @@ from catalogue.recherche import (
     Resultats,
     rechercher_avec_facettes_ouvertes,
 )
+from catalogue.recherche.documents import documents
+from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
 from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
@@ -84,12 +86,16 @@ def _contexte_recherche(args: MultiDict) -> dict:
         current_app.logger.exception("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
+    propositions = []
+    if not resultats.total and not erreur:
+        propositions = _propositions(moteur, requete, args)
     return {
         "requete": requete,
         "resultats": resultats,
         "cartes": _cartes(resultats),
         "erreur": erreur,
         "suggestions": suggestions,
+        "propositions": propositions,
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
@@ -188,6 +194,62 @@ def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
             (affichage.nom_commune(commune), url_for("catalogue.index", **args))
         )
     return liens
+
+
+def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
+    """The empty page's way out: (label, count, URL) of searches that find."""
+    try:
+        trouvees: Propositions = proposer(moteur, requete, _vocabulaire())
+    except RechercheIndisponible:
+        current_app.logger.exception("Propositions indisponibles")
+        return []
+    commune = (args.get("commune") or "").strip()
+    mots = f"« {requete.texte} »"
+    liens = []
+    for p in trouvees.propositions:
+        propres = MultiDict(args)
+        propres.poplist("page")
+        if p.genre == "orthographe":
+            propres.setlist("q", [p.valeur])
+            libelle = f"Vouliez-vous dire « {p.valeur} » ?"
+        elif p.genre == "sans_lieu":
+            for cle in ("commune", "rayon_km"):
+                propres.poplist(cle)
+            if propres.get("tri") == "distance":
+                propres.poplist("tri")
+            libelle = f"{mots} partout, sans la commune"
+        elif p.genre == "sans_mots":
+            propres.poplist("q")
+            libelle = f"À {commune}, sans {mots}" if commune else f"Sans {mots}"
+        elif p.genre == "sans_filtres":
+            for facette in requete.filtres:
+                propres.poplist(facette)
+            libelle = "Les mêmes mots, sans les filtres"
+        else:
+            propres.poplist("q")
+            for facette in requete.filtres:
+                propres.poplist(facette)
+            propres.setlist("categories_thematiques", [p.valeur])
+            libelle = affichage.libelle("categories_thematiques", p.valeur)
+        liens.append(
+            {
+                "genre": p.genre,
+                "libelle": libelle,
+                "total": p.total,
+                "lien": url_for("catalogue.index", **propres.to_dict(flat=False)),
+            }
+        )
+    return liens
+
+
+def _vocabulaire() -> Vocabulaire:
+    """The catalogue's words, for spelling suggestions (built once per app)."""
+    vocabulaire_ = current_app.extensions.get("vocabulaire_recherche")
+    if vocabulaire_ is None:
+        catalogue = current_app.extensions["catalogue"]
+        vocabulaire_ = Vocabulaire.depuis(documents(catalogue))
+        current_app.extensions["vocabulaire_recherche"] = vocabulaire_
+    return vocabulaire_
 
 
 def _cartes(resultats: Resultats) -> list[dict]:

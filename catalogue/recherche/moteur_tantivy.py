@@ -632,6 +632,7 @@ class MoteurTantivy:
         return unite
 
     def _expression(self, mots: list[str], poids: float) -> Query:
+        mots = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
         if len(mots) == 1:
             requete = Query.term_query(self.schema, TOUT, mots[0])
         else:
