@@ -33,7 +33,7 @@ from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
-from web.parametres import ParametreInvalide, requete_depuis_args
+from web.parametres import ParametreInvalide, requete_depuis_args, resoudre_lieu
 
 bp = Blueprint("catalogue", __name__)
 htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
@@ -89,7 +89,10 @@ def _contexte_recherche(args: MultiDict) -> dict:
     propositions = []
     if not resultats.total and not erreur:
         propositions = _propositions(moteur, requete, args)
+    lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
     return {
+        "lieu_choisi": lieu_choisi,
+        "autres_lieux": autres_lieux,
         "requete": requete,
         "resultats": resultats,
         "cartes": _cartes(resultats),
@@ -181,19 +184,35 @@ def _requete_de_secours(args: MultiDict) -> Requete:
 
 
 def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
-    """(label, URL) for communes close to what the person typed."""
+    """(label, URL) for places spelt close to what the person typed."""
     texte = texte.strip()
-    if not texte or referentiel().trouver(texte):
+    if not texte:
         return []
+    resolution = resoudre_lieu(texte)
+    if resolution.lieu:
+        return []
+    return _liens_lieux(resolution.suggestions)
+
+
+def _liens_lieux(lieux) -> list[tuple[str, str]]:
     args = MultiDict(request.args)
+    args.poplist("page")
     liens = []
-    for commune in referentiel().suggerer(texte, limite=5):
-        args.setlist("commune", [affichage.nom_commune(commune)])
-        args.poplist("page")
-        liens.append(
-            (affichage.nom_commune(commune), url_for("catalogue.index", **args))
-        )
+    for lieu in lieux:
+        args.setlist("commune", [lieu.libelle])
+        liens.append((lieu.libelle, url_for("catalogue.index", **args)))
     return liens
+
+
+def _lieux_homonymes(args: MultiDict) -> tuple[str | None, list[tuple[str, str]]]:
+    """The place chosen for an ambiguous name, and links to the others."""
+    texte = (args.get("commune") or "").strip()
+    if not texte:
+        return None, []
+    resolution = resoudre_lieu(texte)
+    if not resolution.lieu or not resolution.autres:
+        return None, []
+    return resolution.lieu.libelle, _liens_lieux(resolution.autres)
 
 
 def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:

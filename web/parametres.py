@@ -8,7 +8,14 @@ from catalogue.recherche import (
     Requete,
     valeurs_connues,
 )
-from catalogue.territoires import Referentiel, referentiel
+from flask import current_app, has_app_context
+
+from catalogue.territoires import (
+    Referentiel,
+    Resolution,
+    departements_des_zones,
+    referentiel,
+)
 
 # Query-string parameters of the search page and of GET /api/v1/fiches.
 PARAMETRES = (
@@ -90,6 +97,31 @@ def _filtres(args) -> dict[str, tuple[str, ...]]:
     return filtres
 
 
+def resoudre_lieu(texte: str, ref: Referentiel | None = None) -> Resolution:
+    """The typed place, resolved toward where the catalogue has actions."""
+    return (ref or referentiel()).lieux.resoudre(texte, _departements_du_catalogue())
+
+
+def _departements_du_catalogue() -> frozenset[str]:
+    if not has_app_context():
+        return frozenset()
+    extensions = current_app.extensions
+    if "departements_du_catalogue" not in extensions:
+        catalogue = extensions["catalogue"]
+        codes = {
+            code
+            for fiche in catalogue.fiches.values()
+            for code in (
+                *fiche.zone_eligibilite,
+                *(lieu.code_insee for lieu in fiche.lieux if lieu.code_insee),
+            )
+        }
+        extensions["departements_du_catalogue"] = frozenset(
+            departements_des_zones(codes, referentiel())
+        )
+    return extensions["departements_du_catalogue"]
+
+
 def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     """Read ?q=&thematiques=&commune=&rayon_km=&tri=&page=… into a Requete.
 
@@ -99,15 +131,13 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     zone, point, rayon = (), None, _rayon(args)
     nom_commune = (args.get("commune") or "").strip()
     if nom_commune:
-        commune = (ref or referentiel()).trouver(nom_commune)
-        if commune is None:
+        lieu = resoudre_lieu(nom_commune, ref).lieu
+        if lieu is None:
             raise ParametreInvalide(
-                f"Commune introuvable : « {nom_commune} ». Tapez son nom ou son "
-                "code postal et choisissez-la dans la liste."
+                f"Lieu introuvable : « {nom_commune} ». Tapez une commune, un code "
+                "postal, une intercommunalité ou un département."
             )
-        zone = commune.codes_zone
-        if commune.latitude is not None:
-            point = (commune.latitude, commune.longitude)
+        zone, point = lieu.codes_zone, lieu.point
     tri = (args.get("tri") or "pertinence").strip()
     if tri not in TRIS:
         raise ParametreInvalide(

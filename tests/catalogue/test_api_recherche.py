@@ -63,7 +63,7 @@ def test_valeurs_repetees_ou_separees_par_des_virgules(client_recherche):
             "Le rayon doit être un nombre de kilomètres",
         ),
         ("rayon_km=10", "Indiquez une commune"),
-        ("commune=Atlantide", "Commune introuvable : « Atlantide »"),
+        ("commune=Atlantide", "Lieu introuvable : « Atlantide »"),
         ("tri=prix", "Tri inconnu : « prix »"),
         ("thematique=mobilite", "Paramètre inconnu : « thematique »"),
     ],
