@@ -104,9 +104,7 @@ def centile(valeurs: list[float], p: float) -> float:
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 200
     with tempfile.TemporaryDirectory() as dossier:
-        app = create_app(
-            {"TESTING": True, "SEARCH_PATH": str(Path(dossier) / "r")}
-        )
+        app = create_app({"TESTING": True, "SEARCH_PATH": str(Path(dossier) / "r")})
         client = app.test_client()
         nb_fiches = len(app.extensions["catalogue"].fiches)
         total = max(poids(client, page) for page in PAGES)

@@ -258,7 +258,9 @@ class Lieux:
         candidats = self._candidats(texte)
         if not candidats:
             return Resolution(suggestions=self.suggestions(texte, preferes))
-        candidats.sort(key=lambda lieu: (lieu.departement not in preferes, -lieu.population))
+        candidats.sort(
+            key=lambda lieu: (lieu.departement not in preferes, -lieu.population)
+        )
         return Resolution(candidats[0], tuple(candidats[1:6]))
 
     def _candidats(self, texte: str) -> list[Lieu]:
@@ -316,9 +318,7 @@ def departements_des_zones(codes: Iterable[str], ref: "Referentiel") -> set[str]
         elif code in ref.communes:
             departements.add(ref.communes[code].departement)
         elif code in lieux.communes_de_l_epci:
-            departements.update(
-                c.departement for c in lieux.communes_de_l_epci[code]
-            )
+            departements.update(c.departement for c in lieux.communes_de_l_epci[code])
     return departements
 
 

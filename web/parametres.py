@@ -1,5 +1,7 @@
 """Search parameters of the page and the API: query string -> Requete."""
 
+from flask import current_app, has_app_context
+
 from catalogue.recherche import (
     FACETTES,
     PAR_PAGE_MAX,
@@ -8,8 +10,6 @@ from catalogue.recherche import (
     Requete,
     valeurs_connues,
 )
-from flask import current_app, has_app_context
-
 from catalogue.territoires import (
     Referentiel,
     Resolution,

@@ -419,7 +419,9 @@ class MoteurTantivy:
         clauses = [*filtres, *(u.requete for u in texte.unites)] if texte else filtres
         requete_t = _et(clauses)
         distances: dict[str, float] = {}
-        if requete.point and (requete.rayon_km is not None or requete.tri == "distance"):
+        if requete.point and (
+            requete.rayon_km is not None or requete.tri == "distance"
+        ):
             distances = self._distances(searcher, requete_t, requete.point)
             if requete.rayon_km is not None:
                 pres = [
@@ -444,9 +446,7 @@ class MoteurTantivy:
                     distance_km=round(distance, 1) if distance is not None else None,
                     places_restantes=source["places_restantes"],
                     places_maj_le=source["places_maj_le"],
-                    surlignage={
-                        c: texte.marquer(source[c]) for c in CHAMPS_SURLIGNES
-                    }
+                    surlignage={c: texte.marquer(source[c]) for c in CHAMPS_SURLIGNES}
                     if texte
                     else {},
                 )
@@ -471,7 +471,9 @@ class MoteurTantivy:
             for facette, valeurs in filtres.items()
         ]
         if requete.zone:
-            clauses.append(Query.term_set_query(self.schema, "zone", list(requete.zone)))
+            clauses.append(
+                Query.term_set_query(self.schema, "zone", list(requete.zone))
+            )
         if requete.places_disponibles:
             clauses.append(self._vrai("disponible"))
         if requete.rayon_km is not None and requete.point:
@@ -482,10 +484,18 @@ class MoteurTantivy:
             boite = _et(
                 [
                     Query.range_query(
-                        self.schema, "lat", tantivy.FieldType.Float, lat - dlat, lat + dlat
+                        self.schema,
+                        "lat",
+                        tantivy.FieldType.Float,
+                        lat - dlat,
+                        lat + dlat,
                     ),
                     Query.range_query(
-                        self.schema, "lng", tantivy.FieldType.Float, lng - dlng, lng + dlng
+                        self.schema,
+                        "lng",
+                        tantivy.FieldType.Float,
+                        lng - dlng,
+                        lng + dlng,
                     ),
                 ]
             )
@@ -540,7 +550,8 @@ class MoteurTantivy:
         if requete.tri in ("nom", "distance"):
             total = _compter(searcher, requete_t)
             adresses = [
-                a for _, a in searcher.search(requete_t, max(total, 1), count=False).hits
+                a
+                for _, a in searcher.search(requete_t, max(total, 1), count=False).hits
             ]
             if requete.tri == "nom":
                 cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
@@ -551,7 +562,17 @@ class MoteurTantivy:
             ordre = sorted(range(len(adresses)), key=cles.__getitem__)
             return [adresses[i] for i in ordre[debut : debut + n]]
         # Relevance: open actions first, full ones after.
-        ouvertes = _et([requete_t, Query.boolean_query([(Occur.MustNot, self._vrai("complet")), (Occur.Must, Query.all_query())])])
+        ouvertes = _et(
+            [
+                requete_t,
+                Query.boolean_query(
+                    [
+                        (Occur.MustNot, self._vrai("complet")),
+                        (Occur.Must, Query.all_query()),
+                    ]
+                ),
+            ]
+        )
         nb_ouvertes = _compter(searcher, ouvertes)
         page = []
         if debut < nb_ouvertes:
@@ -583,7 +604,9 @@ class MoteurTantivy:
             n = max(n, 1)
             dernier = i + n == len(mots)
             unites.append(
-                self._unite(mots[i : i + n], alternatives, thematiques, dernier, searcher)
+                self._unite(
+                    mots[i : i + n], alternatives, thematiques, dernier, searcher
+                )
             )
             i += n
         return unites

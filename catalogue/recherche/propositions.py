@@ -88,9 +88,7 @@ def _themes_proches(moteur: MoteurRecherche, requete: Requete) -> list[Propositi
         replace(ici, facettes=("categories_thematiques",))
     ).facettes.get("categories_thematiques", {})
     choisis = [t for t in themes if comptes.get(t)] or list(comptes)
-    return [
-        Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]
-    ]
+    return [Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]]
 
 
 @dataclass(frozen=True, eq=False)

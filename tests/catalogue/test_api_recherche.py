@@ -1,6 +1,5 @@
 """Another tool searches the catalogue through the JSON API."""
 
-
 import pytest
 
 from web.parametres import PARAMETRES

@@ -14,7 +14,11 @@ def resoudre(texte: str):
 @pytest.mark.parametrize("texte", ["Essonne", "essonne", "91", "Essonne (91)"])
 def test_un_departement_par_son_nom_ou_son_numero(texte):
     lieu = resoudre(texte).lieu
-    assert (lieu.genre, lieu.code, lieu.libelle) == ("departement", "91", "Essonne (91)")
+    assert (lieu.genre, lieu.code, lieu.libelle) == (
+        "departement",
+        "91",
+        "Essonne (91)",
+    )
     assert "91228" in lieu.codes_zone  # Évry-Courcouronnes lies in it
 
 
@@ -60,7 +64,9 @@ def test_evry_trouve_l_essonne_et_propose_l_evry_de_l_yonne(client_recherche):
 
 
 @pytest.mark.parametrize(("texte", "suggeree"), [("Alenson", "Alençon (61000)")])
-def test_la_page_propose_la_bonne_orthographe_du_lieu(client_recherche, texte, suggeree):
+def test_la_page_propose_la_bonne_orthographe_du_lieu(
+    client_recherche, texte, suggeree
+):
     page = client_recherche.get(f"/?commune={texte}").get_data(as_text=True)
     assert "Vouliez-vous dire" in page
     assert suggeree in page

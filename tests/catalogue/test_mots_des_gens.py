@@ -42,7 +42,9 @@ def test_faire_garder_mes_enfants_trouve_les_modes_de_garde(client):
 
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
     moteur = app.extensions["recherche"]
-    court = {r.id for r in moteur.rechercher(Requete(texte="créer entreprise")).resultats}
+    court = {
+        r.id for r in moteur.rechercher(Requete(texte="créer entreprise")).resultats
+    }
     phrase = moteur.rechercher(Requete(texte="créer mon entreprise"))
     assert court <= {r.id for r in phrase.resultats}
     assert "91-adie-creation-activite" in court

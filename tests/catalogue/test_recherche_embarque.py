@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.recherche import RechercheIndisponible, Requete
+from catalogue.recherche import RechercheIndisponible, Requete, moteur_tantivy
 from catalogue.recherche.langue import surligner
-from catalogue.recherche import moteur_tantivy
 from catalogue.recherche.moteur_tantivy import MoteurTantivy, proches, typos_permises
 from tests.catalogue.conftest import RECHERCHE
 
