@@ -75,10 +75,19 @@ def expressions_equivalentes(
 ) -> tuple[int, set[tuple[str, ...]], set[str]]:
     """The synonym or thesaurus expression the words begin with: how many
     words it takes, the expressions it also finds, and its thématiques."""
-    for forme, (alternatives, thematiques) in _equivalences().items():
+    for forme in _par_premier_mot().get(mots_[0] if mots_ else "", ()):
         if tuple(mots_[: len(forme)]) == forme:
-            return len(forme), alternatives, thematiques
+            return len(forme), *_equivalences()[forme]
     return 0, set(), set()
+
+
+@cache
+def _par_premier_mot() -> dict[str, list[tuple[str, ...]]]:
+    """Expressions by their first word, longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for forme in _equivalences():
+        index.setdefault(forme[0], []).append(forme)
+    return index
 
 
 @cache

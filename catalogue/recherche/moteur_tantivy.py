@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import tantivy
@@ -96,7 +96,12 @@ def plier(texte: str) -> list[str]:
     return _analyseur(False).analyze(texte)
 
 
-@cache
+@lru_cache(maxsize=50_000)
+def _plier_mot(mot: str) -> str:
+    return "".join(plier(mot))
+
+
+@lru_cache(maxsize=50_000)
 def raciner(mot: str) -> str:
     racines = _analyseur(True).analyze(mot)
     return racines[0] if racines else mot
@@ -163,7 +168,7 @@ class Texte:
         prefixes = tuple(p for u in self.unites for p in u.prefixes)
 
         def marque(m: re.Match) -> str:
-            plie = "".join(plier(m.group()))
+            plie = _plier_mot(m.group())
             trouve = (
                 plie in exacts
                 or (prefixes and plie.startswith(prefixes))
@@ -412,28 +417,23 @@ class MoteurTantivy:
 
     def _rechercher(self, requete: Requete, searcher) -> Resultats:
         filtres = self._filtres(requete)
+        if requete.rayon_km is not None and requete.point:
+            filtres.append(self._rayon(searcher, filtres, requete))
         texte, ignores = None, []
         unites = self._analyser(requete.texte, searcher)
         if unites:
+            texte = Texte(unites)
+        clauses = [*filtres, *(u.requete for u in unites)]
+        comptes = self._compter(searcher, _et(clauses), requete.facettes)
+        if not comptes["total"] and len(unites) > 1:
             texte, ignores = self._assouplir(unites, filtres, searcher)
-        clauses = [*filtres, *(u.requete for u in texte.unites)] if texte else filtres
+            clauses = [*filtres, *(u.requete for u in texte.unites)]
+            comptes = self._compter(searcher, _et(clauses), requete.facettes)
         requete_t = _et(clauses)
-        distances: dict[str, float] = {}
-        if requete.point and (
-            requete.rayon_km is not None or requete.tri == "distance"
-        ):
-            distances = self._distances(searcher, requete_t, requete.point)
-            if requete.rayon_km is not None:
-                pres = [
-                    i for i, d in distances.items() if d <= requete.rayon_km
-                ] + self._ids(searcher, _et([requete_t, self._vrai("a_distance")]))
-                requete_t = _et(
-                    [requete_t, Query.term_set_query(self.schema, "id", pres)]
-                )
-        total = _compter(searcher, requete_t)
-        facettes = self._facettes(searcher, requete_t, requete.facettes)
-        debut = (requete.page - 1) * requete.par_page
-        page = self._page(searcher, requete, requete_t, distances, debut)
+        if requete.tri == "distance" and requete.point:
+            page, distances = self._page_par_distance(searcher, requete, clauses)
+        else:
+            page, distances = self._page(searcher, requete, requete_t, comptes), {}
         resultats = []
         for adresse in page:
             source = _source(searcher.doc(adresse))
@@ -452,12 +452,53 @@ class MoteurTantivy:
                 )
             )
         return Resultats(
-            total,
+            comptes["total"],
             requete.page,
             requete.par_page,
             resultats,
-            facettes,
+            comptes["facettes"],
             mots_ignores=tuple(ignores),
+        )
+
+    def _compter(self, searcher, requete: Query, noms) -> dict:
+        """Facet counts, and how many open and full actions, in one pass."""
+        demandes = {f: {"terms": {"field": f, "size": 1000}} for f in noms}
+        demandes["_places"] = {
+            "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+        }
+        agregats = searcher.aggregate(requete, demandes)
+        completes, ouvertes = (s["doc_count"] for s in agregats["_places"]["buckets"])
+        facettes = {}
+        for f in noms:
+            seaux = agregats.get(f, {}).get("buckets", [])
+            valeurs = {s["key"]: s["doc_count"] for s in seaux if s["doc_count"]}
+            facettes[f] = dict(sorted(valeurs.items(), key=lambda e: (-e[1], e[0])))
+        return {
+            "total": completes + ouvertes,
+            "ouvertes": ouvertes,
+            "facettes": facettes,
+        }
+
+    def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
+        """Actions with a lieu within the radius, or done at a distance.
+
+        The box around the circle is a range query on the lieux; only the
+        actions in the box get their exact distance computed."""
+        boite = self._boite(requete.point, requete.rayon_km)
+        dans_la_boite = Query.boolean_query(
+            [
+                *((Occur.Must, f) for f in filtres),
+                (Occur.Must, boite),
+                (Occur.MustNot, self._vrai("a_distance")),
+            ]
+        )
+        pres = [
+            i
+            for i, d in self._distances(searcher, dans_la_boite, requete.point).items()
+            if d <= requete.rayon_km
+        ]
+        return _ou(
+            [self._vrai("a_distance"), Query.term_set_query(self.schema, "id", pres)]
         )
 
     def _vrai(self, champ: str) -> Query:
@@ -476,40 +517,7 @@ class MoteurTantivy:
             )
         if requete.places_disponibles:
             clauses.append(self._vrai("disponible"))
-        if requete.rayon_km is not None and requete.point:
-            # A box around the circle, refined by distance afterwards.
-            lat, lng = requete.point
-            dlat = requete.rayon_km / 111.0
-            dlng = requete.rayon_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
-            boite = _et(
-                [
-                    Query.range_query(
-                        self.schema,
-                        "lat",
-                        tantivy.FieldType.Float,
-                        lat - dlat,
-                        lat + dlat,
-                    ),
-                    Query.range_query(
-                        self.schema,
-                        "lng",
-                        tantivy.FieldType.Float,
-                        lng - dlng,
-                        lng + dlng,
-                    ),
-                ]
-            )
-            clauses.append(_ou([boite, self._vrai("a_distance")]))
         return clauses
-
-    def _ids(self, searcher, requete: Query) -> list[str]:
-        n = _compter(searcher, requete)
-        if not n:
-            return []
-        return [
-            searcher.doc(a)["id"][0]
-            for _, a in searcher.search(requete, n, count=False).hits
-        ]
 
     def _distances(self, searcher, requete: Query, point) -> dict[str, float]:
         n = _compter(searcher, requete)
@@ -520,76 +528,99 @@ class MoteurTantivy:
                 distances[source["id"]] = _plus_proche(point, source["lieux"])
         return distances
 
-    def _facettes(self, searcher, requete: Query, noms) -> dict[str, dict[str, int]]:
-        if not noms:
-            return {}
-        agregats = searcher.aggregate(
-            requete,
-            {f: {"terms": {"field": f, "size": 1000}} for f in noms},
-        )
-        facettes = {}
-        for f in noms:
-            seaux = agregats.get(f, {}).get("buckets", [])
-            comptes = {s["key"]: s["doc_count"] for s in seaux if s["doc_count"]}
-            facettes[f] = dict(sorted(comptes.items(), key=lambda e: (-e[1], e[0])))
-        return facettes
-
-    def _page(self, searcher, requete: Requete, requete_t, distances, debut):
-        n = requete.par_page
-        if requete.tri == "places":
-            return [
-                a
-                for _, a in searcher.search(
-                    requete_t,
-                    n,
-                    count=False,
-                    order_by_field="places_tri",
-                    offset=debut,
-                ).hits
-            ]
-        if requete.tri in ("nom", "distance"):
-            total = _compter(searcher, requete_t)
-            adresses = [
-                a
-                for _, a in searcher.search(requete_t, max(total, 1), count=False).hits
-            ]
-            if requete.tri == "nom":
-                cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
-            else:
-                cles = [
-                    distances.get(searcher.doc(a)["id"][0], math.inf) for a in adresses
-                ]
+    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list:
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if requete.tri == "places":  # a fast field sort; full ones are -1
+            return _adresses(
+                searcher.search(
+                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
+                )
+            )
+        if requete.tri == "nom":
+            total = comptes["total"]
+            if not total:
+                return []
+            adresses = _adresses(searcher.search(requete_t, total, count=False))
+            cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
             ordre = sorted(range(len(adresses)), key=cles.__getitem__)
             return [adresses[i] for i in ordre[debut : debut + n]]
         # Relevance: open actions first, full ones after.
-        ouvertes = _et(
+        ouvertes = Query.boolean_query(
+            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
+        )
+        page = []
+        if debut < comptes["ouvertes"]:
+            page = _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+        if len(page) < n and comptes["total"] > comptes["ouvertes"]:
+            completes = _et([requete_t, self._vrai("complet")])
+            decalage = max(debut - comptes["ouvertes"], 0)
+            page += _adresses(
+                searcher.search(completes, n - len(page), count=False, offset=decalage)
+            )
+        return page
+
+    def _page_par_distance(self, searcher, requete: Requete, clauses) -> tuple:
+        """Nearest first, without measuring every match: a growing box
+        around the person, until the page is surely inside the circle the
+        box holds; actions with no lieu come last."""
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        fin = debut + n
+        avec_lieu = _et([*clauses, Query.exists_query("lat")])
+        nb_avec_lieu = _compter(searcher, avec_lieu)
+        rayon = 10.0
+        while True:
+            if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
+                distances = self._distances(searcher, avec_lieu, requete.point)
+                break
+            dedans = _et([*clauses, self._boite(requete.point, rayon)])
+            distances = self._distances(searcher, dedans, requete.point)
+            surs = sum(d <= rayon for d in distances.values())
+            if surs >= fin or len(distances) == nb_avec_lieu:
+                break
+            rayon *= 3
+        ordre = [i for _d, i in sorted((d, i) for i, d in distances.items())]
+        ids = ordre[debut:fin]
+        if len(ids) < n:
+            # Then the actions without a lieu (done at a distance), in index order.
+            restants = Query.boolean_query(
+                [
+                    *((Occur.Must, c) for c in clauses),
+                    (Occur.MustNot, Query.exists_query("lat")),
+                ]
+            )
+            decalage = max(debut - len(ordre), 0)
+            autres = _adresses(
+                searcher.search(restants, n - len(ids), count=False, offset=decalage)
+            )
+        else:
+            autres = []
+        adresses = self._adresses_de(searcher, ids) + autres
+        return adresses, distances
+
+    def _adresses_de(self, searcher, ids: list[str]) -> list:
+        if not ids:
+            return []
+        requete = Query.term_set_query(self.schema, "id", ids)
+        trouvees = {
+            searcher.doc(a)["id"][0]: a
+            for a in _adresses(searcher.search(requete, len(ids), count=False))
+        }
+        return [trouvees[i] for i in ids if i in trouvees]
+
+    def _boite(self, point, rayon_km: float) -> Query:
+        lat, lng = point
+        dlat = rayon_km / 111.0
+        dlng = rayon_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+        return _et(
             [
-                requete_t,
-                Query.boolean_query(
-                    [
-                        (Occur.MustNot, self._vrai("complet")),
-                        (Occur.Must, Query.all_query()),
-                    ]
+                Query.range_query(
+                    self.schema, "lat", tantivy.FieldType.Float, lat - dlat, lat + dlat
+                ),
+                Query.range_query(
+                    self.schema, "lng", tantivy.FieldType.Float, lng - dlng, lng + dlng
                 ),
             ]
         )
-        nb_ouvertes = _compter(searcher, ouvertes)
-        page = []
-        if debut < nb_ouvertes:
-            page = [
-                a
-                for _, a in searcher.search(ouvertes, n, count=False, offset=debut).hits
-            ]
-        if len(page) < n:
-            completes = _et([requete_t, self._vrai("complet")])
-            decalage = max(debut - nb_ouvertes, 0)
-            page += [
-                a
-                for _, a in searcher.search(
-                    completes, n - len(page), count=False, offset=decalage
-                ).hits
-            ]
-        return page
 
     # --- Words -------------------------------------------------------------------
 
@@ -700,6 +731,10 @@ class MoteurTantivy:
 
 def _compter(searcher, requete: Query) -> int:
     return searcher.search(requete, 1, count=True).count
+
+
+def _adresses(resultat) -> list:
+    return [adresse for _score, adresse in resultat.hits]
 
 
 def _valeurs(valeur) -> list[str]:
