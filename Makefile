@@ -50,6 +50,7 @@ index: $(VENV)/.installe
 bench: $(VENV)/.installe
 	$(BIN)/python bench/bench_chargement.py
 	$(BIN)/python bench/bench_recherche.py
+	$(BIN)/python bench/bench_pertinence.py
 	$(BIN)/python bench/poids_page.py
 
 lint: $(VENV)/.installe
