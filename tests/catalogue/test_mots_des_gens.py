@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from catalogue.recherche import Requete
+from catalogue.recherche.langue import thesaurus
 from catalogue.recherche.pertinence import evaluer, lire_essais
+from catalogue.vocabulaires import vocabulaire
 
 ROOT = Path(__file__).resolve().parents[2]
 SANS_DOMICILE_NANCY = "54-ars-sef-accompagnement-rsa-sans-domicile-nancy"
@@ -88,3 +90,9 @@ def test_les_recherches_de_tous_les_jours_trouvent_leur_fiche(app, seuil):
     assert len(essais) >= 60
     bilan = evaluer(app.extensions["recherche"], essais)
     assert bilan.taux >= seuil, [(e.q, ids) for e, ids in bilan.manques]
+
+
+def test_le_thesaurus_ne_cite_que_des_thematiques_du_vocabulaire():
+    connues = set(vocabulaire("thematiques"))
+    for entree in thesaurus():
+        assert set(entree["thematiques"]) <= connues, entree["dit"]
