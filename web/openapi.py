@@ -124,6 +124,12 @@ def document_openapi() -> dict:
                                         "properties": {f: comptes for f in FACETTES},
                                     },
                                     "avertissement": {"type": "string"},
+                                    "mots_ignores": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "description": "Mots laissés de côté pour "
+                                        "que les autres trouvent des fiches.",
+                                    },
                                 },
                             },
                         ),

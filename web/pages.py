@@ -223,6 +223,9 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
         current_app.logger.exception("Propositions indisponibles")
         return []
     commune = (args.get("commune") or "").strip()
+    lieu = resoudre_lieu(commune).lieu if commune else None
+    # "À Nancy" for a commune; "Essonne (91)" as it is for a wider place.
+    ici = f"À {commune}" if lieu and lieu.genre == "commune" else lieu and lieu.libelle
     mots = f"« {requete.texte} »"
     liens = []
     for p in trouvees.propositions:
@@ -239,7 +242,7 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
             libelle = f"{mots} partout, sans la commune"
         elif p.genre == "sans_mots":
             propres.poplist("q")
-            libelle = f"À {commune}, sans {mots}" if commune else f"Sans {mots}"
+            libelle = f"{ici}, sans {mots}" if ici else f"Sans {mots}"
         elif p.genre == "sans_filtres":
             for facette in requete.filtres:
                 propres.poplist(facette)

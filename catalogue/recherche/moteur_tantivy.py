@@ -72,6 +72,7 @@ POIDS = {
 POIDS_SYNONYME = 4.0
 POIDS_THEMATIQUE = 6.0
 POIDS_FAUTE = 0.5
+BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
@@ -301,9 +302,10 @@ class MoteurTantivy:
 
     def indexer(self, documents: Iterable[dict]) -> None:
         docs = list(documents)
-        anciens = self._sources([d["id"] for d in docs])
 
         def ecrire(ecrivain):
+            # Read under the lock: no other process writes in between.
+            anciens = self._sources([d["id"] for d in docs])
             for doc in docs:
                 doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
                 ecrivain.delete_documents_by_term("id", doc["id"])
@@ -314,14 +316,13 @@ class MoteurTantivy:
     def maj_places(
         self, fiche_id: str, places_restantes: int | None, maj_le: datetime
     ) -> None:
-        source = self._sources([fiche_id]).get(fiche_id)
-        if source is None:
-            raise KeyError(fiche_id)
-        doc = source | champs_places(
-            places_restantes, maj_le.isoformat(timespec="seconds")
-        )
-
         def ecrire(ecrivain):
+            source = self._sources([fiche_id]).get(fiche_id)
+            if source is None:
+                raise KeyError(fiche_id)
+            doc = source | champs_places(
+                places_restantes, maj_le.isoformat(timespec="seconds")
+            )
             ecrivain.delete_documents_by_term("id", fiche_id)
             ecrivain.add_document(self._document(doc))
 
@@ -343,9 +344,9 @@ class MoteurTantivy:
     ) -> None:
         """Everything replaced in one commit; places taken meanwhile are kept."""
         docs = list(documents)
-        anciens = self._toutes_les_sources()
 
         def ecrire(ecrivain):
+            anciens = self._toutes_les_sources()
             ecrivain.delete_all_documents()
             for n, doc in enumerate(docs, 1):
                 doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
@@ -629,60 +630,76 @@ class MoteurTantivy:
         must match: as typed (stemmed), by synonym, with a typo or, for the
         last word, as the beginning of a longer word (search as you type)."""
         mots = _mots_utiles(texte)
+        ecrits = {_plier_mot(m): m for m in re.findall(r"\w+", texte)}
         unites, i = [], 0
         while i < len(mots):
             n, alternatives, thematiques = expressions_equivalentes(mots[i:])
             n = max(n, 1)
             dernier = i + n == len(mots)
-            unites.append(
-                self._unite(
-                    mots[i : i + n], alternatives, thematiques, dernier, searcher
-                )
+            unite = self._unite(
+                mots[i : i + n], alternatives, thematiques, dernier, searcher
             )
+            # Reported as typed, accents and all ("vélo", not "velo").
+            unite.ecrit = " ".join(ecrits.get(m, m) for m in mots[i : i + n])
+            unites.append(unite)
             i += n
         return unites
 
     def _unite(self, mots, alternatives, thematiques, dernier, searcher) -> Unite:
+        """Fewer typos first, as Meilisearch ranks: a unit found as typed
+        (or by synonym) earns a bonus no BM25 sum reaches, then BM25 by
+        field decides; typos, word beginnings and thématiques come after."""
         unite = Unite(" ".join(mots), Query.empty_query())
-        clauses = []
+        justes, approches = [], []
         if len(mots) == 1:
             mot = mots[0]
             racine = raciner(mot)
             unite.exacts.add(mot)
-            clauses += [
+            justes += [
                 Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
                 for c in CHAMPS_TEXTE
             ]
-            variantes = []
             if typos_permises(mot):
-                variantes = proches(mot, self._termes(searcher, mot[0]))
-                unite.corrections = variantes
-                unite.exacts.update(variantes)
+                unite.corrections = proches(mot, self._termes(searcher, mot[0]))
+                unite.exacts.update(unite.corrections)
+                for variante in unite.corrections:
+                    approches += [
+                        Query.boost_query(
+                            Query.term_query(self.schema, TOUT, variante), POIDS_FAUTE
+                        ),
+                        Query.boost_query(
+                            Query.term_query(self.schema, "nom", raciner(variante)),
+                            POIDS_FAUTE,
+                        ),
+                    ]
             if dernier and len(mot) > 1 and not mot.isdigit():
+                # Search as you type: the words it begins.
                 prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
-                variantes += [t for t, _n in prefixes if t != mot]
+                debuts = [t for t, _n in prefixes if t != mot]
                 unite.prefixes.add(mot)
-            if variantes:
-                clauses.append(
-                    Query.const_score_query(
-                        Query.term_set_query(self.schema, TOUT, variantes), POIDS_FAUTE
+                if debuts:
+                    approches.append(
+                        Query.const_score_query(
+                            Query.term_set_query(self.schema, TOUT, debuts),
+                            POIDS_FAUTE,
+                        )
                     )
-                )
         else:
-            clauses.append(self._expression(mots, POIDS["nom"]))
+            justes.append(self._expression(mots, POIDS["nom"]))
             unite.exacts.update(mots)
         for forme in alternatives:
             if tuple(forme) != tuple(mots):
-                clauses.append(self._expression(list(forme), POIDS_SYNONYME))
+                justes.append(self._expression(list(forme), POIDS_SYNONYME))
                 unite.exacts.update(m for m in forme if m not in mots_vides())
         if thematiques:
-            clauses.append(
+            approches.append(
                 Query.const_score_query(
                     Query.term_set_query(self.schema, "thematiques", list(thematiques)),
                     POIDS_THEMATIQUE,
                 )
             )
-        unite.requete = _ou(clauses)
+        bonus = Query.const_score_query(_ou(justes), BONUS_JUSTE)
+        unite.requete = _ou([bonus, *justes, *approches])
         return unite
 
     def _expression(self, mots: list[str], poids: float) -> Query:

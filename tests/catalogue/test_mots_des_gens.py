@@ -66,6 +66,12 @@ def test_un_mot_inconnu_est_ignore_et_on_le_dit(client):
     assert "« astrophysique » a été ignoré" in page
 
 
+def test_l_api_dit_aussi_quels_mots_sont_ignores(client):
+    corps = client.get("/api/v1/fiches?q=vélo astrophysique").get_json()
+    assert corps["mots_ignores"] == ["astrophysique"]
+    assert "61-atelier-mob-pret-deux-roues" in [r["id"] for r in corps["resultats"]]
+
+
 def test_une_page_vide_propose_la_commune_sans_le_mot_et_des_themes(client):
     page = trouvees(client, q="astrophysique", commune="Nancy")
     assert "Aucune action trouvée" in page
