@@ -5,7 +5,7 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -33,7 +33,8 @@ from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
-from web.parametres import ParametreInvalide, requete_depuis_args, resoudre_lieu
+from web.parametres import ParametreInvalide, requete_depuis_args, trouver_lieu
+from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
 htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
@@ -83,7 +84,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         moteur = current_app.extensions["recherche"]
         resultats = rechercher_avec_facettes_ouvertes(moteur, requete)
     except RechercheIndisponible:
-        current_app.logger.exception("Recherche indisponible")
+        current_app.logger.warning("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
     propositions = []
@@ -161,7 +162,7 @@ def _adresse_propre(args: MultiDict) -> str:
         for cle, valeur in args.items(multi=True)
         if valeur.strip() and (cle, valeur) != ("tri", "pertinence")
     )
-    return url_for("catalogue.index", **propres.to_dict(flat=False))
+    return _adresse_recherche(propres)
 
 
 def _places(fiche) -> affichage.Places:
@@ -188,7 +189,7 @@ def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
     texte = texte.strip()
     if not texte:
         return []
-    resolution = resoudre_lieu(texte)
+    resolution = trouver_lieu(texte)
     if resolution.lieu:
         return []
     return _liens_lieux(resolution.suggestions)
@@ -200,7 +201,7 @@ def _liens_lieux(lieux) -> list[tuple[str, str]]:
     liens = []
     for lieu in lieux:
         args.setlist("commune", [lieu.libelle])
-        liens.append((lieu.libelle, url_for("catalogue.index", **args)))
+        liens.append((lieu.libelle, _adresse_recherche(args)))
     return liens
 
 
@@ -209,7 +210,7 @@ def _lieux_homonymes(args: MultiDict) -> tuple[str | None, list[tuple[str, str]]
     texte = (args.get("commune") or "").strip()
     if not texte:
         return None, []
-    resolution = resoudre_lieu(texte)
+    resolution = trouver_lieu(texte)
     if not resolution.lieu or not resolution.autres:
         return None, []
     return resolution.lieu.libelle, _liens_lieux(resolution.autres)
@@ -220,10 +221,10 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
     try:
         trouvees: Propositions = proposer(moteur, requete, _vocabulaire())
     except RechercheIndisponible:
-        current_app.logger.exception("Propositions indisponibles")
+        current_app.logger.warning("Propositions indisponibles")
         return []
     commune = (args.get("commune") or "").strip()
-    lieu = resoudre_lieu(commune).lieu if commune else None
+    lieu = trouver_lieu(commune).lieu if commune else None
     # "À Nancy" for a commune; "Essonne (91)" as it is for a wider place.
     ici = f"À {commune}" if lieu and lieu.genre == "commune" else lieu and lieu.libelle
     mots = f"« {requete.texte} »"
@@ -258,7 +259,7 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
                 "genre": p.genre,
                 "libelle": libelle,
                 "total": p.total,
-                "lien": url_for("catalogue.index", **propres.to_dict(flat=False)),
+                "lien": _adresse_recherche(propres),
             }
         )
     return liens
@@ -272,6 +273,13 @@ def _vocabulaire() -> Vocabulaire:
         vocabulaire_ = Vocabulaire.depuis(documents(catalogue))
         current_app.extensions["vocabulaire_recherche"] = vocabulaire_
     return vocabulaire_
+
+
+def _adresse_recherche(args: MultiDict) -> str:
+    """The search page with these parameters; never url_for(**user_keys), whose
+    reserved names (_anchor, _scheme, _method, endpoint…) would be obeyed."""
+    requete = urlencode(list(args.items(multi=True)), safe="(),:/@")
+    return url_for("catalogue.index") + (f"?{requete}" if requete else "")
 
 
 def _cartes(resultats: Resultats) -> list[dict]:
@@ -355,7 +363,7 @@ def _retour_a_la_recherche() -> str:
 
 def _lien_sms(fiche) -> str:
     """An ``sms:`` link whose body carries the fiche's name and address."""
-    adresse = url_for("catalogue.fiche", fiche_id=fiche.id, _external=True)
+    adresse = url_absolue("catalogue.fiche", fiche_id=fiche.id)
     texte = f"{fiche.nom} : {adresse}"
     # "?&body=" is understood by both Android and iOS messaging apps.
     return "sms:?&body=" + quote(texte)
