@@ -371,7 +371,9 @@ class MoteurTantivy:
                 s["id"]: s
                 for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
             }
-        except ValueError as e:
+        except BaseException as e:
+            if not _erreur_d_index(e):
+                raise
             raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
 
     def _toutes_les_sources(self) -> dict[str, dict]:
@@ -385,7 +387,9 @@ class MoteurTantivy:
                 s["id"]: s
                 for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
             }
-        except ValueError as e:
+        except BaseException as e:
+            if not _erreur_d_index(e):
+                raise
             raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
 
     def empreintes(self) -> dict[str, str]:
@@ -413,7 +417,9 @@ class MoteurTantivy:
     def rechercher(self, requete: Requete) -> Resultats:
         try:
             return self._rechercher(requete, self._searcher())
-        except ValueError as e:
+        except BaseException as e:
+            if not _erreur_d_index(e):
+                raise
             raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
 
     def _rechercher(self, requete: Requete, searcher) -> Resultats:
@@ -744,6 +750,12 @@ class MoteurTantivy:
 
 
 # --- Helpers --------------------------------------------------------------------
+
+
+def _erreur_d_index(e: BaseException) -> bool:
+    """A damaged or unreadable index: tantivy raises ValueError or OSError,
+    and its Rust panics surface as pyo3's PanicException (a BaseException)."""
+    return isinstance(e, ValueError | OSError) or type(e).__name__ == "PanicException"
 
 
 def _compter(searcher, requete: Query) -> int:
