@@ -202,7 +202,7 @@ def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previ
     dossier = _index_de(app_recherche).dossier
     for segment in dossier.glob("*.store"):
         segment.write_bytes(b"abime")
-    caplog.set_level(logging.ERROR)
+    caplog.set_level(logging.WARNING)
     page = client_recherche.get("/?q=velo")
     assert page.status_code == 200
     assert "La recherche ne répond pas pour le moment" in page.get_data(as_text=True)
