@@ -25,6 +25,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, lru_cache
@@ -360,37 +361,29 @@ class MoteurTantivy:
 
     # --- Reading documents -------------------------------------------------------
 
-    def _sources(self, fiche_ids: list[str]) -> dict[str, dict]:
-        if not fiche_ids:
+    def _sources(self, fiche_ids: list[str] | None) -> dict[str, dict]:
+        """The stored documents of these fiches (None: of every fiche)."""
+        if fiche_ids == []:
             return {}
-        try:
+        with _illisible():
             searcher = self._searcher()
-            requete = Query.term_set_query(self.schema, "id", fiche_ids)
-            touches = searcher.search(requete, len(fiche_ids), count=False).hits
-            return {
-                s["id"]: s
-                for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
-            }
-        except BaseException as e:
-            if not _erreur_d_index(e):
-                raise
-            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
-
-    def _toutes_les_sources(self) -> dict[str, dict]:
-        try:
-            searcher = self._searcher()
-            n = searcher.num_docs
+            if fiche_ids is None:
+                requete, n = Query.all_query(), searcher.num_docs
+            else:
+                requete = Query.term_set_query(self.schema, "id", fiche_ids)
+                n = len(fiche_ids)
             if not n:
                 return {}
-            touches = searcher.search(Query.all_query(), n, count=False).hits
             return {
                 s["id"]: s
-                for s in (_source(searcher.doc(adresse)) for _, adresse in touches)
+                for s in (
+                    _source(searcher.doc(a))
+                    for a in _adresses(searcher.search(requete, n, count=False))
+                )
             }
-        except BaseException as e:
-            if not _erreur_d_index(e):
-                raise
-            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+    def _toutes_les_sources(self) -> dict[str, dict]:
+        return self._sources(None)
 
     def empreintes(self) -> dict[str, str]:
         return {i: s["empreinte"] for i, s in self._toutes_les_sources().items()}
@@ -415,12 +408,8 @@ class MoteurTantivy:
     # --- Searching -------------------------------------------------------------
 
     def rechercher(self, requete: Requete) -> Resultats:
-        try:
+        with _illisible():
             return self._rechercher(requete, self._searcher())
-        except BaseException as e:
-            if not _erreur_d_index(e):
-                raise
-            raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
 
     def _rechercher(self, requete: Requete, searcher) -> Resultats:
         filtres = self._filtres(requete)
@@ -750,6 +739,17 @@ class MoteurTantivy:
 
 
 # --- Helpers --------------------------------------------------------------------
+
+
+@contextmanager
+def _illisible():
+    """A damaged or unreadable index becomes RechercheIndisponible."""
+    try:
+        yield
+    except BaseException as e:
+        if not _erreur_d_index(e):
+            raise
+        raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
 
 
 def _erreur_d_index(e: BaseException) -> bool:
