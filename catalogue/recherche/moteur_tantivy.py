@@ -24,11 +24,12 @@ import shutil
 import sqlite3
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 
 import tantivy
@@ -159,26 +160,46 @@ class Unite:
     corrections: list[str] = field(default_factory=list)
 
 
+# Accented letters -> their base letter, one character for one, so that
+# positions in the folded text are positions in the text.
+_PLIAGE = {
+    code: base
+    for code in range(0xC0, 0x250)
+    if (base := unicodedata.normalize("NFKD", chr(code))[0]).isascii()
+}
+
+
 @dataclass
 class Texte:
     unites: list[Unite]
 
+    @cached_property
+    def _motif(self) -> re.Pattern | None:
+        """One pattern for every word to mark: as found, by its stem (and
+        what follows it), or as a beginning being typed."""
+        exacts = {m for u in self.unites for m in u.exacts if m}
+        debuts = {raciner(m) for m in exacts} | {
+            p for u in self.unites for p in u.prefixes
+        }
+        if not exacts and not debuts:
+            return None
+        tries = sorted(exacts | debuts, key=len, reverse=True)
+        ensemble = "|".join(map(re.escape, tries))
+        return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
+
     def marquer(self, texte: str) -> str:
         """HTML-escaped text with <mark> around each word found."""
-        exacts = {m for u in self.unites for m in u.exacts}
-        racines = {raciner(m) for m in exacts}
-        prefixes = tuple(p for u in self.unites for p in u.prefixes)
-
-        def marque(m: re.Match) -> str:
-            plie = _plier_mot(m.group())
-            trouve = (
-                plie in exacts
-                or (prefixes and plie.startswith(prefixes))
-                or raciner(plie) in racines
-            )
-            return f"{DEBUT_MARQUE}{m.group()}{FIN_MARQUE}" if trouve else m.group()
-
-        return surligner(re.sub(r"\w+", marque, texte))
+        plie = texte.lower().translate(_PLIAGE)
+        if self._motif is None or len(plie) != len(texte):
+            return surligner(texte)
+        morceaux, fin = [], 0
+        for m in self._motif.finditer(plie):
+            debut, fin_mot = m.span()
+            morceaux += [texte[fin:debut], DEBUT_MARQUE, texte[debut:fin_mot]]
+            morceaux.append(FIN_MARQUE)
+            fin = fin_mot
+        morceaux.append(texte[fin:])
+        return surligner("".join(morceaux))
 
 
 def _mots_utiles(texte: str) -> list[str]:
