@@ -78,6 +78,7 @@ BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
+TAS_RECONSTRUCTION = 200_000_000
 PREFIXES_MAX = 300
 
 
@@ -273,13 +274,13 @@ class MoteurTantivy:
 
     # --- Writing ---------------------------------------------------------------
 
-    def _ecrire(self, operation: Callable) -> None:
+    def _ecrire(self, operation: Callable, tas: int = TAS_ECRITURE, fils=1) -> None:
         """Run ``operation(writer)`` then commit, holding the index lock."""
         with self._verrou:
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:
-                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
+                    ecrivain = self.index.writer(tas, fils)
                     break
                 except ValueError as e:
                     if "LockBusy" not in str(e) or time.monotonic() > limite:
@@ -378,7 +379,8 @@ class MoteurTantivy:
             if progression and len(docs) % 1000:
                 progression(len(docs) % 1000)
 
-        self._ecrire(ecrire)
+        # A rebuild is rare and big: more memory and threads for indexing.
+        self._ecrire(ecrire, TAS_RECONSTRUCTION, 0)
 
     # --- Reading documents -------------------------------------------------------
 
