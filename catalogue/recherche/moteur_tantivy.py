@@ -78,7 +78,6 @@ BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
-TAS_RECONSTRUCTION = 200_000_000
 PREFIXES_MAX = 300
 
 
@@ -274,13 +273,13 @@ class MoteurTantivy:
 
     # --- Writing ---------------------------------------------------------------
 
-    def _ecrire(self, operation: Callable, tas: int = TAS_ECRITURE, fils=1) -> None:
+    def _ecrire(self, operation: Callable) -> None:
         """Run ``operation(writer)`` then commit, holding the index lock."""
         with self._verrou:
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:
-                    ecrivain = self.index.writer(tas, fils)
+                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
                     break
                 except ValueError as e:
                     if "LockBusy" not in str(e) or time.monotonic() > limite:
@@ -379,8 +378,7 @@ class MoteurTantivy:
             if progression and len(docs) % 1000:
                 progression(len(docs) % 1000)
 
-        # A rebuild is rare and big: more memory and threads for indexing.
-        self._ecrire(ecrire, TAS_RECONSTRUCTION, 0)
+        self._ecrire(ecrire)
 
     # --- Reading documents -------------------------------------------------------
 
