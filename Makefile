@@ -53,6 +53,7 @@ index: $(VENV)/.installe
 bench: $(VENV)/.installe
 	$(BIN)/python bench/bench_chargement.py
 	$(BIN)/python bench/bench_recherche.py
+	$(BIN)/python bench/bench_pertinence.py
 	$(BIN)/python bench/poids_page.py
 	$(BIN)/python bench/bouton_telephone.py
 	$(BIN)/python bench/meilisearch_muet.py

@@ -12,10 +12,12 @@ e.g. per-process caches); asserts nothing. Meilisearch runs only when MEILI_URL 
 
 import os
 import random
+import resource
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +28,12 @@ from catalogue.fiche import Capacite, Fiche, Lieu, Structure  # noqa: E402
 from catalogue.recherche import Requete  # noqa: E402
 from catalogue.recherche.documents import document  # noqa: E402
 from catalogue.recherche.langue import mots  # noqa: E402
-from catalogue.recherche.moteur_sqlite import MoteurSQLite  # noqa: E402
+from catalogue.recherche.moteur_tantivy import MoteurTantivy  # noqa: E402
 from catalogue.territoires import referentiel  # noqa: E402
 from catalogue.vocabulaires import vocabulaire  # noqa: E402
 
 REQUETES = 300
-FILTRES = ("categories_thematiques", "publics", "type", "mobilisable_par", "commune")
+FILTRES = ("categories_thematiques", "publics", "type", "mobilisable_par")
 
 
 def _voc(nom: str) -> list[str]:
@@ -105,8 +107,10 @@ class Generateur:
         structure = self.structures[0]
         return [document(self.fiche(i), structure) for i in range(n)]
 
-    def requetes(self, docs: list[dict]) -> list[Requete]:
-        """Typo'd words from the indexed text, two filters, all facets."""
+    def requetes(self, docs: list[dict]) -> dict[str, list[Requete]]:
+        """The query mixes: typo'd words from the indexed text with two
+        filters and every facet; then the same with a commune, with a
+        radius, sorted by places, sorted by distance."""
         h = random.Random(7)
         mots_longs = sorted(
             {
@@ -116,22 +120,31 @@ class Generateur:
                 if len(m) >= 6 and not m.isdigit()
             }
         )
-        requetes = []
+        base = []
         for _ in range(REQUETES):
             mot = h.choice(mots_longs)
             j = h.randrange(1, len(mot) - 1)
             texte = mot[:j] + mot[j + 1 :]  # one letter forgotten
             if h.random() < 0.3:
                 texte += " " + h.choice(mots_longs)[:4]  # still typing
-            filtres, zone = {}, ()
+            filtres = {}
             for nom in h.sample(FILTRES, 2):
-                if nom == "commune":
-                    zone = h.choice(self.communes).codes_zone
-                else:
-                    valeurs = [v for d in docs[:50] for v in _liste(d[nom])]
-                    filtres[nom] = (h.choice(valeurs),)
-            requetes.append(Requete(texte=texte, filtres=filtres, zone=zone))
-        return requetes
+                valeurs = [v for d in docs[:50] for v in _liste(d[nom])]
+                filtres[nom] = (h.choice(valeurs),)
+            base.append(Requete(texte=texte, filtres=filtres))
+
+        def ici(requete: Requete, **autres) -> Requete:
+            commune = h.choice(self.communes)
+            point = (commune.latitude, commune.longitude)
+            return replace(requete, zone=commune.codes_zone, point=point, **autres)
+
+        return {
+            "texte + 2 filtres": base,
+            "+ commune": [ici(r) for r in base],
+            "+ rayon 20 km": [ici(r, rayon_km=20) for r in base],
+            "tri=places": [replace(r, tri="places") for r in base],
+            "tri=distance": [ici(r, tri="distance") for r in base],
+        }
 
 
 def _liste(valeur) -> list:
@@ -144,14 +157,19 @@ def rss_mo() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def mesurer(moteur, docs: list[dict], requetes: list[Requete]) -> dict:
+def pic_memoire_mo() -> float:
+    """Peak resident memory of this process, in MB (Linux: ru_maxrss in KB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def construire(moteur, docs: list[dict]) -> float:
     t0 = time.perf_counter()
     moteur.reconstruire(docs)
-    construction = time.perf_counter() - t0
-    avant = rss_mo()
-    t0 = time.perf_counter()
-    moteur.rechercher(requetes[0])  # loads the per-process cache
-    premiere = time.perf_counter() - t0
+    return time.perf_counter() - t0
+
+
+def mesurer(moteur, requetes: list[Requete]) -> dict:
+    moteur.rechercher(requetes[0])  # warms the per-process caches
     durees, trouves = [], 0
     for requete in requetes:
         t0 = time.perf_counter()
@@ -160,19 +178,19 @@ def mesurer(moteur, docs: list[dict], requetes: list[Requete]) -> dict:
         trouves += resultats.total > 0
     quantiles = statistics.quantiles(durees, n=100)
     return {
-        "construction": construction,
-        "premiere": premiere * 1000,
         "p50": statistics.median(durees),
         "p95": quantiles[94],
-        "max": max(durees),
         "trouves": trouves,
-        "rss": rss_mo(),
-        "rss_recherche": rss_mo() - avant,
     }
 
 
+def part_emploi(moteur, n: int) -> float:
+    """Share of the corpus the single word "emploi" finds (typo breadth)."""
+    return moteur.rechercher(Requete(texte="emploi", par_page=1)).total / n
+
+
 def moteurs(dossier: Path):
-    yield "embarqué", MoteurSQLite(dossier / "recherche.sqlite3")
+    yield "embarqué", MoteurTantivy(dossier / "recherche")
     if os.environ.get("MEILI_URL"):
         from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
 
@@ -189,28 +207,32 @@ def moteurs(dossier: Path):
 def main(tailles: list[int]) -> None:
     generateur = Generateur()
     print(
-        f"{REQUETES} requêtes : un mot avec une faute (+ un mot en cours de frappe "
-        "pour 30 %), deux filtres, toutes les facettes\n"
+        f"{REQUETES} requêtes par mélange : un mot avec une faute (+ un mot en "
+        "cours de frappe pour 30 %), deux filtres, toutes les facettes\n"
     )
     print(
-        f"{'moteur':<12}{'fiches':>8}{'construction':>14}{'1re requête':>13}"
-        f"{'p50':>9}{'p95':>9}{'max':>9}{'avec résultats':>16}"
-        f"{'RSS (dont recherche)':>23}"
+        f"{'moteur':<12}{'fiches':>8}{'mélange':>20}{'p50':>10}{'p95':>10}"
+        f"{'avec résultats':>16}"
     )
     for n in tailles:
         t0 = time.perf_counter()
         docs = generateur.documents(n)
-        requetes = generateur.requetes(docs)
+        melanges = generateur.requetes(docs)
         print(f"(génération de {n} fiches : {time.perf_counter() - t0:.1f} s)")
         with tempfile.TemporaryDirectory() as tmp:
             for nom, moteur in moteurs(Path(tmp)):
-                m = mesurer(moteur, docs, requetes)
+                duree = construire(moteur, docs)
                 print(
-                    f"{nom:<12}{n:>8}{m['construction']:>12.1f} s"
-                    f"{m['premiere']:>10.0f} ms{m['p50']:>6.1f} ms{m['p95']:>6.1f} ms"
-                    f"{m['max']:>6.1f} ms{m['trouves']:>11}/{len(requetes)}"
-                    f"{m['rss']:>10.0f} Mo (+{m['rss_recherche']:.0f} Mo)"
+                    f"{nom:<12}{n:>8}   construction de l'index : {duree:.1f} s ; "
+                    f"« emploi » trouve {part_emploi(moteur, n):.0%} du corpus"
                 )
+                for melange, requetes in melanges.items():
+                    m = mesurer(moteur, requetes)
+                    print(
+                        f"{nom:<12}{n:>8}{melange:>20}{m['p50']:>7.1f} ms"
+                        f"{m['p95']:>7.1f} ms{m['trouves']:>11}/{len(requetes)}"
+                    )
+                print(f"pic de mémoire du processus : {pic_memoire_mo():.0f} Mo")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def main() -> int:
             {
                 "TESTING": True,
                 "DATABASE_URL": base,
-                "SEARCH_PATH": f"{dossier}/r.sqlite3",
+                "SEARCH_PATH": f"{dossier}/recherche",
                 "SEARCH_BACKEND": "meilisearch",
                 "MEILI_URL": serveur_muet(),
             }

@@ -115,7 +115,7 @@ def main() -> int:
         app = create_app(
             {
                 "TESTING": True,
-                "SEARCH_PATH": str(Path(dossier) / "r.sqlite3"),
+                "SEARCH_PATH": str(Path(dossier) / "r"),
                 "DATABASE_URL": base,
             }
         )

@@ -5,12 +5,18 @@ exist, which commune is this postal code, which EPCI and département contain
 this commune, where is its centre.
 """
 
+import bisect
 import csv
 import math
+import re
 import unicodedata
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 
 from catalogue.vocabulaires import DATA_DIR
 
@@ -37,13 +43,43 @@ class Commune:
         return tuple(codes)
 
 
+@dataclass(frozen=True)
+class Lieu:
+    """A place as a person names it: a commune, an EPCI or a département."""
+
+    genre: str  # "commune", "epci" or "departement"
+    code: str
+    libelle: str  # shown, and read back as the same place
+    # Every zone_eligibilite code whose actions are open to someone there.
+    codes_zone: tuple[str, ...]
+    point: tuple[float, float] | None  # for distance (communes, EPCI)
+    departement: str | None
+    population: int = 0
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What a typed place is: the one chosen, the others of that name, or
+    close spellings when none has it."""
+
+    lieu: Lieu | None = None
+    autres: tuple[Lieu, ...] = ()
+    suggestions: tuple[Lieu, ...] = ()
+
+
+# "St-Denis", "Ste Foy": abbreviations as people type them.
+ABREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
+
+
 def normalise(texte: str) -> str:
-    """Lower case, no accents, hyphens and apostrophes as spaces."""
+    """Lower case, no accents, hyphens and apostrophes as spaces, "St" as
+    "Saint"."""
     sans_accents = unicodedata.normalize("NFKD", texte)
     sans_accents = "".join(c for c in sans_accents if not unicodedata.combining(c))
-    for sep in "-'’":
+    for sep in "-'’.":
         sans_accents = sans_accents.replace(sep, " ")
-    return " ".join(sans_accents.lower().split())
+    sans_accents = sans_accents.replace("œ", "oe").replace("æ", "ae")
+    return " ".join(ABREVIATIONS.get(m, m) for m in sans_accents.lower().split())
 
 
 class Referentiel:
@@ -72,6 +108,23 @@ class Referentiel:
             ((normalise(c.nom), c) for c in self.communes.values()),
             key=lambda item: -item[1].population,
         )
+
+    @cached_property
+    def lieux(self) -> "Lieux":
+        return Lieux(self)
+
+    @cached_property
+    def _noms_tries(self) -> list[tuple[str, str]]:
+        return sorted((nom, c.code_insee) for nom, c in self._index_noms)
+
+    def _communes_qui_commencent(self, cle: str) -> list[Commune]:
+        """Communes whose name begins with these whole words."""
+        debut, trouvees = cle + " ", []
+        i = bisect.bisect_left(self._noms_tries, (debut, ""))
+        while i < len(self._noms_tries) and self._noms_tries[i][0].startswith(debut):
+            trouvees.append(self.communes[self._noms_tries[i][1]])
+            i += 1
+        return trouvees
 
     def code_zone_valide(self, code: str) -> bool:
         return code in self.communes or code in self.epci or code in self.departements
@@ -120,6 +173,153 @@ class Referentiel:
             if nom == cle:
                 return c
         return None
+
+
+class Lieux:
+    """Places as people say them, over the commune referential."""
+
+    def __init__(self, ref: "Referentiel"):
+        self.ref = ref
+        self.communes_du_departement: dict[str, list[Commune]] = {}
+        self.communes_de_l_epci: dict[str, list[Commune]] = {}
+        for c in ref.communes.values():
+            self.communes_du_departement.setdefault(c.departement, []).append(c)
+            if c.epci:
+                self.communes_de_l_epci.setdefault(c.epci, []).append(c)
+        # Normalised name -> (genre, code): places are built when asked for.
+        self.par_nom: dict[str, list[tuple[str, str]]] = {}
+        for code, nom in ref.departements.items():
+            self.par_nom.setdefault(normalise(nom), []).append(("departement", code))
+        for code, nom in ref.epci.items():
+            if code in self.communes_de_l_epci:
+                self.par_nom.setdefault(normalise(nom), []).append(("epci", code))
+        for nom, c in ref._index_noms:
+            self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
+        self.noms = tuple(self.par_nom)
+
+    def lieu(self, genre: str, code: str) -> Lieu:
+        if genre == "departement":
+            return self.departement(code)
+        if genre == "epci":
+            return self.epci(code)
+        return self.commune(self.ref.communes[code])
+
+    def commune(self, c: Commune) -> Lieu:
+        cp = c.codes_postaux[0] if c.codes_postaux else c.departement
+        point = (c.latitude, c.longitude) if c.latitude is not None else None
+        return Lieu(
+            "commune",
+            c.code_insee,
+            f"{c.nom} ({cp})",
+            c.codes_zone,
+            point,
+            c.departement,
+            c.population,
+        )
+
+    def departement(self, code: str) -> Lieu:
+        communes = self.communes_du_departement.get(code, [])
+        epcis = sorted({c.epci for c in communes if c.epci})
+        return Lieu(
+            "departement",
+            code,
+            f"{self.ref.departements[code]} ({code})",
+            (code, *epcis, *(c.code_insee for c in communes)),
+            None,
+            code,
+            sum(c.population for c in communes),
+        )
+
+    def epci(self, code: str) -> Lieu:
+        communes = self.communes_de_l_epci.get(code, [])
+        departements = sorted({c.departement for c in communes})
+        centre = max(communes, key=lambda c: c.population, default=None)
+        point = None
+        if centre and centre.latitude is not None:
+            point = (centre.latitude, centre.longitude)
+        return Lieu(
+            "epci",
+            code,
+            self.ref.epci[code],
+            (code, *departements, *(c.code_insee for c in communes)),
+            point,
+            departements[0] if len(departements) == 1 else None,
+            sum(c.population for c in communes),
+        )
+
+    def resoudre(self, texte: str, preferes: Collection[str] = ()) -> Resolution:
+        """The place a person typed: a commune (name, postal code, INSEE
+        code, "Nom (cp)"), an EPCI or a département (name or number).
+        Several places of that name: the one in ``preferes`` (départements
+        where the catalogue has actions) first, then the biggest."""
+        texte = texte.strip()
+        if not texte:
+            return Resolution()
+        candidats = self._candidats(texte)
+        if not candidats:
+            return Resolution(suggestions=self.suggestions(texte, preferes))
+        candidats.sort(
+            key=lambda lieu: (lieu.departement not in preferes, -lieu.population)
+        )
+        return Resolution(candidats[0], tuple(candidats[1:6]))
+
+    def _candidats(self, texte: str) -> list[Lieu]:
+        ref = self.ref
+        code = texte.upper()
+        if re.fullmatch(r"\d{2}|2[AB]|97\d", code) and code in ref.departements:
+            return [self.departement(code)]
+        if texte in ref.communes:
+            return [self.commune(ref.communes[texte])]
+        if texte in ref.par_code_postal:
+            return [self.commune(c) for c in ref.par_code_postal[texte]]
+        if texte in ref.epci and texte in self.communes_de_l_epci:
+            return [self.epci(texte)]
+        # "Alençon (61000)" as the autocomplete fills it in, "Essonne (91)".
+        nom = re.sub(r"\s*\([^)]*\)$", "", texte)
+        if nom != texte and nom.strip():
+            trouvee = ref.trouver(texte)
+            return [self.commune(trouvee)] if trouvee else self._candidats(nom)
+        cle = normalise(texte)
+        exacts = [self.lieu(*e) for e in self.par_nom.get(cle, [])]
+        # "Evry" is also the old name at the start of "Évry-Courcouronnes":
+        # a longer name counts when it is bigger than every exact one.
+        plus_grand = max((lieu.population for lieu in exacts), default=0)
+        return exacts + [
+            self.commune(c)
+            for c in ref._communes_qui_commencent(cle)
+            if c.population > plus_grand
+        ]
+
+    def suggestions(self, texte: str, preferes: Collection[str] = ()) -> tuple:
+        """Close spellings: "Alenson" -> Alençon, "Nanci" -> Nancy."""
+        cle = normalise(texte)
+        if len(cle) < 3:
+            return ()
+        limite = 1 if len(cle) < 5 else 2
+        trouves = process.extract(
+            cle, self.noms, scorer=Levenshtein.distance, score_cutoff=limite, limit=40
+        )
+        lieux = [
+            (d, self.lieu(*e)) for nom, d, _i in trouves for e in self.par_nom[nom]
+        ]
+        lieux.sort(
+            key=lambda e: (e[0], e[1].departement not in preferes, -e[1].population)
+        )
+        return tuple(lieu for _d, lieu in lieux[:5])
+
+
+def departements_des_zones(codes: Iterable[str], ref: "Referentiel") -> set[str]:
+    """The départements these zone_eligibilite codes lie in."""
+    lieux = ref.lieux
+    departements: set[str] = set()
+    for code in codes:
+        if code in ref.departements:
+            departements.add(code)
+        elif code in ref.communes:
+            departements.add(ref.communes[code].departement)
+        elif code in lieux.communes_de_l_epci:
+            departements.update(c.departement for c in lieux.communes_de_l_epci[code])
+    return departements
 
 
 def _read_names(path: Path) -> dict[str, str]:

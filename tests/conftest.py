@@ -95,7 +95,7 @@ def creer_app(tmp_path, base_de_donnees, catalogues):
         reglages = {
             "TESTING": True,
             "SECRET_KEY": "test",
-            "SEARCH_PATH": str(tmp_path / "recherche.sqlite3"),
+            "SEARCH_PATH": str(tmp_path / "recherche"),
             **config,
         }
         if "DATABASE_URL" not in reglages:

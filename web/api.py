@@ -58,6 +58,7 @@ def _en_json(resultats: Resultats) -> dict:
         "par_page": resultats.par_page,
         "resultats": lignes,
         "facettes": resultats.facettes,
+        "mots_ignores": list(resultats.mots_ignores),
     }
     if resultats.degrade:
         corps["avertissement"] = AVERTISSEMENT_SECOURS

@@ -50,6 +50,10 @@ class ResultatsJson(BaseModel):
     avertissement: str | None = Field(
         None, description="Présent quand l'index de secours a répondu."
     )
+    mots_ignores: list[str] = Field(
+        default_factory=list,
+        description="Mots laissés de côté pour que les autres trouvent des fiches.",
+    )
 
 
 class CommuneJson(BaseModel):

@@ -29,11 +29,13 @@ from catalogue.recherche import (
     Resultats,
     rechercher_avec_facettes_ouvertes,
 )
+from catalogue.recherche.documents import documents
+from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
 from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
-from web.parametres import ParametreInvalide, requete_depuis_args
+from web.parametres import ParametreInvalide, requete_depuis_args, trouver_lieu
 from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
@@ -90,12 +92,19 @@ def _contexte_recherche(args: MultiDict) -> dict:
         erreur = MESSAGE_INDISPONIBLE
         suivi = {"libres": None, "suivies": True}
     actifs = _filtres_actifs(requete, args)
+    propositions = []
+    if not resultats.total and not erreur:
+        propositions = _propositions(moteur, requete, args)
+    lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
     return {
+        "lieu_choisi": lieu_choisi,
+        "autres_lieux": autres_lieux,
         "requete": requete,
         "resultats": resultats,
         "cartes": _cartes(resultats),
         "erreur": erreur,
         "suggestions": suggestions,
+        "propositions": propositions,
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
@@ -193,17 +202,94 @@ def _requete_de_secours(args: MultiDict) -> Requete:
 
 
 def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
-    """(label, URL) for communes close to what the person typed."""
+    """(label, URL) for places spelt close to what the person typed."""
     texte = texte.strip()
-    if not texte or referentiel().trouver(texte):
+    if not texte:
         return []
+    resolution = trouver_lieu(texte)
+    if resolution.lieu:
+        return []
+    return _liens_lieux(resolution.suggestions)
+
+
+def _liens_lieux(lieux) -> list[tuple[str, str]]:
     args = MultiDict(request.args)
     args.poplist("page")
     liens = []
-    for commune in referentiel().suggerer(texte, limite=5):
-        args.setlist("commune", [affichage.nom_commune(commune)])
-        liens.append((affichage.nom_commune(commune), _adresse_recherche(args)))
+    for lieu in lieux:
+        args.setlist("commune", [lieu.libelle])
+        liens.append((lieu.libelle, _adresse_recherche(args)))
     return liens
+
+
+def _lieux_homonymes(args: MultiDict) -> tuple[str | None, list[tuple[str, str]]]:
+    """The place chosen for an ambiguous name, and links to the others."""
+    texte = (args.get("commune") or "").strip()
+    if not texte:
+        return None, []
+    resolution = trouver_lieu(texte)
+    if not resolution.lieu or not resolution.autres:
+        return None, []
+    return resolution.lieu.libelle, _liens_lieux(resolution.autres)
+
+
+def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
+    """The empty page's way out: (label, count, URL) of searches that find."""
+    try:
+        trouvees: Propositions = proposer(moteur, requete, _vocabulaire())
+    except RechercheIndisponible:
+        current_app.logger.warning("Propositions indisponibles")
+        return []
+    commune = (args.get("commune") or "").strip()
+    lieu = trouver_lieu(commune).lieu if commune else None
+    # "À Nancy" for a commune; "Essonne (91)" as it is for a wider place.
+    ici = f"À {commune}" if lieu and lieu.genre == "commune" else lieu and lieu.libelle
+    mots = f"« {requete.texte} »"
+    liens = []
+    for p in trouvees.propositions:
+        propres = MultiDict(args)
+        propres.poplist("page")
+        if p.genre == "orthographe":
+            propres.setlist("q", [p.valeur])
+            libelle = f"Vouliez-vous dire « {p.valeur} » ?"
+        elif p.genre == "sans_lieu":
+            for cle in ("commune", "rayon_km"):
+                propres.poplist(cle)
+            if propres.get("tri") == "distance":
+                propres.poplist("tri")
+            libelle = f"{mots} partout, sans la commune"
+        elif p.genre == "sans_mots":
+            propres.poplist("q")
+            libelle = f"{ici}, sans {mots}" if ici else f"Sans {mots}"
+        elif p.genre == "sans_filtres":
+            for facette in requete.filtres:
+                propres.poplist(facette)
+            libelle = "Les mêmes mots, sans les filtres"
+        else:
+            propres.poplist("q")
+            for facette in requete.filtres:
+                propres.poplist(facette)
+            propres.setlist("categories_thematiques", [p.valeur])
+            libelle = affichage.libelle("categories_thematiques", p.valeur)
+        liens.append(
+            {
+                "genre": p.genre,
+                "libelle": libelle,
+                "total": p.total,
+                "lien": _adresse_recherche(propres),
+            }
+        )
+    return liens
+
+
+def _vocabulaire() -> Vocabulaire:
+    """The catalogue's words, for spelling suggestions (built once per app)."""
+    vocabulaire_ = current_app.extensions.get("vocabulaire_recherche")
+    if vocabulaire_ is None:
+        catalogue = current_app.extensions["catalogue"]
+        vocabulaire_ = Vocabulaire.depuis(documents(catalogue))
+        current_app.extensions["vocabulaire_recherche"] = vocabulaire_
+    return vocabulaire_
 
 
 def _adresse_recherche(args: MultiDict) -> str:

@@ -8,6 +8,7 @@ becomes a zone and a point.
 
 from typing import Annotated, Literal
 
+from flask import current_app, has_app_context
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -25,7 +26,12 @@ from catalogue.recherche import (
     Requete,
     valeurs_connues,
 )
-from catalogue.territoires import Referentiel, referentiel
+from catalogue.territoires import (
+    Referentiel,
+    Resolution,
+    departements_des_zones,
+    referentiel,
+)
 
 
 class ParametreInvalide(ValueError):
@@ -145,9 +151,10 @@ ParametresRecherche = create_model(
             str,
             BeforeValidator(lambda v: str(v).strip()),
             Field(
-                description="Commune de la personne (code INSEE, code postal, nom ou "
-                "« Nom (code postal) ») : garde les fiches dont la zone "
-                "d'éligibilité la couvre."
+                description="Lieu de la personne : commune (code INSEE, code "
+                "postal, nom ou « Nom (code postal) »), intercommunalité ou "
+                "département (nom ou numéro) ; garde les fiches dont la zone "
+                "d'éligibilité le couvre."
             ),
         ],
         "",
@@ -234,19 +241,42 @@ def lire_parametres(args):
 def resoudre_lieu(
     texte: str, ref: Referentiel | None = None
 ) -> tuple[tuple[str, ...], tuple[float, float] | None]:
-    """The zone codes covering a commune, and its point (for distances)."""
+    """The zone codes covering a place, and its point (for distances)."""
     if not texte:
         return (), None
-    commune = (ref or referentiel()).trouver(texte)
-    if commune is None:
+    lieu = trouver_lieu(texte, ref).lieu
+    if lieu is None:
         raise ParametreInvalide(
-            f"Commune introuvable : « {texte} ». Tapez son nom ou son "
-            "code postal et choisissez-la dans la liste."
+            f"Lieu introuvable : « {texte} ». Tapez une commune, un code "
+            "postal, une intercommunalité ou un département."
         )
-    point = None
-    if commune.latitude is not None:
-        point = (commune.latitude, commune.longitude)
-    return commune.codes_zone, point
+    return lieu.codes_zone, lieu.point
+
+
+def trouver_lieu(texte: str, ref: Referentiel | None = None) -> Resolution:
+    """The typed place (catalogue.territoires), resolved toward where the
+    catalogue has actions."""
+    return (ref or referentiel()).lieux.resoudre(texte, _departements_du_catalogue())
+
+
+def _departements_du_catalogue() -> frozenset[str]:
+    if not has_app_context():
+        return frozenset()
+    extensions = current_app.extensions
+    if "departements_du_catalogue" not in extensions:
+        catalogue = extensions["catalogue"]
+        codes = {
+            code
+            for fiche in catalogue.fiches.values()
+            for code in (
+                *fiche.zone_eligibilite,
+                *(lieu.code_insee for lieu in fiche.lieux if lieu.code_insee),
+            )
+        }
+        extensions["departements_du_catalogue"] = frozenset(
+            departements_des_zones(codes, referentiel())
+        )
+    return extensions["departements_du_catalogue"]
 
 
 def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:

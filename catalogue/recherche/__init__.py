@@ -31,6 +31,7 @@ CHAMPS_TEXTE = (
     "nom",
     "thematiques_libelles",
     "publics_libelles",
+    "publics_precisions",
     "structure_nom",
     "communes",
     "resume",
@@ -96,6 +97,8 @@ class Resultats:
     facettes: dict[str, dict[str, int]]
     # Served by the fallback engine: results may lag a few minutes behind.
     degrade: bool = False
+    # Typed words left out so that the others could find something.
+    mots_ignores: tuple[str, ...] = ()
 
 
 class MoteurRecherche(Protocol):

@@ -45,6 +45,7 @@ def document(
             *(libelle(t) for t in fiche.thematiques),
         ],
         "publics_libelles": [vocabulaire("publics").libelle(p) for p in fiche.publics],
+        "publics_precisions": fiche.publics_precisions or "",
         "communes": sorted(communes),
         "thematiques": fiche.thematiques,
         "categories_thematiques": fiche.categories_thematiques,

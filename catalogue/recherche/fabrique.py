@@ -7,9 +7,9 @@ from catalogue.recherche import MoteurRecherche, RechercheIndisponible
 
 def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
     """SEARCH_BACKEND "embarque" (default) or "meilisearch" (with a fallback)."""
-    from catalogue.recherche.moteur_sqlite import MoteurSQLite
+    from catalogue.recherche.moteur_tantivy import MoteurTantivy
 
-    embarque = MoteurSQLite(config["SEARCH_PATH"])
+    embarque = MoteurTantivy(config["SEARCH_PATH"])
     backend = config.get("SEARCH_BACKEND") or "embarque"
     if backend == "embarque":
         return embarque

@@ -31,6 +31,66 @@ def synonymes() -> tuple[tuple[str, ...], ...]:
 
 
 @cache
+def thesaurus() -> tuple[dict, ...]:
+    """The words people use -> the catalogue's words and thématiques (one way)."""
+    with open(DATA_DIR / "recherche" / "thesaurus.yaml", encoding="utf-8") as f:
+        return tuple(
+            {
+                # str(): YAML reads "115" as a number
+                "dit": tuple(map(str, entree["dit"])),
+                "cherche": tuple(map(str, entree.get("cherche", ()))),
+                "thematiques": tuple(entree.get("thematiques", ())),
+            }
+            for entree in yaml.safe_load(f)
+        )
+
+
+@cache
+def _equivalences() -> dict[tuple[str, ...], tuple[set, set]]:
+    """Typed expression (as words) -> (expressions it also finds, thématiques)."""
+    table: dict[tuple[str, ...], tuple[set, set]] = {}
+    for groupe in synonymes():
+        formes = {tuple(mots(e)) for e in groupe}
+        for forme in formes:
+            table.setdefault(_tape(forme), (set(), set()))[0].update(formes)
+    for entree in thesaurus():
+        cibles = {tuple(mots(e)) for e in entree["cherche"]}
+        for dit in entree["dit"]:
+            alternatives, thematiques = table.setdefault(
+                _tape(tuple(mots(dit))), (set(), set())
+            )
+            alternatives.update(cibles)
+            thematiques.update(entree["thematiques"])
+    # Longest expressions first: "creer ma boite" before "creer".
+    return dict(sorted(table.items(), key=lambda e: -len(e[0])))
+
+
+def _tape(forme: tuple[str, ...]) -> tuple[str, ...]:
+    """An expression as searched: stop words are dropped from typed text."""
+    return tuple(m for m in forme if m not in mots_vides()) or forme
+
+
+def expressions_equivalentes(
+    mots_: list[str],
+) -> tuple[int, set[tuple[str, ...]], set[str]]:
+    """The synonym or thesaurus expression the words begin with: how many
+    words it takes, the expressions it also finds, and its thématiques."""
+    for forme in _par_premier_mot().get(mots_[0] if mots_ else "", ()):
+        if tuple(mots_[: len(forme)]) == forme:
+            return len(forme), *_equivalences()[forme]
+    return 0, set(), set()
+
+
+@cache
+def _par_premier_mot() -> dict[str, list[tuple[str, ...]]]:
+    """Expressions by their first word, longest first."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for forme in _equivalences():
+        index.setdefault(forme[0], []).append(forme)
+    return index
+
+
+@cache
 def mots_vides_ecrits() -> tuple[str, ...]:
     """Stop words as written in the YAML (with accents)."""
     with open(DATA_DIR / "recherche" / "mots_vides.yaml", encoding="utf-8") as f:

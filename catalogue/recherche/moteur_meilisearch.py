@@ -32,8 +32,10 @@ from catalogue.recherche.langue import (
     mots_vides_ecrits,
     surligner,
     synonymes,
+    thesaurus,
 )
 from catalogue.territoires import distance_km
+from catalogue.vocabulaires import vocabulaire
 
 LOT = 1000
 CHAMPS_PLACES = ("places_restantes", "places_maj_le")
@@ -59,12 +61,20 @@ def filtre_ids(ids: Iterable[str]) -> list:
 
 
 def synonymes_meilisearch() -> dict[str, list[str]]:
-    """Our groups as Meilisearch wants them: each expression -> the others."""
+    """Our groups and thesaurus as Meilisearch wants them: each expression ->
+    the others (the thesaurus one way, its thématiques by their labels,
+    which are searchable)."""
     table: dict[str, list[str]] = {}
     for groupe in synonymes():
         for expression in groupe:
             autres = [e for e in groupe if e != expression]
             table.setdefault(expression, []).extend(autres)
+    libelle = vocabulaire("thematiques").libelle
+    for entree in thesaurus():
+        cibles = [*entree["cherche"], *map(libelle, entree["thematiques"])]
+        for dit in entree["dit"]:
+            autres = table.setdefault(dit, [])
+            autres.extend(c for c in cibles if c != dit and c not in autres)
     return table
 
 
@@ -148,7 +158,8 @@ def parametres(requete: Requete) -> dict:
         "sort": tri,
         "page": requete.page,
         "hitsPerPage": requete.par_page,
-        "matchingStrategy": "all",
+        # Like the embedded engine: when all words cannot match, the last go.
+        "matchingStrategy": "last",
         "locales": ["fra"],
         "attributesToRetrieve": ["id", "lieux", *CHAMPS_PLACES],
         "attributesToHighlight": list(CHAMPS_SURLIGNES) if requete.texte else [],

@@ -22,7 +22,7 @@ from catalogue.recherche import (
     Resultats,
     rechercher_avec_facettes_ouvertes,
 )
-from catalogue.recherche.moteur_sqlite import MoteurSQLite
+from catalogue.recherche.moteur_tantivy import MoteurTantivy
 
 logger = logging.getLogger(__name__)
 # Fingerprint of a fiche Meilisearch missed: never equal to a real one.
@@ -74,7 +74,7 @@ class MoteurAvecSecours:
     def __init__(
         self,
         principal: MoteurRecherche,
-        secours: MoteurSQLite,
+        secours: MoteurTantivy,
         disjoncteur: Disjoncteur | None = None,
     ):
         self.principal, self.secours = principal, secours

@@ -8,7 +8,7 @@ import pytest
 
 from catalogue.chargement import charger_catalogue
 from catalogue.recherche.documents import documents
-from catalogue.recherche.moteur_sqlite import MoteurSQLite
+from catalogue.recherche.moteur_tantivy import MoteurTantivy
 
 RECHERCHE = Path(__file__).resolve().parent.parent / "fixtures" / "recherche"
 
@@ -40,7 +40,7 @@ def _meilisearch(nom_index: str):
 def fabrique(request, tmp_path):
     """Opens an engine on one shared index; call it twice for two instances."""
     if request.param == "embarque":
-        yield lambda: MoteurSQLite(tmp_path / "recherche.sqlite3")
+        yield lambda: MoteurTantivy(tmp_path / "recherche")
         return
     if not os.environ.get("MEILI_URL"):
         pytest.skip("MEILI_URL n'est pas défini : pas de serveur Meilisearch à tester")

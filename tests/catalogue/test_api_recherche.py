@@ -1,7 +1,5 @@
 """Another tool searches the catalogue through the JSON API."""
 
-import sqlite3
-
 import pytest
 
 from web.parametres import PARAMETRES
@@ -64,7 +62,7 @@ def test_valeurs_repetees_ou_separees_par_des_virgules(client_recherche):
             "Le rayon doit être un nombre de kilomètres",
         ),
         ("rayon_km=10", "Indiquez une commune"),
-        ("commune=Atlantide", "Commune introuvable : « Atlantide »"),
+        ("commune=Atlantide", "Lieu introuvable : « Atlantide »"),
         ("tri=prix", "Tri inconnu : « prix »"),
         ("thematique=mobilite", "Paramètre inconnu : « thematique »"),
     ],
@@ -100,8 +98,9 @@ def test_le_libelle_propose_se_relit_comme_commune(client_recherche):
 
 
 def test_un_index_illisible_donne_503_en_francais(app_recherche, client_recherche):
-    with sqlite3.connect(app_recherche.config["SEARCH_PATH"]) as cnx:
-        cnx.execute("DROP TABLE postings")  # the file got damaged
+    # The index's files got damaged on disk.
+    for segment in app_recherche.extensions["recherche"].dossier.glob("*.store"):
+        segment.write_bytes(b"abime")
     reponse = client_recherche.get("/api/v1/fiches?q=velo")
     assert reponse.status_code == 503
     erreur = reponse.get_json()["erreur"]

@@ -15,7 +15,7 @@ import pytest
 from catalogue.recherche import Requete, rechercher_avec_facettes_ouvertes
 from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
 from catalogue.recherche.moteur_secours import Disjoncteur, MoteurAvecSecours
-from catalogue.recherche.moteur_sqlite import MoteurSQLite
+from catalogue.recherche.moteur_tantivy import MoteurTantivy
 from tests.catalogue.faux_meilisearch import FauxMeilisearch
 from web.affichage import AVERTISSEMENT_SECOURS
 
@@ -97,7 +97,7 @@ def test_le_disjoncteur_s_ouvre_apres_n_pannes_puis_reessaie(tmp_path, docs):
     appels = []
     moteur = MoteurAvecSecours(
         MoteurMeilisearch("http://127.0.0.1:9", None, "fiches", delai_s=0.2),
-        MoteurSQLite(tmp_path / "recherche.sqlite3"),
+        MoteurTantivy(tmp_path / "recherche"),
         disjoncteur,
     )
     moteur.secours.indexer(docs)

@@ -1,6 +1,5 @@
 """Remaining places live in the database: the search index only mirrors them."""
 
-import shutil
 import threading
 
 import pytest
@@ -8,7 +7,7 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from catalogue.recherche import RechercheIndisponible, Requete
-from catalogue.recherche import moteur_sqlite as moteur_embarque
+from catalogue.recherche import moteur_tantivy as moteur_embarque
 
 
 def _fixer(app, fiche_id, nombre, auteur="prestataire@exemple.fr"):
@@ -25,19 +24,15 @@ def test_les_places_survivent_a_la_perte_de_l_index(
     _fixer(app, "fle-evry", 3)
     _fixer(app, "mob-velos-alencon", 0)
 
-    # The index format changes and the index file is lost; a second app
-    # starts on an empty instance folder, with the same database.
+    # The index format changes: the next start builds a new index from the
+    # YAML and the database, and drops the old one.
+    ancien = app.extensions["recherche"].dossier
     monkeypatch.setattr(
         moteur_embarque, "VERSION_SCHEMA", moteur_embarque.VERSION_SCHEMA + 1
     )
-    shutil.rmtree(tmp_path / "recherche.sqlite3", ignore_errors=True)
-    (tmp_path / "recherche.sqlite3").unlink(missing_ok=True)
-    neuve = tmp_path / "instance-neuve"
-    neuve.mkdir()
-    autre = creer_app_recherche(
-        DATABASE_URL=app.config["DATABASE_URL"],
-        SEARCH_PATH=str(neuve / "recherche.sqlite3"),
-    )
+    autre = creer_app_recherche(DATABASE_URL=app.config["DATABASE_URL"])
+    assert autre.extensions["recherche"].dossier != ancien
+    assert not ancien.exists()
 
     moteur = autre.extensions["recherche"]
     libres = moteur.rechercher(Requete(places_disponibles=True))

@@ -1,7 +1,7 @@
-"""The embedded engine: one file shared by every worker process."""
+"""The embedded engine: one tantivy index shared by every worker process."""
 
+import logging
 import shutil
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from catalogue.recherche import Requete
+from catalogue.recherche import RechercheIndisponible, Requete, moteur_tantivy
 from catalogue.recherche.langue import surligner
-from catalogue.recherche.moteur_sqlite import MoteurSQLite, proches, typos_permises
+from catalogue.recherche.moteur_tantivy import MoteurTantivy, proches, typos_permises
 from tests.catalogue.conftest import RECHERCHE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,7 +23,7 @@ def dans_un_autre_processus(code: str) -> None:
 
 @pytest.fixture
 def embarque(tmp_path, docs):
-    moteur = MoteurSQLite(tmp_path / "recherche.sqlite3")
+    moteur = MoteurTantivy(tmp_path / "recherche")
     moteur.indexer(docs)
     return moteur
 
@@ -32,8 +32,8 @@ def test_une_place_prise_dans_un_autre_processus_se_voit_aussitot(embarque):
     assert not embarque.rechercher(Requete(texte="velo")).resultats[0].complet
     dans_un_autre_processus(
         "from datetime import datetime\n"
-        "from catalogue.recherche.moteur_sqlite import MoteurSQLite\n"
-        f"MoteurSQLite({str(embarque.path)!r}).maj_places("
+        "from catalogue.recherche.moteur_tantivy import MoteurTantivy\n"
+        f"MoteurTantivy({str(embarque.path)!r}).maj_places("
         "'mob-velos-alencon', 0, datetime(2030, 1, 1))"
     )
     (velos,) = embarque.rechercher(Requete(texte="velo")).resultats
@@ -44,17 +44,12 @@ def test_une_place_prise_dans_un_autre_processus_se_voit_aussitot(embarque):
 def test_une_fiche_retiree_par_un_autre_processus_disparait(embarque):
     assert embarque.rechercher(Requete(texte="fle")).total == 2
     dans_un_autre_processus(
-        "from catalogue.recherche.moteur_sqlite import MoteurSQLite\n"
-        f"MoteurSQLite({str(embarque.path)!r}).supprimer(['fle-evry'])"
+        "from catalogue.recherche.moteur_tantivy import MoteurTantivy\n"
+        f"MoteurTantivy({str(embarque.path)!r}).supprimer(['fle-evry'])"
     )
     assert [r.id for r in embarque.rechercher(Requete(texte="fle")).resultats] == [
         "fle-alencon"
     ]
-
-
-def test_le_fichier_est_en_mode_wal(embarque):
-    with sqlite3.connect(embarque.path) as cnx:
-        assert cnx.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
 def test_une_place_sur_une_fiche_inconnue_est_refusee(embarque):
@@ -70,9 +65,10 @@ def test_fautes_permises_selon_la_longueur_comme_meilisearch(mot, typos):
     assert typos_permises(mot) == typos
 
 
-def test_une_faute_sur_la_premiere_lettre_compte_double():
+def test_pas_de_faute_sur_la_premiere_lettre():
     assert proches("mobilte", ["mobilite", "nobilite"]) == ["mobilite"]
     assert proches("nobilite", ["mobilite"]) == []
+    assert proches("emploi", ["employe", "exploit", "emplois"]) == ["emplois"]
     assert proches("formaiton", ["formation"]) == ["formation"]  # 9 letters: 2
 
 
@@ -113,13 +109,15 @@ def test_reconstruire_affiche_sa_progression(runner_recherche):
     assert "Index reconstruit : 9 fiches." in resultat.output
 
 
-def test_le_classement_moins_de_fautes_puis_le_meilleur_champ(tmp_path, docs):
+def test_le_classement_le_mot_juste_avant_la_faute_et_le_nom_avant_le_resume(
+    tmp_path, docs
+):
     def fiche(fiche_id: str, **textes) -> dict:
         vide = {"nom": "", "resume": "", "description": "", "structure_nom": ""}
         listes = {"thematiques_libelles": [], "publics_libelles": [], "communes": []}
         return docs[0] | vide | listes | {"id": fiche_id, **textes}
 
-    moteur = MoteurSQLite(tmp_path / "recherche.sqlite3")
+    moteur = MoteurTantivy(tmp_path / "recherche")
     moteur.indexer(
         [
             fiche("faute-dans-le-nom", nom="Garage et mobilte"),
@@ -137,12 +135,109 @@ def test_le_classement_moins_de_fautes_puis_le_meilleur_champ(tmp_path, docs):
     ]
 
 
+def test_deux_processus_ecrivent_tour_a_tour_sans_perdre_de_place(embarque):
+    """tantivy allows one writer at a time: the other waits for the lock."""
+    code = (
+        "from datetime import datetime\n"
+        "from catalogue.recherche.moteur_tantivy import MoteurTantivy\n"
+        f"m = MoteurTantivy({str(embarque.path)!r})\n"
+        "for n in range(5):\n"
+        "    m.maj_places('fle-evry', n, datetime(2030, 1, 1, 9, n))\n"
+    )
+    autre = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    for n in range(5):
+        embarque.maj_places("mob-velos-alencon", n, datetime(2030, 1, 1, 9, n))
+    assert autre.wait(timeout=60) == 0
+    places = embarque.places(["fle-evry", "mob-velos-alencon"])
+    assert places["fle-evry"]["places_restantes"] == 4
+    assert places["mob-velos-alencon"]["places_restantes"] == 4
+
+
+def test_sans_le_verrou_d_ecriture_la_modification_attend_dans_la_file(
+    embarque, monkeypatch
+):
+    monkeypatch.setattr(moteur_tantivy, "ATTENTE_VERROU_S", 0.1)
+    ecrivain = embarque.index.writer(15_000_000, 1)  # another worker writes
+    try:
+        with pytest.raises(RechercheIndisponible):
+            embarque.maj_places("fle-evry", 1, datetime(2030, 1, 1))
+    finally:
+        ecrivain.rollback()
+        del ecrivain
+    assert embarque.rechercher(Requete(texte="fle")).total == 2
+
+
+# --- Index faults: the app boots, search answers, the problem is logged ----------
+
+
+def _index_de(app):
+    return app.extensions["recherche"]
+
+
+def test_index_absent_l_app_demarre_et_le_reconstruit(creer_app_recherche, tmp_path):
+    app = creer_app_recherche(SEARCH_PATH=str(tmp_path / "nulle-part" / "index"))
+    reponse = app.test_client().get("/?q=velo")
+    assert reponse.status_code == 200
+    assert "/fiches/mob-velos-alencon" in reponse.get_data(as_text=True)
+
+
+def test_index_abime_l_app_demarre_et_le_reconstruit(
+    creer_app_recherche, tmp_path, caplog
+):
+    app = creer_app_recherche()
+    dossier = _index_de(app).dossier
+    (dossier / "meta.json").write_text("{ceci n'est plus un index")
+    caplog.set_level(logging.ERROR)
+
+    autre = creer_app_recherche()
+    assert "Index de recherche abîmé" in caplog.text
+    client = autre.test_client()
+    assert "/fiches/mob-velos-alencon" in client.get("/?q=velo").get_data(as_text=True)
+    assert client.get("/fiches/mob-velos-alencon").status_code == 200
+
+
+def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previent(
+    app_recherche, client_recherche, caplog
+):
+    dossier = _index_de(app_recherche).dossier
+    for segment in dossier.glob("*.store"):
+        segment.write_bytes(b"abime")
+    caplog.set_level(logging.WARNING)
+    page = client_recherche.get("/?q=velo")
+    assert page.status_code == 200
+    assert "La recherche ne répond pas pour le moment" in page.get_data(as_text=True)
+    assert "Recherche indisponible" in caplog.text
+    assert client_recherche.get("/fiches/mob-velos-alencon").status_code == 200
+
+
+def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
+    creer_app_recherche, tmp_path, caplog, monkeypatch
+):
+    protege = tmp_path / "disque-en-lecture-seule"
+    creer_dossier = Path.mkdir
+
+    def mkdir(chemin, *args, **kwargs):
+        if chemin.is_relative_to(protege):
+            raise OSError(30, "Read-only file system", str(chemin))
+        return creer_dossier(chemin, *args, **kwargs)
+
+    caplog.set_level(logging.ERROR)
+    monkeypatch.setattr(Path, "mkdir", mkdir)
+    app = creer_app_recherche(SEARCH_PATH=str(protege / "index"))
+    monkeypatch.undo()
+    assert "Index de recherche inutilisable" in caplog.text
+    assert _index_de(app).en_memoire
+    client = app.test_client()
+    assert "/fiches/mob-velos-alencon" in client.get("/?q=velo").get_data(as_text=True)
+    assert client.get("/fiches/mob-velos-alencon").status_code == 200
+
+
 def test_une_fiche_modifiee_ne_se_trouve_plus_par_ses_anciens_mots(embarque, docs):
     def trouvees(texte: str) -> list[str]:
         return [r.id for r in embarque.rechercher(Requete(texte=texte)).resultats]
 
-    assert trouvees("voiture") == ["mob-garage-evry"]
+    assert trouvees("petit prix") == ["mob-garage-evry"]
     (garage,) = (d for d in docs if d["id"] == "mob-garage-evry")
     embarque.indexer([garage | {"resume": "Faire réparer sa camionnette."}])
-    assert trouvees("voiture") == []
+    assert "mob-garage-evry" not in trouvees("petit prix")
     assert trouvees("camionnette") == ["mob-garage-evry"]

@@ -9,7 +9,7 @@ from catalogue.recherche import Requete
 from catalogue.recherche.documents import synchroniser
 from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
 from catalogue.recherche.moteur_secours import MoteurAvecSecours
-from catalogue.recherche.moteur_sqlite import MoteurSQLite
+from catalogue.recherche.moteur_tantivy import MoteurTantivy
 from tests.catalogue.faux_meilisearch import FauxMeilisearch
 from web.affichage import AVERTISSEMENT_SECOURS
 
@@ -25,7 +25,7 @@ def faux(httpserver):
 def secours(faux, tmp_path, docs):
     moteur = MoteurAvecSecours(
         MoteurMeilisearch(faux.url, None, "fiches"),
-        MoteurSQLite(tmp_path / "recherche.sqlite3"),
+        MoteurTantivy(tmp_path / "recherche"),
     )
     moteur.indexer(docs)
     return moteur

@@ -146,7 +146,7 @@ def test_une_commune_inconnue_propose_des_communes(client_recherche):
     reponse = client_recherche.get("/?q=velo&commune=Alenco")
     assert reponse.status_code == 200
     annonce = page(reponse).find(id="annonce")
-    assert "Commune introuvable" in annonce.text
+    assert "Lieu introuvable" in annonce.text
     lien = annonce.find("a", string="Alençon (61000)")
     assert "commune=Alen%C3%A7on+(61000)" in lien["href"]
     assert "q=velo" in lien["href"]

@@ -56,7 +56,7 @@ def serveur(tmp_path_factory, base_de_donnees):
             "STRUCTURES_DIR": str(FIXTURES / "structures"),
             "PROPAGATE_EXCEPTIONS": False,
             "SECRET_KEY": "test",
-            "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r.sqlite3"),
+            "SEARCH_PATH": str(tmp_path_factory.mktemp("index") / "r"),
             "DATABASE_URL": base_de_donnees(),
         }
     )

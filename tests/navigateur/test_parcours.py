@@ -64,7 +64,7 @@ def test_parcours_sans_javascript(serveur, telephone_sans_js):
 def test_commune_inconnue_sans_javascript(serveur, telephone_sans_js):
     page = telephone_sans_js
     page.goto(serveur + "/?commune=Alenco")
-    expect(page.locator("#annonce")).to_contain_text("Commune introuvable")
+    expect(page.locator("#annonce")).to_contain_text("Lieu introuvable")
     page.get_by_role("link", name="Alençon (61000)").click()
     expect(page.locator("#commune")).to_have_value("Alençon (61000)")
     expect(page.locator("#annonce .alerte")).to_have_count(0)

@@ -1,0 +1,861 @@
+"""Embedded search engine on tantivy (Rust, BM25, French stemming).
+
+The index is a directory shared by every worker process. tantivy allows one
+writer at a time across processes: a write waits briefly for the lock, then
+gives up with RechercheIndisponible (the places outbox keeps the change for
+the next drain). Readers reload before each search, so a place taken in any
+process shows in the very next search.
+
+Ranking, like Meilisearch's rules: open actions before full ones, then BM25
+on the words as typed (stemmed, weighted by field), synonyms a little lower,
+typos and word beginnings lowest. When all the words cannot match together,
+the least useful ones are dropped in turn and reported (``mots_ignores``).
+
+A missing, damaged or read-only index never stops a worker from booting:
+it is set aside and rebuilt, or kept in memory, and the problem is logged.
+"""
+
+import json
+import logging
+import math
+import os
+import re
+import shutil
+import sqlite3
+import threading
+import time
+import unicodedata
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache, cached_property, lru_cache
+from pathlib import Path
+
+import tantivy
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+from tantivy import Filter, Occur, Query, TextAnalyzerBuilder, Tokenizer
+
+from catalogue.recherche import (
+    CHAMPS_SURLIGNES,
+    CHAMPS_TEXTE,
+    FACETTES,
+    RechercheIndisponible,
+    Requete,
+    Resultat,
+    Resultats,
+)
+from catalogue.recherche.documents import champs_places, places_les_plus_recentes
+from catalogue.recherche.langue import (
+    DEBUT_MARQUE,
+    FIN_MARQUE,
+    expressions_equivalentes,
+    mots_vides,
+    surligner,
+)
+from catalogue.territoires import distance_km
+
+logger = logging.getLogger(__name__)
+
+# Bumped when the layout changes: a new subdirectory is built from scratch.
+VERSION_SCHEMA = 1
+# Weight of each searchable field (CHAMPS_TEXTE, most important first).
+POIDS = {
+    "nom": 8.0,
+    "thematiques_libelles": 5.0,
+    "publics_libelles": 4.0,
+    "publics_precisions": 3.0,
+    "structure_nom": 3.0,
+    "communes": 3.0,
+    "resume": 2.0,
+    "description": 1.0,
+}
+POIDS_SYNONYME = 4.0
+POIDS_THEMATIQUE = 6.0
+POIDS_FAUTE = 0.5
+BONUS_JUSTE = 1000.0
+TOUT = "tout"  # every searchable text, words folded but not stemmed
+ATTENTE_VERROU_S = 3.0
+TAS_ECRITURE = 50_000_000
+PREFIXES_MAX = 300
+
+
+@cache
+def _analyseur(racinisation: bool):
+    constructeur = (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(40))
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+    )
+    if racinisation:
+        constructeur = constructeur.filter(Filter.stemmer("french"))
+    return constructeur.build()
+
+
+def plier(texte: str) -> list[str]:
+    """Words folded as the index holds them (lower case, no accents)."""
+    return _analyseur(False).analyze(texte)
+
+
+@lru_cache(maxsize=50_000)
+def _plier_mot(mot: str) -> str:
+    return "".join(plier(mot))
+
+
+@lru_cache(maxsize=50_000)
+def raciner(mot: str) -> str:
+    racines = _analyseur(True).analyze(mot)
+    return racines[0] if racines else mot
+
+
+def _schema() -> tantivy.Schema:
+    s = tantivy.SchemaBuilder()
+    s.add_text_field("id", stored=True, tokenizer_name="raw")
+    s.add_bytes_field("source", stored=True)
+    for champ in CHAMPS_TEXTE:
+        s.add_text_field(champ, tokenizer_name="fr")
+    s.add_text_field(TOUT, tokenizer_name="fr_mots")
+    for facette in (*FACETTES, "zone"):
+        s.add_text_field(facette, tokenizer_name="raw", fast=facette != "zone")
+    for booleen in ("complet", "disponible", "a_distance"):
+        s.add_boolean_field(booleen, indexed=True)
+    s.add_integer_field("places_tri", indexed=True, fast=True)
+    s.add_float_field("lat", indexed=True, fast=True)
+    s.add_float_field("lng", indexed=True, fast=True)
+    return s.build()
+
+
+def typos_permises(mot: str) -> int:
+    """Meilisearch's defaults: 1 typo from 5 letters, 2 from 9, none on numbers."""
+    if mot.isdigit():
+        return 0
+    return 2 if len(mot) >= 9 else 1 if len(mot) >= 5 else 0
+
+
+def proches(mot: str, termes: Iterable[str]) -> list[str]:
+    """Terms within the allowed typos, never on the first letter."""
+    k = typos_permises(mot)
+    candidats = [t for t in termes if t[:1] == mot[:1] and t != mot]
+    if not k or not candidats:
+        return []
+    trouves = process.extract(
+        mot, candidats, scorer=Levenshtein.distance, score_cutoff=k, limit=None
+    )
+    return [t for t, _d, _i in sorted(trouves, key=lambda e: e[1])][:12]
+
+
+# --- The typed text ---------------------------------------------------------
+
+
+@dataclass
+class Unite:
+    """A typed word (or synonym expression), and what finds it."""
+
+    ecrit: str
+    requete: Query
+    exacts: set[str] = field(default_factory=set)
+    prefixes: set[str] = field(default_factory=set)
+    corrections: list[str] = field(default_factory=list)
+
+
+# Accented letters -> their base letter, one character for one, so that
+# positions in the folded text are positions in the text.
+_PLIAGE = {
+    code: base
+    for code in range(0xC0, 0x250)
+    if (base := unicodedata.normalize("NFKD", chr(code))[0]).isascii()
+}
+
+
+@dataclass
+class Texte:
+    unites: list[Unite]
+
+    @cached_property
+    def _motif(self) -> re.Pattern | None:
+        """One pattern for every word to mark: as found, by its stem (and
+        what follows it), or as a beginning being typed."""
+        exacts = {m for u in self.unites for m in u.exacts if m}
+        debuts = {raciner(m) for m in exacts} | {
+            p for u in self.unites for p in u.prefixes
+        }
+        if not exacts and not debuts:
+            return None
+        tries = sorted(exacts | debuts, key=len, reverse=True)
+        ensemble = "|".join(map(re.escape, tries))
+        return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
+
+    def marquer(self, texte: str) -> str:
+        """HTML-escaped text with <mark> around each word found."""
+        plie = texte.lower().translate(_PLIAGE)
+        if self._motif is None or len(plie) != len(texte):
+            return surligner(texte)
+        morceaux, fin = [], 0
+        for m in self._motif.finditer(plie):
+            debut, fin_mot = m.span()
+            morceaux += [texte[fin:debut], DEBUT_MARQUE, texte[debut:fin_mot]]
+            morceaux.append(FIN_MARQUE)
+            fin = fin_mot
+        morceaux.append(texte[fin:])
+        return surligner("".join(morceaux))
+
+
+def _mots_utiles(texte: str) -> list[str]:
+    tous = plier(texte)
+    vides = mots_vides()
+    return [m for m in tous if m not in vides] or tous
+
+
+# --- The engine ---------------------------------------------------------------
+
+
+class MoteurTantivy:
+    """One tantivy index in ``path`` (a directory), shared by processes."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.dossier = self.path / f"v{VERSION_SCHEMA}"
+        self.schema = _schema()
+        self._verrou = threading.Lock()
+        self._pid = os.getpid()
+        self._carnet = _Carnet(self.path / "a_resynchroniser.sqlite3")
+        self.en_memoire = False
+        self._termes_cache: dict = {}
+        self._ouvrir()
+
+    # --- Opening: never fails ------------------------------------------------
+
+    def _ouvrir(self) -> None:
+        try:
+            self.index = self._ouvrir_sur_disque()
+        except Exception:
+            logger.exception(
+                "Index de recherche inutilisable dans %s : index en mémoire, "
+                "rempli au démarrage",
+                self.path,
+            )
+            self.index = self._preparer(tantivy.Index(self.schema))
+            self.en_memoire = True
+
+    def _ouvrir_sur_disque(self) -> tantivy.Index:
+        self.dossier.mkdir(parents=True, exist_ok=True)
+        for ancien in self.path.glob("v*"):
+            if ancien.is_dir() and ancien != self.dossier:
+                shutil.rmtree(ancien, ignore_errors=True)  # an older layout
+        try:
+            index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+            index.searcher().search(Query.all_query(), 1)
+            return index
+        except Exception:
+            logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
+        abime = self.path / f"abime-{int(time.time())}"
+        self.dossier.rename(abime)
+        self.dossier.mkdir()
+        return self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+
+    def _preparer(self, index: tantivy.Index) -> tantivy.Index:
+        index.register_tokenizer("fr", _analyseur(True))
+        index.register_tokenizer("fr_mots", _analyseur(False))
+        index.config_reader("manual")
+        return index
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def _searcher(self):
+        if self._pid != os.getpid():  # forked: open our own copy
+            self._pid = os.getpid()
+            self._ouvrir()
+        self.index.reload()
+        return self.index.searcher()
+
+    # --- Writing ---------------------------------------------------------------
+
+    def _ecrire(self, operation: Callable) -> None:
+        """Run ``operation(writer)`` then commit, holding the index lock."""
+        with self._verrou:
+            limite = time.monotonic() + ATTENTE_VERROU_S
+            while True:
+                try:
+                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
+                    break
+                except ValueError as e:
+                    if "LockBusy" not in str(e) or time.monotonic() > limite:
+                        raise RechercheIndisponible(
+                            f"index embarqué non modifiable : {e}"
+                        ) from e
+                    time.sleep(0.02)
+                except OSError as e:
+                    raise RechercheIndisponible(
+                        f"index embarqué non modifiable : {e}"
+                    ) from e
+            try:
+                operation(ecrivain)
+                ecrivain.commit()
+                ecrivain.wait_merging_threads()
+            except BaseException:
+                ecrivain.rollback()
+                raise
+
+    def _document(self, doc: dict) -> tantivy.Document:
+        d = tantivy.Document()
+        d.add_text("id", doc["id"])
+        d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
+        for champ in CHAMPS_TEXTE:
+            for valeur in _valeurs(doc.get(champ)):
+                d.add_text(champ, valeur)
+                d.add_text(TOUT, valeur)
+        for facette in FACETTES:
+            for valeur in _valeurs(doc[facette]):
+                d.add_text(facette, valeur)
+        for code in doc["zone"]:
+            d.add_text("zone", code)
+        places = doc.get("places_restantes")
+        d.add_boolean("complet", places == 0)
+        d.add_boolean("disponible", bool(places) or bool(doc["session_ouverte"]))
+        d.add_boolean("a_distance", bool(doc["a_distance"]))
+        d.add_integer("places_tri", champs_places(places, None)["places_tri"])
+        for point in doc["lieux"]:
+            d.add_float("lat", point["lat"])
+            d.add_float("lng", point["lng"])
+        return d
+
+    def indexer(self, documents: Iterable[dict]) -> None:
+        docs = list(documents)
+
+        def ecrire(ecrivain):
+            # Read under the lock: no other process writes in between.
+            anciens = self._sources([d["id"] for d in docs])
+            for doc in docs:
+                doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
+                ecrivain.delete_documents_by_term("id", doc["id"])
+                ecrivain.add_document(self._document(doc))
+
+        self._ecrire(ecrire)
+
+    def maj_places(
+        self, fiche_id: str, places_restantes: int | None, maj_le: datetime
+    ) -> None:
+        def ecrire(ecrivain):
+            source = self._sources([fiche_id]).get(fiche_id)
+            if source is None:
+                raise KeyError(fiche_id)
+            doc = source | champs_places(
+                places_restantes, maj_le.isoformat(timespec="seconds")
+            )
+            ecrivain.delete_documents_by_term("id", fiche_id)
+            ecrivain.add_document(self._document(doc))
+
+        self._ecrire(ecrire)
+
+    def supprimer(self, fiche_ids: Iterable[str]) -> None:
+        ids = list(fiche_ids)
+
+        def ecrire(ecrivain):
+            for fiche_id in ids:
+                ecrivain.delete_documents_by_term("id", fiche_id)
+
+        self._ecrire(ecrire)
+
+    def reconstruire(
+        self,
+        documents: Iterable[dict],
+        progression: Callable[[int], None] | None = None,
+    ) -> None:
+        """Everything replaced in one commit; places taken meanwhile are kept."""
+        docs = list(documents)
+
+        def ecrire(ecrivain):
+            anciens = self._toutes_les_sources()
+            ecrivain.delete_all_documents()
+            for n, doc in enumerate(docs, 1):
+                doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
+                ecrivain.add_document(self._document(doc))
+                if progression and n % 1000 == 0:
+                    progression(1000)
+            if progression and len(docs) % 1000:
+                progression(len(docs) % 1000)
+
+        self._ecrire(ecrire)
+
+    # --- Reading documents -------------------------------------------------------
+
+    def _sources(self, fiche_ids: list[str] | None) -> dict[str, dict]:
+        """The stored documents of these fiches (None: of every fiche)."""
+        if fiche_ids == []:
+            return {}
+        with _illisible():
+            searcher = self._searcher()
+            if fiche_ids is None:
+                requete, n = Query.all_query(), searcher.num_docs
+            else:
+                requete = Query.term_set_query(self.schema, "id", fiche_ids)
+                n = len(fiche_ids)
+            if not n:
+                return {}
+            return {
+                s["id"]: s
+                for s in (
+                    _source(searcher.doc(a))
+                    for a in _adresses(searcher.search(requete, n, count=False))
+                )
+            }
+
+    def _toutes_les_sources(self) -> dict[str, dict]:
+        return self._sources(None)
+
+    def empreintes(self) -> dict[str, str]:
+        return {i: s["empreinte"] for i, s in self._toutes_les_sources().items()}
+
+    def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
+        return {
+            i: champs_places(s["places_restantes"], s["places_maj_le"])
+            for i, s in self._sources(list(fiche_ids)).items()
+        }
+
+    # --- Resynchronisation bookkeeping (for the Meilisearch fallback) ---
+
+    def noter_a_resynchroniser(self, fiche_ids: Iterable[str]) -> None:
+        self._carnet.noter(fiche_ids)
+
+    def a_resynchroniser(self) -> set[str]:
+        return self._carnet.lire()
+
+    def resynchronisees(self, fiche_ids: Iterable[str]) -> None:
+        self._carnet.retirer(fiche_ids)
+
+    # --- Searching -------------------------------------------------------------
+
+    def rechercher(self, requete: Requete) -> Resultats:
+        with _illisible():
+            return self._rechercher(requete, self._searcher())
+
+    def _rechercher(self, requete: Requete, searcher) -> Resultats:
+        filtres = self._filtres(requete)
+        if requete.rayon_km is not None and requete.point:
+            filtres.append(self._rayon(searcher, filtres, requete))
+        texte, ignores = None, []
+        unites = self._analyser(requete.texte, searcher)
+        if unites:
+            texte = Texte(unites)
+        clauses = [*filtres, *(u.requete for u in unites)]
+        comptes = self._compter(searcher, _et(clauses), requete.facettes)
+        if not comptes["total"] and len(unites) > 1:
+            texte, ignores = self._assouplir(unites, filtres, searcher)
+            clauses = [*filtres, *(u.requete for u in texte.unites)]
+            comptes = self._compter(searcher, _et(clauses), requete.facettes)
+        requete_t = _et(clauses)
+        if requete.tri == "distance" and requete.point:
+            page, distances = self._page_par_distance(searcher, requete, clauses)
+        else:
+            page, distances = self._page(searcher, requete, requete_t, comptes), {}
+        resultats = []
+        for adresse in page:
+            source = _source(searcher.doc(adresse))
+            distance = distances.get(source["id"])
+            if distance is None and requete.point and source["lieux"]:
+                distance = _plus_proche(requete.point, source["lieux"])
+            resultats.append(
+                Resultat(
+                    id=source["id"],
+                    distance_km=round(distance, 1) if distance is not None else None,
+                    places_restantes=source["places_restantes"],
+                    places_maj_le=source["places_maj_le"],
+                    surlignage={c: texte.marquer(source[c]) for c in CHAMPS_SURLIGNES}
+                    if texte
+                    else {},
+                )
+            )
+        return Resultats(
+            comptes["total"],
+            requete.page,
+            requete.par_page,
+            resultats,
+            comptes["facettes"],
+            mots_ignores=tuple(ignores),
+        )
+
+    def _compter(self, searcher, requete: Query, noms) -> dict:
+        """Facet counts, and how many open and full actions, in one pass."""
+        demandes = {f: {"terms": {"field": f, "size": 1000}} for f in noms}
+        demandes["_places"] = {
+            "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+        }
+        agregats = searcher.aggregate(requete, demandes)
+        completes, ouvertes = (s["doc_count"] for s in agregats["_places"]["buckets"])
+        facettes = {}
+        for f in noms:
+            seaux = agregats.get(f, {}).get("buckets", [])
+            valeurs = {s["key"]: s["doc_count"] for s in seaux if s["doc_count"]}
+            facettes[f] = dict(sorted(valeurs.items(), key=lambda e: (-e[1], e[0])))
+        return {
+            "total": completes + ouvertes,
+            "ouvertes": ouvertes,
+            "facettes": facettes,
+        }
+
+    def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
+        """Actions with a lieu within the radius, or done at a distance.
+
+        The box around the circle is a range query on the lieux; only the
+        actions in the box get their exact distance computed."""
+        boite = self._boite(requete.point, requete.rayon_km)
+        dans_la_boite = Query.boolean_query(
+            [
+                *((Occur.Must, f) for f in filtres),
+                (Occur.Must, boite),
+                (Occur.MustNot, self._vrai("a_distance")),
+            ]
+        )
+        pres = [
+            i
+            for i, d in self._distances(searcher, dans_la_boite, requete.point).items()
+            if d <= requete.rayon_km
+        ]
+        return _ou(
+            [self._vrai("a_distance"), Query.term_set_query(self.schema, "id", pres)]
+        )
+
+    def _vrai(self, champ: str) -> Query:
+        return Query.term_query(self.schema, champ, True)
+
+    def _filtres(self, requete: Requete) -> list[Query]:
+        filtres = dict(requete.filtres)
+        filtres.setdefault("statut", ("active",))
+        clauses = [
+            Query.term_set_query(self.schema, facette, list(valeurs))
+            for facette, valeurs in filtres.items()
+        ]
+        if requete.zone:
+            clauses.append(
+                Query.term_set_query(self.schema, "zone", list(requete.zone))
+            )
+        if requete.places_disponibles:
+            clauses.append(self._vrai("disponible"))
+        return clauses
+
+    def _distances(self, searcher, requete: Query, point) -> dict[str, float]:
+        n = _compter(searcher, requete)
+        distances = {}
+        for _, adresse in searcher.search(requete, max(n, 1), count=False).hits:
+            source = _source(searcher.doc(adresse))
+            if source["lieux"]:
+                distances[source["id"]] = _plus_proche(point, source["lieux"])
+        return distances
+
+    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list:
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if requete.tri == "places":  # a fast field sort; full ones are -1
+            return _adresses(
+                searcher.search(
+                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
+                )
+            )
+        if requete.tri == "nom":
+            total = comptes["total"]
+            if not total:
+                return []
+            adresses = _adresses(searcher.search(requete_t, total, count=False))
+            cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
+            ordre = sorted(range(len(adresses)), key=cles.__getitem__)
+            return [adresses[i] for i in ordre[debut : debut + n]]
+        # Relevance: open actions first, full ones after.
+        ouvertes = Query.boolean_query(
+            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
+        )
+        page = []
+        if debut < comptes["ouvertes"]:
+            page = _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+        if len(page) < n and comptes["total"] > comptes["ouvertes"]:
+            completes = _et([requete_t, self._vrai("complet")])
+            decalage = max(debut - comptes["ouvertes"], 0)
+            page += _adresses(
+                searcher.search(completes, n - len(page), count=False, offset=decalage)
+            )
+        return page
+
+    def _page_par_distance(self, searcher, requete: Requete, clauses) -> tuple:
+        """Nearest first, without measuring every match: a growing box
+        around the person, until the page is surely inside the circle the
+        box holds; actions with no lieu come last."""
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        fin = debut + n
+        avec_lieu = _et([*clauses, Query.exists_query("lat")])
+        nb_avec_lieu = _compter(searcher, avec_lieu)
+        rayon = 10.0
+        while True:
+            if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
+                distances = self._distances(searcher, avec_lieu, requete.point)
+                break
+            dedans = _et([*clauses, self._boite(requete.point, rayon)])
+            distances = self._distances(searcher, dedans, requete.point)
+            surs = sum(d <= rayon for d in distances.values())
+            if surs >= fin or len(distances) == nb_avec_lieu:
+                break
+            rayon *= 3
+        ordre = [i for _d, i in sorted((d, i) for i, d in distances.items())]
+        ids = ordre[debut:fin]
+        if len(ids) < n:
+            # Then the actions without a lieu (done at a distance), in index order.
+            restants = Query.boolean_query(
+                [
+                    *((Occur.Must, c) for c in clauses),
+                    (Occur.MustNot, Query.exists_query("lat")),
+                ]
+            )
+            decalage = max(debut - len(ordre), 0)
+            autres = _adresses(
+                searcher.search(restants, n - len(ids), count=False, offset=decalage)
+            )
+        else:
+            autres = []
+        adresses = self._adresses_de(searcher, ids) + autres
+        return adresses, distances
+
+    def _adresses_de(self, searcher, ids: list[str]) -> list:
+        if not ids:
+            return []
+        requete = Query.term_set_query(self.schema, "id", ids)
+        trouvees = {
+            searcher.doc(a)["id"][0]: a
+            for a in _adresses(searcher.search(requete, len(ids), count=False))
+        }
+        return [trouvees[i] for i in ids if i in trouvees]
+
+    def _boite(self, point, rayon_km: float) -> Query:
+        lat, lng = point
+        dlat = rayon_km / 111.0
+        dlng = rayon_km / (111.0 * max(math.cos(math.radians(lat)), 0.01))
+        return _et(
+            [
+                Query.range_query(
+                    self.schema, "lat", tantivy.FieldType.Float, lat - dlat, lat + dlat
+                ),
+                Query.range_query(
+                    self.schema, "lng", tantivy.FieldType.Float, lng - dlng, lng + dlng
+                ),
+            ]
+        )
+
+    # --- Words -------------------------------------------------------------------
+
+    def _analyser(self, texte: str, searcher) -> list[Unite]:
+        """Each useful word, or synonym expression, becomes one unit that
+        must match: as typed (stemmed), by synonym, with a typo or, for the
+        last word, as the beginning of a longer word (search as you type)."""
+        mots = _mots_utiles(texte)
+        ecrits = {_plier_mot(m): m for m in re.findall(r"\w+", texte)}
+        unites, i = [], 0
+        while i < len(mots):
+            n, alternatives, thematiques = expressions_equivalentes(mots[i:])
+            n = max(n, 1)
+            dernier = i + n == len(mots)
+            unite = self._unite(
+                mots[i : i + n], alternatives, thematiques, dernier, searcher
+            )
+            # Reported as typed, accents and all ("vélo", not "velo").
+            unite.ecrit = " ".join(ecrits.get(m, m) for m in mots[i : i + n])
+            unites.append(unite)
+            i += n
+        return unites
+
+    def _unite(self, mots, alternatives, thematiques, dernier, searcher) -> Unite:
+        """Fewer typos first, as Meilisearch ranks: a unit found as typed
+        (or by synonym) earns a bonus no BM25 sum reaches, then BM25 by
+        field decides; typos, word beginnings and thématiques come after."""
+        unite = Unite(" ".join(mots), Query.empty_query())
+        justes, approches = [], []
+        if len(mots) == 1:
+            mot = mots[0]
+            racine = raciner(mot)
+            unite.exacts.add(mot)
+            justes += [
+                Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
+                for c in CHAMPS_TEXTE
+            ]
+            if typos_permises(mot):
+                unite.corrections = proches(mot, self._termes(searcher, mot[0]))
+                unite.exacts.update(unite.corrections)
+                for variante in unite.corrections:
+                    approches += [
+                        Query.boost_query(
+                            Query.term_query(self.schema, TOUT, variante), POIDS_FAUTE
+                        ),
+                        Query.boost_query(
+                            Query.term_query(self.schema, "nom", raciner(variante)),
+                            POIDS_FAUTE,
+                        ),
+                    ]
+            if dernier and len(mot) > 1 and not mot.isdigit():
+                # Search as you type: the words it begins.
+                prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
+                debuts = [t for t, _n in prefixes if t != mot]
+                unite.prefixes.add(mot)
+                if debuts:
+                    approches.append(
+                        Query.const_score_query(
+                            Query.term_set_query(self.schema, TOUT, debuts),
+                            POIDS_FAUTE,
+                        )
+                    )
+        else:
+            justes.append(self._expression(mots, POIDS["nom"]))
+            unite.exacts.update(mots)
+        for forme in alternatives:
+            if tuple(forme) != tuple(mots):
+                justes.append(self._expression(list(forme), POIDS_SYNONYME))
+                unite.exacts.update(m for m in forme if m not in mots_vides())
+        if thematiques:
+            approches.append(
+                Query.const_score_query(
+                    Query.term_set_query(self.schema, "thematiques", list(thematiques)),
+                    POIDS_THEMATIQUE,
+                )
+            )
+        bonus = Query.const_score_query(_ou(justes), BONUS_JUSTE)
+        unite.requete = _ou([bonus, *justes, *approches])
+        return unite
+
+    def _expression(self, mots: list[str], poids: float) -> Query:
+        mots = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
+        if len(mots) == 1:
+            requete = Query.term_query(self.schema, TOUT, mots[0])
+        else:
+            requete = Query.phrase_query(self.schema, TOUT, mots)
+        return Query.boost_query(requete, poids)
+
+    def _termes(self, searcher, initiale: str) -> list[str]:
+        """Words of the index beginning with this letter (typo candidates),
+        kept while the index holds the same number of documents: a stale
+        list only misses a rare new word's typos."""
+        generation = (searcher.num_docs, searcher.num_segments)
+        if self._termes_cache.get("") != generation:
+            self._termes_cache = {"": generation}
+        if initiale not in self._termes_cache:
+            termes = searcher.terms_with_prefix(TOUT, initiale, limit=None)
+            self._termes_cache[initiale] = [t for t, _n in termes if not t.isdigit()]
+        return self._termes_cache[initiale]
+
+    def _assouplir(self, unites: list[Unite], filtres, searcher):
+        """All the words if they match together; else drop the least useful
+        in turn: those found nowhere, then the last ones (Meilisearch's
+        "last" matching strategy)."""
+
+        def compte(liste):
+            return searcher.search(
+                _et([*filtres, *(u.requete for u in liste)]), 1, count=True
+            ).count
+
+        if len(unites) == 1 or compte(unites):
+            return Texte(unites), []
+        gardees = [u for u in unites if compte([u])]
+        ignores = [u.ecrit for u in unites if u not in gardees]
+        while len(gardees) > 1 and not compte(gardees):
+            ignores.append(gardees.pop().ecrit)
+        if not gardees:
+            return Texte(unites), []  # nothing matches: say so, drop nothing
+        return Texte(gardees), ignores
+
+
+# --- Helpers --------------------------------------------------------------------
+
+
+@contextmanager
+def _illisible():
+    """A damaged or unreadable index becomes RechercheIndisponible."""
+    try:
+        yield
+    except BaseException as e:
+        if not _erreur_d_index(e):
+            raise
+        raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+
+def _erreur_d_index(e: BaseException) -> bool:
+    """A damaged or unreadable index: tantivy raises ValueError or OSError,
+    and its Rust panics surface as pyo3's PanicException (a BaseException)."""
+    return isinstance(e, ValueError | OSError) or type(e).__name__ == "PanicException"
+
+
+def _compter(searcher, requete: Query) -> int:
+    return searcher.search(requete, 1, count=True).count
+
+
+def _adresses(resultat) -> list:
+    return [adresse for _score, adresse in resultat.hits]
+
+
+def _valeurs(valeur) -> list[str]:
+    if valeur is None:
+        return []
+    return [v for v in valeur if v] if isinstance(valeur, list) else [valeur]
+
+
+def _source(document) -> dict:
+    return json.loads(bytes(document["source"][0]))
+
+
+def _et(clauses: list[Query]) -> Query:
+    if not clauses:
+        return Query.all_query()
+    if len(clauses) == 1:
+        return clauses[0]
+    return Query.boolean_query([(Occur.Must, c) for c in clauses])
+
+
+def _ou(clauses: list[Query]) -> Query:
+    if len(clauses) == 1:
+        return clauses[0]
+    return Query.boolean_query([(Occur.Should, c) for c in clauses])
+
+
+def _plus_proche(point, lieux: list[dict]) -> float:
+    return min(distance_km(*point, p["lat"], p["lng"]) for p in lieux)
+
+
+class _Carnet:
+    """Fiches Meilisearch missed, noted for the next sync (a tiny SQLite file;
+    in memory when the file cannot be written)."""
+
+    def __init__(self, chemin: Path):
+        self.chemin = chemin
+        self._memoire: set[str] | None = None
+        try:
+            chemin.parent.mkdir(parents=True, exist_ok=True)
+            with self._cnx() as cnx:
+                cnx.execute(
+                    "CREATE TABLE IF NOT EXISTS a_resynchroniser (id TEXT PRIMARY KEY)"
+                )
+        except (OSError, sqlite3.Error):
+            logger.exception("Carnet de resynchronisation gardé en mémoire")
+            self._memoire = set()
+
+    def _cnx(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.chemin, timeout=30)
+
+    def noter(self, fiche_ids: Iterable[str]) -> None:
+        if self._memoire is not None:
+            self._memoire.update(fiche_ids)
+            return
+        with self._cnx() as cnx:
+            cnx.executemany(
+                "INSERT OR IGNORE INTO a_resynchroniser VALUES (?)",
+                [(i,) for i in fiche_ids],
+            )
+
+    def lire(self) -> set[str]:
+        if self._memoire is not None:
+            return set(self._memoire)
+        with self._cnx() as cnx:
+            return {i for (i,) in cnx.execute("SELECT id FROM a_resynchroniser")}
+
+    def retirer(self, fiche_ids: Iterable[str]) -> None:
+        if self._memoire is not None:
+            self._memoire.difference_update(fiche_ids)
+            return
+        with self._cnx() as cnx:
+            cnx.executemany(
+                "DELETE FROM a_resynchroniser WHERE id = ?", [(i,) for i in fiche_ids]
+            )

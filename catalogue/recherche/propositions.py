@@ -1,0 +1,136 @@
+"""Never a needless empty page: what to offer when nothing matched.
+
+Every proposal is a search that finds something: the same words without
+the place, the place without the words, without the filters, the words
+spelt as the catalogue writes them, and the closest themes. Each one says
+how many actions it finds; the web layer turns it into a link.
+"""
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from catalogue.recherche import MoteurRecherche, Requete
+from catalogue.recherche.langue import mots, mots_vides, sans_accents
+
+THEMES_PROPOSES = 3
+
+
+@dataclass(frozen=True)
+class Proposition:
+    # "sans_lieu", "sans_mots", "sans_filtres", "orthographe" or "theme"
+    genre: str
+    total: int
+    # For "orthographe": the corrected text; for "theme": the category.
+    valeur: str = ""
+
+
+@dataclass(frozen=True)
+class Propositions:
+    propositions: list[Proposition] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.propositions)
+
+    def du_genre(self, genre: str) -> list[Proposition]:
+        return [p for p in self.propositions if p.genre == genre]
+
+
+def _total(moteur: MoteurRecherche, requete: Requete) -> int:
+    return moteur.rechercher(replace(requete, page=1, par_page=1, facettes=())).total
+
+
+def proposer(
+    moteur: MoteurRecherche, requete: Requete, mots_connus: "Vocabulaire"
+) -> Propositions:
+    """Searches close to ``requete`` (which found nothing) that find something."""
+    propositions = []
+    correction = mots_connus.corriger(requete.texte)
+    if correction:
+        n = _total(moteur, replace(requete, texte=correction))
+        if n:
+            propositions.append(Proposition("orthographe", n, correction))
+    ailleurs = replace(requete, zone=(), point=None, rayon_km=None)
+    if requete.zone and (n := _total(moteur, ailleurs)):
+        propositions.append(Proposition("sans_lieu", n))
+    if requete.texte and (n := _total(moteur, replace(requete, texte=""))):
+        propositions.append(Proposition("sans_mots", n))
+    if requete.filtres and (n := _total(moteur, replace(requete, filtres={}))):
+        propositions.append(Proposition("sans_filtres", n))
+    propositions += _themes_proches(moteur, requete)
+    return Propositions(propositions)
+
+
+def _themes_proches(moteur: MoteurRecherche, requete: Requete) -> list[Proposition]:
+    """Themes of what the words find anywhere, counted where the person is;
+    without words, the biggest themes there."""
+    ici = replace(requete, texte="", filtres={}, page=1, par_page=1)
+    themes: Iterable[str] = ()
+    if requete.texte:
+        partout = moteur.rechercher(
+            replace(
+                requete,
+                zone=(),
+                point=None,
+                rayon_km=None,
+                filtres={},
+                page=1,
+                par_page=1,
+                facettes=("categories_thematiques",),
+            )
+        )
+        themes = partout.facettes.get("categories_thematiques", {})
+    comptes = moteur.rechercher(
+        replace(ici, facettes=("categories_thematiques",))
+    ).facettes.get("categories_thematiques", {})
+    choisis = [t for t in themes if comptes.get(t)] or list(comptes)
+    return [Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]]
+
+
+@dataclass(frozen=True, eq=False)
+class Vocabulaire:
+    """The words the catalogue writes, to suggest a spelling: the word
+    without accents -> as written (lower case, with its accents)."""
+
+    mots: dict[str, str]
+
+    @classmethod
+    def depuis(cls, docs: Iterable[dict]) -> "Vocabulaire":
+        trouves: dict[str, str] = {}
+        for doc in docs:
+            for champ in ("nom", "resume", "description", "thematiques_libelles"):
+                valeur = doc.get(champ) or ""
+                for texte in valeur if isinstance(valeur, list) else [valeur]:
+                    for ecrit in re.findall(r"\w+", texte.lower()):
+                        mot = sans_accents(ecrit)
+                        if len(mot) > 2:
+                            trouves.setdefault(mot, ecrit)
+        return cls(trouves)
+
+    @cached_property
+    def _tries(self) -> tuple[str, ...]:
+        return tuple(sorted(self.mots))
+
+    def corriger(self, texte: str) -> str | None:
+        """The text with each unknown word replaced by the closest known one
+        (1 letter from 4 letters, 2 from 8); None when nothing changes."""
+        corriges, change = [], False
+        for mot in mots(texte):
+            proche = None
+            if mot not in self.mots and mot not in mots_vides() and len(mot) >= 4:
+                proche = _plus_proche(mot, self._tries)
+            corriges.append(self.mots[proche] if proche else mot)
+            change |= proche is not None
+        return " ".join(corriges) if change else None
+
+
+def _plus_proche(mot: str, connus: tuple[str, ...]) -> str | None:
+    limite = 2 if len(mot) >= 8 else 1
+    trouve = process.extractOne(
+        mot, connus, scorer=Levenshtein.distance, score_cutoff=limite
+    )
+    return trouve[0] if trouve else None

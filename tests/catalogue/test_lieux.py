@@ -1,0 +1,87 @@
+"""Places as people say them: départements, EPCI, postcodes, "St", typos."""
+
+import pytest
+
+from catalogue.territoires import referentiel
+
+CATALOGUE = {"61", "91"}  # where the fixture catalogue has actions
+
+
+def resoudre(texte: str):
+    return referentiel().lieux.resoudre(texte, CATALOGUE)
+
+
+@pytest.mark.parametrize("texte", ["Essonne", "essonne", "91", "Essonne (91)"])
+def test_un_departement_par_son_nom_ou_son_numero(texte):
+    lieu = resoudre(texte).lieu
+    assert (lieu.genre, lieu.code, lieu.libelle) == (
+        "departement",
+        "91",
+        "Essonne (91)",
+    )
+    assert "91228" in lieu.codes_zone  # Évry-Courcouronnes lies in it
+
+
+def test_evry_va_ou_le_catalogue_a_des_actions_et_propose_les_autres():
+    resolution = resoudre("Evry")
+    assert resolution.lieu.libelle == "Évry-Courcouronnes (91000)"
+    assert "Évry (89140)" in [a.libelle for a in resolution.autres]
+
+
+@pytest.mark.parametrize(
+    ("texte", "attendue"),
+    [
+        ("St Germain du Corbeis", "Saint-Germain-du-Corbéis (61000)"),
+        ("saint-germain-du-corbéis", "Saint-Germain-du-Corbéis (61000)"),
+        ("ALENCON", "Alençon (61000)"),
+        ("61000", "Alençon (61000)"),
+        ("CU d'Alençon", "CU d'Alençon"),
+    ],
+)
+def test_accents_tirets_st_et_codes_postaux_sont_compris(texte, attendue):
+    assert resoudre(texte).lieu.libelle == attendue
+
+
+@pytest.mark.parametrize(
+    ("texte", "suggeree"), [("Alenson", "Alençon (61000)"), ("Nanci", "Nancy (54000)")]
+)
+def test_une_faute_de_frappe_propose_le_bon_lieu(texte, suggeree):
+    resolution = resoudre(texte)
+    assert resolution.lieu is None
+    assert resolution.suggestions[0].libelle == suggeree
+
+
+def test_chercher_dans_l_essonne_trouve_les_actions_de_l_essonne(client_recherche):
+    corps = client_recherche.get("/api/v1/fiches?commune=Essonne").get_json()
+    assert {r["id"] for r in corps["resultats"]} == {"mob-garage-evry", "fle-evry"}
+
+
+def test_evry_trouve_l_essonne_et_propose_l_evry_de_l_yonne(client_recherche):
+    page = client_recherche.get("/?commune=Evry").get_data(as_text=True)
+    assert "/fiches/fle-evry" in page
+    assert "Résultats pour Évry-Courcouronnes (91000)" in page
+    assert "Évry (89140)" in page
+
+
+@pytest.mark.parametrize(("texte", "suggeree"), [("Alenson", "Alençon (61000)")])
+def test_la_page_propose_la_bonne_orthographe_du_lieu(
+    client_recherche, texte, suggeree
+):
+    page = client_recherche.get(f"/?commune={texte}").get_data(as_text=True)
+    assert "Vouliez-vous dire" in page
+    assert suggeree in page
+
+
+def test_le_rayon_se_choisit_dans_le_formulaire_et_reste_choisi(client_recherche):
+    page = client_recherche.get("/?commune=Alençon&rayon_km=20&par_page=1")
+    texte = page.get_data(as_text=True)
+    assert '<select id="rayon_km" name="rayon_km">' in texte
+    assert '<option value="20" selected>' in texte
+    # The next page and an htmx swap keep it.
+    assert "rayon_km=20" in texte.split('rel="next"')[0].rsplit("href=", 1)[1]
+    swap = client_recherche.get(
+        "/?commune=Alençon&rayon_km=20&page=2&par_page=1",
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    )
+    assert "rayon_km=20" in swap.headers["HX-Push-Url"]
+    assert "/fiches/mob-garage-evry" not in swap.get_data(as_text=True)

@@ -1,0 +1,104 @@
+"""People's own words find the actions, and no page is needlessly empty.
+
+The cases of the issue, on the demo catalogue whose fiches they name.
+"""
+
+from pathlib import Path
+
+import pytest
+
+from catalogue.recherche import Requete
+from catalogue.recherche.langue import thesaurus
+from catalogue.recherche.pertinence import evaluer, lire_essais
+from catalogue.vocabulaires import vocabulaire
+
+ROOT = Path(__file__).resolve().parents[2]
+SANS_DOMICILE_NANCY = "54-ars-sef-accompagnement-rsa-sans-domicile-nancy"
+
+
+def trouvees(client, **args) -> str:
+    reponse = client.get("/", query_string=args)
+    assert reponse.status_code == 200
+    return reponse.get_data(as_text=True)
+
+
+def test_sdf_trouve_la_fiche_de_nancy_pour_les_personnes_sans_domicile(client):
+    page = trouvees(client, q="sdf", commune="Nancy")
+    assert f"/fiches/{SANS_DOMICILE_NANCY}" in page
+
+
+def test_papiers_a_nancy_trouve_l_aide_aux_demarches(client):
+    page = trouvees(client, q="papiers", commune="Nancy")
+    assert f"/fiches/{SANS_DOMICILE_NANCY}" in page
+
+
+def test_illettrisme_trouve_les_ateliers_de_formation_de_base(client):
+    page = trouvees(client, q="illettrisme")
+    assert "/fiches/61-boite-aux-lettres-afb-rsa" in page
+
+
+def test_faire_garder_mes_enfants_trouve_les_modes_de_garde(client):
+    page = trouvees(client, q="faire garder mes enfants")
+    assert "/fiches/91-mdef-senart-modes-accueil-balle-au-bond" in page
+
+
+def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
+    moteur = app.extensions["recherche"]
+    court = {
+        r.id for r in moteur.rechercher(Requete(texte="créer entreprise")).resultats
+    }
+    phrase = moteur.rechercher(Requete(texte="créer mon entreprise"))
+    assert court <= {r.id for r in phrase.resultats}
+    assert "91-adie-creation-activite" in court
+    assert phrase.mots_ignores == ()
+
+
+def test_les_precisions_sur_le_public_se_cherchent(app):
+    # "illettrisme" is written only in this fiche's publics_precisions.
+    moteur = app.extensions["recherche"]
+    resultats = moteur.rechercher(Requete(texte="lecture écriture calcul illettrisme"))
+    assert resultats.resultats[0].id == "61-boite-aux-lettres-afb-rsa"
+
+
+def test_un_mot_inconnu_est_ignore_et_on_le_dit(client):
+    page = trouvees(client, q="vélo astrophysique")
+    assert "/fiches/61-atelier-mob-pret-deux-roues" in page
+    assert "« astrophysique » a été ignoré" in page
+
+
+def test_l_api_dit_aussi_quels_mots_sont_ignores(client):
+    corps = client.get("/api/v1/fiches?q=vélo astrophysique").get_json()
+    assert corps["mots_ignores"] == ["astrophysique"]
+    assert "61-atelier-mob-pret-deux-roues" in [r["id"] for r in corps["resultats"]]
+
+
+def test_une_page_vide_propose_la_commune_sans_le_mot_et_des_themes(client):
+    page = trouvees(client, q="astrophysique", commune="Nancy")
+    assert "Aucune action trouvée" in page
+    assert "À Nancy, sans « astrophysique »" in page
+    assert "Thèmes proches à Nancy" in page
+
+
+def test_une_page_vide_propose_la_bonne_orthographe(client):
+    page = trouvees(client, q="veko")
+    assert "Vouliez-vous dire « vélo » ?" in page
+    assert "q=v%C3%A9lo" in page
+
+
+def test_une_page_vide_propose_la_meme_recherche_ailleurs(client):
+    page = trouvees(client, q="tapaj", commune="Nancy")
+    assert "« tapaj » partout, sans la commune" in page
+
+
+@pytest.mark.parametrize("seuil", [0.9])
+def test_les_recherches_de_tous_les_jours_trouvent_leur_fiche(app, seuil):
+    essais = lire_essais(ROOT / "bench" / "requetes_quotidiennes.yaml")
+    assert len(essais) >= 60
+    bilan = evaluer(app.extensions["recherche"], essais)
+    assert bilan.taux >= seuil, [(e.q, ids) for e, ids in bilan.manques]
+
+
+def test_le_thesaurus_ne_cite_que_des_thematiques_du_vocabulaire():
+    connues = set(vocabulaire("thematiques"))
+    for entree in thesaurus():
+        assert set(entree["thematiques"]) <= connues, entree["dit"]
