@@ -117,7 +117,8 @@ class Resultat:
 
     @property
     def complet(self) -> bool:
-        return self.prise is Prise.COMPLET
+        """Full, and nothing recorded: offer the waiting list."""
+        return self.prescription is None
 
 
 def dans_la_zone(fiche: Fiche, commune: Commune | None) -> bool:

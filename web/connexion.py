@@ -12,8 +12,6 @@ debug or testing mode, or ``DEMO`` is set on purpose.
 import secrets
 
 from authlib.integrations.flask_client import OAuth, OAuthError
-from joserfc import jwt
-from joserfc.jwk import KeySet
 from flask import (
     Blueprint,
     current_app,
@@ -23,6 +21,8 @@ from flask import (
     session,
     url_for,
 )
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from sqlmodel import select
 
 from catalogue.places import maintenant_utc
