@@ -12,7 +12,8 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
-from sqlalchemy import Engine, delete, exc, insert, update
+from sqlalchemy import Engine, create_engine, delete, exc, insert, update
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from prescription.modeles import CompteurLimite
@@ -109,7 +110,15 @@ def init_app(app: Flask, limites: dict[str, str]) -> Limiter:
     """One limiter per app; ``limites``: endpoint -> config key of its rate."""
     # Each app names its engine: tests build several apps in one process.
     nom = str(id(app))
-    StockageBase.moteurs[nom] = app.extensions["db"]
+    # Its own connection pool: a request holding one connection of the app's
+    # pool must never wait for a second one to count itself.
+    # No idle connections kept (NullPool): one short transaction per count.
+    url = app.config["DATABASE_URL"]
+    StockageBase.moteurs[nom] = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"timeout": 30} if url.startswith("sqlite") else {},
+    )
     uri = app.config.get("RATELIMIT_STORAGE_URI") or "offre+base://"
     if uri == "offre+base://":
         uri = f"offre+base://{nom}"
