@@ -79,11 +79,13 @@ class Acteur:
 
 
 class Liens(Protocol):
-    """Addresses the messages carry (the web layer builds them)."""
+    """Addresses the messages carry and use (the web layer knows them)."""
 
     def suivi(self, prescription: Prescription) -> str: ...
 
     def pro(self, prescription: Prescription) -> str: ...
+
+    def courriel_structure(self, structure: str) -> str | None: ...
 
 
 @dataclass
@@ -442,7 +444,8 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _courriel_prestataire(db: Session, fiche: Fiche) -> str | None:
+def _courriel_prestataire(db: Session, fiche: Fiche, liens: Liens) -> str | None:
+    """The prestataire's own address, else the fiche's, else its structure's."""
     structure = db.exec(
         select(StructurePro).where(
             StructurePro.type == PRESTATAIRE,
@@ -450,13 +453,15 @@ def _courriel_prestataire(db: Session, fiche: Fiche) -> str | None:
             StructurePro.courriel.is_not(None),
         )
     ).first()
-    return structure.courriel if structure else fiche.courriel
+    if structure is not None:
+        return structure.courriel
+    return fiche.courriel or liens.courriel_structure(fiche.structure)
 
 
 def _dire_au_prestataire(
     db, prescription, fiche, liens, maintenant, *, relance=False, annulee=False
 ) -> None:
-    destinataire = _courriel_prestataire(db, fiche)
+    destinataire = _courriel_prestataire(db, fiche, liens)
     if not destinataire:
         return
     if relance:

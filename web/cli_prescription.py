@@ -1,48 +1,22 @@
 """Command line of prescriptions: the scheduler's run, memberships."""
 
-from datetime import timedelta
-
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription import demandes, liens, notifications
+from prescription import demandes, notifications
 from prescription.modeles import (
     ROLES,
     TYPES_STRUCTURE,
     Adhesion,
-    Prescription,
     StructurePro,
     Utilisateur,
 )
+from web.prescription import LiensWeb
 
 prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, comptes.")
-
-
-class LiensCLI:
-    """Messages sent by the scheduler carry links built without a request."""
-
-    def __init__(self, db: Session):
-        self.db = db
-
-    def suivi(self, p: Prescription) -> str:
-        from flask import url_for
-
-        jeton = liens.creer(
-            self.db,
-            current_app.config["SECRET_KEY"],
-            "prescription",
-            str(p.id),
-            timedelta(days=current_app.config["PRESCRIPTION_LIEN_JOURS"]),
-        )
-        return url_for("prescription.suivi", jeton=jeton, _external=True)
-
-    def pro(self, p: Prescription) -> str:
-        from flask import url_for
-
-        return url_for("prescription.detail", pid=p.id, _external=True)
 
 
 @prescriptions_cli.command("relancer")
@@ -54,7 +28,7 @@ def relancer():
             relances, expirees = demandes.relancer_et_expirer(
                 db,
                 app.extensions["catalogue"].fiches,
-                LiensCLI(db),
+                LiensWeb(db),
                 app.config["PRESCRIPTION_RELANCE_JOURS"],
                 app.config["PRESCRIPTION_EXPIRATION_JOURS"],
             )

@@ -99,17 +99,25 @@ def acteur_pro(role: str) -> Acteur:
 class LiensWeb:
     """The addresses messages carry; a personal link is made for each one."""
 
+    def __init__(self, session=None):
+        self.session = session  # the scheduler's own, outside a request
+
     def suivi(self, p: Prescription) -> str:
-        return url_for("prescription.suivi", jeton=_lien_de_suivi(p), _external=True)
+        jeton = _lien_de_suivi(p, self.session)
+        return url_for("prescription.suivi", jeton=jeton, _external=True)
 
     def pro(self, p: Prescription) -> str:
         return url_for("prescription.detail", pid=p.id, _external=True)
 
+    def courriel_structure(self, structure: str) -> str | None:
+        s = current_app.extensions["catalogue"].structures.get(structure)
+        return s.courriel if s else None
 
-def _lien_de_suivi(p: Prescription) -> str:
+
+def _lien_de_suivi(p: Prescription, session=None) -> str:
     duree = timedelta(days=current_app.config["PRESCRIPTION_LIEN_JOURS"])
     return liens.creer(
-        db(), current_app.config["SECRET_KEY"], LIEN_SUIVI, str(p.id), duree
+        session or db(), current_app.config["SECRET_KEY"], LIEN_SUIVI, str(p.id), duree
     )
 
 

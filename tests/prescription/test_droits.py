@@ -21,54 +21,56 @@ ROLES = (
     "prestataire",
     "departement",
 )
-O, N = True, False  # allowed, denied
+A, R = True, False  # autorisé, refusé
 FICHE = "garage-evry"  # run by garage-essonne; atelier-orne is "another structure"
 
 # (endpoint, method, url, htmx, form) -> allowed for each role, in ROLES order.
 MATRICE = [
     ("prescription.inscription", "GET", "/fiches/{fiche}/inscription", False, {},
-     (O, O, O, O, O, O)),
-    ("prescription.suivi", "GET", "/suivi/{suivi}", False, {}, (N, O, N, N, N, N)),
+     (A, A, A, A, A, A)),
+    ("prescription.suivi", "GET", "/suivi/{suivi}", False, {}, (R, A, R, R, R, R)),
     ("prescription.suivi_annuler", "POST", "/suivi/{suivi}/annuler", False, {},
-     (N, O, N, N, N, N)),
-    ("prescription.places_lien", "GET", "/places/{places}", False, {}, (N, O, N, N, N, N)),
+     (R, A, R, R, R, R)),
+    ("prescription.places_lien", "GET", "/places/{places}", False, {},
+     (R, A, R, R, R, R)),
     ("prescription.places_lien", "POST", "/places/{places}", False, {"places": "7"},
-     (N, O, N, N, N, N)),
+     (R, A, R, R, R, R)),
     ("prescription.prescrire", "GET", "/fiches/{fiche}/prescrire", False, {},
-     (N, N, O, N, N, N)),
+     (R, R, A, R, R, R)),
     ("prescription.prescrire", "POST", "/fiches/{fiche}/prescrire", False,
-     {**PERSONNE, "motif": "Voiture en panne", "engagement": "oui"}, (N, N, O, N, N, N)),
+     {**PERSONNE, "motif": "Voiture en panne", "engagement": "oui"},
+     (R, R, A, R, R, R)),
     ("prescription.mes_prescriptions", "GET", "/pro/prescriptions", False, {},
-     (N, N, O, N, N, N)),
+     (R, R, A, R, R, R)),
     ("prescription.demandes_recues", "GET", "/pro/demandes", False, {},
-     (N, N, N, O, O, N)),
-    ("prescription.export", "GET", "/pro/demandes.csv", False, {}, (N, N, N, O, O, N)),
+     (R, R, R, A, A, R)),
+    ("prescription.export", "GET", "/pro/demandes.csv", False, {}, (R, R, R, A, A, R)),
     ("prescription.detail", "GET", "/pro/prescriptions/{pid}", False, {},
-     (N, N, O, N, O, N)),
+     (R, R, A, R, A, R)),
     ("prescription.detail", "GET", "/pro/prescriptions/{pid}", True, {},
-     (N, N, O, N, O, N)),
+     (R, R, A, R, A, R)),
     ("prescription.transition", "POST", "/pro/prescriptions/{pid}/annuler", False, {},
-     (N, N, O, N, O, N)),
+     (R, R, A, R, A, R)),
     ("prescription.transition", "POST", "/pro/prescriptions/{pid}/accepter", True, {},
-     (N, N, N, N, O, N)),
+     (R, R, R, R, A, R)),
     ("prescription.inscrire", "GET", "/pro/fiches/{fiche}/inscrire", False, {},
-     (N, N, N, N, O, N)),
+     (R, R, R, R, A, R)),
     ("prescription.inscrire", "POST", "/pro/fiches/{fiche}/inscrire", False, PERSONNE,
-     (N, N, N, N, O, N)),
-    ("prescription.tableau", "GET", "/pro/places", False, {}, (N, N, N, O, O, N)),
+     (R, R, R, R, A, R)),
+    ("prescription.tableau", "GET", "/pro/places", False, {}, (R, R, R, A, A, R)),
     ("prescription.changer_places", "POST", "/pro/places/{fiche}", False,
-     {"places": "4"}, (N, N, N, N, O, N)),
+     {"places": "4"}, (R, R, R, R, A, R)),
     ("prescription.changer_places", "POST", "/pro/places/{fiche}", True,
-     {"ecart": "+1"}, (N, N, N, N, O, N)),
+     {"ecart": "+1"}, (R, R, R, R, A, R)),
     ("prescription.lien_places", "POST", "/pro/places/{fiche}/lien", False, {},
-     (N, N, N, N, O, N)),
+     (R, R, R, R, A, R)),
     ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
-     (N, N, N, N, N, O)),
-    ("prescription.accueil", "GET", "/pro/", False, {}, (N, N, O, O, O, O)),
-    ("connexion.connexion", "GET", "/connexion", False, {}, (O, O, O, O, O, O)),
+     (R, R, R, R, R, A)),
+    ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),
+    ("connexion.connexion", "GET", "/connexion", False, {}, (A, A, A, A, A, A)),
     ("connexion.demo", "POST", "/connexion/demo", False, {"role": "departement"},
-     (O, O, O, O, O, O)),
-    ("connexion.deconnexion", "POST", "/deconnexion", False, {}, (O, O, O, O, O, O)),
+     (A, A, A, A, A, A)),
+    ("connexion.deconnexion", "POST", "/deconnexion", False, {}, (A, A, A, A, A, A)),
 ]  # fmt: skip
 # Tested with a real OpenID provider in test_connexion.py.
 HORS_MATRICE = {"connexion.proconnect", "connexion.retour"}
@@ -106,7 +108,15 @@ def nouvelle_demande(app) -> dict:
             ORIGINE_REFERENT,
             structure_prescriptrice=Droits.lire(db, referent).service,
         )
-        liens_ = type("L", (), {"suivi": lambda s, p: "", "pro": lambda s, p: ""})()
+        liens_ = type(
+            "L",
+            (),
+            {
+                "suivi": lambda s, p: "",
+                "pro": lambda s, p: "",
+                "courriel_structure": lambda s, x: None,
+            },
+        )()
         p = demandes.creer(db, demande, Acteur("referent", "r", referent.id), liens_)
         suivi = liens.creer(
             db, secret, "prescription", str(p.prescription.id), timedelta(days=1)

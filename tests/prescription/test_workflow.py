@@ -19,6 +19,9 @@ class Liens:
     def pro(self, p):
         return f"https://exemple.test/pro/{p.id}"
 
+    def courriel_structure(self, structure):
+        return None
+
 
 ROLES = (
     workflow.PRESTATAIRE,
