@@ -120,10 +120,12 @@ def retour():
             message="La connexion n'a pas abouti. Réessayez.",
         ), 401
     utilisateur = _utilisateur(IDP, infos)
+    suite = session.get("suite", "")
+    # A new session on login: nothing from before survives (fixation).
     session.clear()
     session["utilisateur_id"] = utilisateur.id
     session["id_token"] = jeton.get("id_token")
-    return redirect(session.pop("suite", "") or url_for("prescription.accueil"))
+    return redirect(suite or url_for("prescription.accueil"))
 
 
 def _userinfo(client, jeton) -> dict:
