@@ -182,7 +182,7 @@ def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
     commune = None
     texte_commune = form.get("commune", "").strip()[:80]
     if not texte_commune:
-        erreurs["commune"] = "Indiquez la commune où la personne habite."
+        erreurs["commune"] = "Indiquez la commune d'habitation."
     else:
         commune = referentiel().trouver(texte_commune)
         if commune is None:
