@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 from sqlmodel import select
 
@@ -139,7 +140,10 @@ def _userinfo(client, jeton) -> dict:
             "RS256",
             "ES256",
         ]
-        claims = jwt.decode(reponse.text, cles, algorithms=algos).claims
+        try:
+            claims = jwt.decode(reponse.text, cles, algorithms=algos).claims
+        except JoseError as erreur:
+            raise OAuthError("invalid_userinfo", erreur.error) from erreur
         if claims.get("iss") != metadonnees["issuer"] or claims.get("aud") not in (
             client.client_id,
             [client.client_id],

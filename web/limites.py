@@ -46,12 +46,13 @@ class StockageBase(Storage):
                 .where(CompteurLimite.cle == key, CompteurLimite.expire_a <= maintenant)
                 .values(compte=0, expire_a=maintenant + expiry)
             )
-            ligne = db.execute(
+            ajouter = (
                 update(CompteurLimite)
                 .where(CompteurLimite.cle == key)
                 .values(compte=CompteurLimite.compte + amount)
                 .returning(CompteurLimite.compte)
-            ).first()
+            )
+            ligne = db.execute(ajouter).first()
             if ligne is None:
                 try:
                     with db.begin_nested():
@@ -62,12 +63,8 @@ class StockageBase(Storage):
                         )
                     ligne = (amount,)
                 except exc.IntegrityError:
-                    ligne = db.execute(
-                        update(CompteurLimite)
-                        .where(CompteurLimite.cle == key)
-                        .values(compte=CompteurLimite.compte + amount)
-                        .returning(CompteurLimite.compte)
-                    ).first()
+                    # Another worker created it first: count on its row.
+                    ligne = db.execute(ajouter).first()
             db.commit()
             return ligne[0]
 

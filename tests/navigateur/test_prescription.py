@@ -4,15 +4,12 @@ The person signs up alone on a phone (390×844), with JavaScript and without;
 a référent prescribes from a fiche; the prestataire answers and keeps places.
 """
 
-import threading
-
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
 
 from app import create_app
-from tests.navigateur.conftest import ORDINATEUR, TELEPHONE
+from tests.navigateur.conftest import ORDINATEUR, TELEPHONE, servir
 from tests.prescription.conftest import REGLAGES
 
 NORMES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -30,12 +27,8 @@ def serveur_p(tmp_path_factory, base_de_donnees):
         "DATABASE_URL": base_de_donnees(),
         "PRESCRIPTION_LIMITE_INSCRIPTION": "1000 per hour",
     })  # fmt: skip
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
+    with servir(app) as url:
+        yield url
     app.extensions["db"].dispose()
 
 

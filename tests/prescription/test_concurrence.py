@@ -11,10 +11,10 @@ from pathlib import Path
 
 import requests
 from sqlmodel import Session, select
-from werkzeug.serving import make_server
 
 from catalogue import places
 from prescription.modeles import Prescription
+from tests.navigateur.conftest import servir
 from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,10 +25,6 @@ def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescript
     app = creer_app_prescription(
         PRESCRIPTION_LIMITE_INSCRIPTION="1000 per hour", PROPAGATE_EXCEPTIONS=False
     )
-    serveur = make_server("127.0.0.1", 0, app, threaded=True)
-    fil = threading.Thread(target=serveur.serve_forever, daemon=True)
-    fil.start()
-    url = f"http://127.0.0.1:{serveur.server_port}/fiches/velos-alencon/inscription"
     depart = threading.Barrier(DEMANDEURS)
 
     def demander(i: int) -> requests.Response:
@@ -48,12 +44,10 @@ def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescript
                 timeout=120,
             )
 
-    try:
+    with servir(app) as base:
+        url = f"{base}/fiches/velos-alencon/inscription"
         with ThreadPoolExecutor(DEMANDEURS) as groupe:
             reponses = list(groupe.map(demander, range(DEMANDEURS)))
-    finally:
-        serveur.shutdown()
-        fil.join()
     codes = sorted(r.status_code for r in reponses)
     assert codes == [200] * 47 + [303] * 3
     complets = [html.unescape(r.text) for r in reponses if r.status_code == 200]

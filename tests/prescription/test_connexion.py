@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from authlib.integrations.flask_client import OAuthError
 from oidc_provider_mock import run_server_in_thread
 from sqlmodel import Session, select
 
@@ -121,3 +122,48 @@ def test_un_retour_sans_etat_valide_est_refuse(app_oidc):
     reponse = app_oidc.test_client().get("/connexion/retour?code=abc&state=" + "x" * 40)
     assert reponse.status_code == 401
     assert "La connexion n'a pas abouti" in texte(reponse)
+
+
+def test_une_reponse_userinfo_signee_est_verifiee(creer_app_prescription, httpserver):
+    """ProConnect signs userinfo (application/jwt): checked against its keys."""
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    from web.connexion import _client, _userinfo
+
+    cle, intrus = RSAKey.generate_key(2048), RSAKey.generate_key(2048)
+    emetteur = httpserver.url_for("").rstrip("/")
+    httpserver.expect_request("/.well-known/openid-configuration").respond_with_json(
+        {
+            "issuer": emetteur,
+            "authorization_endpoint": f"{emetteur}/authorize",
+            "token_endpoint": f"{emetteur}/token",
+            "userinfo_endpoint": f"{emetteur}/userinfo",
+            "jwks_uri": f"{emetteur}/jwks",
+            "userinfo_signing_alg_values_supported": ["RS256"],
+        }
+    )
+    httpserver.expect_request("/jwks").respond_with_json(
+        {"keys": [{**cle.as_dict(private=False), "kid": "k1", "alg": "RS256"}]}
+    )
+    app = creer_app_prescription(
+        PROCONNECT_CLIENT_ID="offre-insertion",
+        PROCONNECT_CLIENT_SECRET="s",
+        PROCONNECT_DISCOVERY_URL=f"{emetteur}/.well-known/openid-configuration",
+    )
+
+    def signe(par, **claims):
+        corps = {"sub": SUB, "iss": emetteur, "aud": "offre-insertion", **claims}
+        return jwt.encode({"alg": "RS256", "kid": "k1"}, corps, par)
+
+    reponses = iter([signe(cle, usual_name="Martin"), signe(intrus, usual_name="X")])
+    httpserver.expect_request("/userinfo").respond_with_handler(
+        lambda _r: __import__("werkzeug").Response(
+            next(reponses), content_type="application/jwt"
+        )
+    )
+    jeton = {"access_token": "a", "token_type": "Bearer"}
+    with app.test_request_context():
+        assert _userinfo(_client(), jeton)["usual_name"] == "Martin"
+        with pytest.raises(OAuthError, match="signature"):
+            _userinfo(_client(), jeton)
