@@ -6,6 +6,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# On a workstation the app runs in development mode; production (gunicorn,
+# Procfile) refuses to start without a real FLASK_SECRET_KEY.
+FLASK := $(BIN)/flask --app app --debug
 
 .PHONY: run test migrer verifier exporter index bench lint paquets-systeme
 
@@ -27,10 +30,10 @@ paquets-systeme:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium postgresql >/dev/null; }
 
 migrer: $(VENV)/.installe
-	$(BIN)/flask --app app db migrer
+	$(FLASK) db migrer
 
 run: migrer
-	$(BIN)/flask --app app run --host $(HOST) --port $(PORT)
+	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Lint (with the import contracts), then the whole suite on SQLite, then on
 # a throwaway PostgreSQL cluster.
@@ -39,18 +42,19 @@ test: $(VENV)/.installe paquets-systeme lint
 	$(BIN)/pytest --base postgresql
 
 verifier: $(VENV)/.installe
-	$(BIN)/flask --app app fiches verifier
+	$(FLASK) fiches verifier
 
 exporter: $(VENV)/.installe
-	$(BIN)/flask --app app fiches exporter --sortie export
+	$(FLASK) fiches exporter --sortie export
 
 index: $(VENV)/.installe
-	$(BIN)/flask --app app index reconstruire
+	$(FLASK) index reconstruire
 
 bench: $(VENV)/.installe
 	$(BIN)/python bench/bench_chargement.py
 	$(BIN)/python bench/bench_recherche.py
 	$(BIN)/python bench/poids_page.py
+	$(BIN)/python bench/meilisearch_muet.py
 
 lint: $(VENV)/.installe
 	$(BIN)/ruff check .

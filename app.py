@@ -14,6 +14,7 @@ from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
 from catalogue.recherche.fabrique import moteur_depuis_config, remplir_si_vide
+from web import securite
 
 ROOT = Path(__file__).resolve().parent
 
@@ -31,6 +32,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_URL=None,
         MEILI_API_KEY=None,
         MEILI_INDEX="fiches",
+        MEILI_TIMEOUT=0.5,
+        MEILI_PANNES_AVANT_SECOURS=3,
+        MEILI_PAUSE_SECOURS=30,
+        URL_PUBLIQUE="http://127.0.0.1:5000",
         COMPRESS_MIMETYPES=[
             "text/html",
             "text/css",
@@ -44,7 +49,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         THEME_COULEUR_ACCENT="#b34700",
         THEME_LOGO=None,
         # --- Prescription (voir le README, « Configuration ») ---
-        ADRESSE_PUBLIQUE="http://127.0.0.1:5000",
         DEMO=False,
         PROCONNECT_CLIENT_ID=None,
         PROCONNECT_CLIENT_SECRET=None,
@@ -72,10 +76,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
-    if app.config["SECRET_KEY"] == "dev" and not (app.debug or app.testing):
-        app.logger.warning(
-            "SECRET_KEY n'est pas défini : ne pas utiliser cette instance en production"
-        )
+    securite.verifier_configuration(app)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 

@@ -35,34 +35,120 @@ class _Loader(_BaseLoader):
     pass
 
 
+# Limits that keep one odd file from exhausting memory, stack or patience.
+TAILLE_MAX = 256 * 1024  # bytes: the longest real fiche is under 20 KB
+PROFONDEUR_MAX = 12  # a fiche nests 4 levels (sessions, lieux, capacité)
+LISTE_MAX = 2000  # items in one list (zone_eligibilite lists communes)
+ELEMENTS_MAX = 50_000  # values in one file, aliases counted each time
+CROCHETS_MAX = 64  # raw [ and { nesting, checked before the recursive parser
+
+
+class _ProblemeYaml(Exception):
+    """A file we refuse before validation: the message is French, for authors."""
+
+    def __init__(self, message, ligne=None, champ=""):
+        super().__init__(message)
+        self.message, self.ligne, self.champ = message, ligne, champ
+
+
 class _DuplicateKey(Exception):
     def __init__(self, cle, ligne):
         self.cle, self.ligne = cle, ligne
 
 
+def _descendre(loader, node) -> None:
+    """One level deeper; constructors nest as the YAML does."""
+    loader.profondeur = getattr(loader, "profondeur", 0) + 1
+    if loader.profondeur > PROFONDEUR_MAX:
+        raise _ProblemeYaml(
+            f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)",
+            node.start_mark.line + 1,
+        )
+
+
 def _mapping(loader, node):
+    _descendre(loader, node)
     loader.flatten_mapping(node)
     result = LineDict()
     result.ligne = node.start_mark.line + 1
     result.lignes = {}
     for key_node, value_node in node.value:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise _ProblemeYaml(
+                "clé invalide : une clé doit être un simple mot (pas une liste "
+                "ni un ensemble de clés)",
+                key_node.start_mark.line + 1,
+            )
         key = loader.construct_object(key_node, deep=True)
         if key in result:
             raise _DuplicateKey(key, key_node.start_mark.line + 1)
         result[key] = loader.construct_object(value_node, deep=True)
         result.lignes[key] = key_node.start_mark.line + 1
+    loader.profondeur -= 1
     return result
 
 
 def _sequence(loader, node):
+    _descendre(loader, node)
+    if len(node.value) > LISTE_MAX:
+        raise _ProblemeYaml(
+            f"liste trop longue ({len(node.value)} éléments, au plus {LISTE_MAX})",
+            node.start_mark.line + 1,
+        )
     result = LineList(loader.construct_object(n, deep=True) for n in node.value)
     result.ligne = node.start_mark.line + 1
     result.lignes = [n.start_mark.line + 1 for n in node.value]
+    loader.profondeur -= 1
     return result
+
+
+def _date(loader, node):
+    """A date YAML recognises but the calendar refuses (2024-02-30) stays text:
+    validation then says which field and line is wrong."""
+    try:
+        return yaml.constructor.SafeConstructor.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
 
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _sequence)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _date)
+
+
+def _imbrication_des_crochets(texte: str) -> int | None:
+    """The line where [ and { nest deeper than allowed, if they do.
+
+    Checked on the raw text before parsing: the parser and the constructor
+    recurse, so 300 nested brackets would exhaust their stack.
+    """
+    if texte.count("[") + texte.count("{") <= CROCHETS_MAX:
+        return None  # every real fiche: counted in C, no loop
+    profondeur = 0
+    for numero, ligne in enumerate(texte.splitlines(), 1):
+        for caractere in ligne:
+            if caractere in "[{":
+                profondeur += 1
+                if profondeur > CROCHETS_MAX:
+                    return numero
+            elif caractere in "]}" and profondeur:
+                profondeur -= 1
+    return None
+
+
+def _compter_les_valeurs(data: object) -> None:
+    """Aliases repeat a value without repeating its text: nine aliases of nine
+    aliases are a billion values (« billion laughs ») to validate. Count them."""
+    a_voir, vues = [data], 0
+    while a_voir:
+        valeur = a_voir.pop()
+        vues += 1
+        if vues > ELEMENTS_MAX:
+            raise _ProblemeYaml(f"trop de valeurs (au plus {ELEMENTS_MAX})")
+        if isinstance(valeur, list):
+            a_voir.extend(valeur)
+        elif isinstance(valeur, dict):
+            a_voir.extend(valeur.values())
 
 
 @dataclass(frozen=True)
@@ -88,8 +174,25 @@ class Catalogue:
 
 def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
     try:
-        with open(path, encoding="utf-8") as f:
-            return yaml.load(f, Loader=_Loader), []
+        taille = path.stat().st_size
+        if taille > TAILLE_MAX:
+            message = f"fichier trop gros ({taille // 1024} Kio, au plus "
+            message += f"{TAILLE_MAX // 1024} Kio)"
+            return None, [Erreur(nom_affiche, None, "", message)]
+        texte = path.read_text(encoding="utf-8")
+        ligne = _imbrication_des_crochets(texte)
+        if ligne is not None:
+            message = f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)"
+            return None, [Erreur(nom_affiche, ligne, "", message)]
+        data = yaml.load(texte, Loader=_Loader)
+        if "*" in texte and "&" in texte:  # aliases: only then can values multiply
+            _compter_les_valeurs(data)
+        return data, []
+    except _ProblemeYaml as e:
+        return None, [Erreur(nom_affiche, e.ligne, e.champ, e.message)]
+    except RecursionError:
+        message = f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)"
+        return None, [Erreur(nom_affiche, None, "", message)]
     except _DuplicateKey as e:
         return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
     except yaml.MarkedYAMLError as e:
@@ -123,6 +226,8 @@ _MESSAGES = {
     "model_type": "doit être un ensemble de clés et de valeurs",
     "model_attributes_type": "doit être un ensemble de clés et de valeurs",
     "string_pattern_mismatch": "format invalide",
+    "finite_number": "doit être un nombre fini (ni .inf ni .nan)",
+    "int_too_big": "nombre trop grand",
 }
 
 
@@ -141,6 +246,8 @@ def _message(err: dict, model: type[BaseModel]) -> str:
         return f"trop long (au plus {ctx['max_length']} caractères)"
     if kind == "too_short":
         return f"doit contenir au moins {ctx['min_length']} élément"
+    if kind == "too_long":
+        return f"doit contenir au plus {ctx['max_length']} éléments"
     if kind in ("greater_than_equal", "greater_than"):
         return f"doit être supérieur ou égal à {ctx.get('ge', ctx.get('gt'))}"
     if kind in ("less_than_equal", "less_than"):
@@ -202,11 +309,15 @@ PARALLELE_A_PARTIR_DE = 2000
 def _lire_et_valider(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
     resultats = []
     for path, nom in fichiers:
-        data, erreurs = lire_yaml(path, nom)
-        obj = None
-        if not erreurs:
-            obj, erreurs = valider(model, data, nom)
-        ligne_id = _ligne(data, ["id"]) if obj is not None else None
+        data, obj, ligne_id = None, None, None
+        try:
+            data, erreurs = lire_yaml(path, nom)
+            if not erreurs:
+                obj, erreurs = valider(model, data, nom)
+            ligne_id = _ligne(data, ["id"]) if obj is not None else None
+        except Exception as e:  # noqa: BLE001 - one odd file never stops the others
+            obj, message = None, f"fichier illisible ({type(e).__name__} : {e})"
+            erreurs = [Erreur(nom, None, "", message)]
         resultats.append((path, nom, obj, erreurs, ligne_id))
     return resultats
 

@@ -9,12 +9,17 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
+    HttpUrl,
     PlainSerializer,
+    TypeAdapter,
+    ValidationError,
     model_validator,
 )
 
@@ -23,8 +28,11 @@ from catalogue.vocabulaires import vocabulaire
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 RE_CODE_POSTAL = re.compile(r"^\d{5}$")
 RE_CODE_INSEE = re.compile(r"^(\d{2}|2A|2B)\d{3}$")
-RE_COURRIEL = re.compile(r"^[^@\s]+@[^@\s]+\.[a-z]{2,}$", re.IGNORECASE)
-RE_TELEPHONE = re.compile(r"^(\+33 ?[1-9]|0[1-9])( ?\d{2}){4}$")
+# Characters that mean something in a mailto: URI (?bcc=, &cc=, #, %) have no
+# place in a real address, even where the e-mail grammar allows them.
+RE_HORS_COURRIEL = re.compile(r"[?&=#%/,;:<>\\\s\"']")
+# Bounds every number: a huge figure would overflow the database and the page.
+PLACES_MAX = 100_000
 
 
 def _dans(nom: str):
@@ -56,6 +64,49 @@ def _format(regex: re.Pattern, quoi: str):
     return AfterValidator(check)
 
 
+def _courriel(valeur: str) -> str:
+    """An address email-validator accepts (as EmailStr), safe in a mailto link."""
+    try:
+        validate_email(valeur, check_deliverability=False)
+    except EmailNotValidError:
+        valide = False
+    else:
+        valide = not RE_HORS_COURRIEL.search(valeur)
+    if not valide:
+        raise ValueError(f"adresse électronique invalide : « {valeur} »")
+    return valeur
+
+
+_URL = TypeAdapter(HttpUrl)
+
+
+def _site_web(valeur: str) -> str:
+    """An http(s) URL as pydantic's HttpUrl checks it, kept as the author wrote it."""
+    try:
+        _URL.validate_python(valeur)
+    except ValidationError:
+        valide = False
+    else:
+        valide = valeur.lower().startswith(("http://", "https://"))
+    if not valide:
+        raise ValueError(
+            f"adresse web invalide : « {valeur} » (elle commence par https://)"
+        )
+    return valeur
+
+
+def _telephone(valeur: str) -> str:
+    """A number phonenumbers knows as valid (French unless +xx is given)."""
+    try:
+        numero = phonenumbers.parse(valeur, "FR")
+        valide = phonenumbers.is_valid_number(numero)
+    except phonenumbers.NumberParseException:
+        valide = False
+    if not valide or not re.fullmatch(r"[+\d .()-]+", valeur):
+        raise ValueError(f"numéro de téléphone invalide : « {valeur} »")
+    return valeur
+
+
 def _sans_doublon(valeurs: list) -> list:
     if len(set(valeurs)) != len(valeurs):
         raise ValueError("une même valeur apparaît deux fois")
@@ -78,14 +129,19 @@ def Vocs(nom: str, min_length: int = 0):  # noqa: N802
 
 CodePostal = Annotated[str, _format(RE_CODE_POSTAL, "code postal")]
 CodeInsee = Annotated[str, _format(RE_CODE_INSEE, "code INSEE de commune")]
-Courriel = Annotated[str, _format(RE_COURRIEL, "adresse électronique")]
-Telephone = Annotated[str, _format(RE_TELEPHONE, "numéro de téléphone")]
+Courriel = Annotated[str, AfterValidator(_courriel)]
+Telephone = Annotated[str, AfterValidator(_telephone)]
+SiteWeb = Annotated[str, Field(max_length=2000), AfterValidator(_site_web)]
+Places = Annotated[int, Field(ge=0, le=PLACES_MAX)]
 Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=100)]
 Texte = Annotated[str, Field(min_length=1)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # allow_inf_nan: ".inf" and ".nan" are YAML numbers, never real figures.
+    model_config = ConfigDict(
+        extra="forbid", str_strip_whitespace=True, allow_inf_nan=False
+    )
 
 
 class Adresse(Strict):
@@ -107,7 +163,7 @@ class Structure(Adresse):
     description: str | None = None
     telephone: Telephone | None = None
     courriel: Courriel | None = None
-    site_web: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    site_web: SiteWeb | None = None
     horaires_accueil: str | None = None
     siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
     date_maj: date
@@ -124,7 +180,7 @@ class Lieu(Adresse):
 
 class Prestataire(Strict):
     structure: Slug
-    places: Annotated[int, Field(ge=0)] | None = None
+    places: Places | None = None
 
 
 class Capacite(Strict):
@@ -134,7 +190,7 @@ class Capacite(Strict):
     nombre: (
         Annotated[
             float,
-            Field(ge=0),
+            Field(ge=0, le=PLACES_MAX),
             AfterValidator(_entier_si_rond),
             PlainSerializer(lambda n: n),  # 20 stays 20, not 20.0
         ]
@@ -160,8 +216,8 @@ class Capacite(Strict):
 class Session(Strict):
     debut: date
     fin: date | None = None
-    places: Annotated[int, Field(ge=0)] | None = None
-    places_restantes: Annotated[int, Field(ge=0)] | None = None
+    places: Places | None = None
+    places_restantes: Places | None = None
     lieu: str | None = None
 
     @model_validator(mode="after")
@@ -173,8 +229,8 @@ class Session(Strict):
 
 class Duree(Strict):
     texte: Texte
-    mois_min: Annotated[float, Field(ge=0)] | None = None
-    mois_max: Annotated[float, Field(ge=0)] | None = None
+    mois_min: Annotated[float, Field(ge=0, le=600)] | None = None
+    mois_max: Annotated[float, Field(ge=0, le=600)] | None = None
 
 
 class Source(Strict):
@@ -211,19 +267,19 @@ class Fiche(Strict):
     zone_eligibilite: Annotated[list[str], Field(min_length=1)]
     telephone: Telephone | None = None
     courriel: Courriel | None = None
-    site_web: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    site_web: SiteWeb | None = None
 
     # --- Quand et combien de temps ---
     horaires_accueil: str | None = None
     duree: Duree | None = None
-    volume_horaire_hebdomadaire: Annotated[float, Field(ge=0)] | None = None
-    nombre_semaines: Annotated[int, Field(ge=1)] | None = None
+    volume_horaire_hebdomadaire: Annotated[float, Field(ge=0, le=168)] | None = None
+    nombre_semaines: Annotated[int, Field(ge=1, le=520)] | None = None
     mode_entree: Voc("modes_entree") = "entrees-sorties-permanentes"
     sessions: list[Session] = []
 
     # --- Places (extension) : capacité et places restantes ---
     capacite: Capacite
-    places_restantes: Annotated[int, Field(ge=0)] | None = None
+    places_restantes: Places | None = None
     places_maj_le: date | None = None
 
     # --- Comment y entrer (mobilisation, prescription) ---

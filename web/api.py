@@ -2,21 +2,17 @@
 
 from dataclasses import asdict
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 
 from catalogue.recherche import RechercheIndisponible, Resultats
 from catalogue.territoires import referentiel
 from web.affichage import AVERTISSEMENT_SECOURS
 from web.openapi import document_openapi
 from web.parametres import PARAMETRES, ParametreInvalide, requete_depuis_args
+from web.securite import url_absolue
+from web.site import erreur_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-
-def erreur_json(status: int, message: str):
-    response = jsonify({"erreur": message, "statut": status})
-    response.status_code = status
-    return response
 
 
 @bp.get("/fiches")
@@ -34,7 +30,7 @@ def fiches():
     try:
         resultats = current_app.extensions["recherche"].rechercher(requete)
     except RechercheIndisponible:
-        current_app.logger.exception("Recherche impossible")
+        current_app.logger.warning("Recherche impossible : moteur indisponible")
         return erreur_json(503, "La recherche est momentanément indisponible.")
     return jsonify(_en_json(resultats))
 
@@ -51,7 +47,7 @@ def _en_json(resultats: Resultats) -> dict:
                 "nom": fiche.nom if fiche else None,
                 "resume": fiche.resume if fiche else None,
                 "structure": structure.nom if structure else None,
-                "url": url_for("api.fiche", fiche_id=r.id, _external=True),
+                "url": url_absolue("api.fiche", fiche_id=r.id),
                 **asdict(r),
                 "complet": r.complet,
             }

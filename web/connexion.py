@@ -40,6 +40,7 @@ from prescription.modeles import (
     Utilisateur,
 )
 from web.donnees import db
+from web.securite import url_absolue
 
 bp = Blueprint("connexion", __name__)
 IDP = "proconnect"
@@ -99,7 +100,7 @@ def proconnect():
         ), 404
     session["suite"] = _suite()
     return client.authorize_redirect(
-        url_for("connexion.retour", _external=True),
+        url_absolue("connexion.retour"),
         state=secrets.token_urlsafe(36),
         nonce=secrets.token_urlsafe(36),
     )
@@ -278,7 +279,7 @@ def deconnexion():
         if fin:
             from urllib.parse import urlencode
 
-            retour = url_for("catalogue.index", _external=True)
+            retour = url_absolue("catalogue.index")
             return redirect(
                 f"{fin}?"
                 + urlencode(

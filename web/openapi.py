@@ -1,141 +1,143 @@
-"""The OpenAPI 3.1 description of /api/v1, built from the search constants."""
+"""The OpenAPI 3.1 description of /api/v1, generated from the pydantic models.
 
-from catalogue.recherche import (
-    FACETTES,
-    PAR_PAGE_MAX,
-    RAYON_MAX_KM,
-    TRIS,
-    valeurs_connues,
-)
-from web.parametres import NOMS_DES_FACETTES
+Parameters come from ``ParametresRecherche`` (the model that validates them),
+the fiche from ``Fiche``, answers and errors from the models below: the
+document cannot drift from the code.
+"""
 
+from functools import cache
 
-def _parametre(nom: str, description: str, schema: dict) -> dict:
-    return {"name": nom, "in": "query", "description": description, "schema": schema}
+from pydantic import BaseModel, Field
+from pydantic.json_schema import models_json_schema
 
+from catalogue.fiche import Fiche
+from catalogue.recherche import FACETTES
+from web.parametres import ParametresRecherche
 
-def _facette(nom: str) -> dict:
-    valeurs = {"type": "string", "enum": sorted(valeurs_connues(nom))}
-    return {
-        **_parametre(
-            nom,
-            f"Filtre « {NOMS_DES_FACETTES[nom]} » : une ou plusieurs valeurs "
-            "(répétées ou séparées par des virgules), combinées par OU ; les "
-            "filtres différents se combinent par ET.",
-            {"type": "array", "items": valeurs},
-        ),
-        "style": "form",
-        "explode": True,
-    }
+REF = "#/components/schemas/{model}"
 
 
-PARAMETRES_TEXTE = [
-    _parametre(
-        "q",
-        "Texte cherché : casse, accents et fautes de frappe sont tolérés ; le "
-        "dernier mot peut être incomplet.",
-        {"type": "string", "maxLength": 200},
-    ),
-    _parametre(
-        "commune",
-        "Commune de la personne (code INSEE, code postal, nom ou « Nom (code "
-        "postal) ») : garde les fiches dont la zone d'éligibilité la couvre.",
-        {"type": "string"},
-    ),
-    _parametre(
-        "rayon_km",
-        "Avec « commune » : garde les actions sur place à moins de ce rayon, "
-        "et les actions à distance.",
-        {"type": "number", "exclusiveMinimum": 0, "maximum": RAYON_MAX_KM},
-    ),
-    _parametre(
-        "places_disponibles",
-        "1 : seulement les actions qui ont des places restantes.",
-        {"type": "string", "enum": ["0", "1"]},
-    ),
-    _parametre("tri", "Ordre des résultats.", {"type": "string", "enum": list(TRIS)}),
-    _parametre("page", "Page (à partir de 1).", {"type": "integer", "minimum": 1}),
-    _parametre(
-        "par_page",
-        "Résultats par page.",
-        {"type": "integer", "minimum": 1, "maximum": PAR_PAGE_MAX, "default": 20},
-    ),
-]
+class Erreur(BaseModel):
+    """Every API error, whatever its status."""
 
-RESULTAT = {
-    "type": "object",
-    "properties": {
-        "id": {"type": "string"},
-        "nom": {"type": "string"},
-        "resume": {"type": "string"},
-        "structure": {"type": ["string", "null"]},
-        "url": {"type": "string", "format": "uri"},
-        "distance_km": {"type": ["number", "null"]},
-        "places_restantes": {
-            "type": ["integer", "null"],
-            "description": "null : places non suivies.",
-        },
-        "complet": {"type": "boolean"},
-        "places_maj_le": {"type": ["string", "null"]},
-        "surlignage": {
-            "type": "object",
-            "description": "Texte échappé (HTML) avec <mark> autour des mots trouvés.",
-            "additionalProperties": {"type": "string"},
-        },
-    },
-}
-ERREUR = {
-    "type": "object",
-    "properties": {"erreur": {"type": "string"}, "statut": {"type": "integer"}},
-}
+    erreur: str = Field(description="Ce qui ne va pas, en français.")
+    statut: int = Field(description="Le code HTTP de la réponse.")
 
 
-def _reponse(description: str, schema: dict) -> dict:
+class ResultatJson(BaseModel):
+    id: str
+    nom: str | None
+    resume: str | None
+    structure: str | None
+    url: str = Field(description="Adresse de la fiche dans l'API.")
+    distance_km: float | None
+    places_restantes: int | None = Field(description="null : places non suivies.")
+    places_maj_le: str | None
+    surlignage: dict[str, str] = Field(
+        description="Texte échappé (HTML) avec <mark> autour des mots trouvés."
+    )
+    complet: bool
+
+
+class ResultatsJson(BaseModel):
+    total: int
+    page: int
+    par_page: int
+    resultats: list[ResultatJson]
+    facettes: dict[str, dict[str, int]] = Field(
+        description=f"Nombre de fiches par valeur de filtre ({', '.join(FACETTES)})."
+    )
+    avertissement: str | None = Field(
+        None, description="Présent quand l'index de secours a répondu."
+    )
+
+
+class CommuneJson(BaseModel):
+    code_insee: str
+    nom: str
+    codes_postaux: list[str]
+    departement: str | None
+    libelle: str
+
+
+def _reponse(description: str, modele: str | None = None, tableau=False) -> dict:
+    if modele is None:
+        return {"description": description}
+    schema: dict = {"$ref": REF.format(model=modele)}
+    if tableau:
+        schema = {"type": "array", "items": schema}
     return {
         "description": description,
         "content": {"application/json": {"schema": schema}},
     }
 
 
+def _parametres() -> list[dict]:
+    """Each field of ParametresRecherche as a query parameter."""
+    schema = ParametresRecherche.model_json_schema(ref_template=REF)
+    parametres = []
+    for nom, propriete in schema["properties"].items():
+        propriete = dict(propriete)
+        description = propriete.pop("description", "")
+        propriete.pop("title", None)
+        parametre = {
+            "name": nom,
+            "in": "query",
+            "description": description,
+            "schema": propriete,
+        }
+        if propriete.get("type") == "array":
+            parametre |= {"style": "form", "explode": True}
+        parametres.append(parametre)
+    return parametres
+
+
+ERREURS = {
+    "404": _reponse("Adresse inconnue.", "Erreur"),
+    "405": _reponse("Méthode non acceptée.", "Erreur"),
+    "414": _reponse("Adresse trop longue.", "Erreur"),
+    "500": _reponse("Erreur du serveur.", "Erreur"),
+}
+
+
+@cache
 def document_openapi() -> dict:
-    comptes = {"type": "object", "additionalProperties": {"type": "integer"}}
+    _, schemas = models_json_schema(
+        [(m, "serialization") for m in (Fiche, ResultatsJson, CommuneJson, Erreur)],
+        ref_template=REF,
+    )
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Offre d'insertion : API de lecture", "version": "1"},
+        "info": {
+            "title": "Offre d'insertion : API de lecture",
+            "version": "1",
+            "description": "Chaque erreur répond en JSON, en français (schéma Erreur).",
+        },
         "paths": {
             "/api/v1/fiches": {
                 "get": {
                     "summary": "Chercher des fiches actions",
-                    "parameters": PARAMETRES_TEXTE[:1]
-                    + [_facette(f) for f in FACETTES]
-                    + PARAMETRES_TEXTE[1:],
+                    "operationId": "chercher",
+                    "parameters": _parametres(),
                     "responses": {
                         "200": _reponse(
                             "Une page de résultats et le nombre de fiches par filtre.",
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "total": {"type": "integer"},
-                                    "page": {"type": "integer"},
-                                    "par_page": {"type": "integer"},
-                                    "resultats": {"type": "array", "items": RESULTAT},
-                                    "facettes": {
-                                        "type": "object",
-                                        "properties": {f: comptes for f in FACETTES},
-                                    },
-                                    "avertissement": {"type": "string"},
-                                },
-                            },
+                            "ResultatsJson",
                         ),
                         "400": _reponse(
-                            "Paramètre invalide (message en français).", ERREUR
+                            "Paramètre invalide (message en français).", "Erreur"
                         ),
+                        "503": _reponse(
+                            "La recherche est momentanément indisponible.", "Erreur"
+                        ),
+                        **ERREURS,
                     },
                 }
             },
             "/api/v1/fiches/{fiche_id}": {
                 "get": {
                     "summary": "Lire une fiche action",
+                    "operationId": "lire_fiche",
                     "parameters": [
                         {
                             "name": "fiche_id",
@@ -145,23 +147,38 @@ def document_openapi() -> dict:
                         }
                     ],
                     "responses": {
-                        "200": _reponse("La fiche complète.", {"type": "object"}),
-                        "404": _reponse("Fiche inconnue.", ERREUR),
+                        "200": _reponse("La fiche complète.", "Fiche"),
+                        **ERREURS,
                     },
                 }
             },
             "/api/v1/communes": {
                 "get": {
                     "summary": "Suggérer des communes (nom ou code postal)",
+                    "operationId": "suggerer_communes",
                     "parameters": [
-                        _parametre(
-                            "q", "Début du nom ou du code postal.", {"type": "string"}
-                        )
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "description": "Début du nom ou du code postal.",
+                            "schema": {"type": "string"},
+                        }
                     ],
                     "responses": {
-                        "200": _reponse("Jusqu'à 8 communes.", {"type": "array"})
+                        "200": _reponse(
+                            "Jusqu'à 8 communes.", "CommuneJson", tableau=True
+                        ),
+                        **ERREURS,
                     },
                 }
             },
+            "/api/v1/openapi.json": {
+                "get": {
+                    "summary": "Ce document",
+                    "operationId": "openapi",
+                    "responses": {"200": _reponse("Le document OpenAPI 3.1.")},
+                }
+            },
         },
+        "components": {"schemas": schemas["$defs"]},
     }

@@ -5,7 +5,7 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
     Blueprint,
@@ -32,6 +32,7 @@ from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
 from web.parametres import ParametreInvalide, requete_depuis_args
+from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
 htmx = HTMX()  # reads the htmx request headers; app.py registers the extension
@@ -81,7 +82,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         moteur = current_app.extensions["recherche"]
         resultats = rechercher_avec_facettes_ouvertes(moteur, requete)
     except RechercheIndisponible:
-        current_app.logger.exception("Recherche indisponible")
+        current_app.logger.warning("Recherche indisponible")
         resultats = Resultats(0, 1, requete.par_page, [], {})
         erreur = MESSAGE_INDISPONIBLE
     return {
@@ -152,7 +153,7 @@ def _adresse_propre(args: MultiDict) -> str:
         for cle, valeur in args.items(multi=True)
         if valeur.strip() and (cle, valeur) != ("tri", "pertinence")
     )
-    return url_for("catalogue.index", **propres.to_dict(flat=False))
+    return _adresse_recherche(propres)
 
 
 def _places(fiche) -> affichage.Places:
@@ -180,14 +181,19 @@ def _suggestions_commune(texte: str) -> list[tuple[str, str]]:
     if not texte or referentiel().trouver(texte):
         return []
     args = MultiDict(request.args)
+    args.poplist("page")
     liens = []
     for commune in referentiel().suggerer(texte, limite=5):
         args.setlist("commune", [affichage.nom_commune(commune)])
-        args.poplist("page")
-        liens.append(
-            (affichage.nom_commune(commune), url_for("catalogue.index", **args))
-        )
+        liens.append((affichage.nom_commune(commune), _adresse_recherche(args)))
     return liens
+
+
+def _adresse_recherche(args: MultiDict) -> str:
+    """The search page with these parameters; never url_for(**user_keys), whose
+    reserved names (_anchor, _scheme, _method, endpoint…) would be obeyed."""
+    requete = urlencode(list(args.items(multi=True)), safe="(),:/@")
+    return url_for("catalogue.index") + (f"?{requete}" if requete else "")
 
 
 def _cartes(resultats: Resultats) -> list[dict]:
@@ -271,7 +277,7 @@ def _retour_a_la_recherche() -> str:
 
 def _lien_sms(fiche) -> str:
     """An ``sms:`` link whose body carries the fiche's name and address."""
-    adresse = url_for("catalogue.fiche", fiche_id=fiche.id, _external=True)
+    adresse = url_absolue("catalogue.fiche", fiche_id=fiche.id)
     texte = f"{fiche.nom} : {adresse}"
     # "?&body=" is understood by both Android and iOS messaging apps.
     return "sms:?&body=" + quote(texte)

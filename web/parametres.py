@@ -1,4 +1,21 @@
-"""Search parameters of the page and the API: query string -> Requete."""
+"""Search parameters of the page and the API: one pydantic model.
+
+``ParametresRecherche`` validates the query string with French messages and
+gives the OpenAPI document its parameters; ``requete_depuis_args`` turns it
+into the domain's ``Requete``; ``resoudre_lieu`` alone knows how a commune
+becomes a zone and a point.
+"""
+
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+)
 
 from catalogue.recherche import (
     FACETTES,
@@ -9,18 +26,6 @@ from catalogue.recherche import (
     valeurs_connues,
 )
 from catalogue.territoires import Referentiel, referentiel
-
-# Query-string parameters of the search page and of GET /api/v1/fiches.
-PARAMETRES = (
-    "q",
-    *FACETTES,
-    "commune",
-    "rayon_km",
-    "places_disponibles",
-    "tri",
-    "page",
-    "par_page",
-)
 
 
 class ParametreInvalide(ValueError):
@@ -39,55 +44,209 @@ NOMS_DES_FACETTES = {
     "statut": "statut",
 }
 OUI = {"1", "true", "oui", "on"}
+TEXTE_MAX = 200
+PAGE_MAX = 1000
 
 
-def _liste(args, nom: str) -> list[str]:
-    """Repeated (?a=1&a=2) or comma-separated (?a=1,2) values."""
-    brutes = args.getlist(nom) if hasattr(args, "getlist") else [args.get(nom) or ""]
-    return [v.strip() for brute in brutes for v in brute.split(",") if v.strip()]
+def _texte(brut: object) -> str:
+    return str(brut or "").strip()[:TEXTE_MAX]
 
 
-def _entier(args, nom: str, defaut: int, mini: int, maxi: int) -> int:
-    brut = (args.get(nom) or "").strip()
-    if not brut:
-        return defaut
-    if not brut.isdigit() or not mini <= int(brut) <= maxi:
-        raise ParametreInvalide(
-            f"« {nom} » doit être un nombre entier entre {mini} et {maxi} "
-            f"(reçu : « {brut} »)."
-        )
-    return int(brut)
+def _entier(nom: str, mini: int, maxi: int):
+    """ASCII digits only: str.isdigit() also accepts « ² » and « ٣ »."""
+
+    def lire(brut: object) -> int:
+        texte = str(brut).strip()
+        if not (texte.isascii() and texte.isdigit() and mini <= int(texte) <= maxi):
+            raise ValueError(
+                f"« {nom} » doit être un nombre entier entre {mini} et {maxi} "
+                f"(reçu : « {texte} »)."
+            )
+        return int(texte)
+
+    return BeforeValidator(lire)
 
 
-def _rayon(args) -> float | None:
-    brut = (args.get("rayon_km") or "").strip().replace(",", ".")
-    if not brut:
-        return None
+def _rayon(brut: object) -> float:
+    texte = str(brut).strip()
     try:
-        rayon = float(brut)
+        rayon = float(texte.replace(",", ".")) if texte.isascii() else -1.0
     except ValueError:
         rayon = -1.0
-    if not 0 < rayon <= RAYON_MAX_KM:
-        raise ParametreInvalide(
+    if not 0 < rayon <= RAYON_MAX_KM:  # also refuses nan and inf
+        raise ValueError(
             f"Le rayon doit être un nombre de kilomètres entre 1 et {RAYON_MAX_KM} "
-            f"(reçu : « {brut} »)."
+            f"(reçu : « {texte} »)."
         )
     return rayon
 
 
-def _filtres(args) -> dict[str, tuple[str, ...]]:
-    filtres = {}
-    for facette in FACETTES:
-        valeurs = _liste(args, facette)
+def _oui(brut: object) -> bool:
+    return str(brut).strip().lower() in OUI
+
+
+def _tri(brut: object) -> str:
+    tri = str(brut).strip()
+    if tri not in TRIS:
+        raise ValueError(f"Tri inconnu : « {tri} » (possibles : {', '.join(TRIS)}).")
+    return tri
+
+
+def _valeurs(facette: str):
+    """Repeated (?a=1&a=2) or comma-separated (?a=1,2) values, all known."""
+
+    def lire(brutes: object) -> list[str]:
+        brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
+        valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
         inconnues = [v for v in valeurs if v not in valeurs_connues(facette)]
         if inconnues:
-            raise ParametreInvalide(
+            raise ValueError(
                 f"Valeur inconnue pour le filtre « {NOMS_DES_FACETTES[facette]} » : "
                 f"« {inconnues[0]} »."
             )
-        if valeurs:
-            filtres[facette] = tuple(dict.fromkeys(valeurs))
-    return filtres
+        return list(dict.fromkeys(valeurs))
+
+    return BeforeValidator(lire)
+
+
+def _facette(facette: str):
+    valeurs = Literal[tuple(sorted(valeurs_connues(facette)))]
+    description = (
+        f"Filtre « {NOMS_DES_FACETTES[facette]} » : une ou plusieurs valeurs "
+        "(répétées ou séparées par des virgules), combinées par OU ; les filtres "
+        "différents se combinent par ET."
+    )
+    return (
+        Annotated[list[valeurs], _valeurs(facette), Field(description=description)],
+        [],
+    )
+
+
+class _Base(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    q: Annotated[
+        str,
+        BeforeValidator(_texte),
+        Field(
+            description="Texte cherché : casse, accents et fautes de frappe sont "
+            "tolérés ; le dernier mot peut être incomplet ; coupé à 200 caractères."
+        ),
+    ] = ""
+
+
+ParametresRecherche = create_model(
+    "ParametresRecherche",
+    __base__=_Base,
+    __doc__="Les paramètres de la page de recherche et de GET /api/v1/fiches.",
+    **{f: _facette(f) for f in FACETTES},
+    commune=(
+        Annotated[
+            str,
+            BeforeValidator(lambda v: str(v).strip()),
+            Field(
+                description="Commune de la personne (code INSEE, code postal, nom ou "
+                "« Nom (code postal) ») : garde les fiches dont la zone "
+                "d'éligibilité la couvre."
+            ),
+        ],
+        "",
+    ),
+    rayon_km=(
+        Annotated[
+            float,
+            BeforeValidator(_rayon),
+            Field(
+                gt=0,
+                le=RAYON_MAX_KM,
+                description="Avec « commune » : garde les actions sur place à moins "
+                "de ce rayon, et les actions à distance.",
+            ),
+        ]
+        | None,
+        None,
+    ),
+    places_disponibles=(
+        Annotated[
+            bool,
+            BeforeValidator(_oui),
+            Field(description="1 : seulement les actions qui ont des places."),
+        ],
+        False,
+    ),
+    tri=(
+        Annotated[
+            Literal[TRIS],
+            BeforeValidator(_tri),
+            Field(description="Ordre des résultats."),
+        ],
+        "pertinence",
+    ),
+    page=(
+        Annotated[
+            int,
+            _entier("page", 1, PAGE_MAX),
+            Field(ge=1, le=PAGE_MAX, description="Page (à partir de 1)."),
+        ],
+        1,
+    ),
+    par_page=(
+        Annotated[
+            int,
+            _entier("par_page", 1, PAR_PAGE_MAX),
+            Field(ge=1, le=PAR_PAGE_MAX, description="Résultats par page."),
+        ],
+        20,
+    ),
+)
+
+# Query-string parameters of the search page and of GET /api/v1/fiches.
+PARAMETRES = tuple(ParametresRecherche.model_fields)
+
+
+def _en_dict(args) -> dict:
+    """A query string (MultiDict or plain mapping) as the model reads it;
+    blank values mean « not given »."""
+    donnees = {}
+    for nom in PARAMETRES:
+        if nom in FACETTES:
+            brutes = args.getlist(nom) if hasattr(args, "getlist") else [args.get(nom)]
+            brutes = [b for b in brutes if b is not None]
+            if brutes:
+                donnees[nom] = brutes
+        elif str(args.get(nom) or "").strip():
+            donnees[nom] = args.get(nom)
+    return donnees
+
+
+def lire_parametres(args):
+    """Validate the query string; ParametreInvalide carries the first problem."""
+    try:
+        return ParametresRecherche.model_validate(_en_dict(args))
+    except ValidationError as exc:
+        erreur = exc.errors()[0]
+        cause = (erreur.get("ctx") or {}).get("error")
+        raise ParametreInvalide(
+            str(cause) if cause else f"Paramètre « {erreur['loc'][0]} » invalide."
+        ) from None
+
+
+def resoudre_lieu(
+    texte: str, ref: Referentiel | None = None
+) -> tuple[tuple[str, ...], tuple[float, float] | None]:
+    """The zone codes covering a commune, and its point (for distances)."""
+    if not texte:
+        return (), None
+    commune = (ref or referentiel()).trouver(texte)
+    if commune is None:
+        raise ParametreInvalide(
+            f"Commune introuvable : « {texte} ». Tapez son nom ou son "
+            "code postal et choisissez-la dans la liste."
+        )
+    point = None
+    if commune.latitude is not None:
+        point = (commune.latitude, commune.longitude)
+    return commune.codes_zone, point
 
 
 def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
@@ -96,35 +255,20 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     ``args`` is any mapping (werkzeug's MultiDict gives repeated values).
     Raises ParametreInvalide with a French message the user can act on.
     """
-    zone, point, rayon = (), None, _rayon(args)
-    nom_commune = (args.get("commune") or "").strip()
-    if nom_commune:
-        commune = (ref or referentiel()).trouver(nom_commune)
-        if commune is None:
-            raise ParametreInvalide(
-                f"Commune introuvable : « {nom_commune} ». Tapez son nom ou son "
-                "code postal et choisissez-la dans la liste."
-            )
-        zone = commune.codes_zone
-        if commune.latitude is not None:
-            point = (commune.latitude, commune.longitude)
-    tri = (args.get("tri") or "pertinence").strip()
-    if tri not in TRIS:
-        raise ParametreInvalide(
-            f"Tri inconnu : « {tri} » (possibles : {', '.join(TRIS)})."
-        )
-    if (rayon or tri == "distance") and point is None:
+    p = lire_parametres(args)
+    zone, point = resoudre_lieu(p.commune, ref)
+    if (p.rayon_km or p.tri == "distance") and point is None:
         raise ParametreInvalide(
             "Indiquez une commune pour chercher autour d'elle ou trier par distance."
         )
     return Requete(
-        texte=(args.get("q") or "").strip()[:200],
-        filtres=_filtres(args),
+        texte=p.q,
+        filtres={f: tuple(getattr(p, f)) for f in FACETTES if getattr(p, f)},
         zone=zone,
         point=point,
-        rayon_km=rayon,
-        places_disponibles=(args.get("places_disponibles") or "").lower() in OUI,
-        tri=tri,
-        page=_entier(args, "page", 1, 1, 1000),
-        par_page=_entier(args, "par_page", 20, 1, PAR_PAGE_MAX),
+        rayon_km=p.rayon_km,
+        places_disponibles=p.places_disponibles,
+        tri=p.tri,
+        page=p.page,
+        par_page=p.par_page,
     )

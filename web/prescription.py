@@ -47,6 +47,7 @@ from prescription.modeles import (
 )
 from web import affichage, donnees
 from web.donnees import db
+from web.securite import url_absolue
 
 bp = Blueprint("prescription", __name__)
 htmx = HTMX()
@@ -104,10 +105,10 @@ class LiensWeb:
 
     def suivi(self, p: Prescription) -> str:
         jeton = _lien_de_suivi(p, self.session)
-        return url_for("prescription.suivi", jeton=jeton, _external=True)
+        return url_absolue("prescription.suivi", jeton=jeton)
 
     def pro(self, p: Prescription) -> str:
-        return url_for("prescription.detail", pid=p.id, _external=True)
+        return url_absolue("prescription.detail", pid=p.id)
 
     def courriel_structure(self, structure: str) -> str | None:
         s = current_app.extensions["catalogue"].structures.get(structure)
@@ -758,7 +759,7 @@ def lien_places(fiche_id: str):
     return render_template(
         "prescription/tableau.html",
         lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
-        lien=(fiche, url_for("prescription.places_lien", jeton=jeton, _external=True)),
+        lien=(fiche, url_absolue("prescription.places_lien", jeton=jeton)),
     )
 
 

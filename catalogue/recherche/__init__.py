@@ -125,6 +125,23 @@ class MoteurRecherche(Protocol):
         """Rebuild the whole index from scratch, swapped in atomically."""
 
 
+def requetes_des_facettes_ouvertes(requete: Requete) -> list[tuple[str, Requete]]:
+    """For each ticked facet, the count-only query that leaves it unticked."""
+    return [
+        (
+            facette,
+            replace(
+                requete,
+                filtres={f: v for f, v in requete.filtres.items() if f != facette},
+                facettes=(facette,),
+                page=1,
+                par_page=1,
+            ),
+        )
+        for facette in requete.filtres
+    ]
+
+
 def rechercher_avec_facettes_ouvertes(
     moteur: MoteurRecherche, requete: Requete
 ) -> Resultats:
@@ -132,16 +149,16 @@ def rechercher_avec_facettes_ouvertes(
 
     Values of one facet combine with OR, so a box's count must say how many
     results ticking it would give: engines count within the current results,
-    hence one cheap extra count per facet in use.
+    hence one cheap extra count per facet in use. An engine behind a network
+    answers all of it in one round trip (its ``rechercher_avec_facettes_ouvertes``).
     """
+    en_un_appel = getattr(moteur, "rechercher_avec_facettes_ouvertes", None)
+    if en_un_appel is not None:
+        return en_un_appel(requete)
     resultats = moteur.rechercher(requete)
     facettes = dict(resultats.facettes)
-    for facette in requete.filtres:
-        sans = {f: v for f, v in requete.filtres.items() if f != facette}
-        autre = moteur.rechercher(
-            replace(requete, filtres=sans, facettes=(facette,), page=1, par_page=1)
-        )
-        facettes[facette] = autre.facettes.get(facette, {})
+    for facette, sans in requetes_des_facettes_ouvertes(requete):
+        facettes[facette] = moteur.rechercher(sans).facettes.get(facette, {})
     return replace(resultats, facettes=facettes)
 
 

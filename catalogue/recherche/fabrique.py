@@ -15,12 +15,19 @@ def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
         return embarque
     if backend == "meilisearch":
         from catalogue.recherche.moteur_meilisearch import MoteurMeilisearch
-        from catalogue.recherche.moteur_secours import MoteurAvecSecours
+        from catalogue.recherche.moteur_secours import Disjoncteur, MoteurAvecSecours
 
         meili = MoteurMeilisearch(
-            config.get("MEILI_URL"), config.get("MEILI_API_KEY"), config["MEILI_INDEX"]
+            config.get("MEILI_URL"),
+            config.get("MEILI_API_KEY"),
+            config["MEILI_INDEX"],
+            delai_s=float(config.get("MEILI_TIMEOUT") or 0.5),
         )
-        return MoteurAvecSecours(meili, embarque)
+        disjoncteur = Disjoncteur(
+            pannes=int(config.get("MEILI_PANNES_AVANT_SECOURS") or 3),
+            pause_s=float(config.get("MEILI_PAUSE_SECOURS") or 30),
+        )
+        return MoteurAvecSecours(meili, embarque, disjoncteur)
     raise ValueError(
         f"SEARCH_BACKEND inconnu : « {backend} » (valeurs : embarque, meilisearch)"
     )

@@ -7,6 +7,7 @@ unless it succeeded. Every client error becomes that one typed error.
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 
 import meilisearch
@@ -21,6 +22,7 @@ from catalogue.recherche import (
     Requete,
     Resultat,
     Resultats,
+    requetes_des_facettes_ouvertes,
 )
 from catalogue.recherche.documents import champs_places, places_les_plus_recentes
 from catalogue.recherche.langue import (
@@ -36,6 +38,10 @@ from catalogue.territoires import distance_km
 LOT = 1000
 CHAMPS_PLACES = ("places_restantes", "places_maj_le")
 ATTENTE_MS = 30_000
+# Searches wait this long (connect, then read) before the fallback answers;
+# writes may take longer to be accepted (large batches).
+DELAI_S = 0.5
+ECRITURE_PLUS_LENTE = 10
 TRI = {
     "pertinence": ["complet:asc"],
     "places": ["places_tri:desc"],
@@ -166,18 +172,31 @@ def resultat(hit: dict, point: tuple[float, float] | None) -> Resultat:
 
 
 class MoteurMeilisearch:
-    def __init__(self, url: str | None, cle: str | None, nom_index: str, delai_s=5):
+    def __init__(
+        self,
+        url: str | None,
+        cle: str | None,
+        nom_index: str,
+        delai_s: float = DELAI_S,
+    ):
         self.nom_index = nom_index
-        self._client = meilisearch.Client(url, cle, timeout=delai_s) if url else None
+        self._client = self._client_ecriture = None
+        if url:
+            # requests' (connect, read) timeouts: a server that accepts and
+            # never answers costs ``delai_s``, not a worker.
+            self._client = meilisearch.Client(url, cle, timeout=(delai_s, delai_s))
+            ecriture = (delai_s, delai_s * ECRITURE_PLUS_LENTE)
+            self._client_ecriture = meilisearch.Client(url, cle, timeout=ecriture)
         self._pret = False
 
     @contextmanager
-    def _erreurs(self, quoi: str) -> Iterator[meilisearch.Client]:
-        if self._client is None:
+    def _erreurs(self, quoi: str, lecture=False) -> Iterator[meilisearch.Client]:
+        client = self._client if lecture else self._client_ecriture
+        if client is None:
             raise RechercheIndisponible("Meilisearch n'est pas configuré (MEILI_URL)")
         try:
-            yield self._client
-        except (MeilisearchError, requests.RequestException) as e:
+            yield client
+        except (MeilisearchError, requests.RequestException, ValueError) as e:
             raise RechercheIndisponible(f"Meilisearch, {quoi} : {e}") from e
 
     def _attendre(self, client, tache, sauf: str | None = None) -> None:
@@ -231,7 +250,7 @@ class MoteurMeilisearch:
             self._attendre(client, tache)
 
     def empreintes(self) -> dict[str, str]:
-        with self._erreurs("lecture des empreintes") as client:
+        with self._erreurs("lecture des empreintes", lecture=True) as client:
             return {
                 d["id"]: d.get("empreinte", "")
                 for d in self._tous(client, self.nom_index, ["id", "empreinte"])
@@ -273,10 +292,29 @@ class MoteurMeilisearch:
     # --- Reading ---
 
     def rechercher(self, requete: Requete) -> Resultats:
-        with self._erreurs("recherche") as client:
+        with self._erreurs("recherche", lecture=True) as client:
             reponse = client.index(self.nom_index).search(
                 requete.texte, parametres(requete)
             )
+        return self._resultats(requete, reponse)
+
+    def rechercher_avec_facettes_ouvertes(self, requete: Requete) -> Resultats:
+        """The page and each ticked facet's counts in one multi-search request."""
+        ouvertes = requetes_des_facettes_ouvertes(requete)
+        corps = [
+            {"indexUid": self.nom_index, "q": r.texte, **parametres(r)}
+            for r in [requete, *(sans for _, sans in ouvertes)]
+        ]
+        with self._erreurs("recherche", lecture=True) as client:
+            reponses = client.multi_search(corps)["results"]
+        resultats = self._resultats(requete, reponses[0])
+        facettes = dict(resultats.facettes)
+        for (facette, sans), reponse in zip(ouvertes, reponses[1:], strict=True):
+            facettes[facette] = self._resultats(sans, reponse).facettes[facette]
+        return replace(resultats, facettes=facettes)
+
+    @staticmethod
+    def _resultats(requete: Requete, reponse: dict) -> Resultats:
         return Resultats(
             total=reponse.get("totalHits", 0),
             page=requete.page,
@@ -289,7 +327,7 @@ class MoteurMeilisearch:
         )
 
     def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
-        with self._erreurs("lecture des places") as client:
+        with self._erreurs("lecture des places", lecture=True) as client:
             return self._places(client, list(fiche_ids))
 
     def _places(self, client, ids: list[str]) -> dict[str, dict]:

@@ -3,10 +3,14 @@
 Every write goes to both. The embedded index is the one that never misses a
 write, so it holds the true places; when Meilisearch fails, the fiche is
 noted and the next sync sends it again. Searches fall back to the embedded
-index with a notice the user sees.
+index with a notice the user sees. After a few failures in a row a circuit
+breaker sends everything straight to the embedded index for a while, so an
+outage costs each request nothing, and is logged once.
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import datetime
@@ -16,6 +20,7 @@ from catalogue.recherche import (
     RechercheIndisponible,
     Requete,
     Resultats,
+    rechercher_avec_facettes_ouvertes,
 )
 from catalogue.recherche.moteur_sqlite import MoteurSQLite
 
@@ -24,18 +29,83 @@ logger = logging.getLogger(__name__)
 EN_RETARD = "a-resynchroniser"
 
 
+class Disjoncteur:
+    """Closed while Meilisearch answers; open for ``pause_s`` after ``pannes``
+    failures in a row; then one call tries again (and reopens it if it fails).
+
+    Logs one line when an outage starts and one when it ends, never a
+    traceback: an unreachable server is expected, not a bug.
+    """
+
+    def __init__(self, pannes: int = 3, pause_s: float = 30.0, horloge=None):
+        self.pannes, self.pause_s = max(1, pannes), pause_s
+        self.horloge = horloge or time.monotonic
+        self.echecs = 0
+        self.ouvert_jusqu_a = 0.0
+        self._verrou = threading.Lock()
+
+    def ouvert(self) -> bool:
+        return self.horloge() < self.ouvert_jusqu_a
+
+    def echec(self, erreur: Exception) -> None:
+        with self._verrou:
+            self.echecs += 1
+            if self.echecs == 1:
+                logger.warning(
+                    "Meilisearch ne répond pas (%s). Recherche servie par l'index "
+                    "embarqué jusqu'à son retour",
+                    erreur,
+                )
+            if self.echecs >= self.pannes:
+                if not self.ouvert():
+                    logger.debug("Disjoncteur ouvert pour %s s", self.pause_s)
+                self.ouvert_jusqu_a = self.horloge() + self.pause_s
+
+    def succes(self) -> None:
+        with self._verrou:
+            if self.echecs:
+                logger.warning(
+                    "Meilisearch répond de nouveau après %d échec(s)", self.echecs
+                )
+            self.echecs, self.ouvert_jusqu_a = 0, 0.0
+
+
 class MoteurAvecSecours:
-    def __init__(self, principal: MoteurRecherche, secours: MoteurSQLite):
+    def __init__(
+        self,
+        principal: MoteurRecherche,
+        secours: MoteurSQLite,
+        disjoncteur: Disjoncteur | None = None,
+    ):
         self.principal, self.secours = principal, secours
+        self.disjoncteur = disjoncteur or Disjoncteur()
 
     def _essayer(self, ecrire: Callable[[], None], fiche_ids: list[str]) -> None:
         try:
+            if self.disjoncteur.ouvert():
+                raise RechercheIndisponible("Meilisearch en panne : écriture différée")
             ecrire()
-        except RechercheIndisponible:
-            logger.exception("Meilisearch n'a pas reçu %d fiche(s)", len(fiche_ids))
+        except RechercheIndisponible as e:
+            if not self.disjoncteur.ouvert():
+                self.disjoncteur.echec(e)
+            logger.debug("Meilisearch n'a pas reçu %d fiche(s)", len(fiche_ids))
             self.secours.noter_a_resynchroniser(fiche_ids)
         else:
+            self.disjoncteur.succes()
             self.secours.resynchronisees(fiche_ids)
+
+    def _principal(self, appel: Callable[[], object]):
+        """Call Meilisearch unless the breaker is open; RechercheIndisponible
+        says the fallback must answer."""
+        if self.disjoncteur.ouvert():
+            raise RechercheIndisponible("Meilisearch en panne")
+        try:
+            reponse = appel()
+        except RechercheIndisponible as e:
+            self.disjoncteur.echec(e)
+            raise
+        self.disjoncteur.succes()
+        return reponse
 
     def _avec_places_du_secours(self, docs: list[dict]) -> list[dict]:
         places = self.secours.places(d["id"] for d in docs)
@@ -64,9 +134,8 @@ class MoteurAvecSecours:
     def empreintes(self) -> dict[str, str]:
         """Meilisearch's, with missed fiches marked so a sync sends them again."""
         try:
-            empreintes = self.principal.empreintes()
+            empreintes = self._principal(self.principal.empreintes)
         except RechercheIndisponible:
-            logger.exception("Meilisearch injoignable : empreintes de l'index embarqué")
             return self.secours.empreintes()
         en_retard = self.secours.a_resynchroniser()
         return {i: EN_RETARD if i in en_retard else e for i, e in empreintes.items()}
@@ -89,8 +158,16 @@ class MoteurAvecSecours:
 
     def rechercher(self, requete: Requete) -> Resultats:
         try:
-            return self.principal.rechercher(requete)
+            return self._principal(lambda: self.principal.rechercher(requete))
         except RechercheIndisponible:
-            logger.exception("Recherche servie par l'index embarqué")
-            resultats = self.secours.rechercher(requete)
+            return replace(self.secours.rechercher(requete), degrade=True)
+
+    def rechercher_avec_facettes_ouvertes(self, requete: Requete) -> Resultats:
+        """One round trip to Meilisearch, or the embedded index at once."""
+        try:
+            return self._principal(
+                lambda: rechercher_avec_facettes_ouvertes(self.principal, requete)
+            )
+        except RechercheIndisponible:
+            resultats = rechercher_avec_facettes_ouvertes(self.secours, requete)
             return replace(resultats, degrade=True)

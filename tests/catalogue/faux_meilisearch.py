@@ -85,6 +85,17 @@ class FauxMeilisearch:
                 if nom not in self.index:
                     return _introuvable(nom)
                 return _json(self.reponse_recherche)
+            case ("POST", "multi-search"):
+                if any(q["indexUid"] not in self.index for q in corps["queries"]):
+                    return _introuvable(corps["queries"][0]["indexUid"])
+                return _json(
+                    {
+                        "results": [
+                            {"indexUid": q["indexUid"], **self.reponse_recherche}
+                            for q in corps["queries"]
+                        ]
+                    }
+                )
         return _json({"message": f"route inconnue {route}"}, 404)
 
     def _ecrire(self, request, nom, docs) -> Response:

@@ -73,7 +73,7 @@ def test_une_fiche_retiree_pendant_la_panne_est_retiree_ensuite(faux, secours, d
 
 @pytest.mark.parametrize("url", [None, "http://127.0.0.1:9"])
 def test_l_api_repond_meme_si_meilisearch_est_absent(creer_app_recherche, url, caplog):
-    caplog.set_level(logging.ERROR)
+    caplog.set_level(logging.WARNING)
     app = creer_app_recherche(SEARCH_BACKEND="meilisearch", MEILI_URL=url)
     reponse = app.test_client().get("/api/v1/fiches?q=velo")
     assert reponse.status_code == 200

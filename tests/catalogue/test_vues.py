@@ -8,6 +8,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from catalogue.recherche import RechercheIndisponible
+from tests.fiches import ecrire_fiche, ecrire_structure
 from web import affichage, theme
 
 HTMX = {"HX-Request": "true", "HX-Target": "resultats"}
@@ -184,7 +185,8 @@ def test_la_pagination_garde_la_recherche(client_recherche):
     assert suivante["hx-target"] == "#resultats"
 
 
-def test_suggestions_de_communes(client):
+def test_suggestions_de_communes(client_recherche):
+    client = client_recherche
     reponse = client.get("/communes?commune=alen")
     soupe = page(reponse)
     assert soupe.find().name == "datalist" and soupe.find()["id"] == "communes"
@@ -196,8 +198,62 @@ def test_suggestions_de_communes(client):
 # --- The fiche page --------------------------------------------------------
 
 
-def test_la_fiche_repond_aux_questions(client):
-    reponse = client.get("/fiches/61-atelier-mob-pret-deux-roues")
+@pytest.fixture
+def client_fiches(creer_app, tmp_path):
+    """Fiches written for these page tests (tests/fiches.py), beside the fixtures."""
+    ecrire_structure(tmp_path, "atelier-mob", code_insee="61001")
+    ecrire_structure(tmp_path, "cd91")  # no address: the lieu is to be given
+    rsa = "Vingt personnes au RSA par an. Le RSA n'empêche pas de venir."
+    ecrire_fiche(
+        tmp_path,
+        "pret-deux-roues",
+        nom="Prêt et location de vélos et de scooters",
+        description=f"Un vélo prêté pour un mois. {rsa}",
+        publics=["tous-publics"],
+        documents=["Pièce d'identité", "Chèque de caution"],
+        structure="atelier-mob",
+        lieux=[
+            {
+                "nom": "Atelier Mob",
+                "adresse": "59 rue Saint-Blaise",
+                "code_postal": "61000",
+                "code_insee": "61001",
+            }
+        ],
+        duree={"texte": "Prêt d'un mois, renouvelable.", "mois_min": 1},
+        frais="payant",
+    )
+    ecrire_fiche(
+        tmp_path,
+        "velo-ecole",
+        structure="atelier-mob",
+        mobilisable_par=["usagers", "professionnels"],
+        telephone="02 33 26 58 51",
+    )
+    ecrire_fiche(
+        tmp_path,
+        "pack-sortie-rsa",
+        nom="Pack sortie du RSA",
+        structure="cd91",
+        lieux=None,
+        zone_eligibilite=["91"],
+    )
+    ecrire_fiche(
+        tmp_path,
+        "aci-textile",
+        structure="atelier-mob",
+        capacite={"nombre": 11.2, "unite": "etp"},
+    )
+    app = creer_app(
+        FICHES_DIR=str(tmp_path / "fiches"),
+        STRUCTURES_DIR=str(tmp_path / "structures"),
+    )
+    assert app.extensions["catalogue"].erreurs == []
+    return app.test_client()
+
+
+def test_la_fiche_repond_aux_questions(client_fiches):
+    reponse = client_fiches.get("/fiches/pret-deux-roues")
     assert reponse.status_code == 200
     soupe = page(reponse)
     assert soupe.h1.text == "Prêt et location de vélos et de scooters"
@@ -223,18 +279,19 @@ def test_la_fiche_repond_aux_questions(client):
     assert "Parlez-en à votre référent" in texte
     sms = soupe.find("a", class_="partage")
     assert sms["href"].startswith("sms:?&body=")
-    assert "localhost/fiches/61-atelier-mob-pret-deux-roues" in sms["href"]
+    # URL_PUBLIQUE's default, never the test client's Host (localhost).
+    assert "127.0.0.1%3A5000/fiches/pret-deux-roues" in sms["href"]
 
 
-def test_la_fiche_explique_chaque_sigle_une_fois(client):
-    texte = client.get("/fiches/61-atelier-mob-pret-deux-roues").get_data(as_text=True)
+def test_la_fiche_explique_chaque_sigle_une_fois(client_fiches):
+    texte = client_fiches.get("/fiches/pret-deux-roues").get_data(as_text=True)
     explication = '<abbr title="revenu de solidarité active">RSA</abbr>'
     assert texte.count(explication + " (revenu de solidarité active)") == 1
     assert texte.count(explication) > 1
 
 
-def test_inscription_directe_avec_telephone(client):
-    soupe = page(client.get("/fiches/61-edith-bonnem-velo-ecole"))
+def test_inscription_directe_avec_telephone(client_fiches):
+    soupe = page(client_fiches.get("/fiches/velo-ecole"))
     actions = soupe.find("section", class_="actions")
     assert "Vous pouvez vous inscrire vous-même" in actions.text
     appel = actions.find("a", class_="bouton")
@@ -274,21 +331,22 @@ def test_retour_a_la_recherche_d_ou_l_on_vient(client_recherche):
 
 
 @pytest.mark.parametrize("adresse", ["/fiches/n-existe-pas", "/nulle-part"])
-def test_page_404_en_francais(client, adresse):
-    reponse = client.get(adresse)
+def test_page_404_en_francais(client_recherche, adresse):
+    reponse = client_recherche.get(adresse)
     assert reponse.status_code == 404
     soupe = page(reponse)
     assert soupe.h1.text == "Cette page n'existe pas"
     assert soupe.find("html")["lang"] == "fr"
 
 
-def test_l_api_garde_ses_erreurs_json(client):
-    reponse = client.get("/api/v1/nulle-part")
+def test_l_api_garde_ses_erreurs_json(client_recherche):
+    reponse = client_recherche.get("/api/v1/nulle-part")
     assert reponse.status_code == 404
     assert reponse.is_json
 
 
-def test_page_500_en_francais(app):
+def test_page_500_en_francais(app_recherche):
+    app = app_recherche
     app.config["PROPAGATE_EXCEPTIONS"] = False
 
     @app.get("/essai-panne")
@@ -307,21 +365,24 @@ def test_page_500_en_francais(app):
         ("/mentions-legales", "Mentions légales"),
     ],
 )
-def test_pages_du_pied_de_page(client, adresse, titre):
-    soupe = page(client.get(adresse))
+def test_pages_du_pied_de_page(client_recherche, adresse, titre):
+    soupe = page(client_recherche.get(adresse))
     assert soupe.h1.text == titre
     assert soupe.find("footer").find("a", href=adresse)
 
 
-def test_le_theme_vient_de_la_configuration(app):
+def test_le_theme_vient_de_la_configuration(app_recherche):
+    app = app_recherche
     app.config.update(
         DEPARTEMENT_NOM="Département de l'Orne",
         THEME_COULEUR="#ffd500",
         THEME_COULEUR_ACCENT="red;}body{display:none",
         THEME_LOGO="img/logo.svg",
     )
-    soupe = page(app.test_client().get("/accessibilite"))
-    style = soupe.find("style").text
+    client = app.test_client()
+    soupe = page(client.get("/accessibilite"))
+    feuille = soupe.find("link", href=lambda h: h.startswith("/theme.css"))
+    style = client.get(feuille["href"]).text
     assert "--theme:#ffd500" in style
     assert "--theme-texte:#161616" in style  # dark text on a yellow header
     assert "--accent:#b34700" in style  # the unsafe value is refused
@@ -365,11 +426,11 @@ def test_dates_en_francais(jour, attendu):
     assert affichage.date_fr(jour) == attendu
 
 
-def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client):
-    page = client.get("/?q=pack+sortie+rsa").get_data(as_text=True)
+def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client_fiches):
+    page = client_fiches.get("/?q=pack+sortie+rsa").get_data(as_text=True)
     assert "Lieu à préciser, pour les habitants de : Essonne" in page
 
 
-def test_une_capacite_en_postes_decimaux_s_affiche_a_la_francaise(client):
-    page = client.get("/fiches/61-agir-aci-textile-proprete").get_data(as_text=True)
+def test_une_capacite_en_postes_decimaux_s_affiche_a_la_francaise(client_fiches):
+    page = client_fiches.get("/fiches/aci-textile").get_data(as_text=True)
     assert "En tout : 11,2 postes en équivalent temps plein." in page

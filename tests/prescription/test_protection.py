@@ -1,6 +1,7 @@
 """CSRF, signed links that expire or are revoked, rate limits, the demo login."""
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from sqlmodel import Session, select
 
@@ -90,6 +91,8 @@ def test_le_lien_des_places_marche_sans_connexion(app_p):
     page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
     adresse = page.split('aria-label="Lien de mise à jour des places"')[0]
     adresse = adresse.rsplit('value="', 1)[1].split('"')[0]
+    assert adresse.startswith(app_p.config["URL_PUBLIQUE"])  # never the Host header
+    adresse = urlsplit(adresse).path
     inconnu = app_p.test_client()
     assert "Places restantes" in texte(inconnu.get(adresse))
     reponse = poster(inconnu, adresse, {"places": "9"})

@@ -1,0 +1,167 @@
+"""One odd file never takes the portal down: it is reported, the rest loads.
+
+Each way a fiche was seen to stop every worker booting (a date the calendar
+refuses, 300 nested brackets, a complex key, a huge number, .inf) is here,
+with the file, the line and the field the author must fix.
+"""
+
+import pytest
+
+from catalogue.chargement import LISTE_MAX, TAILLE_MAX, charger_catalogue
+from tests.fiches import STRUCTURES, derniere_ligne, ecrire_fiche
+
+# (file, fields removed, raw YAML added at the end, field named, message part);
+# the error is on the last line, where the raw YAML is.
+CAS = [
+    ("date-30-fevrier", "date_maj", "date_maj: 2024-02-30", "date_maj", "une date"),
+    ("date-mois-13", "date_maj", "date_maj: 2024-13-01", "date_maj", "une date"),
+    (
+        "crochets-imbriques",
+        "documents",
+        "documents: " + "[" * 300 + "]" * 300,
+        "",
+        "imbrication trop profonde",
+    ),
+    ("cle-complexe", None, "? [a, b]\n: valeur", "", "clé invalide"),
+    (
+        "places-enormes",
+        None,
+        "places_restantes: 99999999999999999999999",
+        "places_restantes",
+        "inférieur ou égal à 100000",
+    ),
+    (
+        "heures-infinies",
+        None,
+        "volume_horaire_hebdomadaire: .inf",
+        "volume_horaire_hebdomadaire",
+        "nombre fini",
+    ),
+    (
+        "capacite-nan",
+        "capacite",
+        "capacite: {nombre: .nan, unite: places}",
+        "capacite.nombre",
+        "nombre fini",
+    ),
+    (
+        "latitude-moins-infinie",
+        "lieux",
+        "lieux:\n  - code_insee: '61001'\n    latitude: -.inf",
+        "lieux[0].latitude",
+        "nombre fini",
+    ),
+    (
+        "courriel-bcc",
+        None,
+        "courriel: contact@exemple.fr?bcc=espion@exemple.com",
+        "courriel",
+        "adresse électronique invalide",
+    ),
+    (
+        "courriel-bcc-local",
+        None,
+        "courriel: contact?bcc=espion@exemple.com",
+        "courriel",
+        "adresse électronique invalide",
+    ),
+    ("telephone-court", None, "telephone: 02 33", "telephone", "numéro de téléphone"),
+    (
+        "site-javascript",
+        None,
+        "site_web: javascript:alert(1)",
+        "site_web",
+        "adresse web invalide",
+    ),
+    (
+        "imbrication-en-blocs",
+        "documents",
+        "documents:\n" + "".join(" " * i + "-\n" for i in range(1, 40)),
+        "",
+        "imbrication trop profonde",
+    ),
+]
+
+
+def _ecrire(dossier, nom, retires, brut):
+    retraits = {retires: None} if retires else {}
+    ecrire_fiche(dossier, nom, brut=brut, **retraits)
+
+
+@pytest.mark.parametrize(("nom", "retires", "brut", "champ", "extrait"), CAS)
+def test_une_fiche_cassee_est_signalee_et_les_autres_se_chargent(
+    tmp_path, nom, retires, brut, champ, extrait
+):
+    _ecrire(tmp_path, nom, retires, brut)
+    ecrire_fiche(tmp_path, "atelier-valide")
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    assert list(catalogue.fiches) == ["atelier-valide"]
+    (erreur,) = catalogue.erreurs
+    assert erreur.fichier == f"fiches/{nom}.yaml"
+    assert erreur.champ == champ
+    assert extrait in erreur.message
+    # The line where the problem starts: the raw YAML added at the end.
+    premiere = derniere_ligne(tmp_path, nom) - brut.count("\n")
+    assert premiere <= erreur.ligne <= derniere_ligne(tmp_path, nom)
+
+
+def test_un_alias_qui_se_multiplie_est_refuse(tmp_path):
+    """« Billion laughs »: nine aliases of nine aliases would be a billion values."""
+    brut = 'a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x"]\n'
+    for i in "bcdefgh":
+        precedent = chr(ord(i) - 1)
+        brut += f"{i}: &{i} [{', '.join(['*' + precedent] * 9)}]\n"
+    ecrire_fiche(tmp_path, "alias", brut=brut.rstrip())
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    (erreur,) = catalogue.erreurs
+    assert "trop de valeurs" in erreur.message
+    assert erreur.fichier == "fiches/alias.yaml"
+
+
+def test_un_fichier_trop_gros_ou_une_liste_trop_longue_est_refuse(tmp_path):
+    ecrire_fiche(tmp_path, "gros", description="x" * TAILLE_MAX)
+    ecrire_fiche(tmp_path, "longue", documents=["papier"] * (LISTE_MAX + 1))
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    messages = {e.fichier: e for e in catalogue.erreurs}
+    assert "fichier trop gros" in messages["fiches/gros.yaml"].message
+    longue = messages["fiches/longue.yaml"]
+    assert "liste trop longue" in longue.message
+    assert longue.ligne is not None
+
+
+def test_un_courriel_un_telephone_et_un_site_valides_sont_gardes_tels_quels(tmp_path):
+    ecrire_fiche(
+        tmp_path,
+        "contacts",
+        courriel="contact.emploi@exemple.fr",
+        telephone="+33 2 33 29 46 44",
+        site_web="https://exemple.fr/atelier?ville=alencon",
+    )
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    assert catalogue.erreurs == []
+    fiche = catalogue.fiches["contacts"]
+    assert fiche.courriel == "contact.emploi@exemple.fr"
+    assert fiche.telephone == "+33 2 33 29 46 44"
+    assert fiche.site_web == "https://exemple.fr/atelier?ville=alencon"
+
+
+def test_le_portail_demarre_et_le_verificateur_liste_tout_sans_trace(
+    tmp_path, creer_app
+):
+    for nom, retires, brut, _, _ in CAS:
+        _ecrire(tmp_path, nom, retires, brut)
+    ecrire_fiche(tmp_path, "atelier-valide", courriel="contact@exemple.fr")
+    app = creer_app(FICHES_DIR=str(tmp_path / "fiches"), STRUCTURES_DIR=str(STRUCTURES))
+
+    client = app.test_client()
+    page = client.get("/fiches/atelier-valide")
+    assert page.status_code == 200
+    assert 'href="mailto:contact@exemple.fr"' in page.text
+    assert client.get("/fiches/date-30-fevrier").status_code == 404
+
+    sortie = app.test_cli_runner().invoke(args=["fiches", "verifier"])
+    assert sortie.exit_code == 1
+    assert "Traceback" not in sortie.output
+    for nom, *_ in CAS:
+        assert f"fiches/{nom}.yaml:" in sortie.output
+    assert f"{len(CAS)} problème(s)" in sortie.output

@@ -1,0 +1,161 @@
+"""HTTP hygiene: what an attacker or a careless link cannot break.
+
+No 500 from reserved url_for names or Unicode digits, French JSON for every
+API status, security headers everywhere, long-cached hashed static files,
+a production that refuses a default secret, links that ignore the Host header.
+"""
+
+import pytest
+
+from app import create_app
+from web.securite import CSP, LONGUEUR_REQUETE_MAX, ConfigurationInvalide
+
+RESERVES = ["_anchor", "_scheme", "_method", "_external", "endpoint", "values"]
+
+
+@pytest.mark.parametrize("nom", RESERVES)
+def test_un_nom_reserve_de_url_for_ne_casse_pas_la_recherche(client_recherche, nom):
+    for adresse in (
+        f"/?q=velo&{nom}=x",
+        f"/?q=velo&commune=Alenco&{nom}=x",  # the suggestions build links too
+    ):
+        reponse = client_recherche.get(adresse, headers={"HX-Request": "true"})
+        assert reponse.status_code == 200, adresse
+        reponse = client_recherche.get(
+            adresse, headers={"HX-Request": "true", "HX-Target": "resultats"}
+        )
+        assert reponse.status_code == 200, adresse
+        assert reponse.headers["HX-Push-Url"].startswith("/?")
+
+
+def test_les_suggestions_de_commune_gardent_les_parametres_tels_quels(
+    client_recherche,
+):
+    reponse = client_recherche.get("/?q=velo&commune=Alenco&_anchor=x")
+    assert "_anchor=x" in reponse.text
+    assert "#x" not in reponse.text
+
+
+@pytest.mark.parametrize(
+    "adresse", ["/?page=²", "/?par_page=³", "/?page=٣", "/?rayon_km=٣&commune=Alençon"]
+)
+def test_un_chiffre_unicode_est_refuse_en_francais(client_recherche, adresse):
+    reponse = client_recherche.get(adresse)
+    assert reponse.status_code == 200
+    assert "doit être un nombre" in reponse.text
+
+
+@pytest.mark.parametrize(
+    "adresse", ["/api/v1/fiches?page=²", "/api/v1/fiches?par_page=³"]
+)
+def test_l_api_refuse_un_chiffre_unicode_en_400(client_recherche, adresse):
+    reponse = client_recherche.get(adresse)
+    assert reponse.status_code == 400
+    assert "doit être un nombre entier" in reponse.get_json()["erreur"]
+
+
+def test_l_api_repond_en_json_francais_a_chaque_statut(app_recherche):
+    app_recherche.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app_recherche.get("/api/v1/essai-panne")
+    def panne():
+        raise RuntimeError("panne")
+
+    client = app_recherche.test_client()
+    cas = [
+        (client.get("/api/v1/nulle-part"), 404, "n'existe pas"),
+        (client.post("/api/v1/fiches"), 405, "méthode"),
+        (client.get("/api/v1/fiches?q=" + "a" * LONGUEUR_REQUETE_MAX), 414, "longue"),
+        (client.get("/api/v1/fiches?page=0"), 400, "page"),
+        (client.get("/api/v1/fiches/inconnue"), 404, "inconnue"),
+        (client.get("/api/v1/essai-panne"), 500, "problème"),
+    ]
+    for reponse, statut, extrait in cas:
+        assert reponse.status_code == statut
+        assert reponse.is_json, reponse.data[:80]
+        corps = reponse.get_json()
+        assert corps["statut"] == statut
+        assert extrait in corps["erreur"].lower()
+    assert "GET" in cas[1][0].headers["Allow"]
+
+
+def test_les_pages_repondent_en_francais_a_chaque_statut(client_recherche):
+    reponse = client_recherche.post("/")
+    assert reponse.status_code == 405
+    assert "Cette méthode HTTP n&#39;est pas acceptée" in reponse.text
+    reponse = client_recherche.get("/?q=" + "a" * LONGUEUR_REQUETE_MAX)
+    assert reponse.status_code == 414
+    assert '<html lang="fr">' in reponse.text
+
+
+@pytest.mark.parametrize(
+    "adresse", ["/", "/fiches/mob-velos-alencon", "/api/v1/fiches", "/nulle-part"]
+)
+def test_les_entetes_de_securite_sont_sur_chaque_reponse(client_recherche, adresse):
+    entetes = client_recherche.get(adresse).headers
+    assert entetes["Content-Security-Policy"] == CSP
+    assert "frame-ancestors 'none'" in CSP and "'unsafe-inline'" not in CSP
+    assert entetes["X-Content-Type-Options"] == "nosniff"
+    assert entetes["X-Frame-Options"] == "DENY"
+    assert entetes["Referrer-Policy"] == "strict-origin-when-cross-origin"
+    # Tests run in testing mode, not production: no HSTS here.
+    assert "Strict-Transport-Security" not in entetes
+
+
+def test_aucune_page_n_a_besoin_de_script_ou_de_style_en_ligne(client_recherche):
+    from bs4 import BeautifulSoup
+
+    for adresse in ("/", "/?q=velo&publics=demandeurs-emploi", "/fiches/fle-evry"):
+        soupe = BeautifulSoup(client_recherche.get(adresse).text, "html.parser")
+        assert not soupe.find("style")
+        assert all(s.get("src") for s in soupe.find_all("script"))
+        assert not soupe.select("[style]")
+        en_ligne = [a for t in soupe.find_all(True) for a in t.attrs if a[:2] == "on"]
+        assert en_ligne == []
+
+
+def test_les_fichiers_statiques_versionnes_se_gardent_un_an(client_recherche):
+    from bs4 import BeautifulSoup
+
+    soupe = BeautifulSoup(client_recherche.get("/").text, "html.parser")
+    adresses = [s["src"] for s in soupe.find_all("script")]
+    adresses += [lien["href"] for lien in soupe.find_all("link", rel="stylesheet")]
+    assert any("htmx" in a for a in adresses)
+    for adresse in adresses:
+        assert "?v=" in adresse, adresse
+        reponse = client_recherche.get(adresse)
+        assert reponse.status_code == 200
+        assert reponse.cache_control.max_age == 365 * 24 * 3600
+        assert reponse.cache_control.immutable
+        assert reponse.headers["X-Content-Type-Options"] == "nosniff"
+    # A stale or missing hash is never cached for long.
+    perime = client_recherche.get("/static/css/site.css?v=ancien")
+    assert perime.cache_control.no_cache
+    assert not perime.cache_control.max_age
+
+
+def test_les_liens_partages_ignorent_l_en_tete_host(creer_app_recherche):
+    app = creer_app_recherche(URL_PUBLIQUE="https://offre.exemple.fr")
+    client = app.test_client()
+    entetes = {"Host": "pirate.exemple.com"}
+    fiche = client.get("/fiches/mob-velos-alencon", headers=entetes).text
+    assert "https%3A//offre.exemple.fr/fiches/mob-velos-alencon" in fiche
+    assert "pirate" not in fiche
+    api = client.get("/api/v1/fiches?q=velo", headers=entetes).get_json()
+    assert api["resultats"][0]["url"] == (
+        "https://offre.exemple.fr/api/v1/fiches/mob-velos-alencon"
+    )
+
+
+@pytest.mark.parametrize("cle", [None, "", "dev"])
+def test_la_production_refuse_une_cle_secrete_par_defaut(monkeypatch, cle):
+    monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    with pytest.raises(ConfigurationInvalide, match="SECRET_KEY"):
+        create_app({"SECRET_KEY": cle, "CATALOGUE": object()})
+
+
+def test_la_production_envoie_hsts(creer_app_recherche):
+    app = creer_app_recherche(TESTING=False, SECRET_KEY="une-longue-cle-aleatoire")
+    entetes = app.test_client().get("/").headers
+    assert entetes["Strict-Transport-Security"].startswith("max-age=")

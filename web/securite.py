@@ -1,0 +1,112 @@
+"""HTTP hygiene: security headers, long-cached static files, public URLs.
+
+Every response carries the headers; static files get a one-year cache only
+when the URL carries their content hash (``?v=…``, added by ``url_for``);
+absolute URLs come from ``URL_PUBLIQUE``, never from the Host header.
+"""
+
+import hashlib
+from functools import cache
+from pathlib import Path
+
+from flask import Flask, abort, current_app, request, url_for
+
+# No inline script or style anywhere: every script and style is a file.
+CSP = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: https:",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    )
+)
+UN_AN = 365 * 24 * 3600
+# Longer query strings are refused (414) before anything reads them.
+LONGUEUR_REQUETE_MAX = 4096
+CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
+
+
+class ConfigurationInvalide(RuntimeError):
+    """The app must not serve traffic with this configuration."""
+
+
+def en_production(app: Flask) -> bool:
+    return not (app.debug or app.testing)
+
+
+def verifier_configuration(app: Flask) -> None:
+    """Production never runs with a default secret (sessions could be forged)."""
+    if en_production(app) and app.config.get("SECRET_KEY") in CLES_PAR_DEFAUT:
+        raise ConfigurationInvalide(
+            "SECRET_KEY est absente ou vaut une valeur par défaut : définissez "
+            "FLASK_SECRET_KEY avec une longue valeur aléatoire (par exemple "
+            '`python3 -c "import secrets; print(secrets.token_hex(32))"`), '
+            "ou lancez l'application en mode développement (`flask --debug`)."
+        )
+
+
+@cache
+def _empreinte(dossier: str, fichier: str) -> str | None:
+    chemin = Path(dossier) / fichier
+    try:
+        return hashlib.sha256(chemin.read_bytes()).hexdigest()[:12]
+    except OSError:
+        return None
+
+
+def empreinte_statique(fichier: str) -> str | None:
+    """The content hash of a static file (read once per process)."""
+    dossier = current_app.static_folder
+    return _empreinte(dossier, fichier) if dossier else None
+
+
+def _versionner(endpoint: str, values: dict) -> None:
+    if endpoint == "static" and "filename" in values and "v" not in values:
+        empreinte = empreinte_statique(values["filename"])
+        if empreinte:
+            values["v"] = empreinte
+
+
+def _refuser_les_adresses_trop_longues() -> None:
+    if len(request.query_string) > LONGUEUR_REQUETE_MAX:
+        abort(414)
+
+
+def _entetes(reponse):
+    entetes = reponse.headers
+    entetes.setdefault("Content-Security-Policy", CSP)
+    entetes.setdefault("X-Content-Type-Options", "nosniff")
+    entetes.setdefault("X-Frame-Options", "DENY")
+    entetes.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    if en_production(current_app):
+        entetes.setdefault(
+            "Strict-Transport-Security", "max-age=63072000; includeSubDomains"
+        )
+    if request.endpoint == "static" and reponse.status_code in (200, 304):
+        fichier = (request.view_args or {}).get("filename", "")
+        version = request.args.get("v")
+        if version and version == empreinte_statique(fichier):
+            reponse.cache_control.public = True
+            reponse.cache_control.max_age = UN_AN
+            reponse.cache_control.immutable = True
+        else:
+            reponse.cache_control.no_cache = True
+            reponse.cache_control.max_age = None
+    return reponse
+
+
+def url_absolue(endpoint: str, **valeurs) -> str:
+    """``URL_PUBLIQUE`` + the path: shared links never trust the Host header."""
+    base = current_app.config["URL_PUBLIQUE"].rstrip("/")
+    return base + url_for(endpoint, **valeurs)
+
+
+def init_app(app: Flask) -> None:
+    app.url_defaults(_versionner)
+    app.before_request(_refuser_les_adresses_trop_longues)
+    app.after_request(_entetes)
