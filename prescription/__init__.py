@@ -1,4 +1,7 @@
 """Prescription: requests for a place, their answers, entries and exits.
 
-Not built yet: the catalogue comes first (see the issues).
+``modeles`` (tables), ``workflow`` (the table of transitions), ``demandes``
+(the fiche's rules, places, waiting list), ``droits`` (who sees what),
+``liens`` (signed links), ``notifications`` (outbox and senders),
+``indicateurs`` (the département's figures). No Flask here.
 """

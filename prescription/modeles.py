@@ -1,1 +1,191 @@
-"""Prescription tables (the next issue fills this module)."""
+"""Prescription tables: people and rights, requests, their logs, the outboxes.
+
+Beneficiaries have no account: their row keeps only what the prestataire
+needs to reach them and what the département's reporting counts.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+# Kinds of professional structures.
+PRESTATAIRE = "prestataire"
+SERVICE_PRESCRIPTEUR = "service-prescripteur"
+DEPARTEMENT = "departement"
+TYPES_STRUCTURE = (PRESTATAIRE, SERVICE_PRESCRIPTEUR, DEPARTEMENT)
+
+# Roles a professional holds in one structure.
+REFERENT = "referent"
+PRESTATAIRE_MEMBRE = "prestataire_membre"
+PRESTATAIRE_ADMIN = "prestataire_admin"
+DEPARTEMENT_ADMIN = "departement_admin"
+ROLES = {
+    REFERENT: "Référent",
+    PRESTATAIRE_MEMBRE: "Membre d'une structure prestataire",
+    PRESTATAIRE_ADMIN: "Administrateur d'une structure prestataire",
+    DEPARTEMENT_ADMIN: "Administrateur du département",
+}
+
+# Who made the request: the figure the département reports on.
+ORIGINE_REFERENT = "referent"
+ORIGINE_PRESTATAIRE = "prestataire"
+ORIGINE_AUTO = "auto-prescription"
+ORIGINES = {
+    ORIGINE_REFERENT: "Un référent",
+    ORIGINE_PRESTATAIRE: "Le prestataire (personne venue d'elle-même)",
+    ORIGINE_AUTO: "La personne elle-même (auto-prescription)",
+}
+
+
+class StructurePro(SQLModel, table=True):
+    """A prestataire (linked to a catalogue structure) or a prescribing service."""
+
+    __tablename__ = "structures_pro"
+
+    id: int | None = Field(default=None, primary_key=True)
+    nom: str = Field(max_length=200)
+    type: str = Field(max_length=30)
+    # The catalogue structure (slug) a prestataire runs its fiches under.
+    structure_catalogue: str | None = Field(default=None, index=True, max_length=100)
+    # Kind of prescriber (vocabulary "prescripteurs") for a prescribing service.
+    type_prescripteur: str | None = Field(default=None, max_length=60)
+    siret: str | None = Field(default=None, max_length=14)
+    courriel: str | None = Field(default=None, max_length=254)
+
+
+class Utilisateur(SQLModel, table=True):
+    """A professional, known by their identity provider's (idp, sub)."""
+
+    __tablename__ = "utilisateurs"
+    __table_args__ = (UniqueConstraint("idp", "sub"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    idp: str = Field(max_length=60)
+    sub: str = Field(max_length=255)
+    courriel: str = Field(max_length=254)
+    prenom: str = Field(default="", max_length=100)
+    nom: str = Field(default="", max_length=100)
+    siret: str | None = Field(default=None, max_length=14)
+    cree_le: datetime
+
+
+class Adhesion(SQLModel, table=True):
+    __tablename__ = "adhesions"
+    __table_args__ = (UniqueConstraint("utilisateur_id", "structure_id", "role"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    utilisateur_id: int = Field(foreign_key="utilisateurs.id", index=True)
+    structure_id: int = Field(foreign_key="structures_pro.id", index=True)
+    role: str = Field(max_length=30)
+
+
+class Beneficiaire(SQLModel, table=True):
+    """The person: how to reach them, and the few figures reporting needs."""
+
+    __tablename__ = "beneficiaires"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prenom: str = Field(max_length=100)
+    nom: str = Field(max_length=100)
+    telephone: str | None = Field(default=None, max_length=20)
+    courriel: str | None = Field(default=None, max_length=254)
+    commune_code: str | None = Field(default=None, max_length=5)
+    commune_nom: str | None = Field(default=None, max_length=100)
+    public: str | None = Field(default=None, max_length=60)
+    sexe: str = Field(default="non-renseigne", max_length=20)
+    tranche_age: str = Field(default="non-renseigne", max_length=20)
+
+
+class Prescription(SQLModel, table=True):
+    __tablename__ = "prescriptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiche_id: str = Field(index=True, max_length=100)
+    session: str = Field(default="", max_length=10)
+    # The catalogue structure running the fiche, copied for permission checks.
+    structure_catalogue: str = Field(index=True, max_length=100)
+    beneficiaire_id: int = Field(foreign_key="beneficiaires.id")
+    origine: str = Field(max_length=30)
+    statut: str = Field(index=True, max_length=30)
+    motif: str = Field(default="", max_length=2000)
+    prescripteur_id: int | None = Field(default=None, foreign_key="utilisateurs.id")
+    structure_prescriptrice_id: int | None = Field(
+        default=None, foreign_key="structures_pro.id"
+    )
+    # True while this request holds one of the action's places.
+    place_tenue: bool = False
+    hors_zone: bool = False
+    motif_refus: str | None = Field(default=None, max_length=40)
+    type_sortie: str | None = Field(default=None, max_length=40)
+    cree_le: datetime
+    maj_le: datetime
+    relance_le: datetime | None = None
+
+
+class Transition(SQLModel, table=True):
+    """Every change of status: who, when, from, to, why."""
+
+    __tablename__ = "prescriptions_transitions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prescription_id: int = Field(foreign_key="prescriptions.id", index=True)
+    de: str | None = Field(default=None, max_length=30)
+    vers: str = Field(max_length=30)
+    action: str = Field(max_length=30)
+    par: str = Field(max_length=200)
+    le: datetime
+    pourquoi: str = Field(default="", max_length=500)
+
+
+class Audit(SQLModel, table=True):
+    """Who looked at or changed a prescription (personal data)."""
+
+    __tablename__ = "prescriptions_audit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    prescription_id: int = Field(foreign_key="prescriptions.id", index=True)
+    qui: str = Field(max_length=200)
+    quoi: str = Field(max_length=60)
+    le: datetime
+
+
+class Notification(SQLModel, table=True):
+    """Outbox of messages: kept until sent, retried when the sender fails."""
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    canal: str = Field(max_length=10)  # "courriel" or "sms"
+    destinataire: str = Field(max_length=254)
+    sujet: str = Field(max_length=200)
+    corps: str = Field(max_length=4000)
+    cree_le: datetime
+    envoye_le: datetime | None = Field(default=None, index=True)
+    essais: int = 0
+    # A worker sending it holds it until then: no message sent twice.
+    reserve_jusqu_a: datetime | None = None
+    derniere_erreur: str | None = Field(default=None, max_length=500)
+
+
+class LienSigne(SQLModel, table=True):
+    """A signed link's server side: lets us revoke it before it expires."""
+
+    __tablename__ = "liens_signes"
+
+    id: str = Field(primary_key=True, max_length=64)
+    objet: str = Field(max_length=30)  # "prescription" or "places"
+    cible: str = Field(max_length=100)
+    cree_le: datetime
+    expire_le: datetime
+    revoque_le: datetime | None = None
+
+
+class CompteurLimite(SQLModel, table=True):
+    """Rate-limit counters shared by every worker (fixed windows)."""
+
+    __tablename__ = "limites"
+
+    cle: str = Field(primary_key=True, max_length=255)
+    compte: int = 0
+    expire_a: float = 0.0

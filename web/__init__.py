@@ -4,10 +4,29 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
-    from web import api, cli, donnees, pages, site
+    from flask_wtf.csrf import CSRFProtect
+
+    from web import (
+        api,
+        cli,
+        cli_prescription,
+        connexion,
+        donnees,
+        limites,
+        pages,
+        prescription,
+        site,
+    )
 
     site.init_app(app)
     app.teardown_appcontext(donnees.fermer)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(prescription.bp)
+    app.register_blueprint(connexion.bp)
+    connexion.init_app(app)
+    # Every state-changing request carries the token, htmx ones in a header.
+    CSRFProtect(app)
+    limites.init_app(app, prescription.LIMITES)
     cli.register(app)
+    app.cli.add_command(cli_prescription.prescriptions_cli)

@@ -7,6 +7,7 @@ Screenshots go to tests/captures/ (git-ignored) for a human to look at.
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -72,13 +73,22 @@ def serveur(tmp_path_factory, base_de_donnees):
     def essai_erreur_500():
         raise RuntimeError("erreur volontaire pour la page 500")
 
+    with servir(app) as url:
+        yield url
+    app.extensions["db"].dispose()
+
+
+@contextmanager
+def servir(app):
+    """Serve ``app`` on 127.0.0.1 in a thread; yields its base URL."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
-    app.extensions["db"].dispose()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,518 @@
+"""Asking for a place and answering: the fiche's rules, places, waiting list.
+
+Places are taken when the request is made (a référent or a person booking
+alone holds the place at once), with ``catalogue.places.prendre``: one
+conditional UPDATE, so two requests for the last place cannot both get it.
+A refusal, a cancellation, an expiry or an exit gives it back; a place given
+back goes straight to the first person waiting, who is told. Nothing here
+commits: the caller commits, then publishes the places to the search index.
+"""
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Protocol
+
+from sqlmodel import Session, select
+
+from catalogue import places
+from catalogue.fiche import Fiche
+from catalogue.places import Prise
+from catalogue.territoires import Commune
+from prescription import notifications
+from prescription.modeles import (
+    ORIGINE_AUTO,
+    ORIGINE_PRESTATAIRE,
+    ORIGINE_REFERENT,
+    PRESTATAIRE,
+    Audit,
+    Beneficiaire,
+    Prescription,
+    StructurePro,
+    Utilisateur,
+)
+from prescription.workflow import (
+    BENEFICIAIRE,
+    EN_ATTENTE_DE_REPONSE,
+    LISTE_ATTENTE,
+    MOTIFS_REFUS,
+    STATUTS,
+    SYSTEME,
+    TYPES_SORTIE,
+    Regle,
+    noter,
+    regle,
+)
+
+SEXES = {
+    "non-renseigne": "Non renseigné",
+    "femme": "Femme",
+    "homme": "Homme",
+}
+TRANCHES_AGE = {
+    "non-renseigne": "Non renseigné",
+    "moins-26": "Moins de 26 ans",
+    "26-44": "26 à 44 ans",
+    "45-54": "45 à 54 ans",
+    "55-plus": "55 ans et plus",
+}
+
+
+class RegleNonRespectee(Exception):
+    """The fiche's rules forbid this request; the message explains why."""
+
+
+@dataclass(frozen=True)
+class Acteur:
+    """Who acts: a role of the workflow table and a name for the logs."""
+
+    role: str
+    auteur: str
+    utilisateur_id: int | None = None
+
+    @classmethod
+    def systeme(cls) -> "Acteur":
+        return cls(SYSTEME, "planificateur")
+
+    @classmethod
+    def beneficiaire(cls) -> "Acteur":
+        return cls(BENEFICIAIRE, "la personne (lien personnel)")
+
+
+class Liens(Protocol):
+    """Addresses the messages carry and use (the web layer knows them)."""
+
+    def suivi(self, prescription: Prescription) -> str: ...
+
+    def pro(self, prescription: Prescription) -> str: ...
+
+    def courriel_structure(self, structure: str) -> str | None: ...
+
+
+@dataclass
+class Personne:
+    prenom: str
+    nom: str
+    telephone: str | None = None
+    courriel: str | None = None
+    commune: Commune | None = None
+    public: str | None = None
+    sexe: str = "non-renseigne"
+    tranche_age: str = "non-renseigne"
+
+
+@dataclass
+class Demande:
+    fiche: Fiche
+    personne: Personne
+    origine: str
+    session: str = places.ACTION
+    motif: str = ""
+    liste_attente: bool = False
+    structure_prescriptrice: StructurePro | None = None
+
+
+@dataclass
+class Resultat:
+    prise: Prise
+    prescription: Prescription | None = None
+    avertissements: list[str] = field(default_factory=list)
+
+    @property
+    def complet(self) -> bool:
+        """Full, and nothing recorded: offer the waiting list."""
+        return self.prescription is None
+
+
+def dans_la_zone(fiche: Fiche, commune: Commune | None) -> bool:
+    return commune is None or bool(
+        set(commune.codes_zone) & set(fiche.zone_eligibilite)
+    )
+
+
+def sessions_ouvertes(fiche: Fiche, aujourd_hui: date | None = None) -> list[str]:
+    jour = aujourd_hui or date.today()
+    return [places.cle_session(s.debut) for s in fiche.sessions if s.debut >= jour]
+
+
+def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
+    """The fiche's rules; raises RegleNonRespectee, returns warnings."""
+    fiche, avertissements = demande.fiche, []
+    if fiche.statut != "active":
+        raise RegleNonRespectee(
+            "Cette action n'accueille personne en ce moment : "
+            "on ne peut pas s'y inscrire."
+        )
+    if demande.origine == ORIGINE_AUTO and not fiche.auto_prescription:
+        raise RegleNonRespectee(
+            "Pour cette action, c'est un référent ou un conseiller qui fait "
+            "la demande : parlez-en à la personne qui vous suit."
+        )
+    if demande.origine == ORIGINE_REFERENT:
+        genre = (demande.structure_prescriptrice or StructurePro()).type_prescripteur
+        orienteurs = [p for p in fiche.prescripteurs if p != "usager"]
+        if "professionnels" not in fiche.mobilisable_par and not orienteurs:
+            raise RegleNonRespectee(
+                "Cette action ne reçoit pas de demandes de professionnels : "
+                "la personne s'inscrit elle-même."
+            )
+        if orienteurs and genre not in orienteurs:
+            raise RegleNonRespectee(
+                "Votre service ne fait pas partie des prescripteurs de cette action."
+            )
+    ouvertes = sessions_ouvertes(fiche, aujourd_hui)
+    if fiche.sessions:
+        if demande.session not in ouvertes:
+            raise RegleNonRespectee("Choisissez une des sessions à venir.")
+    elif demande.session != places.ACTION:
+        raise RegleNonRespectee("Cette action n'a pas de sessions.")
+    if not dans_la_zone(fiche, demande.personne.commune):
+        if demande.origine == ORIGINE_AUTO:
+            raise RegleNonRespectee(
+                f"Cette action est réservée aux habitants de certaines communes, et "
+                f"{demande.personne.commune.nom} n'en fait pas partie. Un conseiller "
+                f"peut vous aider à trouver une action près de chez vous."
+            )
+        avertissements.append(
+            f"{demande.personne.commune.nom} est hors de la zone de l'action : "
+            f"le prestataire pourra refuser la demande."
+        )
+    return avertissements
+
+
+def capacite(fiche: Fiche, session: str) -> float | None:
+    for s in fiche.sessions:
+        if places.cle_session(s.debut) == session and s.places is not None:
+            return s.places
+    return fiche.capacite.nombre
+
+
+def creer(
+    db: Session,
+    demande: Demande,
+    acteur: Acteur,
+    liens: Liens,
+    maintenant: datetime | None = None,
+) -> Resultat:
+    """Record a request, holding a place when the action counts them.
+
+    A full action records nothing and says so (``Resultat.complet``): the
+    person may then choose the waiting list.
+    """
+    maintenant = maintenant or places.maintenant_utc()
+    avertissements = verifier(demande, maintenant.date())
+    fiche = demande.fiche
+    if demande.liste_attente:
+        action, prise = "attendre", Prise.COMPLET
+    else:
+        prise = places.prendre(
+            db, fiche.id, acteur.auteur, session=demande.session, motif="demande"
+        )
+        if prise is Prise.COMPLET:
+            return Resultat(prise)
+        action = "inscrire" if demande.origine == ORIGINE_PRESTATAIRE else "demander"
+    r = regle(action, None, acteur.role, fiche.validation != "aucune")
+    p = demande.personne
+    beneficiaire = Beneficiaire(
+        prenom=p.prenom,
+        nom=p.nom,
+        telephone=p.telephone,
+        courriel=p.courriel,
+        commune_code=p.commune.code_insee if p.commune else None,
+        commune_nom=p.commune.nom if p.commune else None,
+        public=p.public,
+        sexe=p.sexe,
+        tranche_age=p.tranche_age,
+    )
+    db.add(beneficiaire)
+    db.flush()
+    structure = demande.structure_prescriptrice
+    prescription = Prescription(
+        fiche_id=fiche.id,
+        session=demande.session,
+        structure_catalogue=fiche.structure,
+        beneficiaire_id=beneficiaire.id,
+        origine=demande.origine,
+        statut=r.vers,
+        motif=demande.motif,
+        prescripteur_id=acteur.utilisateur_id,
+        structure_prescriptrice_id=structure.id if structure else None,
+        place_tenue=prise is Prise.PRISE,
+        hors_zone=not dans_la_zone(fiche, p.commune),
+        cree_le=maintenant,
+        maj_le=maintenant,
+    )
+    db.add(prescription)
+    db.flush()
+    noter(db, prescription, r, None, acteur.auteur, maintenant)
+    auditer(db, prescription, acteur.auteur, "création", maintenant)
+    if demande.origine != ORIGINE_PRESTATAIRE:
+        _dire_au_prestataire(db, prescription, fiche, liens, maintenant)
+    _dire_a_la_personne(
+        db,
+        prescription,
+        beneficiaire,
+        fiche,
+        liens,
+        maintenant,
+        "Votre demande est enregistrée"
+        if r.vers != LISTE_ATTENTE
+        else "Vous êtes sur la liste d'attente",
+    )
+    return Resultat(prise, prescription, avertissements)
+
+
+def appliquer(
+    db: Session,
+    prescription: Prescription,
+    action: str,
+    acteur: Acteur,
+    fiche: Fiche,
+    liens: Liens,
+    *,
+    motif_refus: str | None = None,
+    type_sortie: str | None = None,
+    pourquoi: str = "",
+    maintenant: datetime | None = None,
+) -> Regle:
+    """Apply one transition of the table; TransitionRefusee changes nothing."""
+    maintenant = maintenant or places.maintenant_utc()
+    r = regle(
+        action,
+        prescription.statut,
+        acteur.role,
+        fiche.validation != "aucune",
+        motif_refus,
+        type_sortie,
+    )
+    de = prescription.statut
+    prescription.statut = r.vers
+    prescription.maj_le = maintenant
+    if r.exige == "motif_refus":
+        prescription.motif_refus = motif_refus
+        pourquoi = pourquoi or MOTIFS_REFUS[motif_refus]
+    if r.exige == "type_sortie":
+        prescription.type_sortie = type_sortie
+        pourquoi = pourquoi or TYPES_SORTIE[type_sortie]
+    db.add(prescription)
+    noter(db, prescription, r, de, acteur.auteur, maintenant, pourquoi)
+    auditer(db, prescription, acteur.auteur, f"transition : {r.action}", maintenant)
+    if r.rend_la_place and prescription.place_tenue:
+        prescription.place_tenue = False
+        rendre_la_place(db, prescription, fiche, liens, maintenant)
+    if acteur.role != BENEFICIAIRE or r.action != "annuler":
+        beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
+        _dire_a_la_personne(
+            db,
+            prescription,
+            beneficiaire,
+            fiche,
+            liens,
+            maintenant,
+            f"Votre demande : {STATUTS[r.vers].lower()}",
+        )
+    else:
+        _dire_au_prestataire(db, prescription, fiche, liens, maintenant, annulee=True)
+    _dire_au_referent(db, prescription, fiche, liens, r)
+    return r
+
+
+def rendre_la_place(
+    db: Session,
+    prescription: Prescription,
+    fiche: Fiche,
+    liens: Liens,
+    maintenant: datetime,
+) -> None:
+    """Give the place back; the first person waiting gets it at once."""
+    rendue = places.rendre(
+        db,
+        fiche.id,
+        "prescription",
+        session=prescription.session,
+        maximum=capacite(fiche, prescription.session),
+        motif=f"demande {prescription.id} : {STATUTS[prescription.statut].lower()}",
+    )
+    if not rendue:
+        return
+    premier = db.exec(
+        select(Prescription)
+        .where(
+            Prescription.fiche_id == fiche.id,
+            Prescription.session == prescription.session,
+            Prescription.statut == LISTE_ATTENTE,
+        )
+        .order_by(Prescription.cree_le, Prescription.id)
+        .limit(1)
+    ).first()
+    if premier is None:
+        return
+    if (
+        places.prendre(
+            db,
+            fiche.id,
+            "liste d'attente",
+            session=premier.session,
+            motif="liste d'attente",
+        )
+        is not Prise.PRISE
+    ):
+        return
+    premier.place_tenue = True
+    appliquer(
+        db, premier, "proposer", Acteur.systeme(), fiche, liens, maintenant=maintenant
+    )
+
+
+def relancer_et_expirer(
+    db: Session,
+    fiches: dict[str, Fiche],
+    liens: Liens,
+    relance_jours: int,
+    expiration_jours: int,
+    maintenant: datetime | None = None,
+) -> tuple[int, int]:
+    """Remind prestataires of unanswered requests, expire the oldest ones."""
+    maintenant = maintenant or places.maintenant_utc()
+    relances = expirees = 0
+    attente = db.exec(
+        select(Prescription).where(
+            Prescription.statut.in_([*EN_ATTENTE_DE_REPONSE, LISTE_ATTENTE])
+        )
+    ).all()
+    for p in attente:
+        fiche = fiches.get(p.fiche_id)
+        if fiche is None:
+            continue
+        age = maintenant - _utc(p.maj_le)
+        if age >= timedelta(days=expiration_jours):
+            appliquer(
+                db,
+                p,
+                "expirer",
+                Acteur.systeme(),
+                fiche,
+                liens,
+                pourquoi=f"sans réponse depuis {expiration_jours} jours",
+                maintenant=maintenant,
+            )
+            expirees += 1
+        elif (
+            p.statut in EN_ATTENTE_DE_REPONSE
+            and age >= timedelta(days=relance_jours)
+            and p.relance_le is None
+        ):
+            p.relance_le = maintenant
+            db.add(p)
+            _dire_au_prestataire(db, p, fiche, liens, maintenant, relance=True)
+            relances += 1
+    return relances, expirees
+
+
+def auditer(
+    db: Session,
+    prescription: Prescription,
+    qui: str,
+    quoi: str,
+    maintenant: datetime | None = None,
+) -> None:
+    from prescription.modeles import Audit
+
+    db.add(
+        Audit(
+            prescription_id=prescription.id,
+            qui=qui,
+            quoi=quoi,
+            le=maintenant or places.maintenant_utc(),
+        )
+    )
+
+
+def journal_d_audit(db: Session, prescription_id: int) -> list[Audit]:
+    return list(
+        db.exec(
+            select(Audit)
+            .where(Audit.prescription_id == prescription_id)
+            .order_by(Audit.id)
+        )
+    )
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; we only ever store UTC.
+    from datetime import UTC
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _courriel_prestataire(db: Session, fiche: Fiche, liens: Liens) -> str | None:
+    """The prestataire's own address, else the fiche's, else its structure's."""
+    structure = db.exec(
+        select(StructurePro).where(
+            StructurePro.type == PRESTATAIRE,
+            StructurePro.structure_catalogue == fiche.structure,
+            StructurePro.courriel.is_not(None),
+        )
+    ).first()
+    if structure is not None:
+        return structure.courriel
+    return fiche.courriel or liens.courriel_structure(fiche.structure)
+
+
+def _dire_au_prestataire(
+    db, prescription, fiche, liens, maintenant, *, relance=False, annulee=False
+) -> None:
+    destinataire = _courriel_prestataire(db, fiche, liens)
+    if not destinataire:
+        return
+    if relance:
+        sujet = f"Rappel : une demande attend votre réponse – {fiche.nom}"
+    elif annulee:
+        sujet = f"Une demande a été annulée – {fiche.nom}"
+    else:
+        sujet = f"Nouvelle demande – {fiche.nom}"
+    corps = (
+        f"{sujet}.\n\nPour la voir et y répondre (connexion nécessaire) :\n"
+        f"{liens.pro(prescription)}\n"
+    )
+    notifications.mettre_en_file(db, "courriel", destinataire, sujet, corps, maintenant)
+
+
+def _dire_a_la_personne(
+    db, prescription, beneficiaire, fiche, liens, maintenant, sujet
+) -> None:
+    if beneficiaire is None or prescription.origine == ORIGINE_PRESTATAIRE:
+        return
+    lien = liens.suivi(prescription)
+    texte = (
+        f"{sujet} – {fiche.nom}. Statut : {STATUTS[prescription.statut]}. "
+        f"Suivre ou annuler : {lien}"
+    )
+    if beneficiaire.courriel:
+        notifications.mettre_en_file(
+            db,
+            "courriel",
+            beneficiaire.courriel,
+            f"{sujet} – {fiche.nom}",
+            f"Bonjour {beneficiaire.prenom},\n\n{texte}\n",
+            maintenant,
+        )
+    elif beneficiaire.telephone:
+        notifications.mettre_en_file(
+            db, "sms", beneficiaire.telephone, sujet, texte, maintenant
+        )
+
+
+def _dire_au_referent(db, prescription, fiche, liens, r: Regle) -> None:
+    if prescription.prescripteur_id is None or prescription.origine != ORIGINE_REFERENT:
+        return
+    referent = db.get(Utilisateur, prescription.prescripteur_id)
+    if referent is None or not referent.courriel:
+        return
+    sujet = f"Votre prescription : {STATUTS[r.vers].lower()} – {fiche.nom}"
+    notifications.mettre_en_file(
+        db,
+        "courriel",
+        referent.courriel,
+        sujet,
+        f"{sujet}.\n\nVoir la demande : {liens.pro(prescription)}\n",
+    )

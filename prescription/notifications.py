@@ -1,0 +1,204 @@
+"""Messages through an outbox: written with the change, sent after the commit.
+
+A request is never lost because a mail server is down: its messages stay in
+the ``notifications`` table and the next drain (after the next request, or
+the scheduler's run) sends them.
+"""
+
+import logging
+import smtplib
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from typing import Protocol
+
+import requests
+from sqlalchemy import Engine, or_, update
+from sqlmodel import Session, select
+
+from catalogue.places import maintenant_utc
+from prescription.modeles import Notification
+
+logger = logging.getLogger(__name__)
+ESSAIS_MAX = 20
+
+
+class Expediteur(Protocol):
+    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None: ...
+
+
+def mettre_en_file(
+    db: Session,
+    canal: str,
+    destinataire: str,
+    sujet: str,
+    corps: str,
+    maintenant: datetime | None = None,
+) -> None:
+    db.add(
+        Notification(
+            canal=canal,
+            destinataire=destinataire,
+            sujet=sujet[:200],
+            corps=corps[:4000],
+            cree_le=maintenant or maintenant_utc(),
+        )
+    )
+
+
+class CourrielConsole:
+    """Local runs: the message goes to the log, not to anybody."""
+
+    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
+        logger.info("Courriel (console) : %s\n%s", sujet, corps)
+
+
+class CourrielSMTP:
+    def __init__(
+        self,
+        hote: str,
+        port: int,
+        expediteur: str,
+        utilisateur=None,
+        mot_de_passe=None,
+        starttls: bool = False,
+        delai: float = 10,
+    ):
+        self.hote, self.port, self.expediteur = hote, port, expediteur
+        self.utilisateur, self.mot_de_passe = utilisateur, mot_de_passe
+        self.starttls, self.delai = starttls, delai
+
+    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
+        message = EmailMessage()
+        message["From"] = self.expediteur
+        message["To"] = destinataire
+        message["Subject"] = sujet
+        message.set_content(corps)
+        with smtplib.SMTP(self.hote, self.port, timeout=self.delai) as smtp:
+            if self.starttls:
+                smtp.starttls()
+            if self.utilisateur:
+                smtp.login(self.utilisateur, self.mot_de_passe or "")
+            smtp.send_message(message)
+
+
+class SMSConsole:
+    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
+        logger.info("SMS (console) : %s", corps)
+
+
+class SMSBrevo:
+    """Brevo's transactional SMS API (French provider, ex-Sendinblue)."""
+
+    def __init__(self, url: str, cle_api: str, expediteur: str, delai: float = 10):
+        self.url, self.cle_api, self.expediteur = url, cle_api, expediteur
+        self.delai = delai
+
+    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
+        reponse = requests.post(
+            self.url,
+            json={
+                "sender": self.expediteur,
+                "recipient": _international(destinataire),
+                "content": corps,
+                "type": "transactional",
+            },
+            headers={"api-key": self.cle_api, "accept": "application/json"},
+            timeout=self.delai,
+        )
+        reponse.raise_for_status()
+
+
+def _international(telephone: str) -> str:
+    chiffres = "".join(c for c in telephone if c.isdigit())
+    if chiffres.startswith("0") and len(chiffres) == 10:
+        return "33" + chiffres[1:]
+    return chiffres
+
+
+def envoyer_en_attente(
+    engine: Engine, expediteurs: dict[str, Expediteur], limite: int = 200
+) -> tuple[int, int]:
+    """Send what waits in the outbox; (sent, failed). Failures stay queued."""
+    envoyes = echecs = 0
+    with Session(engine) as db:
+        ids = db.exec(
+            select(Notification.id)
+            .where(Notification.envoye_le.is_(None), Notification.essais < ESSAIS_MAX)
+            .order_by(Notification.id)
+            .limit(limite)
+        ).all()
+        for nid in ids:
+            n = _reserver(db, nid)
+            if n is None:
+                continue
+            expediteur = expediteurs.get(n.canal)
+            try:
+                if expediteur is None:
+                    raise RuntimeError(f"aucun expéditeur pour le canal {n.canal}")
+                expediteur.envoyer(n.destinataire, n.sujet, n.corps)
+            except (
+                OSError,
+                smtplib.SMTPException,
+                requests.RequestException,
+                RuntimeError,
+            ) as erreur:
+                n.essais += 1
+                # The error's class only: its text may carry an address.
+                n.derniere_erreur = type(erreur).__name__
+                echecs += 1
+                logger.warning(
+                    "Message %s non envoyé (%s) : nouvel essai plus tard",
+                    n.id,
+                    type(erreur).__name__,
+                )
+            else:
+                n.envoye_le = maintenant_utc()
+                envoyes += 1
+            n.reserve_jusqu_a = None
+            db.add(n)
+            db.commit()
+    return envoyes, echecs
+
+
+def _reserver(db: Session, nid: int) -> Notification | None:
+    """Hold one message for this worker (one conditional UPDATE), or None."""
+    maintenant = maintenant_utc()
+    pris = db.execute(
+        update(Notification)
+        .where(
+            Notification.id == nid,
+            Notification.envoye_le.is_(None),
+            or_(
+                Notification.reserve_jusqu_a.is_(None),
+                Notification.reserve_jusqu_a < maintenant,
+            ),
+        )
+        .values(reserve_jusqu_a=maintenant + timedelta(minutes=2))
+    ).rowcount
+    db.commit()
+    return db.get(Notification, nid) if pris else None
+
+
+def expediteurs_depuis_config(config: dict) -> dict[str, Expediteur]:
+    fabriques: dict[str, Callable[[], Expediteur]] = {
+        "console": CourrielConsole,
+        "smtp": lambda: CourrielSMTP(
+            config["SMTP_HOTE"],
+            int(config["SMTP_PORT"]),
+            config["COURRIEL_EXPEDITEUR"],
+            config.get("SMTP_UTILISATEUR"),
+            config.get("SMTP_MOT_DE_PASSE"),
+            bool(config.get("SMTP_STARTTLS")),
+        ),
+    }
+    sms: dict[str, Callable[[], Expediteur]] = {
+        "console": SMSConsole,
+        "brevo": lambda: SMSBrevo(
+            config["SMS_URL"], config["SMS_CLE_API"], config["SMS_EXPEDITEUR"]
+        ),
+    }
+    return {
+        "courriel": fabriques[config["COURRIEL_ENVOI"]](),
+        "sms": sms[config["SMS_ENVOI"]](),
+    }

@@ -1,0 +1,234 @@
+"""The life of a prescription, as a table of transitions.
+
+Each row says which statuses it leaves, which it reaches, who may apply it,
+what it needs (a refusal reason, an exit type), whether it gives the place
+back, and its French label. Anything not in the table is refused and
+changes nothing; everything applied is logged.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session
+
+from prescription.modeles import Prescription, Transition
+
+DEMANDEE = "demandee"
+A_VALIDER = "a_valider"
+ACCEPTEE = "acceptee"
+ENTREE = "entree"
+SORTIE = "sortie"
+REFUSEE = "refusee"
+ANNULEE = "annulee"
+EXPIREE = "expiree"
+LISTE_ATTENTE = "liste_attente"
+
+STATUTS = {
+    DEMANDEE: "Demandée",
+    A_VALIDER: "À valider",
+    ACCEPTEE: "Acceptée",
+    ENTREE: "Entrée dans l'action",
+    SORTIE: "Sortie de l'action",
+    REFUSEE: "Refusée",
+    ANNULEE: "Annulée",
+    EXPIREE: "Expirée (sans réponse)",
+    LISTE_ATTENTE: "Sur liste d'attente",
+}
+# Requests still waiting for the prestataire's answer.
+EN_ATTENTE_DE_REPONSE = (DEMANDEE, A_VALIDER)
+# Statuses where the request is over.
+TERMINES = (SORTIE, REFUSEE, ANNULEE, EXPIREE)
+
+MOTIFS_REFUS = {
+    "complet": "L'action est complète",
+    "hors-zone": "La personne n'habite pas dans la zone de l'action",
+    "public-non-concerne": "L'action ne s'adresse pas à cette situation",
+    "injoignable": "La personne n'a pas pu être jointe",
+    "absence-entretien": "La personne n'est pas venue à l'entretien",
+    "desistement": "La personne ne souhaite plus y participer",
+    "autre": "Autre raison",
+}
+
+TYPES_SORTIE = {
+    "emploi-durable": "Emploi durable (CDI, CDD de 6 mois ou plus)",
+    "emploi-transition": "Emploi de transition (CDD court, intérim, contrat aidé)",
+    "formation": "Formation qualifiante",
+    "relais": "Relais vers un autre accompagnement",
+    "fin-action": "Fin de l'action, sans solution pour l'instant",
+    "abandon": "Abandon",
+    "demenagement": "Déménagement",
+    "sante": "Raison de santé",
+    "autre": "Autre",
+}
+
+# Who applies a transition.
+PRESTATAIRE = "prestataire"
+REFERENT = "referent"
+BENEFICIAIRE = "beneficiaire"
+SYSTEME = "systeme"
+
+
+@dataclass(frozen=True)
+class Regle:
+    action: str
+    libelle: str
+    depuis: tuple[str | None, ...]
+    vers: str
+    par: tuple[str, ...]
+    rend_la_place: bool = False
+    # None: any fiche; True: only fiches with a check before entry; False: without.
+    avec_validation: bool | None = None
+    exige: str | None = None  # "motif_refus" or "type_sortie"
+
+
+TRANSITIONS: tuple[Regle, ...] = (
+    # Creations: the first line of every request's log.
+    Regle(
+        "demander", "Demander une place", (None,), DEMANDEE, (REFERENT, BENEFICIAIRE)
+    ),
+    Regle(
+        "inscrire",
+        "Inscrire une personne venue d'elle-même",
+        (None,),
+        ACCEPTEE,
+        (PRESTATAIRE,),
+    ),
+    Regle(
+        "attendre",
+        "S'inscrire sur la liste d'attente",
+        (None,),
+        LISTE_ATTENTE,
+        (REFERENT, BENEFICIAIRE, PRESTATAIRE),
+    ),
+    # The prestataire's answers.
+    Regle(
+        "etudier",
+        "Étudier la demande (validation avant l'entrée)",
+        (DEMANDEE,),
+        A_VALIDER,
+        (PRESTATAIRE,),
+        avec_validation=True,
+    ),
+    Regle(
+        "accepter",
+        "Accepter",
+        (DEMANDEE,),
+        ACCEPTEE,
+        (PRESTATAIRE,),
+        avec_validation=False,
+    ),
+    Regle("valider", "Valider et accepter", (A_VALIDER,), ACCEPTEE, (PRESTATAIRE,)),
+    Regle(
+        "refuser",
+        "Refuser",
+        (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
+        REFUSEE,
+        (PRESTATAIRE,),
+        rend_la_place=True,
+        exige="motif_refus",
+    ),
+    Regle(
+        "entrer", "Noter l'entrée dans l'action", (ACCEPTEE,), ENTREE, (PRESTATAIRE,)
+    ),
+    Regle(
+        "sortir",
+        "Noter la sortie",
+        (ENTREE,),
+        SORTIE,
+        (PRESTATAIRE,),
+        rend_la_place=True,
+        exige="type_sortie",
+    ),
+    # Anyone involved may cancel before the person enters.
+    Regle(
+        "annuler",
+        "Annuler la demande",
+        (DEMANDEE, A_VALIDER, ACCEPTEE, LISTE_ATTENTE),
+        ANNULEE,
+        (REFERENT, BENEFICIAIRE, PRESTATAIRE),
+        rend_la_place=True,
+    ),
+    # Time and freed places.
+    Regle(
+        "expirer",
+        "Expirer faute de réponse",
+        (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
+        EXPIREE,
+        (SYSTEME,),
+        rend_la_place=True,
+    ),
+    Regle(
+        "proposer", "Une place s'est libérée", (LISTE_ATTENTE,), DEMANDEE, (SYSTEME,)
+    ),
+)
+PAR_ACTION = {r.action: r for r in TRANSITIONS}
+
+
+class TransitionRefusee(Exception):
+    """A change the table does not allow: nothing was changed."""
+
+
+def possibles(statut: str | None, par: str, avec_validation: bool) -> list[Regle]:
+    """The transitions ``par`` may apply from ``statut``, in table order."""
+    return [
+        r
+        for r in TRANSITIONS
+        if statut in r.depuis
+        and par in r.par
+        and r.avec_validation in (None, avec_validation)
+    ]
+
+
+def regle(
+    action: str,
+    statut: str | None,
+    par: str,
+    avec_validation: bool,
+    motif_refus: str | None = None,
+    type_sortie: str | None = None,
+) -> Regle:
+    """The table's row for this change, or TransitionRefusee (in French)."""
+    r = PAR_ACTION.get(action)
+    if r is None:
+        raise TransitionRefusee(f"L'action « {action} » n'existe pas.")
+    depuis = STATUTS.get(statut, "nouvelle demande") if statut else "nouvelle demande"
+    if statut not in r.depuis:
+        raise TransitionRefusee(
+            f"Impossible de « {r.libelle.lower()} » : la demande est « {depuis} »."
+        )
+    if par not in r.par:
+        raise TransitionRefusee(f"Vous ne pouvez pas « {r.libelle.lower()} ».")
+    if r.avec_validation is True and not avec_validation:
+        raise TransitionRefusee("Cette action n'a pas d'étape de validation.")
+    if r.avec_validation is False and avec_validation:
+        raise TransitionRefusee(
+            "Cette action demande une validation avant l'entrée : "
+            "étudiez d'abord la demande."
+        )
+    if r.exige == "motif_refus" and motif_refus not in MOTIFS_REFUS:
+        raise TransitionRefusee("Choisissez la raison du refus.")
+    if r.exige == "type_sortie" and type_sortie not in TYPES_SORTIE:
+        raise TransitionRefusee("Choisissez comment la personne est sortie.")
+    return r
+
+
+def noter(
+    db: Session,
+    prescription: Prescription,
+    r: Regle,
+    de: str | None,
+    auteur: str,
+    maintenant: datetime,
+    pourquoi: str = "",
+) -> None:
+    db.add(
+        Transition(
+            prescription_id=prescription.id,
+            de=de,
+            vers=r.vers,
+            action=r.action,
+            par=auteur,
+            le=maintenant,
+            pourquoi=pourquoi[:500],
+        )
+    )

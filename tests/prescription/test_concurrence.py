@@ -1,0 +1,128 @@
+"""Places are never oversold, and search sees every change, in any worker."""
+
+import html
+import json
+import re
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+from sqlmodel import Session, select
+
+from catalogue import places
+from prescription.modeles import Prescription
+from tests.navigateur.conftest import servir
+from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMANDEURS = 50
+
+
+def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescription):
+    app = creer_app_prescription(
+        PRESCRIPTION_LIMITE_INSCRIPTION="1000 per hour", PROPAGATE_EXCEPTIONS=False
+    )
+    depart = threading.Barrier(DEMANDEURS)
+
+    def demander(i: int) -> requests.Response:
+        with requests.Session() as navigateur:
+            page = navigateur.get(url, timeout=60).text
+            jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+            depart.wait(timeout=60)
+            return navigateur.post(
+                url,
+                data={
+                    **PERSONNE,
+                    "prenom": f"Personne {i}",
+                    "consentement": "oui",
+                    "csrf_token": jeton,
+                },
+                allow_redirects=False,
+                timeout=120,
+            )
+
+    with servir(app) as base:
+        url = f"{base}/fiches/velos-alencon/inscription"
+        with ThreadPoolExecutor(DEMANDEURS) as groupe:
+            reponses = list(groupe.map(demander, range(DEMANDEURS)))
+    codes = sorted(r.status_code for r in reponses)
+    assert codes == [200] * 47 + [303] * 3
+    complets = [html.unescape(r.text) for r in reponses if r.status_code == 200]
+    assert all("C'est complet" in t for t in complets)
+    assert all("M'inscrire sur la liste d'attente" in t for t in complets)
+    with Session(app.extensions["db"]) as db:
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 0
+        tenues = db.exec(select(Prescription).where(Prescription.place_tenue)).all()
+        assert len(tenues) == 3
+        assert len(db.exec(select(Prescription)).all()) == 3
+
+
+def places_vues_par_un_autre_processus(app) -> int | None:
+    """Another worker process: its own app on the same database and index."""
+    config = {
+        **REGLAGES,
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATABASE_URL": app.config["DATABASE_URL"],
+        "SEARCH_PATH": app.config["SEARCH_PATH"],
+    }
+    code = (
+        "import json, sys\n"
+        "from app import create_app\n"
+        f"app = create_app(json.loads({json.dumps(json.dumps(config))}))\n"
+        "r = app.test_client().get('/api/v1/fiches?q=velos').get_json()\n"
+        "print(json.dumps([x['places_restantes'] for x in r['resultats']"
+        " if x['id'] == 'velos-alencon']))\n"
+    )
+    sortie = subprocess.run(
+        [sys.executable, "-c", code],
+        check=True,
+        cwd=ROOT,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return json.loads(sortie.strip().splitlines()[-1])[0]
+
+
+def places_vues(client) -> int | None:
+    r = client.get("/api/v1/fiches?q=velos").get_json()
+    return next(
+        x["places_restantes"] for x in r["resultats"] if x["id"] == "velos-alencon"
+    )
+
+
+def test_une_place_prise_ou_rendue_se_voit_a_la_recherche_suivante(
+    creer_app_prescription,
+):
+    app = creer_app_prescription()
+    autre_worker = creer_app_prescription()  # same database, same index
+    personne = app.test_client()
+    assert places_vues(autre_worker.test_client()) == 3
+    reponse = poster(
+        personne,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    suivi = reponse.headers["Location"]
+    assert places_vues(autre_worker.test_client()) == 2
+    assert places_vues_par_un_autre_processus(app) == 2
+    poster(personne, suivi + "/annuler")
+    assert places_vues(autre_worker.test_client()) == 3
+    assert places_vues_par_un_autre_processus(app) == 3
+
+
+def test_le_prestataire_change_ses_places_et_la_recherche_le_voit(
+    creer_app_prescription,
+):
+    app = creer_app_prescription()
+    prestataire = se_connecter(
+        app.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, "/pro/places/velos-alencon", {"ecart": "+1"})
+    assert places_vues(app.test_client()) == 4
+    poster(prestataire, "/pro/places/velos-alencon", {"places": "0"})
+    assert places_vues_par_un_autre_processus(app) == 0

@@ -1,0 +1,202 @@
+"""Every route, every role: who may, who may not (htmx fragments included)."""
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, select
+
+from catalogue import places as places_
+from catalogue.territoires import referentiel
+from prescription import demandes, liens
+from prescription.demandes import Acteur, Demande, Personne
+from prescription.droits import Droits
+from prescription.modeles import ORIGINE_REFERENT, Utilisateur
+from tests.prescription.conftest import PERSONNE, jeton_csrf, se_connecter, texte
+
+ROLES = (
+    "anonyme",
+    "lien",
+    "referent",
+    "autre_prestataire",
+    "prestataire",
+    "departement",
+)
+A, R = True, False  # autorisé, refusé
+FICHE = "garage-evry"  # run by garage-essonne; atelier-orne is "another structure"
+
+# (endpoint, method, url, htmx, form) -> allowed for each role, in ROLES order.
+MATRICE = [
+    ("prescription.inscription", "GET", "/fiches/{fiche}/inscription", False, {},
+     (A, A, A, A, A, A)),
+    ("prescription.suivi", "GET", "/suivi/{suivi}", False, {}, (R, A, R, R, R, R)),
+    ("prescription.suivi_annuler", "POST", "/suivi/{suivi}/annuler", False, {},
+     (R, A, R, R, R, R)),
+    ("prescription.places_lien", "GET", "/places/{places}", False, {},
+     (R, A, R, R, R, R)),
+    ("prescription.places_lien", "POST", "/places/{places}", False, {"places": "7"},
+     (R, A, R, R, R, R)),
+    ("prescription.prescrire", "GET", "/fiches/{fiche}/prescrire", False, {},
+     (R, R, A, R, R, R)),
+    ("prescription.prescrire", "POST", "/fiches/{fiche}/prescrire", False,
+     {**PERSONNE, "motif": "Voiture en panne", "engagement": "oui"},
+     (R, R, A, R, R, R)),
+    ("prescription.mes_prescriptions", "GET", "/pro/prescriptions", False, {},
+     (R, R, A, R, R, R)),
+    ("prescription.demandes_recues", "GET", "/pro/demandes", False, {},
+     (R, R, R, A, A, R)),
+    ("prescription.export", "GET", "/pro/demandes.csv", False, {}, (R, R, R, A, A, R)),
+    ("prescription.detail", "GET", "/pro/prescriptions/{pid}", False, {},
+     (R, R, A, R, A, R)),
+    ("prescription.detail", "GET", "/pro/prescriptions/{pid}", True, {},
+     (R, R, A, R, A, R)),
+    ("prescription.transition", "POST", "/pro/prescriptions/{pid}/annuler", False, {},
+     (R, R, A, R, A, R)),
+    ("prescription.transition", "POST", "/pro/prescriptions/{pid}/accepter", True, {},
+     (R, R, R, R, A, R)),
+    ("prescription.inscrire", "GET", "/pro/fiches/{fiche}/inscrire", False, {},
+     (R, R, R, R, A, R)),
+    ("prescription.inscrire", "POST", "/pro/fiches/{fiche}/inscrire", False, PERSONNE,
+     (R, R, R, R, A, R)),
+    ("prescription.tableau", "GET", "/pro/places", False, {}, (R, R, R, A, A, R)),
+    ("prescription.changer_places", "POST", "/pro/places/{fiche}", False,
+     {"places": "4"}, (R, R, R, R, A, R)),
+    ("prescription.changer_places", "POST", "/pro/places/{fiche}", True,
+     {"ecart": "+1"}, (R, R, R, R, A, R)),
+    ("prescription.lien_places", "POST", "/pro/places/{fiche}/lien", False, {},
+     (R, R, R, R, A, R)),
+    ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
+     (R, R, R, R, R, A)),
+    ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),
+    ("connexion.connexion", "GET", "/connexion", False, {}, (A, A, A, A, A, A)),
+    ("connexion.demo", "POST", "/connexion/demo", False, {"role": "departement"},
+     (A, A, A, A, A, A)),
+    ("connexion.deconnexion", "POST", "/deconnexion", False, {}, (A, A, A, A, A, A)),
+]  # fmt: skip
+# Tested with a real OpenID provider in test_connexion.py.
+HORS_MATRICE = {"connexion.proconnect", "connexion.retour"}
+
+
+@pytest.fixture
+def monde(app_p):
+    """A référent's request to garage-essonne, and one client per role."""
+    clients = {role: app_p.test_client() for role in ROLES}
+    se_connecter(clients["referent"], "referent", prescripteur="referent-rsa")
+    se_connecter(clients["autre_prestataire"], "prestataire", structure="atelier-orne")
+    se_connecter(clients["prestataire"], "prestataire", structure="garage-essonne")
+    se_connecter(clients["departement"], "departement")
+    return clients
+
+
+def nouvelle_demande(app) -> dict:
+    fiche = app.extensions["catalogue"].fiches[FICHE]
+    secret = app.config["SECRET_KEY"]
+    with Session(app.extensions["db"]) as db:
+        # Earlier rows may have set places: keep them untracked, never full.
+        places_.fixer(db, FICHE, None, "essai")
+        referent = db.exec(
+            select(Utilisateur).where(Utilisateur.sub == "referent-referent-rsa")
+        ).one()
+        personne = Personne(
+            "Awa",
+            "Diallo",
+            telephone="06 12 34 56 78",
+            commune=referentiel().trouver("Évry-Courcouronnes"),
+        )
+        demande = Demande(
+            fiche,
+            personne,
+            ORIGINE_REFERENT,
+            structure_prescriptrice=Droits.lire(db, referent).service,
+        )
+        liens_ = type(
+            "L",
+            (),
+            {
+                "suivi": lambda s, p: "",
+                "pro": lambda s, p: "",
+                "courriel_structure": lambda s, x: None,
+            },
+        )()
+        p = demandes.creer(db, demande, Acteur("referent", "r", referent.id), liens_)
+        suivi = liens.creer(
+            db, secret, "prescription", str(p.prescription.id), timedelta(days=1)
+        )
+        places = liens.creer(db, secret, "places", FICHE, timedelta(days=1))
+        db.commit()
+        return {
+            "pid": p.prescription.id,
+            "suivi": suivi,
+            "places": places,
+            "fiche": FICHE,
+        }
+
+
+def autorise(reponse) -> bool:
+    if reponse.status_code in (401, 403, 404, 410, 422):
+        return False
+    assert reponse.status_code < 500, texte(reponse)
+    return not reponse.headers.get("Location", "").startswith("/connexion")
+
+
+def test_chaque_route_avec_chaque_role(app_p, monde):
+    routes = {
+        r.endpoint
+        for r in app_p.url_map.iter_rules()
+        if r.endpoint.split(".")[0] in ("prescription", "connexion")
+    }
+    assert routes - HORS_MATRICE == {ligne[0] for ligne in MATRICE}
+    for endpoint, methode, modele, en_htmx, form, attendus in MATRICE:
+        for role, attendu in zip(ROLES, attendus, strict=True):
+            valeurs = nouvelle_demande(app_p)
+            if role != "lien":
+                # Anybody else knows the address, not the signed link.
+                valeurs["suivi"] = valeurs["places"] = "faux.jeton.signe"
+            client = monde[role]
+            entetes = {"HX-Request": "true"} if en_htmx else {}
+            url = modele.format(**valeurs)
+            if methode == "GET":
+                reponse = client.get(url, headers=entetes)
+            else:
+                donnees = {**form, "csrf_token": jeton_csrf(client)}
+                reponse = client.post(url, data=donnees, headers=entetes)
+            assert autorise(reponse) is attendu, (
+                endpoint,
+                methode,
+                en_htmx,
+                role,
+                reponse.status_code,
+            )
+            if endpoint == "connexion.deconnexion" or (
+                endpoint == "connexion.demo" and role != "anonyme"
+            ):
+                # Those two changed who is logged in: log the role back in.
+                monde[role] = _de_nouveau(app_p, role)
+
+
+def _de_nouveau(app, role):
+    client = app.test_client()
+    champs = {
+        "referent": {"role": "referent", "prescripteur": "referent-rsa"},
+        "autre_prestataire": {"role": "prestataire", "structure": "atelier-orne"},
+        "prestataire": {"role": "prestataire", "structure": "garage-essonne"},
+        "departement": {"role": "departement"},
+    }.get(role)
+    if champs:
+        se_connecter(client, champs.pop("role"), **champs)
+    return client
+
+
+def test_un_autre_prestataire_ne_voit_pas_les_personnes_d_une_autre_structure(
+    app_p, monde
+):
+    nouvelle_demande(app_p)
+    assert "Diallo" in texte(monde["prestataire"].get("/pro/demandes"))
+    assert "Diallo" in texte(monde["prestataire"].get("/pro/demandes.csv"))
+    assert "Diallo" not in texte(monde["autre_prestataire"].get("/pro/demandes"))
+    assert "Diallo" not in texte(monde["autre_prestataire"].get("/pro/demandes.csv"))
+
+
+def test_un_fragment_htmx_sans_connexion_renvoie_vers_la_connexion(client_p):
+    reponse = client_p.get("/pro/prescriptions/1", headers={"HX-Request": "true"})
+    assert reponse.status_code == 401
+    assert reponse.headers["HX-Redirect"] == "/connexion"

@@ -1,0 +1,160 @@
+"""Messages: SMTP down then back (a real SMTP server), SMS through an HTTP API."""
+
+import socket
+from datetime import timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import Session, select
+
+from catalogue import places
+from prescription.modeles import Notification, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter
+
+
+class Boite:
+    """An aiosmtpd handler keeping what it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, envelope.content.decode()))
+        return "250 OK"
+
+
+def port_libre() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def smtp():
+    boite, port = Boite(), port_libre()
+    serveur = Controller(boite, hostname="127.0.0.1", port=port)
+    yield boite, serveur, port
+    if getattr(serveur, "_thread", None) is not None:
+        serveur.stop()
+
+
+def test_smtp_en_panne_la_demande_est_gardee_et_le_message_part_au_retour(
+    creer_app_prescription, smtp
+):
+    boite, serveur, port = smtp
+    app = creer_app_prescription(
+        COURRIEL_ENVOI="smtp", SMTP_HOTE="127.0.0.1", SMTP_PORT=port
+    )
+    personne = app.test_client()
+    donnees = {
+        **PERSONNE,
+        "telephone": "",
+        "courriel": "awa@exemple.fr",
+        "consentement": "oui",
+    }
+    reponse = poster(personne, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 303  # the server is down: the request is saved
+    with Session(app.extensions["db"]) as db:
+        assert db.exec(select(Prescription)).one().statut == "demandee"
+        en_attente = db.exec(select(Notification)).all()
+        assert {n.destinataire for n in en_attente} == {
+            "awa@exemple.fr",
+            "accueil@atelier-orne.example",
+        }
+        assert all(n.envoye_le is None and n.essais == 1 for n in en_attente)
+    serveur.start()
+    sortie = app.test_cli_runner().invoke(args=["prescriptions", "relancer"]).output
+    assert "2 message(s) envoyé(s), 0 en échec" in sortie
+    destinataires = sorted(d for rcpt, _ in boite.messages for d in rcpt)
+    assert destinataires == ["accueil@atelier-orne.example", "awa@exemple.fr"]
+    corps = next(c for rcpt, c in boite.messages if rcpt == ["awa@exemple.fr"])
+    assert "Votre demande est enregistr" in corps
+    # Sent once: the next run sends nothing again.
+    sortie = app.test_cli_runner().invoke(args=["prescriptions", "relancer"]).output
+    assert "0 message(s) envoyé(s)" in sortie
+    assert len(boite.messages) == 2
+
+
+def test_la_personne_sans_courriel_recoit_un_sms_par_l_api(
+    creer_app_prescription, httpserver
+):
+    httpserver.expect_request(
+        "/v3/transactionalSMS/sms", method="POST", headers={"api-key": "cle-essai"}
+    ).respond_with_json({"messageId": 1}, status=201)
+    app = creer_app_prescription(
+        SMS_ENVOI="brevo",
+        SMS_URL=httpserver.url_for("/v3/transactionalSMS/sms"),
+        SMS_CLE_API="cle-essai",
+    )
+    poster(
+        app.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    [(requete, _)] = httpserver.log
+    corps = requete.get_json()
+    assert corps["recipient"] == "33612345678"
+    assert corps["type"] == "transactional"
+    assert "Votre demande est enregistrée" in corps["content"]
+    assert "/suivi/" in corps["content"]
+
+
+def test_sms_refuse_par_l_api_il_reste_en_file(creer_app_prescription, httpserver):
+    httpserver.expect_request("/sms", method="POST").respond_with_data(
+        "non", status=503
+    )
+    app = creer_app_prescription(
+        SMS_ENVOI="brevo", SMS_URL=httpserver.url_for("/sms"), SMS_CLE_API="x"
+    )
+    poster(
+        app.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    with Session(app.extensions["db"]) as db:
+        sms = db.exec(select(Notification).where(Notification.canal == "sms")).one()
+        assert sms.envoye_le is None and sms.derniere_erreur == "HTTPError"
+
+
+def test_le_planificateur_relance_puis_expire_et_rend_la_place(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**PERSONNE, "motif": "Emploi", "engagement": "oui"},
+    )
+    runner = app_p.test_cli_runner()
+
+    def vieillir(jours: int):
+        with Session(app_p.extensions["db"]) as db:
+            p = db.exec(select(Prescription)).one()
+            p.maj_le = places.maintenant_utc() - timedelta(days=jours)
+            db.add(p)
+            db.commit()
+
+    assert (
+        "0 relance(s), 0 demande(s) expirée(s)"
+        in runner.invoke(args=["prescriptions", "relancer"]).output
+    )
+    vieillir(6)
+    assert (
+        "1 relance(s), 0 demande(s) expirée(s)"
+        in runner.invoke(args=["prescriptions", "relancer"]).output
+    )
+    assert "0 relance(s)" in runner.invoke(args=["prescriptions", "relancer"]).output
+    vieillir(22)
+    assert (
+        "0 relance(s), 1 demande(s) expirée(s)"
+        in runner.invoke(args=["prescriptions", "relancer"]).output
+    )
+    with Session(app_p.extensions["db"]) as db:
+        p = db.exec(select(Prescription)).one()
+        assert (p.statut, p.place_tenue) == ("expiree", False)
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 3
+        sujets = [n.sujet for n in db.exec(select(Notification))]
+    assert any(
+        s.startswith("Rappel : une demande attend votre réponse") for s in sujets
+    )
+    assert any("expirée" in s for s in sujets)

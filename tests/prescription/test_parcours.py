@@ -1,0 +1,215 @@
+"""The three journeys through the web pages, and the fiche's own rules."""
+
+from sqlmodel import Session, select
+
+from catalogue import places
+from prescription.modeles import Beneficiaire, Prescription, Transition
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+
+
+def prescriptions(app) -> list[Prescription]:
+    with Session(app.extensions["db"]) as db:
+        return list(db.exec(select(Prescription).order_by(Prescription.id)))
+
+
+def restantes(app, fiche_id: str, session: str = places.ACTION):
+    with Session(app.extensions["db"]) as db:
+        return places.par_session(db, fiche_id)[session].places_restantes
+
+
+def test_la_personne_s_inscrit_seule_et_suit_sa_demande(app_p, client_p):
+    reponse = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    assert reponse.status_code == 303
+    suivi = client_p.get(reponse.headers["Location"])
+    assert "C'est envoyé. Vous allez recevoir un message" in texte(suivi)
+    assert "Statut : Demandée" in texte(suivi)
+    assert "C'est envoyé" not in texte(client_p.get(reponse.headers["Location"]))
+    assert "Awa" not in reponse.headers["Location"]
+    [p] = prescriptions(app_p)
+    assert (p.origine, p.statut, p.place_tenue) == (
+        "auto-prescription",
+        "demandee",
+        True,
+    )
+    assert restantes(app_p, "velos-alencon") == 2
+
+
+def test_sans_consentement_rien_n_est_enregistre(app_p, client_p):
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", PERSONNE)
+    assert reponse.status_code == 422
+    assert "Cochez la case pour dire que vous êtes d'accord" in texte(reponse)
+    assert prescriptions(app_p) == []
+
+
+def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
+    donnees = {**PERSONNE, "telephone": "", "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    assert "Indiquez un numéro de téléphone ou une adresse e-mail" in texte(reponse)
+
+
+def test_hors_zone_l_inscription_seule_est_refusee_avec_une_explication(
+    app_p, client_p
+):
+    donnees = {**PERSONNE, "commune": "Argentan", "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    assert "Argentan n'en fait pas partie" in texte(reponse)
+    assert prescriptions(app_p) == []
+
+
+def test_une_action_reservee_aux_professionnels_refuse_l_inscription_seule(client_p):
+    reponse = client_p.get("/fiches/chantier-orne/inscription")
+    assert reponse.status_code == 403
+    assert "c'est un référent ou un conseiller qui fait" in texte(reponse)
+
+
+def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
+    se_connecter(client_p, "referent", prescripteur="referent-rsa")
+    assert "Prescrire" in texte(client_p.get("/fiches/velos-alencon/prescrire"))
+    donnees = {
+        **PERSONNE,
+        "commune": "Argentan",
+        "motif": "Reprend un emploi à 6 km.",
+        "engagement": "oui",
+        "sexe": "femme",
+        "tranche_age": "26-44",
+    }
+    reponse = poster(client_p, "/fiches/velos-alencon/prescrire", donnees)
+    assert reponse.status_code == 303
+    detail = texte(client_p.get(reponse.headers["Location"]))
+    assert "Argentan est hors de la zone" in detail
+    [p] = prescriptions(app_p)
+    assert (p.origine, p.hors_zone, p.statut) == ("referent", True, "demandee")
+    liste = texte(client_p.get("/pro/prescriptions?statut=demandee"))
+    assert "Awa Diallo" in liste and "hors zone" in liste
+    assert "Awa Diallo" not in texte(client_p.get("/pro/prescriptions?statut=entree"))
+
+
+def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
+    se_connecter(client_p, "referent", prescripteur="mission-locale")
+    donnees = {**PERSONNE, "motif": "Projet espaces verts", "engagement": "oui"}
+    reponse = poster(client_p, "/fiches/chantier-orne/prescrire", donnees)
+    assert reponse.status_code == 422
+    assert "ne fait pas partie des prescripteurs" in texte(reponse)
+    assert prescriptions(app_p) == []
+
+
+def test_reservation_par_session(app_p, client_p):
+    donnees = {**PERSONNE, "consentement": "oui", "session": "2099-06-01"}
+    assert (
+        poster(client_p, "/fiches/cv-sessions-alencon/inscription", donnees).status_code
+        == 303
+    )
+    assert restantes(app_p, "cv-sessions-alencon", "2099-06-01") == 0
+    assert restantes(app_p, "cv-sessions-alencon", "2099-03-01") == 5
+    [p] = prescriptions(app_p)
+    assert p.session == "2099-06-01"
+    complet = poster(client_p, "/fiches/cv-sessions-alencon/inscription", donnees)
+    assert "C'est complet" in texte(complet)
+
+
+def test_le_prestataire_inscrit_une_personne_venue_seule_et_repond(app_p, client_p):
+    se_connecter(client_p, "prestataire", structure="atelier-orne")
+    reponse = poster(client_p, "/pro/fiches/velos-alencon/inscrire", PERSONNE)
+    assert reponse.status_code == 303
+    [p] = prescriptions(app_p)
+    assert (p.origine, p.statut) == ("prestataire", "acceptee")
+    poster(client_p, f"/pro/prescriptions/{p.id}/entrer")
+    reponse = poster(
+        client_p, f"/pro/prescriptions/{p.id}/sortir", {"type_sortie": "emploi-durable"}
+    )
+    assert reponse.status_code == 303
+    [p] = prescriptions(app_p)
+    assert (p.statut, p.type_sortie, p.place_tenue) == (
+        "sortie",
+        "emploi-durable",
+        False,
+    )
+    assert restantes(app_p, "velos-alencon") == 3
+    with Session(app_p.extensions["db"]) as db:
+        journal = db.exec(select(Transition).where(Transition.prescription_id == p.id))
+        assert [(t.de, t.vers) for t in journal] == [
+            (None, "acceptee"),
+            ("acceptee", "entree"),
+            ("entree", "sortie"),
+        ]
+
+
+def test_la_validation_ajoute_l_etape_a_valider(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {**PERSONNE, "motif": "Projet", "engagement": "oui"}
+    assert (
+        poster(referent, "/fiches/chantier-orne/prescrire", donnees).status_code == 303
+    )
+    [p] = prescriptions(app_p)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    refus = poster(prestataire, f"/pro/prescriptions/{p.id}/accepter")
+    assert refus.status_code == 422
+    assert "demande une validation avant l'entrée" in texte(refus)
+    poster(prestataire, f"/pro/prescriptions/{p.id}/etudier")
+    poster(prestataire, f"/pro/prescriptions/{p.id}/valider")
+    assert prescriptions(app_p)[0].statut == "acceptee"
+
+
+def test_complet_puis_liste_d_attente_puis_place_liberee(app_p):
+    personne = app_p.test_client()
+    for i in range(3):
+        donnees = {**PERSONNE, "prenom": f"P{i}", "consentement": "oui"}
+        assert (
+            poster(personne, "/fiches/velos-alencon/inscription", donnees).status_code
+            == 303
+        )
+    donnees = {**PERSONNE, "prenom": "Quatrième", "consentement": "oui"}
+    complet = poster(personne, "/fiches/velos-alencon/inscription", donnees)
+    assert "C'est complet" in texte(complet)
+    assert "M'inscrire sur la liste d'attente" in texte(complet)
+    attente = poster(
+        personne,
+        "/fiches/velos-alencon/inscription",
+        {**donnees, "liste_attente": "oui"},
+    )
+    suivi = attente.headers["Location"]
+    assert "Sur liste d'attente" in texte(personne.get(suivi))
+    premier = prescriptions(app_p)[0]
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{premier.id}/refuser",
+        {"motif_refus": "public-non-concerne"},
+    )
+    # The freed place went straight to the person waiting.
+    assert "Statut : Demandée" in texte(personne.get(suivi))
+    assert restantes(app_p, "velos-alencon") == 0
+    with Session(app_p.extensions["db"]) as db:
+        quatrieme = db.exec(
+            select(Beneficiaire).where(Beneficiaire.prenom == "Quatrième")
+        ).one()
+        p = db.exec(
+            select(Prescription).where(Prescription.beneficiaire_id == quatrieme.id)
+        ).one()
+        assert p.place_tenue
+
+
+def test_la_personne_annule_par_son_lien_et_la_place_revient(app_p, client_p):
+    reponse = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    suivi = reponse.headers["Location"]
+    assert restantes(app_p, "velos-alencon") == 2
+    annulation = poster(client_p, suivi + "/annuler")
+    assert annulation.status_code == 303
+    assert "Statut : Annulée" in texte(client_p.get(suivi))
+    assert restantes(app_p, "velos-alencon") == 3

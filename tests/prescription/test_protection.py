@@ -1,0 +1,151 @@
+"""CSRF, signed links that expire or are revoked, rate limits, the demo login."""
+
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, select
+
+from prescription import liens
+from prescription.modeles import Audit, LienSigne, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+
+
+def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p):
+    client = app_p.test_client()
+    reponse = client.post(
+        "/fiches/velos-alencon/inscription", data={**PERSONNE, "consentement": "oui"}
+    )
+    assert reponse.status_code == 400
+    assert "Ce formulaire a expiré ou ne vient pas de ce site" in texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        assert db.exec(select(Prescription)).all() == []
+
+
+def test_sans_jeton_csrf_un_fragment_htmx_est_refuse(app_p):
+    client = se_connecter(app_p.test_client(), "prestataire", structure="atelier-orne")
+    reponse = client.post(
+        "/pro/places/velos-alencon",
+        data={"ecart": "+1"},
+        headers={"HX-Request": "true"},
+    )
+    assert reponse.status_code == 400
+    # The header htmx sends (static/js/csrf.js) is accepted.
+    page = texte(client.get("/pro/places"))
+    jeton = page.split('name="csrf-token" content="')[1].split('"')[0]
+    reponse = client.post(
+        "/pro/places/velos-alencon",
+        data={"ecart": "+1"},
+        headers={"HX-Request": "true", "X-CSRFToken": jeton},
+    )
+    assert reponse.status_code == 200
+    assert "4 places restantes" in texte(reponse)
+
+
+def suivre(client) -> str:
+    reponse = poster(
+        client, "/fiches/velos-alencon/inscription", {**PERSONNE, "consentement": "oui"}
+    )
+    return reponse.headers["Location"]
+
+
+def test_un_lien_revoque_est_refuse_avec_une_page_en_francais(app_p, client_p):
+    suivi = suivre(client_p)
+    with Session(app_p.extensions["db"]) as db:
+        p = db.exec(select(Prescription)).one()
+        assert liens.revoquer(db, "prescription", str(p.id)) >= 1
+        db.commit()
+    reponse = client_p.get(suivi)
+    assert reponse.status_code == 410
+    assert "Ce lien a été désactivé." in texte(reponse)
+    assert poster(client_p, suivi + "/annuler").status_code == 410
+
+
+def test_un_lien_expire_est_refuse_avec_une_page_en_francais(app_p, client_p):
+    suivi = suivre(client_p)
+    with Session(app_p.extensions["db"]) as db:
+        for lien in db.exec(select(LienSigne)):
+            lien.expire_le = lien.cree_le - timedelta(seconds=1)
+            db.add(lien)
+        db.commit()
+    reponse = client_p.get(suivi)
+    assert reponse.status_code == 410
+    assert "Ce lien a expiré." in texte(reponse)
+
+
+def test_un_lien_signe_avec_une_autre_cle_est_refuse(creer_app_prescription):
+    app = creer_app_prescription()
+    with Session(app.extensions["db"]) as db:
+        jeton = liens.creer(
+            db, "autre-cle", "places", "velos-alencon", timedelta(days=1)
+        )
+        db.commit()
+    reponse = app.test_client().get(f"/places/{jeton}")
+    assert reponse.status_code == 410
+    assert "Ce lien n'est pas valide" in texte(reponse)
+
+
+def test_le_lien_des_places_marche_sans_connexion(app_p):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
+    adresse = page.split('aria-label="Lien de mise à jour des places"')[0]
+    adresse = adresse.rsplit('value="', 1)[1].split('"')[0]
+    assert adresse.startswith(app_p.config["URL_PUBLIQUE"])  # never the Host header
+    adresse = urlsplit(adresse).path
+    inconnu = app_p.test_client()
+    assert "Places restantes" in texte(inconnu.get(adresse))
+    reponse = poster(inconnu, adresse, {"places": "9"})
+    assert reponse.status_code == 303
+    assert "9 places restantes" in texte(inconnu.get(adresse))
+    assert "Au plus 10 places" in texte(poster(inconnu, adresse, {"places": "11"}))
+
+
+def test_les_limites_sont_partagees_par_tous_les_workers(creer_app_prescription):
+    reglages = {"PRESCRIPTION_LIMITE_INSCRIPTION": "3 per hour"}
+    worker_1 = creer_app_prescription(reglages).test_client()
+    worker_2 = creer_app_prescription(reglages).test_client()
+    assert worker_1.get("/fiches/velos-alencon/inscription").status_code == 200
+    assert worker_2.get("/fiches/velos-alencon/inscription").status_code == 200
+    assert worker_1.get("/fiches/velos-alencon/inscription").status_code == 200
+    reponse = worker_2.get("/fiches/velos-alencon/inscription")
+    assert reponse.status_code == 429
+    assert "Attendez un peu, puis réessayez" in texte(reponse)
+
+
+def test_la_connexion_de_demonstration_est_refusee_en_production(
+    creer_app_prescription,
+):
+    app = creer_app_prescription(TESTING=False, WTF_CSRF_ENABLED=False)
+    client = app.test_client()
+    assert "Connexion de démonstration" not in texte(client.get("/connexion"))
+    reponse = client.post("/connexion/demo", data={"role": "departement"})
+    assert reponse.status_code == 403
+    assert "désactivée" in texte(reponse)
+    avec_drapeau = creer_app_prescription(TESTING=False, DEMO=True).test_client()
+    assert se_connecter(avec_drapeau, "departement")
+
+
+def test_chaque_consultation_et_changement_est_audite_sans_donnee_dans_l_adresse(
+    app_p, client_p
+):
+    suivi = suivre(client_p)
+    client_p.get(suivi)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    prestataire.get("/pro/prescriptions/1")
+    poster(prestataire, "/pro/prescriptions/1/accepter")
+    with Session(app_p.extensions["db"]) as db:
+        quoi = [
+            (a.qui.split()[0], a.quoi)
+            for a in db.exec(select(Audit).order_by(Audit.id))
+        ]
+    assert quoi == [
+        ("la", "création"),
+        ("la", "consultation"),
+        ("utilisateur", "consultation"),
+        ("utilisateur", "transition : accepter"),
+    ]
+    for donnee in ("Awa", "Diallo", "06", "Alen"):
+        assert donnee not in suivi

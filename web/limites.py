@@ -1,0 +1,135 @@
+"""Rate limits shared by every worker: counters live in the database.
+
+Flask-Limiter's memory storage counts per process, so two gunicorn workers
+would each allow the full limit. Without Redis, the app's own database
+holds the counters (``RATELIMIT_STORAGE_URI = "offre+base://"``, the
+default); a deployment with Redis may set ``redis://…`` instead.
+"""
+
+import time
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits.storage import Storage
+from sqlalchemy import Engine, create_engine, delete, exc, insert, update
+from sqlalchemy.pool import NullPool
+from sqlmodel import Session
+
+from prescription.modeles import CompteurLimite
+
+
+class StockageBase(Storage):
+    """Fixed-window counters in the ``limites`` table (SQLite or PostgreSQL)."""
+
+    STORAGE_SCHEME = ["offre+base"]
+    moteurs: dict[str, Engine] = {}
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **_):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions)
+        self.nom = (uri or "").split("://", 1)[-1] or "defaut"
+
+    @property
+    def engine(self) -> Engine:
+        return self.moteurs[self.nom]
+
+    @property
+    def base_exceptions(self):
+        return exc.SQLAlchemyError
+
+    def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        maintenant = time.time()
+        with Session(self.engine) as db:
+            # A finished window starts again from zero.
+            db.execute(
+                update(CompteurLimite)
+                .where(CompteurLimite.cle == key, CompteurLimite.expire_a <= maintenant)
+                .values(compte=0, expire_a=maintenant + expiry)
+            )
+            ajouter = (
+                update(CompteurLimite)
+                .where(CompteurLimite.cle == key)
+                .values(compte=CompteurLimite.compte + amount)
+                .returning(CompteurLimite.compte)
+            )
+            ligne = db.execute(ajouter).first()
+            if ligne is None:
+                try:
+                    with db.begin_nested():
+                        db.execute(
+                            insert(CompteurLimite).values(
+                                cle=key, compte=amount, expire_a=maintenant + expiry
+                            )
+                        )
+                    ligne = (amount,)
+                except exc.IntegrityError:
+                    # Another worker created it first: count on its row.
+                    ligne = db.execute(ajouter).first()
+            db.commit()
+            return ligne[0]
+
+    def _ligne(self, key: str) -> CompteurLimite | None:
+        with Session(self.engine) as db:
+            ligne = db.get(CompteurLimite, key)
+            if ligne is None or ligne.expire_a <= time.time():
+                return None
+            db.expunge(ligne)
+            return ligne
+
+    def get(self, key: str) -> int:
+        ligne = self._ligne(key)
+        return ligne.compte if ligne else 0
+
+    def get_expiry(self, key: str) -> float:
+        ligne = self._ligne(key)
+        return ligne.expire_a if ligne else time.time()
+
+    def check(self) -> bool:
+        try:
+            with self.engine.connect():
+                return True
+        except exc.SQLAlchemyError:
+            return False
+
+    def reset(self) -> int | None:
+        with Session(self.engine) as db:
+            n = db.execute(delete(CompteurLimite)).rowcount
+            db.commit()
+            return n
+
+    def clear(self, key: str) -> None:
+        with Session(self.engine) as db:
+            db.execute(delete(CompteurLimite).where(CompteurLimite.cle == key))
+            db.commit()
+
+
+def init_app(app: Flask, limites: dict[str, str]) -> Limiter:
+    """One limiter per app; ``limites``: endpoint -> config key of its rate."""
+    # Each app names its engine: tests build several apps in one process.
+    nom = str(id(app))
+    # Its own connection pool: a request holding one connection of the app's
+    # pool must never wait for a second one to count itself.
+    # No idle connections kept (NullPool): one short transaction per count.
+    url = app.config["DATABASE_URL"]
+    StockageBase.moteurs[nom] = create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={"timeout": 30} if url.startswith("sqlite") else {},
+    )
+    uri = app.config.get("RATELIMIT_STORAGE_URI") or "offre+base://"
+    if uri == "offre+base://":
+        uri = f"offre+base://{nom}"
+    limiter = Limiter(
+        get_remote_address,
+        app=app,
+        storage_uri=uri,
+        default_limits=[],
+        headers_enabled=True,
+    )
+    for endpoint, cle in limites.items():
+        vue = app.view_functions[endpoint]
+        app.view_functions[endpoint] = limiter.limit(lambda cle=cle: app.config[cle])(
+            vue
+        )
+    app.extensions["limiteur"] = limiter
+    return limiter
