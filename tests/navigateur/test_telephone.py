@@ -173,7 +173,7 @@ def test_imprimer_la_fiche(serveur, telephone, captures):
     # On paper: the département, who to contact, how a référent orients.
     expect(page.locator(".entete__departement")).to_be_visible()
     expect(page.locator("#titre-contact")).to_be_visible()
-    expect(page.get_by_text("Pour orienter une personne, contactez")).to_be_visible()
+    expect(page.get_by_text("Vous pouvez aussi contacter")).to_be_visible()
     expect(page.locator(".pour-impression")).to_contain_text(
         "/fiches/mob-permis-alencon"
     )
@@ -188,5 +188,5 @@ def test_sans_javascript_pas_de_bouton_imprimer(serveur, telephone_sans_js):
     telephone_sans_js.emulate_media(media="print")
     # Even folded, the référent part is on paper (details content shown).
     expect(
-        telephone_sans_js.get_by_text("Pour orienter une personne, contactez")
+        telephone_sans_js.get_by_text("Vous pouvez aussi contacter")
     ).to_be_visible()
