@@ -32,8 +32,10 @@ paquets-systeme:
 migrer: $(VENV)/.installe
 	$(FLASK) db migrer
 
+# Links sent by SMS or e-mail point to this very server unless told otherwise.
 run: migrer
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	FLASK_URL_PUBLIQUE=$${FLASK_URL_PUBLIQUE:-http://$(HOST):$(PORT)} \
+	  $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Lint (with the import contracts), then the whole suite on SQLite, then on
 # a throwaway PostgreSQL cluster.

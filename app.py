@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_PANNES_AVANT_SECOURS=3,
         MEILI_PAUSE_SECOURS=30,
         URL_PUBLIQUE="http://127.0.0.1:5000",
+        SESSION_COOKIE_SAMESITE="Lax",
         COMPRESS_MIMETYPES=[
             "text/html",
             "text/css",
@@ -102,16 +103,19 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _preparer(app: Flask, engine, moteur, catalogue) -> None:
     """Places from the database into the index; never stops a worker booting."""
-    if not stockage.schema_a_jour(engine):
-        app.logger.error(
-            "La base de données n'est pas à jour : lancez `flask --app app db migrer`"
-        )
-        return
-    with Session(engine) as db:
-        places.importer_des_fiches(db, catalogue.fiches.values())
-        etat = places.places_des_documents(places.etats(db))
-    remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
     try:
+        if not stockage.schema_a_jour(engine):
+            app.logger.warning(
+                "Base de données pas encore à jour : places et demandes indisponibles "
+                "tant que `flask --app app db migrer` n'a pas tourné"
+            )
+            return
+        with Session(engine) as db:
+            places.importer_des_fiches(db, catalogue.fiches.values())
+            etat = places.places_des_documents(places.etats(db))
+        remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
         places.publier(engine, moteur)
     except RechercheIndisponible:
         app.logger.warning("Index de recherche non mis à jour au démarrage")
+    except Exception:  # noqa: BLE001 - a worker must boot and serve pages anyway
+        app.logger.exception("Préparation des places et de l'index interrompue")

@@ -297,9 +297,14 @@ def publier(engine: Engine, moteur, limite: int = 500) -> int:
             etat = etats(db, ids)
             for fiche_id in ids:
                 e = etat.get(fiche_id, Etat(None, None))
-                moteur.maj_places(
-                    fiche_id, e.places_restantes, e.maj_le or maintenant_utc()
-                )
+                try:
+                    moteur.maj_places(
+                        fiche_id, e.places_restantes, e.maj_le or maintenant_utc()
+                    )
+                except KeyError:
+                    # Not in the index (yet): it will carry the database's
+                    # places when it is indexed, so this change is done.
+                    logger.warning("Fiche %s absente de l'index de recherche", fiche_id)
             db.execute(
                 delete(IndexAFaire).where(IndexAFaire.id.in_([a.id for a in a_faire]))
             )

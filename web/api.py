@@ -4,9 +4,11 @@ from dataclasses import asdict
 
 from flask import Blueprint, current_app, jsonify, request
 
+from catalogue import places
 from catalogue.recherche import RechercheIndisponible, Resultats
 from catalogue.territoires import referentiel
 from web.affichage import AVERTISSEMENT_SECOURS
+from web.donnees import db
 from web.openapi import document_openapi
 from web.parametres import PARAMETRES, ParametreInvalide, requete_depuis_args
 from web.securite import url_absolue
@@ -73,7 +75,13 @@ def fiche(fiche_id: str):
         return erreur_json(
             404, f"Aucune fiche action ne porte l'identifiant « {fiche_id} »."
         )
-    return jsonify(fiche.model_dump(mode="json"))
+    corps = fiche.model_dump(mode="json")
+    # Places come from the database (the prestataire's last figure), not the YAML.
+    etat = places.etats(db(), [fiche.id]).get(fiche.id)
+    if etat is not None:
+        corps["places_restantes"] = etat.places_restantes
+        corps["places_maj_le"] = etat.maj_le.date().isoformat() if etat.maj_le else None
+    return jsonify(corps)
 
 
 @bp.get("/communes")

@@ -10,6 +10,7 @@ debug or testing mode, or ``DEMO`` is set on purpose.
 """
 
 import secrets
+from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.flask_client import OAuth, OAuthError
 from flask import (
@@ -72,9 +73,23 @@ def _client():
 
 
 def _suite() -> str:
+    """Where to go after login: a path of this site only, never an open redirect.
+
+    Browsers drop tabs and newlines and read "\\" as "/", so "/\t/x" or
+    "/\\x" would leave the site: any such character refuses the value.
+    """
     suite = request.values.get("suite", "")
-    # Only paths of this site: never an open redirect.
-    return suite if suite.startswith("/") and not suite.startswith("//") else ""
+    morceaux = urlsplit(suite)
+    if (
+        not suite.startswith("/")
+        or suite.startswith("//")
+        or morceaux.scheme
+        or morceaux.netloc
+        or any(c in suite for c in "\\\t\r\n")
+        or not suite.isprintable()
+    ):
+        return ""
+    return suite
 
 
 @bp.get("/connexion")
@@ -277,8 +292,6 @@ def deconnexion():
     if id_token and client is not None:
         fin = client.load_server_metadata().get("end_session_endpoint")
         if fin:
-            from urllib.parse import urlencode
-
             retour = url_absolue("catalogue.index")
             return redirect(
                 f"{fin}?"

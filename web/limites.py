@@ -103,8 +103,9 @@ class StockageBase(Storage):
             db.commit()
 
 
-def init_app(app: Flask, limites: dict[str, str]) -> Limiter:
-    """One limiter per app; ``limites``: endpoint -> config key of its rate."""
+def init_app(app: Flask, limites: dict[str, tuple]) -> Limiter:
+    """One limiter per app; ``limites``: endpoint -> (config key of its rate,
+    methods counted or None for all)."""
     # Each app names its engine: tests build several apps in one process.
     nom = str(id(app))
     # Its own connection pool: a request holding one connection of the app's
@@ -126,10 +127,10 @@ def init_app(app: Flask, limites: dict[str, str]) -> Limiter:
         default_limits=[],
         headers_enabled=True,
     )
-    for endpoint, cle in limites.items():
+    for endpoint, (cle, methodes) in limites.items():
         vue = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(lambda cle=cle: app.config[cle])(
-            vue
-        )
+        app.view_functions[endpoint] = limiter.limit(
+            lambda cle=cle: app.config[cle], methods=methodes
+        )(vue)
     app.extensions["limiteur"] = limiter
     return limiter

@@ -108,6 +108,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
+        "adresse_page": lambda page: _adresse_page(args, page),
         "suivi_places": suivi,
         "filtres_actifs": actifs,
         "tout_effacer": _adresse_sans_filtres(requete, args) if actifs else None,
@@ -290,6 +291,13 @@ def _vocabulaire() -> Vocabulaire:
         vocabulaire_ = Vocabulaire.depuis(documents(catalogue))
         current_app.extensions["vocabulaire_recherche"] = vocabulaire_
     return vocabulaire_
+
+
+def _adresse_page(args: MultiDict, page: int) -> str:
+    """The same search at another page."""
+    autre = MultiDict(args)
+    autre.setlist("page", [str(page)] if page > 1 else [])
+    return _adresse_recherche(autre)
 
 
 def _adresse_recherche(args: MultiDict) -> str:

@@ -50,17 +50,39 @@ from web.donnees import db
 from web.securite import url_absolue
 
 bp = Blueprint("prescription", __name__)
+
+
+@bp.after_request
+def _jamais_en_cache(reponse):
+    """Pages about people (and signed links) stay out of every cache."""
+    reponse.headers["Cache-Control"] = "no-store, private"
+    return reponse
+
+
 htmx = HTMX()
 
 LIEN_SUIVI = "prescription"
 LIEN_PLACES = "places"
-# Endpoints open to anybody, hence rate limited (config key of their rate).
+# Endpoints open to anybody, hence rate limited: config key of their rate, and
+# the methods counted (reading the sign-up form or fixing a typo costs nothing;
+# sending it does).
 LIMITES = {
-    "prescription.inscription": "PRESCRIPTION_LIMITE_INSCRIPTION",
-    "prescription.suivi": "PRESCRIPTION_LIMITE_LIENS",
-    "prescription.suivi_annuler": "PRESCRIPTION_LIMITE_LIENS",
-    "prescription.places_lien": "PRESCRIPTION_LIMITE_LIENS",
+    "prescription.inscription": ("PRESCRIPTION_LIMITE_INSCRIPTION", ("POST",)),
+    "prescription.suivi": ("PRESCRIPTION_LIMITE_LIENS", None),
+    "prescription.suivi_annuler": ("PRESCRIPTION_LIMITE_LIENS", None),
+    "prescription.places_lien": ("PRESCRIPTION_LIMITE_LIENS", None),
 }
+ID_MAX = 2**31 - 1
+# The most places one action can list (as the fiche format allows).
+PLACES_MAX = 100_000
+# A spreadsheet runs a cell starting with one of these as a formula.
+DEBUTS_DE_FORMULE = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cellule(valeur) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    texte = "" if valeur is None else str(valeur)
+    return "'" + texte if texte.startswith(DEBUTS_DE_FORMULE) else texte
 
 
 # --- Who is there -------------------------------------------------------------
@@ -524,7 +546,8 @@ def export():
     )
     for p, b in _lignes(requete):
         ecrivain.writerow(
-            [
+            cellule(v)
+            for v in [
                 p.id,
                 p.fiche_id,
                 p.session,
@@ -552,7 +575,8 @@ def export():
 
 
 def _prescription_visible(pid: int) -> Prescription:
-    p = db().get(Prescription, pid)
+    # Beyond the database's integer: no such request (and no overflow error).
+    p = db().get(Prescription, pid) if pid <= ID_MAX else None
     if p is None:
         raise NotFound()
     if not droits().peut_voir(p):
@@ -715,10 +739,12 @@ def _changer_places(fiche, auteur: str):
         nombre = (actuelle or 0) + int(ecart)
     elif valeur == "":
         nombre = None
-    elif valeur.isdigit():
+    elif valeur.isascii() and valeur.isdigit() and len(valeur) <= 6:
         nombre = int(valeur)
     else:
         return cle, "Écrivez un nombre entier, ou laissez vide pour ne pas suivre."
+    if nombre is not None and nombre > PLACES_MAX:
+        return cle, "Au plus 100 000 places par action."
     if nombre is not None and nombre < 0:
         return cle, "Il ne peut pas rester moins de zéro place."
     if nombre is not None and capacite is not None and nombre > capacite:

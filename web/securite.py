@@ -29,6 +29,7 @@ UN_AN = 365 * 24 * 3600
 # Longer query strings are refused (414) before anything reads them.
 LONGUEUR_REQUETE_MAX = 4096
 CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
+URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
 
 class ConfigurationInvalide(RuntimeError):
@@ -48,6 +49,16 @@ def verifier_configuration(app: Flask) -> None:
             '`python3 -c "import secrets; print(secrets.token_hex(32))"`), '
             "ou lancez l'application en mode développement (`flask --debug`)."
         )
+    url = app.config.get("URL_PUBLIQUE") or ""
+    if en_production(app) and (not url or url == URL_PUBLIQUE_LOCALE):
+        raise ConfigurationInvalide(
+            "URL_PUBLIQUE n'est pas définie : donnez l'adresse publique du site "
+            "(par exemple FLASK_URL_PUBLIQUE=https://offre.mon-departement.fr) ; "
+            "les liens envoyés par SMS et par courriel en partent."
+        )
+    if en_production(app):
+        # The session cookie never travels in clear once the site is in HTTPS.
+        app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")
 
 
 @cache

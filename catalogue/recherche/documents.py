@@ -123,14 +123,20 @@ class Bilan:
     supprimees: int
 
 
-def synchroniser(moteur: MoteurRecherche, docs: list[dict]) -> Bilan:
-    """Bring the index in line with the YAML: add, update and remove fiches."""
+def synchroniser(
+    moteur: MoteurRecherche, docs: list[dict], retirer: bool = True
+) -> Bilan:
+    """Bring the index in line with the YAML: add, update and remove fiches.
+
+    ``retirer=False`` (at start-up) only adds and updates: a process started
+    on another fiches folder must not empty the index the others share.
+    """
     actuelles = moteur.empreintes()
     nouveaux = [d for d in docs if d["id"] not in actuelles]
     changes = [
         d for d in docs if d["id"] in actuelles and actuelles[d["id"]] != d["empreinte"]
     ]
-    partis = set(actuelles) - {d["id"] for d in docs}
+    partis = set(actuelles) - {d["id"] for d in docs} if retirer else set()
     if nouveaux or changes:
         moteur.indexer(nouveaux + changes)
     if partis:

@@ -3,6 +3,7 @@
 from collections.abc import Mapping
 
 from catalogue.recherche import MoteurRecherche, RechercheIndisponible
+from catalogue.recherche.documents import synchroniser
 
 
 def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
@@ -34,9 +35,10 @@ def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
 
 
 def remplir_si_vide(moteur: MoteurRecherche, docs: list[dict], logger) -> None:
-    """Index the catalogue at start-up when the index holds nothing yet."""
+    """At start-up, index new and changed fiches (an empty index gets them all)."""
     try:
-        if not moteur.empreintes():
-            moteur.indexer(docs)
+        synchroniser(moteur, docs, retirer=False)
     except RechercheIndisponible:
-        logger.exception("Index de recherche non rempli au démarrage")
+        logger.warning(
+            "Index de recherche non rempli au démarrage : nouvel essai plus tard"
+        )

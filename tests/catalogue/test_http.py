@@ -28,6 +28,23 @@ def test_un_nom_reserve_de_url_for_ne_casse_pas_la_recherche(client_recherche, n
         assert reponse.headers["HX-Push-Url"].startswith("/?")
 
 
+@pytest.mark.parametrize("nom", RESERVES)
+def test_un_nom_reserve_ne_casse_pas_la_pagination(client_recherche, nom):
+    reponse = client_recherche.get(
+        f"/?par_page=1&{nom}=x", headers={"Host": "ailleurs.example"}
+    )
+    assert reponse.status_code == 200
+    assert "Page suivante" in reponse.text
+    assert "ailleurs.example" not in reponse.text
+    assert f"{nom}=x" in reponse.text
+
+
+def test_au_dela_de_la_derniere_page_un_lien_ramene_a_la_premiere(client_recherche):
+    reponse = client_recherche.get("/?q=velo&page=50")
+    assert reponse.status_code == 200
+    assert "Revenir à la première page des résultats" in reponse.text
+
+
 def test_les_suggestions_de_commune_gardent_les_parametres_tels_quels(
     client_recherche,
 ):
@@ -156,6 +173,18 @@ def test_la_production_refuse_une_cle_secrete_par_defaut(monkeypatch, cle):
 
 
 def test_la_production_envoie_hsts(creer_app_recherche):
-    app = creer_app_recherche(TESTING=False, SECRET_KEY="une-longue-cle-aleatoire")
+    app = creer_app_recherche(
+        TESTING=False,
+        SECRET_KEY="une-longue-cle-aleatoire",
+        URL_PUBLIQUE="https://offre.exemple.fr",
+    )
     entetes = app.test_client().get("/").headers
     assert entetes["Strict-Transport-Security"].startswith("max-age=")
+    assert app.config["SESSION_COOKIE_SECURE"]
+
+
+def test_la_production_refuse_de_demarrer_sans_adresse_publique(
+    creer_app_recherche,
+):
+    with pytest.raises(ConfigurationInvalide, match="URL_PUBLIQUE"):
+        creer_app_recherche(TESTING=False, SECRET_KEY="une-longue-cle-aleatoire")

@@ -1,5 +1,6 @@
 """Remaining places live in the database: the search index only mirrors them."""
 
+import shutil
 import threading
 
 import pytest
@@ -8,6 +9,7 @@ from sqlmodel import Session, select
 from catalogue import places
 from catalogue.recherche import RechercheIndisponible, Requete
 from catalogue.recherche import moteur_tantivy as moteur_embarque
+from tests.catalogue.conftest import RECHERCHE
 
 
 def _fixer(app, fiche_id, nombre, auteur="prestataire@exemple.fr"):
@@ -130,3 +132,44 @@ def test_les_places_du_yaml_n_ecrasent_pas_un_chiffre_plus_recent(
     with Session(redemarree.extensions["db"]) as db:
         ligne = db.get(places.Places, ("mob-velos-alencon", ""))
     assert ligne.places_restantes == 1
+
+
+def test_une_fiche_ajoutee_avec_des_places_est_trouvee_au_redemarrage(
+    tmp_path, creer_app_recherche
+):
+    fiches = tmp_path / "fiches"
+    shutil.copytree(RECHERCHE / "fiches", fiches)
+    creer_app_recherche(FICHES_DIR=str(fiches))  # the index now holds the others
+    nouvelle = (fiches / "fle-evry.yaml").read_text()
+    nouvelle = nouvelle.replace("id: fle-evry", "id: fle-massy").replace(
+        "places_restantes: 6", "places_restantes: 2"
+    )
+    (fiches / "fle-massy.yaml").write_text(nouvelle)
+
+    redemarree = creer_app_recherche(FICHES_DIR=str(fiches))  # boots, no KeyError
+    moteur = redemarree.extensions["recherche"]
+    trouvees = moteur.rechercher(Requete(places_disponibles=True, par_page=50))
+    assert "fle-massy" in [r.id for r in trouvees.resultats]
+    assert moteur.places(["fle-massy"])["fle-massy"]["places_restantes"] == 2
+
+
+def test_une_place_changee_sur_une_fiche_hors_index_ne_bloque_pas_la_file(
+    app_recherche,
+):
+    with Session(app_recherche.extensions["db"]) as db:
+        places.fixer(db, "fiche-retiree-depuis", 3, "prestataire")
+        places.fixer(db, "fle-evry", 1, "prestataire")
+        db.commit()
+    places.publier(
+        app_recherche.extensions["db"], app_recherche.extensions["recherche"]
+    )
+    moteur = app_recherche.extensions["recherche"]
+    assert moteur.places(["fle-evry"])["fle-evry"]["places_restantes"] == 1
+    with Session(app_recherche.extensions["db"]) as db:
+        assert places.en_attente(db) == 0
+
+
+def test_l_api_d_une_fiche_donne_les_places_de_la_base(app_recherche):
+    _fixer(app_recherche, "fle-alencon", 3)  # no places in its YAML
+    corps = app_recherche.test_client().get("/api/v1/fiches/fle-alencon").get_json()
+    assert corps["places_restantes"] == 3

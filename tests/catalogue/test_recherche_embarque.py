@@ -94,10 +94,16 @@ def test_la_synchronisation_suit_les_modifications_du_yaml(
     )
     (fiches / "fle-argentan.yaml").write_text(copie)
 
+    # A worker that starts adds and updates; it never removes (another one may
+    # run on another folder): removal is the release step's sync.
     app = creer_app_recherche(FICHES_DIR=str(fiches))
-    sortie = app.test_cli_runner().invoke(args=["index", "synchroniser"]).output
-    assert "1 ajoutée(s), 1 modifiée(s), 1 retirée(s)" in sortie
     moteur = app.extensions["recherche"]
+    garage = moteur.rechercher(Requete(texte="garage pour tous")).resultats[0]
+    assert garage.id == "mob-garage-evry"
+    assert "fle-argentan" in [r.id for r in moteur.rechercher(Requete("fle")).resultats]
+    assert "fle-evry" in moteur.empreintes()
+    sortie = app.test_cli_runner().invoke(args=["index", "synchroniser"]).output
+    assert "0 ajoutée(s), 0 modifiée(s), 1 retirée(s)" in sortie
     assert moteur.rechercher(Requete(texte="garage pour tous")).total == 1
     assert moteur.rechercher(Requete(texte="fle")).total == 2  # Alençon, Argentan
 

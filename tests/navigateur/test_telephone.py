@@ -187,6 +187,4 @@ def test_sans_javascript_pas_de_bouton_imprimer(serveur, telephone_sans_js):
     expect(telephone_sans_js.get_by_role("button", name="Imprimer")).to_have_count(0)
     telephone_sans_js.emulate_media(media="print")
     # Even folded, the référent part is on paper (details content shown).
-    expect(
-        telephone_sans_js.get_by_text("Vous pouvez aussi contacter")
-    ).to_be_visible()
+    expect(telephone_sans_js.get_by_text("Vous pouvez aussi contacter")).to_be_visible()

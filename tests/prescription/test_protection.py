@@ -3,6 +3,7 @@
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import pytest
 from sqlmodel import Session, select
 
 from prescription import liens
@@ -105,24 +106,88 @@ def test_les_limites_sont_partagees_par_tous_les_workers(creer_app_prescription)
     reglages = {"PRESCRIPTION_LIMITE_INSCRIPTION": "3 per hour"}
     worker_1 = creer_app_prescription(reglages).test_client()
     worker_2 = creer_app_prescription(reglages).test_client()
-    assert worker_1.get("/fiches/velos-alencon/inscription").status_code == 200
-    assert worker_2.get("/fiches/velos-alencon/inscription").status_code == 200
-    assert worker_1.get("/fiches/velos-alencon/inscription").status_code == 200
-    reponse = worker_2.get("/fiches/velos-alencon/inscription")
+    adresse = "/fiches/velos-alencon/inscription"
+    # Reading the form costs nothing: only sending it is counted.
+    for _ in range(5):
+        assert worker_1.get(adresse).status_code == 200
+    for client in (worker_1, worker_2, worker_1):
+        assert poster(client, adresse, PERSONNE).status_code == 422  # no consent
+    reponse = poster(worker_2, adresse, PERSONNE)
     assert reponse.status_code == 429
     assert "Attendez un peu, puis réessayez" in texte(reponse)
+    assert worker_2.get(adresse).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "suite",
+    ["//ailleurs.example", "/\t/ailleurs.example", "/\\ailleurs.example",
+     "https://ailleurs.example/", "/\n/ailleurs.example"],
+)  # fmt: skip
+def test_apres_la_connexion_on_ne_quitte_jamais_le_site(client_p, suite):
+    reponse = poster(
+        client_p, "/connexion/demo", {"role": "departement", "suite": suite}
+    )
+    assert reponse.status_code == 303
+    assert urlsplit(reponse.headers["Location"]).netloc in ("", "localhost")
+    assert "ailleurs" not in reponse.headers["Location"]
+
+
+def test_apres_la_connexion_on_revient_a_la_page_demandee(client_p):
+    reponse = poster(
+        client_p, "/connexion/demo", {"role": "departement", "suite": "/pro"}
+    )
+    assert reponse.headers["Location"] == "/pro"
+
+
+def test_l_export_csv_ne_lance_aucune_formule(app_p, client_p):
+    piege = {**PERSONNE, "nom": '=HYPERLINK("http://ailleurs","x")',
+             "prenom": "+33 tricheur", "consentement": "oui"}  # fmt: skip
+    assert (
+        poster(client_p, "/fiches/velos-alencon/inscription", piege).status_code == 303
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    csv = texte(prestataire.get("/pro/demandes.csv"))
+    assert "'=HYPERLINK" in csv and ";=HYPERLINK" not in csv
+    assert "'+33 tricheur" in csv
+
+
+@pytest.mark.parametrize("valeur", ["²", "99999999999999999999999", "1e9", "-3"])
+def test_un_nombre_de_places_etrange_recoit_un_message(app_p, valeur):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    reponse = poster(
+        prestataire,
+        "/pro/places/velos-alencon",
+        {"places": valeur},
+        follow_redirects=True,
+    )
+    assert reponse.status_code == 200
+    assert "Écrivez un nombre entier" in texte(reponse)
+    assert "Places mises à jour" not in texte(reponse)
+
+
+def test_un_numero_de_demande_demesure_est_introuvable(app_p):
+    referent = se_connecter(app_p.test_client(), "referent")
+    assert referent.get("/pro/prescriptions/99999999999999999999").status_code == 404
 
 
 def test_la_connexion_de_demonstration_est_refusee_en_production(
     creer_app_prescription,
 ):
-    app = creer_app_prescription(TESTING=False, WTF_CSRF_ENABLED=False)
+    app = creer_app_prescription(
+        TESTING=False, WTF_CSRF_ENABLED=False, URL_PUBLIQUE="https://offre.exemple.fr"
+    )
     client = app.test_client()
     assert "Connexion de démonstration" not in texte(client.get("/connexion"))
     reponse = client.post("/connexion/demo", data={"role": "departement"})
     assert reponse.status_code == 403
     assert "désactivée" in texte(reponse)
-    avec_drapeau = creer_app_prescription(TESTING=False, DEMO=True).test_client()
+    avec_drapeau = creer_app_prescription(
+        TESTING=False, DEMO=True, URL_PUBLIQUE="http://localhost"
+    ).test_client()
     assert se_connecter(avec_drapeau, "departement")
 
 
