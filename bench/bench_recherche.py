@@ -77,7 +77,10 @@ class Generateur:
             categorie=h.choice(_voc("categories")),
             thematiques=h.sample(_voc("thematiques"), h.randint(1, 3)),
             type=h.choice(_voc("types")),
-            statut=h.choices(_voc("statuts"), weights=[17, 1, 1, 1])[0],
+            # Mostly active actions, the other statuts shared out evenly.
+            statut=h.choice(
+                ["active"] * 17 + [s for s in _voc("statuts") if s != "active"]
+            ),
             publics=h.sample(_voc("publics"), h.randint(1, 3)),
             structure="s",
             lieux=[
