@@ -123,6 +123,23 @@ class Resultat:
         return self.prescription is None
 
 
+def refus_du_service(fiche: Fiche, service: "StructurePro | None") -> str | None:
+    """Why this prescribing service may not prescribe this action, if it may not.
+
+    Said as soon as the référent opens the form, not after filling it in.
+    """
+    genre = (service or StructurePro()).type_prescripteur
+    orienteurs = [p for p in fiche.prescripteurs if p != "usager"]
+    if "professionnels" not in fiche.mobilisable_par and not orienteurs:
+        return (
+            "Cette action ne reçoit pas de demandes de professionnels : "
+            "la personne s'inscrit elle-même."
+        )
+    if orienteurs and genre not in orienteurs:
+        return "Votre service ne fait pas partie des prescripteurs de cette action."
+    return None
+
+
 def dans_la_zone(fiche: Fiche, commune: Commune | None) -> bool:
     return commune is None or bool(
         set(commune.codes_zone) & set(fiche.zone_eligibilite)
@@ -148,17 +165,9 @@ def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
             "la demande : parlez-en à la personne qui vous suit."
         )
     if demande.origine == ORIGINE_REFERENT:
-        genre = (demande.structure_prescriptrice or StructurePro()).type_prescripteur
-        orienteurs = [p for p in fiche.prescripteurs if p != "usager"]
-        if "professionnels" not in fiche.mobilisable_par and not orienteurs:
-            raise RegleNonRespectee(
-                "Cette action ne reçoit pas de demandes de professionnels : "
-                "la personne s'inscrit elle-même."
-            )
-        if orienteurs and genre not in orienteurs:
-            raise RegleNonRespectee(
-                "Votre service ne fait pas partie des prescripteurs de cette action."
-            )
+        refus = refus_du_service(fiche, demande.structure_prescriptrice)
+        if refus:
+            raise RegleNonRespectee(refus)
     ouvertes = sessions_ouvertes(fiche, aujourd_hui)
     if fiche.sessions:
         if demande.session not in ouvertes:

@@ -194,10 +194,10 @@ def regle(
     depuis = STATUTS.get(statut, "nouvelle demande") if statut else "nouvelle demande"
     if statut not in r.depuis:
         raise TransitionRefusee(
-            f"Impossible de « {r.libelle.lower()} » : la demande est « {depuis} »."
+            f"« {r.libelle} » n'est pas possible : la demande est « {depuis.lower()} »."
         )
     if par not in r.par:
-        raise TransitionRefusee(f"Vous ne pouvez pas « {r.libelle.lower()} ».")
+        raise TransitionRefusee(f"« {r.libelle} » ne vous est pas ouvert.")
     if r.avec_validation is True and not avec_validation:
         raise TransitionRefusee("Cette action n'a pas d'étape de validation.")
     if r.avec_validation is False and avec_validation:

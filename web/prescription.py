@@ -421,7 +421,9 @@ def prescrire(fiche_id: str):
     gabarit = "prescription/prescrire.html"
     service = droits().service
     if request.method == "GET":
-        return _formulaire(gabarit, fiche)
+        return _formulaire(
+            gabarit, fiche, refus=demandes.refus_du_service(fiche, service)
+        )
     en_plus = {}
     if request.form.get("engagement") != "oui":
         en_plus["engagement"] = (

@@ -92,6 +92,9 @@ def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
 
 def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
     se_connecter(client_p, "referent", prescripteur="mission-locale")
+    # Said when the form opens, before anything is typed.
+    formulaire = client_p.get("/fiches/chantier-orne/prescrire")
+    assert "ne fait pas partie des prescripteurs" in texte(formulaire)
     donnees = {**PERSONNE, "motif": "Projet espaces verts", "engagement": "oui"}
     reponse = poster(client_p, "/fiches/chantier-orne/prescrire", donnees)
     assert reponse.status_code == 422
