@@ -37,6 +37,23 @@ def axe():
     return Axe()
 
 
+@pytest.fixture
+def ouvrir(navigateur):
+    """Open a page at this size, with or without JavaScript; closed after."""
+    contextes = []
+
+    def page(viewport, avec_js: bool = True):
+        contexte = navigateur.new_context(
+            viewport=viewport, locale="fr-FR", java_script_enabled=avec_js
+        )
+        contextes.append(contexte)
+        return contexte.new_page()
+
+    yield page
+    for contexte in contextes:
+        contexte.close()
+
+
 def sans_violation(axe, page, captures, nom: str) -> None:
     page.screenshot(path=captures / f"prescription-{nom}.png", full_page=True)
     if nom.endswith("sans-js"):
@@ -56,137 +73,107 @@ def connecter(page, serveur: str, role: str, **choix) -> None:
 
 @pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
 def test_la_personne_s_inscrit_seule_sur_son_telephone(
-    serveur_p, navigateur, axe, captures, avec_js
+    serveur_p, ouvrir, axe, captures, avec_js
 ):
-    contexte = navigateur.new_context(
-        viewport=TELEPHONE, locale="fr-FR", java_script_enabled=avec_js
-    )
-    page = contexte.new_page()
+    page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    try:
-        page.goto(serveur_p + "/fiches/velos-alencon")
-        page.get_by_role("link", name="M'inscrire en ligne").click()
-        assert (
-            page.get_by_role("heading", level=1).inner_text().startswith("M'inscrire")
-        )
-        sans_violation(axe, page, captures, f"inscription-{suffixe}")
-        # Forgetting everything: each mistake is listed, in French.
-        page.get_by_role("button", name="Envoyer ma demande").click()
-        expect(
-            page.get_by_role("alert").get_by_text("Indiquez le prénom.")
-        ).to_be_visible()
-        sans_violation(axe, page, captures, f"inscription-erreurs-{suffixe}")
-        page.get_by_label("Prénom").fill("Awa")
-        page.get_by_label("Nom", exact=True).fill("Diallo")
-        page.get_by_role("textbox", name="Téléphone").fill("06 12 34 56 78")
-        page.get_by_label("Commune où vous habitez").fill("Alençon")
-        page.get_by_label("Je suis d'accord").check()
-        page.get_by_role("button", name="Envoyer ma demande").click()
-        expect(page.get_by_text("Statut : Demandée")).to_be_visible()
-        assert "Awa" not in page.url and "/suivi/" in page.url
-        sans_violation(axe, page, captures, f"suivi-{suffixe}")
-        page.get_by_role("button", name="Annuler ma demande").click()
-        expect(page.get_by_text("Statut : Annulée")).to_be_visible()
-    finally:
-        contexte.close()
+    page.goto(serveur_p + "/fiches/velos-alencon")
+    page.get_by_role("link", name="M'inscrire en ligne").click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("M'inscrire")
+    sans_violation(axe, page, captures, f"inscription-{suffixe}")
+    # Forgetting everything: each mistake is listed, in French.
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page.get_by_role("alert").get_by_text("Indiquez le prénom.")).to_be_visible()
+    sans_violation(axe, page, captures, f"inscription-erreurs-{suffixe}")
+    page.get_by_label("Prénom").fill("Awa")
+    page.get_by_label("Nom", exact=True).fill("Diallo")
+    page.get_by_role("textbox", name="Téléphone").fill("06 12 34 56 78")
+    page.get_by_label("Commune où vous habitez").fill("Alençon")
+    page.get_by_label("Je suis d'accord").check()
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page.get_by_text("Statut : Demandée")).to_be_visible()
+    assert "Awa" not in page.url and "/suivi/" in page.url
+    sans_violation(axe, page, captures, f"suivi-{suffixe}")
+    page.get_by_role("button", name="Annuler ma demande").click()
+    expect(page.get_by_text("Statut : Annulée")).to_be_visible()
 
 
-def test_le_referent_prescrit_depuis_la_fiche(serveur_p, navigateur, axe, captures):
-    contexte = navigateur.new_context(viewport=ORDINATEUR, locale="fr-FR")
-    page = contexte.new_page()
-    try:
-        page.goto(serveur_p + "/connexion")
-        sans_violation(axe, page, captures, "connexion")
-        connecter(
-            page,
-            serveur_p,
-            "Référent (je prescris)",
-            **{"Mon service, si je suis référent": "referent-rsa"},
-        )
-        sans_violation(axe, page, captures, "accueil-referent")
-        page.goto(serveur_p + "/fiches/chantier-orne")
-        page.get_by_text("Vous êtes référent ou conseiller").click()
-        page.get_by_role("link", name="Prescrire").click()
-        expect(page.get_by_text("Un comité étudie la demande")).to_be_visible()
-        sans_violation(axe, page, captures, "prescrire")
-        page.get_by_label("Prénom").fill("Bruno")
-        page.get_by_label("Nom", exact=True).fill("Leroy")
-        page.get_by_label("Adresse e-mail").fill("bruno@exemple.fr")
-        page.get_by_label("Commune où la personne habite").fill("Argentan")
-        page.get_by_label("Sexe").select_option("homme")
-        page.get_by_label("Tranche d'âge").select_option("45-54")
-        page.get_by_label("Pourquoi cette action").fill("Veut travailler dehors.")
-        page.get_by_label("J'ai présenté l'action").check()
-        page.get_by_role("button", name="Envoyer la prescription").click()
-        expect(
-            page.get_by_role("heading", name="Demande de Bruno Leroy")
-        ).to_be_visible()
-        sans_violation(axe, page, captures, "detail-referent")
-        page.get_by_role("link", name="Mes prescriptions").first.click()
-        page.get_by_label("Statut").select_option("demandee")
-        page.get_by_role("button", name="Filtrer").click()
-        expect(page.get_by_role("link", name="Bruno Leroy")).to_be_visible()
-        sans_violation(axe, page, captures, "mes-prescriptions")
-    finally:
-        contexte.close()
+def test_le_referent_prescrit_depuis_la_fiche(serveur_p, ouvrir, axe, captures):
+    page = ouvrir(ORDINATEUR)
+    page.goto(serveur_p + "/connexion")
+    sans_violation(axe, page, captures, "connexion")
+    connecter(
+        page,
+        serveur_p,
+        "Référent (je prescris)",
+        **{"Mon service, si je suis référent": "referent-rsa"},
+    )
+    sans_violation(axe, page, captures, "accueil-referent")
+    page.goto(serveur_p + "/fiches/chantier-orne")
+    page.get_by_text("Vous êtes référent ou conseiller").click()
+    page.get_by_role("link", name="Prescrire").click()
+    expect(page.get_by_text("Un comité étudie la demande")).to_be_visible()
+    sans_violation(axe, page, captures, "prescrire")
+    page.get_by_label("Prénom").fill("Bruno")
+    page.get_by_label("Nom", exact=True).fill("Leroy")
+    page.get_by_label("Adresse e-mail").fill("bruno@exemple.fr")
+    page.get_by_label("Commune où la personne habite").fill("Argentan")
+    page.get_by_label("Sexe").select_option("homme")
+    page.get_by_label("Tranche d'âge").select_option("45-54")
+    page.get_by_label("Pourquoi cette action").fill("Veut travailler dehors.")
+    page.get_by_label("J'ai présenté l'action").check()
+    page.get_by_role("button", name="Envoyer la prescription").click()
+    expect(page.get_by_role("heading", name="Demande de Bruno Leroy")).to_be_visible()
+    sans_violation(axe, page, captures, "detail-referent")
+    page.get_by_role("link", name="Mes prescriptions").first.click()
+    page.get_by_label("Statut").select_option("demandee")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page.get_by_role("link", name="Bruno Leroy")).to_be_visible()
+    sans_violation(axe, page, captures, "mes-prescriptions")
 
 
 @pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
 def test_le_prestataire_repond_et_tient_ses_places(
-    serveur_p, navigateur, axe, captures, avec_js
+    serveur_p, ouvrir, axe, captures, avec_js
 ):
-    contexte = navigateur.new_context(
-        viewport=TELEPHONE, locale="fr-FR", java_script_enabled=avec_js
-    )
-    page = contexte.new_page()
+    page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    try:
-        connecter(
-            page,
-            serveur_p,
-            "Prestataire (je réponds aux demandes)",
-            **{"Ma structure, si je suis prestataire": "atelier-orne"},
-        )
-        page.get_by_role("link", name="Mes places").first.click()
-        sans_violation(axe, page, captures, f"tableau-{suffixe}")
-        ligne = page.locator("#places-velos-alencon")
-        avant = int(ligne.get_by_label("Places restantes").input_value())
-        ligne.get_by_role("button", name="+1 place").click()
-        ligne = page.locator("#places-velos-alencon")
-        expect(ligne.get_by_text(f"{avant + 1} places restantes")).to_be_visible()
-        # A person who came on their own.
-        ligne.get_by_role(
-            "link", name="Inscrire une personne venue d'elle-même"
-        ).click()
-        sans_violation(axe, page, captures, f"inscrire-{suffixe}")
-        page.get_by_label("Prénom").fill("Chloé")
-        page.get_by_label("Nom", exact=True).fill("Petit")
-        page.get_by_role("textbox", name="Téléphone").fill("07 81 22 33 44")
-        page.get_by_label("Commune où la personne habite").fill("61000")
-        page.get_by_role("button", name="Inscrire la personne").click()
-        expect(page.get_by_text("Statut : Acceptée")).to_be_visible()
-        page.get_by_role("button", name="Noter l'entrée dans l'action").click()
-        expect(page.get_by_text("Statut : Entrée dans l'action")).to_be_visible()
-        page.get_by_label("Comment la personne sort").select_option("formation")
-        page.get_by_role("button", name="Noter la sortie").click()
-        expect(page.get_by_text("Statut : Sortie de l'action")).to_be_visible()
-        sans_violation(axe, page, captures, f"detail-prestataire-{suffixe}")
-        page.get_by_role("link", name="Demandes reçues").first.click()
-        expect(page.get_by_role("link", name="Chloé Petit").first).to_be_visible()
-        sans_violation(axe, page, captures, f"demandes-{suffixe}")
-    finally:
-        contexte.close()
+    connecter(
+        page,
+        serveur_p,
+        "Prestataire (je réponds aux demandes)",
+        **{"Ma structure, si je suis prestataire": "atelier-orne"},
+    )
+    page.get_by_role("link", name="Mes places").first.click()
+    sans_violation(axe, page, captures, f"tableau-{suffixe}")
+    ligne = page.locator("#places-velos-alencon")
+    avant = int(ligne.get_by_label("Places restantes").input_value())
+    ligne.get_by_role("button", name="+1 place").click()
+    ligne = page.locator("#places-velos-alencon")
+    expect(ligne.get_by_text(f"{avant + 1} places restantes")).to_be_visible()
+    # A person who came on their own.
+    ligne.get_by_role("link", name="Inscrire une personne venue d'elle-même").click()
+    sans_violation(axe, page, captures, f"inscrire-{suffixe}")
+    page.get_by_label("Prénom").fill("Chloé")
+    page.get_by_label("Nom", exact=True).fill("Petit")
+    page.get_by_role("textbox", name="Téléphone").fill("07 81 22 33 44")
+    page.get_by_label("Commune où la personne habite").fill("61000")
+    page.get_by_role("button", name="Inscrire la personne").click()
+    expect(page.get_by_text("Statut : Acceptée")).to_be_visible()
+    page.get_by_role("button", name="Noter l'entrée dans l'action").click()
+    expect(page.get_by_text("Statut : Entrée dans l'action")).to_be_visible()
+    page.get_by_label("Comment la personne sort").select_option("formation")
+    page.get_by_role("button", name="Noter la sortie").click()
+    expect(page.get_by_text("Statut : Sortie de l'action")).to_be_visible()
+    sans_violation(axe, page, captures, f"detail-prestataire-{suffixe}")
+    page.get_by_role("link", name="Demandes reçues").first.click()
+    expect(page.get_by_role("link", name="Chloé Petit").first).to_be_visible()
+    sans_violation(axe, page, captures, f"demandes-{suffixe}")
 
 
-def test_le_departement_voit_ses_indicateurs(serveur_p, navigateur, axe, captures):
-    contexte = navigateur.new_context(viewport=ORDINATEUR, locale="fr-FR")
-    page = contexte.new_page()
-    try:
-        connecter(page, serveur_p, "Agent du département (indicateurs)")
-        page.get_by_role("link", name="Indicateurs").first.click()
-        expect(
-            page.get_by_role("table", name="Par origine de la demande")
-        ).to_be_visible()
-        sans_violation(axe, page, captures, "indicateurs")
-    finally:
-        contexte.close()
+def test_le_departement_voit_ses_indicateurs(serveur_p, ouvrir, axe, captures):
+    page = ouvrir(ORDINATEUR)
+    connecter(page, serveur_p, "Agent du département (indicateurs)")
+    page.get_by_role("link", name="Indicateurs").first.click()
+    expect(page.get_by_role("table", name="Par origine de la demande")).to_be_visible()
+    sans_violation(axe, page, captures, "indicateurs")
