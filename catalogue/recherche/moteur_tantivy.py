@@ -472,7 +472,9 @@ class MoteurTantivy:
             comptes = self._compter(searcher, _et(clauses), requete.facettes)
         requete_t = _et(clauses)
         if requete.tri == "distance" and requete.point:
-            page, distances = self._page_par_distance(searcher, requete, clauses)
+            page, distances = self._page_par_distance(
+                searcher, requete, clauses, comptes["total"]
+            )
         else:
             page, distances = self._page(searcher, requete, requete_t, comptes), {}
         resultats = []
@@ -631,43 +633,52 @@ class MoteurTantivy:
             )
         return [_carte(searcher.doc(a)) for a in page]
 
-    def _page_par_distance(self, searcher, requete: Requete, clauses) -> tuple:
+    def _page_par_distance(self, searcher, requete: Requete, clauses, total) -> tuple:
         """Nearest first, without measuring every match: the distinct lieux
         in a growing box around the person, until the page is surely inside
         the circle the box holds; actions with no lieu come last."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
         fin = debut + n
+        if total <= fin:  # all of them up to this page: read and measure them
+            cartes = (
+                _cartes(searcher, searcher.search(_et(clauses), total, count=False))
+                if total
+                else []
+            )
+            distances = {
+                c["id"]: _plus_proche(requete.point, c["lieux"])
+                for c in cartes
+                if c["lieux"]
+            }
+            # Those without a lieu keep their order, as in the other branch.
+            ordre = sorted(
+                cartes,
+                key=lambda c: (0, distances[c["id"]], c["id"])
+                if c["id"] in distances
+                else (1, 0, ""),
+            )
+            return ordre[debut:], distances
         avec_lieu = _et([*clauses, Query.exists_query("lat")])
         nb_avec_lieu = _compter(searcher, avec_lieu)
         rayon = 10.0
         while True:
             if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
-                points = self._points(searcher, avec_lieu, requete.point)
+                ordre = self._plus_proches(
+                    searcher,
+                    clauses,
+                    self._points(searcher, avec_lieu, requete.point),
+                    requete.point,
+                    fin,
+                )
                 break
             dedans = _et([*clauses, self._boite(requete.point, rayon)])
             points = self._points(searcher, dedans, requete.point)
-            if sum(nb for d, _c, nb in points if d <= rayon) >= fin:
+            ordre = self._plus_proches(searcher, clauses, points, requete.point, fin)
+            # Sure only inside the circle the box holds: beyond it, a lieu
+            # outside the box may be nearer.
+            if len(ordre) >= fin and ordre[fin - 1][1][0] <= rayon:
                 break
             rayon *= 3
-        # The nearest lieux until they hold the page, then their actions,
-        # each at the distance of its nearest lieu.
-        distances, pris = {}, 0
-        while pris < len(points) and len(distances) < fin:
-            total = 0
-            while pris < len(points) and total < fin - len(distances):
-                total += points[pris][2]
-                pris += 1
-            proches = _et(
-                [*clauses, self._parmi("geo", [c for _d, c, _n in points[:pris]])]
-            )
-            nb = sum(nb for _d, _c, nb in points[:pris])
-            for adresse in _adresses(searcher.search(proches, nb, count=False)):
-                source = _carte(searcher.doc(adresse))
-                distances[source["id"]] = (
-                    _plus_proche(requete.point, source["lieux"]),
-                    source,
-                )
-        ordre = sorted(distances.items(), key=lambda e: (e[1][0], e[0]))
         cartes = [carte for _i, (_d, carte) in ordre[debut:fin]]
         if len(cartes) < n:
             # Then the actions without a lieu (done at a distance), in index order.
@@ -684,7 +695,24 @@ class MoteurTantivy:
                     restants, n - len(cartes), count=False, offset=decalage
                 ),
             )
-        return cartes, {i: d for i, (d, _c) in distances.items()}
+        return cartes, {i: d for i, (d, _c) in ordre}
+
+    def _plus_proches(self, searcher, clauses, points, point, fin) -> list:
+        """The actions of the nearest lieux, until they hold ``fin`` of them,
+        each at the distance of its nearest lieu, nearest first."""
+        distances, pris = {}, 0
+        while pris < len(points) and len(distances) < fin:
+            total = 0
+            while pris < len(points) and total < fin - len(distances):
+                total += points[pris][2]
+                pris += 1
+            proches = _et(
+                [*clauses, self._parmi("geo", [c for _d, c, _n in points[:pris]])]
+            )
+            nb = sum(nb for _d, _c, nb in points[:pris])
+            for carte in _cartes(searcher, searcher.search(proches, nb, count=False)):
+                distances[carte["id"]] = (_plus_proche(point, carte["lieux"]), carte)
+        return sorted(distances.items(), key=lambda e: (e[1][0], e[0]))
 
     def _boite(self, point, rayon_km: float) -> Query:
         lat, lng = point

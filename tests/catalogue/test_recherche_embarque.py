@@ -355,3 +355,16 @@ def test_les_mots_qui_ne_vont_pas_ensemble_sont_laisses_de_cote(
     resultats = embarque.rechercher(Requete(texte=texte))
     assert {r.id for r in resultats.resultats} == trouvees
     assert resultats.mots_ignores == ignores
+
+
+def test_en_tournant_les_pages_par_distance_chaque_action_parait_une_fois(
+    grand_catalogue,
+):
+    moteur, docs = grand_catalogue
+    vues = []
+    for page in range(1, 17):
+        resultats = moteur.rechercher(
+            Requete(point=(48.63, 2.44), tri="distance", page=page, par_page=100)
+        )
+        vues += [r.id for r in resultats.resultats]
+    assert len(vues) == len(set(vues)) == len(docs)
