@@ -145,13 +145,16 @@ def typos_permises(mot: str) -> int:
 def proches(mot: str, termes: Iterable[str]) -> list[str]:
     """Terms within the allowed typos, never on the first letter."""
     k = typos_permises(mot)
-    candidats = [t for t in termes if t[:1] == mot[:1] and t != mot]
-    if not k or not candidats:
+    if not k:
         return []
     trouves = process.extract(
-        mot, candidats, scorer=Levenshtein.distance, score_cutoff=k, limit=None
+        mot, termes, scorer=Levenshtein.distance, score_cutoff=k, limit=None
     )
-    return [t for t, _d, _i in sorted(trouves, key=lambda e: e[1])][:12]
+    return [
+        t
+        for t, _d, _i in sorted(trouves, key=lambda e: e[1])
+        if t[:1] == mot[:1] and t != mot
+    ][:12]
 
 
 # --- The typed text ---------------------------------------------------------
@@ -168,28 +171,20 @@ class Unite:
     corrections: list[str] = field(default_factory=list)
 
 
-# Each base letter -> a class of itself and its accented forms, so that the
-# pattern finds words in the text as written, without folding it first.
-_LETTRES: dict[str, str] = {}
-for _code in range(0xC0, 0x250):
-    _base = unicodedata.normalize("NFKD", chr(_code))[0]
-    if _base.isascii() and _base.isalpha():
-        _LETTRES[_base.lower()] = _LETTRES.get(_base.lower(), "") + chr(_code)
+# Accented letters -> their base letter, to compare words without accents.
+_PLIAGE = str.maketrans(
+    {
+        code: base
+        for code in range(0xC0, 0x250)
+        if (base := unicodedata.normalize("NFKD", chr(code))[0]).isascii()
+    }
+)
+_MOTS = re.compile(r"(\w+)")
 
 
-def _sans_accent(mot: str) -> str:
-    """A folded word as a pattern matching it with or without accents."""
-    return "".join(
-        f"[{c}{_LETTRES[c]}]" if c in _LETTRES else re.escape(c) for c in mot
-    )
-
-
-@lru_cache(maxsize=1024)
-def _motif(mots: frozenset[str]) -> re.Pattern:
-    """Every word to mark, longest first, each followed by the rest of its word."""
-    tries = sorted(mots, key=lambda m: (-len(m), m))
-    ensemble = "|".join(map(_sans_accent, tries))
-    return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
+@lru_cache(maxsize=100_000)
+def _mot_plie(mot: str) -> str:
+    return mot.lower().translate(_PLIAGE)
 
 
 @dataclass
@@ -197,26 +192,34 @@ class Texte:
     unites: list[Unite]
 
     @cached_property
-    def _motif(self) -> re.Pattern | None:
-        """One pattern for every word to mark: as found, by its stem (and
-        what follows it), or as a beginning being typed."""
+    def _cibles(self) -> tuple[set[str], list[int]]:
+        """Every word to mark, by how it begins: as found, by its stem, or
+        as a beginning being typed (a regular expression would cost more
+        to compile than marking a page takes)."""
         exacts = {m for u in self.unites for m in u.exacts if m}
         debuts = {raciner(m) for m in exacts} | {
             p for u in self.unites for p in u.prefixes
         }
-        return _motif(frozenset(exacts | debuts)) if exacts or debuts else None
+        cibles = exacts | debuts
+        return cibles, sorted({len(c) for c in cibles})
+
+    @cached_property
+    def _vus(self) -> dict[str, bool]:
+        return {}  # word as written -> marked (the same words recur on a page)
 
     def marquer(self, texte: str) -> str:
         """HTML-escaped text with <mark> around each word found."""
-        if self._motif is None:
-            return surligner(texte)
-        morceaux, fin = [], 0
-        for m in self._motif.finditer(texte):
-            debut, fin_mot = m.span()
-            morceaux += [texte[fin:debut], DEBUT_MARQUE, texte[debut:fin_mot]]
-            morceaux.append(FIN_MARQUE)
-            fin = fin_mot
-        morceaux.append(texte[fin:])
+        cibles, longueurs = self._cibles
+        vus = self._vus
+        morceaux = _MOTS.split(texte)  # text, word, text, word, …, text
+        for i in range(1, len(morceaux), 2):
+            mot = morceaux[i]
+            marque = vus.get(mot)
+            if marque is None:
+                plie = _mot_plie(mot)
+                marque = vus[mot] = any(plie[:n] in cibles for n in longueurs)
+            if marque:
+                morceaux[i] = DEBUT_MARQUE + mot + FIN_MARQUE
         return surligner("".join(morceaux))
 
 
@@ -246,6 +249,7 @@ class MoteurTantivy:
     # --- Opening: never fails ------------------------------------------------
 
     def _ouvrir(self) -> None:
+        self._version_lue = None
         try:
             self.index = self._ouvrir_sur_disque()
         except Exception:
@@ -286,10 +290,17 @@ class MoteurTantivy:
         if self._pid != os.getpid():  # forked: open our own copy
             self._pid = os.getpid()
             self._ouvrir()
-        # Every time (0.2 ms): a commit from another process shows at once,
-        # and files changed under us are reopened and checked, not read
-        # through a stale memory map (which would kill the process).
-        self.index.reload()
+        # Reload when a commit, from any process, replaced meta.json (written
+        # to a new file then renamed: a new inode each time). Reloading at
+        # every search would cost more than the search itself.
+        try:
+            meta = os.stat(self.dossier / "meta.json")
+            version = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+        except OSError:
+            version = None
+        if version is None or self.en_memoire or version != self._version_lue:
+            self.index.reload()
+            self._version_lue = version
         return self.index.searcher()
 
     # --- Writing ---------------------------------------------------------------
