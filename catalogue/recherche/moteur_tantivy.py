@@ -77,6 +77,7 @@ POIDS_FAUTE = 0.5
 BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
+PLACES = "_places"  # and "_places=libres" for an action with places left
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
 PREFIXES_MAX = 300
@@ -351,7 +352,10 @@ class MoteurTantivy:
             d.add_text("zone", code)
         places = doc.get("places_restantes")
         d.add_boolean("complet", places == 0)
-        d.add_boolean("disponible", bool(places) or bool(doc["session_ouverte"]))
+        disponible = bool(places) or bool(doc["session_ouverte"])
+        d.add_boolean("disponible", disponible)
+        if disponible:  # counted with the facets, for the "places left" box
+            d.add_text(TOUTES_FACETTES, f"{PLACES}=libres")
         d.add_boolean("a_distance", bool(doc["a_distance"]))
         d.add_integer("places_tri", champs_places(places, None)["places_tri"])
         for point in doc["lieux"]:
@@ -514,33 +518,27 @@ class MoteurTantivy:
             resultats,
             comptes["facettes"],
             mots_ignores=tuple(ignores),
+            places_libres=comptes["libres"],
+            places_completes=comptes["total"] - comptes["ouvertes"],
         )
 
     def _compter(self, searcher, requete: Query, noms) -> dict:
         """Facet counts, and how many open and full actions, in one pass."""
-        # Several facets: one column holding them all reads faster than one each.
-        ensemble = len(noms) > 1
-        demandes = (
-            {TOUTES_FACETTES: {"terms": {"field": TOUTES_FACETTES, "size": 65_000}}}
-            if ensemble
-            else {f: {"terms": {"field": f, "size": 1000}} for f in noms}
-        )
-        demandes["_places"] = {
-            "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+        # One column holds every facet's values: read once for them all.
+        demandes = {
+            TOUTES_FACETTES: {"terms": {"field": TOUTES_FACETTES, "size": 65_000}},
+            "_places": {
+                "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+            },
         }
         agregats = searcher.aggregate(requete, demandes)
         completes, ouvertes = (s["doc_count"] for s in agregats["_places"]["buckets"])
-        valeurs: dict[str, dict[str, int]] = {f: {} for f in noms}
-        if ensemble:
-            for seau in agregats[TOUTES_FACETTES]["buckets"]:
-                facette, _, valeur = seau["key"].partition("=")
-                if facette in valeurs and seau["doc_count"]:
-                    valeurs[facette][valeur] = seau["doc_count"]
-        else:
-            for f in noms:
-                for seau in agregats.get(f, {}).get("buckets", []):
-                    if seau["doc_count"]:
-                        valeurs[f][seau["key"]] = seau["doc_count"]
+        valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, PLACES)}
+        for seau in agregats[TOUTES_FACETTES]["buckets"]:
+            facette, _, valeur = seau["key"].partition("=")
+            if facette in valeurs and seau["doc_count"]:
+                valeurs[facette][valeur] = seau["doc_count"]
+        places = valeurs.pop(PLACES)
         facettes = {
             f: dict(sorted(v.items(), key=lambda e: (-e[1], e[0])))
             for f, v in valeurs.items()
@@ -548,6 +546,7 @@ class MoteurTantivy:
         return {
             "total": completes + ouvertes,
             "ouvertes": ouvertes,
+            "libres": places.get("libres", 0),
             "facettes": facettes,
         }
 
