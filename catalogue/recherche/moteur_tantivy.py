@@ -59,7 +59,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 3
+VERSION_SCHEMA = 4
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -125,6 +125,7 @@ def _schema() -> tantivy.Schema:
         s.add_text_field(champ, tokenizer_name="fr")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(TOUTES_FACETTES, tokenizer_name="raw", fast=True)
+    s.add_text_field("nom_tri", tokenizer_name="raw", fast=True)
     for facette in (*FACETTES, "zone"):
         s.add_text_field(facette, tokenizer_name="raw", fast=facette != "zone")
     for booleen in ("complet", "disponible", "a_distance"):
@@ -337,6 +338,7 @@ class MoteurTantivy:
     def _document(self, doc: dict) -> tantivy.Document:
         d = tantivy.Document()
         d.add_text("id", doc["id"])
+        d.add_text("nom_tri", doc["nom_tri"])
         d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
         carte = {c: doc.get(c) for c in CHAMPS_CARTE}
         d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
@@ -629,14 +631,18 @@ class MoteurTantivy:
                     requete_t, n, count=False, order_by_field="places_tri", offset=debut
                 ),
             )
-        if requete.tri == "nom":
-            total = comptes["total"]
-            if not total:
-                return []
-            adresses = _adresses(searcher.search(requete_t, total, count=False))
-            cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
-            ordre = sorted(range(len(adresses)), key=cles.__getitem__)
-            return [_carte(searcher.doc(adresses[i])) for i in ordre[debut : debut + n]]
+        if requete.tri == "nom":  # the folded name, a fast field too
+            return _cartes(
+                searcher,
+                searcher.search(
+                    requete_t,
+                    n,
+                    count=False,
+                    order_by_field="nom_tri",
+                    order=tantivy.Order.Asc,
+                    offset=debut,
+                ),
+            )
         # Relevance: open actions first, full ones after.
         if not comptes["total"]:
             return []
