@@ -1,5 +1,7 @@
 """Messages: SMTP down then back (a real SMTP server), SMS through an HTTP API."""
 
+import email
+import email.policy
 import socket
 from datetime import timedelta
 
@@ -68,7 +70,8 @@ def test_smtp_en_panne_la_demande_est_gardee_et_le_message_part_au_retour(
     destinataires = sorted(d for rcpt, _ in boite.messages for d in rcpt)
     assert destinataires == ["accueil@atelier-orne.example", "awa@exemple.fr"]
     corps = next(c for rcpt, c in boite.messages if rcpt == ["awa@exemple.fr"])
-    assert "Votre demande est enregistr" in corps
+    lu = email.message_from_string(corps, policy=email.policy.default)
+    assert "Demande envoyée pour « Prêt de vélos à Alençon »" in lu.get_content()
     # Sent once: the next run sends nothing again.
     sortie = app.test_cli_runner().invoke(args=["prescriptions", "relancer"]).output
     assert "0 message(s) envoyé(s)" in sortie
@@ -95,7 +98,7 @@ def test_la_personne_sans_courriel_recoit_un_sms_par_l_api(
     corps = requete.get_json()
     assert corps["recipient"] == "33612345678"
     assert corps["type"] == "transactional"
-    assert "Votre demande est enregistrée" in corps["content"]
+    assert corps["content"].startswith('Demande envoyée pour "Pret de vélos')
     assert "/suivi/" in corps["content"]
 
 
