@@ -274,8 +274,14 @@ def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
     ), statut
 
 
-def _demander(gabarit: str, fiche, demande_de, acteur: Acteur, **contexte):
-    """The common path of every journey's POST: check, record, answer."""
+def _demander(
+    gabarit: str, fiche, demande_de, acteur: Acteur, pour_soi=False, **contexte
+):
+    """The common path of every journey's POST: check, record, answer.
+
+    ``pour_soi``: the person asks for herself (the waiting list button says
+    "M'inscrire"); otherwise a professional asks for someone else.
+    """
     form = request.form
     personne, erreurs = lire_personne(form, fiche)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
@@ -297,6 +303,7 @@ def _demander(gabarit: str, fiche, demande_de, acteur: Acteur, **contexte):
             form=form,
             action=request.path,
             session_choisie=demande.session,
+            pour_soi=pour_soi,
         )
     return resultat
 
@@ -320,6 +327,7 @@ def inscription(fiche_id: str):
         fiche,
         lambda personne: Demande(fiche, personne, ORIGINE_AUTO),
         Acteur.beneficiaire(),
+        pour_soi=True,
         erreurs_en_plus=en_plus,
     )
     if not isinstance(resultat, demandes.Resultat):
