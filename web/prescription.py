@@ -585,12 +585,20 @@ def export():
 
 
 def _prescription_visible(pid: int) -> Prescription:
+    """The request, or the same 404 whether it is missing or not yours.
+
+    A 403 would tell which numbers exist. The refused attempt stays in the
+    request's audit log.
+    """
     # Beyond the database's integer: no such request (and no overflow error).
     p = db().get(Prescription, pid) if pid <= ID_MAX else None
     if p is None:
         raise NotFound()
     if not droits().peut_voir(p):
-        abort(Response(render_template("prescription/interdit.html"), 403))
+        qui = f"utilisateur {droits().utilisateur.id}"
+        demandes.auditer(db(), p, qui, f"accès refusé ({request.method})")
+        db().commit()
+        raise NotFound()
     return p
 
 
