@@ -73,6 +73,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMS_URL="https://api.brevo.com/v3/transactionalSMS/sms",
         SMS_CLE_API=None,
         SMS_EXPEDITEUR="Insertion",
+        # Console senders in production: refused unless allowed (see README).
+        ENVOI_CONSOLE_AUTORISE=False,
     )
     app.config.from_prefixed_env()
     if test_config:

@@ -15,6 +15,7 @@ from prescription.modeles import (
     Utilisateur,
 )
 from web.prescription import LiensWeb
+from web.securite import en_production
 
 prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, comptes.")
 
@@ -35,7 +36,8 @@ def relancer():
             db.commit()
     places.publier(app.extensions["db"], app.extensions["recherche"])
     envoyes, echecs = notifications.envoyer_en_attente(
-        app.extensions["db"], notifications.expediteurs_depuis_config(app.config)
+        app.extensions["db"],
+        notifications.expediteurs_depuis_config(app.config, discret=en_production(app)),
     )
     click.echo(
         f"{relances} relance(s), {expirees} demande(s) expirée(s), "

@@ -47,7 +47,7 @@ from prescription.modeles import (
 )
 from web import affichage, donnees
 from web.donnees import db
-from web.securite import url_absolue
+from web.securite import en_production, url_absolue
 
 bp = Blueprint("prescription", __name__)
 
@@ -153,7 +153,9 @@ def _terminer() -> None:
 def envoyer_messages() -> None:
     notifications.envoyer_en_attente(
         current_app.extensions["db"],
-        notifications.expediteurs_depuis_config(current_app.config),
+        notifications.expediteurs_depuis_config(
+            current_app.config, discret=en_production(current_app)
+        ),
     )
 
 

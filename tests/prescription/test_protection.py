@@ -178,7 +178,10 @@ def test_la_connexion_de_demonstration_est_refusee_en_production(
     creer_app_prescription,
 ):
     app = creer_app_prescription(
-        TESTING=False, WTF_CSRF_ENABLED=False, URL_PUBLIQUE="https://offre.exemple.fr"
+        TESTING=False,
+        WTF_CSRF_ENABLED=False,
+        URL_PUBLIQUE="https://offre.exemple.fr",
+        ENVOI_CONSOLE_AUTORISE=True,
     )
     client = app.test_client()
     assert "Connexion de démonstration" not in texte(client.get("/connexion"))
@@ -186,7 +189,10 @@ def test_la_connexion_de_demonstration_est_refusee_en_production(
     assert reponse.status_code == 403
     assert "désactivée" in texte(reponse)
     avec_drapeau = creer_app_prescription(
-        TESTING=False, DEMO=True, URL_PUBLIQUE="http://localhost"
+        TESTING=False,
+        DEMO=True,
+        URL_PUBLIQUE="http://localhost",
+        ENVOI_CONSOLE_AUTORISE=True,
     ).test_client()
     assert se_connecter(avec_drapeau, "departement")
 
