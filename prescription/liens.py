@@ -66,6 +66,20 @@ def lire(
     return ligne
 
 
+def actifs(db: Session, objet: str, cible: str) -> int:
+    """How many links to this target still open it (neither revoked nor expired)."""
+    return len(
+        db.exec(
+            select(LienSigne.id).where(
+                LienSigne.objet == objet,
+                LienSigne.cible == cible,
+                LienSigne.revoque_le.is_(None),
+                LienSigne.expire_le > maintenant_utc(),
+            )
+        ).all()
+    )
+
+
 def revoquer(db: Session, objet: str, cible: str) -> int:
     """Revoke every live link to this target (not committed)."""
     n = 0

@@ -729,6 +729,7 @@ def _lignes_places(fiche) -> list[dict]:
             "restantes": getattr(existantes.get(cle), "places_restantes", None),
             "capacite": demandes.capacite(fiche, cle),
             "premiere": i == 0,
+            "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
         }
         for i, cle in enumerate(cles)
     ]
@@ -807,6 +808,24 @@ def lien_places(fiche_id: str):
         lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
         lien=(fiche, url_absolue("prescription.places_lien", jeton=jeton)),
     )
+
+
+@bp.post("/pro/places/<fiche_id>/lien/revoquer")
+@prestataire_requis
+def revoquer_liens_places(fiche_id: str):
+    """Every live update link of this action stops working at once."""
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    n = liens.revoquer(db(), LIEN_PLACES, fiche.id)
+    db().commit()
+    if n == 0:
+        flash(f"Aucun lien de mise à jour en service pour « {fiche.nom} ».")
+    elif n == 1:
+        flash(f"Lien désactivé pour « {fiche.nom} » : il ne marche plus.")
+    else:
+        flash(f"{n} liens désactivés pour « {fiche.nom} » : ils ne marchent plus.")
+    return redirect(url_for("prescription.tableau"), 303)
 
 
 @bp.route("/places/<jeton>", methods=["GET", "POST"])

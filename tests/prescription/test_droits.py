@@ -64,6 +64,8 @@ MATRICE = [
      {"ecart": "+1"}, (R, R, R, R, A, R)),
     ("prescription.lien_places", "POST", "/pro/places/{fiche}/lien", False, {},
      (R, R, R, R, A, R)),
+    ("prescription.revoquer_liens_places", "POST", "/pro/places/{fiche}/lien/revoquer",
+     False, {}, (R, R, R, R, A, R)),
     ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
      (R, R, R, R, R, A)),
     ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),

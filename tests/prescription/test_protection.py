@@ -1,5 +1,6 @@
 """CSRF, signed links that expire or are revoked, rate limits, the demo login."""
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -220,3 +221,33 @@ def test_chaque_consultation_et_changement_est_audite_sans_donnee_dans_l_adresse
     ]
     for donnee in ("Awa", "Diallo", "06", "Alen"):
         assert donnee not in suivi
+
+
+def test_le_prestataire_desactive_le_lien_des_places_depuis_son_tableau(app_p):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
+    lien = re.search(r'class="lien-copie" value="([^"]+)"', page)[1]
+    chemin = lien.removeprefix(app_p.config["URL_PUBLIQUE"])
+    collegue = app_p.test_client()
+    assert collegue.get(chemin).status_code == 200
+    tableau = texte(prestataire.get("/pro/places"))
+    assert "1 lien de mise à jour sans connexion en service." in tableau
+    # Another structure cannot switch it off; nor can a forged form.
+    autre = se_connecter(app_p.test_client(), "prestataire", structure="garage-essonne")
+    assert poster(autre, "/pro/places/velos-alencon/lien/revoquer").status_code == 403
+    sans_jeton = prestataire.post("/pro/places/velos-alencon/lien/revoquer")
+    assert sans_jeton.status_code == 400
+    assert collegue.get(chemin).status_code == 200
+    reponse = poster(
+        prestataire, "/pro/places/velos-alencon/lien/revoquer", follow_redirects=True
+    )
+    assert "Lien désactivé pour « Prêt de vélos à Alençon » : il ne marche plus." in (
+        texte(reponse)
+    )
+    assert "en service" not in texte(reponse)
+    refuse = collegue.get(chemin)
+    assert refuse.status_code == 410
+    assert "Ce lien a été désactivé." in texte(refuse)
+    assert poster(collegue, chemin, {"places": "9"}).status_code == 410
