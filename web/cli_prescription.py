@@ -24,6 +24,7 @@ prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, compt
 def relancer():
     """Relance les demandes sans réponse, expire les vieilles, envoie les messages."""
     app = current_app
+    app.extensions["preparer"]()  # the fiches' places into the database
     with app.test_request_context(base_url=app.config["URL_PUBLIQUE"]):
         with Session(app.extensions["db"]) as db:
             relances, expirees = demandes.relancer_et_expirer(
