@@ -329,6 +329,14 @@ _MESSAGES = {
 }
 
 
+_BORNES = {
+    "greater_than_equal": ("supérieur ou égal à", "ge"),
+    "greater_than": ("supérieur à", "gt"),
+    "less_than_equal": ("inférieur ou égal à", "le"),
+    "less_than": ("inférieur à", "lt"),
+}
+
+
 def _message(err: dict, model: type[BaseModel]) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "extra_forbidden":
@@ -346,14 +354,9 @@ def _message(err: dict, model: type[BaseModel]) -> str:
         return f"doit contenir au moins {ctx['min_length']} élément"
     if kind == "too_long":
         return f"doit contenir au plus {ctx['max_length']} éléments"
-    if kind == "greater_than_equal":
-        return f"doit être supérieur ou égal à {ctx['ge']}"
-    if kind == "greater_than":
-        return f"doit être supérieur à {ctx['gt']}"
-    if kind == "less_than_equal":
-        return f"doit être inférieur ou égal à {ctx['le']}"
-    if kind == "less_than":
-        return f"doit être inférieur à {ctx['lt']}"
+    if kind in _BORNES:
+        mots, cle = _BORNES[kind]
+        return f"doit être {mots} {ctx[cle]}"
     if kind == "literal_error":
         return f"valeur attendue : {ctx.get('expected', '')}"
     # Never pydantic's English: a kind not listed yet still reads in French.

@@ -8,7 +8,7 @@ and whether someone revoked it.
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from catalogue.places import maintenant_utc
@@ -17,6 +17,9 @@ from prescription.modeles import LienSigne
 
 class LienInvalide(Exception):
     """The link cannot be used; the message says why, in French."""
+
+
+INVALIDE = "Ce lien n'est pas valide : vérifiez qu'il est complet."
 
 
 def _signeur(secret: str, objet: str) -> Signer:
@@ -45,18 +48,31 @@ def creer(
     return _signeur(secret, objet).sign(ligne.id).decode()
 
 
+def _ancien_format(secret: str, objet: str, jeton: str) -> str:
+    """Links sent before the short format (JSON, dated) still open until they
+    expire: they are in SMS and e-mails already."""
+    ancien = URLSafeTimedSerializer(secret, salt=f"offre-insertion-lien-{objet}")
+    try:
+        identifiant = ancien.loads(jeton)
+    except BadSignature as erreur:
+        raise LienInvalide(INVALIDE) from erreur
+    if not isinstance(identifiant, str):
+        raise LienInvalide(INVALIDE)
+    return identifiant
+
+
 def lire(
     db: Session, secret: str, objet: str, jeton: str, duree: timedelta
 ) -> LienSigne:
     try:
         identifiant = _signeur(secret, objet).unsign(jeton).decode()
     except BadSignature as erreur:
-        raise LienInvalide(
-            "Ce lien n'est pas valide : vérifiez qu'il est complet."
-        ) from erreur
+        raise LienInvalide(INVALIDE) from erreur
+    if "." in identifiant:  # signed "payload.date": the former format
+        identifiant = _ancien_format(secret, objet, jeton)
     ligne = db.get(LienSigne, identifiant)
     if ligne is None or ligne.objet != objet:
-        raise LienInvalide("Ce lien n'est pas valide : vérifiez qu'il est complet.")
+        raise LienInvalide(INVALIDE)
     if ligne.revoque_le is not None:
         raise LienInvalide("Ce lien a été désactivé.")
     # The row's date, or a shorter duration set since the link was made.

@@ -251,3 +251,22 @@ def test_le_prestataire_desactive_le_lien_des_places_depuis_son_tableau(app_p):
     assert refuse.status_code == 410
     assert "Ce lien a été désactivé." in texte(refuse)
     assert poster(collegue, chemin, {"places": "9"}).status_code == 410
+
+
+def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
+    """Links already sent by SMS keep working after the links got shorter."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    client = app_p.test_client()
+    suivi = poster(
+        client, "/fiches/velos-alencon/inscription", {**PERSONNE, "consentement": "oui"}
+    ).headers["Location"]
+    with Session(app_p.extensions["db"]) as db:
+        identifiant = db.exec(select(LienSigne.id)).first()
+    ancien = URLSafeTimedSerializer(
+        app_p.config["SECRET_KEY"], salt="offre-insertion-lien-prescription"
+    ).dumps(identifiant)
+    assert len(suivi.rsplit("/", 1)[1]) < len(ancien)
+    page = client.get(f"/suivi/{ancien}")
+    assert page.status_code == 200, texte(page)[-900:]
+    assert "Prêt de vélos à Alençon" in texte(page)
