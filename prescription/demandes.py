@@ -505,11 +505,10 @@ def _dire_au_referent(db, prescription, fiche, liens, r: Regle) -> None:
     referent = db.get(Utilisateur, prescription.prescripteur_id)
     if referent is None or not referent.courriel:
         return
-    sujet = f"Votre prescription : {STATUTS[r.vers].lower()} – {fiche.nom}"
-    notifications.mettre_en_file(
-        db,
-        "courriel",
-        referent.courriel,
-        sujet,
-        f"{sujet}.\n\nVoir la demande : {liens.pro(prescription)}\n",
+    sujet, corps = messages.pour_le_referent(
+        r.vers,
+        fiche.nom,
+        liens.pro(prescription),
+        motif_refus=prescription.motif_refus,
     )
+    notifications.mettre_en_file(db, "courriel", referent.courriel, sujet, corps)

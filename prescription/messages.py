@@ -67,6 +67,38 @@ PLACE_LIBEREE = (
 )
 
 
+# What the référent who asked is told: the step, in words of the trade.
+POUR_LE_REFERENT = {
+    DEMANDEE: "Demande envoyée à la structure",
+    A_VALIDER: "Demande à l'étude par la structure",
+    ACCEPTEE: "Demande acceptée",
+    ENTREE: "La personne a commencé l'action",
+    SORTIE: "La personne a terminé l'action",
+    REFUSEE: "Demande refusée",
+    ANNULEE: "Demande annulée",
+    EXPIREE: "Demande fermée faute de réponse",
+    LISTE_ATTENTE: "La personne est sur liste d'attente",
+}
+MOTIFS_POUR_LE_REFERENT = {
+    "complet": "plus de place",
+    "hors-zone": "la commune n'est pas dans la zone de l'action",
+    "public-non-concerne": "public non concerné",
+    "injoignable": "personne injoignable",
+    "absence-entretien": "absence à l'entretien",
+    "desistement": "désistement",
+}
+
+
+def pour_le_referent(
+    statut: str, nom: str, lien: str, *, motif_refus: str | None = None
+) -> tuple[str, str]:
+    """(subject, body) of the e-mail to the référent who asked for the place."""
+    etape = POUR_LE_REFERENT[statut]
+    if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
+        etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
+    return f"{etape} – {nom}", f"{etape} pour « {nom} ».\n\nVoir la demande : {lien}\n"
+
+
 @dataclass(frozen=True)
 class Message:
     sujet: str

@@ -3,7 +3,7 @@
 from sqlmodel import Session, select
 
 from prescription.messages import GSM, SMS_MAX
-from prescription.modeles import Notification, Prescription
+from prescription.modeles import Notification, Prescription, Utilisateur
 from tests.prescription.conftest import PERSONNE, poster, se_connecter
 
 
@@ -156,3 +156,26 @@ def test_un_nom_d_action_tres_long_est_raccourci_pour_tenir_dans_un_sms():
     assert tient_dans_un_sms(texte), (len(texte), texte)
     assert texte.startswith('Demande acceptée pour "Accompagnement..." !')
     assert texte.endswith(lien)
+
+
+def test_le_referent_apprend_chaque_reponse_en_mots_du_metier(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    p = derniere_demande(app_p)
+    poster(
+        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
+    )
+    with Session(app_p.extensions["db"]) as db:
+        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
+    ((sujet, corps),) = courriels_recus(app_p, adresse)
+    assert sujet == "Demande refusée : plus de place – Prêt de vélos à Alençon"
+    assert f"/pro/prescriptions/{p.id}" in corps
