@@ -276,6 +276,10 @@ class MoteurTantivy:
             return index
         except Exception:
             logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
+        # Set aside for a look, the previous ones removed: a disk that keeps
+        # failing must not fill up with copies of the index.
+        for ancien in self.path.glob("abime-*"):
+            shutil.rmtree(ancien, ignore_errors=True)
         abime = self.path / f"abime-{int(time.time())}"
         self.dossier.rename(abime)
         self.dossier.mkdir()
@@ -534,7 +538,9 @@ class MoteurTantivy:
             },
         }
         agregats = searcher.aggregate(requete, demandes)
-        completes, ouvertes = (s["doc_count"] for s in agregats["_places"]["buckets"])
+        # No bucket at all in an index without any segment yet.
+        seaux = agregats["_places"]["buckets"] or [{"doc_count": 0}] * 2
+        completes, ouvertes = (s["doc_count"] for s in seaux)
         valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, PLACES)}
         for seau in agregats[TOUTES_FACETTES]["buckets"]:
             facette, _, valeur = seau["key"].partition("=")

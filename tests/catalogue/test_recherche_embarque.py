@@ -204,6 +204,16 @@ def test_index_abime_l_app_demarre_et_le_reconstruit(
     assert client.get("/fiches/mob-velos-alencon").status_code == 200
 
 
+def test_un_index_abime_souvent_ne_garde_que_la_derniere_copie(tmp_path, docs):
+    chemin = tmp_path / "recherche"
+    for _ in range(3):
+        MoteurTantivy(chemin).indexer(docs)
+        (chemin / f"v{moteur_tantivy.VERSION_SCHEMA}" / "meta.json").write_text("{")
+    moteur = MoteurTantivy(chemin)
+    assert len(list(chemin.glob("abime-*"))) == 1
+    assert moteur.rechercher(Requete()).total == 0  # rebuilt empty, then filled
+
+
 def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previent(
     app_recherche, client_recherche, caplog
 ):
