@@ -59,7 +59,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 4
+VERSION_SCHEMA = 5
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -76,6 +76,8 @@ POIDS_THEMATIQUE = 6.0
 POIDS_FAUTE = 0.5
 BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
+DEBUTS = "debuts"  # the beginnings of every word, for search as you type
+DEBUT_MAX = 12
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
 PLACES = "_places"  # and "_places=libres" for an action with places left
 ATTENTE_VERROU_S = 3.0
@@ -124,6 +126,7 @@ def _schema() -> tantivy.Schema:
     for champ in CHAMPS_TEXTE:
         s.add_text_field(champ, tokenizer_name="fr")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
+    s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
     s.add_text_field(TOUTES_FACETTES, tokenizer_name="raw", fast=True)
     s.add_text_field("nom_tri", tokenizer_name="raw", fast=True)
     for facette in (*FACETTES, "zone"):
@@ -288,6 +291,9 @@ class MoteurTantivy:
     def _preparer(self, index: tantivy.Index) -> tantivy.Index:
         index.register_tokenizer("fr", _analyseur(True))
         index.register_tokenizer("fr_mots", _analyseur(False))
+        index.register_tokenizer(
+            "espaces", TextAnalyzerBuilder(Tokenizer.whitespace()).build()
+        )
         index.config_reader("manual")
         return index
 
@@ -346,10 +352,19 @@ class MoteurTantivy:
         d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
         carte = {c: doc.get(c) for c in CHAMPS_CARTE}
         d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
+        mots_du_doc = set()
         for champ in CHAMPS_TEXTE:
             for valeur in _valeurs(doc.get(champ)):
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
+                mots_du_doc.update(plier(valeur))
+        debuts = {
+            mot[:n]
+            for mot in mots_du_doc
+            if not mot.isdigit()
+            for n in range(2, min(len(mot) - 1, DEBUT_MAX) + 1)
+        }
+        d.add_text(DEBUTS, " ".join(sorted(debuts)))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -820,10 +835,19 @@ class MoteurTantivy:
                         ),
                     ]
             if dernier and len(mot) > 1 and not mot.isdigit():
-                # Search as you type: the words it begins.
-                prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
-                debuts = [t for t, _n in prefixes if t != mot]
+                # Search as you type: the words it begins, indexed as such
+                # up to DEBUT_MAX letters (one posting list, not hundreds).
                 unite.prefixes.add(mot)
+                if len(mot) <= DEBUT_MAX:
+                    approches.append(
+                        Query.const_score_query(
+                            Query.term_query(self.schema, DEBUTS, mot), POIDS_FAUTE
+                        )
+                    )
+                    debuts = []
+                else:
+                    prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
+                    debuts = [t for t, _n in prefixes if t != mot]
                 if debuts:
                     approches.append(
                         Query.const_score_query(self._un_de(TOUT, debuts), POIDS_FAUTE)
