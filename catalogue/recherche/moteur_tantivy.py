@@ -118,6 +118,14 @@ def raciner(mot: str) -> str:
     return racines[0] if racines else mot
 
 
+@lru_cache(maxsize=200_000)
+def _debuts(mot: str) -> tuple[str, ...]:
+    """The beginnings of a word, from 2 letters to all but its last one."""
+    if mot.isdigit():
+        return ()
+    return tuple(mot[:n] for n in range(2, min(len(mot) - 1, DEBUT_MAX) + 1))
+
+
 def _schema() -> tantivy.Schema:
     s = tantivy.SchemaBuilder()
     s.add_text_field("id", stored=True, tokenizer_name="raw")
@@ -352,19 +360,14 @@ class MoteurTantivy:
         d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
         carte = {c: doc.get(c) for c in CHAMPS_CARTE}
         d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
-        mots_du_doc = set()
+        textes = []
         for champ in CHAMPS_TEXTE:
             for valeur in _valeurs(doc.get(champ)):
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
-                mots_du_doc.update(plier(valeur))
-        debuts = {
-            mot[:n]
-            for mot in mots_du_doc
-            if not mot.isdigit()
-            for n in range(2, min(len(mot) - 1, DEBUT_MAX) + 1)
-        }
-        d.add_text(DEBUTS, " ".join(sorted(debuts)))
+                textes.append(valeur)
+        mots_du_doc = set(plier(" ".join(textes)))
+        d.add_text(DEBUTS, " ".join(set().union(*map(_debuts, mots_du_doc))))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
