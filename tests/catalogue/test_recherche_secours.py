@@ -34,7 +34,23 @@ def secours(faux, tmp_path, docs):
 def test_meilisearch_en_marche_repond_sans_avertissement(faux, secours):
     resultats = secours.rechercher(Requete(texte="velo"))
     assert not resultats.degrade
-    assert faux.envoyes("POST", "/indexes/fiches/search")
+    assert faux.envoyes("POST", "/multi-search")
+
+
+def test_une_panne_pendant_le_choix_des_mots_a_ignorer_passe_a_l_embarque(
+    faux, secours
+):
+    def rien_puis_panne(corps):
+        faux.en_panne = True  # the round trip that counts each word fails
+        return {"hits": [], "totalHits": 0}
+
+    faux.chercher = rien_puis_panne
+    resultats = secours.rechercher(Requete(texte="vélo astrophysique"))
+    assert len(faux.envoyes("POST", "/multi-search")) == 2
+    assert resultats.degrade
+    assert resultats.mots_ignores == ("astrophysique",)
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert secours.disjoncteur.echecs == 1
 
 
 def test_meilisearch_en_panne_l_index_embarque_repond_avec_un_avertissement(
