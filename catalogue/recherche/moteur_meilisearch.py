@@ -244,9 +244,11 @@ class MoteurMeilisearch:
             )
 
     def _preparer(self, client, nom: str) -> None:
-        """Create the index if needed and apply the settings."""
+        """Create the index if needed and apply the settings. The first
+        request is a read with the searches' short timeouts: a hung server
+        costs a booting worker that, not a write's longer wait."""
         try:
-            client.get_index(nom)
+            self._client.get_index(nom)
         except MeilisearchApiError as e:
             if e.code != "index_not_found":
                 raise
