@@ -5,6 +5,7 @@ fails: every write here waits for its task and raises RechercheIndisponible
 unless it succeeded. Every client error becomes that one typed error.
 """
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -224,10 +225,23 @@ class MoteurMeilisearch:
             ecriture = (delai_s, delai_s * ECRITURE_PLUS_LENTE)
             self._client_ecriture = meilisearch.Client(url, cle, timeout=ecriture)
         self._pret = False
+        self._prudence = threading.local()
+
+    @contextmanager
+    def delais_courts(self) -> Iterator[None]:
+        """Writes in this thread wait no longer than searches: for when the
+        server has just failed to answer (a hung one then costs a booting
+        worker or a booking a search's timeout, not a write's)."""
+        self._prudence.active = True
+        try:
+            yield
+        finally:
+            self._prudence.active = False
 
     @contextmanager
     def _erreurs(self, quoi: str, lecture=False) -> Iterator[meilisearch.Client]:
-        client = self._client if lecture else self._client_ecriture
+        court = lecture or getattr(self._prudence, "active", False)
+        client = self._client if court else self._client_ecriture
         if client is None:
             raise RechercheIndisponible("Meilisearch n'est pas configuré (MEILI_URL)")
         try:
@@ -244,11 +258,9 @@ class MoteurMeilisearch:
             )
 
     def _preparer(self, client, nom: str) -> None:
-        """Create the index if needed and apply the settings. The first
-        request is a read with the searches' short timeouts: a hung server
-        costs a booting worker that, not a write's longer wait."""
+        """Create the index if needed and apply the settings."""
         try:
-            self._client.get_index(nom)
+            client.get_index(nom)
         except MeilisearchApiError as e:
             if e.code != "index_not_found":
                 raise

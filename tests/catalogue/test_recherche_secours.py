@@ -37,6 +37,23 @@ def test_meilisearch_en_marche_repond_sans_avertissement(faux, secours):
     assert faux.envoyes("POST", "/multi-search")
 
 
+def test_juste_apres_une_panne_les_ecritures_n_attendent_pas_plus_qu_une_recherche(
+    faux, secours, delais
+):
+    secours.maj_places("mob-velos-alencon", 2, datetime(2030, 1, 1, 9, 0))
+    assert set(delais) == {(0.5, 5.0)}  # Meilisearch answers: writes may take long
+    faux.en_panne = True
+    assert secours.rechercher(Requete(texte="velo")).degrade
+    faux.en_panne = False
+    delais.clear()
+    secours.maj_places("mob-velos-alencon", 1, datetime(2030, 1, 1, 9, 5))
+    assert set(delais) == {(0.5, 0.5)}  # it has just failed: a search's wait
+    assert faux.index["fiches"]["mob-velos-alencon"]["places_restantes"] == 1
+    delais.clear()
+    secours.maj_places("mob-velos-alencon", 0, datetime(2030, 1, 1, 9, 10))
+    assert set(delais) == {(0.5, 5.0)}  # it answered again: back to normal
+
+
 def test_une_panne_pendant_le_choix_des_mots_a_ignorer_passe_a_l_embarque(
     faux, secours
 ):
