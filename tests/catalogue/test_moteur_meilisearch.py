@@ -390,3 +390,19 @@ def test_les_comptes_des_filtres_coches_suivent_les_mots_gardes(
         if q["q"] == "astrophysique"
     ]
     assert ['publics = "jeunes"'] in compte["filter"]
+
+
+def test_la_page_et_l_api_disent_les_mots_que_meilisearch_a_ignores(
+    faux_qui_cherche, creer_app_recherche
+):
+    app = creer_app_recherche(
+        SEARCH_BACKEND="meilisearch", MEILI_URL=faux_qui_cherche.url
+    )
+    client = app.test_client()
+    corps = client.get("/api/v1/fiches?q=atelier astrophysique vélo").get_json()
+    assert corps["mots_ignores"] == ["astrophysique"]
+    assert [r["id"] for r in corps["resultats"]] == ["mob-velos-alencon"]
+    assert "avertissement" not in corps  # Meilisearch answered, not the fallback
+    page = client.get("/", query_string={"q": "atelier astrophysique vélo"}).text
+    assert "« astrophysique » a été ignoré" in page
+    assert 'href="/fiches/mob-velos-alencon"' in page
