@@ -364,9 +364,9 @@ class MoteurMeilisearch:
         return replace(resultats, facettes=facettes, mots_ignores=tuple(ignores))
 
     def _assouplir(self, requete, unites, requetes, reponses):
-        """The responses with the units kept, and the units dropped: those
-        found nowhere, then the last ones in turn until the rest match
-        together (the embedded engine's rule, with the filters applied).
+        """The responses with the units kept, and the units dropped in the
+        order typed: those found nowhere, and the last ones in turn until
+        the rest match together (the embedded engine's rule, filters applied).
 
         Counts travel in batches: one round trip of each unit alone and of
         the text's beginnings, then the page with the units kept, which
@@ -405,9 +405,7 @@ class MoteurMeilisearch:
         reponses = list(reponses)
         for j, reponse in zip(a_refaire, pages, strict=True):
             reponses[j] = reponse
-        perdues = [j for j in tout if j not in gardees]
-        retirees = [j for j in reversed(gardees) if j not in debut]
-        return reponses, [unites[j].ecrit for j in perdues + retirees]
+        return reponses, [unites[j].ecrit for j in tout if j not in debut]
 
     def _compter(self, requete, unites, ensembles) -> dict[tuple, int]:
         corps = [self._corps_compte(requete, unites, e) for e in ensembles]

@@ -337,7 +337,7 @@ def test_des_mots_trouves_chacun_de_leur_cote_perdent_les_derniers(
     faux_qui_cherche, meili
 ):
     resultats = meili.rechercher(Requete(texte="Vélo curriculum adultes"))
-    assert resultats.mots_ignores == ("adultes", "curriculum")
+    assert resultats.mots_ignores == ("curriculum", "adultes")
     assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
     assert allers_retours(faux_qui_cherche)[1:] == [
         [("Vélo ", 0), ("curriculum ", 0), ("adultes", 0), ("Vélo curriculum ", 0)],
