@@ -59,7 +59,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 1
+VERSION_SCHEMA = 2
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -79,6 +79,10 @@ TOUT = "tout"  # every searchable text, words folded but not stemmed
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
 PREFIXES_MAX = 300
+CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
+# Up to this many terms, a union of term queries beats a term set (which
+# reads every posting up front, at a fixed cost of its own).
+TERMES_EN_UNION = 24
 
 
 @cache
@@ -114,6 +118,7 @@ def _schema() -> tantivy.Schema:
     s = tantivy.SchemaBuilder()
     s.add_text_field("id", stored=True, tokenizer_name="raw")
     s.add_bytes_field("source", stored=True)
+    s.add_bytes_field("carte", stored=True)  # what a result shows: small, quick to read
     for champ in CHAMPS_TEXTE:
         s.add_text_field(champ, tokenizer_name="fr")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
@@ -124,6 +129,9 @@ def _schema() -> tantivy.Schema:
     s.add_integer_field("places_tri", indexed=True, fast=True)
     s.add_float_field("lat", indexed=True, fast=True)
     s.add_float_field("lng", indexed=True, fast=True)
+    # Each lieu as "lat,lng": counted by an aggregation, the distinct points
+    # in a box are measured without reading a single document.
+    s.add_text_field("geo", tokenizer_name="raw", fast=True)
     return s.build()
 
 
@@ -160,13 +168,28 @@ class Unite:
     corrections: list[str] = field(default_factory=list)
 
 
-# Accented letters -> their base letter, one character for one, so that
-# positions in the folded text are positions in the text.
-_PLIAGE = {
-    code: base
-    for code in range(0xC0, 0x250)
-    if (base := unicodedata.normalize("NFKD", chr(code))[0]).isascii()
-}
+# Each base letter -> a class of itself and its accented forms, so that the
+# pattern finds words in the text as written, without folding it first.
+_LETTRES: dict[str, str] = {}
+for _code in range(0xC0, 0x250):
+    _base = unicodedata.normalize("NFKD", chr(_code))[0]
+    if _base.isascii() and _base.isalpha():
+        _LETTRES[_base.lower()] = _LETTRES.get(_base.lower(), "") + chr(_code)
+
+
+def _sans_accent(mot: str) -> str:
+    """A folded word as a pattern matching it with or without accents."""
+    return "".join(
+        f"[{c}{_LETTRES[c]}]" if c in _LETTRES else re.escape(c) for c in mot
+    )
+
+
+@lru_cache(maxsize=1024)
+def _motif(mots: frozenset[str]) -> re.Pattern:
+    """Every word to mark, longest first, each followed by the rest of its word."""
+    tries = sorted(mots, key=lambda m: (-len(m), m))
+    ensemble = "|".join(map(_sans_accent, tries))
+    return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
 
 
 @dataclass
@@ -181,19 +204,14 @@ class Texte:
         debuts = {raciner(m) for m in exacts} | {
             p for u in self.unites for p in u.prefixes
         }
-        if not exacts and not debuts:
-            return None
-        tries = sorted(exacts | debuts, key=len, reverse=True)
-        ensemble = "|".join(map(re.escape, tries))
-        return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
+        return _motif(frozenset(exacts | debuts)) if exacts or debuts else None
 
     def marquer(self, texte: str) -> str:
         """HTML-escaped text with <mark> around each word found."""
-        plie = texte.lower().translate(_PLIAGE)
-        if self._motif is None or len(plie) != len(texte):
+        if self._motif is None:
             return surligner(texte)
         morceaux, fin = [], 0
-        for m in self._motif.finditer(plie):
+        for m in self._motif.finditer(texte):
             debut, fin_mot = m.span()
             morceaux += [texte[fin:debut], DEBUT_MARQUE, texte[debut:fin_mot]]
             morceaux.append(FIN_MARQUE)
@@ -268,6 +286,9 @@ class MoteurTantivy:
         if self._pid != os.getpid():  # forked: open our own copy
             self._pid = os.getpid()
             self._ouvrir()
+        # Every time (0.2 ms): a commit from another process shows at once,
+        # and files changed under us are reopened and checked, not read
+        # through a stale memory map (which would kill the process).
         self.index.reload()
         return self.index.searcher()
 
@@ -303,6 +324,8 @@ class MoteurTantivy:
         d = tantivy.Document()
         d.add_text("id", doc["id"])
         d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
+        carte = {c: doc.get(c) for c in CHAMPS_CARTE}
+        d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
         for champ in CHAMPS_TEXTE:
             for valeur in _valeurs(doc.get(champ)):
                 d.add_text(champ, valeur)
@@ -320,6 +343,7 @@ class MoteurTantivy:
         for point in doc["lieux"]:
             d.add_float("lat", point["lat"])
             d.add_float("lng", point["lng"])
+            d.add_text("geo", f"{point['lat']!r},{point['lng']!r}")
         return d
 
     def indexer(self, documents: Iterable[dict]) -> None:
@@ -448,12 +472,13 @@ class MoteurTantivy:
             comptes = self._compter(searcher, _et(clauses), requete.facettes)
         requete_t = _et(clauses)
         if requete.tri == "distance" and requete.point:
-            page, distances = self._page_par_distance(searcher, requete, clauses)
+            page, distances = self._page_par_distance(
+                searcher, requete, clauses, comptes["total"]
+            )
         else:
             page, distances = self._page(searcher, requete, requete_t, comptes), {}
         resultats = []
-        for adresse in page:
-            source = _source(searcher.doc(adresse))
+        for source in page:
             distance = distances.get(source["id"])
             if distance is None and requete.point and source["lieux"]:
                 distance = _plus_proche(requete.point, source["lieux"])
@@ -499,59 +524,81 @@ class MoteurTantivy:
     def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
         """Actions with a lieu within the radius, or done at a distance.
 
-        The box around the circle is a range query on the lieux; only the
-        actions in the box get their exact distance computed."""
-        boite = self._boite(requete.point, requete.rayon_km)
-        dans_la_boite = Query.boolean_query(
-            [
-                *((Occur.Must, f) for f in filtres),
-                (Occur.Must, boite),
-                (Occur.MustNot, self._vrai("a_distance")),
-            ]
-        )
-        pres = [
-            i
-            for i, d in self._distances(searcher, dans_la_boite, requete.point).items()
+        The box around the circle narrows the lieux; the distinct points in
+        it are measured, and those inside the circle become the filter."""
+        boite = _et([*filtres, self._boite(requete.point, requete.rayon_km)])
+        dedans = [
+            cle
+            for d, cle, _n in self._points(searcher, boite, requete.point)
             if d <= requete.rayon_km
         ]
-        return _ou(
-            [self._vrai("a_distance"), Query.term_set_query(self.schema, "id", pres)]
+        # "Not (neither at a distance nor inside)": exclusions are checked
+        # document by document, where a union with the many actions done at
+        # a distance would be read in bulk around every candidate.
+        loin = _sauf(
+            Query.all_query(),
+            [
+                self._vrai("a_distance"),
+                Query.term_set_query(self.schema, "geo", dedans),
+            ],
         )
+        return _sauf(Query.all_query(), [loin])
+
+    def _points(self, searcher, requete: Query, point) -> list[tuple]:
+        """(distance, point, number of actions) of each distinct lieu the
+        matching actions have, nearest first."""
+        seaux = searcher.aggregate(
+            requete, {"geo": {"terms": {"field": "geo", "size": 65_000}}}
+        )["geo"]["buckets"]
+        points = []
+        for seau in seaux:
+            lat, lng = map(float, seau["key"].split(","))
+            points.append(
+                (distance_km(*point, lat, lng), seau["key"], seau["doc_count"])
+            )
+        return sorted(points)
 
     def _vrai(self, champ: str) -> Query:
         return Query.term_query(self.schema, champ, True)
+
+    def _parmi(self, champ: str, valeurs: list[str]) -> Query:
+        """A filter on many values at once (read up front, as a set)."""
+        return Query.const_score_query(
+            Query.term_set_query(self.schema, champ, valeurs), 0.0
+        )
+
+    def _un_de(self, champ: str, valeurs: Iterable) -> Query:
+        """A filter: one of these values, adding nothing to the score.
+
+        Term queries rather than a term set: a set reads every posting of
+        its terms up front ("active" holds most of the index), while term
+        postings skip ahead to the documents the words match."""
+        termes = [Query.term_query(self.schema, champ, v) for v in valeurs]
+        return Query.const_score_query(
+            _ou(termes) if termes else Query.empty_query(), 0.0
+        )
 
     def _filtres(self, requete: Requete) -> list[Query]:
         filtres = dict(requete.filtres)
         filtres.setdefault("statut", ("active",))
         clauses = [
-            Query.term_set_query(self.schema, facette, list(valeurs))
-            for facette, valeurs in filtres.items()
+            self._un_de(facette, valeurs) for facette, valeurs in filtres.items()
         ]
         if requete.zone:
-            clauses.append(
-                Query.term_set_query(self.schema, "zone", list(requete.zone))
-            )
+            clauses.append(self._un_de("zone", requete.zone))
         if requete.places_disponibles:
             clauses.append(self._vrai("disponible"))
         return clauses
 
-    def _distances(self, searcher, requete: Query, point) -> dict[str, float]:
-        n = _compter(searcher, requete)
-        distances = {}
-        for _, adresse in searcher.search(requete, max(n, 1), count=False).hits:
-            source = _source(searcher.doc(adresse))
-            if source["lieux"]:
-                distances[source["id"]] = _plus_proche(point, source["lieux"])
-        return distances
-
-    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list:
+    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list[dict]:
+        """The cartes of the page's results."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
         if requete.tri == "places":  # a fast field sort; full ones are -1
-            return _adresses(
+            return _cartes(
+                searcher,
                 searcher.search(
                     requete_t, n, count=False, order_by_field="places_tri", offset=debut
-                )
+                ),
             )
         if requete.tri == "nom":
             total = comptes["total"]
@@ -560,8 +607,18 @@ class MoteurTantivy:
             adresses = _adresses(searcher.search(requete_t, total, count=False))
             cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
             ordre = sorted(range(len(adresses)), key=cles.__getitem__)
-            return [adresses[i] for i in ordre[debut : debut + n]]
+            return [_carte(searcher.doc(adresses[i])) for i in ordre[debut : debut + n]]
         # Relevance: open actions first, full ones after.
+        if not comptes["total"]:
+            return []
+        if comptes["total"] <= debut + n:  # all of them up to this page: one search
+            cartes = _cartes(
+                searcher, searcher.search(requete_t, comptes["total"], count=False)
+            )
+            ouvertes = [c for c in cartes if c["places_restantes"] != 0]
+            return (ouvertes + [c for c in cartes if c["places_restantes"] == 0])[
+                debut:
+            ]
         ouvertes = Query.boolean_query(
             [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
         )
@@ -574,30 +631,56 @@ class MoteurTantivy:
             page += _adresses(
                 searcher.search(completes, n - len(page), count=False, offset=decalage)
             )
-        return page
+        return [_carte(searcher.doc(a)) for a in page]
 
-    def _page_par_distance(self, searcher, requete: Requete, clauses) -> tuple:
-        """Nearest first, without measuring every match: a growing box
-        around the person, until the page is surely inside the circle the
-        box holds; actions with no lieu come last."""
+    def _page_par_distance(self, searcher, requete: Requete, clauses, total) -> tuple:
+        """Nearest first, without measuring every match: the distinct lieux
+        in a growing box around the person, until the page is surely inside
+        the circle the box holds; actions with no lieu come last."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
         fin = debut + n
+        if total <= fin:  # all of them up to this page: read and measure them
+            cartes = (
+                _cartes(searcher, searcher.search(_et(clauses), total, count=False))
+                if total
+                else []
+            )
+            distances = {
+                c["id"]: _plus_proche(requete.point, c["lieux"])
+                for c in cartes
+                if c["lieux"]
+            }
+            # Those without a lieu keep their order, as in the other branch.
+            ordre = sorted(
+                cartes,
+                key=lambda c: (0, distances[c["id"]], c["id"])
+                if c["id"] in distances
+                else (1, 0, ""),
+            )
+            return ordre[debut:], distances
         avec_lieu = _et([*clauses, Query.exists_query("lat")])
         nb_avec_lieu = _compter(searcher, avec_lieu)
         rayon = 10.0
         while True:
             if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
-                distances = self._distances(searcher, avec_lieu, requete.point)
+                ordre = self._plus_proches(
+                    searcher,
+                    clauses,
+                    self._points(searcher, avec_lieu, requete.point),
+                    requete.point,
+                    fin,
+                )
                 break
             dedans = _et([*clauses, self._boite(requete.point, rayon)])
-            distances = self._distances(searcher, dedans, requete.point)
-            surs = sum(d <= rayon for d in distances.values())
-            if surs >= fin or len(distances) == nb_avec_lieu:
+            points = self._points(searcher, dedans, requete.point)
+            ordre = self._plus_proches(searcher, clauses, points, requete.point, fin)
+            # Sure only inside the circle the box holds: beyond it, a lieu
+            # outside the box may be nearer.
+            if len(ordre) >= fin and ordre[fin - 1][1][0] <= rayon:
                 break
             rayon *= 3
-        ordre = [i for _d, i in sorted((d, i) for i, d in distances.items())]
-        ids = ordre[debut:fin]
-        if len(ids) < n:
+        cartes = [carte for _i, (_d, carte) in ordre[debut:fin]]
+        if len(cartes) < n:
             # Then the actions without a lieu (done at a distance), in index order.
             restants = Query.boolean_query(
                 [
@@ -605,24 +688,31 @@ class MoteurTantivy:
                     (Occur.MustNot, Query.exists_query("lat")),
                 ]
             )
-            decalage = max(debut - len(ordre), 0)
-            autres = _adresses(
-                searcher.search(restants, n - len(ids), count=False, offset=decalage)
+            decalage = max(debut - nb_avec_lieu, 0)
+            cartes += _cartes(
+                searcher,
+                searcher.search(
+                    restants, n - len(cartes), count=False, offset=decalage
+                ),
             )
-        else:
-            autres = []
-        adresses = self._adresses_de(searcher, ids) + autres
-        return adresses, distances
+        return cartes, {i: d for i, (d, _c) in ordre}
 
-    def _adresses_de(self, searcher, ids: list[str]) -> list:
-        if not ids:
-            return []
-        requete = Query.term_set_query(self.schema, "id", ids)
-        trouvees = {
-            searcher.doc(a)["id"][0]: a
-            for a in _adresses(searcher.search(requete, len(ids), count=False))
-        }
-        return [trouvees[i] for i in ids if i in trouvees]
+    def _plus_proches(self, searcher, clauses, points, point, fin) -> list:
+        """The actions of the nearest lieux, until they hold ``fin`` of them,
+        each at the distance of its nearest lieu, nearest first."""
+        distances, pris = {}, 0
+        while pris < len(points) and len(distances) < fin:
+            total = 0
+            while pris < len(points) and total < fin - len(distances):
+                total += points[pris][2]
+                pris += 1
+            proches = _et(
+                [*clauses, self._parmi("geo", [c for _d, c, _n in points[:pris]])]
+            )
+            nb = sum(nb for _d, _c, nb in points[:pris])
+            for carte in _cartes(searcher, searcher.search(proches, nb, count=False)):
+                distances[carte["id"]] = (_plus_proche(point, carte["lieux"]), carte)
+        return sorted(distances.items(), key=lambda e: (e[1][0], e[0]))
 
     def _boite(self, point, rayon_km: float) -> Query:
         lat, lng = point
@@ -676,7 +766,7 @@ class MoteurTantivy:
                 for c in CHAMPS_TEXTE
             ]
             if typos_permises(mot):
-                unite.corrections = proches(mot, self._termes(searcher, mot[0]))
+                unite.corrections = proches(mot, self._termes(searcher, mot))
                 unite.exacts.update(unite.corrections)
                 for variante in unite.corrections:
                     approches += [
@@ -695,9 +785,10 @@ class MoteurTantivy:
                 unite.prefixes.add(mot)
                 if debuts:
                     approches.append(
-                        Query.const_score_query(
-                            Query.term_set_query(self.schema, TOUT, debuts),
-                            POIDS_FAUTE,
+                        Query.const_score_query(self._un_de(TOUT, debuts), POIDS_FAUTE)
+                        if len(debuts) <= TERMES_EN_UNION
+                        else Query.const_score_query(
+                            Query.term_set_query(self.schema, TOUT, debuts), POIDS_FAUTE
                         )
                     )
         else:
@@ -726,37 +817,56 @@ class MoteurTantivy:
             requete = Query.phrase_query(self.schema, TOUT, mots)
         return Query.boost_query(requete, poids)
 
-    def _termes(self, searcher, initiale: str) -> list[str]:
-        """Words of the index beginning with this letter (typo candidates),
-        kept while the index holds the same number of documents: a stale
-        list only misses a rare new word's typos."""
+    def _termes(self, searcher, mot: str) -> list[str]:
+        """Words of the index that could be this word with its typos: same
+        first letter, a length within reach. Kept while the index holds the
+        same number of documents: a stale list only misses a rare new word's
+        typos."""
         generation = (searcher.num_docs, searcher.num_segments)
         if self._termes_cache.get("") != generation:
             self._termes_cache = {"": generation}
+        initiale = mot[0]
         if initiale not in self._termes_cache:
-            termes = searcher.terms_with_prefix(TOUT, initiale, limit=None)
-            self._termes_cache[initiale] = [t for t, _n in termes if not t.isdigit()]
-        return self._termes_cache[initiale]
+            par_longueur: dict[int, list[str]] = {}
+            for terme, _n in searcher.terms_with_prefix(TOUT, initiale, limit=None):
+                if not terme.isdigit():
+                    par_longueur.setdefault(len(terme), []).append(terme)
+            self._termes_cache[initiale] = par_longueur
+        par_longueur = self._termes_cache[initiale]
+        k = typos_permises(mot)
+        return [
+            terme
+            for longueur in range(len(mot) - k, len(mot) + k + 1)
+            for terme in par_longueur.get(longueur, ())
+        ]
 
     def _assouplir(self, unites: list[Unite], filtres, searcher):
         """All the words if they match together; else drop the least useful
         in turn: those found nowhere, then the last ones (Meilisearch's
-        "last" matching strategy)."""
+        "last" matching strategy). Called once all of them found nothing.
 
-        def compte(liste):
-            return searcher.search(
-                _et([*filtres, *(u.requete for u in liste)]), 1, count=True
-            ).count
-
-        if len(unites) == 1 or compte(unites):
-            return Texte(unites), []
-        gardees = [u for u in unites if compte([u])]
-        ignores = [u.ecrit for u in unites if u not in gardees]
-        while len(gardees) > 1 and not compte(gardees):
-            ignores.append(gardees.pop().ecrit)
+        Built from the first word on, each one kept while the kept ones
+        still match together: the same words as dropping from the end, with
+        fewer counts (two words: one count, when the first is found)."""
+        gardees, ignores = [], []
+        for i, unite in enumerate(unites):
+            dernier = i == len(unites) - 1
+            ensemble = not (dernier and len(gardees) == i) and self._trouve(
+                searcher, filtres, [*gardees, unite]
+            )
+            if ensemble:
+                gardees.append(unite)
+            elif not gardees or dernier or not self._trouve(searcher, filtres, [unite]):
+                ignores.append(unite.ecrit)  # found nowhere (the last: either way)
+            else:  # found, but not with the words before it: it and the rest go
+                ignores += [u.ecrit for u in unites[i:]]
+                break
         if not gardees:
             return Texte(unites), []  # nothing matches: say so, drop nothing
         return Texte(gardees), ignores
+
+    def _trouve(self, searcher, filtres, unites: list[Unite]) -> bool:
+        return bool(_compter(searcher, _et([*filtres, *(u.requete for u in unites)])))
 
 
 # --- Helpers --------------------------------------------------------------------
@@ -797,12 +907,26 @@ def _source(document) -> dict:
     return json.loads(bytes(document["source"][0]))
 
 
+def _carte(document) -> dict:
+    return json.loads(bytes(document["carte"][0]))
+
+
+def _cartes(searcher, resultat) -> list[dict]:
+    return [_carte(searcher.doc(a)) for a in _adresses(resultat)]
+
+
 def _et(clauses: list[Query]) -> Query:
     if not clauses:
         return Query.all_query()
     if len(clauses) == 1:
         return clauses[0]
     return Query.boolean_query([(Occur.Must, c) for c in clauses])
+
+
+def _sauf(requete: Query, exclues: list[Query]) -> Query:
+    return Query.boolean_query(
+        [(Occur.Must, requete), *((Occur.MustNot, e) for e in exclues)]
+    )
 
 
 def _ou(clauses: list[Query]) -> Query:
