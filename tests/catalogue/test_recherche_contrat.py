@@ -70,6 +70,12 @@ def test_un_mot_absent_du_catalogue_ne_trouve_rien(moteur):
         # Words found apart: the last ones go until the others match.
         ("permis crèche", ("crèche",), "mob-permis-alencon"),
         ("Vélo astrophysique permis", ("astrophysique", "permis"), "mob-velos-alencon"),
+        # Reported in the order typed.
+        (
+            "permis crèche astrophysique",
+            ("crèche", "astrophysique"),
+            "mob-permis-alencon",
+        ),
     ],
 )
 def test_les_mots_qui_empechent_de_trouver_sont_ignores_et_dits(
