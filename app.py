@@ -1,8 +1,10 @@
 """Offre d'insertion: the application factory (the only one)."""
 
 import logging
+import threading
 from pathlib import Path
 
+import click
 from flask import Flask
 from flask_compress import Compress
 from flask_htmx import HTMX
@@ -73,6 +75,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMS_URL="https://api.brevo.com/v3/transactionalSMS/sms",
         SMS_CLE_API=None,
         SMS_EXPEDITEUR="Insertion",
+        # Console senders in production: refused unless allowed (see README).
+        ENVOI_CONSOLE_AUTORISE=False,
     )
     app.config.from_prefixed_env()
     if test_config:
@@ -90,19 +94,41 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalogue = app.config.get("CATALOGUE") or charger_catalogue(
         Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
     )
-    for erreur in catalogue.erreurs:
-        app.logger.error("Fiche ignorée : %s", erreur)
     app.extensions["catalogue"] = catalogue
     engine = app.extensions["db"] = stockage.creer_moteur(app.config["DATABASE_URL"])
     moteur = app.extensions["recherche"] = moteur_depuis_config(app.config)
-    _preparer(app, engine, moteur, catalogue)
+    preparer = app.extensions["preparer"] = _une_fois(
+        lambda: _preparer(app, engine, moteur, catalogue)
+    )
+    if click.get_current_context(silent=True) is None:
+        preparer()  # a worker (gunicorn) or a test: ready before serving
+    else:
+        # `flask …`: only the commands that need places call it, and `flask
+        # run` at its first request. `fiches verifier` does not: a
+        # verification reads the files and writes nothing.
+        app.before_request(preparer)
 
     web.init_app(app)
     return app
 
 
+def _une_fois(fonction):
+    """``fonction`` run by the first caller only (threads included)."""
+    verrou, fait = threading.Lock(), []
+
+    def appel() -> None:
+        with verrou:
+            if not fait:
+                fait.append(True)
+                fonction()
+
+    return appel
+
+
 def _preparer(app: Flask, engine, moteur, catalogue) -> None:
     """Places from the database into the index; never stops a worker booting."""
+    for erreur in catalogue.erreurs:
+        app.logger.error("Fiche ignorée : %s", erreur)
     try:
         if not stockage.schema_a_jour(engine):
             app.logger.warning(

@@ -184,7 +184,15 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         if ligne is not None:
             message = f"imbrication trop profonde (au plus {PROFONDEUR_MAX} niveaux)"
             return None, [Erreur(nom_affiche, ligne, "", message)]
-        data = yaml.load(texte, Loader=_Loader)
+        try:
+            data = yaml.load(texte, Loader=_Loader)
+        except (ValueError, TypeError, AttributeError) as e:
+            # A tag forcing a type its value does not have (!!int x,
+            # !!timestamp demain): the constructor fails without a mark.
+            raise _ProblemeYaml(
+                "une étiquette « !!… » ne convient pas à sa valeur : retirez-la",
+                _premiere_ligne_avec(texte, "!"),
+            ) from e
         if "*" in texte and "&" in texte:  # aliases: only then can values multiply
             _compter_les_valeurs(data)
         return data, []
@@ -198,13 +206,95 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         ligne = mark.line + 1 if mark else None
-        msg = (
-            "syntaxe YAML invalide : vérifiez l'indentation, les guillemets et les "
-            f"crochets (détail : {e.problem or e.context})"
+        detail = _detail_yaml(e.problem or e.context or "")
+        msg = "syntaxe YAML invalide : " + (
+            detail or "vérifiez l'indentation, les guillemets et les crochets"
         )
         return None, [Erreur(nom_affiche, ligne, "", msg)]
-    except (OSError, UnicodeDecodeError) as e:
-        return None, [Erreur(nom_affiche, None, "", f"fichier illisible ({e})")]
+    except yaml.reader.ReaderError as e:
+        ligne = texte[: e.position].count("\n") + 1 if e.position is not None else None
+        code = e.character if isinstance(e.character, int) else ord(e.character)
+        msg = f"caractère interdit (code U+{code:04X}) : retirez-le ou retapez la ligne"
+        return None, [Erreur(nom_affiche, ligne, "", msg)]
+    except UnicodeDecodeError as e:
+        ligne = e.object[: e.start].count(b"\n") + 1
+        msg = "le fichier n'est pas enregistré en UTF-8 : enregistrez-le en UTF-8"
+        return None, [Erreur(nom_affiche, ligne, "", msg)]
+    except OSError as e:
+        return None, [Erreur(nom_affiche, None, "", _erreur_systeme(e))]
+
+
+# PyYAML's explanations, said for authors; the first matching start wins.
+_DETAILS_YAML = (
+    ("did not find expected ',' or ']'", "il manque une virgule ou un « ] »"),
+    ("did not find expected ',' or '}'", "il manque une virgule ou une « } »"),
+    ("expected ',' or ']'", "il manque une virgule ou un « ] »"),
+    ("expected ',' or '}'", "il manque une virgule ou une « } »"),
+    ("found unexpected end of stream", "le fichier finit avant la fin d'une valeur : "
+     "un guillemet n'est pas refermé ?"),
+    ("mapping values are not allowed", "deux-points en trop : mettez une valeur qui "
+     "contient « : » entre guillemets"),
+    ("did not find expected key", "clé attendue : alignez les clés d'un même niveau, "
+     "et rien après un texte entre guillemets"),
+    ("did not find expected '-' indicator", "élément de liste attendu (« - ») : "
+     "alignez les tirets d'une même liste"),
+    ("expected <block end>", "indentation incohérente : alignez les clés d'un même "
+     "niveau"),
+    ("did not find expected <document start>", "texte en trop après la fin de la "
+     "fiche"),
+    ("expected <document start>", "texte en trop après la fin de la fiche"),
+    ("but found another document", "un seul document par fichier : retirez « --- »"),
+    ("expected a single document", "un seul document par fichier : retirez « --- »"),
+    ("found incompatible YAML document", "version de YAML inconnue (ligne « %YAML »)"),
+    ("found unknown directive name", "directive inconnue (ligne qui commence par "
+     "« % ») : mettez la valeur entre guillemets"),
+    ("found character that cannot start any token", "caractère inattendu "
+     "(tabulation, « @ » ou « ` » ?) : indentez avec des espaces, mettez la valeur "
+     "entre guillemets"),
+    ("found a tab character", "tabulation : indentez avec des espaces"),
+    ("found undefined alias", "alias « * » sans ancre « & » du même nom"),
+    ("found duplicate anchor", "ancre « & » donnée deux fois"),
+    ("did not find expected alphabetic or numeric character", "une ancre « & » ou "
+     "un alias « * » doit être suivi d'un nom : mettez la valeur entre guillemets"),
+    ("expected alphabetic or numeric character", "une ancre « & » ou un alias "
+     "« * » doit être suivi d'un nom : mettez la valeur entre guillemets"),
+    ("found unknown escape character", "« \\ » suivi d'un caractère inconnu entre "
+     "guillemets doubles : utilisez des guillemets simples"),
+    ("could not find expected ':'", "il manque « : » après une clé (ou un "
+     "guillemet n'est pas refermé)"),
+    ("could not determine a constructor for the tag", "étiquette « ! » non "
+     "autorisée : retirez-la"),
+    ("found undefined tag handle", "étiquette « ! » non autorisée : retirez-la"),
+    ("failed to decode base64", "étiquette « !!binary » illisible : retirez-la"),
+    ("expected a mapping", "étiquette « !! » mal employée : retirez-la"),
+    ("expected a sequence", "étiquette « !! » mal employée : retirez-la"),
+    ("found unhashable key", "clé invalide : une clé doit être un simple mot"),
+    ("expected the node content", "valeur attendue"),
+    ("expected a comment or a line break", "texte inattendu après une valeur : "
+     "mettez toute la valeur entre guillemets"),
+)  # fmt: skip
+
+
+def _detail_yaml(probleme: str) -> str:
+    """PyYAML's problem in French, or nothing (never its English)."""
+    return next((fr for en, fr in _DETAILS_YAML if probleme.startswith(en)), "")
+
+
+def _premiere_ligne_avec(texte: str, motif: str) -> int | None:
+    for numero, ligne in enumerate(texte.splitlines(), 1):
+        if motif in ligne:
+            return numero
+    return None
+
+
+def _erreur_systeme(e: OSError) -> str:
+    if isinstance(e, PermissionError):
+        return "fichier illisible : accès refusé"
+    if isinstance(e, FileNotFoundError):
+        return "fichier introuvable (supprimé pendant la lecture ?)"
+    if isinstance(e, IsADirectoryError):
+        return "c'est un dossier, pas un fichier"
+    return f"fichier illisible (erreur système {e.errno})"
 
 
 _MESSAGES = {
@@ -228,6 +318,22 @@ _MESSAGES = {
     "string_pattern_mismatch": "format invalide",
     "finite_number": "doit être un nombre fini (ni .inf ni .nan)",
     "int_too_big": "nombre trop grand",
+    "invalid_key": "clé invalide : une clé doit être un simple mot",
+    "set_type": "doit être une liste",
+    "tuple_type": "doit être une liste",
+    "datetime_type": "doit être une date au format AAAA-MM-JJ",
+    "datetime_parsing": "doit être une date au format AAAA-MM-JJ",
+    "none_required": "doit rester vide",
+    "recursion_loop": "valeur qui se contient elle-même (alias « * » en boucle)",
+    "string_unicode": "doit être un texte",
+}
+
+
+_BORNES = {
+    "greater_than_equal": ("supérieur ou égal à", "ge"),
+    "greater_than": ("supérieur à", "gt"),
+    "less_than_equal": ("inférieur ou égal à", "le"),
+    "less_than": ("inférieur à", "lt"),
 }
 
 
@@ -248,11 +354,13 @@ def _message(err: dict, model: type[BaseModel]) -> str:
         return f"doit contenir au moins {ctx['min_length']} élément"
     if kind == "too_long":
         return f"doit contenir au plus {ctx['max_length']} éléments"
-    if kind in ("greater_than_equal", "greater_than"):
-        return f"doit être supérieur ou égal à {ctx.get('ge', ctx.get('gt'))}"
-    if kind in ("less_than_equal", "less_than"):
-        return f"doit être inférieur ou égal à {ctx.get('le', ctx.get('lt'))}"
-    return _MESSAGES.get(kind, err["msg"])
+    if kind in _BORNES:
+        mots, cle = _BORNES[kind]
+        return f"doit être {mots} {ctx[cle]}"
+    if kind == "literal_error":
+        return f"valeur attendue : {ctx.get('expected', '')}"
+    # Never pydantic's English: a kind not listed yet still reads in French.
+    return _MESSAGES.get(kind, f"valeur invalide ({kind})")
 
 
 def _all_field_names(model: type[BaseModel]) -> list[str]:
@@ -277,6 +385,18 @@ def _ligne(data: object, loc: Iterable) -> int | None:
     return ligne
 
 
+def _ligne_cle_non_texte(data: object, loc: list) -> int | None:
+    try:
+        for part in loc:
+            data = data[part]
+    except (KeyError, IndexError, TypeError):
+        return None
+    lignes = getattr(data, "lignes", None)
+    if isinstance(lignes, dict):
+        return next((n for k, n in lignes.items() if not isinstance(k, str)), None)
+    return getattr(data, "ligne", None)
+
+
 def _champ(loc: Iterable) -> str:
     out = ""
     for part in loc:
@@ -296,6 +416,14 @@ def valider(model: type[BaseModel], data: object, nom: str):
         for err in exc.errors():
             # Union members add their type name to loc; it is noise for authors.
             loc = [p for p in err["loc"] if not (isinstance(p, str) and "[" in p)]
+            if err["type"] == "invalid_key":
+                # A key YAML read as a number or as nothing (12:, ~:): its line,
+                # in the mapping that holds it.
+                erreurs.append(
+                    Erreur(nom, _ligne_cle_non_texte(data, loc[:-1]), _champ(loc[:-1]),
+                           _message(err, model))
+                )  # fmt: skip
+                continue
             erreurs.append(
                 Erreur(nom, _ligne(data, loc), _champ(loc), _message(err, model))
             )
@@ -316,7 +444,8 @@ def _lire_et_valider(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
                 obj, erreurs = valider(model, data, nom)
             ligne_id = _ligne(data, ["id"]) if obj is not None else None
         except Exception as e:  # noqa: BLE001 - one odd file never stops the others
-            obj, message = None, f"fichier illisible ({type(e).__name__} : {e})"
+            # The class names the fault for developers; its text is English.
+            obj, message = None, f"fichier illisible (erreur {type(e).__name__})"
             erreurs = [Erreur(nom, None, "", message)]
         resultats.append((path, nom, obj, erreurs, ligne_id))
     return resultats

@@ -18,7 +18,7 @@ from catalogue import places
 from catalogue.fiche import Fiche
 from catalogue.places import Prise
 from catalogue.territoires import Commune
-from prescription import notifications
+from prescription import messages, notifications
 from prescription.modeles import (
     ORIGINE_AUTO,
     ORIGINE_PRESTATAIRE,
@@ -256,17 +256,7 @@ def creer(
     auditer(db, prescription, acteur.auteur, "création", maintenant)
     if demande.origine != ORIGINE_PRESTATAIRE:
         _dire_au_prestataire(db, prescription, fiche, liens, maintenant)
-    _dire_a_la_personne(
-        db,
-        prescription,
-        beneficiaire,
-        fiche,
-        liens,
-        maintenant,
-        "Votre demande est enregistrée"
-        if r.vers != LISTE_ATTENTE
-        else "Vous êtes sur la liste d'attente",
-    )
+    _dire_a_la_personne(db, prescription, beneficiaire, fiche, liens, maintenant)
     return Resultat(prise, prescription, avertissements)
 
 
@@ -311,13 +301,7 @@ def appliquer(
     if acteur.role != BENEFICIAIRE or r.action != "annuler":
         beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
         _dire_a_la_personne(
-            db,
-            prescription,
-            beneficiaire,
-            fiche,
-            liens,
-            maintenant,
-            f"Votre demande : {STATUTS[r.vers].lower()}",
+            db, prescription, beneficiaire, fiche, liens, maintenant, r.action
         )
     else:
         _dire_au_prestataire(db, prescription, fiche, liens, maintenant, annulee=True)
@@ -487,27 +471,31 @@ def _dire_au_prestataire(
 
 
 def _dire_a_la_personne(
-    db, prescription, beneficiaire, fiche, liens, maintenant, sujet
+    db, prescription, beneficiaire, fiche, liens, maintenant, action=None
 ) -> None:
     if beneficiaire is None or prescription.origine == ORIGINE_PRESTATAIRE:
         return
-    lien = liens.suivi(prescription)
-    texte = (
-        f"{sujet} – {fiche.nom}. Statut : {STATUTS[prescription.statut]}. "
-        f"Suivre ou annuler : {lien}"
+    message = messages.pour_la_personne(
+        prescription.statut,
+        fiche.nom,
+        prescription.origine,
+        action=action,
+        motif_refus=prescription.motif_refus,
     )
+    lien = liens.suivi(prescription) if message.avec_lien else ""
     if beneficiaire.courriel:
+        sujet, corps = messages.courriel(message, fiche.nom, beneficiaire.prenom, lien)
         notifications.mettre_en_file(
-            db,
-            "courriel",
-            beneficiaire.courriel,
-            f"{sujet} – {fiche.nom}",
-            f"Bonjour {beneficiaire.prenom},\n\n{texte}\n",
-            maintenant,
+            db, "courriel", beneficiaire.courriel, sujet, corps, maintenant
         )
     elif beneficiaire.telephone:
         notifications.mettre_en_file(
-            db, "sms", beneficiaire.telephone, sujet, texte, maintenant
+            db,
+            "sms",
+            beneficiaire.telephone,
+            message.sujet,
+            messages.sms(message, fiche.nom, lien),
+            maintenant,
         )
 
 

@@ -8,7 +8,7 @@ and whether someone revoked it.
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, Signer, URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from catalogue.places import maintenant_utc
@@ -19,8 +19,13 @@ class LienInvalide(Exception):
     """The link cannot be used; the message says why, in French."""
 
 
-def _signeur(secret: str, objet: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret, salt=f"offre-insertion-lien-{objet}")
+INVALIDE = "Ce lien n'est pas valide : vérifiez qu'il est complet."
+
+
+def _signeur(secret: str, objet: str) -> Signer:
+    # The bare identifier, signed: short enough for a link in one SMS. Dates
+    # live in the row (created, expires, revoked), not in the link.
+    return Signer(secret, salt=f"offre-insertion-lien-{objet}")
 
 
 def creer(
@@ -33,42 +38,62 @@ def creer(
 ) -> str:
     maintenant = maintenant or maintenant_utc()
     ligne = LienSigne(
-        id=secrets.token_urlsafe(24),
+        id=secrets.token_urlsafe(12),  # 96 random bits, and signed
         objet=objet,
         cible=cible,
         cree_le=maintenant,
         expire_le=maintenant + duree,
     )
     db.add(ligne)
-    return _signeur(secret, objet).dumps(ligne.id)
+    return _signeur(secret, objet).sign(ligne.id).decode()
+
+
+def _ancien_format(secret: str, objet: str, jeton: str) -> str:
+    """Links sent before the short format (JSON, dated) still open until they
+    expire: they are in SMS and e-mails already."""
+    ancien = URLSafeTimedSerializer(secret, salt=f"offre-insertion-lien-{objet}")
+    try:
+        identifiant = ancien.loads(jeton)
+    except BadSignature as erreur:
+        raise LienInvalide(INVALIDE) from erreur
+    if not isinstance(identifiant, str):
+        raise LienInvalide(INVALIDE)
+    return identifiant
 
 
 def lire(
     db: Session, secret: str, objet: str, jeton: str, duree: timedelta
 ) -> LienSigne:
     try:
-        identifiant = _signeur(secret, objet).loads(
-            jeton, max_age=int(duree.total_seconds())
-        )
-    except SignatureExpired as erreur:
-        raise LienInvalide("Ce lien a expiré.") from erreur
+        identifiant = _signeur(secret, objet).unsign(jeton).decode()
     except BadSignature as erreur:
-        raise LienInvalide(
-            "Ce lien n'est pas valide : vérifiez qu'il est complet."
-        ) from erreur
+        raise LienInvalide(INVALIDE) from erreur
+    if "." in identifiant:  # signed "payload.date": the former format
+        identifiant = _ancien_format(secret, objet, jeton)
     ligne = db.get(LienSigne, identifiant)
     if ligne is None or ligne.objet != objet:
-        raise LienInvalide("Ce lien n'est pas valide : vérifiez qu'il est complet.")
+        raise LienInvalide(INVALIDE)
     if ligne.revoque_le is not None:
         raise LienInvalide("Ce lien a été désactivé.")
-    expire = (
-        ligne.expire_le
-        if ligne.expire_le.tzinfo
-        else ligne.expire_le.replace(tzinfo=UTC)
-    )
+    # The row's date, or a shorter duration set since the link was made.
+    expire = min(_utc(ligne.expire_le), _utc(ligne.cree_le) + duree)
     if expire <= maintenant_utc():
         raise LienInvalide("Ce lien a expiré.")
     return ligne
+
+
+def actifs(db: Session, objet: str, cible: str) -> int:
+    """How many links to this target still open it (neither revoked nor expired)."""
+    return len(
+        db.exec(
+            select(LienSigne.id).where(
+                LienSigne.objet == objet,
+                LienSigne.cible == cible,
+                LienSigne.revoque_le.is_(None),
+                LienSigne.expire_le > maintenant_utc(),
+            )
+        ).all()
+    )
 
 
 def revoquer(db: Session, objet: str, cible: str) -> int:
@@ -85,3 +110,8 @@ def revoquer(db: Session, objet: str, cible: str) -> int:
         db.add(ligne)
         n += 1
     return n
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; we only ever store UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

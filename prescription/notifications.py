@@ -46,11 +46,47 @@ def mettre_en_file(
     )
 
 
-class CourrielConsole:
-    """Local runs: the message goes to the log, not to anybody."""
+def masquer(destinataire: str) -> str:
+    """« 06•••••78 », « m•••@exemple.fr »: tells messages apart, names nobody."""
+    if "@" in destinataire:
+        nom, _, domaine = destinataire.rpartition("@")
+        return f"{nom[:1]}•••@{domaine}"
+    chiffres = "".join(c for c in destinataire if c.isdigit())
+    return f"{chiffres[:2]}•••••{chiffres[-2:]}" if len(chiffres) >= 6 else "•••"
+
+
+class Console:
+    """Local runs: the message goes to the log, not to anybody.
+
+    The recipient is always masked. ``discret`` (production, when an operator
+    allowed console senders there): no subject, no body either, only a length.
+    """
+
+    canal = "Message"
+
+    def __init__(self, discret: bool = False):
+        self.discret = discret
 
     def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
-        logger.info("Courriel (console) : %s\n%s", sujet, corps)
+        if self.discret:
+            logger.info(
+                "%s (console, non envoyé) à %s : %d caractères",
+                self.canal,
+                masquer(destinataire),
+                len(corps),
+            )
+        else:
+            logger.info(
+                "%s (console) à %s : %s\n%s",
+                self.canal,
+                masquer(destinataire),
+                sujet,
+                corps,
+            )
+
+
+class CourrielConsole(Console):
+    canal = "Courriel"
 
 
 class CourrielSMTP:
@@ -82,9 +118,8 @@ class CourrielSMTP:
             smtp.send_message(message)
 
 
-class SMSConsole:
-    def envoyer(self, destinataire: str, sujet: str, corps: str) -> None:
-        logger.info("SMS (console) : %s", corps)
+class SMSConsole(Console):
+    canal = "SMS"
 
 
 class SMSBrevo:
@@ -180,9 +215,12 @@ def _reserver(db: Session, nid: int) -> Notification | None:
     return db.get(Notification, nid) if pris else None
 
 
-def expediteurs_depuis_config(config: dict) -> dict[str, Expediteur]:
+def expediteurs_depuis_config(
+    config: dict, discret: bool = False
+) -> dict[str, Expediteur]:
+    """The senders the configuration names; ``discret``: console logs no text."""
     fabriques: dict[str, Callable[[], Expediteur]] = {
-        "console": CourrielConsole,
+        "console": lambda: CourrielConsole(discret),
         "smtp": lambda: CourrielSMTP(
             config["SMTP_HOTE"],
             int(config["SMTP_PORT"]),
@@ -193,7 +231,7 @@ def expediteurs_depuis_config(config: dict) -> dict[str, Expediteur]:
         ),
     }
     sms: dict[str, Callable[[], Expediteur]] = {
-        "console": SMSConsole,
+        "console": lambda: SMSConsole(discret),
         "brevo": lambda: SMSBrevo(
             config["SMS_URL"], config["SMS_CLE_API"], config["SMS_EXPEDITEUR"]
         ),

@@ -17,7 +17,10 @@ fiches_cli = AppGroup("fiches", help="Vérifier et exporter les fiches actions."
 
 @fiches_cli.command("verifier")
 def verifier():
-    """Liste chaque problème des fiches ; code de sortie 1 s'il y en a."""
+    """Liste chaque problème des fiches ; code de sortie 1 s'il y en a.
+
+    Lecture seule : ni import des places des fiches en base, ni index.
+    """
     catalogue = current_app.extensions["catalogue"]
     for erreur in catalogue.erreurs:
         click.echo(str(erreur), err=True)
@@ -55,6 +58,7 @@ index_cli = AppGroup("index", help="Construire et synchroniser l'index de recher
 
 def _documents() -> list[dict]:
     """The catalogue's documents, with the places the database holds."""
+    current_app.extensions["preparer"]()  # the fiches' places into the database
     with Session(current_app.extensions["db"]) as db:
         etat = places.places_des_documents(places.etats(db))
     return documents(current_app.extensions["catalogue"], etat)

@@ -15,6 +15,7 @@ from prescription.modeles import (
     Utilisateur,
 )
 from web.prescription import LiensWeb
+from web.securite import en_production
 
 prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, comptes.")
 
@@ -23,6 +24,7 @@ prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, compt
 def relancer():
     """Relance les demandes sans réponse, expire les vieilles, envoie les messages."""
     app = current_app
+    app.extensions["preparer"]()  # the fiches' places into the database
     with app.test_request_context(base_url=app.config["URL_PUBLIQUE"]):
         with Session(app.extensions["db"]) as db:
             relances, expirees = demandes.relancer_et_expirer(
@@ -35,7 +37,8 @@ def relancer():
             db.commit()
     places.publier(app.extensions["db"], app.extensions["recherche"])
     envoyes, echecs = notifications.envoyer_en_attente(
-        app.extensions["db"], notifications.expediteurs_depuis_config(app.config)
+        app.extensions["db"],
+        notifications.expediteurs_depuis_config(app.config, discret=en_production(app)),
     )
     click.echo(
         f"{relances} relance(s), {expirees} demande(s) expirée(s), "

@@ -369,9 +369,17 @@ def _suivi_des_places(moteur, requete: Requete, resultats: Resultats) -> dict:
     sort is full if and only if some action of the search tracks its places.
     """
     compte = replace(requete, page=1, par_page=1, facettes=())
-    libres = moteur.rechercher(replace(compte, places_disponibles=True)).total
+    libres = resultats.places_libres
+    if libres is None:
+        libres = moteur.rechercher(replace(compte, places_disponibles=True)).total
     if libres:
         return {"libres": libres, "suivies": True}
+    if resultats.places_completes is not None and not requete.places_disponibles:
+        # Nothing left: places are tracked if and only if some action is full.
+        return {
+            "libres": 0,
+            "suivies": not resultats.total or resultats.places_completes > 0,
+        }
     total = resultats.total
     if requete.places_disponibles:
         total = moteur.rechercher(replace(compte, places_disponibles=False)).total

@@ -47,7 +47,7 @@ from prescription.modeles import (
 )
 from web import affichage, donnees
 from web.donnees import db
-from web.securite import url_absolue
+from web.securite import en_production, url_absolue
 
 bp = Blueprint("prescription", __name__)
 
@@ -153,7 +153,9 @@ def _terminer() -> None:
 def envoyer_messages() -> None:
     notifications.envoyer_en_attente(
         current_app.extensions["db"],
-        notifications.expediteurs_depuis_config(current_app.config),
+        notifications.expediteurs_depuis_config(
+            current_app.config, discret=en_production(current_app)
+        ),
     )
 
 
@@ -274,8 +276,14 @@ def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
     ), statut
 
 
-def _demander(gabarit: str, fiche, demande_de, acteur: Acteur, **contexte):
-    """The common path of every journey's POST: check, record, answer."""
+def _demander(
+    gabarit: str, fiche, demande_de, acteur: Acteur, pour_soi=False, **contexte
+):
+    """The common path of every journey's POST: check, record, answer.
+
+    ``pour_soi``: the person asks for herself (the waiting list button says
+    "M'inscrire"); otherwise a professional asks for someone else.
+    """
     form = request.form
     personne, erreurs = lire_personne(form, fiche)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
@@ -297,6 +305,7 @@ def _demander(gabarit: str, fiche, demande_de, acteur: Acteur, **contexte):
             form=form,
             action=request.path,
             session_choisie=demande.session,
+            pour_soi=pour_soi,
         )
     return resultat
 
@@ -320,6 +329,7 @@ def inscription(fiche_id: str):
         fiche,
         lambda personne: Demande(fiche, personne, ORIGINE_AUTO),
         Acteur.beneficiaire(),
+        pour_soi=True,
         erreurs_en_plus=en_plus,
     )
     if not isinstance(resultat, demandes.Resultat):
@@ -577,12 +587,20 @@ def export():
 
 
 def _prescription_visible(pid: int) -> Prescription:
+    """The request, or the same 404 whether it is missing or not yours.
+
+    A 403 would tell which numbers exist. The refused attempt stays in the
+    request's audit log.
+    """
     # Beyond the database's integer: no such request (and no overflow error).
     p = db().get(Prescription, pid) if pid <= ID_MAX else None
     if p is None:
         raise NotFound()
     if not droits().peut_voir(p):
-        abort(Response(render_template("prescription/interdit.html"), 403))
+        qui = f"utilisateur {droits().utilisateur.id}"
+        demandes.auditer(db(), p, qui, f"accès refusé ({request.method})")
+        db().commit()
+        raise NotFound()
     return p
 
 
@@ -711,6 +729,7 @@ def _lignes_places(fiche) -> list[dict]:
             "restantes": getattr(existantes.get(cle), "places_restantes", None),
             "capacite": demandes.capacite(fiche, cle),
             "premiere": i == 0,
+            "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
         }
         for i, cle in enumerate(cles)
     ]
@@ -789,6 +808,24 @@ def lien_places(fiche_id: str):
         lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
         lien=(fiche, url_absolue("prescription.places_lien", jeton=jeton)),
     )
+
+
+@bp.post("/pro/places/<fiche_id>/lien/revoquer")
+@prestataire_requis
+def revoquer_liens_places(fiche_id: str):
+    """Every live update link of this action stops working at once."""
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    n = liens.revoquer(db(), LIEN_PLACES, fiche.id)
+    db().commit()
+    if n == 0:
+        flash(f"Aucun lien de mise à jour en service pour « {fiche.nom} ».")
+    elif n == 1:
+        flash(f"Lien désactivé pour « {fiche.nom} » : il ne marche plus.")
+    else:
+        flash(f"{n} liens désactivés pour « {fiche.nom} » : ils ne marchent plus.")
+    return redirect(url_for("prescription.tableau"), 303)
 
 
 @bp.route("/places/<jeton>", methods=["GET", "POST"])

@@ -56,6 +56,18 @@ def verifier_configuration(app: Flask) -> None:
             "(par exemple FLASK_URL_PUBLIQUE=https://offre.mon-departement.fr) ; "
             "les liens envoyés par SMS et par courriel en partent."
         )
+    console = [
+        c for c in ("COURRIEL_ENVOI", "SMS_ENVOI") if app.config.get(c) == "console"
+    ]
+    if en_production(app) and console and not app.config.get("ENVOI_CONSOLE_AUTORISE"):
+        raise ConfigurationInvalide(
+            f"{' et '.join(console)} vaut « console » : en production, les messages "
+            "aux personnes ne partiraient pas (ils iraient au journal). Configurez "
+            "l'envoi (FLASK_COURRIEL_ENVOI=smtp, FLASK_SMS_ENVOI=brevo : voir le "
+            "README) ou, pour une démonstration sans aucun envoi, "
+            "FLASK_ENVOI_CONSOLE_AUTORISE=true : le journal ne garde alors qu'un "
+            "destinataire masqué, sans le message."
+        )
     if en_production(app):
         # The session cookie never travels in clear once the site is in HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")

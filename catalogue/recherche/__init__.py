@@ -99,6 +99,10 @@ class Resultats:
     degrade: bool = False
     # Typed words left out so that the others could find something.
     mots_ignores: tuple[str, ...] = ()
+    # Among all the results: actions with places left, and full ones
+    # (None: this engine does not count them; ask with more searches).
+    places_libres: int | None = None
+    places_completes: int | None = None
 
 
 class MoteurRecherche(Protocol):

@@ -59,7 +59,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 2
+VERSION_SCHEMA = 4
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -76,6 +76,8 @@ POIDS_THEMATIQUE = 6.0
 POIDS_FAUTE = 0.5
 BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
+TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
+PLACES = "_places"  # and "_places=libres" for an action with places left
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
 PREFIXES_MAX = 300
@@ -122,6 +124,8 @@ def _schema() -> tantivy.Schema:
     for champ in CHAMPS_TEXTE:
         s.add_text_field(champ, tokenizer_name="fr")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
+    s.add_text_field(TOUTES_FACETTES, tokenizer_name="raw", fast=True)
+    s.add_text_field("nom_tri", tokenizer_name="raw", fast=True)
     for facette in (*FACETTES, "zone"):
         s.add_text_field(facette, tokenizer_name="raw", fast=facette != "zone")
     for booleen in ("complet", "disponible", "a_distance"):
@@ -145,13 +149,16 @@ def typos_permises(mot: str) -> int:
 def proches(mot: str, termes: Iterable[str]) -> list[str]:
     """Terms within the allowed typos, never on the first letter."""
     k = typos_permises(mot)
-    candidats = [t for t in termes if t[:1] == mot[:1] and t != mot]
-    if not k or not candidats:
+    if not k:
         return []
     trouves = process.extract(
-        mot, candidats, scorer=Levenshtein.distance, score_cutoff=k, limit=None
+        mot, termes, scorer=Levenshtein.distance, score_cutoff=k, limit=None
     )
-    return [t for t, _d, _i in sorted(trouves, key=lambda e: e[1])][:12]
+    return [
+        t
+        for t, _d, _i in sorted(trouves, key=lambda e: e[1])
+        if t[:1] == mot[:1] and t != mot
+    ][:12]
 
 
 # --- The typed text ---------------------------------------------------------
@@ -168,28 +175,20 @@ class Unite:
     corrections: list[str] = field(default_factory=list)
 
 
-# Each base letter -> a class of itself and its accented forms, so that the
-# pattern finds words in the text as written, without folding it first.
-_LETTRES: dict[str, str] = {}
-for _code in range(0xC0, 0x250):
-    _base = unicodedata.normalize("NFKD", chr(_code))[0]
-    if _base.isascii() and _base.isalpha():
-        _LETTRES[_base.lower()] = _LETTRES.get(_base.lower(), "") + chr(_code)
+# Accented letters -> their base letter, to compare words without accents.
+_PLIAGE = str.maketrans(
+    {
+        code: base
+        for code in range(0xC0, 0x250)
+        if (base := unicodedata.normalize("NFKD", chr(code))[0]).isascii()
+    }
+)
+_MOTS = re.compile(r"(\w+)")
 
 
-def _sans_accent(mot: str) -> str:
-    """A folded word as a pattern matching it with or without accents."""
-    return "".join(
-        f"[{c}{_LETTRES[c]}]" if c in _LETTRES else re.escape(c) for c in mot
-    )
-
-
-@lru_cache(maxsize=1024)
-def _motif(mots: frozenset[str]) -> re.Pattern:
-    """Every word to mark, longest first, each followed by the rest of its word."""
-    tries = sorted(mots, key=lambda m: (-len(m), m))
-    ensemble = "|".join(map(_sans_accent, tries))
-    return re.compile(rf"\b(?:{ensemble})\w*", re.IGNORECASE)
+@lru_cache(maxsize=100_000)
+def _mot_plie(mot: str) -> str:
+    return mot.lower().translate(_PLIAGE)
 
 
 @dataclass
@@ -197,26 +196,34 @@ class Texte:
     unites: list[Unite]
 
     @cached_property
-    def _motif(self) -> re.Pattern | None:
-        """One pattern for every word to mark: as found, by its stem (and
-        what follows it), or as a beginning being typed."""
+    def _cibles(self) -> tuple[set[str], list[int]]:
+        """Every word to mark, by how it begins: as found, by its stem, or
+        as a beginning being typed (a regular expression would cost more
+        to compile than marking a page takes)."""
         exacts = {m for u in self.unites for m in u.exacts if m}
         debuts = {raciner(m) for m in exacts} | {
             p for u in self.unites for p in u.prefixes
         }
-        return _motif(frozenset(exacts | debuts)) if exacts or debuts else None
+        cibles = exacts | debuts
+        return cibles, sorted({len(c) for c in cibles})
+
+    @cached_property
+    def _vus(self) -> dict[str, bool]:
+        return {}  # word as written -> marked (the same words recur on a page)
 
     def marquer(self, texte: str) -> str:
         """HTML-escaped text with <mark> around each word found."""
-        if self._motif is None:
-            return surligner(texte)
-        morceaux, fin = [], 0
-        for m in self._motif.finditer(texte):
-            debut, fin_mot = m.span()
-            morceaux += [texte[fin:debut], DEBUT_MARQUE, texte[debut:fin_mot]]
-            morceaux.append(FIN_MARQUE)
-            fin = fin_mot
-        morceaux.append(texte[fin:])
+        cibles, longueurs = self._cibles
+        vus = self._vus
+        morceaux = _MOTS.split(texte)  # text, word, text, word, …, text
+        for i in range(1, len(morceaux), 2):
+            mot = morceaux[i]
+            marque = vus.get(mot)
+            if marque is None:
+                plie = _mot_plie(mot)
+                marque = vus[mot] = any(plie[:n] in cibles for n in longueurs)
+            if marque:
+                morceaux[i] = DEBUT_MARQUE + mot + FIN_MARQUE
         return surligner("".join(morceaux))
 
 
@@ -246,6 +253,7 @@ class MoteurTantivy:
     # --- Opening: never fails ------------------------------------------------
 
     def _ouvrir(self) -> None:
+        self._version_lue = None
         try:
             self.index = self._ouvrir_sur_disque()
         except Exception:
@@ -286,10 +294,17 @@ class MoteurTantivy:
         if self._pid != os.getpid():  # forked: open our own copy
             self._pid = os.getpid()
             self._ouvrir()
-        # Every time (0.2 ms): a commit from another process shows at once,
-        # and files changed under us are reopened and checked, not read
-        # through a stale memory map (which would kill the process).
-        self.index.reload()
+        # Reload when a commit, from any process, replaced meta.json (written
+        # to a new file then renamed: a new inode each time). Reloading at
+        # every search would cost more than the search itself.
+        try:
+            meta = os.stat(self.dossier / "meta.json")
+            version = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
+        except OSError:
+            version = None
+        if version is None or self.en_memoire or version != self._version_lue:
+            self.index.reload()
+            self._version_lue = version
         return self.index.searcher()
 
     # --- Writing ---------------------------------------------------------------
@@ -323,6 +338,7 @@ class MoteurTantivy:
     def _document(self, doc: dict) -> tantivy.Document:
         d = tantivy.Document()
         d.add_text("id", doc["id"])
+        d.add_text("nom_tri", doc["nom_tri"])
         d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
         carte = {c: doc.get(c) for c in CHAMPS_CARTE}
         d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
@@ -333,11 +349,15 @@ class MoteurTantivy:
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
+                d.add_text(TOUTES_FACETTES, f"{facette}={valeur}")
         for code in doc["zone"]:
             d.add_text("zone", code)
         places = doc.get("places_restantes")
         d.add_boolean("complet", places == 0)
-        d.add_boolean("disponible", bool(places) or bool(doc["session_ouverte"]))
+        disponible = bool(places) or bool(doc["session_ouverte"])
+        d.add_boolean("disponible", disponible)
+        if disponible:  # counted with the facets, for the "places left" box
+            d.add_text(TOUTES_FACETTES, f"{PLACES}=libres")
         d.add_boolean("a_distance", bool(doc["a_distance"]))
         d.add_integer("places_tri", champs_places(places, None)["places_tri"])
         for point in doc["lieux"]:
@@ -500,24 +520,35 @@ class MoteurTantivy:
             resultats,
             comptes["facettes"],
             mots_ignores=tuple(ignores),
+            places_libres=comptes["libres"],
+            places_completes=comptes["total"] - comptes["ouvertes"],
         )
 
     def _compter(self, searcher, requete: Query, noms) -> dict:
         """Facet counts, and how many open and full actions, in one pass."""
-        demandes = {f: {"terms": {"field": f, "size": 1000}} for f in noms}
-        demandes["_places"] = {
-            "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+        # One column holds every facet's values: read once for them all.
+        demandes = {
+            TOUTES_FACETTES: {"terms": {"field": TOUTES_FACETTES, "size": 65_000}},
+            "_places": {
+                "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
+            },
         }
         agregats = searcher.aggregate(requete, demandes)
         completes, ouvertes = (s["doc_count"] for s in agregats["_places"]["buckets"])
-        facettes = {}
-        for f in noms:
-            seaux = agregats.get(f, {}).get("buckets", [])
-            valeurs = {s["key"]: s["doc_count"] for s in seaux if s["doc_count"]}
-            facettes[f] = dict(sorted(valeurs.items(), key=lambda e: (-e[1], e[0])))
+        valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, PLACES)}
+        for seau in agregats[TOUTES_FACETTES]["buckets"]:
+            facette, _, valeur = seau["key"].partition("=")
+            if facette in valeurs and seau["doc_count"]:
+                valeurs[facette][valeur] = seau["doc_count"]
+        places = valeurs.pop(PLACES)
+        facettes = {
+            f: dict(sorted(v.items(), key=lambda e: (-e[1], e[0])))
+            for f, v in valeurs.items()
+        }
         return {
             "total": completes + ouvertes,
             "ouvertes": ouvertes,
+            "libres": places.get("libres", 0),
             "facettes": facettes,
         }
 
@@ -600,14 +631,18 @@ class MoteurTantivy:
                     requete_t, n, count=False, order_by_field="places_tri", offset=debut
                 ),
             )
-        if requete.tri == "nom":
-            total = comptes["total"]
-            if not total:
-                return []
-            adresses = _adresses(searcher.search(requete_t, total, count=False))
-            cles = [_source(searcher.doc(a))["nom_tri"] for a in adresses]
-            ordre = sorted(range(len(adresses)), key=cles.__getitem__)
-            return [_carte(searcher.doc(adresses[i])) for i in ordre[debut : debut + n]]
+        if requete.tri == "nom":  # the folded name, a fast field too
+            return _cartes(
+                searcher,
+                searcher.search(
+                    requete_t,
+                    n,
+                    count=False,
+                    order_by_field="nom_tri",
+                    order=tantivy.Order.Asc,
+                    offset=debut,
+                ),
+            )
         # Relevance: open actions first, full ones after.
         if not comptes["total"]:
             return []
@@ -833,12 +868,15 @@ class MoteurTantivy:
                     par_longueur.setdefault(len(terme), []).append(terme)
             self._termes_cache[initiale] = par_longueur
         par_longueur = self._termes_cache[initiale]
-        k = typos_permises(mot)
-        return [
-            terme
-            for longueur in range(len(mot) - k, len(mot) + k + 1)
-            for terme in par_longueur.get(longueur, ())
-        ]
+        cle = (initiale, len(mot))
+        if cle not in self._termes_cache:
+            k = typos_permises(mot)
+            self._termes_cache[cle] = [
+                terme
+                for longueur in range(len(mot) - k, len(mot) + k + 1)
+                for terme in par_longueur.get(longueur, ())
+            ]
+        return self._termes_cache[cle]
 
     def _assouplir(self, unites: list[Unite], filtres, searcher):
         """All the words if they match together; else drop the least useful

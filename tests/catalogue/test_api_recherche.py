@@ -98,9 +98,8 @@ def test_le_libelle_propose_se_relit_comme_commune(client_recherche):
 
 
 def test_un_index_illisible_donne_503_en_francais(app_recherche, client_recherche):
-    # The index's files got damaged on disk.
-    for segment in app_recherche.extensions["recherche"].dossier.glob("*.store"):
-        segment.write_bytes(b"abime")
+    # The index's list of segments got damaged on disk.
+    (app_recherche.extensions["recherche"].dossier / "meta.json").write_text("{abîmé")
     reponse = client_recherche.get("/api/v1/fiches?q=velo")
     assert reponse.status_code == 503
     erreur = reponse.get_json()["erreur"]

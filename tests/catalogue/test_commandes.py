@@ -1,7 +1,14 @@
 """A département checks and publishes its catalogue from the command line."""
 
 import json
+import logging
+import shutil
 
+from click.testing import CliRunner
+from flask.cli import FlaskGroup
+from sqlalchemy import create_engine, text
+
+from app import create_app
 from tests.conftest import FIXTURES
 
 CASSE = FIXTURES / "catalogue_casse"
@@ -41,3 +48,58 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     assert mob["code_insee"] == "61001"
     assert mob["telephone"] == "+33233294644"
     assert mob["publics"] == ["tous-publics"]
+
+
+def test_verifier_ne_dit_chaque_probleme_qu_une_fois_et_ne_touche_pas_la_base(
+    tmp_path, base_de_donnees, caplog
+):
+    """An author changes a fiche's places and checks before publishing.
+
+    Run as `flask --app app fiches verifier` runs it: the command line builds
+    the app. The database keeps its figures until the real deployment.
+    """
+    catalogue = tmp_path / "catalogue"
+    shutil.copytree(CASSE, catalogue)
+    fiche = catalogue / "fiches" / "valide-atelier-cv.yaml"
+    fiche.write_text(
+        fiche.read_text(encoding="utf-8")
+        + "places_restantes: 4\nplaces_maj_le: 2030-01-01\n",
+        encoding="utf-8",
+    )
+    url = base_de_donnees()
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATABASE_URL": url,
+        "SEARCH_PATH": str(tmp_path / "recherche"),
+        "FICHES_DIR": str(catalogue / "fiches"),
+        "STRUCTURES_DIR": str(catalogue / "structures"),
+    }
+    moteur = create_engine(url)
+
+    def contenu() -> dict:
+        with moteur.connect() as c:
+            return {
+                table: sorted(map(tuple, c.execute(text(f"SELECT * FROM {table}"))))
+                for table in ("places", "places_journal", "index_a_faire")
+            }
+
+    avant = contenu()
+    caplog.set_level(logging.INFO)
+    cli = FlaskGroup(create_app=lambda: create_app(config))
+    resultat = CliRunner().invoke(cli, ["fiches", "verifier"])
+    assert resultat.exit_code == 1
+    sortie = resultat.output + caplog.text
+    for probleme in (
+        "cle-inconnue.yaml:3 [resumé] : clé inconnue",
+        "insee-inconnu.yaml:12 [lieux[0].code_insee]",
+        "yaml-illisible.yaml:",
+    ):
+        assert sortie.count(probleme) == 1, sortie
+    assert "Fiche ignorée" not in sortie
+    assert contenu() == avant
+    moteur.dispose()
+    # The same files, served by a worker: the new figure reaches the database.
+    servie = create_app(config)
+    assert contenu() != avant
+    servie.extensions["db"].dispose()

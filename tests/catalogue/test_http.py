@@ -177,6 +177,8 @@ def test_la_production_envoie_hsts(creer_app_recherche):
         TESTING=False,
         SECRET_KEY="une-longue-cle-aleatoire",
         URL_PUBLIQUE="https://offre.exemple.fr",
+        COURRIEL_ENVOI="smtp",
+        SMS_ENVOI="brevo",
     )
     entetes = app.test_client().get("/").headers
     assert entetes["Strict-Transport-Security"].startswith("max-age=")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.recherche import RechercheIndisponible, Requete, moteur_tantivy
-from catalogue.recherche.langue import surligner
+from catalogue.recherche.langue import mots, surligner
 from catalogue.recherche.moteur_tantivy import MoteurTantivy, proches, typos_permises
 from catalogue.territoires import distance_km
 from tests.catalogue.conftest import RECHERCHE
@@ -368,3 +368,29 @@ def test_en_tournant_les_pages_par_distance_chaque_action_parait_une_fois(
         )
         vues += [r.id for r in resultats.resultats]
     assert len(vues) == len(set(vues)) == len(docs)
+
+
+def test_tri_par_nom_page_apres_page_comme_l_alphabet(tmp_path, docs):
+    hasard = random.Random(5)
+    noms = ["Été", "atelier", "Zumba", "écrivain public", "Permis", "vélo"]
+    lot = [
+        docs[0]
+        | {
+            "id": f"action-{i:03d}",
+            "nom": f"{hasard.choice(noms)} {i:03d}",
+            "nom_tri": "",
+            "statut": "active",
+        }
+        for i in range(45)
+    ]
+    for d in lot:
+        d["nom_tri"] = " ".join(mots(d["nom"]))
+    moteur = MoteurTantivy(tmp_path / "recherche")
+    moteur.indexer(lot)
+    vus = [
+        r.id
+        for page in (1, 2, 3)
+        for r in moteur.rechercher(Requete(tri="nom", page=page)).resultats
+    ]
+    attendu = sorted(lot, key=lambda d: d["nom_tri"])
+    assert vus == [d["id"] for d in attendu]

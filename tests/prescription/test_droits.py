@@ -10,7 +10,7 @@ from catalogue.territoires import referentiel
 from prescription import demandes, liens
 from prescription.demandes import Acteur, Demande, Personne
 from prescription.droits import Droits
-from prescription.modeles import ORIGINE_REFERENT, Utilisateur
+from prescription.modeles import ORIGINE_REFERENT, Prescription, Utilisateur
 from tests.prescription.conftest import PERSONNE, jeton_csrf, se_connecter, texte
 
 ROLES = (
@@ -64,6 +64,8 @@ MATRICE = [
      {"ecart": "+1"}, (R, R, R, R, A, R)),
     ("prescription.lien_places", "POST", "/pro/places/{fiche}/lien", False, {},
      (R, R, R, R, A, R)),
+    ("prescription.revoquer_liens_places", "POST", "/pro/places/{fiche}/lien/revoquer",
+     False, {}, (R, R, R, R, A, R)),
     ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
      (R, R, R, R, R, A)),
     ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),
@@ -74,6 +76,10 @@ MATRICE = [
 ]  # fmt: skip
 # Tested with a real OpenID provider in test_connexion.py.
 HORS_MATRICE = {"connexion.proconnect", "connexion.retour"}
+# Routes naming a request by its number, and the logged-in roles that may not
+# see this request at all.
+PAR_NUMERO = {"prescription.detail", "prescription.transition"}
+SANS_ACCES = {"autre_prestataire", "departement"}
 
 
 @pytest.fixture
@@ -166,6 +172,9 @@ def test_chaque_route_avec_chaque_role(app_p, monde):
                 role,
                 reponse.status_code,
             )
+            if endpoint in PAR_NUMERO and role in SANS_ACCES:
+                # Refused like a missing one: 404, never 403 (no enumeration).
+                assert reponse.status_code == 404, (endpoint, role)
             if endpoint == "connexion.deconnexion" or (
                 endpoint == "connexion.demo" and role != "anonyme"
             ):
@@ -200,3 +209,36 @@ def test_un_fragment_htmx_sans_connexion_renvoie_vers_la_connexion(client_p):
     reponse = client_p.get("/pro/prescriptions/1", headers={"HX-Request": "true"})
     assert reponse.status_code == 401
     assert reponse.headers["HX-Redirect"] == "/connexion"
+
+
+def test_une_demande_d_autrui_et_une_demande_absente_donnent_la_meme_page(app_p, monde):
+    """Nobody learns which request numbers exist; the attempt is kept."""
+    pid = nouvelle_demande(app_p)["pid"]
+    curieux = monde["autre_prestataire"]
+    for url in (f"/pro/prescriptions/{pid}", f"/pro/prescriptions/{pid}/accepter"):
+        absente = url.replace(str(pid), str(pid + 1000), 1)
+        if url.endswith("accepter"):
+            jeton = {"csrf_token": jeton_csrf(curieux)}
+            vue, inconnue = (
+                curieux.post(url, data=jeton),
+                curieux.post(absente, data=jeton),
+            )
+        else:
+            vue, inconnue = curieux.get(url), curieux.get(absente)
+        assert vue.status_code == inconnue.status_code == 404
+        assert texte(vue) == texte(inconnue)
+    with Session(app_p.extensions["db"]) as db:
+        curieux_id = (
+            db.exec(
+                select(Utilisateur).where(Utilisateur.sub == "prestataire-atelier-orne")
+            )
+            .one()
+            .id
+        )
+        refus = [
+            a.quoi
+            for a in demandes.journal_d_audit(db, pid)
+            if a.qui == f"utilisateur {curieux_id}"
+        ]
+        assert refus == ["accès refusé (GET)", "accès refusé (POST)"]
+        assert db.get(Prescription, pid).statut == "demandee"

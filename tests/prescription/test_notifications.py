@@ -1,5 +1,9 @@
 """Messages: SMTP down then back (a real SMTP server), SMS through an HTTP API."""
 
+import email
+import email.policy
+import logging
+import re
 import socket
 from datetime import timedelta
 
@@ -9,7 +13,8 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from prescription.modeles import Notification, Prescription
-from tests.prescription.conftest import PERSONNE, poster, se_connecter
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web.securite import ConfigurationInvalide
 
 
 class Boite:
@@ -68,7 +73,8 @@ def test_smtp_en_panne_la_demande_est_gardee_et_le_message_part_au_retour(
     destinataires = sorted(d for rcpt, _ in boite.messages for d in rcpt)
     assert destinataires == ["accueil@atelier-orne.example", "awa@exemple.fr"]
     corps = next(c for rcpt, c in boite.messages if rcpt == ["awa@exemple.fr"])
-    assert "Votre demande est enregistr" in corps
+    lu = email.message_from_string(corps, policy=email.policy.default)
+    assert "Demande envoyée pour « Prêt de vélos à Alençon »" in lu.get_content()
     # Sent once: the next run sends nothing again.
     sortie = app.test_cli_runner().invoke(args=["prescriptions", "relancer"]).output
     assert "0 message(s) envoyé(s)" in sortie
@@ -95,7 +101,7 @@ def test_la_personne_sans_courriel_recoit_un_sms_par_l_api(
     corps = requete.get_json()
     assert corps["recipient"] == "33612345678"
     assert corps["type"] == "transactional"
-    assert "Votre demande est enregistrée" in corps["content"]
+    assert corps["content"].startswith('Demande envoyée pour "Pret de vélos')
     assert "/suivi/" in corps["content"]
 
 
@@ -158,3 +164,62 @@ def test_le_planificateur_relance_puis_expire_et_rend_la_place(app_p):
         s.startswith("Rappel : une demande attend votre réponse") for s in sujets
     )
     assert any("expirée" in s for s in sujets)
+
+
+EN_PRODUCTION = {
+    "TESTING": False,
+    "SECRET_KEY": "une-longue-cle-aleatoire",
+    "URL_PUBLIQUE": "http://offre.exemple.fr",
+}
+
+
+def test_en_production_les_envoyeurs_console_sont_refuses_sauf_accord_explicite(
+    creer_app_prescription,
+):
+    with pytest.raises(ConfigurationInvalide, match="COURRIEL_ENVOI et SMS_ENVOI"):
+        creer_app_prescription(EN_PRODUCTION)
+    with pytest.raises(ConfigurationInvalide, match="^COURRIEL_ENVOI vaut"):
+        creer_app_prescription(EN_PRODUCTION, SMS_ENVOI="brevo")
+    assert creer_app_prescription(
+        EN_PRODUCTION, COURRIEL_ENVOI="smtp", SMS_ENVOI="brevo"
+    )
+    assert creer_app_prescription(EN_PRODUCTION, ENVOI_CONSOLE_AUTORISE=True)
+
+
+def test_le_journal_de_production_ne_garde_ni_le_message_ni_la_personne(
+    creer_app_prescription, caplog
+):
+    caplog.set_level(logging.INFO, logger="prescription.notifications")
+    app = creer_app_prescription(EN_PRODUCTION, ENVOI_CONSOLE_AUTORISE=True)
+    personne = app.test_client()
+    for donnees in (
+        PERSONNE,
+        {**PERSONNE, "telephone": "", "courriel": "awa.diallo@exemple.fr"},
+    ):
+        formulaire = personne.get("/fiches/velos-alencon/inscription")
+        jeton = re.search(r'name="csrf_token" value="([^"]+)"', texte(formulaire))[1]
+        reponse = personne.post(
+            "/fiches/velos-alencon/inscription",
+            data={**donnees, "consentement": "oui", "csrf_token": jeton},
+        )
+        assert reponse.status_code == 303
+    journal = caplog.text
+    assert "SMS (console, non envoyé) à 06•••••78 :" in journal
+    assert "Courriel (console, non envoyé) à a•••@exemple.fr :" in journal
+    for personnel in ("12 34", "0612", "awa.diallo", "Awa", "Diallo", "/suivi/"):
+        assert personnel not in journal
+    assert "Demande envoyée" not in journal and "vélos" not in journal
+
+
+def test_en_developpement_la_console_montre_le_message_mais_masque_le_numero(
+    app_p, caplog
+):
+    caplog.set_level(logging.INFO, logger="prescription.notifications")
+    poster(
+        app_p.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    assert "SMS (console) à 06•••••78 : Demande envoyée" in caplog.text
+    assert "/suivi/" in caplog.text  # to follow the link on a local run
+    assert "06 12 34 56 78" not in caplog.text

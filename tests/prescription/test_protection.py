@@ -1,5 +1,6 @@
 """CSRF, signed links that expire or are revoked, rate limits, the demo login."""
 
+import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -178,7 +179,10 @@ def test_la_connexion_de_demonstration_est_refusee_en_production(
     creer_app_prescription,
 ):
     app = creer_app_prescription(
-        TESTING=False, WTF_CSRF_ENABLED=False, URL_PUBLIQUE="https://offre.exemple.fr"
+        TESTING=False,
+        WTF_CSRF_ENABLED=False,
+        URL_PUBLIQUE="https://offre.exemple.fr",
+        ENVOI_CONSOLE_AUTORISE=True,
     )
     client = app.test_client()
     assert "Connexion de démonstration" not in texte(client.get("/connexion"))
@@ -186,7 +190,10 @@ def test_la_connexion_de_demonstration_est_refusee_en_production(
     assert reponse.status_code == 403
     assert "désactivée" in texte(reponse)
     avec_drapeau = creer_app_prescription(
-        TESTING=False, DEMO=True, URL_PUBLIQUE="http://localhost"
+        TESTING=False,
+        DEMO=True,
+        URL_PUBLIQUE="http://localhost",
+        ENVOI_CONSOLE_AUTORISE=True,
     ).test_client()
     assert se_connecter(avec_drapeau, "departement")
 
@@ -214,3 +221,52 @@ def test_chaque_consultation_et_changement_est_audite_sans_donnee_dans_l_adresse
     ]
     for donnee in ("Awa", "Diallo", "06", "Alen"):
         assert donnee not in suivi
+
+
+def test_le_prestataire_desactive_le_lien_des_places_depuis_son_tableau(app_p):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
+    lien = re.search(r'class="lien-copie" value="([^"]+)"', page)[1]
+    chemin = lien.removeprefix(app_p.config["URL_PUBLIQUE"])
+    collegue = app_p.test_client()
+    assert collegue.get(chemin).status_code == 200
+    tableau = texte(prestataire.get("/pro/places"))
+    assert "1 lien de mise à jour sans connexion en service." in tableau
+    # Another structure cannot switch it off; nor can a forged form.
+    autre = se_connecter(app_p.test_client(), "prestataire", structure="garage-essonne")
+    assert poster(autre, "/pro/places/velos-alencon/lien/revoquer").status_code == 403
+    sans_jeton = prestataire.post("/pro/places/velos-alencon/lien/revoquer")
+    assert sans_jeton.status_code == 400
+    assert collegue.get(chemin).status_code == 200
+    reponse = poster(
+        prestataire, "/pro/places/velos-alencon/lien/revoquer", follow_redirects=True
+    )
+    assert "Lien désactivé pour « Prêt de vélos à Alençon » : il ne marche plus." in (
+        texte(reponse)
+    )
+    assert "en service" not in texte(reponse)
+    refuse = collegue.get(chemin)
+    assert refuse.status_code == 410
+    assert "Ce lien a été désactivé." in texte(refuse)
+    assert poster(collegue, chemin, {"places": "9"}).status_code == 410
+
+
+def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
+    """Links already sent by SMS keep working after the links got shorter."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    client = app_p.test_client()
+    suivi = poster(
+        client, "/fiches/velos-alencon/inscription", {**PERSONNE, "consentement": "oui"}
+    ).headers["Location"]
+    with Session(app_p.extensions["db"]) as db:
+        identifiant = db.exec(select(LienSigne.id)).first()
+    ancien = URLSafeTimedSerializer(
+        app_p.config["SECRET_KEY"], salt="offre-insertion-lien-prescription"
+    ).dumps(identifiant)
+    assert len(suivi.rsplit("/", 1)[1]) < len(ancien)
+    page = client.get(f"/suivi/{ancien}")
+    assert page.status_code == 200, texte(page)[-900:]
+    assert "Prêt de vélos à Alençon" in texte(page)

@@ -1,0 +1,161 @@
+"""What the person is told at each step, in short plain French.
+
+Written for someone who reads with difficulty: one idea per sentence, "vous",
+no workflow words ("statut", "prescription", "transition"). An SMS must fit in
+one message (160 characters of the GSM alphabet) whenever it can: the action's
+name is shortened if needed, the personal link is only sent while there is
+still something to follow or cancel, and letters outside the GSM alphabet
+(ê, ç, « », …) are written without their accent, since one of them would cut
+the message to 70 characters.
+"""
+
+import unicodedata
+from dataclasses import dataclass
+
+from prescription.modeles import ORIGINE_AUTO
+from prescription.workflow import (
+    A_VALIDER,
+    ACCEPTEE,
+    ANNULEE,
+    DEMANDEE,
+    ENTREE,
+    EXPIREE,
+    LISTE_ATTENTE,
+    REFUSEE,
+    SORTIE,
+    TERMINES,
+)
+
+SMS_MAX = 160
+
+# The reason of a refusal, said to the person herself.
+RAISONS = {
+    "complet": "il n'y a plus de place",
+    "hors-zone": "l'action est pour les habitants d'autres communes",
+    "public-non-concerne": "l'action ne correspond pas à votre situation",
+    "injoignable": "la structure n'a pas pu vous joindre",
+    "absence-entretien": "vous avez manqué le rendez-vous",
+    "desistement": "vous ne voulez plus y participer",
+}
+
+# (subject, sentences); {nom} is the action's name.
+PAR_STATUT = {
+    DEMANDEE: ("Demande envoyée", "Demande envoyée pour «{nom}». "
+               "La structure va vous répondre."),
+    A_VALIDER: ("Demande à l'étude", "Votre demande pour «{nom}» est à l'étude. "
+                "On va vous contacter."),
+    ACCEPTEE: ("Demande acceptée", "Demande acceptée pour «{nom}» ! "
+               "La structure vous dira quand venir."),
+    ENTREE: ("Bienvenue", "Vous avez commencé «{nom}». Bon courage !"),
+    SORTIE: ("Action terminée", "Votre participation à «{nom}» est terminée. "
+             "Merci."),
+    REFUSEE: ("Demande refusée", "Votre demande pour «{nom}» est refusée"),
+    ANNULEE: ("Demande annulée", "Votre demande pour «{nom}» est annulée."),
+    EXPIREE: ("Demande fermée", "Votre demande pour «{nom}» est fermée : "
+              "pas de réponse à temps. Vous pouvez redemander."),
+    LISTE_ATTENTE: ("Liste d'attente", "Liste d'attente pour «{nom}» : "
+                    "on vous dira si une place se libère."),
+}  # fmt: skip
+# A référent asked for the person: she did not send the request herself.
+PAR_LE_REFERENT = (
+    "Demande envoyée",
+    "Votre conseiller a demandé «{nom}» pour vous. La structure répondra.",
+)
+PLACE_LIBEREE = (
+    "Une place pour vous",
+    "Une place est libre pour vous à «{nom}». On va vous contacter.",
+)
+
+
+@dataclass(frozen=True)
+class Message:
+    sujet: str
+    texte: str  # without the link
+    avec_lien: bool  # something left to follow or cancel
+
+
+def pour_la_personne(
+    statut: str,
+    nom: str,
+    origine: str,
+    *,
+    action: str | None = None,
+    motif_refus: str | None = None,
+) -> Message:
+    """What to tell the person now that her request reached ``statut``."""
+    if action == "proposer":
+        sujet, modele = PLACE_LIBEREE
+    elif statut == DEMANDEE and origine != ORIGINE_AUTO:
+        sujet, modele = PAR_LE_REFERENT
+    else:
+        sujet, modele = PAR_STATUT[statut]
+    if statut == REFUSEE:
+        raison = RAISONS.get(motif_refus or "")
+        aide = (
+            "Un conseiller peut vous aider."
+            if origine == ORIGINE_AUTO
+            else "Votre conseiller peut vous aider."
+        )
+        modele += f" : {raison}. {aide}" if raison else f". {aide}"
+    return Message(sujet, modele, statut not in TERMINES)
+
+
+def courriel(message: Message, nom: str, prenom: str, lien: str) -> tuple[str, str]:
+    """(subject, body) of the e-mail."""
+    texte = message.texte.replace("«", "« ").replace("»", " »").format(nom=nom)
+    corps = f"Bonjour {prenom},\n\n{texte}\n"
+    if message.avec_lien:
+        corps += f"\nPour suivre ou annuler votre demande :\n{lien}\n"
+    return f"{message.sujet} – {nom}", corps
+
+
+def sms(message: Message, nom: str, lien: str) -> str:
+    """One SMS when possible: the action's name is shortened to make room."""
+    fin = f" {lien}" if message.avec_lien else ""
+    texte = en_gsm(message.texte.format(nom=nom)) + fin
+    surplus = len(texte) - SMS_MAX
+    nom_gsm = en_gsm(nom)
+    if surplus > 0 and len(nom_gsm) > 12:
+        court = nom_gsm[: max(12, len(nom_gsm) - surplus - 3)].rstrip() + "..."
+        texte = en_gsm(message.texte.format(nom=court)) + fin
+    return texte
+
+
+# The GSM 03.38 basic alphabet (one character = 7 bits), and its extension
+# table, whose characters count twice.
+GSM = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+REMPLACEMENTS = {
+    "«": '"',
+    "»": '"',
+    "’": "'",
+    "‘": "'",
+    "“": '"',
+    "”": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "œ": "oe",
+    "Œ": "OE",
+    "\u00a0": " ",
+    "\u202f": " ",
+}
+
+
+def en_gsm(texte: str) -> str:
+    """The text in the GSM alphabet: accents it lacks (ê, ç, â…) are dropped."""
+    sortie = []
+    for avant, apres in (("« ", "«"), ("«\u00a0", "«"), (" »", "»"), ("\u00a0»", "»")):
+        texte = texte.replace(avant, apres)
+    for c in texte:
+        c = REMPLACEMENTS.get(c, c)
+        if all(x in GSM for x in c):
+            sortie.append(c)
+            continue
+        base = "".join(
+            x for x in unicodedata.normalize("NFD", c) if not unicodedata.combining(x)
+        )
+        sortie.append(base if base and all(x in GSM for x in base) else "?")
+    return "".join(sortie)

@@ -1,0 +1,158 @@
+"""What the person reads at each step: plain French, one SMS when possible."""
+
+from sqlmodel import Session, select
+
+from prescription.messages import GSM, SMS_MAX
+from prescription.modeles import Notification, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter
+
+
+def sms_recus(app, telephone="06 12 34 56 78") -> list[str]:
+    with Session(app.extensions["db"]) as db:
+        return [
+            n.corps
+            for n in db.exec(
+                select(Notification)
+                .where(Notification.canal == "sms")
+                .where(Notification.destinataire == telephone)
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def courriels_recus(app, adresse: str) -> list[tuple[str, str]]:
+    with Session(app.extensions["db"]) as db:
+        return [
+            (n.sujet, n.corps)
+            for n in db.exec(
+                select(Notification)
+                .where(Notification.destinataire == adresse)
+                .order_by(Notification.id)
+            )
+        ]
+
+
+def tient_dans_un_sms(texte: str) -> bool:
+    return len(texte) <= SMS_MAX and set(texte) <= GSM
+
+
+def derniere_demande(app) -> Prescription:
+    with Session(app.extensions["db"]) as db:
+        return db.exec(select(Prescription).order_by(Prescription.id.desc())).first()
+
+
+def test_la_personne_seule_lit_un_sms_clair_a_chaque_reponse(app_p):
+    personne = app_p.test_client()
+    poster(
+        personne,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    p = derniere_demande(app_p)
+    poster(prestataire, f"/pro/prescriptions/{p.id}/accepter")
+    envoye, accepte = sms_recus(app_p)
+    assert envoye.startswith(
+        'Demande envoyée pour "Pret de vélos à Alencon". '
+        "La structure va vous répondre. http://127.0.0.1:5000/suivi/"
+    )
+    assert accepte.startswith(
+        'Demande acceptée pour "Pret de vélos à Alencon" ! '
+        "La structure vous dira quand venir. http://127.0.0.1:5000/suivi/"
+    )
+    assert "/suivi/" in accepte  # she may still cancel
+    for sms in (envoye, accepte):
+        assert tient_dans_un_sms(sms), (len(sms), sms)
+        assert "Statut" not in sms and "demandée" not in sms
+
+
+def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{derniere_demande(app_p).id}/refuser",
+        {"motif_refus": "complet"},
+    )
+    demande, refus = sms_recus(app_p)
+    assert demande.startswith(
+        'Votre conseiller a demandé "Pret de vélos à Alencon" pour vous. '
+        "La structure répondra."
+    )
+    assert refus == (
+        'Votre demande pour "Pret de vélos à Alencon" est refusée : '
+        "il n'y a plus de place. Votre conseiller peut vous aider."
+    )
+    assert tient_dans_un_sms(demande) and tient_dans_un_sms(refus)
+
+
+def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):
+    personne = app_p.test_client()
+    for i in range(3):
+        poster(
+            personne,
+            "/fiches/velos-alencon/inscription",
+            {**PERSONNE, "prenom": f"P{i}", "consentement": "oui",
+             "telephone": f"06 12 34 56 0{i}"},
+        )  # fmt: skip
+    premiere = derniere_demande(app_p).id - 2
+    poster(
+        personne,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui", "liste_attente": "oui"},
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, f"/pro/prescriptions/{premiere}/annuler")
+    attente, place = sms_recus(app_p)
+    assert attente.startswith(
+        'Liste d\'attente pour "Pret de vélos à Alencon" : '
+        "on vous dira si une place se libère."
+    )
+    assert place.startswith(
+        'Une place est libre pour vous à "Pret de vélos à Alencon". '
+        "On va vous contacter."
+    )
+    assert tient_dans_un_sms(attente) and tient_dans_un_sms(place)
+    # The person cancelled by her référent or the structure is told, in one line.
+    [annule] = sms_recus(app_p, "06 12 34 56 00")[-1:]
+    assert annule == 'Votre demande pour "Pret de vélos à Alencon" est annulée.'
+
+
+def test_le_courriel_garde_les_accents_et_le_lien_pour_suivre(app_p):
+    poster(
+        app_p.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "telephone": "", "courriel": "awa@exemple.fr",
+         "consentement": "oui"},
+    )  # fmt: skip
+    [(sujet, corps)] = courriels_recus(app_p, "awa@exemple.fr")
+    assert sujet == "Demande envoyée – Prêt de vélos à Alençon"
+    assert corps.startswith(
+        "Bonjour Awa,\n\nDemande envoyée pour « Prêt de vélos à Alençon ». "
+        "La structure va vous répondre.\n\n"
+        "Pour suivre ou annuler votre demande :\nhttp://127.0.0.1:5000/suivi/"
+    )
+
+
+def test_un_nom_d_action_tres_long_est_raccourci_pour_tenir_dans_un_sms():
+    from prescription.messages import pour_la_personne, sms
+
+    nom = "Accompagnement renforcé vers l'emploi durable des bénéficiaires du RSA"
+    lien = "https://offre.departement.fr/suivi/" + "x" * 44
+    texte = sms(pour_la_personne("acceptee", nom, "auto"), nom, lien)
+    assert tient_dans_un_sms(texte), (len(texte), texte)
+    assert texte.startswith('Demande acceptée pour "Accompagnement..." !')
+    assert texte.endswith(lien)
