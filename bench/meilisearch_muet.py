@@ -2,8 +2,10 @@
 
 Starts the app on the demo catalogue with SEARCH_BACKEND=meilisearch pointed
 at a silent socket, with the default timeouts and circuit breaker, and
-prints the boot time, then the time of each API search and of each search
-page with six filter groups ticked. Budget (issue 7): under 1 s each.
+prints the boot time (next to a boot on the embedded engine alone) and the
+connections the socket received, then the time of each API search and of
+each search page with six filter groups ticked. Budget (issue 7): under 1 s
+each.
 
     .venv/bin/python bench/meilisearch_muet.py [N requests, default 10]
 """
@@ -30,7 +32,8 @@ PAGE = (
 BUDGET_S = 1.0
 
 
-def serveur_muet() -> str:
+def serveur_muet() -> tuple[str, list]:
+    """Its address, and the connections it accepted (kept open, unanswered)."""
     ecoute = socket.create_server(("127.0.0.1", 0))
     gardees = []
 
@@ -39,25 +42,38 @@ def serveur_muet() -> str:
             gardees.append(ecoute.accept()[0])
 
     threading.Thread(target=accepter, daemon=True).start()
-    return f"http://127.0.0.1:{ecoute.getsockname()[1]}"
+    return f"http://127.0.0.1:{ecoute.getsockname()[1]}", gardees
+
+
+def demarrer(dossier: str, **config):
+    """A fresh database and index, then the app: (app, boot time in s)."""
+    base = f"sqlite:///{dossier}/offre.sqlite3"
+    stockage.migrer(base)
+    debut = time.perf_counter()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE_URL": base,
+            "SEARCH_PATH": f"{dossier}/recherche",
+            **config,
+        }
+    )
+    return app, time.perf_counter() - debut
 
 
 def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    for _ in range(2):  # the first boot also pays the imports and caches
+        with tempfile.TemporaryDirectory() as seul:
+            _, duree = demarrer(seul)
+    print(f"Démarrage, index embarqué seul : {duree:.2f} s")
+    url, connexions = serveur_muet()
     with tempfile.TemporaryDirectory() as dossier:
-        base = f"sqlite:///{dossier}/offre.sqlite3"
-        stockage.migrer(base)
-        debut = time.perf_counter()
-        app = create_app(
-            {
-                "TESTING": True,
-                "DATABASE_URL": base,
-                "SEARCH_PATH": f"{dossier}/recherche",
-                "SEARCH_BACKEND": "meilisearch",
-                "MEILI_URL": serveur_muet(),
-            }
+        app, duree = demarrer(dossier, SEARCH_BACKEND="meilisearch", MEILI_URL=url)
+        print(
+            f"Démarrage avec Meilisearch muet : {duree:.2f} s, "
+            f"{len(connexions)} connexion(s) restées sans réponse"
         )
-        print(f"Démarrage avec Meilisearch muet : {time.perf_counter() - debut:.2f} s")
         client = app.test_client()
         pire = 0.0
         for nom, adresse in (("API", API), ("page, 6 filtres", PAGE)):
@@ -73,6 +89,7 @@ def main() -> int:
                 f"pire {max(durees) * 1000:6.1f} ms   "
                 f"médiane {sorted(durees)[n // 2] * 1000:6.1f} ms"
             )
+    print(f"  connexions au serveur muet en tout : {len(connexions)}")
     print(f"  budget : {BUDGET_S:.0f} s par requête")
     return int(pire > BUDGET_S)
 

@@ -4,6 +4,7 @@ import html
 import re
 import unicodedata
 from functools import cache
+from typing import NamedTuple
 
 import yaml
 
@@ -79,6 +80,34 @@ def expressions_equivalentes(
         if tuple(mots_[: len(forme)]) == forme:
             return len(forme), *_equivalences()[forme]
     return 0, set(), set()
+
+
+class UniteTapee(NamedTuple):
+    """One unit of a search: a useful word, or a synonym or thesaurus
+    expression, which must match as a whole and is dropped as a whole."""
+
+    ecrit: str  # its useful words as typed, accents kept ("vélo")
+    debut: int  # its span in the typed text, stop words inside included
+    fin: int
+
+
+def unites_tapees(texte: str) -> list[UniteTapee]:
+    """The units of a typed search, in order: stop words are left out
+    (unless there is nothing else) and an expression counts as one unit."""
+    jetons = [
+        (m.group(), m.start(), m.end(), mot)
+        for m in re.finditer(r"\w+", texte)
+        for mot in mots(m.group())
+    ]
+    utiles = [j for j in jetons if j[3] not in mots_vides()] or jetons
+    unites, i = [], 0
+    while i < len(utiles):
+        n = max(1, expressions_equivalentes([j[3] for j in utiles[i:]])[0])
+        groupe = utiles[i : i + n]
+        ecrit = " ".join(j[0] for j in groupe)
+        unites.append(UniteTapee(ecrit, groupe[0][1], groupe[-1][2]))
+        i += n
+    return unites
 
 
 @cache

@@ -5,6 +5,7 @@ fails: every write here waits for its task and raises RechercheIndisponible
 unless it succeeded. Every client error becomes that one typed error.
 """
 
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,11 +29,13 @@ from catalogue.recherche.documents import champs_places, places_les_plus_recente
 from catalogue.recherche.langue import (
     DEBUT_MARQUE,
     FIN_MARQUE,
+    UniteTapee,
     mots_vides,
     mots_vides_ecrits,
     surligner,
     synonymes,
     thesaurus,
+    unites_tapees,
 )
 from catalogue.territoires import distance_km
 from catalogue.vocabulaires import vocabulaire
@@ -158,14 +161,37 @@ def parametres(requete: Requete) -> dict:
         "sort": tri,
         "page": requete.page,
         "hitsPerPage": requete.par_page,
-        # Like the embedded engine: when all words cannot match, the last go.
-        "matchingStrategy": "last",
+        # Every word; when they cannot all match, the engine chooses which
+        # to drop as the embedded one does (MoteurMeilisearch._assouplir).
+        "matchingStrategy": "all",
         "locales": ["fra"],
         "attributesToRetrieve": ["id", "lieux", *CHAMPS_PLACES],
         "attributesToHighlight": list(CHAMPS_SURLIGNES) if requete.texte else [],
         "highlightPreTag": DEBUT_MARQUE,
         "highlightPostTag": FIN_MARQUE,
     }
+
+
+def compte(requete: Requete, texte: str) -> dict:
+    """The body of a count-only search (exhaustive ``totalHits``, no hit)."""
+    return {
+        "q": texte,
+        "filter": filtre(requete),
+        "matchingStrategy": "all",
+        "locales": ["fra"],
+        "page": 1,
+        "hitsPerPage": 0,
+    }
+
+
+def texte_des_unites(texte: str, unites: list[UniteTapee], gardees) -> str:
+    """The typed text reduced to these units. Meilisearch takes the last word
+    as a beginning unless something follows it: only the last unit typed
+    keeps what followed it, as in the embedded engine."""
+    q = " ".join(texte[unites[i].debut : unites[i].fin] for i in gardees)
+    if gardees[-1] == len(unites) - 1:
+        return q + texte[unites[-1].fin :]
+    return q + " "
 
 
 def resultat(hit: dict, point: tuple[float, float] | None) -> Resultat:
@@ -199,10 +225,23 @@ class MoteurMeilisearch:
             ecriture = (delai_s, delai_s * ECRITURE_PLUS_LENTE)
             self._client_ecriture = meilisearch.Client(url, cle, timeout=ecriture)
         self._pret = False
+        self._prudence = threading.local()
+
+    @contextmanager
+    def delais_courts(self) -> Iterator[None]:
+        """Writes in this thread wait no longer than searches: for when the
+        server has just failed to answer (a hung one then costs a booting
+        worker or a booking a search's timeout, not a write's)."""
+        self._prudence.active = True
+        try:
+            yield
+        finally:
+            self._prudence.active = False
 
     @contextmanager
     def _erreurs(self, quoi: str, lecture=False) -> Iterator[meilisearch.Client]:
-        client = self._client if lecture else self._client_ecriture
+        court = lecture or getattr(self._prudence, "active", False)
+        client = self._client if court else self._client_ecriture
         if client is None:
             raise RechercheIndisponible("Meilisearch n'est pas configuré (MEILI_URL)")
         try:
@@ -303,26 +342,86 @@ class MoteurMeilisearch:
     # --- Reading ---
 
     def rechercher(self, requete: Requete) -> Resultats:
-        with self._erreurs("recherche", lecture=True) as client:
-            reponse = client.index(self.nom_index).search(
-                requete.texte, parametres(requete)
-            )
-        return self._resultats(requete, reponse)
+        return self._rechercher(requete, [])
 
     def rechercher_avec_facettes_ouvertes(self, requete: Requete) -> Resultats:
         """The page and each ticked facet's counts in one multi-search request."""
-        ouvertes = requetes_des_facettes_ouvertes(requete)
-        corps = [
-            {"indexUid": self.nom_index, "q": r.texte, **parametres(r)}
-            for r in [requete, *(sans for _, sans in ouvertes)]
-        ]
-        with self._erreurs("recherche", lecture=True) as client:
-            reponses = client.multi_search(corps)["results"]
+        return self._rechercher(requete, requetes_des_facettes_ouvertes(requete))
+
+    def _rechercher(self, requete: Requete, ouvertes) -> Resultats:
+        """One round trip when the words match together; otherwise words are
+        dropped as the embedded engine drops them (see ``_assouplir``)."""
+        requetes = [requete, *(sans for _, sans in ouvertes)]
+        reponses = self._envoyer([self._corps(r, r.texte) for r in requetes])
+        unites = unites_tapees(requete.texte)
+        ignores: list[str] = []
+        if not reponses[0].get("totalHits") and len(unites) > 1:
+            reponses, ignores = self._assouplir(requete, unites, requetes, reponses)
         resultats = self._resultats(requete, reponses[0])
         facettes = dict(resultats.facettes)
         for (facette, sans), reponse in zip(ouvertes, reponses[1:], strict=True):
             facettes[facette] = self._resultats(sans, reponse).facettes[facette]
-        return replace(resultats, facettes=facettes)
+        return replace(resultats, facettes=facettes, mots_ignores=tuple(ignores))
+
+    def _assouplir(self, requete, unites, requetes, reponses):
+        """The responses with the units kept, and the units dropped in the
+        order typed: those found nowhere, and the last ones in turn until
+        the rest match together (the embedded engine's rule, filters applied).
+
+        Counts travel in batches: one round trip of each unit alone and of
+        the text's beginnings, then the page with the units kept, which
+        carries the counts still unknown. One unknown word, or words found
+        apart, thus cost two round trips more; a third is rarely needed.
+        """
+        n = len(unites)
+        tout = tuple(range(n))
+        ensembles = [(i,) for i in tout] + [tout[:k] for k in range(n - 1, 1, -1)]
+        comptes = self._compter(requete, unites, ensembles) | {tout: 0}
+        gardees = tuple(i for i in tout if comptes[(i,)])
+        if not gardees:
+            return reponses, []  # nothing matches: say so, drop nothing
+        debuts = [gardees[:k] for k in range(len(gardees), 0, -1)]
+        # A ticked facet's counts found with every word stay, as when the
+        # embedded engine counts each of them on its own.
+        a_refaire = [0] + [j for j, r in enumerate(reponses) if j and not _total(r)]
+        while True:
+            # The longest beginning known to match, or the longest not yet
+            # counted: its page, with the shorter ones' counts, in one trip.
+            choix = [(i, d) for i, d in enumerate(debuts) if comptes.get(d, 1)]
+            if not choix:  # counts and pages disagree (index changing)
+                return reponses, []
+            i, debut = choix[0]
+            inconnus = [] if debut in comptes else debuts[i + 1 :]
+            inconnus = [d for d in inconnus if d not in comptes]
+            texte = texte_des_unites(requete.texte, unites, debut)
+            corps = [self._corps(requetes[j], texte) for j in a_refaire]
+            corps += [self._corps_compte(requete, unites, d) for d in inconnus]
+            nouvelles = self._envoyer(corps)
+            pages, nombres = nouvelles[: len(a_refaire)], nouvelles[len(a_refaire) :]
+            comptes |= {d: _total(r) for d, r in zip(inconnus, nombres, strict=True)}
+            comptes[debut] = _total(pages[0])
+            if comptes[debut]:
+                break
+        reponses = list(reponses)
+        for j, reponse in zip(a_refaire, pages, strict=True):
+            reponses[j] = reponse
+        return reponses, [unites[j].ecrit for j in tout if j not in debut]
+
+    def _compter(self, requete, unites, ensembles) -> dict[tuple, int]:
+        corps = [self._corps_compte(requete, unites, e) for e in ensembles]
+        reponses = self._envoyer(corps)
+        return {e: _total(r) for e, r in zip(ensembles, reponses, strict=True)}
+
+    def _corps(self, requete: Requete, texte: str) -> dict:
+        return {"indexUid": self.nom_index, "q": texte, **parametres(requete)}
+
+    def _corps_compte(self, requete: Requete, unites, ensemble) -> dict:
+        texte = texte_des_unites(requete.texte, unites, ensemble)
+        return {"indexUid": self.nom_index, **compte(requete, texte)}
+
+    def _envoyer(self, corps: list[dict]) -> list[dict]:
+        with self._erreurs("recherche", lecture=True) as client:
+            return client.multi_search(corps)["results"]
 
     @staticmethod
     def _resultats(requete: Requete, reponse: dict) -> Resultats:
@@ -372,6 +471,10 @@ class MoteurMeilisearch:
             if e.code == "index_not_found":
                 return []
             raise
+
+
+def _total(reponse: dict) -> int:
+    return reponse.get("totalHits", 0)
 
 
 def _lots(docs: list[dict]) -> Iterator[list[dict]]:

@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import replace
 from datetime import datetime
 
@@ -84,7 +85,8 @@ class MoteurAvecSecours:
         try:
             if self.disjoncteur.ouvert():
                 raise RechercheIndisponible("Meilisearch en panne : écriture différée")
-            ecrire()
+            with self._prudence():
+                ecrire()
         except RechercheIndisponible as e:
             if not self.disjoncteur.ouvert():
                 self.disjoncteur.echec(e)
@@ -93,6 +95,13 @@ class MoteurAvecSecours:
         else:
             self.disjoncteur.succes()
             self.secours.resynchronisees(fiche_ids)
+
+    def _prudence(self) -> AbstractContextManager:
+        """Right after a failure, writes wait no longer than searches: a hung
+        server then costs each of them a search's timeout until the breaker
+        opens. While Meilisearch answers, writes keep their longer wait."""
+        courts = getattr(self.principal, "delais_courts", None)
+        return courts() if courts and self.disjoncteur.echecs else nullcontext()
 
     def _principal(self, appel: Callable[[], object]):
         """Call Meilisearch unless the breaker is open; RechercheIndisponible

@@ -5,6 +5,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import requests
 
 from catalogue.chargement import charger_catalogue
 from catalogue.recherche.documents import documents
@@ -87,3 +88,17 @@ def client_recherche(app_recherche):
 @pytest.fixture
 def runner_recherche(app_recherche):
     return app_recherche.test_cli_runner()
+
+
+@pytest.fixture
+def delais(monkeypatch):
+    """The timeout of every HTTP request made during the test, in order."""
+    vus = []
+    envoyer = requests.Session.request
+
+    def noter(session, method, url, **kwargs):
+        vus.append(kwargs.get("timeout"))
+        return envoyer(session, method, url, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "request", noter)
+    return vus

@@ -3,11 +3,13 @@
 It answers with the JSON shapes Meilisearch 1.x sends (tasks enqueued then
 succeeded or failed, documents/fetch pages, search responses), keeps the
 documents it receives and records every request, so tests can check what
-the client sent. It does not search: a test gives the search response.
+the client sent. It does not search: a test gives the search response, or
+a function that answers each search body (``chercher``).
 """
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from werkzeug import Request, Response
@@ -23,6 +25,7 @@ class FauxMeilisearch:
     # The next task fails with this error (Meilisearch's error object).
     echec: dict | None = None
     reponse_recherche: dict = field(default_factory=dict)
+    chercher: Callable[[dict], dict] | None = None
     en_panne: bool = False
 
     def installer(self, httpserver) -> str:
@@ -84,19 +87,22 @@ class FauxMeilisearch:
             case ("POST", "indexes", nom, "search"):
                 if nom not in self.index:
                     return _introuvable(nom)
-                return _json(self.reponse_recherche)
+                return _json(self._chercher(corps))
             case ("POST", "multi-search"):
                 if any(q["indexUid"] not in self.index for q in corps["queries"]):
                     return _introuvable(corps["queries"][0]["indexUid"])
                 return _json(
                     {
                         "results": [
-                            {"indexUid": q["indexUid"], **self.reponse_recherche}
+                            {"indexUid": q["indexUid"], **self._chercher(q)}
                             for q in corps["queries"]
                         ]
                     }
                 )
         return _json({"message": f"route inconnue {route}"}, 404)
+
+    def _chercher(self, corps: dict) -> dict:
+        return self.chercher(corps) if self.chercher else self.reponse_recherche
 
     def _ecrire(self, request, nom, docs) -> Response:
         index = self.index.setdefault(nom, {})

@@ -10,8 +10,12 @@ from datetime import datetime
 
 import pytest
 
-from catalogue.recherche import RechercheIndisponible, Requete
-from catalogue.recherche.langue import DEBUT_MARQUE, FIN_MARQUE
+from catalogue.recherche import (
+    RechercheIndisponible,
+    Requete,
+    rechercher_avec_facettes_ouvertes,
+)
+from catalogue.recherche.langue import DEBUT_MARQUE, FIN_MARQUE, mots, mots_vides
 from catalogue.recherche.moteur_meilisearch import (
     MoteurMeilisearch,
     cite,
@@ -127,7 +131,7 @@ def test_les_tris(tri, attendu):
 
 def test_une_page_et_les_facettes_sont_demandees():
     p = parametres(Requete(texte="permis", page=3, par_page=10))
-    assert (p["page"], p["hitsPerPage"], p["matchingStrategy"]) == (3, 10, "last")
+    assert (p["page"], p["hitsPerPage"], p["matchingStrategy"]) == (3, 10, "all")
     assert "thematiques" in p["facets"]
     assert p["attributesToHighlight"] == ["nom", "resume"]
 
@@ -246,7 +250,7 @@ def test_la_reponse_de_recherche_devient_des_resultats(faux, meili):
     assert r.distance_km == 0
     assert resultats.facettes["thematiques"] == {"mobilite--preparer-un-permis": 1}
     assert resultats.facettes["publics"] == {}
-    (corps,) = faux.envoyes("POST", "/indexes/fiches/search")
+    ((corps,),) = [e["queries"] for e in faux.envoyes("POST", "/multi-search")]
     assert corps["q"] == "permis"
     assert corps["filter"] == [['statut = "active"']]
 
@@ -260,3 +264,145 @@ def test_un_serveur_injoignable_leve_l_erreur_typee():
 def test_sans_adresse_meilisearch_n_est_pas_configure():
     with pytest.raises(RechercheIndisponible, match="MEILI_URL"):
         MoteurMeilisearch(None, None, "fiches").empreintes()
+
+
+# --- Words left out, as the embedded engine leaves them out -----------------
+
+# The stand-in's catalogue: a fiche is found when it has every word searched.
+MOTS_DES_FICHES = {
+    "mob-velos-alencon": "atelier de prêt de vélos vélo scooter",
+    "cv-sessions-alencon": "atelier curriculum vitae",
+    "fle-evry": "cours de français pour adultes",
+}
+
+
+def chercher_par_mots(corps: dict) -> dict:
+    voulus = set(mots(corps["q"])) - mots_vides()
+    ids = [i for i, t in MOTS_DES_FICHES.items() if voulus <= set(mots(t))]
+    compte_seul = corps.get("hitsPerPage") == 0
+    return {
+        "hits": [] if compte_seul else [{"id": i} for i in ids],
+        "totalHits": len(ids),
+        "facetDistribution": {"publics": {"jeunes": len(ids)}} if ids else {},
+    }
+
+
+@pytest.fixture
+def faux_qui_cherche(faux):
+    faux.index["fiches"] = {}
+    faux.chercher = chercher_par_mots
+    return faux
+
+
+def allers_retours(faux) -> list[list[tuple[str, int]]]:
+    """Each multi-search request: its searches' text and page size."""
+    return [
+        [(q["q"], q["hitsPerPage"]) for q in envoi["queries"]]
+        for envoi in faux.envoyes("POST", "/multi-search")
+    ]
+
+
+def test_tous_les_mots_trouvent_en_un_aller_retour(faux_qui_cherche, meili):
+    resultats = meili.rechercher(Requete(texte="atelier vélo"))
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert resultats.mots_ignores == ()
+    assert allers_retours(faux_qui_cherche) == [[("atelier vélo", 20)]]
+    (envoi,) = faux_qui_cherche.envoyes("POST", "/multi-search")
+    assert envoi["queries"][0]["matchingStrategy"] == "all"
+
+
+def test_un_mot_introuvable_est_ignore_et_dit_tel_qu_il_est_tape(
+    faux_qui_cherche, meili
+):
+    resultats = meili.rechercher(Requete(texte="atelier astrophysique vélo"))
+    assert resultats.mots_ignores == ("astrophysique",)
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert resultats.total == 1
+    # Every word; then each word alone and the text's beginning, counted
+    # only (a word followed by a space is not a beginning for Meilisearch);
+    # then the page without the unknown word.
+    assert allers_retours(faux_qui_cherche) == [
+        [("atelier astrophysique vélo", 20)],
+        [
+            ("atelier ", 0),
+            ("astrophysique ", 0),
+            ("vélo", 0),
+            ("atelier astrophysique ", 0),
+        ],
+        [("atelier vélo", 20)],
+    ]
+
+
+def test_des_mots_trouves_chacun_de_leur_cote_perdent_les_derniers(
+    faux_qui_cherche, meili
+):
+    resultats = meili.rechercher(Requete(texte="Vélo curriculum adultes"))
+    assert resultats.mots_ignores == ("curriculum", "adultes")
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert allers_retours(faux_qui_cherche)[1:] == [
+        [("Vélo ", 0), ("curriculum ", 0), ("adultes", 0), ("Vélo curriculum ", 0)],
+        [("Vélo ", 20)],
+    ]
+
+
+def test_un_mot_inconnu_et_des_mots_qui_ne_vont_pas_ensemble(faux_qui_cherche, meili):
+    resultats = meili.rechercher(Requete(texte="vélo astrophysique français"))
+    assert resultats.mots_ignores == ("astrophysique", "français")
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    # The page without the unknown word finds nothing: one more trip.
+    assert allers_retours(faux_qui_cherche)[2:] == [
+        [("vélo français", 20)],
+        [("vélo ", 20)],
+    ]
+
+
+def test_une_expression_du_thesaurus_compte_pour_un_seul_mot(faux_qui_cherche, meili):
+    resultats = meili.rechercher(Requete(texte="français langue étrangère vélo"))
+    # Dropped as one unit, and counted as one: "français langue étrangère".
+    assert resultats.mots_ignores == ("français langue étrangère",)
+    assert allers_retours(faux_qui_cherche)[1] == [
+        ("français langue étrangère ", 0),
+        ("vélo", 0),
+    ]
+
+
+def test_aucun_mot_trouve_n_en_ignore_aucun(faux_qui_cherche, meili):
+    resultats = meili.rechercher(Requete(texte="astrophysique quantique"))
+    assert (resultats.total, resultats.mots_ignores) == (0, ())
+    assert len(allers_retours(faux_qui_cherche)) == 2
+
+
+def test_les_comptes_des_filtres_coches_suivent_les_mots_gardes(
+    faux_qui_cherche, meili
+):
+    requete = Requete(texte="atelier astrophysique", filtres={"publics": ("jeunes",)})
+    resultats = rechercher_avec_facettes_ouvertes(meili, requete)
+    assert resultats.mots_ignores == ("astrophysique",)
+    assert resultats.facettes["publics"] == {"jeunes": 2}
+    dernier = faux_qui_cherche.envoyes("POST", "/multi-search")[-1]["queries"]
+    assert [q["q"] for q in dernier] == ["atelier ", "atelier "]
+    assert dernier[1]["facets"] == ["publics"]
+    # The counts use the person's filters.
+    (compte,) = [
+        q
+        for e in faux_qui_cherche.envoyes("POST", "/multi-search")
+        for q in e["queries"]
+        if q["q"] == "astrophysique"
+    ]
+    assert ['publics = "jeunes"'] in compte["filter"]
+
+
+def test_la_page_et_l_api_disent_les_mots_que_meilisearch_a_ignores(
+    faux_qui_cherche, creer_app_recherche
+):
+    app = creer_app_recherche(
+        SEARCH_BACKEND="meilisearch", MEILI_URL=faux_qui_cherche.url
+    )
+    client = app.test_client()
+    corps = client.get("/api/v1/fiches?q=atelier astrophysique vélo").get_json()
+    assert corps["mots_ignores"] == ["astrophysique"]
+    assert [r["id"] for r in corps["resultats"]] == ["mob-velos-alencon"]
+    assert "avertissement" not in corps  # Meilisearch answered, not the fallback
+    page = client.get("/", query_string={"q": "atelier astrophysique vélo"}).text
+    assert "« astrophysique » a été ignoré" in page
+    assert 'href="/fiches/mob-velos-alencon"' in page

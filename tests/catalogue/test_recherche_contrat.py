@@ -62,6 +62,36 @@ def test_un_mot_absent_du_catalogue_ne_trouve_rien(moteur):
     assert resultats.resultats == []
 
 
+@pytest.mark.parametrize(
+    ("texte", "ignores", "attendue"),
+    [
+        # A word found nowhere goes, and is reported as typed.
+        ("vélo astrophysique", ("astrophysique",), "mob-velos-alencon"),
+        # Words found apart: the last ones go until the others match.
+        ("permis crèche", ("crèche",), "mob-permis-alencon"),
+        ("Vélo astrophysique permis", ("astrophysique", "permis"), "mob-velos-alencon"),
+        # Reported in the order typed.
+        (
+            "permis crèche astrophysique",
+            ("crèche", "astrophysique"),
+            "mob-permis-alencon",
+        ),
+    ],
+)
+def test_les_mots_qui_empechent_de_trouver_sont_ignores_et_dits(
+    moteur, texte, ignores, attendue
+):
+    resultats = moteur.rechercher(Requete(texte=texte))
+    assert resultats.mots_ignores == ignores
+    assert attendue in ids(resultats)
+
+
+def test_aucun_mot_n_est_ignore_quand_tous_trouvent_ou_aucun(moteur):
+    assert moteur.rechercher(Requete(texte="prêt vélos")).mots_ignores == ()
+    rien = moteur.rechercher(Requete(texte="astrophysique quantique"))
+    assert (rien.total, rien.mots_ignores) == (0, ())
+
+
 def test_une_commune_de_l_orne_trouve_alencon_et_pas_l_essonne(moteur):
     trouvees = ids(moteur.rechercher(dans_la_commune("Écouves")))
     assert {"mob-velos-alencon", "mob-permis-alencon", "fle-alencon"} <= trouvees

@@ -34,7 +34,40 @@ def secours(faux, tmp_path, docs):
 def test_meilisearch_en_marche_repond_sans_avertissement(faux, secours):
     resultats = secours.rechercher(Requete(texte="velo"))
     assert not resultats.degrade
-    assert faux.envoyes("POST", "/indexes/fiches/search")
+    assert faux.envoyes("POST", "/multi-search")
+
+
+def test_juste_apres_une_panne_les_ecritures_n_attendent_pas_plus_qu_une_recherche(
+    faux, secours, delais
+):
+    secours.maj_places("mob-velos-alencon", 2, datetime(2030, 1, 1, 9, 0))
+    assert set(delais) == {(0.5, 5.0)}  # Meilisearch answers: writes may take long
+    faux.en_panne = True
+    assert secours.rechercher(Requete(texte="velo")).degrade
+    faux.en_panne = False
+    delais.clear()
+    secours.maj_places("mob-velos-alencon", 1, datetime(2030, 1, 1, 9, 5))
+    assert set(delais) == {(0.5, 0.5)}  # it has just failed: a search's wait
+    assert faux.index["fiches"]["mob-velos-alencon"]["places_restantes"] == 1
+    delais.clear()
+    secours.maj_places("mob-velos-alencon", 0, datetime(2030, 1, 1, 9, 10))
+    assert set(delais) == {(0.5, 5.0)}  # it answered again: back to normal
+
+
+def test_une_panne_pendant_le_choix_des_mots_a_ignorer_passe_a_l_embarque(
+    faux, secours
+):
+    def rien_puis_panne(corps):
+        faux.en_panne = True  # the round trip that counts each word fails
+        return {"hits": [], "totalHits": 0}
+
+    faux.chercher = rien_puis_panne
+    resultats = secours.rechercher(Requete(texte="vélo astrophysique"))
+    assert len(faux.envoyes("POST", "/multi-search")) == 2
+    assert resultats.degrade
+    assert resultats.mots_ignores == ("astrophysique",)
+    assert [r.id for r in resultats.resultats] == ["mob-velos-alencon"]
+    assert secours.disjoncteur.echecs == 1
 
 
 def test_meilisearch_en_panne_l_index_embarque_repond_avec_un_avertissement(
