@@ -509,9 +509,12 @@ class MoteurTantivy:
         clauses = [*filtres, *(u.requete for u in unites)]
         comptes = self._compter(searcher, _et(clauses), requete.facettes)
         if not comptes["total"] and len(unites) > 1:
-            texte, ignores = self._assouplir(unites, filtres, searcher)
-            clauses = [*filtres, *(u.requete for u in texte.unites)]
-            comptes = self._compter(searcher, _et(clauses), requete.facettes)
+            gardees, ignores, comptes_gardees = self._assouplir(
+                unites, filtres, searcher, requete.facettes
+            )
+            if gardees:
+                texte, comptes = Texte(gardees), comptes_gardees
+                clauses = [*filtres, *(u.requete for u in gardees)]
         requete_t = _et(clauses)
         if requete.tri == "distance" and requete.point:
             page, distances = self._page_par_distance(
@@ -911,30 +914,33 @@ class MoteurTantivy:
             ]
         return self._termes_cache[cle]
 
-    def _assouplir(self, unites: list[Unite], filtres, searcher):
+    def _assouplir(self, unites: list[Unite], filtres, searcher, facettes):
         """All the words if they match together; else drop the least useful
         in turn: those found nowhere, then the last ones (Meilisearch's
         "last" matching strategy). Called once all of them found nothing.
 
         Built from the first word on, each one kept while the kept ones
         still match together: the same words as dropping from the end, with
-        fewer counts (two words: one count, when the first is found)."""
-        gardees, ignores = [], []
+        fewer passes (two words: one, when the first is found). Each try
+        counts the facets too, so the words kept come with their counts.
+        Returns the units kept (none: nothing matches, drop nothing), the
+        words ignored, and the counts."""
+        gardees, ignores, comptes = [], [], None
         for i, unite in enumerate(unites):
             dernier = i == len(unites) - 1
-            ensemble = not (dernier and len(gardees) == i) and self._trouve(
-                searcher, filtres, [*gardees, unite]
-            )
-            if ensemble:
+            essai = None
+            if not (dernier and len(gardees) == i):  # all of them: nothing
+                requete = _et([*filtres, *(u.requete for u in [*gardees, unite])])
+                essai = self._compter(searcher, requete, facettes)
+            if essai and essai["total"]:
                 gardees.append(unite)
+                comptes = essai
             elif not gardees or dernier or not self._trouve(searcher, filtres, [unite]):
                 ignores.append(unite.ecrit)  # found nowhere (the last: either way)
             else:  # found, but not with the words before it: it and the rest go
                 ignores += [u.ecrit for u in unites[i:]]
                 break
-        if not gardees:
-            return Texte(unites), []  # nothing matches: say so, drop nothing
-        return Texte(gardees), ignores
+        return gardees, (ignores if gardees else []), comptes
 
     def _trouve(self, searcher, filtres, unites: list[Unite]) -> bool:
         return bool(_compter(searcher, _et([*filtres, *(u.requete for u in unites)])))
