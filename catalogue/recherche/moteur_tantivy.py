@@ -78,6 +78,7 @@ BONUS_JUSTE = 1000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 DEBUTS = "debuts"  # the beginnings of every word, for search as you type
 DEBUT_MAX = 12
+TERMES_DUREE_S = 600
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
 PLACES = "_places"  # and "_places=libres" for an action with places left
 ATTENTE_VERROU_S = 3.0
@@ -890,29 +891,30 @@ class MoteurTantivy:
 
     def _termes(self, searcher, mot: str) -> list[str]:
         """Words of the index that could be this word with its typos: same
-        first letter, a length within reach. Kept while the index holds the
-        same number of documents: a stale list only misses a rare new word's
-        typos."""
-        generation = (searcher.num_docs, searcher.num_segments)
-        if self._termes_cache.get("") != generation:
-            self._termes_cache = {"": generation}
-        initiale = mot[0]
-        if initiale not in self._termes_cache:
-            par_longueur: dict[int, list[str]] = {}
-            for terme, _n in searcher.terms_with_prefix(TOUT, initiale, limit=None):
+        first letter, a length within reach.
+
+        The vocabulary is read in one pass and kept while the index holds
+        the same number of fiches, for TERMES_DUREE_S at most: a new place
+        count changes no word, and a stale list only misses a rare new
+        word's typos for a while."""
+        cle = (searcher.num_docs, int(time.monotonic() // TERMES_DUREE_S))
+        if self._termes_cache.get("") != cle:
+            par_initiale: dict[tuple[str, int], list[str]] = {}
+            for terme, _n in searcher.terms_with_prefix(TOUT, "", limit=None):
                 if not terme.isdigit():
-                    par_longueur.setdefault(len(terme), []).append(terme)
-            self._termes_cache[initiale] = par_longueur
-        par_longueur = self._termes_cache[initiale]
-        cle = (initiale, len(mot))
-        if cle not in self._termes_cache:
+                    par_initiale.setdefault((terme[0], len(terme)), []).append(terme)
+            self._termes_cache = {"": cle, "vocabulaire": par_initiale}
+        proches_de = self._termes_cache.setdefault("proches", {})
+        if (mot[0], len(mot)) not in proches_de:
             k = typos_permises(mot)
-            self._termes_cache[cle] = [
+            proches_de[mot[0], len(mot)] = [
                 terme
                 for longueur in range(len(mot) - k, len(mot) + k + 1)
-                for terme in par_longueur.get(longueur, ())
+                for terme in self._termes_cache["vocabulaire"].get(
+                    (mot[0], longueur), ()
+                )
             ]
-        return self._termes_cache[cle]
+        return proches_de[mot[0], len(mot)]
 
     def _assouplir(self, unites: list[Unite], filtres, searcher, facettes):
         """All the words if they match together; else drop the least useful
