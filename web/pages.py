@@ -258,7 +258,12 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
                 propres.poplist(cle)
             if propres.get("tri") == "distance":
                 propres.poplist("tri")
-            libelle = f"{mots} partout, sans la commune"
+            # With no words typed, « » would stand alone in the link.
+            libelle = (
+                f"{mots} partout, sans la commune"
+                if requete.texte
+                else "Partout, sans la commune"
+            )
         elif p.genre == "sans_mots":
             propres.poplist("q")
             libelle = f"{ici}, sans {mots}" if ici else f"Sans {mots}"

@@ -3,6 +3,7 @@
 The cases of the issue, on the demo catalogue whose fiches they name.
 """
 
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,16 @@ def test_une_page_vide_propose_la_bonne_orthographe(client):
 def test_une_page_vide_propose_la_meme_recherche_ailleurs(client):
     page = trouvees(client, q="tapaj", commune="Nancy")
     assert "« tapaj » partout, sans la commune" in page
+
+
+def test_sans_mot_tape_rien_autour_de_lyon_propose_partout_sans_guillemets_vides(
+    client,
+):
+    # Une personne coche seulement « À moins de 10 km » de Lyon : rien autour.
+    page = trouvees(client, commune="Lyon", rayon_km="10")
+    assert "Aucune action trouvée" in page
+    assert "Partout, sans la commune" in page
+    assert not re.search(r"«\s*»", page)  # no empty quotes
 
 
 @pytest.mark.parametrize("seuil", [0.9])
