@@ -280,8 +280,10 @@ class MoteurTantivy:
     def _ouvrir_sur_disque(self) -> tantivy.Index:
         self.dossier.mkdir(parents=True, exist_ok=True)
         for ancien in self.path.glob("v*"):
-            if ancien.is_dir() and ancien != self.dossier:
-                shutil.rmtree(ancien, ignore_errors=True)  # an older layout
+            # Older layouts only: a newer one belongs to the processes of an
+            # upgrade under way, which would be left with no index at all.
+            if ancien.is_dir() and _version(ancien.name) < VERSION_SCHEMA:
+                shutil.rmtree(ancien, ignore_errors=True)
         try:
             index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
             index.searcher().search(Query.all_query(), 1)
@@ -966,6 +968,11 @@ def _erreur_d_index(e: BaseException) -> bool:
     """A damaged or unreadable index: tantivy raises ValueError or OSError,
     and its Rust panics surface as pyo3's PanicException (a BaseException)."""
     return isinstance(e, ValueError | OSError) or type(e).__name__ == "PanicException"
+
+
+def _version(nom: str) -> int:
+    """The layout number of an index folder ("v4" -> 4; not a layout: never older)."""
+    return int(nom[1:]) if nom[1:].isascii() and nom[1:].isdigit() else VERSION_SCHEMA
 
 
 def _compter(searcher, requete: Query) -> int:

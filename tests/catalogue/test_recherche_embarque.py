@@ -214,6 +214,27 @@ def test_un_index_abime_souvent_ne_garde_que_la_derniere_copie(tmp_path, docs):
     assert moteur.rechercher(Requete()).total == 0  # rebuilt empty, then filled
 
 
+def test_mise_a_jour_en_cours_un_ancien_index_part_un_index_plus_recent_reste(
+    tmp_path, docs
+):
+    # L'exploitant passe à la version suivante du schéma ; une tâche de cette
+    # version-ci démarre pendant la bascule : elle retire les index plus
+    # anciens, jamais celui que les nouveaux processus servent déjà.
+    chemin = tmp_path / "recherche"
+    plus_ancien = chemin / "v1"
+    plus_recent = chemin / f"v{moteur_tantivy.VERSION_SCHEMA + 1}"
+    for dossier in (plus_ancien, plus_recent):
+        dossier.mkdir(parents=True)
+        (dossier / "meta.json").write_text("{}")
+
+    moteur = MoteurTantivy(chemin)
+    moteur.indexer(docs)
+
+    assert not plus_ancien.exists()
+    assert (plus_recent / "meta.json").read_text() == "{}"
+    assert moteur.rechercher(Requete(texte="velo")).total
+
+
 def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previent(
     app_recherche, client_recherche, caplog
 ):
