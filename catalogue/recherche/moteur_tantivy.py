@@ -259,6 +259,7 @@ class MoteurTantivy:
         self._pid = os.getpid()
         self._carnet = _Carnet(self.path / "a_resynchroniser.sqlite3")
         self.en_memoire = False
+        self._anciens_retires = False
         self._termes_cache: dict = {}
         self._ouvrir()
 
@@ -279,11 +280,6 @@ class MoteurTantivy:
 
     def _ouvrir_sur_disque(self) -> tantivy.Index:
         self.dossier.mkdir(parents=True, exist_ok=True)
-        for ancien in self.path.glob("v*"):
-            # Older layouts only: a newer one belongs to the processes of an
-            # upgrade under way, which would be left with no index at all.
-            if ancien.is_dir() and _version(ancien.name) < VERSION_SCHEMA:
-                shutil.rmtree(ancien, ignore_errors=True)
         try:
             index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
             index.searcher().search(Query.all_query(), 1)
@@ -298,6 +294,16 @@ class MoteurTantivy:
         self.dossier.rename(abime)
         self.dossier.mkdir()
         return self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+
+    def _retirer_les_anciens(self) -> None:
+        """Older layouts go once this one is written to, not on opening: a
+        read-only command (`fiches verifier`) leaves the index the previous
+        version still serves. Never a newer one: it belongs to the processes
+        of an upgrade under way."""
+        self._anciens_retires = True
+        for ancien in self.path.glob("v*"):
+            if ancien.is_dir() and _version(ancien.name) < VERSION_SCHEMA:
+                shutil.rmtree(ancien, ignore_errors=True)
 
     def _preparer(self, index: tantivy.Index) -> tantivy.Index:
         index.register_tokenizer("fr", _analyseur(True))
@@ -333,6 +339,8 @@ class MoteurTantivy:
     def _ecrire(self, operation: Callable) -> None:
         """Run ``operation(writer)`` then commit, holding the index lock."""
         with self._verrou:
+            if not (self._anciens_retires or self.en_memoire):
+                self._retirer_les_anciens()
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:

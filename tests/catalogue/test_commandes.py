@@ -103,3 +103,31 @@ def test_verifier_ne_dit_chaque_probleme_qu_une_fois_et_ne_touche_pas_la_base(
     servie = create_app(config)
     assert contenu() != avant
     servie.extensions["db"].dispose()
+
+
+def test_verifier_pendant_une_mise_a_jour_laisse_l_index_de_l_ancienne_version(
+    tmp_path, base_de_donnees
+):
+    """The operator checks the new release's fiches on the server while the
+    previous release still serves its search from an older index folder."""
+    index = tmp_path / "recherche"
+    ancien = index / "v1"
+    ancien.mkdir(parents=True)
+    (ancien / "meta.json").write_text("{}")
+    url = base_de_donnees()
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test",
+        "DATABASE_URL": url,
+        "SEARCH_PATH": str(index),
+    }
+    cli = FlaskGroup(create_app=lambda: create_app(config))
+    resultat = CliRunner().invoke(cli, ["fiches", "verifier"])
+    assert resultat.exit_code == 0, resultat.output
+    assert (ancien / "meta.json").read_text() == "{}"
+    # The new release's first worker fills its own index: the old one goes.
+    servie = create_app(config)
+    assert not ancien.exists()
+    client = servie.test_client()
+    assert "actions trouvées" in client.get("/?q=emploi").get_data(as_text=True)
+    servie.extensions["db"].dispose()
