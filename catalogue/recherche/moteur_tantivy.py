@@ -527,7 +527,9 @@ class MoteurTantivy:
                 texte, comptes = Texte(gardees), comptes_gardees
                 clauses = [*filtres, *(u.requete for u in gardees)]
         requete_t = _et(clauses)
-        if requete.tri == "distance" and requete.point:
+        if (requete.page - 1) * requete.par_page >= comptes["total"]:
+            page, distances = [], {}  # past the end: nothing to read or sort
+        elif requete.tri == "distance" and requete.point:
             page, distances = self._page_par_distance(
                 searcher, requete, clauses, comptes["total"]
             )
@@ -684,7 +686,7 @@ class MoteurTantivy:
         # Relevance: open actions first, full ones after.
         if not comptes["total"]:
             return []
-        if comptes["total"] <= debut + n:  # all of them up to this page: one search
+        if comptes["total"] <= n:  # all of them in the first page: one search
             cartes = _cartes(
                 searcher, searcher.search(requete_t, comptes["total"], count=False)
             )

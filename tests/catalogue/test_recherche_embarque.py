@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from catalogue.recherche import RechercheIndisponible, Requete, moteur_tantivy
+from catalogue.recherche.documents import champs_places
 from catalogue.recherche.langue import mots, surligner
 from catalogue.recherche.moteur_tantivy import MoteurTantivy, proches, typos_permises
 from catalogue.territoires import distance_km
@@ -425,3 +426,35 @@ def test_tri_par_nom_page_apres_page_comme_l_alphabet(tmp_path, docs):
     ]
     attendu = sorted(lot, key=lambda d: d["nom_tri"])
     assert vus == [d["id"] for d in attendu]
+
+
+def test_page_apres_page_les_actions_ouvertes_d_abord_et_au_dela_de_la_fin_rien_a_lire(
+    tmp_path, docs, monkeypatch
+):
+    # 130 actions, une sur trois complète : une personne tourne les pages ;
+    # quelqu'un demande ensuite une page bien au-delà de la dernière.
+    lot = [
+        docs[0]
+        | {"id": f"action-{i:03d}", "statut": "active"}
+        | champs_places(0 if i % 3 == 0 else 5, "2030-01-01T00:00:00")
+        for i in range(130)
+    ]
+    moteur = MoteurTantivy(tmp_path / "recherche")
+    moteur.indexer(lot)
+    pages = [moteur.rechercher(Requete(page=p)).resultats for p in range(1, 8)]
+    vues = [r for page in pages for r in page]
+    assert len(pages[-1]) == 130 - 6 * 20
+    assert len({r.id for r in vues}) == len(vues) == 130
+    assert [r.complet for r in vues] == sorted(r.complet for r in vues)
+
+    lus = []
+    lire = moteur_tantivy._carte
+    monkeypatch.setattr(moteur_tantivy, "_carte", lambda d: lus.append(1) or lire(d))
+    for tri in ("pertinence", "nom", "places"):
+        loin = moteur.rechercher(Requete(page=1000, par_page=100, tri=tri))
+        assert (loin.total, loin.resultats) == (130, [])
+    loin = moteur.rechercher(
+        Requete(page=1000, par_page=100, tri="distance", point=(48.43, 0.09))
+    )
+    assert (loin.total, loin.resultats) == (130, [])
+    assert lus == []
