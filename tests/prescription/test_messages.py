@@ -80,10 +80,9 @@ def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
+    p = derniere_demande(app_p)
     poster(
-        prestataire,
-        f"/pro/prescriptions/{derniere_demande(app_p).id}/refuser",
-        {"motif_refus": "complet"},
+        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
     )
     demande, refus = sms_recus(app_p)
     assert demande.startswith(
@@ -95,6 +94,12 @@ def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
         "il n'y a plus de place. Votre conseiller peut vous aider."
     )
     assert tient_dans_un_sms(demande) and tient_dans_un_sms(refus)
+    # The référent who asked learns it too, in words of the trade.
+    with Session(app_p.extensions["db"]) as db:
+        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
+    ((sujet, corps),) = courriels_recus(app_p, adresse)
+    assert sujet == "Demande refusée : plus de place – Prêt de vélos à Alençon"
+    assert f"/pro/prescriptions/{p.id}" in corps
 
 
 def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):
@@ -156,26 +161,3 @@ def test_un_nom_d_action_tres_long_est_raccourci_pour_tenir_dans_un_sms():
     assert tient_dans_un_sms(texte), (len(texte), texte)
     assert texte.startswith('Demande acceptée pour "Accompagnement..." !')
     assert texte.endswith(lien)
-
-
-def test_le_referent_apprend_chaque_reponse_en_mots_du_metier(app_p):
-    referent = se_connecter(
-        app_p.test_client(), "referent", prescripteur="referent-rsa"
-    )
-    poster(
-        referent,
-        "/fiches/velos-alencon/prescrire",
-        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
-    )
-    prestataire = se_connecter(
-        app_p.test_client(), "prestataire", structure="atelier-orne"
-    )
-    p = derniere_demande(app_p)
-    poster(
-        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
-    )
-    with Session(app_p.extensions["db"]) as db:
-        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
-    ((sujet, corps),) = courriels_recus(app_p, adresse)
-    assert sujet == "Demande refusée : plus de place – Prêt de vélos à Alençon"
-    assert f"/pro/prescriptions/{p.id}" in corps
