@@ -145,7 +145,7 @@ def sms(message: Message, nom: str, lien: str) -> str:
     """One SMS when possible: the action's name is shortened to make room."""
     fin = f" {lien}" if message.avec_lien else ""
     texte = en_gsm(message.texte.format(nom=nom)) + fin
-    surplus = len(texte) - SMS_MAX
+    surplus = longueur_sms(texte) - SMS_MAX
     nom_gsm = en_gsm(nom)
     if surplus > 0 and len(nom_gsm) > 12:
         court = nom_gsm[: max(12, len(nom_gsm) - surplus - 3)].rstrip() + "..."
@@ -159,6 +159,14 @@ GSM = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
+GSM_EXTENSION = set("€[]{}~|^\\")
+
+
+def longueur_sms(texte: str) -> int:
+    """Length as the network counts it: the extension's characters take two."""
+    return len(texte) + sum(c in GSM_EXTENSION for c in texte)
+
+
 REMPLACEMENTS = {
     "«": '"',
     "»": '"',
@@ -183,7 +191,7 @@ def en_gsm(texte: str) -> str:
         texte = texte.replace(avant, apres)
     for c in texte:
         c = REMPLACEMENTS.get(c, c)
-        if all(x in GSM for x in c):
+        if all(x in GSM or x in GSM_EXTENSION for x in c):
             sortie.append(c)
             continue
         base = "".join(

@@ -39,6 +39,9 @@ CHAMPS_TEXTE = (
 )
 CHAMPS_SURLIGNES = ("nom", "resume")
 PAR_PAGE_MAX = 100
+# Words (or expressions) of a search taken into account, as Meilisearch does;
+# the following ones are ignored, and said so.
+MOTS_MAX = 10
 RAYON_MAX_KM = 200
 # Facet -> the vocabulary its values come from (categories_thematiques aside).
 VOCABULAIRE_DES_FACETTES = {

@@ -19,6 +19,7 @@ from catalogue.recherche import (
     CHAMPS_SURLIGNES,
     CHAMPS_TEXTE,
     FACETTES,
+    MOTS_MAX,
     RechercheIndisponible,
     Requete,
     Resultat,
@@ -351,9 +352,16 @@ class MoteurMeilisearch:
     def _rechercher(self, requete: Requete, ouvertes) -> Resultats:
         """One round trip when the words match together; otherwise words are
         dropped as the embedded engine drops them (see ``_assouplir``)."""
+        unites = unites_tapees(requete.texte)
+        en_trop = [u.ecrit for u in unites[MOTS_MAX:]]
+        if en_trop:
+            requete = replace(
+                requete, texte=texte_des_unites(requete.texte, unites, range(MOTS_MAX))
+            )
+            unites = unites_tapees(requete.texte)  # positions in the shorter text
+            ouvertes = requetes_des_facettes_ouvertes(requete) if ouvertes else []
         requetes = [requete, *(sans for _, sans in ouvertes)]
         reponses = self._envoyer([self._corps(r, r.texte) for r in requetes])
-        unites = unites_tapees(requete.texte)
         ignores: list[str] = []
         if not reponses[0].get("totalHits") and len(unites) > 1:
             reponses, ignores = self._assouplir(requete, unites, requetes, reponses)
@@ -361,7 +369,7 @@ class MoteurMeilisearch:
         facettes = dict(resultats.facettes)
         for (facette, sans), reponse in zip(ouvertes, reponses[1:], strict=True):
             facettes[facette] = self._resultats(sans, reponse).facettes[facette]
-        return replace(resultats, facettes=facettes, mots_ignores=tuple(ignores))
+        return replace(resultats, facettes=facettes, mots_ignores=(*ignores, *en_trop))
 
     def _assouplir(self, requete, unites, requetes, reponses):
         """The responses with the units kept, and the units dropped in the

@@ -41,6 +41,7 @@ from catalogue.recherche import (
     CHAMPS_SURLIGNES,
     CHAMPS_TEXTE,
     FACETTES,
+    MOTS_MAX,
     RechercheIndisponible,
     Requete,
     Resultat,
@@ -515,6 +516,8 @@ class MoteurTantivy:
             filtres.append(self._rayon(searcher, filtres, requete))
         texte, ignores = None, []
         unites = self._analyser(requete.texte, searcher)
+        en_trop = [u.ecrit for u in unites[MOTS_MAX:]]
+        unites = unites[:MOTS_MAX]
         if unites:
             texte = Texte(unites)
         clauses = [*filtres, *(u.requete for u in unites)]
@@ -557,7 +560,7 @@ class MoteurTantivy:
             requete.par_page,
             resultats,
             comptes["facettes"],
-            mots_ignores=tuple(ignores),
+            mots_ignores=(*ignores, *en_trop),
             places_libres=comptes["libres"],
             places_completes=comptes["total"] - comptes["ouvertes"],
         )

@@ -311,6 +311,16 @@ def test_tous_les_mots_trouvent_en_un_aller_retour(faux_qui_cherche, meili):
     assert envoi["queries"][0]["matchingStrategy"] == "all"
 
 
+def test_au_dela_de_dix_mots_meilisearch_ne_recoit_que_les_dix_premiers(
+    faux_qui_cherche, meili
+):
+    texte = "atelier vélo " + " ".join(f"atelier{i}" for i in range(10))
+    resultats = meili.rechercher(Requete(texte=texte))
+    assert resultats.mots_ignores[-2:] == ("atelier8", "atelier9")
+    premier_envoi = allers_retours(faux_qui_cherche)[0][0][0]
+    assert premier_envoi.split() == texte.split()[:10]
+
+
 def test_un_mot_introuvable_est_ignore_et_dit_tel_qu_il_est_tape(
     faux_qui_cherche, meili
 ):

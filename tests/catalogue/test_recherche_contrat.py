@@ -86,6 +86,13 @@ def test_les_mots_qui_empechent_de_trouver_sont_ignores_et_dits(
     assert attendue in ids(resultats)
 
 
+def test_au_dela_de_dix_mots_les_suivants_sont_ignores_et_dits(moteur):
+    texte = "prêt vélos " + " ".join(f"mot{i}" for i in range(12))
+    resultats = moteur.rechercher(Requete(texte=texte))
+    assert "mob-velos-alencon" in ids(resultats)
+    assert resultats.mots_ignores == tuple(f"mot{i}" for i in range(12))
+
+
 def test_aucun_mot_n_est_ignore_quand_tous_trouvent_ou_aucun(moteur):
     assert moteur.rechercher(Requete(texte="prêt vélos")).mots_ignores == ()
     rien = moteur.rechercher(Requete(texte="astrophysique quantique"))

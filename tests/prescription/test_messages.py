@@ -2,7 +2,7 @@
 
 from sqlmodel import Session, select
 
-from prescription.messages import GSM, SMS_MAX
+from prescription.messages import GSM, GSM_EXTENSION, SMS_MAX, longueur_sms
 from prescription.modeles import Notification, Prescription, Utilisateur
 from tests.prescription.conftest import PERSONNE, poster, se_connecter
 
@@ -33,7 +33,7 @@ def courriels_recus(app, adresse: str) -> list[tuple[str, str]]:
 
 
 def tient_dans_un_sms(texte: str) -> bool:
-    return len(texte) <= SMS_MAX and set(texte) <= GSM
+    return longueur_sms(texte) <= SMS_MAX and set(texte) <= GSM | GSM_EXTENSION
 
 
 def derniere_demande(app) -> Prescription:
@@ -161,3 +161,13 @@ def test_un_nom_d_action_tres_long_est_raccourci_pour_tenir_dans_un_sms():
     assert tient_dans_un_sms(texte), (len(texte), texte)
     assert texte.startswith('Demande acceptée pour "Accompagnement..." !')
     assert texte.endswith(lien)
+
+
+def test_l_euro_et_les_crochets_restent_dans_le_sms_et_comptent_double():
+    from prescription.messages import pour_la_personne, sms
+
+    nom = "Aide de 50 € [permis] {code}"
+    texte = sms(pour_la_personne("acceptee", nom, "auto"), nom, "")
+    assert "50 € [permis] {code}" in texte
+    assert "?" not in texte
+    assert longueur_sms(texte) == len(texte) + 5
