@@ -84,11 +84,7 @@ TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
 PLACES = "_places"  # and "_places=libres" for an action with places left
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000
-PREFIXES_MAX = 300
 CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
-# Up to this many terms, a union of term queries beats a term set (which
-# reads every posting up front, at a fixed cost of its own).
-TERMES_EN_UNION = 24
 
 
 @cache
@@ -737,7 +733,7 @@ class MoteurTantivy:
             )
             return ordre[debut:], distances
         avec_lieu = _et([*clauses, Query.exists_query("lat")])
-        nb_avec_lieu = _compter(searcher, avec_lieu)
+        nb_avec_lieu = _nombre(searcher, avec_lieu)
         rayon = 10.0
         while True:
             if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
@@ -858,26 +854,11 @@ class MoteurTantivy:
                     ]
             if dernier and len(mot) > 1 and not mot.isdigit():
                 # Search as you type: the words it begins, indexed as such
-                # up to DEBUT_MAX letters (one posting list, not hundreds).
+                # (one posting list, not hundreds); past DEBUT_MAX letters,
+                # the words sharing its first DEBUT_MAX.
                 unite.prefixes.add(mot)
-                if len(mot) <= DEBUT_MAX:
-                    approches.append(
-                        Query.const_score_query(
-                            Query.term_query(self.schema, DEBUTS, mot), POIDS_FAUTE
-                        )
-                    )
-                    debuts = []
-                else:
-                    prefixes = searcher.terms_with_prefix(TOUT, mot, limit=PREFIXES_MAX)
-                    debuts = [t for t, _n in prefixes if t != mot]
-                if debuts:
-                    approches.append(
-                        Query.const_score_query(self._un_de(TOUT, debuts), POIDS_FAUTE)
-                        if len(debuts) <= TERMES_EN_UNION
-                        else Query.const_score_query(
-                            Query.term_set_query(self.schema, TOUT, debuts), POIDS_FAUTE
-                        )
-                    )
+                debut = Query.term_query(self.schema, DEBUTS, mot[:DEBUT_MAX])
+                approches.append(Query.const_score_query(debut, POIDS_FAUTE))
         else:
             justes.append(self._expression(mots, POIDS["nom"]))
             unite.exacts.update(mots)
@@ -960,7 +941,7 @@ class MoteurTantivy:
         return gardees, (ignores if gardees else []), comptes
 
     def _trouve(self, searcher, filtres, unites: list[Unite]) -> bool:
-        return bool(_compter(searcher, _et([*filtres, *(u.requete for u in unites)])))
+        return bool(_nombre(searcher, _et([*filtres, *(u.requete for u in unites)])))
 
 
 # --- Helpers --------------------------------------------------------------------
@@ -988,7 +969,7 @@ def _version(nom: str) -> int:
     return int(nom[1:]) if nom[1:].isascii() and nom[1:].isdigit() else VERSION_SCHEMA
 
 
-def _compter(searcher, requete: Query) -> int:
+def _nombre(searcher, requete: Query) -> int:
     return searcher.search(requete, 1, count=True).count
 
 

@@ -458,3 +458,17 @@ def test_page_apres_page_les_actions_ouvertes_d_abord_et_au_dela_de_la_fin_rien_
     )
     assert (loin.total, loin.resultats) == (130, [])
     assert lus == []
+
+
+@pytest.mark.parametrize("tape", ["profe", "professionnalis", "professionnalisati"])
+def test_un_mot_en_cours_de_frappe_court_ou_long_trouve_la_fiche(tmp_path, docs, tape):
+    fiche = docs[0] | {"id": "longue", "resume": "Un parcours de professionnalisation."}
+    moteur = MoteurTantivy(tmp_path / "recherche")
+    moteur.indexer([fiche, *docs[1:]])
+    resultats = moteur.rechercher(Requete(texte=f"parcours {tape}"))
+    assert "longue" in [r.id for r in resultats.resultats]
+    assert resultats.mots_ignores == ()
+    assert (
+        "<mark>professionnalisation</mark>"
+        in resultats.resultats[0].surlignage["resume"]
+    )
