@@ -1,30 +1,93 @@
-// After each search swapped in by htmx:
-// 1. Back and forward restore a snapshot of the page: write the fields'
-//    current values into their attributes, so the snapshot shows the words
-//    and filters that go with the results it holds.
+// Search page behaviour on top of htmx.
+// 1. Back and forward restore a snapshot of the page. htmx takes it from the
+//    DOM just before the next search is swapped in (or before going back),
+//    and a field's live value is not in the DOM: the snapshot would keep the
+//    words of the page's first load, or of whatever was typed since. So, at
+//    the moment of the snapshot, the fields' attributes are set from the URL
+//    being saved, which is the search whose results the snapshot holds; the
+//    live values are put back right after, so nothing the person is typing
+//    changes under their fingers. (Writing them after each swap raced with a
+//    quick back: the settle delay had not passed yet.)
 // 2. A link that replaced the whole list (next page, removing a filter) took
 //    the focus away with it: give it to the results heading, as a new page
 //    would. Typing in the form keeps its focus.
-document.addEventListener("htmx:afterSettle", function (e) {
+(function () {
   "use strict";
-  if (!e.detail.target || e.detail.target.id !== "resultats") return;
-  var form = document.getElementById("formulaire-recherche");
-  if (form) {
-    form.querySelectorAll("input, select").forEach(function (champ) {
-      if (champ.type === "checkbox") {
-        champ.toggleAttribute("checked", champ.checked);
-      } else if (champ.tagName === "SELECT") {
-        champ.querySelectorAll("option").forEach(function (o) {
-          o.toggleAttribute("selected", o.selected);
+
+  function champs(form) {
+    return Array.prototype.filter.call(
+      form.querySelectorAll("input, select"),
+      function (champ) {
+        return champ.name && champ.type !== "hidden";
+      },
+    );
+  }
+
+  function etatVivant(liste) {
+    return liste.map(function (champ) {
+      if (champ.type === "checkbox" || champ.type === "radio") return champ.checked;
+      if (champ.tagName === "SELECT") {
+        return Array.prototype.map.call(champ.options, function (o) {
+          return o.selected;
         });
-      } else if (champ.type !== "hidden") {
-        champ.setAttribute("value", champ.value);
+      }
+      return champ.value;
+    });
+  }
+
+  function remettre(liste, etat) {
+    liste.forEach(function (champ, i) {
+      if (champ.type === "checkbox" || champ.type === "radio") {
+        champ.checked = etat[i];
+      } else if (champ.tagName === "SELECT") {
+        Array.prototype.forEach.call(champ.options, function (o, j) {
+          o.selected = etat[i][j];
+        });
+      } else {
+        champ.value = etat[i];
       }
     });
   }
-  var source = e.detail.requestConfig && e.detail.requestConfig.elt;
-  var titre = document.getElementById("titre-resultats");
-  if (titre && source && source.hasAttribute("data-focus-resultats")) {
-    titre.focus();
+
+  function ecrireDepuisAdresse(liste, adresse) {
+    var texte = (adresse || "").split("#")[0];
+    var params = new URLSearchParams(texte.indexOf("?") >= 0 ? texte.slice(texte.indexOf("?") + 1) : "");
+    liste.forEach(function (champ) {
+      var valeurs = params.getAll(champ.name);
+      if (champ.type === "checkbox" || champ.type === "radio") {
+        champ.toggleAttribute("checked", valeurs.indexOf(champ.value) >= 0);
+      } else if (champ.tagName === "SELECT") {
+        var options = Array.prototype.slice.call(champ.options);
+        var choisie = options.filter(function (o) {
+          return valeurs.indexOf(o.value) >= 0;
+        })[0] || options[0];
+        options.forEach(function (o) {
+          o.toggleAttribute("selected", o === choisie);
+        });
+      } else {
+        champ.setAttribute("value", valeurs.length ? valeurs[0] : "");
+      }
+    });
   }
-});
+
+  document.addEventListener("htmx:beforeHistorySave", function (e) {
+    var form = document.getElementById("formulaire-recherche");
+    if (!form) return;
+    var liste = champs(form);
+    var etat = etatVivant(liste);
+    ecrireDepuisAdresse(liste, e.detail.path || location.pathname + location.search);
+    // htmx reads the snapshot synchronously after this event.
+    queueMicrotask(function () {
+      remettre(liste, etat);
+    });
+  });
+
+  document.addEventListener("htmx:afterSettle", function (e) {
+    if (!e.detail.target || e.detail.target.id !== "resultats") return;
+    var source = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var titre = document.getElementById("titre-resultats");
+    if (titre && source && source.hasAttribute("data-focus-resultats")) {
+      titre.focus();
+    }
+  });
+})();

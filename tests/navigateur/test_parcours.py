@@ -3,6 +3,7 @@ actions with places, open a fiche; with and without JavaScript."""
 
 import re
 
+import pytest
 from playwright.sync_api import expect
 
 FICHE = "fle-alencon"
@@ -70,35 +71,58 @@ def test_commune_inconnue_sans_javascript(serveur, telephone_sans_js):
     expect(page.locator("#annonce .alerte")).to_have_count(0)
 
 
-def test_precedent_et_suivant_restaurent_les_resultats(serveur, telephone):
+@pytest.mark.parametrize("delai_ms", [None, 1500], ids=["normal", "telephone-lent"])
+def test_precedent_et_suivant_restaurent_les_resultats(serveur, telephone, delai_ms):
+    """Back and forward show the words, the ticked filters and the results
+    of the same search, even when the person goes back the moment the
+    results appear: on a slow phone, htmx has not finished settling the new
+    results when "Précédent" is tapped (simulated by a long settle delay)."""
     page = telephone
     titres = page.locator(".carte__titre")
+    boite = page.locator("#q")
+    filtre = page.locator("#mobilisable_par-usagers")
     page.goto(serveur + "/")
-    page.locator("#q").fill("velo")
+    if delai_ms:
+        page.wait_for_function("window.htmx !== undefined")
+        page.evaluate(f"htmx.config.defaultSettleDelay = {delai_ms}")
+    boite.fill("velo")
     attendre_recherche(page, r"q=velo")
     premiers = titres.all_inner_texts()
-    page.locator("#q").fill("permis")
-    attendre_recherche(page, r"q=permis")
+    boite.fill("permis")
+    attendre_recherche(page, r"q=permis$")
+    filtre.check()
+    attendre_recherche(page, r"q=permis&mobilisable_par=usagers$")
     seconds = titres.all_inner_texts()
     assert premiers != seconds
 
     page.go_back()
+    page.wait_for_url(re.compile(r"q=permis$"))
+    expect(filtre).not_to_be_checked()
+    expect(boite).to_have_value("permis")
+    page.go_back()
     page.wait_for_url(re.compile(r"q=velo$"))
     expect(titres).to_have_text(premiers)
-    expect(page.locator("#q")).to_have_value("velo")
+    expect(boite).to_have_value("velo")
+    expect(filtre).not_to_be_checked()
 
     page.go_forward()
     page.wait_for_url(re.compile(r"q=permis$"))
+    expect(boite).to_have_value("permis")
+    expect(filtre).not_to_be_checked()
+    page.go_forward()
+    page.wait_for_url(re.compile(r"mobilisable_par=usagers$"))
     expect(titres).to_have_text(seconds)
-    expect(page.locator("#q")).to_have_value("permis")
+    expect(boite).to_have_value("permis")
+    expect(filtre).to_be_checked()
 
     # Back from a fiche to the results it was opened from.
     titres.first.get_by_role("link").click()
     page.wait_for_url("**/fiches/**")
     page.go_back()
-    page.wait_for_url(re.compile(r"q=permis$"))
+    page.wait_for_url(re.compile(r"mobilisable_par=usagers$"))
     expect(titres).to_have_text(seconds)
-    expect(page.locator("#q")).to_have_value("permis")
+    expect(boite).to_have_value("permis")
+    expect(filtre).to_be_checked()
 
 
 def test_une_erreur_htmx_s_affiche_en_francais(serveur, telephone):
