@@ -1,5 +1,6 @@
 """Places pages: the prestataire's board and the one-tap update link."""
 
+import re
 from datetime import timedelta
 
 from flask import (
@@ -29,6 +30,8 @@ from web.securite import url_absolue
 
 # The most places one action can list (as the fiche format allows).
 PLACES_MAX = 100_000
+# A whole number as typed, sign included, so "-5" is told it is below zero.
+ENTIER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 def _lignes_places(fiche) -> list[dict]:
@@ -72,17 +75,23 @@ def _changer_places(fiche, auteur: str):
         nombre = (actuelle or 0) + int(ecart)
     elif valeur == "":
         nombre = None
-    elif valeur.isascii() and valeur.isdigit() and len(valeur) <= 6:
+    elif ENTIER.fullmatch(valeur):
+        # Any length: a huge number is told its bound, not "not a number".
         nombre = int(valeur)
     else:
-        return cle, "Écrivez un nombre entier, ou laissez vide pour ne pas suivre."
+        return cle, (
+            f"« {valeur[:20]} » n'est pas un nombre entier : écrivez le nombre de "
+            "places restantes (ex. 3), ou laissez vide pour ne pas les suivre."
+        )
     if nombre is not None and nombre > PLACES_MAX:
         return cle, "Au plus 100 000 places par action."
     if nombre is not None and nombre < 0:
         return cle, "Il ne peut pas rester moins de zéro place."
     if nombre is not None and capacite is not None and nombre > capacite:
         return cle, f"Au plus {int(capacite)} places : c'est la capacité de l'action."
-    places.fixer(db(), fiche.id, nombre, auteur, session=cle, motif="tableau de bord")
+    demandes.fixer_les_places(
+        db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
+    )
     db().commit()
     donnees.publier()
     return cle, None
@@ -100,7 +109,15 @@ def changer_places(fiche_id: str):
         return render_template(
             "prescription/_ligne_places.html", ligne=ligne, erreur=erreur
         ), (422 if erreur else 200)
-    flash(erreur or "Places mises à jour.")
+    if erreur:
+        # Never a success banner on failure: the board again, the line told.
+        return render_template(
+            "prescription/tableau.html",
+            lignes=[x for f in _fiches_du_prestataire() for x in _lignes_places(f)],
+            lien=None,
+            erreurs={(fiche.id, cle): erreur},
+        ), 422
+    flash("Places mises à jour.")
     return redirect(url_for("prescription.tableau"), 303)
 
 
