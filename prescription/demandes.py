@@ -37,6 +37,7 @@ from prescription.workflow import (
     MOTIFS_REFUS,
     STATUTS,
     SYSTEME,
+    TIENNENT_UNE_PLACE,
     TYPES_SORTIE,
     Regle,
     noter,
@@ -307,6 +308,51 @@ def appliquer(
         _dire_au_prestataire(db, prescription, fiche, liens, maintenant, annulee=True)
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
+
+
+def fixer_les_places(
+    db: Session,
+    fiche: Fiche,
+    nombre: int | None,
+    auteur: str,
+    *,
+    session: str = places.ACTION,
+    motif: str = "correction",
+    maintenant: datetime | None = None,
+) -> int:
+    """Set the free places a prestataire counted; journaled. Not committed.
+
+    Starting to track counts the requests already holding a place (they give
+    it back when they leave); stopping releases them. Returns how many
+    requests changed.
+    """
+    avant = getattr(
+        places.par_session(db, fiche.id).get(session), "places_restantes", None
+    )
+    places.fixer(
+        db,
+        fiche.id,
+        nombre,
+        auteur,
+        session=session,
+        motif=motif,
+        maintenant=maintenant,
+    )
+    if (avant is None) == (nombre is None):
+        return 0
+    suivre = nombre is not None
+    concernees = db.exec(
+        select(Prescription).where(
+            Prescription.fiche_id == fiche.id,
+            Prescription.session == session,
+            Prescription.statut.in_(TIENNENT_UNE_PLACE),
+            Prescription.place_tenue == (not suivre),
+        )
+    ).all()
+    for p in concernees:
+        p.place_tenue = suivre
+        db.add(p)
+    return len(concernees)
 
 
 def rendre_la_place(

@@ -8,7 +8,7 @@ from sqlmodel import Session, select
 from catalogue import places
 from catalogue.fiche import Fiche
 from prescription.modeles import Beneficiaire, Prescription
-from prescription.workflow import SORTIE
+from prescription.workflow import SORTIE, tient_une_place
 
 
 @dataclass
@@ -35,6 +35,9 @@ def calculer(db: Session, fiches: dict[str, Fiche]) -> Indicateurs:
             Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id
         )
     ).all()
+    # Occupied: the requests holding a place (entries included), never the
+    # counter staff type, which says what is free, not who came.
+    tenues = Counter(p.fiche_id for p, _ in lignes if tient_une_place(p.statut))
     suivies = occupees = 0.0
     for fiche_id, etat in places.etats(db, list(fiches)).items():
         fiche = fiches[fiche_id]
@@ -51,7 +54,7 @@ def calculer(db: Session, fiches: dict[str, Fiche]) -> Indicateurs:
                 or capacite
             )
         suivies += capacite
-        occupees += max(0.0, capacite - etat.places_restantes)
+        occupees += min(capacite, tenues[fiche_id])
     return Indicateurs(
         total=len(lignes),
         par_origine=Counter(p.origine for p, _ in lignes),

@@ -38,6 +38,15 @@ STATUTS = {
 EN_ATTENTE_DE_REPONSE = (DEMANDEE, A_VALIDER)
 # Statuses where the request is over.
 TERMINES = (SORTIE, REFUSEE, ANNULEE, EXPIREE)
+# The one rule of which statuses hold a place: the workflow gives the place
+# back when a request leaves them, the places counter starts from them, the
+# fill rate counts them. Waiting, refused, cancelled, expired or gone: none.
+TIENNENT_UNE_PLACE = (DEMANDEE, A_VALIDER, ACCEPTEE, ENTREE)
+
+
+def tient_une_place(statut: str | None) -> bool:
+    return statut in TIENNENT_UNE_PLACE
+
 
 MOTIFS_REFUS = {
     "complet": "L'action est complète",
@@ -75,10 +84,14 @@ class Regle:
     depuis: tuple[str | None, ...]
     vers: str
     par: tuple[str, ...]
-    rend_la_place: bool = False
     # None: any fiche; True: only fiches with a check before entry; False: without.
     avec_validation: bool | None = None
     exige: str | None = None  # "motif_refus" or "type_sortie"
+
+    @property
+    def rend_la_place(self) -> bool:
+        """Leaving the statuses that hold a place gives it back."""
+        return not tient_une_place(self.vers)
 
 
 TRANSITIONS: tuple[Regle, ...] = (
@@ -124,7 +137,6 @@ TRANSITIONS: tuple[Regle, ...] = (
         (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
         REFUSEE,
         (PRESTATAIRE,),
-        rend_la_place=True,
         exige="motif_refus",
     ),
     Regle(
@@ -136,7 +148,6 @@ TRANSITIONS: tuple[Regle, ...] = (
         (ENTREE,),
         SORTIE,
         (PRESTATAIRE,),
-        rend_la_place=True,
         exige="type_sortie",
     ),
     # Anyone involved may cancel before the person enters.
@@ -146,7 +157,6 @@ TRANSITIONS: tuple[Regle, ...] = (
         (DEMANDEE, A_VALIDER, ACCEPTEE, LISTE_ATTENTE),
         ANNULEE,
         (REFERENT, BENEFICIAIRE, PRESTATAIRE),
-        rend_la_place=True,
     ),
     # Time and freed places.
     Regle(
@@ -155,7 +165,6 @@ TRANSITIONS: tuple[Regle, ...] = (
         (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
         EXPIREE,
         (SYSTEME,),
-        rend_la_place=True,
     ),
     Regle(
         "proposer", "Une place s'est libérée", (LISTE_ATTENTE,), DEMANDEE, (SYSTEME,)

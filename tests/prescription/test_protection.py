@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 import pytest
 from sqlmodel import Session, select
 
+from catalogue import places
 from prescription import liens
 from prescription.modeles import Audit, LienSigne, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
@@ -154,8 +155,22 @@ def test_l_export_csv_ne_lance_aucune_formule(app_p, client_p):
     assert "'+33 tricheur" in csv
 
 
-@pytest.mark.parametrize("valeur", ["²", "99999999999999999999999", "1e9", "-3"])
-def test_un_nombre_de_places_etrange_recoit_un_message(app_p, valeur):
+@pytest.mark.parametrize(
+    ("valeur", "message"),
+    [
+        ("abc", "« abc » n'est pas un nombre entier"),
+        ("²", "« ² » n'est pas un nombre entier"),
+        ("1e9", "« 1e9 » n'est pas un nombre entier"),
+        ("-5", "Il ne peut pas rester moins de zéro place."),
+        ("9999999999", "Au plus 100 000 places par action."),
+        ("99999999999999999999999", "Au plus 100 000 places par action."),
+        ("11", "Au plus 10 places : c'est la capacité de l'action."),
+    ],
+)
+@pytest.mark.parametrize("avec_htmx", [False, True])
+def test_un_nombre_de_places_etrange_recoit_son_message(
+    app_p, valeur, message, avec_htmx
+):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
@@ -163,11 +178,15 @@ def test_un_nombre_de_places_etrange_recoit_un_message(app_p, valeur):
         prestataire,
         "/pro/places/velos-alencon",
         {"places": valeur},
-        follow_redirects=True,
+        headers={"HX-Request": "true"} if avec_htmx else {},
     )
-    assert reponse.status_code == 200
-    assert "Écrivez un nombre entier" in texte(reponse)
+    assert reponse.status_code == 422
+    assert message in texte(reponse)
     assert "Places mises à jour" not in texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        assert (
+            places.par_session(db, "velos-alencon")[places.ACTION].places_restantes == 3
+        )
 
 
 def test_un_numero_de_demande_demesure_est_introuvable(app_p):

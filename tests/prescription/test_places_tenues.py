@@ -1,0 +1,93 @@
+"""Places that mean what they say: one rule of which requests hold a place."""
+
+from sqlmodel import Session, select
+
+from catalogue import places
+from catalogue.places import JournalPlaces
+from prescription import indicateurs
+from prescription.modeles import Beneficiaire, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+
+
+def des_demandes(app, fiche_id: str, statuts: list[str]) -> None:
+    """Requests already answered, as months of work leave them."""
+    with Session(app.extensions["db"]) as db:
+        for i, statut in enumerate(statuts):
+            b = Beneficiaire(
+                prenom=f"Personne {i}", nom="Martin", telephone="0612345678"
+            )
+            db.add(b)
+            db.flush()
+            maintenant = places.maintenant_utc()
+            db.add(
+                Prescription(
+                    fiche_id=fiche_id,
+                    structure_catalogue="atelier-orne",
+                    beneficiaire_id=b.id,
+                    origine="referent",
+                    statut=statut,
+                    place_tenue=statut in ("acceptee", "entree"),
+                    cree_le=maintenant,
+                    maj_le=maintenant,
+                )
+            )
+        db.commit()
+
+
+def remplissage_des_velos(app) -> tuple[float, float, float | None]:
+    """The département's figures for the vélos action alone."""
+    fiches = app.extensions["catalogue"].fiches
+    with Session(app.extensions["db"]) as db:
+        i = indicateurs.calculer(db, {"velos-alencon": fiches["velos-alencon"]})
+    return i.places_occupees, i.places_suivies, i.taux_remplissage
+
+
+def test_le_remplissage_vient_des_places_tenues_jamais_du_compteur_tape(app_p):
+    # Vélos: 10 places suivies; 3 personnes entrées, 2 acceptées, 1 refusée.
+    des_demandes(
+        app_p, "velos-alencon", ["entree"] * 3 + ["acceptee"] * 2 + ["refusee"]
+    )
+    assert remplissage_des_velos(app_p) == (5, 10, 0.5)
+
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    reponse = poster(prestataire, "/pro/places/velos-alencon", {"places": "1"})
+    assert reponse.status_code == 303
+    # The typed counter says what is free, not who came: the rate stays.
+    assert remplissage_des_velos(app_p) == (5, 10, 0.5)
+    with Session(app_p.extensions["db"]) as db:
+        correction = db.exec(
+            select(JournalPlaces)
+            .where(JournalPlaces.fiche_id == "velos-alencon")
+            .order_by(JournalPlaces.id.desc())
+        ).first()
+    assert (correction.avant, correction.apres) == (3, 1)
+    assert correction.motif == "correction (tableau de bord)"
+    assert correction.maj_par.startswith("utilisateur ")
+
+
+def test_suivre_les_places_compte_les_demandes_qui_en_tiennent_deja_une(app_p):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    # Places not tracked: the person signed up holds none.
+    poster(prestataire, "/pro/places/velos-alencon", {"places": ""})
+    inscrite = poster(prestataire, "/pro/fiches/velos-alencon/inscrire", PERSONNE)
+    detail = inscrite.headers["Location"]
+    assert "Pas de place réservée" in texte(prestataire.get(detail))
+
+    poster(prestataire, "/pro/places/velos-alencon", {"places": "5"})
+    assert "Une place est réservée pour cette demande" in texte(prestataire.get(detail))
+    # Once she leaves, her place comes back to the counter.
+    pid = detail.rsplit("/", 1)[1]
+    poster(prestataire, f"/pro/prescriptions/{pid}/entrer")
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{pid}/sortir",
+        {"type_sortie": "emploi-durable"},
+    )
+    with Session(app_p.extensions["db"]) as db:
+        assert (
+            places.par_session(db, "velos-alencon")[places.ACTION].places_restantes == 6
+        )

@@ -1,0 +1,122 @@
+"""Prescription pages for the person alone: sign up, follow, cancel.
+
+No account: the person holds a signed personal link.
+"""
+
+from datetime import timedelta
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from prescription import demandes, liens, workflow
+from prescription.demandes import Acteur, Demande
+from prescription.modeles import ORIGINE_AUTO, Prescription
+from web.donnees import db
+from web.prescription import (
+    LIEN_SUIVI,
+    LiensWeb,
+    _demander,
+    _fiche,
+    _formulaire,
+    _lien_de_suivi,
+    _structure,
+    _terminer,
+    bp,
+)
+
+
+@bp.route("/fiches/<fiche_id>/inscription", methods=["GET", "POST"])
+def inscription(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    gabarit = "prescription/inscription.html"
+    if request.method == "GET":
+        if not fiche.auto_prescription:
+            return _formulaire(gabarit, fiche, 403, refus=_pas_d_auto_inscription())
+        return _formulaire(gabarit, fiche)
+    en_plus = {}
+    if request.form.get("consentement") != "oui":
+        en_plus["consentement"] = "Cochez la case pour dire que vous êtes d'accord."
+    resultat = _demander(
+        gabarit,
+        fiche,
+        lambda personne: Demande(fiche, personne, ORIGINE_AUTO),
+        Acteur.beneficiaire(),
+        pour_soi=True,
+        erreurs_en_plus=en_plus,
+    )
+    if not isinstance(resultat, demandes.Resultat):
+        return resultat
+    jeton = _lien_de_suivi(resultat.prescription)
+    db().commit()
+    _terminer()
+    flash("nouvelle")
+    return redirect(url_for("prescription.suivi", jeton=jeton), 303)
+
+
+def _pas_d_auto_inscription() -> str:
+    return (
+        "Pour cette action, c'est un référent ou un conseiller qui fait la demande : "
+        "parlez-en à la personne qui vous suit."
+    )
+
+
+def _lien_lu(jeton: str):
+    duree = timedelta(days=current_app.config["PRESCRIPTION_LIEN_JOURS"])
+    try:
+        return liens.lire(
+            db(), current_app.config["SECRET_KEY"], LIEN_SUIVI, jeton, duree
+        )
+    except liens.LienInvalide as erreur:
+        abort(
+            Response(
+                render_template("prescription/lien_invalide.html", message=str(erreur)),
+                410,
+            )
+        )
+
+
+@bp.get("/suivi/<jeton>")
+def suivi(jeton: str):
+    lien = _lien_lu(jeton)
+    p = db().get(Prescription, int(lien.cible))
+    fiche = _fiche(p.fiche_id)
+    demandes.auditer(db(), p, "la personne (lien personnel)", "consultation")
+    db().commit()
+    return render_template(
+        "prescription/suivi.html",
+        p=p,
+        fiche=fiche,
+        structure=_structure(fiche),
+        jeton=jeton,
+        peut_annuler=bool(
+            workflow.possibles(p.statut, workflow.BENEFICIAIRE, True)
+            and p.statut not in workflow.TERMINES
+        ),
+        statuts=workflow.STATUTS,
+        motifs=workflow.MOTIFS_REFUS,
+    )
+
+
+@bp.post("/suivi/<jeton>/annuler")
+def suivi_annuler(jeton: str):
+    lien = _lien_lu(jeton)
+    p = db().get(Prescription, int(lien.cible))
+    fiche = _fiche(p.fiche_id)
+    try:
+        demandes.appliquer(db(), p, "annuler", Acteur.beneficiaire(), fiche, LiensWeb())
+    except workflow.TransitionRefusee as refus:
+        db().rollback()
+        return render_template(
+            "prescription/lien_invalide.html", message=str(refus)
+        ), 409
+    db().commit()
+    _terminer()
+    return redirect(url_for("prescription.suivi", jeton=jeton), 303)

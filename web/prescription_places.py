@@ -1,0 +1,184 @@
+"""Places pages: the prestataire's board and the one-tap update link."""
+
+import re
+from datetime import timedelta
+
+from flask import (
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from catalogue import places
+from prescription import demandes, liens
+from web import donnees
+from web.donnees import db
+from web.prescription import (
+    LIEN_PLACES,
+    _fiche,
+    _fiches_du_prestataire,
+    _sessions,
+    bp,
+    droits,
+    htmx,
+    prestataire_requis,
+)
+from web.securite import url_absolue
+
+# The most places one action can list (as the fiche format allows).
+PLACES_MAX = 100_000
+# A whole number as typed, sign included, so "-5" is told it is below zero.
+ENTIER = re.compile(r"[+-]?[0-9]+", re.ASCII)
+
+
+def _lignes_places(fiche) -> list[dict]:
+    existantes = places.par_session(db(), fiche.id)
+    cles = [s["cle"] for s in _sessions(fiche)] if fiche.sessions else [places.ACTION]
+    return [
+        {
+            "fiche": fiche,
+            "session": cle,
+            "restantes": getattr(existantes.get(cle), "places_restantes", None),
+            "capacite": demandes.capacite(fiche, cle),
+            "premiere": i == 0,
+            "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
+        }
+        for i, cle in enumerate(cles)
+    ]
+
+
+@bp.get("/pro/places")
+@prestataire_requis
+def tableau():
+    return render_template(
+        "prescription/tableau.html",
+        lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
+        lien=None,
+    )
+
+
+def _changer_places(fiche, auteur: str):
+    """Read the one-tap form and set the number; an error message or None."""
+    cle = request.form.get("session", places.ACTION)
+    if cle not in {ligne["session"] for ligne in _lignes_places(fiche)}:
+        return cle, "Cette session n'existe pas."
+    actuelle = getattr(
+        places.par_session(db(), fiche.id).get(cle), "places_restantes", None
+    )
+    capacite = demandes.capacite(fiche, cle)
+    valeur = request.form.get("places", "").strip()
+    ecart = request.form.get("ecart")
+    if ecart in ("-1", "+1"):
+        nombre = (actuelle or 0) + int(ecart)
+    elif valeur == "":
+        nombre = None
+    elif ENTIER.fullmatch(valeur):
+        # Any length: a huge number is told its bound, not "not a number".
+        nombre = int(valeur)
+    else:
+        return cle, (
+            f"« {valeur[:20]} » n'est pas un nombre entier : écrivez le nombre de "
+            "places restantes (ex. 3), ou laissez vide pour ne pas les suivre."
+        )
+    if nombre is not None and nombre > PLACES_MAX:
+        return cle, "Au plus 100 000 places par action."
+    if nombre is not None and nombre < 0:
+        return cle, "Il ne peut pas rester moins de zéro place."
+    if nombre is not None and capacite is not None and nombre > capacite:
+        return cle, f"Au plus {int(capacite)} places : c'est la capacité de l'action."
+    demandes.fixer_les_places(
+        db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
+    )
+    db().commit()
+    donnees.publier()
+    return cle, None
+
+
+@bp.post("/pro/places/<fiche_id>")
+@prestataire_requis
+def changer_places(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    cle, erreur = _changer_places(fiche, f"utilisateur {droits().utilisateur.id}")
+    ligne = next((x for x in _lignes_places(fiche) if x["session"] == cle), None)
+    if htmx and ligne is not None:
+        return render_template(
+            "prescription/_ligne_places.html", ligne=ligne, erreur=erreur
+        ), (422 if erreur else 200)
+    if erreur:
+        # Never a success banner on failure: the board again, the line told.
+        return render_template(
+            "prescription/tableau.html",
+            lignes=[x for f in _fiches_du_prestataire() for x in _lignes_places(f)],
+            lien=None,
+            erreurs={(fiche.id, cle): erreur},
+        ), 422
+    flash("Places mises à jour.")
+    return redirect(url_for("prescription.tableau"), 303)
+
+
+@bp.post("/pro/places/<fiche_id>/lien")
+@prestataire_requis
+def lien_places(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    duree = timedelta(days=current_app.config["PLACES_LIEN_JOURS"])
+    jeton = liens.creer(
+        db(), current_app.config["SECRET_KEY"], LIEN_PLACES, fiche.id, duree
+    )
+    db().commit()
+    return render_template(
+        "prescription/tableau.html",
+        lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
+        lien=(fiche, url_absolue("prescription.places_lien", jeton=jeton)),
+    )
+
+
+@bp.post("/pro/places/<fiche_id>/lien/revoquer")
+@prestataire_requis
+def revoquer_liens_places(fiche_id: str):
+    """Every live update link of this action stops working at once."""
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    n = liens.revoquer(db(), LIEN_PLACES, fiche.id)
+    db().commit()
+    if n == 0:
+        flash(f"Aucun lien de mise à jour en service pour « {fiche.nom} ».")
+    elif n == 1:
+        flash(f"Lien désactivé pour « {fiche.nom} » : il ne marche plus.")
+    else:
+        flash(f"{n} liens désactivés pour « {fiche.nom} » : ils ne marchent plus.")
+    return redirect(url_for("prescription.tableau"), 303)
+
+
+@bp.route("/places/<jeton>", methods=["GET", "POST"])
+def places_lien(jeton: str):
+    duree = timedelta(days=current_app.config["PLACES_LIEN_JOURS"])
+    try:
+        lien = liens.lire(
+            db(), current_app.config["SECRET_KEY"], LIEN_PLACES, jeton, duree
+        )
+    except liens.LienInvalide as erreur:
+        return render_template(
+            "prescription/lien_invalide.html", message=str(erreur)
+        ), 410
+    fiche = _fiche(lien.cible)
+    erreur = None
+    if request.method == "POST":
+        _, erreur = _changer_places(fiche, "lien de mise à jour")
+        if not erreur:
+            flash("Places mises à jour.")
+            return redirect(url_for("prescription.places_lien", jeton=jeton), 303)
+    return render_template(
+        "prescription/places_lien.html",
+        fiche=fiche,
+        lignes=_lignes_places(fiche),
+        erreur=erreur,
+        jeton=jeton,
+    ), (422 if erreur else 200)

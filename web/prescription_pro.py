@@ -1,0 +1,337 @@
+"""Prescription pages for professionals: the référent prescribes and follows,
+the prestataire receives, answers and signs people up.
+"""
+
+import csv
+import io
+
+from flask import (
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlmodel import select
+from werkzeug.exceptions import NotFound
+
+from prescription import demandes, workflow
+from prescription.demandes import Demande
+from prescription.modeles import (
+    ORIGINE_PRESTATAIRE,
+    ORIGINE_REFERENT,
+    ORIGINES,
+    Beneficiaire,
+    Prescription,
+    Transition,
+)
+from web.donnees import db
+from web.prescription import (
+    LiensWeb,
+    _demander,
+    _fiche,
+    _formulaire,
+    _terminer,
+    acteur_pro,
+    bp,
+    connexion_requise,
+    droits,
+    htmx,
+    prestataire_requis,
+    referent_requis,
+)
+
+ID_MAX = 2**31 - 1
+# A spreadsheet runs a cell starting with one of these as a formula.
+DEBUTS_DE_FORMULE = ("=", "+", "-", "@", "\t", "\r")
+
+
+def cellule(valeur) -> str:
+    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
+    texte = "" if valeur is None else str(valeur)
+    return "'" + texte if texte.startswith(DEBUTS_DE_FORMULE) else texte
+
+
+@bp.route("/fiches/<fiche_id>/prescrire", methods=["GET", "POST"])
+@referent_requis
+def prescrire(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    gabarit = "prescription/prescrire.html"
+    service = droits().service
+    if request.method == "GET":
+        return _formulaire(
+            gabarit, fiche, refus=demandes.refus_du_service(fiche, service)
+        )
+    en_plus = {}
+    if request.form.get("engagement") != "oui":
+        en_plus["engagement"] = (
+            "Cochez la case : la personne doit être informée et d'accord."
+        )
+    motif = request.form.get("motif", "").strip()[:2000]
+    if not motif:
+        en_plus["motif"] = "Expliquez en quelques mots pourquoi cette action."
+    resultat = _demander(
+        gabarit,
+        fiche,
+        lambda personne: Demande(
+            fiche,
+            personne,
+            ORIGINE_REFERENT,
+            motif=motif,
+            structure_prescriptrice=service,
+        ),
+        acteur_pro(workflow.REFERENT),
+        erreurs_en_plus=en_plus,
+    )
+    if not isinstance(resultat, demandes.Resultat):
+        return resultat
+    db().commit()
+    _terminer()
+    for avertissement in resultat.avertissements:
+        flash(avertissement)
+    flash("Demande envoyée : la structure va vous répondre.")
+    return redirect(url_for("prescription.detail", pid=resultat.prescription.id), 303)
+
+
+def _filtrer(requete):
+    statut = request.args.get("statut", "")
+    if statut in workflow.STATUTS:
+        requete = requete.where(Prescription.statut == statut)
+    fiche_id = request.args.get("fiche", "")
+    if fiche_id:
+        requete = requete.where(Prescription.fiche_id == fiche_id)
+    return requete.order_by(Prescription.maj_le.desc(), Prescription.id.desc())
+
+
+def _lignes(requete) -> list[tuple[Prescription, Beneficiaire]]:
+    return list(
+        db().exec(
+            _filtrer(
+                requete.join(
+                    Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id
+                )
+            )
+        )
+    )
+
+
+@bp.get("/pro/prescriptions")
+@referent_requis
+def mes_prescriptions():
+    d = droits()
+    services = [s.id for s in d.structures.get("referent", [])]
+    requete = select(Prescription, Beneficiaire).where(
+        (Prescription.prescripteur_id == d.utilisateur.id)
+        | Prescription.structure_prescriptrice_id.in_(services)
+    )
+    return render_template(
+        "prescription/liste.html",
+        titre="Mes prescriptions",
+        lignes=_lignes(requete),
+        **_contexte_liste(),
+    )
+
+
+def _contexte_liste() -> dict:
+    return {
+        "statuts": workflow.STATUTS,
+        "statut": request.args.get("statut", ""),
+        "fiches": current_app.extensions["catalogue"].fiches,
+        "origines": ORIGINES,
+    }
+
+
+# --- The prestataire -----------------------------------------------------------
+
+
+@bp.get("/pro/demandes")
+@prestataire_requis
+def demandes_recues():
+    requete = select(Prescription, Beneficiaire).where(
+        Prescription.structure_catalogue.in_(droits().structures_prestataires)
+    )
+    return render_template(
+        "prescription/liste.html",
+        titre="Demandes reçues",
+        lignes=_lignes(requete),
+        prestataire=True,
+        **_contexte_liste(),
+    )
+
+
+@bp.get("/pro/demandes.csv")
+@prestataire_requis
+def export():
+    requete = select(Prescription, Beneficiaire).where(
+        Prescription.structure_catalogue.in_(droits().structures_prestataires)
+    )
+    sortie = io.StringIO()
+    ecrivain = csv.writer(sortie, delimiter=";")
+    ecrivain.writerow(
+        [
+            "numero",
+            "action",
+            "session",
+            "origine",
+            "statut",
+            "prenom",
+            "nom",
+            "telephone",
+            "courriel",
+            "commune",
+            "demande_le",
+            "motif_refus",
+            "type_sortie",
+        ]
+    )
+    for p, b in _lignes(requete):
+        ecrivain.writerow(
+            cellule(v)
+            for v in [
+                p.id,
+                p.fiche_id,
+                p.session,
+                ORIGINES[p.origine],
+                workflow.STATUTS[p.statut],
+                b.prenom,
+                b.nom,
+                b.telephone or "",
+                b.courriel or "",
+                b.commune_nom or "",
+                p.cree_le.date().isoformat(),
+                workflow.MOTIFS_REFUS.get(p.motif_refus, ""),
+                workflow.TYPES_SORTIE.get(p.type_sortie, ""),
+            ]
+        )
+    # Excel reads UTF-8 with a BOM; the file name carries no personal data.
+    return Response(
+        "\ufeff" + sortie.getvalue(),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": "attachment; filename=demandes.csv",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _prescription_visible(pid: int) -> Prescription:
+    """The request, or the same 404 whether it is missing or not yours.
+
+    A 403 would tell which numbers exist. The refused attempt stays in the
+    request's audit log.
+    """
+    # Beyond the database's integer: no such request (and no overflow error).
+    p = db().get(Prescription, pid) if pid <= ID_MAX else None
+    if p is None:
+        raise NotFound()
+    if not droits().peut_voir(p):
+        qui = f"utilisateur {droits().utilisateur.id}"
+        demandes.auditer(db(), p, qui, f"accès refusé ({request.method})")
+        db().commit()
+        raise NotFound()
+    return p
+
+
+def _role_sur(p: Prescription) -> str:
+    d = droits()
+    return (
+        workflow.PRESTATAIRE
+        if d.repond_pour(p.structure_catalogue)
+        else workflow.REFERENT
+    )
+
+
+def _contexte_detail(p: Prescription) -> dict:
+    fiche = _fiche(p.fiche_id)
+    role = _role_sur(p)
+    return {
+        "p": p,
+        "b": db().get(Beneficiaire, p.beneficiaire_id),
+        "fiche": fiche,
+        "role": role,
+        "possibles": [
+            r for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
+        ],
+        "journal": list(
+            db().exec(
+                select(Transition)
+                .where(Transition.prescription_id == p.id)
+                .order_by(Transition.id)
+            )
+        ),
+        "statuts": workflow.STATUTS,
+        "motifs": workflow.MOTIFS_REFUS,
+        "sorties": workflow.TYPES_SORTIE,
+        "origines": ORIGINES,
+        "sexes": demandes.SEXES,
+        "tranches": demandes.TRANCHES_AGE,
+    }
+
+
+@bp.get("/pro/prescriptions/<int:pid>")
+@connexion_requise
+def detail(pid: int):
+    p = _prescription_visible(pid)
+    demandes.auditer(db(), p, f"utilisateur {droits().utilisateur.id}", "consultation")
+    db().commit()
+    gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"
+    return render_template(gabarit, **_contexte_detail(p))
+
+
+@bp.post("/pro/prescriptions/<int:pid>/<action>")
+@connexion_requise
+def transition(pid: int, action: str):
+    p = _prescription_visible(pid)
+    fiche = _fiche(p.fiche_id)
+    erreur = None
+    try:
+        r = demandes.appliquer(
+            db(),
+            p,
+            action,
+            acteur_pro(_role_sur(p)),
+            fiche,
+            LiensWeb(),
+            motif_refus=request.form.get("motif_refus") or None,
+            type_sortie=request.form.get("type_sortie") or None,
+            pourquoi=request.form.get("pourquoi", "").strip()[:500],
+        )
+    except workflow.TransitionRefusee as refus:
+        db().rollback()
+        erreur = str(refus)
+    else:
+        db().commit()
+        _terminer()
+        if not htmx:
+            flash(f"C'est noté : {r.libelle.lower()}.")
+            return redirect(url_for("prescription.detail", pid=pid), 303)
+    p = db().get(Prescription, pid)
+    gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"
+    return render_template(gabarit, erreur=erreur, **_contexte_detail(p)), (
+        422 if erreur else 200
+    )
+
+
+@bp.route("/pro/fiches/<fiche_id>/inscrire", methods=["GET", "POST"])
+@prestataire_requis
+def inscrire(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    gabarit = "prescription/inscrire.html"
+    if request.method == "GET":
+        return _formulaire(gabarit, fiche)
+    resultat = _demander(
+        gabarit,
+        fiche,
+        lambda personne: Demande(fiche, personne, ORIGINE_PRESTATAIRE),
+        acteur_pro(workflow.PRESTATAIRE),
+    )
+    if not isinstance(resultat, demandes.Resultat):
+        return resultat
+    db().commit()
+    _terminer()
+    flash("La personne est inscrite.")
+    return redirect(url_for("prescription.detail", pid=resultat.prescription.id), 303)
