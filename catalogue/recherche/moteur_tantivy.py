@@ -26,6 +26,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -529,8 +530,15 @@ class MoteurTantivy:
             texte = Texte(unites)
         clauses = [*filtres, *(u.requete for u in unites)]
         criteres = [*filtres, *(u.critere for u in unites)]
-        comptes = self._compter(searcher, _et(criteres), requete.facettes)
+        # The counts in another thread (tantivy lets go of the GIL) while
+        # this one looks for the page, as if the words matched together.
+        futur = _fond().submit(self._compter, searcher, _et(criteres), requete.facettes)
+        devance = None
+        if not (requete.tri == "distance" and requete.point):
+            devance = self._devancer(searcher, requete, _et(clauses))
+        comptes = futur.result()
         if not comptes["total"] and len(unites) > 1:
+            devance = None
             gardees, ignores, comptes_gardees = self._assouplir(
                 unites, filtres, searcher, requete.facettes
             )
@@ -546,7 +554,8 @@ class MoteurTantivy:
                 searcher, requete, clauses, criteres, comptes["total"]
             )
         else:
-            page, distances = self._page(searcher, requete, requete_t, comptes), {}
+            page = self._page(searcher, requete, requete_t, comptes, devance)
+            distances = {}
         resultats = []
         for source in page:
             distance = distances.get(source["id"])
@@ -673,9 +682,41 @@ class MoteurTantivy:
             clauses.append(self._vrai("disponible"))
         return clauses
 
-    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list[dict]:
-        """The cartes of the page's results."""
+    def _devancer(self, searcher, requete: Requete, requete_t) -> list:
+        """The addresses the page's first search finds, before the counts
+        are known: by a fast field for tri=places and tri=nom, else the
+        open actions in order of relevance."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if requete.tri == "places":
+            return _adresses(
+                searcher.search(
+                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
+                )
+            )
+        if requete.tri == "nom":
+            return _adresses(
+                searcher.search(
+                    requete_t,
+                    n,
+                    count=False,
+                    order_by_field="nom_tri",
+                    order=tantivy.Order.Asc,
+                    offset=debut,
+                )
+            )
+        ouvertes = Query.boolean_query(
+            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
+        )
+        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+
+    def _page(
+        self, searcher, requete: Requete, requete_t, comptes, devance=None
+    ) -> list[dict]:
+        """The cartes of the page's results (``devance``: the addresses
+        _devancer found for the same words)."""
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if devance is not None and requete.tri in ("places", "nom"):
+            return [_carte(searcher.doc(a)) for a in devance]
         if requete.tri == "places":  # a fast field sort; full ones are -1
             return _cartes(
                 searcher,
@@ -711,7 +752,11 @@ class MoteurTantivy:
         )
         page = []
         if debut < comptes["ouvertes"]:
-            page = _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+            page = (
+                devance
+                if devance is not None
+                else _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+            )
         if len(page) < n and comptes["total"] > comptes["ouvertes"]:
             completes = _et([requete_t, self._vrai("complet")])
             decalage = max(debut - comptes["ouvertes"], 0)
@@ -985,6 +1030,18 @@ def _erreur_d_index(e: BaseException) -> bool:
     """A damaged or unreadable index: tantivy raises ValueError or OSError,
     and its Rust panics surface as pyo3's PanicException (a BaseException)."""
     return isinstance(e, ValueError | OSError) or type(e).__name__ == "PanicException"
+
+
+_FONDS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _fond() -> ThreadPoolExecutor:
+    """This process's threads for counting (a forked worker makes its own)."""
+    pid = os.getpid()
+    if pid not in _FONDS:
+        _FONDS.clear()
+        _FONDS[pid] = ThreadPoolExecutor(4, thread_name_prefix="comptes")
+    return _FONDS[pid]
 
 
 def _version(nom: str) -> int:
