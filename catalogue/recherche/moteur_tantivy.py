@@ -26,6 +26,7 @@ import threading
 import time
 import unicodedata
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -116,6 +117,11 @@ def raciner(mot: str) -> str:
     return racines[0] if racines else mot
 
 
+@lru_cache(maxsize=400_000)
+def _debuts_texte(mot: str) -> str:
+    return " ".join(_debuts(mot))
+
+
 @lru_cache(maxsize=200_000)
 def _debuts(mot: str) -> tuple[str, ...]:
     """The beginnings of a word, from 2 letters to all but its last one."""
@@ -179,6 +185,9 @@ class Unite:
 
     ecrit: str
     requete: Query
+    # The same documents, unscored and with no clause another one covers:
+    # what counts and facets run on (a broad word matches half the index).
+    critere: Query | None = None
     exacts: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     corrections: list[str] = field(default_factory=list)
@@ -374,8 +383,11 @@ class MoteurTantivy:
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
+        # Each word's beginnings written once per process (the same words
+        # recur from fiche to fiche); shared beginnings repeat in the text,
+        # still one posting per fiche (no set to merge them in Python).
         mots_du_doc = set(plier(" ".join(textes)))
-        d.add_text(DEBUTS, " ".join(set().union(*map(_debuts, mots_du_doc))))
+        d.add_text(DEBUTS, " ".join(filter(None, map(_debuts_texte, mots_du_doc))))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -517,23 +529,33 @@ class MoteurTantivy:
         if unites:
             texte = Texte(unites)
         clauses = [*filtres, *(u.requete for u in unites)]
-        comptes = self._compter(searcher, _et(clauses), requete.facettes)
+        criteres = [*filtres, *(u.critere for u in unites)]
+        # The counts in another thread (tantivy lets go of the GIL) while
+        # this one looks for the page, as if the words matched together.
+        futur = _fond().submit(self._compter, searcher, _et(criteres), requete.facettes)
+        devance = None
+        if not (requete.tri == "distance" and requete.point):
+            devance = self._devancer(searcher, requete, _et(clauses))
+        comptes = futur.result()
         if not comptes["total"] and len(unites) > 1:
+            devance = None
             gardees, ignores, comptes_gardees = self._assouplir(
                 unites, filtres, searcher, requete.facettes
             )
             if gardees:
                 texte, comptes = Texte(gardees), comptes_gardees
                 clauses = [*filtres, *(u.requete for u in gardees)]
+                criteres = [*filtres, *(u.critere for u in gardees)]
         requete_t = _et(clauses)
         if (requete.page - 1) * requete.par_page >= comptes["total"]:
             page, distances = [], {}  # past the end: nothing to read or sort
         elif requete.tri == "distance" and requete.point:
             page, distances = self._page_par_distance(
-                searcher, requete, clauses, comptes["total"]
+                searcher, requete, clauses, criteres, comptes["total"]
             )
         else:
-            page, distances = self._page(searcher, requete, requete_t, comptes), {}
+            page = self._page(searcher, requete, requete_t, comptes, devance)
+            distances = {}
         resultats = []
         for source in page:
             distance = distances.get(source["id"])
@@ -660,9 +682,41 @@ class MoteurTantivy:
             clauses.append(self._vrai("disponible"))
         return clauses
 
-    def _page(self, searcher, requete: Requete, requete_t, comptes) -> list[dict]:
-        """The cartes of the page's results."""
+    def _devancer(self, searcher, requete: Requete, requete_t) -> list:
+        """The addresses the page's first search finds, before the counts
+        are known: by a fast field for tri=places and tri=nom, else the
+        open actions in order of relevance."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if requete.tri == "places":
+            return _adresses(
+                searcher.search(
+                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
+                )
+            )
+        if requete.tri == "nom":
+            return _adresses(
+                searcher.search(
+                    requete_t,
+                    n,
+                    count=False,
+                    order_by_field="nom_tri",
+                    order=tantivy.Order.Asc,
+                    offset=debut,
+                )
+            )
+        ouvertes = Query.boolean_query(
+            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
+        )
+        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+
+    def _page(
+        self, searcher, requete: Requete, requete_t, comptes, devance=None
+    ) -> list[dict]:
+        """The cartes of the page's results (``devance``: the addresses
+        _devancer found for the same words)."""
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if devance is not None and requete.tri in ("places", "nom"):
+            return [_carte(searcher.doc(a)) for a in devance]
         if requete.tri == "places":  # a fast field sort; full ones are -1
             return _cartes(
                 searcher,
@@ -698,7 +752,11 @@ class MoteurTantivy:
         )
         page = []
         if debut < comptes["ouvertes"]:
-            page = _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+            page = (
+                devance
+                if devance is not None
+                else _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+            )
         if len(page) < n and comptes["total"] > comptes["ouvertes"]:
             completes = _et([requete_t, self._vrai("complet")])
             decalage = max(debut - comptes["ouvertes"], 0)
@@ -707,7 +765,9 @@ class MoteurTantivy:
             )
         return [_carte(searcher.doc(a)) for a in page]
 
-    def _page_par_distance(self, searcher, requete: Requete, clauses, total) -> tuple:
+    def _page_par_distance(
+        self, searcher, requete: Requete, clauses, criteres, total
+    ) -> tuple:
         """Nearest first, without measuring every match: the distinct lieux
         in a growing box around the person, until the page is surely inside
         the circle the box holds; actions with no lieu come last."""
@@ -715,7 +775,7 @@ class MoteurTantivy:
         fin = debut + n
         if total <= fin:  # all of them up to this page: read and measure them
             cartes = (
-                _cartes(searcher, searcher.search(_et(clauses), total, count=False))
+                _cartes(searcher, searcher.search(_et(criteres), total, count=False))
                 if total
                 else []
             )
@@ -732,22 +792,22 @@ class MoteurTantivy:
                 else (1, 0, ""),
             )
             return ordre[debut:], distances
-        avec_lieu = _et([*clauses, Query.exists_query("lat")])
+        avec_lieu = _et([*criteres, Query.exists_query("lat")])
         nb_avec_lieu = _nombre(searcher, avec_lieu)
         rayon = 10.0
         while True:
             if nb_avec_lieu <= 500 or rayon > 2500:  # few: measure them all
                 ordre = self._plus_proches(
                     searcher,
-                    clauses,
+                    criteres,
                     self._points(searcher, avec_lieu, requete.point),
                     requete.point,
                     fin,
                 )
                 break
-            dedans = _et([*clauses, self._boite(requete.point, rayon)])
+            dedans = _et([*criteres, self._boite(requete.point, rayon)])
             points = self._points(searcher, dedans, requete.point)
-            ordre = self._plus_proches(searcher, clauses, points, requete.point, fin)
+            ordre = self._plus_proches(searcher, criteres, points, requete.point, fin)
             # Sure only inside the circle the box holds: beyond it, a lieu
             # outside the box may be nearer.
             if len(ordre) >= fin and ordre[fin - 1][1][0] <= rayon:
@@ -831,6 +891,7 @@ class MoteurTantivy:
         field decides; typos, word beginnings and thématiques come after."""
         unite = Unite(" ".join(mots), Query.empty_query())
         justes, approches = [], []
+        couvertes = []  # synonym phrases holding the typed word: found by it
         if len(mots) == 1:
             mot = mots[0]
             racine = raciner(mot)
@@ -864,7 +925,12 @@ class MoteurTantivy:
             unite.exacts.update(mots)
         for forme in alternatives:
             if tuple(forme) != tuple(mots):
-                justes.append(self._expression(list(forme), POIDS_SYNONYME))
+                # A phrase with the word itself in it only finds fiches the
+                # word finds already (in TOUT, so in a field, stemmed).
+                expression = self._expression(list(forme), POIDS_SYNONYME)
+                justes.append(expression)
+                if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
+                    couvertes.append(expression)
                 unite.exacts.update(m for m in forme if m not in mots_vides())
         if thematiques:
             approches.append(
@@ -875,6 +941,8 @@ class MoteurTantivy:
             )
         bonus = Query.const_score_query(_ou(justes), BONUS_JUSTE)
         unite.requete = _ou([bonus, *justes, *approches])
+        utiles = [j for j in justes if not any(j is c for c in couvertes)]
+        unite.critere = _ou([*utiles, *approches])
         return unite
 
     def _expression(self, mots: list[str], poids: float) -> Query:
@@ -928,7 +996,7 @@ class MoteurTantivy:
             dernier = i == len(unites) - 1
             essai = None
             if not (dernier and len(gardees) == i):  # all of them: nothing
-                requete = _et([*filtres, *(u.requete for u in [*gardees, unite])])
+                requete = _et([*filtres, *(u.critere for u in [*gardees, unite])])
                 essai = self._compter(searcher, requete, facettes)
             if essai and essai["total"]:
                 gardees.append(unite)
@@ -941,7 +1009,7 @@ class MoteurTantivy:
         return gardees, (ignores if gardees else []), comptes
 
     def _trouve(self, searcher, filtres, unites: list[Unite]) -> bool:
-        return bool(_nombre(searcher, _et([*filtres, *(u.requete for u in unites)])))
+        return bool(_nombre(searcher, _et([*filtres, *(u.critere for u in unites)])))
 
 
 # --- Helpers --------------------------------------------------------------------
@@ -962,6 +1030,18 @@ def _erreur_d_index(e: BaseException) -> bool:
     """A damaged or unreadable index: tantivy raises ValueError or OSError,
     and its Rust panics surface as pyo3's PanicException (a BaseException)."""
     return isinstance(e, ValueError | OSError) or type(e).__name__ == "PanicException"
+
+
+_FONDS: dict[int, ThreadPoolExecutor] = {}
+
+
+def _fond() -> ThreadPoolExecutor:
+    """This process's threads for counting (a forked worker makes its own)."""
+    pid = os.getpid()
+    if pid not in _FONDS:
+        _FONDS.clear()
+        _FONDS[pid] = ThreadPoolExecutor(4, thread_name_prefix="comptes")
+    return _FONDS[pid]
 
 
 def _version(nom: str) -> int:
