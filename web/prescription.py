@@ -10,6 +10,7 @@ then publish places to the search index and send the queued messages.
 Every page works without JavaScript; htmx only swaps a row in place.
 """
 
+import unicodedata
 from datetime import date, timedelta
 from functools import wraps
 
@@ -157,17 +158,52 @@ def _structure(fiche):
 # --- Forms --------------------------------------------------------------------
 
 
+# Longest value of each free text field, said in the form and enforced here
+# (never cut silently: the person is told and keeps what she typed).
+LONGUEURS = {
+    "prenom": 100,
+    "nom": 100,
+    "telephone": 30,
+    "courriel": 254,
+    "commune": 80,
+    "motif": 2000,
+    "pourquoi": 500,
+    "message": 500,
+}
+# Fields of several lines keep their line breaks; others take no control
+# character at all (a NUL byte is refused by PostgreSQL, others hide text).
+LIGNES = {"motif", "pourquoi", "message"}
+
+
+def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
+    """A free text field, stripped; a French error if too long or unprintable."""
+    valeur = form.get(nom, "").strip()
+    permis = "\n\r\t" if nom in LIGNES else ""
+    maximum = LONGUEURS[nom]
+    if any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur):
+        erreurs[nom] = (
+            f"{libelle} contient un caractère invisible qui n'est pas accepté : "
+            "effacez le champ et retapez-le."
+        )
+    elif len(valeur) > maximum:
+        erreurs[nom] = (
+            f"{libelle} est trop long : {len(valeur)} caractères, "
+            f"{maximum} au plus. Raccourcissez-le."
+        )
+    return valeur
+
+
 def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
     erreurs: dict[str, str] = {}
-    prenom = form.get("prenom", "").strip()[:100]
-    nom = form.get("nom", "").strip()[:100]
+    prenom = lire_texte(form, "prenom", "Le prénom", erreurs)
+    nom = lire_texte(form, "nom", "Le nom", erreurs)
     if not prenom:
-        erreurs["prenom"] = "Indiquez le prénom."
+        erreurs.setdefault("prenom", "Indiquez le prénom.")
     if not nom:
-        erreurs["nom"] = "Indiquez le nom."
-    telephone = form.get("telephone", "").strip()
-    courriel = form.get("courriel", "").strip()
-    if telephone:
+        erreurs.setdefault("nom", "Indiquez le nom.")
+    telephone = lire_texte(form, "telephone", "Le téléphone", erreurs)
+    courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
+    if telephone and "telephone" not in erreurs:
         try:
             numero = phonenumbers.parse(telephone, "FR")
             if not phonenumbers.is_valid_number(numero):
@@ -179,7 +215,7 @@ def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
             erreurs["telephone"] = (
                 "Ce numéro de téléphone n'est pas valide (ex. 06 12 34 56 78)."
             )
-    if courriel:
+    if courriel and "courriel" not in erreurs:
         try:
             courriel = validate_email(courriel, check_deliverability=False).normalized
         except EmailNotValidError:
@@ -187,12 +223,14 @@ def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
                 "Cette adresse e-mail n'est pas valide (ex. nom@exemple.fr)."
             )
     if not telephone and not courriel:
-        erreurs["telephone"] = "Indiquez un numéro de téléphone ou une adresse e-mail."
+        erreurs.setdefault(
+            "telephone", "Indiquez un numéro de téléphone ou une adresse e-mail."
+        )
     commune = None
-    texte_commune = form.get("commune", "").strip()[:80]
+    texte_commune = lire_texte(form, "commune", "La commune", erreurs)
     if not texte_commune:
-        erreurs["commune"] = "Indiquez la commune d'habitation."
-    else:
+        erreurs.setdefault("commune", "Indiquez la commune d'habitation.")
+    elif "commune" not in erreurs:
         commune = referentiel().trouver(texte_commune)
         if commune is None:
             erreurs["commune"] = (
@@ -354,7 +392,11 @@ def accueil():
 
 @bp.app_context_processor
 def contexte_pro() -> dict:
-    return {"droits_pro": droits, "fiches_du_prestataire": _fiches_du_prestataire}
+    return {
+        "droits_pro": droits,
+        "fiches_du_prestataire": _fiches_du_prestataire,
+        "longueurs": LONGUEURS,
+    }
 
 
 @bp.app_errorhandler(CSRFError)

@@ -39,6 +39,7 @@ from web.prescription import (
     connexion_requise,
     droits,
     htmx,
+    lire_texte,
     prestataire_requis,
     referent_requis,
 )
@@ -69,9 +70,9 @@ def prescrire(fiche_id: str):
         en_plus["engagement"] = (
             "Cochez la case : la personne doit être informée et d'accord."
         )
-    motif = request.form.get("motif", "").strip()[:2000]
+    motif = lire_texte(request.form, "motif", "L'explication", en_plus)
     if not motif:
-        en_plus["motif"] = "Expliquez en quelques mots pourquoi cette action."
+        en_plus.setdefault("motif", "Expliquez en quelques mots pourquoi cette action.")
     resultat = _demander(
         gabarit,
         fiche,
@@ -285,8 +286,12 @@ def detail(pid: int):
 def transition(pid: int, action: str):
     p = _prescription_visible(pid)
     fiche = _fiche(p.fiche_id)
-    erreur = None
+    erreurs: dict[str, str] = {}
+    pourquoi = lire_texte(request.form, "pourquoi", "La précision", erreurs)
+    erreur = next(iter(erreurs.values()), None)
     try:
+        if erreur:
+            raise workflow.TransitionRefusee(erreur)
         r = demandes.appliquer(
             db(),
             p,
@@ -296,7 +301,7 @@ def transition(pid: int, action: str):
             LiensWeb(),
             motif_refus=request.form.get("motif_refus") or None,
             type_sortie=request.form.get("type_sortie") or None,
-            pourquoi=request.form.get("pourquoi", "").strip()[:500],
+            pourquoi=pourquoi,
         )
     except workflow.TransitionRefusee as refus:
         db().rollback()

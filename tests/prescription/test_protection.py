@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from prescription import liens
-from prescription.modeles import Audit, LienSigne, Prescription
+from prescription.modeles import Audit, Beneficiaire, LienSigne, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 
 
@@ -289,3 +289,58 @@ def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
     page = client.get(f"/suivi/{ancien}")
     assert page.status_code == 200, texte(page)[-900:]
     assert "Prêt de vélos à Alençon" in texte(page)
+
+
+@pytest.mark.parametrize(
+    ("champs", "message"),
+    [
+        (
+            {"prenom": "A" * 3000},
+            "Le prénom est trop long : 3000 caractères, 100 au plus",
+        ),
+        ({"nom": "Dia\x00llo"}, "Le nom contient un caractère invisible"),
+        ({"commune": "Alen\x07çon"}, "La commune contient un caractère invisible"),
+        (
+            {"telephone": "06 12\x00 34 56 78"},
+            "Le téléphone contient un caractère invisible",
+        ),
+    ],
+    ids=["prenom-3000", "nom-nul", "commune-sonnette", "telephone-nul"],
+)
+def test_un_texte_trop_long_ou_invisible_est_refuse_et_le_reste_est_garde(
+    app_p, client_p, champs, message
+):
+    donnees = {**PERSONNE, "consentement": "oui", **champs}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    assert message in texte(reponse)
+    # Nothing stored, nothing cut: the other fields are still filled in.
+    for cle, valeur in PERSONNE.items():
+        if cle not in champs:
+            assert f'value="{valeur}"' in texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        assert db.exec(select(Prescription)).all() == []
+        assert db.exec(select(Beneficiaire)).all() == []
+
+
+def test_la_limite_de_longueur_est_dite_dans_le_formulaire(client_p):
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    assert "100 caractères au plus" in page
+    assert "maxlength" not in page
+
+
+def test_un_motif_de_referent_garde_ses_retours_a_la_ligne_mais_pas_le_nul(
+    app_p, client_p
+):
+    se_connecter(client_p, "referent", prescripteur="referent-rsa")
+    donnees = {**PERSONNE, "engagement": "oui", "motif": "Reprend\nun emploi\x00"}
+    reponse = poster(client_p, "/fiches/velos-alencon/prescrire", donnees)
+    assert reponse.status_code == 422
+    assert "L'explication contient un caractère invisible" in texte(reponse)
+    donnees["motif"] = "Reprend\r\nun emploi à 6 km."
+    assert (
+        poster(client_p, "/fiches/velos-alencon/prescrire", donnees).status_code == 303
+    )
+    with Session(app_p.extensions["db"]) as db:
+        [p] = db.exec(select(Prescription)).all()
+    assert p.motif == "Reprend\r\nun emploi à 6 km."
