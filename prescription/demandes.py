@@ -8,11 +8,12 @@ back goes straight to the first person waiting, who is told. Nothing here
 commits: the caller commits, then publishes the places to the search index.
 """
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
-from sqlmodel import Session, select
+from sqlmodel import Session, func, or_, select
 
 from catalogue import places
 from catalogue.fiche import Fiche
@@ -37,6 +38,7 @@ from prescription.workflow import (
     MOTIFS_REFUS,
     STATUTS,
     SYSTEME,
+    TERMINES,
     TIENNENT_UNE_PLACE,
     TYPES_SORTIE,
     Regle,
@@ -60,6 +62,16 @@ TRANCHES_AGE = {
 
 class RegleNonRespectee(Exception):
     """The fiche's rules forbid this request; the message explains why."""
+
+
+class DejaDemandee(RegleNonRespectee):
+    """The same person already has an open request for this action."""
+
+    def __init__(self, existante: Prescription):
+        self.existante = existante
+        super().__init__(
+            "Une demande est déjà en cours pour cette personne et cette action."
+        )
 
 
 @dataclass(frozen=True)
@@ -189,6 +201,55 @@ def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
     return avertissements
 
 
+def _cle_de_nom(prenom: str, nom: str) -> str:
+    """ "Éloïse  Dupont-Martin" and "eloise dupont martin" are the same person."""
+    sans_accents = unicodedata.normalize("NFKD", f"{prenom} {nom}")
+    return "".join(c for c in sans_accents.casefold() if c.isalnum())
+
+
+def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
+    """The open request of the same person (name + phone or e-mail), if any.
+
+    Names alone are not enough (namesakes); a phone or an e-mail alone is not
+    either (a family, a social worker's number). The contacts are matched in
+    SQL, the few candidates compared by name here.
+    """
+    contacts = []
+    if personne.telephone:
+        contacts.append(Beneficiaire.telephone == personne.telephone)
+    if personne.courriel:
+        contacts.append(func.lower(Beneficiaire.courriel) == personne.courriel.lower())
+    if not contacts:
+        return None
+    cle = _cle_de_nom(personne.prenom, personne.nom)
+    candidates = db.exec(
+        select(Prescription, Beneficiaire)
+        .join(Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id)
+        .where(
+            Prescription.fiche_id == fiche_id,
+            Prescription.statut.not_in(TERMINES),
+            or_(*contacts),
+        )
+        .order_by(Prescription.id)
+    ).all()
+    for prescription, beneficiaire in candidates:
+        if _cle_de_nom(beneficiaire.prenom, beneficiaire.nom) == cle:
+            return prescription
+    return None
+
+
+def redire_le_suivi(db: Session, prescription: Prescription, fiche: Fiche, liens):
+    """Send the person her follow-up message again, to the contact on file.
+
+    What a second sign-up gets instead of the existing request's link: only
+    the person reading her own phone or mailbox can follow it.
+    """
+    beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
+    _dire_a_la_personne(
+        db, prescription, beneficiaire, fiche, liens, places.maintenant_utc()
+    )
+
+
 def capacite(fiche: Fiche, session: str) -> float | None:
     for s in fiche.sessions:
         if places.cle_session(s.debut) == session and s.places is not None:
@@ -211,6 +272,9 @@ def creer(
     maintenant = maintenant or places.maintenant_utc()
     avertissements = verifier(demande, maintenant.date())
     fiche = demande.fiche
+    existante = demande_en_cours(db, fiche.id, demande.personne)
+    if existante is not None:
+        raise DejaDemandee(existante)
     if demande.liste_attente:
         action, prise = "attendre", Prise.COMPLET
     else:
@@ -299,12 +363,13 @@ def appliquer(
     if r.rend_la_place and prescription.place_tenue:
         prescription.place_tenue = False
         rendre_la_place(db, prescription, fiche, liens, maintenant)
-    if acteur.role != BENEFICIAIRE or r.action != "annuler":
-        beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
-        _dire_a_la_personne(
-            db, prescription, beneficiaire, fiche, liens, maintenant, r.action
-        )
-    else:
+    # The person is told of every step, her own cancellation too (a written
+    # trace of what she did); the structure of every cancellation not its own.
+    beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
+    _dire_a_la_personne(
+        db, prescription, beneficiaire, fiche, liens, maintenant, r.action
+    )
+    if r.action == "annuler" and acteur.role != PRESTATAIRE:
         _dire_au_prestataire(db, prescription, fiche, liens, maintenant, annulee=True)
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r

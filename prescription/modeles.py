@@ -34,7 +34,7 @@ ORIGINE_AUTO = "auto-prescription"
 ORIGINES = {
     ORIGINE_REFERENT: "Un référent",
     ORIGINE_PRESTATAIRE: "Le prestataire (personne venue d'elle-même)",
-    ORIGINE_AUTO: "La personne elle-même (auto-prescription)",
+    ORIGINE_AUTO: "Inscription par la personne elle-même",
 }
 
 

@@ -38,6 +38,7 @@ from prescription.demandes import Acteur, Personne, RegleNonRespectee
 from prescription.droits import Droits
 from prescription.modeles import (
     ORIGINES,
+    Beneficiaire,
     Prescription,
     Utilisateur,
 )
@@ -316,6 +317,9 @@ def _demander(
     demande.liste_attente = form.get("liste_attente") == "oui"
     try:
         resultat = demandes.creer(db(), demande, acteur, LiensWeb())
+    except demandes.DejaDemandee as doublon:
+        db().rollback()
+        return _deja_demandee(fiche, doublon.existante.id, pour_soi)
     except RegleNonRespectee as refus:
         db().rollback()
         return _formulaire(gabarit, fiche, 422, form=form, refus=str(refus), **contexte)
@@ -330,6 +334,40 @@ def _demander(
             pour_soi=pour_soi,
         )
     return resultat
+
+
+def _deja_demandee(fiche, pid: int, pour_soi: bool):
+    """A second request for the same person: show the first, never a copy.
+
+    The person gets her follow-up link again on her own phone or mailbox,
+    not on screen: whoever types her name and number must not read it.
+    """
+    existante = db().get(Prescription, pid)
+    beneficiaire = db().get(Beneficiaire, existante.beneficiaire_id)
+    if pour_soi:
+        demandes.redire_le_suivi(db(), existante, fiche, LiensWeb())
+        db().commit()
+        envoyer_messages()
+    d = droits()
+    return render_template(
+        "prescription/deja_demandee.html",
+        fiche=fiche,
+        p=existante,
+        pour_soi=pour_soi,
+        visible=bool(d and d.peut_voir(existante)),
+        contact=_contact_masque(beneficiaire),
+        statuts=workflow.STATUTS,
+        origines=ORIGINES,
+    ), 409
+
+
+def _contact_masque(b: Beneficiaire) -> str:
+    """Where the link went, recognisable by its owner only: 06 •• •• •• 78."""
+    if b.courriel:
+        nom, _, domaine = b.courriel.partition("@")
+        return f"l'adresse {nom[:1]}•••@{domaine}"
+    chiffres = "".join(c for c in b.telephone or "" if c.isdigit())
+    return f"le numéro {chiffres[:2]} •• •• •• {chiffres[-2:]}"
 
 
 # --- The référent --------------------------------------------------------------

@@ -105,11 +105,22 @@ def suivi(jeton: str):
     )
 
 
-@bp.post("/suivi/<jeton>/annuler")
+@bp.route("/suivi/<jeton>/annuler", methods=["GET", "POST"])
 def suivi_annuler(jeton: str):
+    """Cancel in two steps: a page that asks, then the cancellation.
+
+    The confirmation is a page of its own, so it works without JavaScript;
+    a POST without ``confirmer`` (an old page, a double tap) only asks.
+    """
     lien = _lien_lu(jeton)
     p = db().get(Prescription, int(lien.cible))
     fiche = _fiche(p.fiche_id)
+    if request.method == "GET" or request.form.get("confirmer") != "oui":
+        if p.statut in workflow.TERMINES:
+            return redirect(url_for("prescription.suivi", jeton=jeton), 303)
+        return render_template(
+            "prescription/annuler.html", p=p, fiche=fiche, jeton=jeton
+        )
     try:
         demandes.appliquer(db(), p, "annuler", Acteur.beneficiaire(), fiche, LiensWeb())
     except workflow.TransitionRefusee as refus:
@@ -119,4 +130,5 @@ def suivi_annuler(jeton: str):
         ), 409
     db().commit()
     _terminer()
+    flash("annulee")
     return redirect(url_for("prescription.suivi", jeton=jeton), 303)

@@ -94,8 +94,16 @@ def test_la_personne_s_inscrit_seule_sur_son_telephone(
     expect(page.get_by_text("Statut : Demandée")).to_be_visible()
     assert "Awa" not in page.url and "/suivi/" in page.url
     sans_violation(axe, page, captures, f"suivi-{suffixe}")
-    page.get_by_role("button", name="Annuler ma demande").click()
+    # Cancelling asks first, then says what happened and where to go next.
+    page.get_by_role("link", name="Annuler ma demande").click()
+    expect(page.get_by_role("heading", name="Annuler ma demande ?")).to_be_visible()
+    sans_violation(axe, page, captures, f"annuler-{suffixe}")
+    page.get_by_role("button", name="Oui, annuler ma demande").click()
+    expect(page.get_by_text("Votre demande est annulée.")).to_be_visible()
     expect(page.get_by_text("Statut : Annulée")).to_be_visible()
+    sans_violation(axe, page, captures, f"annulee-{suffixe}")
+    page.get_by_role("link", name="Chercher une autre action").click()
+    expect(page.get_by_role("searchbox").first).to_be_visible()
 
 
 def test_le_referent_prescrit_depuis_la_fiche(serveur_p, ouvrir, axe, captures):

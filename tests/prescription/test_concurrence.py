@@ -110,7 +110,7 @@ def test_une_place_prise_ou_rendue_se_voit_a_la_recherche_suivante(
     suivi = reponse.headers["Location"]
     assert places_vues(autre_worker.test_client()) == 2
     assert places_vues_par_un_autre_processus(app) == 2
-    poster(personne, suivi + "/annuler")
+    poster(personne, suivi + "/annuler", {"confirmer": "oui"})
     assert places_vues(autre_worker.test_client()) == 3
     assert places_vues_par_un_autre_processus(app) == 3
 

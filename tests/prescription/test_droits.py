@@ -1,5 +1,6 @@
 """Every route, every role: who may, who may not (htmx fragments included)."""
 
+import itertools
 from datetime import timedelta
 
 import pytest
@@ -22,6 +23,7 @@ ROLES = (
     "departement",
 )
 A, R = True, False  # autorisé, refusé
+NUMEROS = itertools.count(1)
 FICHE = "garage-evry"  # run by garage-essonne; atelier-orne is "another structure"
 
 # (endpoint, method, url, htmx, form) -> allowed for each role, in ROLES order.
@@ -29,8 +31,10 @@ MATRICE = [
     ("prescription.inscription", "GET", "/fiches/{fiche}/inscription", False, {},
      (A, A, A, A, A, A)),
     ("prescription.suivi", "GET", "/suivi/{suivi}", False, {}, (R, A, R, R, R, R)),
-    ("prescription.suivi_annuler", "POST", "/suivi/{suivi}/annuler", False, {},
+    ("prescription.suivi_annuler", "GET", "/suivi/{suivi}/annuler", False, {},
      (R, A, R, R, R, R)),
+    ("prescription.suivi_annuler", "POST", "/suivi/{suivi}/annuler", False,
+     {"confirmer": "oui"}, (R, A, R, R, R, R)),
     ("prescription.places_lien", "GET", "/places/{places}", False, {},
      (R, A, R, R, R, R)),
     ("prescription.places_lien", "POST", "/places/{places}", False, {"places": "7"},
@@ -102,8 +106,9 @@ def nouvelle_demande(app) -> dict:
         referent = db.exec(
             select(Utilisateur).where(Utilisateur.sub == "referent-referent-rsa")
         ).one()
+        # A new person each time: the same one twice would be a duplicate.
         personne = Personne(
-            "Awa",
+            f"Awa{next(NUMEROS)}",
             "Diallo",
             telephone="06 12 34 56 78",
             commune=referentiel().trouver("Évry-Courcouronnes"),

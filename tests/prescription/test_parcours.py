@@ -112,7 +112,8 @@ def test_reservation_par_session(app_p, client_p):
     assert restantes(app_p, "cv-sessions-alencon", "2099-03-01") == 5
     [p] = prescriptions(app_p)
     assert p.session == "2099-06-01"
-    complet = poster(client_p, "/fiches/cv-sessions-alencon/inscription", donnees)
+    autre = {**donnees, "prenom": "Fatou", "telephone": "06 98 76 54 32"}
+    complet = poster(client_p, "/fiches/cv-sessions-alencon/inscription", autre)
     assert "C'est complet" in texte(complet)
 
 
@@ -212,7 +213,21 @@ def test_la_personne_annule_par_son_lien_et_la_place_revient(app_p, client_p):
     )
     suivi = reponse.headers["Location"]
     assert restantes(app_p, "velos-alencon") == 2
-    annulation = poster(client_p, suivi + "/annuler")
+    assert 'href="' + suivi + '/annuler"' in texte(client_p.get(suivi))
+    question = texte(client_p.get(suivi + "/annuler"))
+    assert "Annuler ma demande ?" in question
+    assert "Votre place sera donnée à quelqu'un d'autre" in question
+    assert f'href="{suivi}">Non, garder ma demande' in question
+    # Sent without the confirmation (an old page, a double tap): only asks.
+    assert "Annuler ma demande ?" in texte(poster(client_p, suivi + "/annuler"))
+    assert restantes(app_p, "velos-alencon") == 2
+    annulation = poster(client_p, suivi + "/annuler", {"confirmer": "oui"})
     assert annulation.status_code == 303
-    assert "Statut : Annulée" in texte(client_p.get(suivi))
+    page = texte(client_p.get(annulation.headers["Location"]))
+    assert "Votre demande est annulée." in page
+    assert "Statut : Annulée" in page
+    assert 'href="/">Chercher une autre action' in page
+    assert "Annuler ma demande" not in page
     assert restantes(app_p, "velos-alencon") == 3
+    # Once cancelled, the cancel address leads back to the follow-up page.
+    assert client_p.get(suivi + "/annuler").headers["Location"].endswith(suivi)

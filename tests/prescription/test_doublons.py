@@ -1,0 +1,91 @@
+"""The same person asked twice for the same action: shown the first request."""
+
+from sqlmodel import Session, select
+
+from prescription.modeles import Notification, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+
+
+def demandes(app) -> list[Prescription]:
+    with Session(app.extensions["db"]) as db:
+        return list(db.exec(select(Prescription).order_by(Prescription.id)))
+
+
+def messages_a(app, destinataire: str) -> list[Notification]:
+    with Session(app.extensions["db"]) as db:
+        return list(
+            db.exec(
+                select(Notification).where(Notification.destinataire == destinataire)
+            )
+        )
+
+
+def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
+    app_p, client_p
+):
+    donnees = {**PERSONNE, "consentement": "oui"}
+    assert (
+        poster(client_p, "/fiches/velos-alencon/inscription", donnees).status_code
+        == 303
+    )
+    premiere = demandes(app_p)
+    # The same person, written another way, from another device.
+    autre = app_p.test_client()
+    encore = {**donnees, "prenom": "AWA ", "nom": "diallo", "telephone": "0612345678"}
+    reponse = poster(autre, "/fiches/velos-alencon/inscription", encore)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Vous avez déjà demandé « Prêt de vélos à Alençon" in page
+    assert "Rien de nouveau n'a été enregistré" in page
+    assert "sur le numéro 06 •• •• •• 78" in page
+    # Never the follow-up link on screen: only on the person's own phone.
+    assert "/suivi/" not in page
+    assert demandes(app_p) == premiere
+    sms = messages_a(app_p, "06 12 34 56 78")
+    assert len(sms) == 2 and "/suivi/" in sms[1].corps
+
+
+def test_le_referent_voit_la_demande_existante_avec_son_lien(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {**PERSONNE, "motif": "Reprend un emploi.", "engagement": "oui"}
+    assert (
+        poster(referent, "/fiches/velos-alencon/prescrire", donnees).status_code == 303
+    )
+    [p] = demandes(app_p)
+    reponse = poster(referent, "/fiches/velos-alencon/prescrire", donnees)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Cette personne a déjà une demande pour « Prêt de vélos à Alençon" in page
+    assert "Statut : Demandée" in page
+    assert f'href="/pro/prescriptions/{p.id}"' in page
+    assert len(demandes(app_p)) == 1
+
+
+def test_un_homonyme_ou_la_meme_famille_n_est_pas_un_doublon(app_p, client_p):
+    donnees = {**PERSONNE, "consentement": "oui"}
+    poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    # Same name, another phone: a namesake.
+    homonyme = {**donnees, "telephone": "06 98 76 54 32"}
+    assert (
+        poster(client_p, "/fiches/velos-alencon/inscription", homonyme).status_code
+        == 303
+    )
+    # Same phone, another first name: her daughter.
+    fille = {**donnees, "prenom": "Fatou"}
+    assert (
+        poster(client_p, "/fiches/velos-alencon/inscription", fille).status_code == 303
+    )
+    assert len(demandes(app_p)) == 3
+
+
+def test_apres_une_annulation_on_peut_redemander(app_p, client_p):
+    donnees = {**PERSONNE, "consentement": "oui"}
+    suivi = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    jeton = suivi.headers["Location"].rsplit("/", 1)[1]
+    poster(client_p, f"/suivi/{jeton}/annuler", {"confirmer": "oui"})
+    assert [p.statut for p in demandes(app_p)] == ["annulee"]
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 303
+    assert [p.statut for p in demandes(app_p)] == ["annulee", "demandee"]
