@@ -62,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PRESCRIPTION_RELANCE_JOURS=5,
         PRESCRIPTION_EXPIRATION_JOURS=21,
         PRESCRIPTION_LIMITE_INSCRIPTION="10 per hour",
+        PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE="60 per hour",
         PRESCRIPTION_LIMITE_LIENS="60 per minute",
         RATELIMIT_STORAGE_URI="offre+base://",
         COURRIEL_ENVOI="console",

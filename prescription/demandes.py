@@ -275,14 +275,15 @@ def creer(
     existante = demande_en_cours(db, fiche.id, demande.personne)
     if existante is not None:
         raise DejaDemandee(existante)
-    if demande.liste_attente:
-        action, prise = "attendre", Prise.COMPLET
+    prise = places.prendre(
+        db, fiche.id, acteur.auteur, session=demande.session, motif="demande"
+    )
+    if prise is Prise.COMPLET and not demande.liste_attente:
+        return Resultat(prise)
+    if prise is Prise.COMPLET:
+        action = "attendre"
     else:
-        prise = places.prendre(
-            db, fiche.id, acteur.auteur, session=demande.session, motif="demande"
-        )
-        if prise is Prise.COMPLET:
-            return Resultat(prise)
+        # Asked for the waiting list, but a place came free meanwhile: take it.
         action = "inscrire" if demande.origine == ORIGINE_PRESTATAIRE else "demander"
     r = regle(action, None, acteur.role, fiche.validation != "aucune")
     p = demande.personne

@@ -6,9 +6,10 @@ holds the counters (``RATELIMIT_STORAGE_URI = "offre+base://"``, the
 default); a deployment with Redis may set ``redis://…`` instead.
 """
 
+import secrets
 import time
 
-from flask import Flask
+from flask import Flask, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
@@ -103,9 +104,30 @@ class StockageBase(Storage):
             db.commit()
 
 
-def init_app(app: Flask, limites: dict[str, tuple]) -> Limiter:
-    """One limiter per app; ``limites``: endpoint -> (config key of its rate,
-    methods counted or None for all)."""
+def par_appareil() -> str:
+    """The address and this browser's visit: a shared computer (CCAS, France
+    Services) is not blocked by the people who used it before.
+
+    The visit is a random id kept in the session cookie, renewed after each
+    request sent (see ``nouvelle_visite``); a client without cookies gets a
+    new one each time, so only the per-address ceiling counts it.
+    """
+    if "visite" not in session:
+        nouvelle_visite()
+    return f"{get_remote_address()}|{session['visite']}"
+
+
+def nouvelle_visite() -> None:
+    """The next person on this computer starts with a fresh count."""
+    session["visite"] = secrets.token_urlsafe(8)
+
+
+CLES = {"adresse": get_remote_address, "appareil": par_appareil}
+
+
+def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
+    """One limiter per app; ``limites``: endpoint -> [(config key of its rate,
+    methods counted or None for all, "adresse" or "appareil")]."""
     # Each app names its engine: tests build several apps in one process.
     nom = str(id(app))
     # Its own connection pool: a request holding one connection of the app's
@@ -127,10 +149,15 @@ def init_app(app: Flask, limites: dict[str, tuple]) -> Limiter:
         default_limits=[],
         headers_enabled=True,
     )
-    for endpoint, (cle, methodes) in limites.items():
+    for endpoint, regles in limites.items():
         vue = app.view_functions[endpoint]
-        app.view_functions[endpoint] = limiter.limit(
-            lambda cle=cle: app.config[cle], methods=methodes
-        )(vue)
+        for cle, methodes, par in regles:
+            vue = limiter.limit(
+                lambda cle=cle: app.config[cle],
+                methods=methodes,
+                key_func=CLES[par],
+                scope=f"{endpoint}:{par}",
+            )(vue)
+        app.view_functions[endpoint] = vue
     app.extensions["limiteur"] = limiter
     return limiter

@@ -60,14 +60,18 @@ htmx = HTMX()
 
 LIEN_SUIVI = "prescription"
 LIEN_PLACES = "places"
-# Endpoints open to anybody, hence rate limited: config key of their rate, and
-# the methods counted (reading the sign-up form or fixing a typo costs nothing;
-# sending it does).
+# Endpoints open to anybody, hence rate limited: config key of their rate,
+# the methods counted (reading the sign-up form or fixing a typo costs
+# nothing; sending it does), and what is counted: one browser's visit, with
+# a higher ceiling for the whole address (a public computer room, a NAT).
 LIMITES = {
-    "prescription.inscription": ("PRESCRIPTION_LIMITE_INSCRIPTION", ("POST",)),
-    "prescription.suivi": ("PRESCRIPTION_LIMITE_LIENS", None),
-    "prescription.suivi_annuler": ("PRESCRIPTION_LIMITE_LIENS", None),
-    "prescription.places_lien": ("PRESCRIPTION_LIMITE_LIENS", None),
+    "prescription.inscription": [
+        ("PRESCRIPTION_LIMITE_INSCRIPTION", ("POST",), "appareil"),
+        ("PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE", ("POST",), "adresse"),
+    ],
+    "prescription.suivi": [("PRESCRIPTION_LIMITE_LIENS", None, "adresse")],
+    "prescription.suivi_annuler": [("PRESCRIPTION_LIMITE_LIENS", None, "adresse")],
+    "prescription.places_lien": [("PRESCRIPTION_LIMITE_LIENS", None, "adresse")],
 }
 
 
@@ -284,10 +288,17 @@ def _sessions(fiche) -> list[dict]:
     ]
 
 
+def _complet(fiche) -> bool:
+    """No place left at all: the form offers the waiting list before typing."""
+    etat = places.etats(db(), [fiche.id]).get(fiche.id)
+    return etat is not None and etat.places_restantes == 0
+
+
 def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
     return render_template(
         gabarit,
         fiche=fiche,
+        complet=_complet(fiche),
         structure=_structure(fiche),
         sessions=_sessions(fiche),
         publics=[(x, affichage.libelle("publics", x)) for x in fiche.publics],
@@ -449,11 +460,22 @@ def jeton_csrf_absent(_erreur):
 
 @bp.app_errorhandler(429)
 def trop_de_demandes(_erreur):
+    message = (
+        "Vous avez fait beaucoup de demandes en peu de temps. "
+        "Attendez un peu, puis réessayez."
+    )
+    if request.endpoint == "prescription.inscription" and request.method == "POST":
+        # The form comes back as it was sent: nothing typed is lost.
+        fiche = _fiche(request.view_args["fiche_id"])
+        return _formulaire(
+            "prescription/inscription.html",
+            fiche,
+            429,
+            form=request.form,
+            refus=message + " Ce que vous avez écrit est gardé ci-dessous.",
+        )
     return render_template(
-        "prescription/lien_invalide.html",
-        titre="Trop de demandes",
-        message="Vous avez fait beaucoup de demandes en peu de temps. "
-        "Attendez un peu, puis réessayez.",
+        "prescription/lien_invalide.html", titre="Trop de demandes", message=message
     ), 429
 
 

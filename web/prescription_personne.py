@@ -19,6 +19,7 @@ from flask import (
 from prescription import demandes, liens, workflow
 from prescription.demandes import Acteur, Demande
 from prescription.modeles import ORIGINE_AUTO, Prescription
+from web import limites
 from web.donnees import db
 from web.prescription import (
     LIEN_SUIVI,
@@ -57,6 +58,7 @@ def inscription(fiche_id: str):
     jeton = _lien_de_suivi(resultat.prescription)
     db().commit()
     _terminer()
+    limites.nouvelle_visite()
     flash("nouvelle")
     return redirect(url_for("prescription.suivi", jeton=jeton), 303)
 

@@ -7,29 +7,60 @@ a référent prescribes from a fiche; the prestataire answers and keeps places.
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
+from sqlmodel import Session, select
 
 from app import create_app
+from catalogue import places
+from prescription.modeles import Beneficiaire, Prescription
 from tests.navigateur.conftest import ORDINATEUR, TELEPHONE, servir
 from tests.prescription.conftest import REGLAGES
 
 NORMES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-@pytest.fixture(scope="module")
-def serveur_p(tmp_path_factory, base_de_donnees):
-    """The app on the prescription fixture catalogue, in a thread."""
-    app = create_app({
+def app_p_navigateur(dossier, base_de_donnees):
+    return create_app({
         **REGLAGES,
         "TESTING": True,
         "PROPAGATE_EXCEPTIONS": False,
         "SECRET_KEY": "test",
-        "SEARCH_PATH": str(tmp_path_factory.mktemp("index-p") / "r.sqlite3"),
+        "SEARCH_PATH": str(dossier / "r.sqlite3"),
         "DATABASE_URL": base_de_donnees(),
         "PRESCRIPTION_LIMITE_INSCRIPTION": "1000 per hour",
+        "PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE": "1000 per hour",
     })  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def serveur_p(tmp_path_factory, base_de_donnees):
+    """The app on the prescription fixture catalogue, in a thread."""
+    app = app_p_navigateur(tmp_path_factory.mktemp("index-p"), base_de_donnees)
     with servir(app) as url:
         yield url
     app.extensions["db"].dispose()
+
+
+@pytest.fixture
+def serveur_frais(tmp_path, base_de_donnees):
+    """The same app on a database of its own: its places are this test's."""
+    app = app_p_navigateur(tmp_path, base_de_donnees)
+    with servir(app) as url:
+        yield app, url
+    app.extensions["db"].dispose()
+
+
+def fixer_places(app, fiche_id: str, nombre: int) -> None:
+    with Session(app.extensions["db"]) as db:
+        places.fixer(db, fiche_id, nombre, "essai")
+        db.commit()
+
+
+def remplir_pour_moi(page, prenom: str = "Awa") -> None:
+    page.get_by_label("Prénom").fill(prenom)
+    page.get_by_label("Nom", exact=True).fill("Diallo")
+    page.get_by_role("textbox", name="Téléphone").fill("06 12 34 56 78")
+    page.get_by_label("Commune où vous habitez").fill("Alençon")
+    page.get_by_label("Je suis d'accord").check()
 
 
 @pytest.fixture(scope="module")
@@ -118,7 +149,8 @@ def test_le_referent_prescrit_depuis_la_fiche(serveur_p, ouvrir, axe, captures):
     )
     sans_violation(axe, page, captures, "accueil-referent")
     page.goto(serveur_p + "/fiches/chantier-orne")
-    page.get_by_text("Vous êtes référent ou conseiller").click()
+    # Logged in, the référent finds "Prescrire" first, not in a closed section.
+    expect(page.get_by_text("Vous êtes connecté comme référent")).to_be_visible()
     page.get_by_role("link", name="Prescrire").click()
     expect(page.get_by_text("Un comité étudie la demande")).to_be_visible()
     sans_violation(axe, page, captures, "prescrire")
@@ -185,3 +217,54 @@ def test_le_departement_voit_ses_indicateurs(serveur_p, ouvrir, axe, captures):
     page.get_by_role("link", name="Indicateurs").first.click()
     expect(page.get_by_role("table", name="Par origine de la demande")).to_be_visible()
     sans_violation(axe, page, captures, "indicateurs")
+
+
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_une_action_complete_offre_la_liste_d_attente_avant_qu_on_ecrive(
+    serveur_frais, ouvrir, axe, captures, avec_js
+):
+    app, serveur = serveur_frais
+    fixer_places(app, "velos-alencon", 0)
+    page = ouvrir(TELEPHONE, avec_js)
+    suffixe = "js" if avec_js else "sans-js"
+    page.goto(serveur + "/fiches/velos-alencon")
+    expect(page.get_by_text("C'est complet pour le moment.").first).to_be_visible()
+    page.get_by_role("link", name="M'inscrire sur la liste d'attente").click()
+    expect(page.get_by_text("C'est complet pour le moment.")).to_be_visible()
+    expect(page.get_by_role("button", name="Envoyer ma demande")).to_have_count(0)
+    sans_violation(axe, page, captures, f"inscription-complet-{suffixe}")
+    remplir_pour_moi(page)
+    page.get_by_role("button", name="M'inscrire sur la liste d'attente").click()
+    expect(page.get_by_text("Statut : Sur liste d'attente")).to_be_visible()
+
+
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_la_derniere_place_prise_pendant_qu_on_ecrit_garde_ce_qui_est_ecrit(
+    serveur_frais, ouvrir, axe, captures, avec_js
+):
+    app, serveur = serveur_frais
+    fixer_places(app, "velos-alencon", 1)
+    page = ouvrir(TELEPHONE, avec_js)
+    suffixe = "js" if avec_js else "sans-js"
+    page.goto(serveur + "/fiches/velos-alencon/inscription")
+    expect(page.get_by_role("button", name="Envoyer ma demande")).to_be_visible()
+    remplir_pour_moi(page, "Mariam")
+    # Meanwhile, someone else takes the last place.
+    fixer_places(app, "velos-alencon", 0)
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    expect(page.get_by_text("ce qui a été écrit est gardé")).to_be_visible()
+    sans_violation(axe, page, captures, f"complet-pendant-{suffixe}")
+    page.get_by_role("button", name="M'inscrire sur la liste d'attente").click()
+    expect(page.get_by_text("Statut : Sur liste d'attente")).to_be_visible()
+    with Session(app.extensions["db"]) as db:
+        [(p, b)] = db.exec(
+            select(Prescription, Beneficiaire).join(
+                Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id
+            )
+        ).all()
+    assert (b.prenom, b.telephone, b.commune_nom, p.statut) == (
+        "Mariam",
+        "06 12 34 56 78",
+        "Alençon",
+        "liste_attente",
+    )

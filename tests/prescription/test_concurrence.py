@@ -23,7 +23,9 @@ DEMANDEURS = 50
 
 def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescription):
     app = creer_app_prescription(
-        PRESCRIPTION_LIMITE_INSCRIPTION="1000 per hour", PROPAGATE_EXCEPTIONS=False
+        PRESCRIPTION_LIMITE_INSCRIPTION="1000 per hour",
+        PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE="1000 per hour",
+        PROPAGATE_EXCEPTIONS=False,
     )
     depart = threading.Barrier(DEMANDEURS)
 

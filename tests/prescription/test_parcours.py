@@ -231,3 +231,61 @@ def test_la_personne_annule_par_son_lien_et_la_place_revient(app_p, client_p):
     assert restantes(app_p, "velos-alencon") == 3
     # Once cancelled, the cancel address leads back to the follow-up page.
     assert client_p.get(suivi + "/annuler").headers["Location"].endswith(suivi)
+
+
+def remplir(app, fiche_id: str = "velos-alencon", n: int = 3) -> None:
+    client = app.test_client()
+    for i in range(n):
+        donnees = {**PERSONNE, "prenom": f"P{i}", "consentement": "oui"}
+        assert (
+            poster(client, f"/fiches/{fiche_id}/inscription", donnees).status_code
+            == 303
+        )
+
+
+def test_une_action_complete_le_dit_avant_qu_on_ecrive_et_offre_la_liste(app_p):
+    remplir(app_p)
+    personne = app_p.test_client()
+    fiche = texte(personne.get("/fiches/velos-alencon"))
+    assert "C'est complet pour le moment." in fiche
+    assert ">M'inscrire sur la liste d'attente</a>" in fiche
+    assert "M'inscrire en ligne" not in fiche
+    formulaire = texte(personne.get("/fiches/velos-alencon/inscription"))
+    assert "C'est complet pour le moment." in formulaire
+    assert 'name="liste_attente" value="oui"' in formulaire
+    assert "Envoyer ma demande" not in formulaire
+    # One send puts her on the list, no second screen.
+    donnees = {**PERSONNE, "prenom": "Quatrième", "consentement": "oui"}
+    attente = poster(
+        personne,
+        "/fiches/velos-alencon/inscription",
+        {**donnees, "liste_attente": "oui"},
+    )
+    assert attente.status_code == 303
+    assert "Sur liste d'attente" in texte(personne.get(attente.headers["Location"]))
+
+
+def test_la_liste_d_attente_demandee_quand_une_place_s_est_liberee_donne_la_place(
+    app_p,
+):
+    personne = app_p.test_client()
+    donnees = {**PERSONNE, "consentement": "oui", "liste_attente": "oui"}
+    reponse = poster(personne, "/fiches/velos-alencon/inscription", donnees)
+    assert "Statut : Demandée" in texte(personne.get(reponse.headers["Location"]))
+    assert restantes(app_p, "velos-alencon") == 2
+
+
+def test_le_referent_connecte_voit_prescrire_en_premier(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    page = texte(referent.get("/fiches/chantier-orne"))
+    debut = page.index("Je veux y participer")
+    section = page[debut : page.index("Vous êtes référent ou conseiller", debut)]
+    assert "Vous êtes connecté comme référent" in section
+    assert ">Prescrire<" in section
+    assert "Parlez-en à votre référent" not in section
+    # The person without a login still reads what is written for her.
+    anonyme = texte(app_p.test_client().get("/fiches/chantier-orne"))
+    assert "Parlez-en à votre référent" in anonyme
+    assert "Vous êtes connecté comme référent" not in anonyme

@@ -105,7 +105,10 @@ def test_le_lien_des_places_marche_sans_connexion(app_p):
 
 
 def test_les_limites_sont_partagees_par_tous_les_workers(creer_app_prescription):
-    reglages = {"PRESCRIPTION_LIMITE_INSCRIPTION": "3 per hour"}
+    reglages = {
+        "PRESCRIPTION_LIMITE_INSCRIPTION": "3 per hour",
+        "PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE": "3 per hour",
+    }
     worker_1 = creer_app_prescription(reglages).test_client()
     worker_2 = creer_app_prescription(reglages).test_client()
     adresse = "/fiches/velos-alencon/inscription"
@@ -344,3 +347,41 @@ def test_un_motif_de_referent_garde_ses_retours_a_la_ligne_mais_pas_le_nul(
     with Session(app_p.extensions["db"]) as db:
         [p] = db.exec(select(Prescription)).all()
     assert p.motif == "Reprend\r\nun emploi à 6 km."
+
+
+def test_la_limite_rend_le_formulaire_rempli_et_epargne_la_personne_suivante(
+    creer_app_prescription,
+):
+    """A France Services computer: one visitor retries a lot, the next signs up."""
+    app = creer_app_prescription({
+        "PRESCRIPTION_LIMITE_INSCRIPTION": "2 per hour",
+        "PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE": "4 per hour",
+    })  # fmt: skip
+    adresse = "/fiches/velos-alencon/inscription"
+    premiere = app.test_client()
+    for _ in range(2):
+        assert poster(premiere, adresse, PERSONNE).status_code == 422  # no consent
+    reponse = poster(premiere, adresse, {**PERSONNE, "consentement": "oui"})
+    assert reponse.status_code == 429
+    page = texte(reponse)
+    assert "Attendez un peu, puis réessayez" in page
+    assert "Ce que vous avez écrit est gardé" in page
+    for valeur in PERSONNE.values():
+        assert f'value="{valeur}"' in page
+    assert 'name="consentement" value="oui" checked' in page
+    # The next person on the same computer (same address, new browser visit).
+    suivante = app.test_client()
+    fatou = {**PERSONNE, "prenom": "Fatou", "consentement": "oui"}
+    assert poster(suivante, adresse, fatou).status_code == 303
+    # After a request sent, the visit starts again for whoever comes next.
+    bruno = {**PERSONNE, "prenom": "Bruno", "consentement": "oui"}
+    assert poster(suivante, adresse, bruno).status_code == 303
+    # The whole address still has its ceiling: 4 sends counted in the hour
+    # (the one refused for the visit's limit was not counted for the address).
+    reponse = poster(app.test_client(), adresse, {**bruno, "prenom": "Chloé"})
+    assert reponse.status_code == 429
+    with Session(app.extensions["db"]) as db:
+        assert sorted(b.prenom for b in db.exec(select(Beneficiaire)).all()) == [
+            "Bruno",
+            "Fatou",
+        ]
