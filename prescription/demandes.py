@@ -21,11 +21,17 @@ from catalogue.places import Prise
 from catalogue.territoires import Commune
 from prescription import messages, notifications
 from prescription.modeles import (
+    AVIS_CHAQUE,
+    AVIS_RESUME,
     ORIGINE_AUTO,
     ORIGINE_PRESTATAIRE,
     ORIGINE_REFERENT,
     PRESTATAIRE,
+    PRESTATAIRE_ADMIN,
+    PRESTATAIRE_MEMBRE,
+    Adhesion,
     Audit,
+    AvisResume,
     Beneficiaire,
     Prescription,
     StructurePro,
@@ -321,7 +327,8 @@ def creer(
     noter(db, prescription, r, None, acteur.auteur, maintenant)
     auditer(db, prescription, acteur.auteur, "création", maintenant)
     if demande.origine != ORIGINE_PRESTATAIRE:
-        _dire_au_prestataire(db, prescription, fiche, liens, maintenant)
+        evenement = "attente" if prescription.statut == LISTE_ATTENTE else "nouvelle"
+        _dire_a_la_structure(db, prescription, fiche, liens, maintenant, evenement)
     _dire_a_la_personne(db, prescription, beneficiaire, fiche, liens, maintenant)
     return Resultat(prise, prescription, avertissements)
 
@@ -371,7 +378,9 @@ def appliquer(
         db, prescription, beneficiaire, fiche, liens, maintenant, r.action
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
-        _dire_au_prestataire(db, prescription, fiche, liens, maintenant, annulee=True)
+        _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")
+    elif r.action == "expirer":
+        _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "expiree")
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
 
@@ -508,7 +517,7 @@ def relancer_et_expirer(
         ):
             p.relance_le = maintenant
             db.add(p)
-            _dire_au_prestataire(db, p, fiche, liens, maintenant, relance=True)
+            _dire_a_la_structure(db, p, fiche, liens, maintenant, "relance")
             relances += 1
     return relances, expirees
 
@@ -549,37 +558,99 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _courriel_prestataire(db: Session, fiche: Fiche, liens: Liens) -> str | None:
-    """The prestataire's own address, else the fiche's, else its structure's."""
-    structure = db.exec(
-        select(StructurePro).where(
+def _structure_prestataire(db: Session, fiche: Fiche) -> StructurePro | None:
+    return db.exec(
+        select(StructurePro)
+        .where(
             StructurePro.type == PRESTATAIRE,
             StructurePro.structure_catalogue == fiche.structure,
-            StructurePro.courriel.is_not(None),
         )
+        .order_by(StructurePro.id)
     ).first()
+
+
+def destinataires_structure(
+    db: Session, fiche: Fiche, liens: Liens
+) -> tuple[list[str], str]:
+    """Who hears of the fiche's requests, and how (each one or a digest).
+
+    Every member of the prestataire with an e-mail; without members, its own
+    address, else the fiche's, else its catalogue structure's.
+    """
+    structure = _structure_prestataire(db, fiche)
+    avis = structure.avis if structure else AVIS_CHAQUE
+    membres = []
     if structure is not None:
-        return structure.courriel
-    return fiche.courriel or liens.courriel_structure(fiche.structure)
-
-
-def _dire_au_prestataire(
-    db, prescription, fiche, liens, maintenant, *, relance=False, annulee=False
-) -> None:
-    destinataire = _courriel_prestataire(db, fiche, liens)
-    if not destinataire:
-        return
-    if relance:
-        sujet = f"Rappel : une demande attend votre réponse – {fiche.nom}"
-    elif annulee:
-        sujet = f"Une demande a été annulée – {fiche.nom}"
-    else:
-        sujet = f"Nouvelle demande – {fiche.nom}"
-    corps = (
-        f"{sujet}.\n\nPour la voir et y répondre (connexion nécessaire) :\n"
-        f"{liens.pro(prescription)}\n"
+        membres = db.exec(
+            select(Utilisateur.courriel)
+            .join(Adhesion, Adhesion.utilisateur_id == Utilisateur.id)
+            .where(
+                Adhesion.structure_id == structure.id,
+                Adhesion.role.in_((PRESTATAIRE_MEMBRE, PRESTATAIRE_ADMIN)),
+                Utilisateur.courriel != "",
+            )
+            .distinct()
+            .order_by(Utilisateur.courriel)
+        ).all()
+    if membres:
+        return list(membres), avis
+    repli = (
+        (structure.courriel if structure else None)
+        or fiche.courriel
+        or liens.courriel_structure(fiche.structure)
     )
-    notifications.mettre_en_file(db, "courriel", destinataire, sujet, corps, maintenant)
+    return ([repli] if repli else []), avis
+
+
+# What the structure is told, and what to do next: (subject, sentence).
+POUR_LA_STRUCTURE = {
+    "nouvelle": (
+        "Nouvelle demande",
+        "À faire : l'accepter ou la refuser. La personne attend votre réponse.",
+    ),
+    "attente": (
+        "Nouvelle inscription sur la liste d'attente",
+        "Rien à faire pour l'instant : la première place libérée lui sera "
+        "donnée. Vous pouvez aussi lui proposer une place vous-même.",
+    ),
+    "annulee": (
+        "Demande annulée",
+        "Rien à faire : la place est rendue (à la liste d'attente s'il y en a une).",
+    ),
+    "expiree": (
+        "Demande fermée sans réponse",
+        "Elle est restée sans réponse trop longtemps. La personne est prévenue et "
+        "peut redemander.",
+    ),
+    "relance": (
+        "Rappel : une demande attend votre réponse",
+        "À faire : l'accepter ou la refuser.",
+    ),
+}
+
+
+def _dire_a_la_structure(db, prescription, fiche, liens, maintenant, evenement):
+    destinataires, avis = destinataires_structure(db, fiche, liens)
+    sujet, a_faire = POUR_LA_STRUCTURE[evenement]
+    lien = liens.pro(prescription)
+    for destinataire in destinataires:
+        if avis == AVIS_RESUME:
+            db.add(
+                AvisResume(
+                    destinataire=destinataire,
+                    ligne=f"{sujet} – {fiche.nom} (demande n° {prescription.id})"[:300],
+                    lien=lien,
+                    cree_le=maintenant,
+                )
+            )
+            continue
+        corps = (
+            f"{sujet} pour « {fiche.nom} » (demande n° {prescription.id}).\n\n"
+            f"{a_faire}\n\nPour la voir (connexion nécessaire) :\n{lien}\n"
+        )
+        notifications.mettre_en_file(
+            db, "courriel", destinataire, f"{sujet} – {fiche.nom}", corps, maintenant
+        )
 
 
 def _dire_a_la_personne(

@@ -38,6 +38,15 @@ ORIGINES = {
 }
 
 
+# How a prestataire's members hear of requests: each one, or one daily digest.
+AVIS_CHAQUE = "chaque"
+AVIS_RESUME = "resume"
+AVIS = {
+    AVIS_CHAQUE: "Un e-mail à chaque nouvelle demande, annulation ou expiration",
+    AVIS_RESUME: "Un seul e-mail par jour, qui résume tout",
+}
+
+
 class StructurePro(SQLModel, table=True):
     """A prestataire (linked to a catalogue structure) or a prescribing service."""
 
@@ -52,6 +61,11 @@ class StructurePro(SQLModel, table=True):
     type_prescripteur: str | None = Field(default=None, max_length=60)
     siret: str | None = Field(default=None, max_length=14)
     courriel: str | None = Field(default=None, max_length=254)
+    avis: str = Field(
+        default=AVIS_CHAQUE,
+        max_length=10,
+        sa_column_kwargs={"server_default": AVIS_CHAQUE},
+    )
 
 
 class Utilisateur(SQLModel, table=True):
@@ -166,6 +180,19 @@ class Notification(SQLModel, table=True):
     # A worker sending it holds it until then: no message sent twice.
     reserve_jusqu_a: datetime | None = None
     derniere_erreur: str | None = Field(default=None, max_length=500)
+
+
+class AvisResume(SQLModel, table=True):
+    """A line of tomorrow's digest for one member of a prestataire."""
+
+    __tablename__ = "avis_resume"
+
+    id: int | None = Field(default=None, primary_key=True)
+    destinataire: str = Field(max_length=254)
+    ligne: str = Field(max_length=300)
+    lien: str = Field(max_length=500)
+    cree_le: datetime
+    resume_le: datetime | None = Field(default=None, index=True)
 
 
 class LienSigne(SQLModel, table=True):

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 
 from catalogue.places import maintenant_utc
-from prescription.modeles import Notification
+from prescription.modeles import AvisResume, Notification
 
 logger = logging.getLogger(__name__)
 ESSAIS_MAX = 20
@@ -240,3 +240,34 @@ def expediteurs_depuis_config(
         "courriel": fabriques[config["COURRIEL_ENVOI"]](),
         "sms": sms[config["SMS_ENVOI"]](),
     }
+
+
+def envoyer_les_resumes(db: Session, maintenant: datetime | None = None) -> int:
+    """Each member's waiting digest lines become one e-mail in the outbox.
+
+    Run once a day by the scheduler; not committed (the caller commits, so
+    a line is either in one digest or still waiting, never in two).
+    """
+    maintenant = maintenant or maintenant_utc()
+    lignes = db.exec(
+        select(AvisResume)
+        .where(AvisResume.resume_le.is_(None))
+        .order_by(AvisResume.destinataire, AvisResume.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    par_destinataire: dict[str, list[AvisResume]] = {}
+    for ligne in lignes:
+        par_destinataire.setdefault(ligne.destinataire, []).append(ligne)
+    for destinataire, siennes in par_destinataire.items():
+        n = len(siennes)
+        sujet = f"Résumé du jour : {n} nouveauté{'s' if n > 1 else ''} sur vos actions"
+        corps = "\n".join(
+            [f"Bonjour,\n\nDepuis le dernier résumé ({n}) :\n"]
+            + [f"- {ligne.ligne}\n  {ligne.lien}" for ligne in siennes]
+            + ["\nPour répondre, connectez-vous et ouvrez chaque demande."]
+        )
+        mettre_en_file(db, "courriel", destinataire, sujet, corps, maintenant)
+        for ligne in siennes:
+            ligne.resume_le = maintenant
+            db.add(ligne)
+    return len(par_destinataire)

@@ -46,6 +46,23 @@ def relancer():
     )
 
 
+@prescriptions_cli.command("resumer")
+def resumer():
+    """Envoie à chaque membre qui l'a choisi le résumé du jour de ses demandes."""
+    app = current_app
+    with Session(app.extensions["db"]) as db:
+        resumes = notifications.envoyer_les_resumes(db)
+        db.commit()
+    envoyes, echecs = notifications.envoyer_en_attente(
+        app.extensions["db"],
+        notifications.expediteurs_depuis_config(app.config, discret=en_production(app)),
+    )
+    click.echo(
+        f"{resumes} résumé(s) mis en file, {envoyes} message(s) envoyé(s), "
+        f"{echecs} en échec (nouvel essai plus tard)."
+    )
+
+
 @prescriptions_cli.command("rattacher")
 @click.argument("courriel")
 @click.argument("structure")

@@ -373,12 +373,10 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool):
 
 
 def _contact_masque(b: Beneficiaire) -> str:
-    """Where the link went, recognisable by its owner only: 06 •• •• •• 78."""
+    """Where the link went, recognisable by its owner only."""
     if b.courriel:
-        nom, _, domaine = b.courriel.partition("@")
-        return f"l'adresse {nom[:1]}•••@{domaine}"
-    chiffres = "".join(c for c in b.telephone or "" if c.isdigit())
-    return f"le numéro {chiffres[:2]} •• •• •• {chiffres[-2:]}"
+        return "l'adresse " + notifications.masquer(b.courriel)
+    return "le numéro " + notifications.masquer(b.telephone or "")
 
 
 # --- The référent --------------------------------------------------------------

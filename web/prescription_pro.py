@@ -20,11 +20,15 @@ from werkzeug.exceptions import NotFound
 from prescription import demandes, workflow
 from prescription.demandes import Demande
 from prescription.modeles import (
+    AVIS,
     ORIGINE_PRESTATAIRE,
     ORIGINE_REFERENT,
     ORIGINES,
+    PRESTATAIRE_ADMIN,
+    PRESTATAIRE_MEMBRE,
     Beneficiaire,
     Prescription,
+    StructurePro,
     Transition,
 )
 from web.donnees import db
@@ -158,8 +162,40 @@ def demandes_recues():
         titre="Demandes reçues",
         lignes=_lignes(requete),
         prestataire=True,
+        structures_avis=_structures_prestataires(),
+        avis=AVIS,
         **_contexte_liste(),
     )
+
+
+def _structures_prestataires() -> list[StructurePro]:
+    d = droits()
+    vues = {}
+    for role in (PRESTATAIRE_MEMBRE, PRESTATAIRE_ADMIN):
+        for s in d.structures.get(role, []):
+            vues[s.id] = s
+    return sorted(vues.values(), key=lambda s: s.nom)
+
+
+@bp.post("/pro/avis/<int:structure_id>")
+@prestataire_requis
+def avis_structure(structure_id: int):
+    """Each member chooses for the structure: every message, or a digest."""
+    structure = next(
+        (s for s in _structures_prestataires() if s.id == structure_id), None
+    )
+    if structure is None:
+        raise NotFound()
+    choix = request.form.get("avis", "")
+    if choix not in AVIS:
+        flash("Choisissez une des deux façons d'être prévenu.")
+        return redirect(url_for("prescription.demandes_recues"), 303)
+    structure = db().get(StructurePro, structure_id)
+    structure.avis = choix
+    db().add(structure)
+    db().commit()
+    flash(f"C'est noté pour {structure.nom} : {AVIS[choix].lower()}.")
+    return redirect(url_for("prescription.demandes_recues"), 303)
 
 
 @bp.get("/pro/demandes.csv")

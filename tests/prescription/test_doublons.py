@@ -37,7 +37,7 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     page = texte(reponse)
     assert "Vous avez déjà demandé « Prêt de vélos à Alençon" in page
     assert "Rien de nouveau n'a été enregistré" in page
-    assert "sur le numéro 06 •• •• •• 78" in page
+    assert "sur le numéro 06•••••78" in page
     # Never the follow-up link on screen: only on the person's own phone.
     assert "/suivi/" not in page
     assert demandes(app_p) == premiere

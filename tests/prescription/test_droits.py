@@ -11,7 +11,12 @@ from catalogue.territoires import referentiel
 from prescription import demandes, liens
 from prescription.demandes import Acteur, Demande, Personne
 from prescription.droits import Droits
-from prescription.modeles import ORIGINE_REFERENT, Prescription, Utilisateur
+from prescription.modeles import (
+    ORIGINE_REFERENT,
+    Prescription,
+    StructurePro,
+    Utilisateur,
+)
 from tests.prescription.conftest import PERSONNE, jeton_csrf, se_connecter, texte
 
 ROLES = (
@@ -70,6 +75,8 @@ MATRICE = [
      (R, R, R, R, A, R)),
     ("prescription.revoquer_liens_places", "POST", "/pro/places/{fiche}/lien/revoquer",
      False, {}, (R, R, R, R, A, R)),
+    ("prescription.avis_structure", "POST", "/pro/avis/{structure}", False,
+     {"avis": "resume"}, (R, R, R, R, A, R)),
     ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
      (R, R, R, R, R, A)),
     ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),
@@ -133,8 +140,14 @@ def nouvelle_demande(app) -> dict:
             db, secret, "prescription", str(p.prescription.id), timedelta(days=1)
         )
         places = liens.creer(db, secret, "places", FICHE, timedelta(days=1))
+        garage = db.exec(
+            select(StructurePro).where(
+                StructurePro.structure_catalogue == "garage-essonne"
+            )
+        ).one()
         db.commit()
         return {
+            "structure": garage.id,
             "pid": p.prescription.id,
             "suivi": suivi,
             "places": places,

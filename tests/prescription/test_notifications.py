@@ -12,7 +12,13 @@ from aiosmtpd.controller import Controller
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription.modeles import Notification, Prescription
+from prescription.modeles import (
+    Adhesion,
+    Notification,
+    Prescription,
+    StructurePro,
+    Utilisateur,
+)
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from web.securite import ConfigurationInvalide
 
@@ -224,3 +230,111 @@ def test_en_developpement_la_console_montre_le_message_mais_masque_le_numero(
     assert "SMS (console) à 06•••••78 : Demande envoyée" in caplog.text
     assert "/suivi/" in caplog.text  # to follow the link on a local run
     assert "06 12 34 56 78" not in caplog.text
+
+
+def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
+    creer_app_prescription, smtp
+):
+    boite, serveur, port = smtp
+    serveur.start()
+    app = creer_app_prescription(
+        COURRIEL_ENVOI="smtp", SMTP_HOTE="127.0.0.1", SMTP_PORT=port
+    )
+    prestataire = se_connecter(
+        app.test_client(), "prestataire", structure="atelier-orne"
+    )
+    with Session(app.extensions["db"]) as db:
+        structure = db.exec(
+            select(StructurePro).where(
+                StructurePro.structure_catalogue == "atelier-orne"
+            )
+        ).one()
+        structure_id = structure.id
+        for sub in ("ines", "marc"):
+            collegue = Utilisateur(
+                idp="essai", sub=sub, courriel=f"{sub}@atelier-orne.example",
+                cree_le=places.maintenant_utc(),
+            )  # fmt: skip
+            db.add(collegue)
+            db.flush()
+            db.add(
+                Adhesion(
+                    utilisateur_id=collegue.id,
+                    structure_id=structure_id,
+                    role="prestataire_membre",
+                )
+            )
+        db.commit()
+    membres = [
+        "ines@atelier-orne.example",
+        "marc@atelier-orne.example",
+        "prestataire-atelier-orne@demo.invalid",
+    ]
+
+    def recus() -> list[tuple[str, str, str]]:
+        """(recipient, subject, body) of what the SMTP server got, then forget."""
+        app.test_cli_runner().invoke(args=["prescriptions", "relancer"])
+        lus = [
+            (rcpt, email.message_from_bytes(c.encode(), policy=email.policy.default))
+            for rcpts, c in boite.messages
+            for rcpt in rcpts
+        ]
+        boite.messages.clear()
+        return sorted((r, m["Subject"], m.get_content()) for r, m in lus)
+
+    awa = app.test_client()
+    donnees = {**PERSONNE, "telephone": "", "courriel": "awa@exemple.fr"}
+    suivi = poster(
+        awa, "/fiches/velos-alencon/inscription", {**donnees, "consentement": "oui"}
+    ).headers["Location"]
+    [pid] = [p.id for p in Session(app.extensions["db"]).exec(select(Prescription))]
+    lus = recus()
+    assert [r for r, s, _ in lus if s.startswith("Nouvelle demande")] == membres
+    _, _, corps = next(x for x in lus if x[0] == "ines@atelier-orne.example")
+    assert "À faire : l'accepter ou la refuser." in corps
+    assert f"/pro/prescriptions/{pid}" in corps
+    assert [r for r, _, _ in lus if r not in membres] == ["awa@exemple.fr"]
+
+    # Full: the next person goes on the waiting list; the members hear of it.
+    with Session(app.extensions["db"]) as db:
+        places.fixer(db, "velos-alencon", 0, "essai")
+        db.commit()
+    bruno = {
+        **donnees, "prenom": "Bruno", "courriel": "bruno@exemple.fr",
+        "consentement": "oui", "liste_attente": "oui",
+    }  # fmt: skip
+    poster(app.test_client(), "/fiches/velos-alencon/inscription", bruno)
+    lus = recus()
+    assert [r for r, s, _ in lus if "liste d'attente" in s] == membres
+    assert len(lus) == len(membres) + 1  # and Bruno himself
+
+    # Awa cancels: she and each member are told; Bruno gets her place.
+    poster(awa, suivi + "/annuler", {"confirmer": "oui"})
+    lus = recus()
+    annulee = "Demande annulée – Prêt de vélos à Alençon"
+    assert [r for r, s, _ in lus if s == annulee and r != "awa@exemple.fr"] == membres
+    assert ("awa@exemple.fr", annulee) in [(r, s) for r, s, _ in lus]
+    assert "bruno@exemple.fr" in [r for r, _, _ in lus]
+
+    # The structure chooses one daily digest: nothing at once, one e-mail later.
+    reponse = poster(prestataire, f"/pro/avis/{structure_id}", {"avis": "resume"})
+    assert "un seul e-mail par jour" in texte(
+        prestataire.get(reponse.headers["Location"])
+    )
+    for prenom in ("Chloé", "Dan"):
+        poster(
+            app.test_client(),
+            "/fiches/velos-alencon/inscription",
+            {**bruno, "prenom": prenom, "courriel": f"{prenom}@exemple.fr"},
+        )
+    assert [r for r, _, _ in recus() if r in membres] == []
+    sortie = app.test_cli_runner().invoke(args=["prescriptions", "resumer"]).output
+    assert "3 résumé(s) mis en file, 3 message(s) envoyé(s)" in sortie
+    lus = recus()
+    assert [r for r, _, _ in lus] == membres
+    _, sujet, corps = lus[0]
+    assert sujet == "Résumé du jour : 2 nouveautés sur vos actions"
+    assert corps.count("Nouvelle inscription sur la liste d'attente") == 2
+    # Each line is in one digest only.
+    sortie = app.test_cli_runner().invoke(args=["prescriptions", "resumer"]).output
+    assert "0 résumé(s) mis en file" in sortie
