@@ -8,6 +8,7 @@ def init_app(app: Flask) -> None:
 
     from web import (
         api,
+        api_di,  # noqa: F401 - its routes join the API blueprint
         cli,
         cli_prescription,
         connexion,
