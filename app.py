@@ -77,6 +77,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMS_EXPEDITEUR="Insertion",
         # Console senders in production: refused unless allowed (see README).
         ENVOI_CONSOLE_AUTORISE=False,
+        # Personal data: months kept after the last request closed, and the
+        # audit log's own period (see README, « Données personnelles »).
+        RGPD_CONSERVATION_MOIS=24,
+        RGPD_AUDIT_CONSERVATION_MOIS=12,
     )
     app.config.from_prefixed_env()
     if test_config:

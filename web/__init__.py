@@ -11,11 +11,13 @@ def init_app(app: Flask) -> None:
         api_di,  # noqa: F401 - its routes join the API blueprint
         cli,
         cli_prescription,
+        cli_rgpd,
         connexion,
         donnees,
         limites,
         pages,
         prescription,
+        rgpd,  # noqa: F401 - its routes join the prescription blueprint
         site,
     )
 
@@ -31,3 +33,4 @@ def init_app(app: Flask) -> None:
     limites.init_app(app, prescription.LIMITES)
     cli.register(app)
     app.cli.add_command(cli_prescription.prescriptions_cli)
+    app.cli.add_command(cli_rgpd.rgpd_cli)
