@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         donnees,
         limites,
         pages,
+        planificateur,
         prescription,
         rgpd,  # noqa: F401 - its routes join the prescription blueprint
         site,
@@ -34,3 +35,4 @@ def init_app(app: Flask) -> None:
     cli.register(app)
     app.cli.add_command(cli_prescription.prescriptions_cli)
     app.cli.add_command(cli_rgpd.rgpd_cli)
+    app.cli.add_command(planificateur.planificateur_cli)
