@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         donnees,
         limites,
         pages,
+        pannes,
         planificateur,
         prescription,
         rgpd,  # noqa: F401 - its routes join the prescription blueprint
@@ -23,6 +24,7 @@ def init_app(app: Flask) -> None:
     )
 
     site.init_app(app)
+    pannes.init_app(app)
     app.teardown_appcontext(donnees.fermer)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
