@@ -35,6 +35,7 @@ CONSERVATION_MOIS = 24
 AUDIT_MOIS = 12
 PAR_LE_PLANIFICATEUR = "planificateur (durée de conservation)"
 ANONYMISATION = "anonymisation : conservation dépassée"
+RECHERCHE = "recherche des données de la personne"
 EXPORT = "export des données de la personne"
 EFFACEMENT = "effacement à la demande de la personne"
 # What lists show instead of the name (the column cannot be empty).
@@ -156,6 +157,15 @@ def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
         ]
     numero = _chiffres(contact)
     return [b for b in candidats if b.telephone and _chiffres(b.telephone) == numero]
+
+
+def noter_la_recherche(
+    db: Session, beneficiaires: list[Beneficiaire], qui: str
+) -> None:
+    """Seeing who a person is, is itself logged."""
+    for b in beneficiaires:
+        for p in _prescriptions(db, b.id):
+            demandes.auditer(db, p, qui, RECHERCHE)
 
 
 def _date(moment: datetime | None) -> str | None:

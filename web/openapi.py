@@ -142,6 +142,10 @@ def _parametres(modele: type[BaseModel] = ParametresRecherche) -> list[dict]:
     return parametres
 
 
+# Answers that read the database (places) when it does not answer.
+INDISPONIBLE = _reponse(
+    "Base de données momentanément injoignable (message en français).", "Erreur"
+)
 ERREURS = {
     "404": _reponse("Adresse inconnue.", "Erreur"),
     "405": _reponse("Méthode non acceptée.", "Erreur"),
@@ -169,6 +173,7 @@ def _chemin_di(quoi: str, modele: str) -> dict:
             "responses": {
                 "200": _reponse(f"Une page de {quoi}.", modele),
                 "400": _reponse("Paramètre invalide (message en français).", "Erreur"),
+                **({"503": INDISPONIBLE} if quoi == "services" else {}),
                 **ERREURS,
             },
         }
@@ -226,6 +231,7 @@ def document_openapi() -> dict:
                     ],
                     "responses": {
                         "200": _reponse("La fiche complète.", "Fiche"),
+                        "503": INDISPONIBLE,
                         **ERREURS,
                     },
                 }

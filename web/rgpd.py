@@ -107,6 +107,8 @@ def rgpd_personne():
     if erreur or erreurs:
         return _page(422, erreurs=erreurs, refus=erreur)
     personnes = _trouvees(recherche)
+    rgpd.noter_la_recherche(db(), personnes, _qui())
+    db().commit()
     return _page(personnes=_lignes(personnes))
 
 

@@ -111,3 +111,30 @@ def test_connexion_coupee_en_pleine_reservation(creer_app_prescription, etape):
     encore = client.post(formulaire["action"], data=champs)
     assert encore.status_code == 303, texte(encore)
     assert bilan(app) == (2, 1, 1)
+
+
+def test_base_arretee_la_personne_le_lit_et_la_recherche_continue(
+    creer_app_prescription,
+):
+    # Nothing listens there: PostgreSQL stopped.
+    app = creer_app_prescription(
+        DATABASE_URL="postgresql+psycopg://postgres@127.0.0.1:9/arretee",
+        PROPAGATE_EXCEPTIONS=False,
+    )
+    client = app.test_client()
+    reponse = poster(
+        client,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    assert reponse.status_code == 503
+    page = texte(reponse)
+    assert "Votre demande n'a pas été enregistrée et aucune place n'a été prise" in page
+    assert 'name="prenom" value="Awa"' in page
+    formulaire = texte(client.get("/fiches/velos-alencon/inscription"))
+    assert "Notre base de données ne répond pas" in formulaire
+    # Search reads the index, not the database.
+    assert client.get("/?q=velo").status_code == 200
+    api = client.get("/api/v1/fiches/velos-alencon")
+    assert api.status_code == 503
+    assert api.get_json()["erreur"].startswith("Le service est momentanément")

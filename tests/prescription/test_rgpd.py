@@ -167,6 +167,7 @@ def test_le_departement_exporte_tout_ce_qui_est_garde_sur_une_personne(app_p):
     assert awa["messages"] and all(
         m["destinataire"] == "06 12 34 56 78" for m in awa["messages"]
     )
+    assert "recherche des données de la personne" in audit(app_p, pid)
     assert "export des données de la personne" in audit(app_p, pid)
 
 
