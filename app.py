@@ -78,6 +78,16 @@ def create_app(test_config: dict | None = None) -> Flask:
         SMS_EXPEDITEUR="Insertion",
         # Console senders in production: refused unless allowed (see README).
         ENVOI_CONSOLE_AUTORISE=False,
+        # Personal data: months kept after the last request closed, and the
+        # audit log's own period (see README, « Données personnelles »).
+        RGPD_CONSERVATION_MOIS=24,
+        RGPD_AUDIT_CONSERVATION_MOIS=12,
+        # The scheduler's intervals, in seconds (`flask planificateur`).
+        PLANIFICATEUR_RELANCES_S=3600,
+        PLANIFICATEUR_MESSAGES_S=60,
+        PLANIFICATEUR_INDEX_S=60,
+        PLANIFICATEUR_RESUMES_S=86400,
+        PLANIFICATEUR_RGPD_S=86400,
     )
     app.config.from_prefixed_env()
     if test_config:

@@ -131,12 +131,16 @@ def _service(fiche: Fiche, structure: Structure, lieu, identifiant, nom) -> dict
     return v1.Service.model_validate(data).model_dump(mode="json")
 
 
+def fiches_exportees(catalogue: Catalogue) -> list[Fiche]:
+    """The actions running now: the only ones that are an offer."""
+    return [f for f in catalogue.fiches.values() if f.statut == "active"]
+
+
 def exporter_catalogue(catalogue: Catalogue) -> tuple[list[dict], list[dict]]:
     structures = [structure_data_inclusion(s) for s in catalogue.structures.values()]
     services = [
         service
-        for f in catalogue.fiches.values()
-        if f.statut == "active"
+        for f in fiches_exportees(catalogue)
         for service in services_data_inclusion(f, catalogue.structures[f.structure])
     ]
     return structures, services

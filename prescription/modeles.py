@@ -109,6 +109,8 @@ class Beneficiaire(SQLModel, table=True):
     public: str | None = Field(default=None, max_length=60)
     sexe: str = Field(default="non-renseigne", max_length=20)
     tranche_age: str = Field(default="non-renseigne", max_length=20)
+    # Set when identity and contact were wiped (retention period or erasure).
+    anonymise_le: datetime | None = None
 
 
 class Prescription(SQLModel, table=True):

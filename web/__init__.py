@@ -8,17 +8,23 @@ def init_app(app: Flask) -> None:
 
     from web import (
         api,
+        api_di,  # noqa: F401 - its routes join the API blueprint
         cli,
         cli_prescription,
+        cli_rgpd,
         connexion,
         donnees,
         limites,
         pages,
+        pannes,
+        planificateur,
         prescription,
+        rgpd,  # noqa: F401 - its routes join the prescription blueprint
         site,
     )
 
     site.init_app(app)
+    pannes.init_app(app)
     app.teardown_appcontext(donnees.fermer)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
@@ -30,3 +36,5 @@ def init_app(app: Flask) -> None:
     limites.init_app(app, prescription.LIMITES)
     cli.register(app)
     app.cli.add_command(cli_prescription.prescriptions_cli)
+    app.cli.add_command(cli_rgpd.rgpd_cli)
+    app.cli.add_command(planificateur.planificateur_cli)

@@ -5,8 +5,6 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, select
 
-from catalogue import places
-from prescription import demandes, notifications
 from prescription.modeles import (
     ROLES,
     TYPES_STRUCTURE,
@@ -14,53 +12,26 @@ from prescription.modeles import (
     StructurePro,
     Utilisateur,
 )
-from web.prescription import LiensWeb
-from web.securite import en_production
+from web import planificateur
 
 prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, comptes.")
 
 
 @prescriptions_cli.command("relancer")
 def relancer():
-    """Relance les demandes sans réponse, expire les vieilles, envoie les messages."""
-    app = current_app
-    app.extensions["preparer"]()  # the fiches' places into the database
-    with app.test_request_context(base_url=app.config["URL_PUBLIQUE"]):
-        with Session(app.extensions["db"]) as db:
-            relances, expirees = demandes.relancer_et_expirer(
-                db,
-                app.extensions["catalogue"].fiches,
-                LiensWeb(db),
-                app.config["PRESCRIPTION_RELANCE_JOURS"],
-                app.config["PRESCRIPTION_EXPIRATION_JOURS"],
-            )
-            db.commit()
-    places.publier(app.extensions["db"], app.extensions["recherche"])
-    envoyes, echecs = notifications.envoyer_en_attente(
-        app.extensions["db"],
-        notifications.expediteurs_depuis_config(app.config, discret=en_production(app)),
-    )
-    click.echo(
-        f"{relances} relance(s), {expirees} demande(s) expirée(s), "
-        f"{envoyes} message(s) envoyé(s), {echecs} en échec (nouvel essai plus tard)."
-    )
+    """Relance les demandes sans réponse, expire les vieilles, envoie les messages.
+
+    Le planificateur (`flask planificateur`) fait la même chose, à son rythme."""
+    bilan = planificateur.relancer_et_expirer(current_app)
+    envoi = planificateur.envoyer_les_messages(current_app)
+    click.echo(f"{bilan}, {envoi}.")
 
 
 @prescriptions_cli.command("resumer")
 def resumer():
     """Envoie à chaque membre qui l'a choisi le résumé du jour de ses demandes."""
-    app = current_app
-    with Session(app.extensions["db"]) as db:
-        resumes = notifications.envoyer_les_resumes(db)
-        db.commit()
-    envoyes, echecs = notifications.envoyer_en_attente(
-        app.extensions["db"],
-        notifications.expediteurs_depuis_config(app.config, discret=en_production(app)),
-    )
-    click.echo(
-        f"{resumes} résumé(s) mis en file, {envoyes} message(s) envoyé(s), "
-        f"{echecs} en échec (nouvel essai plus tard)."
-    )
+    click.echo(planificateur.envoyer_les_resumes(current_app))
+    click.echo(planificateur.envoyer_les_messages(current_app))
 
 
 @prescriptions_cli.command("rattacher")

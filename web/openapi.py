@@ -5,14 +5,16 @@ the fiche from ``Fiche``, answers and errors from the models below: the
 document cannot drift from the code.
 """
 
+from datetime import date
 from functools import cache
 
-from pydantic import BaseModel, Field
+from data_inclusion.schema import v1
+from pydantic import BaseModel, Field, create_model
 from pydantic.json_schema import models_json_schema
 
 from catalogue.fiche import Fiche
 from catalogue.recherche import FACETTES
-from web.parametres import ParametresRecherche
+from web.parametres import ParametresPagination, ParametresRecherche
 
 REF = "#/components/schemas/{model}"
 
@@ -64,6 +66,50 @@ class CommuneJson(BaseModel):
     libelle: str
 
 
+# --- Open data (/api/v1/data-inclusion/…) ---
+
+
+class SessionPlaces(BaseModel):
+    debut: date
+    fin: date | None
+    places: int | None = Field(description="Capacité de la session.")
+    places_restantes: int | None = Field(description="null : places non suivies.")
+
+
+class ExtensionPlaces(BaseModel):
+    """Ce que data·inclusion ne dit pas encore : les places."""
+
+    capacite: float | None = Field(description="Nombre de places de l'action.")
+    unite: str | None = Field(description="Ce que compte la capacité.")
+    places_restantes: int | None = Field(
+        description="Places libres maintenant (null : non suivies)."
+    )
+    places_maj_le: date | None = Field(description="Dernier changement des places.")
+    sessions: list[SessionPlaces] = Field(description="Sessions à venir.")
+
+
+class ServiceDI(v1.Service):
+    """Un service data·inclusion v1, avec l'extension des places."""
+
+    extra: ExtensionPlaces
+
+
+def _page(nom: str, modele: type[BaseModel]) -> type[BaseModel]:
+    return create_model(
+        nom,
+        __doc__="Une page d'enregistrements (paramètres page et taille).",
+        items=(list[modele], ...),
+        total=(int, Field(description="Nombre d'enregistrements en tout.")),
+        page=(int, ...),
+        taille=(int, ...),
+        pages=(int, Field(description="Nombre de pages à cette taille.")),
+    )
+
+
+PageStructures = _page("PageStructuresDI", v1.Structure)
+PageServices = _page("PageServicesDI", ServiceDI)
+
+
 def _reponse(description: str, modele: str | None = None, tableau=False) -> dict:
     if modele is None:
         return {"description": description}
@@ -76,9 +122,9 @@ def _reponse(description: str, modele: str | None = None, tableau=False) -> dict
     }
 
 
-def _parametres() -> list[dict]:
-    """Each field of ParametresRecherche as a query parameter."""
-    schema = ParametresRecherche.model_json_schema(ref_template=REF)
+def _parametres(modele: type[BaseModel] = ParametresRecherche) -> list[dict]:
+    """Each field of the model as a query parameter."""
+    schema = modele.model_json_schema(ref_template=REF)
     parametres = []
     for nom, propriete in schema["properties"].items():
         propriete = dict(propriete)
@@ -96,6 +142,10 @@ def _parametres() -> list[dict]:
     return parametres
 
 
+# Answers that read the database (places) when it does not answer.
+INDISPONIBLE = _reponse(
+    "Base de données momentanément injoignable (message en français).", "Erreur"
+)
 ERREURS = {
     "404": _reponse("Adresse inconnue.", "Erreur"),
     "405": _reponse("Méthode non acceptée.", "Erreur"),
@@ -104,10 +154,39 @@ ERREURS = {
 }
 
 
+PAGES_DI = {"structures": PageStructures, "services": PageServices}
+
+
+def _chemin_di(quoi: str, modele: str) -> dict:
+    return {
+        "get": {
+            "summary": f"Les {quoi} au schéma data·inclusion v1 (données ouvertes)",
+            "description": "Source pour l'agrégateur national data·inclusion : "
+            "parcourir les pages jusqu'à « pages »."
+            + (
+                " Chaque service porte l'extension des places dans « extra »."
+                if quoi == "services"
+                else ""
+            ),
+            "operationId": f"data_inclusion_{quoi}",
+            "parameters": _parametres(ParametresPagination),
+            "responses": {
+                "200": _reponse(f"Une page de {quoi}.", modele),
+                "400": _reponse("Paramètre invalide (message en français).", "Erreur"),
+                **({"503": INDISPONIBLE} if quoi == "services" else {}),
+                **ERREURS,
+            },
+        }
+    }
+
+
 @cache
 def document_openapi() -> dict:
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (Fiche, ResultatsJson, CommuneJson, Erreur)],
+        [
+            (m, "serialization")
+            for m in (Fiche, ResultatsJson, CommuneJson, Erreur, *PAGES_DI.values())
+        ],
         ref_template=REF,
     )
     return {
@@ -152,6 +231,7 @@ def document_openapi() -> dict:
                     ],
                     "responses": {
                         "200": _reponse("La fiche complète.", "Fiche"),
+                        "503": INDISPONIBLE,
                         **ERREURS,
                     },
                 }
@@ -175,6 +255,10 @@ def document_openapi() -> dict:
                         **ERREURS,
                     },
                 }
+            },
+            **{
+                f"/api/v1/data-inclusion/{quoi}": _chemin_di(quoi, modele.__name__)
+                for quoi, modele in PAGES_DI.items()
             },
             "/api/v1/openapi.json": {
                 "get": {

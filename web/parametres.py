@@ -302,3 +302,43 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
         page=p.page,
         par_page=p.par_page,
     )
+
+
+# --- Pagination of the open-data lists (/api/v1/data-inclusion/…) -----------
+
+TAILLE_MAX = 1000
+
+
+class ParametresPagination(BaseModel):
+    """?page=&taille= of the data·inclusion lists: an aggregator walks every page."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    page: Annotated[
+        int,
+        _entier("page", 1, 100_000),
+        Field(ge=1, le=100_000, description="Page (à partir de 1)."),
+    ] = 1
+    taille: Annotated[
+        int,
+        _entier("taille", 1, TAILLE_MAX),
+        Field(ge=1, le=TAILLE_MAX, description="Enregistrements par page."),
+    ] = 100
+
+
+def lire_pagination(args) -> ParametresPagination:
+    """Validate ?page=&taille=; ParametreInvalide names the first problem."""
+    donnees = {nom: args.get(nom) for nom in args if str(args.get(nom)).strip()}
+    try:
+        return ParametresPagination.model_validate(donnees)
+    except ValidationError as exc:
+        erreur = exc.errors()[0]
+        if erreur["type"] == "extra_forbidden":
+            raise ParametreInvalide(
+                f"Paramètre inconnu : « {erreur['loc'][0]} » (possibles : page, "
+                "taille ; voir /api/v1/openapi.json)."
+            ) from None
+        cause = (erreur.get("ctx") or {}).get("error")
+        raise ParametreInvalide(
+            str(cause) if cause else f"Paramètre « {erreur['loc'][0]} » invalide."
+        ) from None

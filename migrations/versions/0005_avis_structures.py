@@ -1,7 +1,7 @@
 """avis des structures : chaque demande ou résumé du jour
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004_rgpd
 Create Date: 2026-12-04 21:30:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0005"
-down_revision: str | None = "0002"
+down_revision: str | None = "0004_rgpd"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

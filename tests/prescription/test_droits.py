@@ -31,6 +31,8 @@ A, R = True, False  # autorisé, refusé
 NUMEROS = itertools.count(1)
 FICHE = "garage-evry"  # run by garage-essonne; atelier-orne is "another structure"
 
+# The person of nouvelle_demande, as the département looks her up.
+RGPD = {"nom": "Diallo", "contact": "06 12 34 56 78", "ids": "{bid}"}
 # (endpoint, method, url, htmx, form) -> allowed for each role, in ROLES order.
 MATRICE = [
     ("prescription.inscription", "GET", "/fiches/{fiche}/inscription", False, {},
@@ -84,6 +86,14 @@ MATRICE = [
     ("connexion.demo", "POST", "/connexion/demo", False, {"role": "departement"},
      (A, A, A, A, A, A)),
     ("connexion.deconnexion", "POST", "/deconnexion", False, {}, (A, A, A, A, A, A)),
+    # A person's data (RGPD): the département admin alone.
+    ("prescription.rgpd_personne", "GET", "/pro/rgpd", False, {}, (R, R, R, R, R, A)),
+    ("prescription.rgpd_personne", "POST", "/pro/rgpd", False, RGPD,
+     (R, R, R, R, R, A)),
+    ("prescription.rgpd_export", "POST", "/pro/rgpd/export", False, RGPD,
+     (R, R, R, R, R, A)),
+    ("prescription.rgpd_effacer", "POST", "/pro/rgpd/effacer", False,
+     {**RGPD, "confirmation": "oui"}, (R, R, R, R, R, A)),
 ]  # fmt: skip
 # Tested with a real OpenID provider in test_connexion.py.
 HORS_MATRICE = {"connexion.proconnect", "connexion.retour"}
@@ -148,6 +158,7 @@ def nouvelle_demande(app) -> dict:
         db.commit()
         return {
             "structure": garage.id,
+            "bid": p.prescription.beneficiaire_id,
             "pid": p.prescription.id,
             "suivi": suivi,
             "places": places,
@@ -181,7 +192,8 @@ def test_chaque_route_avec_chaque_role(app_p, monde):
             if methode == "GET":
                 reponse = client.get(url, headers=entetes)
             else:
-                donnees = {**form, "csrf_token": jeton_csrf(client)}
+                donnees = {k: v.format(**valeurs) for k, v in form.items()}
+                donnees["csrf_token"] = jeton_csrf(client)
                 reponse = client.post(url, data=donnees, headers=entetes)
             assert autorise(reponse) is attendu, (
                 endpoint,

@@ -329,7 +329,7 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         )
     assert [r for r, _, _ in recus() if r in membres] == []
     sortie = app.test_cli_runner().invoke(args=["prescriptions", "resumer"]).output
-    assert "3 résumé(s) mis en file, 3 message(s) envoyé(s)" in sortie
+    assert "3 résumé(s) mis en file\n3 message(s) envoyé(s)" in sortie
     lus = recus()
     assert [r for r, _, _ in lus] == membres
     _, sujet, corps = lus[0]

@@ -1,0 +1,225 @@
+"""Personal data: wiped once the retention period is over, the figures kept;
+shown and erased on request by the département, each step in the audit log."""
+
+import json
+from dataclasses import asdict
+from datetime import timedelta
+
+from sqlmodel import Session, select
+
+from catalogue import places
+from prescription import indicateurs, rgpd
+from prescription.modeles import Audit, Beneficiaire, Notification, Prescription
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+
+AWA = {**PERSONNE, "sexe": "femme", "tranche_age": "26-44"}
+BINTA = {**PERSONNE, "prenom": "Binta", "nom": "Sow", "telephone": "06 98 76 54 32"}
+
+
+def prescrire(app, personne: dict) -> int:
+    referent = se_connecter(app.test_client(), "referent", prescripteur="referent-rsa")
+    reponse = poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**personne, "motif": "Reprend un emploi à Alençon", "engagement": "oui"},
+    )
+    assert reponse.status_code in (200, 303), texte(reponse)
+    with Session(app.extensions["db"]) as db:
+        return db.exec(select(Prescription.id).order_by(Prescription.id.desc())).first()
+
+
+def prestataire(app):
+    return se_connecter(app.test_client(), "prestataire", structure="atelier-orne")
+
+
+def refuser(app, pid: int) -> None:
+    reponse = poster(
+        prestataire(app),
+        f"/pro/prescriptions/{pid}/refuser",
+        {"motif_refus": "injoignable"},
+    )
+    assert reponse.status_code == 303, texte(reponse)
+
+
+def chiffres(app) -> dict:
+    with Session(app.extensions["db"]) as db:
+        return asdict(indicateurs.calculer(db, app.extensions["catalogue"].fiches))
+
+
+def personne(app, pid: int) -> Beneficiaire:
+    with Session(app.extensions["db"]) as db:
+        p = db.get(Prescription, pid)
+        return db.get(Beneficiaire, p.beneficiaire_id)
+
+
+def audit(app, pid: int) -> list[str]:
+    with Session(app.extensions["db"]) as db:
+        return [
+            a.quoi for a in db.exec(select(Audit).where(Audit.prescription_id == pid))
+        ]
+
+
+def test_apres_la_conservation_la_personne_est_anonymisee_les_chiffres_restent(
+    app_p,
+):
+    close = prescrire(app_p, AWA)
+    refuser(app_p, close)
+    ouverte = prescrire(app_p, BINTA)  # still waiting: kept whatever its age
+    avant = chiffres(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        messages_avant = len(db.exec(select(Notification)).all())
+    maintenant = places.maintenant_utc()
+
+    with Session(app_p.extensions["db"]) as db:
+        # 23 months later: too early.
+        bilan = rgpd.purger(db, maintenant + timedelta(days=23 * 30))
+        db.commit()
+    assert bilan.personnes_anonymisees == 0
+    assert personne(app_p, close).nom == "Diallo"
+
+    with Session(app_p.extensions["db"]) as db:
+        bilan = rgpd.purger(db, maintenant + timedelta(days=25 * 31))
+        db.commit()
+    assert bilan.personnes_anonymisees == 1
+    awa = personne(app_p, close)
+    assert (awa.prenom, awa.nom, awa.telephone, awa.courriel) == (
+        "",
+        "Personne anonymisée",
+        None,
+        None,
+    )
+    assert (awa.sexe, awa.tranche_age, awa.commune_nom) == ("femme", "26-44", "Alençon")
+    with Session(app_p.extensions["db"]) as db:
+        p = db.get(Prescription, close)
+        assert (p.statut, p.motif_refus, p.motif) == ("refusee", "injoignable", "")
+        # Her messages (first name, personal link) are gone, Binta's stay.
+        destinataires = {n.destinataire for n in db.exec(select(Notification))}
+        assert "06 12 34 56 78" not in destinataires
+        assert "06 98 76 54 32" in destinataires
+        assert len(destinataires) < messages_avant
+    assert "anonymisation : conservation dépassée" in audit(app_p, close)
+    assert personne(app_p, ouverte).nom == "Sow"
+    assert chiffres(app_p) == avant
+    # Once done, never again.
+    with Session(app_p.extensions["db"]) as db:
+        assert rgpd.purger(db, maintenant + timedelta(days=30 * 31)) == rgpd.Bilan(0, 0)
+
+
+def test_le_journal_d_audit_a_sa_propre_duree_de_conservation(app_p):
+    pid = prescrire(app_p, AWA)
+    assert "création" in audit(app_p, pid)
+    maintenant = places.maintenant_utc()
+    with Session(app_p.extensions["db"]) as db:
+        bilan = rgpd.purger(db, maintenant + timedelta(days=13 * 31), audit_mois=12)
+        db.commit()
+    assert bilan.audits_supprimes >= 1
+    assert "création" not in audit(app_p, pid)
+    # The request itself and its status history stay.
+    assert personne(app_p, pid).nom == "Diallo"
+
+
+def test_la_commande_purger_suit_la_configuration(creer_app_prescription):
+    app = creer_app_prescription(RGPD_CONSERVATION_MOIS=6)
+    pid = prescrire(app, AWA)
+    refuser(app, pid)
+    runner = app.test_cli_runner()
+    assert (
+        "0 personne(s) anonymisée(s)" in runner.invoke(args=["rgpd", "purger"]).output
+    )
+    with Session(app.extensions["db"]) as db:
+        p = db.get(Prescription, pid)
+        p.maj_le = places.maintenant_utc() - timedelta(days=7 * 31)
+        db.add(p)
+        db.commit()
+    sortie = runner.invoke(args=["rgpd", "purger"]).output
+    assert "1 personne(s) anonymisée(s)" in sortie
+    assert personne(app, pid).telephone is None
+
+
+def departement(app):
+    return se_connecter(app.test_client(), "departement")
+
+
+def test_le_departement_exporte_tout_ce_qui_est_garde_sur_une_personne(app_p):
+    pid = prescrire(app_p, AWA)
+    prescrire(app_p, BINTA)
+    admin = departement(app_p)
+    assert "Données d'une personne" in texte(admin.get("/pro/rgpd"))
+    trouve = poster(admin, "/pro/rgpd", {"nom": "diallo", "contact": "0612345678"})
+    assert "Awa Diallo, 06 12 34 56 78" in texte(trouve)
+    assert "Sow" not in texte(trouve)
+    bid = personne(app_p, pid).id
+    reponse = poster(
+        admin,
+        "/pro/rgpd/export",
+        {"nom": "Diallo", "contact": "+33 6 12 34 56 78", "ids": str(bid)},
+    )
+    assert reponse.status_code == 200
+    assert "attachment" in reponse.headers["Content-Disposition"]
+    donnees = json.loads(reponse.get_data(as_text=True))
+    [awa] = donnees["personnes"]
+    assert awa["personne"]["prenom"] == "Awa"
+    assert awa["personne"]["telephone"] == "06 12 34 56 78"
+    [demande] = awa["demandes"]
+    assert demande["fiche"] == "Prêt de vélos à Alençon"
+    assert demande["motif"] == "Reprend un emploi à Alençon"
+    assert [h["vers"] for h in demande["historique"]] == ["demandee"]
+    assert awa["messages"] and all(
+        m["destinataire"] == "06 12 34 56 78" for m in awa["messages"]
+    )
+    assert "recherche des données de la personne" in audit(app_p, pid)
+    assert "export des données de la personne" in audit(app_p, pid)
+
+
+def test_une_recherche_incomplete_ou_une_selection_vide_est_expliquee(app_p):
+    prescrire(app_p, AWA)
+    admin = departement(app_p)
+    reponse = poster(admin, "/pro/rgpd", {"nom": "Diallo"})
+    assert reponse.status_code == 422
+    assert "Indiquez son téléphone ou son adresse e-mail" in texte(reponse)
+    assert 'value="Diallo"' in texte(reponse)
+    reponse = poster(
+        admin, "/pro/rgpd/export", {"nom": "Diallo", "contact": "06 12 34 56 78"}
+    )
+    assert reponse.status_code == 422
+    assert "Cochez au moins une des fiches de la personne" in texte(reponse)
+    # An id outside the search's results is never exported.
+    reponse = poster(
+        admin,
+        "/pro/rgpd/export",
+        {"nom": "Diallo", "contact": "06 12 34 56 78", "ids": "999"},
+    )
+    assert reponse.status_code == 422
+
+
+def test_l_effacement_demande_confirmation_puis_annule_et_anonymise(app_p):
+    pid = prescrire(app_p, AWA)
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 2
+    bid = personne(app_p, pid).id
+    admin = departement(app_p)
+    champs = {"nom": "Diallo", "contact": "06 12 34 56 78", "ids": str(bid)}
+    reponse = poster(admin, "/pro/rgpd/effacer", champs)
+    assert reponse.status_code == 422
+    assert "rien n'a été effacé" in texte(reponse)
+    assert personne(app_p, pid).nom == "Diallo"
+    avant = chiffres(app_p)
+
+    reponse = poster(admin, "/pro/rgpd/effacer", {**champs, "confirmation": "oui"})
+    assert reponse.status_code == 200
+    assert "Données effacées : 1 fiche de la personne anonymisée" in texte(reponse)
+    assert "1 demande en cours annulée" in texte(reponse)
+    awa = personne(app_p, pid)
+    assert (awa.nom, awa.telephone, awa.sexe) == ("Personne anonymisée", None, "femme")
+    with Session(app_p.extensions["db"]) as db:
+        p = db.get(Prescription, pid)
+        assert (p.statut, p.place_tenue) == ("annulee", False)
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 3
+    assert "effacement à la demande de la personne" in audit(app_p, pid)
+    apres = chiffres(app_p)
+    # Only the status moved (cancelled); who was asked for, by whom, stays.
+    for cle in ("total", "par_origine", "par_sexe", "par_tranche_age"):
+        assert apres[cle] == avant[cle], cle
+    # Erased people are not found again.
+    trouve = poster(admin, "/pro/rgpd", {"nom": "Diallo", "contact": "06 12 34 56 78"})
+    assert "Aucune donnée sur une personne de ce nom" in texte(trouve)
