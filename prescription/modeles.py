@@ -90,7 +90,8 @@ class Beneficiaire(SQLModel, table=True):
     nom: str = Field(max_length=100)
     telephone: str | None = Field(default=None, max_length=20)
     courriel: str | None = Field(default=None, max_length=254)
-    commune_code: str | None = Field(default=None, max_length=5)
+    # Indexed: the pilotage page counts by the person's territory.
+    commune_code: str | None = Field(default=None, index=True, max_length=5)
     commune_nom: str | None = Field(default=None, max_length=100)
     public: str | None = Field(default=None, max_length=60)
     sexe: str = Field(default="non-renseigne", max_length=20)
@@ -118,7 +119,8 @@ class Prescription(SQLModel, table=True):
     hors_zone: bool = False
     motif_refus: str | None = Field(default=None, max_length=40)
     type_sortie: str | None = Field(default=None, max_length=40)
-    cree_le: datetime
+    # Indexed: every pilotage figure is read for a period.
+    cree_le: datetime = Field(index=True)
     maj_le: datetime
     relance_le: datetime | None = None
 
@@ -189,3 +191,26 @@ class CompteurLimite(SQLModel, table=True):
     cle: str = Field(primary_key=True, max_length=255)
     compte: int = 0
     expire_a: float = 0.0
+
+
+class ResultatHistorique(SQLModel, table=True):
+    """Last years' published results of an action, loaded from a CSV.
+
+    One figure per row: (year, structure, fiche or "" for the whole
+    structure, indicator, value) -> count. Already-published aggregates,
+    shown as given (see prescription/pilotage.py).
+    """
+
+    __tablename__ = "pilotage_historique"
+    __table_args__ = (
+        UniqueConstraint("annee", "structure", "fiche_id", "indicateur", "valeur"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    annee: int = Field(index=True)
+    structure: str = Field(index=True, max_length=100)
+    fiche_id: str = Field(default="", max_length=100)
+    indicateur: str = Field(max_length=30)
+    valeur: str = Field(default="", max_length=60)
+    nombre: int
+    importe_le: datetime
