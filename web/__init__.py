@@ -14,6 +14,7 @@ def init_app(app: Flask) -> None:
         donnees,
         limites,
         pages,
+        pilotage,
         prescription,
         site,
     )
@@ -30,3 +31,4 @@ def init_app(app: Flask) -> None:
     limites.init_app(app, prescription.LIMITES)
     cli.register(app)
     app.cli.add_command(cli_prescription.prescriptions_cli)
+    pilotage.init_app(app)
