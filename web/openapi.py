@@ -13,6 +13,7 @@ from pydantic.json_schema import models_json_schema
 from catalogue.fiche import Fiche
 from catalogue.recherche import FACETTES
 from web.parametres import ParametresRecherche
+from web.pilotage import ParametresPilotage, PilotageJson
 
 REF = "#/components/schemas/{model}"
 
@@ -76,9 +77,10 @@ def _reponse(description: str, modele: str | None = None, tableau=False) -> dict
     }
 
 
-def _parametres() -> list[dict]:
-    """Each field of ParametresRecherche as a query parameter."""
-    schema = ParametresRecherche.model_json_schema(ref_template=REF)
+def _parametres(modele=ParametresRecherche) -> list[dict]:
+    """Each field of the model (ParametresRecherche by default) as a query
+    parameter."""
+    schema = modele.model_json_schema(ref_template=REF)
     parametres = []
     for nom, propriete in schema["properties"].items():
         propriete = dict(propriete)
@@ -107,7 +109,10 @@ ERREURS = {
 @cache
 def document_openapi() -> dict:
     _, schemas = models_json_schema(
-        [(m, "serialization") for m in (Fiche, ResultatsJson, CommuneJson, Erreur)],
+        [
+            (m, "serialization")
+            for m in (Fiche, ResultatsJson, CommuneJson, Erreur, PilotageJson)
+        ],
         ref_template=REF,
     )
     return {
@@ -171,6 +176,29 @@ def document_openapi() -> dict:
                     "responses": {
                         "200": _reponse(
                             "Jusqu'à 8 communes.", "CommuneJson", tableau=True
+                        ),
+                        **ERREURS,
+                    },
+                }
+            },
+            "/api/v1/pilotage": {
+                "get": {
+                    "summary": "Chiffres de pilotage (département, prestataires)",
+                    "description": "Réservé aux professionnels connectés (cookie "
+                    "de session de l'espace professionnel) : le département voit "
+                    "toutes les actions, un prestataire les siennes. De 1 à "
+                    "seuil - 1, un nombre est masqué (null), avec d'autres pour "
+                    "qu'aucun total ne le redonne.",
+                    "operationId": "pilotage",
+                    "parameters": _parametres(ParametresPilotage),
+                    "responses": {
+                        "200": _reponse("Les chiffres de la période.", "PilotageJson"),
+                        "400": _reponse(
+                            "Paramètre invalide (message en français).", "Erreur"
+                        ),
+                        "401": _reponse("Connexion nécessaire.", "Erreur"),
+                        "403": _reponse(
+                            "Réservé au département et aux prestataires.", "Erreur"
                         ),
                         **ERREURS,
                     },

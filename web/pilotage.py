@@ -12,7 +12,7 @@ import io
 import re
 from datetime import UTC, date, datetime
 from functools import wraps
-from typing import Annotated
+from typing import Annotated, Literal
 
 import click
 from flask import (
@@ -561,6 +561,84 @@ def export(cle: str):
 # --- JSON API ---------------------------------------------------------------------
 
 
+class CelluleJson(BaseModel):
+    colonne: str
+    nombre: int | None = Field(description="null : masqué (petit effectif).")
+    affichage: str = Field(description="Ce que montre la page : « 12 », « < 5 »…")
+    masque: Literal["primaire", "complementaire"] | None = Field(
+        description="primaire : moins que le seuil ; complementaire : caché pour "
+        "qu'on ne retrouve pas l'autre par différence avec les totaux."
+    )
+
+
+class LigneJson(BaseModel):
+    cle: str
+    libelle: str
+    cellules: list[CelluleJson]
+
+
+class ColonneJson(BaseModel):
+    cle: str
+    libelle: str
+
+
+class TableauJson(BaseModel):
+    cle: str
+    titre: str
+    seuil: int
+    colonnes: list[ColonneJson]
+    lignes: list[LigneJson] = Field(description="La dernière ligne est le total.")
+
+
+class DelaisJson(BaseModel):
+    nombre: int | None
+    moyenne_jours: float | None
+    mediane_jours: float | None
+    masque: bool
+
+
+class RemplissageJson(BaseModel):
+    cle: str = Field(description="fiche/session")
+    libelle: str
+    places_financees: float | None
+    places_prises: int | None
+    affichage: str
+    taux: float | None = Field(description="En %, null si masqué ou sans capacité.")
+
+
+class BilanJson(BaseModel):
+    annee: int
+    structure: str
+    fiche: str | None = Field(description="null : toute la structure.")
+    nom: str | None
+    personnes: int | None
+    sexes: dict[str, int]
+    tranches_age: dict[str, int]
+    sorties: dict[str, int]
+    total_sorties: int | None
+    parts_sorties: dict[str, float | None] = Field(description="En % des sorties.")
+    categories_sorties: dict[str, int]
+    encore_suivies: int | None
+
+
+class PeriodeJson(BaseModel):
+    du: str
+    au: str
+
+
+class PilotageJson(BaseModel):
+    """Les chiffres de la page de pilotage (petits effectifs masqués)."""
+
+    periode: PeriodeJson
+    seuil: int
+    tableaux: dict[str, TableauJson]
+    delais_premiere_reponse: DelaisJson
+    remplissage: list[RemplissageJson]
+    historique: list[BilanJson] = Field(
+        description="Résultats publiés des années passées, tels qu'importés."
+    )
+
+
 @bp.get("/api/v1/pilotage")
 def api():
     """The page's figures as JSON; same filters, same protection."""
@@ -578,7 +656,7 @@ def api():
         return erreur_json(400, next(iter(erreurs.values())))
     r = calculer(f)
     catalogue = current_app.extensions["catalogue"]
-    return {
+    corps = {
         "periode": {"du": du, "au": au},
         "seuil": r.seuil,
         "tableaux": {cle: t.en_dict() for cle, t in r.tableaux.items()},
@@ -621,6 +699,7 @@ def api():
             for b in pilotage.historique(db(), portee())
         ],
     }
+    return PilotageJson.model_validate(corps).model_dump(mode="json")
 
 
 # --- Last years' results: upload and command line ---------------------------------

@@ -350,3 +350,36 @@ def test_les_anciens_indicateurs_menent_au_pilotage(app_p):
     reponse = departement.get("/pro/indicateurs")
     assert reponse.status_code == 301
     assert reponse.headers["Location"] == "/pro/pilotage"
+
+
+def test_l_api_suit_son_document_openapi(app_p):
+    from jsonschema import Draft202012Validator
+
+    from web.openapi import document_openapi
+
+    document = document_openapi()
+    operation = document["paths"]["/api/v1/pilotage"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == [
+        "du",
+        "au",
+        "territoire",
+        "thematique",
+        "structure",
+        "fiche",
+        "financeur",
+    ]
+    with Session(app_p.extensions["db"]) as db:
+        for _ in range(7):
+            demande(db, "velos-alencon", sexe="femme")
+        demande(db, "velos-alencon", statut="refusee", motif_refus="complet")
+        db.commit()
+    departement = se_connecter(app_p.test_client(), "departement")
+    corps = departement.get("/api/v1/pilotage").get_json()
+    racine = {"$ref": "#/components/schemas/PilotageJson", **document}
+    Draft202012Validator(racine).validate(corps)
+    anonyme = app_p.test_client().get("/api/v1/pilotage")
+    assert anonyme.status_code == 401
+    assert anonyme.get_json() == {
+        "erreur": "Connexion nécessaire (espace professionnel).",
+        "statut": 401,
+    }
