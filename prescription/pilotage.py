@@ -322,10 +322,11 @@ def proteger(t: Tableau) -> None:
     """Hide every count from 1 to seuil-1, then enough others.
 
     In each sum the table shows (a row or a column and its total), hidden
-    terms must be two or more and add up to at least twice the threshold:
-    « < 5 » plus the total then never pins a hidden count down. Cells are
-    added smallest first; when a sum has nothing left to hide, its total is
-    hidden, and the sums it belongs to protect it in turn.
+    terms must be two or more, and each must keep two possible values or
+    more given the total and what « < 5 » says (``_sure``): no hidden count
+    is ever pinned down. Cells are added smallest first; when a sum has
+    nothing left to hide, its total is hidden, and the sums it belongs to
+    protect it in turn.
     """
     seuil = t.seuil
     for rangee in t.cellules:
@@ -341,7 +342,7 @@ def proteger(t: Tableau) -> None:
             cachees = [p for p in termes if t.cellules[p[0]][p[1]].masque]
             if not cachees and not total.masque:
                 continue
-            while not _sure(t, cachees, seuil):
+            while not _sure(t, cachees, total):
                 candidates = sorted(
                     (
                         p
@@ -363,9 +364,32 @@ def proteger(t: Tableau) -> None:
                 break
 
 
-def _sure(t: Tableau, cachees: list[tuple[int, int]], seuil: int) -> bool:
-    valeurs = [t.cellules[i][j].valeur for i, j in cachees]
-    return len(valeurs) >= 2 and sum(valeurs) >= 2 * seuil
+def _sure(t: Tableau, cachees: list[tuple[int, int]], total: Cellule) -> bool:
+    """Whether each hidden term of this sum keeps two possible values or more.
+
+    A reader knows the visible terms, the total, that « < seuil » is 1 to
+    seuil-1 and that « secret » is at least seuil (smaller ones would say
+    « < seuil »): each hidden term must still have room to move.
+    """
+    if len(cachees) < 2:
+        return False
+    if total.masque:
+        return True
+    bornes = [_bornes(t, t.cellules[i][j], total.valeur) for i, j in cachees]
+    reste = sum(t.cellules[i][j].valeur for i, j in cachees)
+    for k, (bas, haut) in enumerate(bornes):
+        mini = sum(b for n, (b, _) in enumerate(bornes) if n != k)
+        maxi = sum(h for n, (_, h) in enumerate(bornes) if n != k)
+        possibles = min(haut, reste - mini) - max(bas, reste - maxi) + 1
+        if possibles < 2:
+            return False
+    return True
+
+
+def _bornes(t: Tableau, c: Cellule, plafond: int) -> tuple[int, int]:
+    if c.masque == PRIMAIRE:
+        return 1, t.seuil - 1
+    return t.seuil, max(plafond, t.seuil)
 
 
 # --- The figures -----------------------------------------------------------------

@@ -35,7 +35,7 @@ def recalculables(t: pilotage.Tableau) -> list[tuple[int, int]]:
     For each shown sum, every hidden term can take each value its label
     allows (1..seuil-1 for « < seuil », anything for « secret ») only if the
     others can make up the difference: a term left with one possible value
-    is recomputed.
+    is recomputed. Written apart from the code it checks.
     """
     trouvees = []
     for termes, somme in pilotage._relations(t):
@@ -58,10 +58,12 @@ def recalculables(t: pilotage.Tableau) -> list[tuple[int, int]]:
 
 
 def _bornes(t, p) -> tuple[int, int]:
+    """What a reader knows of a hidden cell: « < 5 » is 1 to 4; « secret » is
+    5 or more (a smaller one would read « < 5 »)."""
     c = t.cellules[p[0]][p[1]]
     if c.masque == PRIMAIRE:
         return 1, t.seuil - 1
-    return 0, 10_000
+    return t.seuil, 10_000
 
 
 def test_un_petit_nombre_ne_se_voit_pas_ni_ne_se_retrouve_par_les_totaux():
