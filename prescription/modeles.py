@@ -214,3 +214,31 @@ class ResultatHistorique(SQLModel, table=True):
     valeur: str = Field(default="", max_length=60)
     nombre: int
     importe_le: datetime
+
+
+class ComptePilotage(SQLModel, table=True):
+    """Counts of requests kept current in the same transaction as each change.
+
+    One row per (creation month, action, session, dimension, value, sex):
+    the pilotage page sums these few rows instead of counting every request.
+    ``dimension``: origine, etape (the status), refus, sortie, age, delai
+    (value: a bucket of the time to the first answer; ``somme`` its seconds).
+    """
+
+    __tablename__ = "pilotage_comptes"
+    __table_args__ = (
+        UniqueConstraint(
+            "mois", "fiche_id", "session", "structure", "dimension", "valeur", "sexe"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mois: str = Field(index=True, max_length=7)
+    fiche_id: str = Field(max_length=100)
+    session: str = Field(default="", max_length=10)
+    structure: str = Field(max_length=100)
+    dimension: str = Field(max_length=10)
+    valeur: str = Field(default="", max_length=40)
+    sexe: str = Field(default="", max_length=20)
+    nombre: int = 0
+    somme: float = 0.0

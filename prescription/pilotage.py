@@ -14,14 +14,16 @@ CSV (``importer_csv``). No Flask here.
 
 import csv
 import io
-import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import case, func
+from sqlalchemy import case, event, func, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, delete, select
 
 from catalogue.fiche import Fiche
@@ -29,6 +31,7 @@ from prescription.demandes import SEXES, TRANCHES_AGE, capacite
 from prescription.modeles import (
     ORIGINES,
     Beneficiaire,
+    ComptePilotage,
     Prescription,
     ResultatHistorique,
     Transition,
@@ -399,6 +402,7 @@ def _bornes(t: Tableau, c: Cellule, plafond: int) -> tuple[int, int]:
 class Delais:
     nombre: int
     moyenne_jours: float | None
+    # Half the answers came in less than this (bucket bound, see BORNES_DELAI).
     mediane_jours: float | None
     masque: bool = False
 
@@ -424,22 +428,69 @@ class Pilotage:
     delais: Delais
     remplissage_fiches: list[Remplissage] = field(default_factory=list)
     remplissage_structures: list[Remplissage] = field(default_factory=list)
+    # "resume" (the summary table) or "demandes" (counted request by request).
+    source: str = "resume"
 
 
-def _dialecte(db: Session) -> str:
+@dataclass
+class Comptes:
+    """What both sources give: counts only, keyed as the tables need them."""
+
+    # (dimension, value, sex) -> count; dimensions as in ComptePilotage.
+    par: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    mois: dict[str, int] = field(default_factory=dict)
+    prises: dict[tuple[str, str], int] = field(default_factory=dict)
+    # delay bucket -> (answers, seconds)
+    delais: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+# Upper bounds of the delay buckets, in hours: hour by hour the first day,
+# day by day the first month, week by week the first quarter.
+BORNES_DELAI = (
+    [1, 2, 3, 4, 6, 8, 12, 18, 24, 36]
+    + [24 * j for j in range(2, 31)]
+    + [24 * j for j in (35, 42, 49, 56, 63, 70, 77, 84, 91, 120, 180, 365)]
+)
+AU_DELA = f"{len(BORNES_DELAI):02d}"
+
+
+def case_delai(secondes: float) -> str:
+    for i, borne in enumerate(BORNES_DELAI):
+        if secondes < borne * 3600:
+            return f"{i:02d}"
+    return AU_DELA
+
+
+def _case_delai_sql(secondes):
+    return case(
+        *(
+            (secondes < borne * 3600, f"{i:02d}")
+            for i, borne in enumerate(BORNES_DELAI)
+        ),
+        else_=AU_DELA,
+    )
+
+
+def _dialecte(db) -> str:
     return db.get_bind().dialect.name
 
 
-def _mois(db: Session):
+def _mois(db):
     if _dialecte(db) == "postgresql":
-        return func.to_char(Prescription.cree_le, "YYYY-MM")
+        return func.to_char(func.timezone("UTC", Prescription.cree_le), "YYYY-MM")
     return func.strftime("%Y-%m", Prescription.cree_le)
 
 
-def _secondes(db: Session, fin, debut):
+def _secondes(db, fin, debut):
     if _dialecte(db) == "postgresql":
         return func.extract("epoch", fin - debut)
     return (func.julianday(fin) - func.julianday(debut)) * 86400.0
+
+
+def _au_mois(moment: datetime | None) -> bool:
+    return moment is None or (
+        moment.day == 1 and (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+    )
 
 
 def calculer(
@@ -449,9 +500,150 @@ def calculer(
     fiches: dict[str, Fiche],
     seuil: int = SEUIL_DEFAUT,
     libelles_structures: dict[str, str] | None = None,
+    source: str | None = None,
 ) -> Pilotage:
-    """Every figure of the page for these filters, protected."""
-    # One GROUP BY gives the cube the count tables are cut from.
+    """Every figure of the page for these filters, protected.
+
+    Whole months with no territory: the summary table (a few thousand rows
+    whatever the number of requests). A territory: the requests of the
+    people living there, found by the commune index.
+    """
+    if source is None:
+        resume = filtres.communes is None and _au_mois(filtres.debut)
+        source = "resume" if resume and _au_mois(filtres.fin) else "demandes"
+    comptes = (
+        _depuis_resume(db, filtres)
+        if source == "resume"
+        else _depuis_demandes(db, filtres)
+    )
+    par = defaultdict(lambda: defaultdict(int))
+    for (dimension, valeur, sexe), n in comptes.par.items():
+        sexe = sexe if sexe in SEXES else "non-renseigne"
+        if dimension == "origine":
+            par["origines"][(valeur, sexe)] += n
+        elif dimension == "etape":
+            par["etapes"][(ETAPE_DU_STATUT.get(valeur, "en-attente"), sexe)] += n
+        elif dimension == "age":
+            par["ages"][
+                (valeur if valeur in TRANCHES_AGE else "non-renseigne", sexe)
+            ] += n
+        elif dimension == "refus":
+            par["refus"][(valeur or "autre", sexe)] += n
+        elif dimension == "sortie":
+            type_ = valeur if valeur in sorties.categorie else "autre"
+            par["sorties"][(type_, sexe)] += n
+            par["categories"][(sorties.categorie[type_], sexe)] += n
+    types_sortie = [(t, sorties.libelles[t]) for t in TYPES_SORTIE]
+    ages = [(k, v) for k, v in TRANCHES_AGE.items() if k != "non-renseigne"]
+    definitions = (
+        (
+            "origines",
+            "Demandes par origine",
+            "Origine",
+            list(ORIGINES.items()),
+            "origines",
+        ),
+        (
+            "parcours",
+            "Où en sont les demandes",
+            "Étape",
+            [(c, t) for c, t, _ in ETAPES],
+            "etapes",
+        ),
+        (
+            "refus",
+            "Demandes refusées, par raison",
+            "Raison",
+            list(LIBELLES_REFUS.items()),
+            "refus",
+        ),
+        ("sorties", "Sorties, par type", "Type de sortie", types_sortie, "sorties"),
+        (
+            "categories_sortie",
+            "Sorties, selon le classement du département",
+            "Catégorie",
+            list(CATEGORIES.items()),
+            "categories",
+        ),
+        (
+            "ages",
+            "Demandes par tranche d'âge",
+            "Tranche d'âge",
+            [*ages, ("non-renseigne", "Non renseignée")],
+            "ages",
+        ),
+    )
+    tableaux = {
+        cle: tableau(cle, titre, entete, lignes, COLONNES_SEXE, par[source_], seuil)
+        for cle, titre, entete, lignes, source_ in definitions
+    }
+    mois = sorted(comptes.mois)
+    tableaux["mois"] = tableau(
+        "mois",
+        "Demandes par mois",
+        "Mois",
+        [(m, _libelle_mois(m)) for m in mois],
+        [("demandes", "Demandes")],
+        {(m, "demandes"): comptes.mois[m] for m in mois},
+        seuil,
+    )
+    fiches_t, structures_t = _remplissage(
+        comptes.prises, fiches, seuil, libelles_structures or {}
+    )
+    t = tableaux["mois"]
+    return Pilotage(
+        seuil=seuil,
+        tableaux=tableaux,
+        mois=[(cle, r[0]) for (cle, _), r in zip(t.lignes, t.cellules, strict=False)],
+        delais=_delais(comptes.delais, seuil),
+        remplissage_fiches=fiches_t,
+        remplissage_structures=structures_t,
+        source=source,
+    )
+
+
+def _depuis_resume(db: Session, f: Filtres) -> Comptes:
+    C = ComptePilotage
+    conditions = []
+    if f.debut is not None:
+        conditions.append(C.mois >= f.debut.strftime("%Y-%m"))
+    if f.fin is not None:
+        conditions.append(C.mois < f.fin.strftime("%Y-%m"))
+    if f.fiches is not None:
+        conditions.append(C.fiche_id.in_(f.fiches))
+    if f.structures is not None:
+        conditions.append(C.structure.in_(f.structures))
+    comptes = Comptes()
+    nombre = func.sum(C.nombre)
+    for dimension, valeur, sexe, n, somme in db.exec(
+        select(C.dimension, C.valeur, C.sexe, nombre, func.sum(C.somme))
+        .where(*conditions)
+        .group_by(C.dimension, C.valeur, C.sexe)
+    ):
+        if dimension == "delai":
+            comptes.delais[valeur] = (int(n), float(somme or 0))
+        elif n:
+            comptes.par[(dimension, valeur, sexe)] = int(n)
+    for mois, n in db.exec(
+        select(C.mois, nombre)
+        .where(*conditions, C.dimension == "origine")
+        .group_by(C.mois)
+    ):
+        if n:
+            comptes.mois[mois] = int(n)
+    for fiche_id, session, n in db.exec(
+        select(C.fiche_id, C.session, nombre)
+        .where(*conditions, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
+        .group_by(C.fiche_id, C.session)
+    ):
+        if n:
+            comptes.prises[(fiche_id, session)] = int(n)
+    return comptes
+
+
+def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
+    """Counted request by request (GROUP BY), for a territory or any period."""
+    comptes = Comptes()
     cube = db.exec(
         _filtrer(
             _avec_personne(
@@ -465,7 +657,7 @@ def calculer(
                     func.count(),
                 ).select_from(Prescription)
             ),
-            filtres,
+            f,
         ).group_by(
             Prescription.origine,
             Prescription.statut,
@@ -475,113 +667,60 @@ def calculer(
             Beneficiaire.tranche_age,
         )
     ).all()
-    par = defaultdict(lambda: defaultdict(int))
+    par: dict = defaultdict(int)
     for origine, statut, motif, sortie, sexe, age, n in cube:
-        sexe = sexe if sexe in SEXES else "non-renseigne"
-        par["origines"][(origine, sexe)] += n
-        par["etapes"][(ETAPE_DU_STATUT.get(statut, "en-attente"), sexe)] += n
-        par["ages"][(age if age in TRANCHES_AGE else "non-renseigne", sexe)] += n
-        if statut == REFUSEE:
-            par["refus"][(motif or "autre", sexe)] += n
-        if statut == SORTIE:
-            type_ = sortie if sortie in sorties.categorie else "autre"
-            par["sorties"][(type_, sexe)] += n
-            par["categories"][(sorties.categorie[type_], sexe)] += n
-    types_sortie = [(t, sorties.libelles[t]) for t in TYPES_SORTIE]
-    ages = [(k, v) for k, v in TRANCHES_AGE.items() if k != "non-renseigne"]
-    tableaux = {
-        t.cle: t
-        for t in (
-            tableau(
-                "origines",
-                "Demandes par origine",
-                "Origine",
-                list(ORIGINES.items()),
-                COLONNES_SEXE,
-                par["origines"],
-                seuil,
-            ),
-            tableau(
-                "parcours",
-                "Où en sont les demandes",
-                "Étape",
-                [(c, t) for c, t, _ in ETAPES],
-                COLONNES_SEXE,
-                par["etapes"],
-                seuil,
-            ),
-            tableau(
-                "refus",
-                "Demandes refusées, par raison",
-                "Raison",
-                list(LIBELLES_REFUS.items()),
-                COLONNES_SEXE,
-                par["refus"],
-                seuil,
-            ),
-            tableau(
-                "sorties",
-                "Sorties, par type",
-                "Type de sortie",
-                types_sortie,
-                COLONNES_SEXE,
-                par["sorties"],
-                seuil,
-            ),
-            tableau(
-                "categories_sortie",
-                "Sorties, selon le classement du département",
-                "Catégorie",
-                list(CATEGORIES.items()),
-                COLONNES_SEXE,
-                par["categories"],
-                seuil,
-            ),
-            tableau(
-                "ages",
-                "Demandes par tranche d'âge",
-                "Tranche d'âge",
-                [*ages, ("non-renseigne", "Non renseignée")],
-                COLONNES_SEXE,
-                par["ages"],
-                seuil,
-            ),
-        )
-    }
-    mois = _par_mois(db, filtres, seuil)
-    tableaux["mois"] = mois
-    fiches_t, structures_t = _remplissage(
-        db, filtres, fiches, seuil, libelles_structures or {}
-    )
-    return Pilotage(
-        seuil=seuil,
-        tableaux=tableaux,
-        mois=[
-            (cle, rangee[0])
-            for (cle, _), rangee in zip(mois.lignes, mois.cellules, strict=False)
-        ],
-        delais=_delais(db, filtres, seuil),
-        remplissage_fiches=fiches_t,
-        remplissage_structures=structures_t,
-    )
-
-
-def _par_mois(db: Session, filtres: Filtres, seuil: int) -> Tableau:
+        for cle in _contributions(statut, motif, sortie, origine, sexe, age):
+            par[cle] += n
+    comptes.par = dict(par)
     mois = _mois(db)
     requete = select(mois, func.count()).select_from(Prescription)
-    if filtres.communes is not None:
+    if f.communes is not None:
         requete = _avec_personne(requete)
-    lignes = db.exec(_filtrer(requete, filtres).group_by(mois).order_by(mois)).all()
-    comptes = {(m, "demandes"): n for m, n in lignes}
-    return tableau(
-        "mois",
-        "Demandes par mois",
-        "Mois",
-        [(m, _libelle_mois(m)) for m, _ in lignes],
-        [("demandes", "Demandes")],
-        comptes,
-        seuil,
+    comptes.mois = dict(db.exec(_filtrer(requete, f).group_by(mois)).all())
+    requete = select(
+        Prescription.fiche_id, Prescription.session, func.count()
+    ).select_from(Prescription)
+    if f.communes is not None:
+        requete = _avec_personne(requete)
+    requete = _filtrer(requete, f).where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
+    comptes.prises = {
+        (fiche, session): n
+        for fiche, session, n in db.exec(
+            requete.group_by(Prescription.fiche_id, Prescription.session)
+        )
+    }
+    delai = _secondes(db, Transition.le, Prescription.cree_le)
+    casier = _case_delai_sql(delai)
+    requete = (
+        select(casier, func.count(), func.sum(delai))
+        .select_from(Transition)
+        .join(Prescription, Prescription.id == Transition.prescription_id)
+        .where(
+            Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
+        )
     )
+    if f.communes is not None:
+        requete = _avec_personne(requete)
+    comptes.delais = {
+        c: (n, float(somme or 0))
+        for c, n, somme in db.exec(_filtrer(requete, f).group_by(casier))
+    }
+    return comptes
+
+
+def _contributions(statut, motif, sortie, origine, sexe, age):
+    """The (dimension, value, sex) counts one request adds to."""
+    sexe = sexe or "non-renseigne"
+    cles = [
+        ("origine", origine, sexe),
+        ("etape", statut, sexe),
+        ("age", age or "non-renseigne", sexe),
+    ]
+    if statut == REFUSEE:
+        cles.append(("refus", motif or "autre", sexe))
+    if statut == SORTIE:
+        cles.append(("sortie", sortie or "autre", sexe))
+    return cles
 
 
 MOIS = (
@@ -595,61 +734,32 @@ def _libelle_mois(cle: str) -> str:
     return f"{MOIS[int(mois) - 1]} {annee}"
 
 
-def _delais(db: Session, filtres: Filtres, seuil: int) -> Delais:
-    """Time from the request to the prestataire's first answer."""
-    premiere = (
-        select(func.min(Transition.le))
-        .where(
-            Transition.prescription_id == Prescription.id,
-            Transition.action.in_(REPONSES),
-        )
-        .scalar_subquery()
-    )
-    delai = _secondes(db, premiere, Prescription.cree_le)
-    base = select(delai.label("d")).select_from(Prescription)
-    if filtres.communes is not None:
-        base = _avec_personne(base)
-    base = _filtrer(base, filtres).where(premiere.is_not(None)).subquery()
-    nombre, moyenne = db.exec(select(func.count(), func.avg(base.c.d))).one()
+def _delais(cases: dict[str, tuple[int, float]], seuil: int) -> Delais:
+    """Mean time to the first answer, and the bound half the answers beat."""
+    nombre = sum(n for n, _ in cases.values())
     if not nombre:
         return Delais(0, None, None)
-    # The median: the middle one or two, sorted by the database.
-    milieu = db.exec(
-        select(base.c.d)
-        .order_by(base.c.d)
-        .offset((nombre - 1) // 2)
-        .limit(1 if nombre % 2 else 2)
-    ).all()
     jours = 86400.0
-    return Delais(
-        nombre,
-        float(moyenne) / jours,
-        statistics.fmean(float(d) for d in milieu) / jours,
-        masque=nombre < seuil,
-    )
+    moyenne = sum(s for _, s in cases.values()) / nombre / jours
+    cumul, mediane = 0, None
+    for cle in sorted(cases):
+        cumul += cases[cle][0]
+        if cumul * 2 >= nombre:
+            i = int(cle)
+            mediane = BORNES_DELAI[i] / 24 if i < len(BORNES_DELAI) else None
+            break
+    return Delais(nombre, moyenne, mediane, masque=nombre < seuil)
 
 
 def _remplissage(
-    db: Session,
-    filtres: Filtres,
+    prises: dict[tuple[str, str], int],
     fiches: dict[str, Fiche],
     seuil: int,
     libelles_structures: dict[str, str],
 ) -> tuple[list[Remplissage], list[Remplissage]]:
     """Places funded against places taken, per fiche and session, per structure."""
-    requete = select(
-        Prescription.fiche_id, Prescription.session, func.count()
-    ).select_from(Prescription)
-    if filtres.communes is not None:
-        requete = _avec_personne(requete)
-    requete = _filtrer(requete, filtres).where(
-        Prescription.statut.in_(PRENNENT_UNE_PLACE)
-    )
-    prises = db.exec(
-        requete.group_by(Prescription.fiche_id, Prescription.session)
-    ).all()
     lignes: list[tuple[str, str, str, float | None, int]] = []
-    for fiche_id, session, n in prises:
+    for (fiche_id, session), n in prises.items():
         fiche = fiches.get(fiche_id)
         nom = fiche.nom if fiche else fiche_id
         libelle = f"{nom} (session du {session})" if session else nom
@@ -657,7 +767,7 @@ def _remplissage(
         structure = fiche.structure if fiche else ""
         lignes.append((f"{fiche_id}/{session}", libelle, structure, financees, n))
     lignes.sort(key=lambda x: x[1])
-    # Protect the per-fiche column as one table: same rule, same totals.
+    # Protected as a one-column table: same rule, same totals.
     t = tableau(
         "remplissage",
         "Remplissage",
@@ -671,12 +781,10 @@ def _remplissage(
         Remplissage(cle, lib, fin, t.cellules[i][0])
         for i, (cle, lib, _, fin, _) in enumerate(lignes)
     ]
-    par_structure: dict[str, list] = defaultdict(lambda: [0.0, 0, False])
+    par_structure: dict[str, list] = defaultdict(lambda: [0.0, 0])
     for _cle, _, structure, fin, n in lignes:
-        s = par_structure[structure]
-        s[0] += fin or 0
-        s[1] += n
-        s[2] = s[2] or fin is None
+        par_structure[structure][0] += fin or 0
+        par_structure[structure][1] += n
     noms = sorted(par_structure, key=lambda s: libelles_structures.get(s, s))
     ts = tableau(
         "remplissage_structures",
@@ -697,6 +805,233 @@ def _remplissage(
         for i, s in enumerate(noms)
     ]
     return par_fiche, structures
+
+
+# --- The summary table, kept current in each transaction -------------------------
+
+# A first answer leaves a request still waiting for one.
+PREMIERE_REPONSE_DEPUIS = (DEMANDEE, LISTE_ATTENTE)
+CHAMPS_SUIVIS = (
+    "statut",
+    "motif_refus",
+    "type_sortie",
+    "origine",
+    "fiche_id",
+    "session",
+    "structure_catalogue",
+    "cree_le",
+)
+
+
+def _garder_l_ancienne_valeur(_cible, valeur, _ancienne, _initiateur):
+    return valeur
+
+
+# A change must know what it replaces, even on an object expired by a commit:
+# active history loads the old value before the new one is set.
+for _champ in CHAMPS_SUIVIS:
+    event.listen(
+        getattr(Prescription, _champ),
+        "set",
+        _garder_l_ancienne_valeur,
+        active_history=True,
+        retval=True,
+    )
+
+
+def _cle_lieu(p_valeurs: dict) -> tuple[str, str, str, str]:
+    return (
+        p_valeurs["cree_le"].strftime("%Y-%m"),
+        p_valeurs["fiche_id"],
+        p_valeurs["session"] or "",
+        p_valeurs["structure_catalogue"],
+    )
+
+
+def _valeurs(p: Prescription, anciennes: bool = False) -> dict:
+    valeurs = {}
+    for champ in CHAMPS_SUIVIS:
+        valeur = getattr(p, champ)
+        if anciennes:
+            historique_ = inspect(p).attrs[champ].history
+            if historique_.deleted:
+                valeur = historique_.deleted[0]
+        valeurs[champ] = valeur
+    return valeurs
+
+
+def _personne(session, beneficiaire_id) -> tuple[str, str]:
+    with session.no_autoflush:
+        b = session.get(Beneficiaire, beneficiaire_id) if beneficiaire_id else None
+    return (b.sexe, b.tranche_age) if b else ("non-renseigne", "non-renseigne")
+
+
+def _ecarts_de(session, p_valeurs: dict, sexe: str, age: str, signe: int, ecarts):
+    lieu = _cle_lieu(p_valeurs)
+    for dimension, valeur, sexe_ in _contributions(
+        p_valeurs["statut"],
+        p_valeurs["motif_refus"],
+        p_valeurs["type_sortie"],
+        p_valeurs["origine"],
+        sexe,
+        age,
+    ):
+        ecart = ecarts.setdefault((*lieu, dimension, valeur or "", sexe_), [0, 0.0])
+        ecart[0] += signe
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _noter_les_ecarts(session, _contexte, _instances) -> None:
+    """What this flush changes in the counts; written after it (below)."""
+    ecarts = session.info.setdefault("pilotage_ecarts", {})
+    for p in session.new:
+        if isinstance(p, Prescription):
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+    for p in session.dirty:
+        if isinstance(p, Prescription) and session.is_modified(p):
+            etat = inspect(p)
+            if not any(etat.attrs[c].history.deleted for c in CHAMPS_SUIVIS):
+                continue
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+    for p in session.deleted:
+        if isinstance(p, Prescription):
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+    for signe, objets in ((+1, session.new), (-1, session.deleted)):
+        for t in objets:
+            if (
+                isinstance(t, Transition)
+                and t.action in REPONSES
+                and t.de in PREMIERE_REPONSE_DEPUIS
+            ):
+                with session.no_autoflush:
+                    p = session.get(Prescription, t.prescription_id)
+                if p is None:
+                    continue
+                secondes = (_utc(t.le) - _utc(p.cree_le)).total_seconds()
+                lieu = _cle_lieu(_valeurs(p, anciennes=signe < 0))
+                ecart = ecarts.setdefault(
+                    (*lieu, "delai", case_delai(secondes), ""), [0, 0.0]
+                )
+                ecart[0] += signe
+                ecart[1] += signe * secondes
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _ecrire_les_ecarts(session, _contexte) -> None:
+    ecarts = session.info.pop("pilotage_ecarts", None)
+    if ecarts:
+        ajouter(session.connection(), ecarts)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _oublier_les_ecarts(session) -> None:
+    session.info.pop("pilotage_ecarts", None)
+
+
+COLONNES_COMPTE = (
+    "mois",
+    "fiche_id",
+    "session",
+    "structure",
+    "dimension",
+    "valeur",
+    "sexe",
+)
+
+
+def ajouter(connexion, ecarts: dict[tuple, list]) -> None:
+    """Add these (key -> [count, seconds]) to the summary, in one upsert."""
+    lignes = [
+        {**dict(zip(COLONNES_COMPTE, cle, strict=True)), "nombre": n, "somme": s}
+        for cle, (n, s) in sorted(ecarts.items())
+        if n or s
+    ]
+    if not lignes:
+        return
+    table = ComptePilotage.__table__
+    inserer = pg_insert if connexion.dialect.name == "postgresql" else sqlite_insert
+    for debut in range(0, len(lignes), 2000):
+        requete = inserer(table).values(lignes[debut : debut + 2000])
+        connexion.execute(
+            requete.on_conflict_do_update(
+                index_elements=list(COLONNES_COMPTE),
+                set_={
+                    "nombre": table.c.nombre + requete.excluded.nombre,
+                    "somme": table.c.somme + requete.excluded.somme,
+                },
+            )
+        )
+
+
+def recalculer(db: Session) -> int:
+    """Rebuild the summary from the requests (after a bulk load); its rows."""
+    db.exec(delete(ComptePilotage))
+    ecarts: dict[tuple, list] = {}
+    mois = _mois(db)
+    lieu = (
+        mois,
+        Prescription.fiche_id,
+        Prescription.session,
+        Prescription.structure_catalogue,
+    )
+    for ligne in db.exec(
+        _avec_personne(
+            select(
+                *lieu,
+                Prescription.origine,
+                Prescription.statut,
+                Prescription.motif_refus,
+                Prescription.type_sortie,
+                Beneficiaire.sexe,
+                Beneficiaire.tranche_age,
+                func.count(),
+            ).select_from(Prescription)
+        ).group_by(
+            *lieu,
+            Prescription.origine,
+            Prescription.statut,
+            Prescription.motif_refus,
+            Prescription.type_sortie,
+            Beneficiaire.sexe,
+            Beneficiaire.tranche_age,
+        )
+    ):
+        *cle_lieu, origine, statut, motif, sortie, sexe, age, n = ligne
+        for dimension, valeur, sexe_ in _contributions(
+            statut, motif, sortie, origine, sexe, age
+        ):
+            cle = (
+                *cle_lieu[:2],
+                cle_lieu[2] or "",
+                cle_lieu[3],
+                dimension,
+                valeur or "",
+                sexe_,
+            )
+            ecarts.setdefault(cle, [0, 0.0])[0] += n
+    delai = _secondes(db, Transition.le, Prescription.cree_le)
+    casier = _case_delai_sql(delai)
+    for *cle_lieu, c, n, somme in db.exec(
+        select(*lieu, casier, func.count(), func.sum(delai))
+        .select_from(Transition)
+        .join(Prescription, Prescription.id == Transition.prescription_id)
+        .where(
+            Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
+        )
+        .group_by(*lieu, casier)
+    ):
+        cle = (*cle_lieu[:2], cle_lieu[2] or "", cle_lieu[3], "delai", c, "")
+        ecarts[cle] = [n, float(somme or 0)]
+    ajouter(db.connection(), ecarts)
+    return len(ecarts)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 # --- Last years' results (CSV) ---------------------------------------------------

@@ -457,7 +457,7 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
             [
                 "Demandes ayant reçu une réponse",
                 "Délai moyen (jours)",
-                "Délai médian (jours)",
+                "La moitié en moins de (jours)",
             ],
             [
                 f"< {r.seuil}" if cache else d.nombre,
