@@ -6,7 +6,7 @@ needs to reach them and what the département's reporting counts.
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Kinds of professional structures.
@@ -219,8 +219,10 @@ class ResultatHistorique(SQLModel, table=True):
 class ComptePilotage(SQLModel, table=True):
     """Counts of requests kept current in the same transaction as each change.
 
-    One row per (creation month, action, session, dimension, value, sex):
-    the pilotage page sums these few rows instead of counting every request.
+    One row per (creation month, action, session, dimension, value, sex),
+    plus the same summed over a structure's actions (``fiche_id`` "*") and
+    over every action (``fiche_id`` and ``structure`` "*"): the pilotage
+    page sums these few rows instead of counting every request.
     ``dimension``: origine, etape (the status), refus, sortie, age, delai
     (value: a bucket of the time to the first answer; ``somme`` its seconds).
     """
@@ -230,10 +232,14 @@ class ComptePilotage(SQLModel, table=True):
         UniqueConstraint(
             "mois", "fiche_id", "session", "structure", "dimension", "valeur", "sexe"
         ),
+        # The page reads the "*" rows (all actions, or one structure's), or
+        # the rows of the chosen actions; places taken read one dimension.
+        Index("ix_pilotage_comptes_lecture", "fiche_id", "structure", "mois"),
+        Index("ix_pilotage_comptes_dimension", "dimension", "mois"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    mois: str = Field(index=True, max_length=7)
+    mois: str = Field(max_length=7)
     fiche_id: str = Field(max_length=100)
     session: str = Field(default="", max_length=10)
     structure: str = Field(max_length=100)

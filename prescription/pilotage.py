@@ -604,20 +604,28 @@ def calculer(
 
 def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     C = ComptePilotage
-    conditions = []
+    periode = []
     if f.debut is not None:
-        conditions.append(C.mois >= f.debut.strftime("%Y-%m"))
+        periode.append(C.mois >= f.debut.strftime("%Y-%m"))
     if f.fin is not None:
-        conditions.append(C.mois < f.fin.strftime("%Y-%m"))
+        periode.append(C.mois < f.fin.strftime("%Y-%m"))
+    # The actions' own rows, for places taken and for chosen actions.
+    detail = [*periode, C.fiche_id != TOUTES]
     if f.fiches is not None:
-        conditions.append(C.fiche_id.in_(f.fiches))
+        detail.append(C.fiche_id.in_(f.fiches))
     if f.structures is not None:
-        conditions.append(C.structure.in_(f.structures))
+        detail.append(C.structure.in_(f.structures))
+    if f.fiches is not None:
+        sommes = detail
+    elif f.structures is not None:
+        sommes = [*periode, C.fiche_id == TOUTES, C.structure.in_(f.structures)]
+    else:
+        sommes = [*periode, C.fiche_id == TOUTES, C.structure == TOUTES]
     comptes = Comptes()
     nombre = func.sum(C.nombre)
     for dimension, valeur, sexe, n, somme in db.exec(
         select(C.dimension, C.valeur, C.sexe, nombre, func.sum(C.somme))
-        .where(*conditions)
+        .where(*sommes)
         .group_by(C.dimension, C.valeur, C.sexe)
     ):
         if dimension == "delai":
@@ -625,15 +633,13 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
         elif n:
             comptes.par[(dimension, valeur, sexe)] = int(n)
     for mois, n in db.exec(
-        select(C.mois, nombre)
-        .where(*conditions, C.dimension == "origine")
-        .group_by(C.mois)
+        select(C.mois, nombre).where(*sommes, C.dimension == "origine").group_by(C.mois)
     ):
         if n:
             comptes.mois[mois] = int(n)
     for fiche_id, session, n in db.exec(
         select(C.fiche_id, C.session, nombre)
-        .where(*conditions, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
+        .where(*detail, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
         .group_by(C.fiche_id, C.session)
     ):
         if n:
@@ -932,6 +938,7 @@ def _oublier_les_ecarts(session) -> None:
     session.info.pop("pilotage_ecarts", None)
 
 
+TOUTES = "*"
 COLONNES_COMPTE = (
     "mois",
     "fiche_id",
@@ -943,16 +950,31 @@ COLONNES_COMPTE = (
 )
 
 
-def ajouter(connexion, ecarts: dict[tuple, list]) -> None:
-    """Add these (key -> [count, seconds]) to the summary, in one upsert."""
+def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
+    """Add these (key -> [count, seconds]) to the summary, in one upsert
+    (a plain insert when the summary was just emptied)."""
+    # Each change also counts in its structure's and in everybody's "*" rows.
+    tous: dict[tuple, list] = {}
+    for (mois, fiche, session, structure, *reste), (n, somme) in ecarts.items():
+        for cle in (
+            (mois, fiche, session, structure, *reste),
+            (mois, TOUTES, "", structure, *reste),
+            (mois, TOUTES, "", TOUTES, *reste),
+        ):
+            total = tous.setdefault(cle, [0, 0.0])
+            total[0] += n
+            total[1] += somme
     lignes = [
         {**dict(zip(COLONNES_COMPTE, cle, strict=True)), "nombre": n, "somme": s}
-        for cle, (n, s) in sorted(ecarts.items())
+        for cle, (n, s) in sorted(tous.items())
         if n or s
     ]
     if not lignes:
         return
     table = ComptePilotage.__table__
+    if vide:
+        connexion.execute(table.insert(), lignes)
+        return
     inserer = pg_insert if connexion.dialect.name == "postgresql" else sqlite_insert
     for debut in range(0, len(lignes), 2000):
         requete = inserer(table).values(lignes[debut : debut + 2000])
@@ -1026,7 +1048,7 @@ def recalculer(db: Session) -> int:
     ):
         cle = (*cle_lieu[:2], cle_lieu[2] or "", cle_lieu[3], "delai", c, "")
         ecarts[cle] = [n, float(somme or 0)]
-    ajouter(db.connection(), ecarts)
+    ajouter(db.connection(), ecarts, vide=True)
     return len(ecarts)
 
 

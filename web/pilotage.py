@@ -766,6 +766,15 @@ def importer_cli(fichier):
         raise SystemExit(1)
 
 
+@pilotage_cli.command("recalculer")
+def recalculer_cli():
+    """Recompte le résumé des demandes (après un chargement en masse)."""
+    with Session(current_app.extensions["db"]) as session:
+        lignes = pilotage.recalculer(session)
+        session.commit()
+    click.echo(f"Résumé recompté : {lignes} ligne(s).")
+
+
 def init_app(app) -> None:
     app.register_blueprint(bp)
     app.cli.add_command(pilotage_cli)

@@ -2,7 +2,7 @@
 
 Revision ID: 0003
 Revises: 0002
-Create Date: 2026-12-04 21:21:17.389506
+Create Date: 2026-12-04 22:20:58.056004
 """
 
 from collections.abc import Sequence
@@ -48,7 +48,12 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("pilotage_comptes", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_pilotage_comptes_mois"), ["mois"], unique=False
+            "ix_pilotage_comptes_dimension", ["dimension", "mois"], unique=False
+        )
+        batch_op.create_index(
+            "ix_pilotage_comptes_lecture",
+            ["fiche_id", "structure", "mois"],
+            unique=False,
         )
 
     op.create_table(
@@ -118,7 +123,8 @@ def downgrade() -> None:
 
     op.drop_table("pilotage_historique")
     with op.batch_alter_table("pilotage_comptes", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_pilotage_comptes_mois"))
+        batch_op.drop_index("ix_pilotage_comptes_lecture")
+        batch_op.drop_index("ix_pilotage_comptes_dimension")
 
     op.drop_table("pilotage_comptes")
     # ### end Alembic commands ###
