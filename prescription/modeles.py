@@ -6,7 +6,7 @@ needs to reach them and what the département's reporting counts.
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 # Kinds of professional structures.
@@ -104,7 +104,8 @@ class Beneficiaire(SQLModel, table=True):
     nom: str = Field(max_length=100)
     telephone: str | None = Field(default=None, max_length=20)
     courriel: str | None = Field(default=None, max_length=254)
-    commune_code: str | None = Field(default=None, max_length=5)
+    # Indexed: the pilotage page counts by the person's territory.
+    commune_code: str | None = Field(default=None, index=True, max_length=5)
     commune_nom: str | None = Field(default=None, max_length=100)
     public: str | None = Field(default=None, max_length=60)
     sexe: str = Field(default="non-renseigne", max_length=20)
@@ -134,7 +135,8 @@ class Prescription(SQLModel, table=True):
     hors_zone: bool = False
     motif_refus: str | None = Field(default=None, max_length=40)
     type_sortie: str | None = Field(default=None, max_length=40)
-    cree_le: datetime
+    # Indexed: every pilotage figure is read for a period.
+    cree_le: datetime = Field(index=True)
     maj_le: datetime
     relance_le: datetime | None = None
 
@@ -218,3 +220,60 @@ class CompteurLimite(SQLModel, table=True):
     cle: str = Field(primary_key=True, max_length=255)
     compte: int = 0
     expire_a: float = 0.0
+
+
+class ResultatHistorique(SQLModel, table=True):
+    """Last years' published results of an action, loaded from a CSV.
+
+    One figure per row: (year, structure, fiche or "" for the whole
+    structure, indicator, value) -> count. Already-published aggregates,
+    shown as given (see prescription/pilotage.py).
+    """
+
+    __tablename__ = "pilotage_historique"
+    __table_args__ = (
+        UniqueConstraint("annee", "structure", "fiche_id", "indicateur", "valeur"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    annee: int = Field(index=True)
+    structure: str = Field(index=True, max_length=100)
+    fiche_id: str = Field(default="", max_length=100)
+    indicateur: str = Field(max_length=30)
+    valeur: str = Field(default="", max_length=60)
+    nombre: int
+    importe_le: datetime
+
+
+class ComptePilotage(SQLModel, table=True):
+    """Counts of requests kept current in the same transaction as each change.
+
+    One row per (creation month, action, session, dimension, value, sex),
+    plus the same summed over a structure's actions (``fiche_id`` "*") and
+    over every action (``fiche_id`` and ``structure`` "*"): the pilotage
+    page sums these few rows instead of counting every request.
+    ``dimension``: origine, etape (the status), refus, sortie, age, delai
+    (value: a bucket of the time to the first answer; ``somme`` its seconds).
+    """
+
+    __tablename__ = "pilotage_comptes"
+    __table_args__ = (
+        UniqueConstraint(
+            "mois", "fiche_id", "session", "structure", "dimension", "valeur", "sexe"
+        ),
+        # The page reads the "*" rows (all actions, or one structure's), or
+        # the rows of the chosen actions; places taken read one dimension.
+        Index("ix_pilotage_comptes_lecture", "fiche_id", "structure", "mois"),
+        Index("ix_pilotage_comptes_dimension", "dimension", "mois"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    mois: str = Field(max_length=7)
+    fiche_id: str = Field(max_length=100)
+    session: str = Field(default="", max_length=10)
+    structure: str = Field(max_length=100)
+    dimension: str = Field(max_length=10)
+    valeur: str = Field(default="", max_length=40)
+    sexe: str = Field(default="", max_length=20)
+    nombre: int = 0
+    somme: float = 0.0

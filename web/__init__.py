@@ -17,6 +17,7 @@ def init_app(app: Flask) -> None:
         limites,
         pages,
         pannes,
+        pilotage,
         planificateur,
         prescription,
         rgpd,  # noqa: F401 - its routes join the prescription blueprint
@@ -38,3 +39,4 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(cli_prescription.prescriptions_cli)
     app.cli.add_command(cli_rgpd.rgpd_cli)
     app.cli.add_command(planificateur.planificateur_cli)
+    pilotage.init_app(app)

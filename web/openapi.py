@@ -15,6 +15,7 @@ from pydantic.json_schema import models_json_schema
 from catalogue.fiche import Fiche
 from catalogue.recherche import FACETTES
 from web.parametres import ParametresPagination, ParametresRecherche
+from web.pilotage import ParametresPilotage, PilotageJson
 
 REF = "#/components/schemas/{model}"
 
@@ -185,7 +186,14 @@ def document_openapi() -> dict:
     _, schemas = models_json_schema(
         [
             (m, "serialization")
-            for m in (Fiche, ResultatsJson, CommuneJson, Erreur, *PAGES_DI.values())
+            for m in (
+                Fiche,
+                ResultatsJson,
+                CommuneJson,
+                Erreur,
+                PilotageJson,
+                *PAGES_DI.values(),
+            )
         ],
         ref_template=REF,
     )
@@ -259,6 +267,29 @@ def document_openapi() -> dict:
             **{
                 f"/api/v1/data-inclusion/{quoi}": _chemin_di(quoi, modele.__name__)
                 for quoi, modele in PAGES_DI.items()
+            },
+            "/api/v1/pilotage": {
+                "get": {
+                    "summary": "Chiffres de pilotage (département, prestataires)",
+                    "description": "Réservé aux professionnels connectés (cookie "
+                    "de session de l'espace professionnel) : le département voit "
+                    "toutes les actions, un prestataire les siennes. De 1 à "
+                    "seuil - 1, un nombre est masqué (null), avec d'autres pour "
+                    "qu'aucun total ne le redonne.",
+                    "operationId": "pilotage",
+                    "parameters": _parametres(ParametresPilotage),
+                    "responses": {
+                        "200": _reponse("Les chiffres de la période.", "PilotageJson"),
+                        "400": _reponse(
+                            "Paramètre invalide (message en français).", "Erreur"
+                        ),
+                        "401": _reponse("Connexion nécessaire.", "Erreur"),
+                        "403": _reponse(
+                            "Réservé au département et aux prestataires.", "Erreur"
+                        ),
+                        **ERREURS,
+                    },
+                }
             },
             "/api/v1/openapi.json": {
                 "get": {

@@ -33,7 +33,7 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import places
 from catalogue.territoires import referentiel
-from prescription import demandes, indicateurs, liens, notifications, workflow
+from prescription import demandes, liens, notifications, workflow
 from prescription.demandes import Acteur, Personne, RegleNonRespectee
 from prescription.droits import Droits
 from prescription.modeles import (
@@ -419,16 +419,8 @@ def _fiches_du_prestataire() -> list:
 @bp.get("/pro/indicateurs")
 @departement_requis
 def indicateurs_page():
-    fiches = current_app.extensions["catalogue"].fiches
-    return render_template(
-        "prescription/indicateurs.html",
-        i=indicateurs.calculer(db(), fiches),
-        origines=ORIGINES,
-        statuts=workflow.STATUTS,
-        sexes=demandes.SEXES,
-        tranches=demandes.TRANCHES_AGE,
-        sorties=workflow.TYPES_SORTIE,
-    )
+    """Moved: the pilotage page counts in the database, with filters."""
+    return redirect(url_for("pilotage.page"), 301)
 
 
 @bp.get("/pro/")

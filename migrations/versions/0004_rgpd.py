@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0004_rgpd"
-down_revision: str | None = "0002"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -214,8 +214,8 @@ def test_le_prestataire_repond_et_tient_ses_places(
 def test_le_departement_voit_ses_indicateurs(serveur_p, ouvrir, axe, captures):
     page = ouvrir(ORDINATEUR)
     connecter(page, serveur_p, "Agent du département (indicateurs)")
-    page.get_by_role("link", name="Indicateurs").first.click()
-    expect(page.get_by_role("table", name="Par origine de la demande")).to_be_visible()
+    page.get_by_role("link", name="Pilotage").first.click()
+    expect(page.get_by_role("table", name="Demandes par origine")).to_be_visible()
     sans_violation(axe, page, captures, "indicateurs")
 
 

@@ -82,6 +82,12 @@ MATRICE = [
     ("prescription.indicateurs_page", "GET", "/pro/indicateurs", False, {},
      (R, R, R, R, R, A)),
     ("prescription.accueil", "GET", "/pro/", False, {}, (R, R, A, A, A, A)),
+    ("pilotage.page", "GET", "/pro/pilotage", False, {}, (R, R, R, A, A, A)),
+    ("pilotage.export", "GET", "/pro/pilotage/origines.csv", False, {},
+     (R, R, R, A, A, A)),
+    ("pilotage.api", "GET", "/api/v1/pilotage", False, {}, (R, R, R, A, A, A)),
+    ("pilotage.importer", "POST", "/pro/pilotage/historique", False, {},
+     (R, R, R, R, R, A)),
     ("connexion.connexion", "GET", "/connexion", False, {}, (A, A, A, A, A, A)),
     ("connexion.demo", "POST", "/connexion/demo", False, {"role": "departement"},
      (A, A, A, A, A, A)),
@@ -177,7 +183,7 @@ def test_chaque_route_avec_chaque_role(app_p, monde):
     routes = {
         r.endpoint
         for r in app_p.url_map.iter_rules()
-        if r.endpoint.split(".")[0] in ("prescription", "connexion")
+        if r.endpoint.split(".")[0] in ("prescription", "connexion", "pilotage")
     }
     assert routes - HORS_MATRICE == {ligne[0] for ligne in MATRICE}
     for endpoint, methode, modele, en_htmx, form, attendus in MATRICE:
@@ -272,3 +278,21 @@ def test_une_demande_d_autrui_et_une_demande_absente_donnent_la_meme_page(app_p,
         ]
         assert refus == ["accès refusé (GET)", "accès refusé (POST)"]
         assert db.get(Prescription, pid).statut == "demandee"
+
+
+def test_un_prestataire_ne_voit_que_les_chiffres_de_ses_actions(app_p, monde):
+    for _ in range(5):
+        nouvelle_demande(app_p)  # to garage-essonne's action
+
+    def total(role: str) -> int:
+        corps = monde[role].get("/api/v1/pilotage").get_json()
+        return corps["tableaux"]["origines"]["lignes"][-1]["cellules"][-1]["nombre"]
+
+    assert total("departement") == 5
+    assert total("prestataire") == 5
+    assert total("autre_prestataire") == 0
+    page = texte(monde["autre_prestataire"].get("/pro/pilotage"))
+    assert "Garage solidaire" not in page
+    autre = monde["autre_prestataire"].get("/pro/pilotage?fiche=garage-evry")
+    assert autre.status_code == 400
+    assert "Action inconnue ici : « garage-evry »" in texte(autre)

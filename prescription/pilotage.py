@@ -1,0 +1,1266 @@
+"""The département's pilotage figures, counted in the database.
+
+Every figure is a GROUP BY over indexed columns (``cree_le``, ``fiche_id``,
+``structure_catalogue``, the person's ``commune_code``): rows never come
+into Python, only their counts. Tables then go through small-group
+suppression (``proteger``) before anybody sees them: a count under the
+threshold shows as « < 5 », and enough other cells are hidden with it that
+no row or column total gives it back.
+
+Exits are classified through the département's own data file
+(``data/pilotage/sorties.yaml``); last years' published results come from a
+CSV (``importer_csv``). No Flask here.
+"""
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import case, event, func, inspect
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session as OrmSession
+from sqlmodel import Session, delete, select
+
+from catalogue.fiche import Fiche
+from prescription.demandes import SEXES, TRANCHES_AGE, capacite
+from prescription.modeles import (
+    ORIGINES,
+    Beneficiaire,
+    ComptePilotage,
+    Prescription,
+    ResultatHistorique,
+    Transition,
+)
+from prescription.workflow import (
+    A_VALIDER,
+    ACCEPTEE,
+    ANNULEE,
+    DEMANDEE,
+    ENTREE,
+    EXPIREE,
+    LISTE_ATTENTE,
+    MOTIFS_REFUS,
+    REFUSEE,
+    SORTIE,
+    TIENNENT_UNE_PLACE,
+    TYPES_SORTIE,
+)
+
+SEUIL_DEFAUT = 5
+SORTIES_DEFAUT = Path(__file__).resolve().parent.parent / "data/pilotage/sorties.yaml"
+
+CATEGORIES = {
+    "emploi-durable": "Emploi durable",
+    "emploi-transition": "Emploi de transition",
+    "sortie-positive": "Sortie positive",
+    "autre": "Autre",
+}
+# Women / men / not given: the columns of every count table.
+COLONNES_SEXE = [
+    ("femme", "Femmes"),
+    ("homme", "Hommes"),
+    ("non-renseigne", "Non renseigné"),
+]
+TOTAL = "total"
+
+# Where a request stands now: each one is in exactly one row, so a
+# transition moves it from one row to the next, once.
+ETAPES = [
+    ("en-attente", "En attente de réponse", (DEMANDEE, A_VALIDER)),
+    ("liste-attente", "Sur liste d'attente", (LISTE_ATTENTE,)),
+    ("acceptee", "Acceptée, pas encore entrée", (ACCEPTEE,)),
+    ("entree", "Entrée dans l'action", (ENTREE,)),
+    ("sortie", "Sortie de l'action", (SORTIE,)),
+    ("refusee", "Refusée", (REFUSEE,)),
+    ("annulee", "Annulée", (ANNULEE,)),
+    ("expiree", "Expirée sans réponse", (EXPIREE,)),
+]
+ETAPE_DU_STATUT = {s: cle for cle, _, statuts in ETAPES for s in statuts}
+LIBELLES_REFUS = {
+    **MOTIFS_REFUS,
+    "complet": "Action complète : demande non satisfaite",
+}
+# The prestataire's first answer to a request.
+REPONSES = ("etudier", "accepter", "valider", "refuser")
+# Places taken over the period: held now, or held until the person left.
+PRENNENT_UNE_PLACE = (*TIENNENT_UNE_PLACE, SORTIE)
+
+
+# --- Exit types: the département's data file ---------------------------------
+
+
+class ErreurSorties(ValueError):
+    """The exit mapping file is wrong; the message says where, in French."""
+
+
+@dataclass(frozen=True)
+class Sorties:
+    libelles: dict[str, str]
+    categorie: dict[str, str]
+
+
+def lire_sorties(chemin: Path | str = SORTIES_DEFAUT) -> Sorties:
+    chemin = Path(chemin)
+    try:
+        donnees = yaml.safe_load(chemin.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as e:
+        raise ErreurSorties(f"{chemin} : fichier illisible ({e}).") from None
+    if not isinstance(donnees, dict):
+        raise ErreurSorties(
+            f"{chemin} : une liste « type: {{categorie: …}} » attendue."
+        )
+    libelles, categories = {}, {}
+    for cle, valeur in donnees.items():
+        valeur = valeur if isinstance(valeur, dict) else {}
+        categorie = valeur.get("categorie")
+        if categorie not in CATEGORIES:
+            raise ErreurSorties(
+                f"{chemin} [{cle}] : catégorie « {categorie} » inconnue "
+                f"(possibles : {', '.join(CATEGORIES)})."
+            )
+        libelle = valeur.get("libelle") or TYPES_SORTIE.get(cle)
+        if not libelle:
+            raise ErreurSorties(f"{chemin} [{cle}] : indiquez son « libelle ».")
+        libelles[str(cle)] = str(libelle)
+        categories[str(cle)] = categorie
+    oublies = [t for t in TYPES_SORTIE if t not in categories]
+    if oublies:
+        raise ErreurSorties(
+            f"{chemin} : le type de sortie « {oublies[0]} » du portail "
+            "n'est pas classé."
+        )
+    return Sorties(libelles, categories)
+
+
+# --- Filters --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filtres:
+    """What the figures cover; None means « no restriction »."""
+
+    debut: datetime | None = None  # included
+    fin: datetime | None = None  # excluded
+    communes: tuple[str, ...] | None = None  # the person's commune (INSEE)
+    fiches: tuple[str, ...] | None = None
+    structures: tuple[str, ...] | None = None  # a prestataire's own
+
+
+def fiches_retenues(
+    fiches: dict[str, Fiche],
+    thematique: str = "",
+    structure: str = "",
+    fiche: str = "",
+    financeur: str = "",
+) -> tuple[str, ...] | None:
+    """The fiches matching the catalogue filters (None: no such filter)."""
+    if not (thematique or structure or fiche or financeur):
+        return None
+    return tuple(
+        sorted(
+            f.id
+            for f in fiches.values()
+            if (not thematique or thematique in f.thematiques)
+            and (not structure or f.structure == structure)
+            and (not fiche or f.id == fiche)
+            and (not financeur or financeur in f.financeurs)
+        )
+    )
+
+
+def _filtrer(requete, f: Filtres):
+    if f.debut is not None:
+        requete = requete.where(Prescription.cree_le >= f.debut)
+    if f.fin is not None:
+        requete = requete.where(Prescription.cree_le < f.fin)
+    if f.fiches is not None:
+        requete = requete.where(Prescription.fiche_id.in_(f.fiches))
+    if f.structures is not None:
+        requete = requete.where(Prescription.structure_catalogue.in_(f.structures))
+    if f.communes is not None:
+        requete = requete.where(Beneficiaire.commune_code.in_(f.communes))
+    return requete
+
+
+def _avec_personne(requete):
+    return requete.join(Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id)
+
+
+# --- Tables and small-group suppression -------------------------------------------
+
+
+PRIMAIRE = "primaire"  # under the threshold
+COMPLEMENTAIRE = "complementaire"  # hidden so the other cannot be recomputed
+
+
+@dataclass
+class Cellule:
+    valeur: int
+    masque: str | None = None
+
+    def texte(self, seuil: int) -> str:
+        if self.masque == PRIMAIRE:
+            return f"< {seuil}"
+        if self.masque == COMPLEMENTAIRE:
+            return "secret"
+        return f"{self.valeur:,}".replace(",", "\u202f")
+
+    @property
+    def visible(self) -> int | None:
+        return None if self.masque else self.valeur
+
+
+@dataclass
+class Tableau:
+    """Rows × columns of counts, with a total row (and a total column when
+    there is more than one column)."""
+
+    cle: str
+    titre: str
+    entete: str  # what the rows are
+    lignes: list[tuple[str, str]]
+    colonnes: list[tuple[str, str]]
+    cellules: list[list[Cellule]]  # rows + total row; columns + total column
+    seuil: int = SEUIL_DEFAUT
+
+    @property
+    def avec_total_colonne(self) -> bool:
+        return len(self.colonnes) > 1
+
+    @property
+    def total(self) -> Cellule:
+        return self.cellules[-1][-1]
+
+    def colonnes_affichees(self) -> list[tuple[str, str]]:
+        return self.colonnes + ([(TOTAL, "Total")] if self.avec_total_colonne else [])
+
+    def lignes_affichees(self) -> list[tuple[str, str]]:
+        return self.lignes + [(TOTAL, "Total")]
+
+    def part(self, i: int) -> float | None:
+        """Row i's share of the grand total, in %, unless either is hidden."""
+        ligne, total = self.cellules[i][-1], self.total
+        if ligne.visible is None or not total.visible:
+            return None
+        return 100 * ligne.valeur / total.valeur
+
+    def en_dict(self) -> dict:
+        return {
+            "cle": self.cle,
+            "titre": self.titre,
+            "seuil": self.seuil,
+            "colonnes": [
+                {"cle": c, "libelle": t} for c, t in self.colonnes_affichees()
+            ],
+            "lignes": [
+                {
+                    "cle": cle,
+                    "libelle": libelle,
+                    "cellules": [
+                        {
+                            "colonne": c,
+                            "nombre": cellule.visible,
+                            "affichage": cellule.texte(self.seuil),
+                            "masque": cellule.masque,
+                        }
+                        for (c, _), cellule in zip(
+                            self.colonnes_affichees(), rangee, strict=True
+                        )
+                    ],
+                }
+                for (cle, libelle), rangee in zip(
+                    self.lignes_affichees(), self.cellules, strict=True
+                )
+            ],
+        }
+
+
+def tableau(
+    cle: str,
+    titre: str,
+    entete: str,
+    lignes: list[tuple[str, str]],
+    colonnes: list[tuple[str, str]],
+    comptes: dict[tuple[str, str], int],
+    seuil: int = SEUIL_DEFAUT,
+) -> Tableau:
+    """A protected table from counts keyed (row, column)."""
+    cellules = []
+    for ligne, _ in lignes:
+        rangee = [comptes.get((ligne, c), 0) for c, _ in colonnes]
+        cellules.append(rangee + ([sum(rangee)] if len(colonnes) > 1 else []))
+    largeur = len(colonnes) + (1 if len(colonnes) > 1 else 0)
+    cellules.append([sum(r[j] for r in cellules) for j in range(largeur)])
+    t = Tableau(
+        cle,
+        titre,
+        entete,
+        lignes,
+        colonnes,
+        [[Cellule(v) for v in r] for r in cellules],
+        seuil,
+    )
+    proteger(t)
+    return t
+
+
+def _relations(t: Tableau) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
+    """Each sum the table shows: (cells added, the cell holding their total)."""
+    n, m = len(t.lignes), len(t.colonnes)
+    relations = []
+    if t.avec_total_colonne:
+        for i in range(n + 1):
+            relations.append(([(i, j) for j in range(m)], (i, m)))
+    for j in range(len(t.cellules[0])):
+        relations.append(([(i, j) for i in range(n)], (n, j)))
+    return relations
+
+
+def proteger(t: Tableau) -> None:
+    """Hide every count from 1 to seuil-1, then enough others.
+
+    In each sum the table shows (a row or a column and its total), hidden
+    terms must be two or more, and each must keep two possible values or
+    more given the total and what « < 5 » says (``_sure``): no hidden count
+    is ever pinned down. Cells are added smallest first; when a sum has
+    nothing left to hide, its total is hidden, and the sums it belongs to
+    protect it in turn.
+    """
+    seuil = t.seuil
+    for rangee in t.cellules:
+        for c in rangee:
+            if 0 < c.valeur < seuil:
+                c.masque = PRIMAIRE
+    relations = _relations(t)
+    change = True
+    while change:
+        change = False
+        for termes, somme in relations:
+            total = t.cellules[somme[0]][somme[1]]
+            cachees = [p for p in termes if t.cellules[p[0]][p[1]].masque]
+            if not cachees and not total.masque:
+                continue
+            while not _sure(t, cachees, total):
+                candidates = sorted(
+                    (
+                        p
+                        for p in termes
+                        if not t.cellules[p[0]][p[1]].masque
+                        and t.cellules[p[0]][p[1]].valeur > 0
+                    ),
+                    key=lambda p: t.cellules[p[0]][p[1]].valeur,
+                )
+                if candidates:
+                    p = candidates[0]
+                    t.cellules[p[0]][p[1]].masque = COMPLEMENTAIRE
+                    cachees.append(p)
+                    change = True
+                    continue
+                if not total.masque:
+                    total.masque = COMPLEMENTAIRE
+                    change = True
+                break
+
+
+def _sure(t: Tableau, cachees: list[tuple[int, int]], total: Cellule) -> bool:
+    """Whether each hidden term of this sum keeps two possible values or more.
+
+    A reader knows the visible terms, the total, that « < seuil » is 1 to
+    seuil-1 and that « secret » is at least seuil (smaller ones would say
+    « < seuil »): each hidden term must still have room to move.
+    """
+    if len(cachees) < 2:
+        return False
+    if total.masque:
+        return True
+    bornes = [_bornes(t, t.cellules[i][j], total.valeur) for i, j in cachees]
+    reste = sum(t.cellules[i][j].valeur for i, j in cachees)
+    for k, (bas, haut) in enumerate(bornes):
+        mini = sum(b for n, (b, _) in enumerate(bornes) if n != k)
+        maxi = sum(h for n, (_, h) in enumerate(bornes) if n != k)
+        possibles = min(haut, reste - mini) - max(bas, reste - maxi) + 1
+        if possibles < 2:
+            return False
+    return True
+
+
+def _bornes(t: Tableau, c: Cellule, plafond: int) -> tuple[int, int]:
+    if c.masque == PRIMAIRE:
+        return 1, t.seuil - 1
+    return t.seuil, max(plafond, t.seuil)
+
+
+# --- The figures -----------------------------------------------------------------
+
+
+@dataclass
+class Delais:
+    nombre: int
+    moyenne_jours: float | None
+    # Half the answers came in less than this (bucket bound, see BORNES_DELAI).
+    mediane_jours: float | None
+    masque: bool = False
+
+
+@dataclass
+class Remplissage:
+    cle: str
+    libelle: str
+    financees: float | None
+    prises: Cellule
+
+    def taux(self) -> float | None:
+        if self.prises.masque or not self.financees:
+            return None
+        return 100 * self.prises.valeur / self.financees
+
+
+@dataclass
+class Pilotage:
+    seuil: int
+    tableaux: dict[str, Tableau]
+    mois: list[tuple[str, Cellule]]
+    delais: Delais
+    remplissage_fiches: list[Remplissage] = field(default_factory=list)
+    remplissage_structures: list[Remplissage] = field(default_factory=list)
+    # "resume" (the summary table) or "demandes" (counted request by request).
+    source: str = "resume"
+
+
+@dataclass
+class Comptes:
+    """What both sources give: counts only, keyed as the tables need them."""
+
+    # (dimension, value, sex) -> count; dimensions as in ComptePilotage.
+    par: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    mois: dict[str, int] = field(default_factory=dict)
+    prises: dict[tuple[str, str], int] = field(default_factory=dict)
+    # delay bucket -> (answers, seconds)
+    delais: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+# Upper bounds of the delay buckets, in hours: hour by hour the first day,
+# day by day the first month, week by week the first quarter.
+BORNES_DELAI = (
+    [1, 2, 3, 4, 6, 8, 12, 18, 24, 36]
+    + [24 * j for j in range(2, 31)]
+    + [24 * j for j in (35, 42, 49, 56, 63, 70, 77, 84, 91, 120, 180, 365)]
+)
+AU_DELA = f"{len(BORNES_DELAI):02d}"
+
+
+def case_delai(secondes: float) -> str:
+    for i, borne in enumerate(BORNES_DELAI):
+        if secondes < borne * 3600:
+            return f"{i:02d}"
+    return AU_DELA
+
+
+def _case_delai_sql(secondes):
+    return case(
+        *(
+            (secondes < borne * 3600, f"{i:02d}")
+            for i, borne in enumerate(BORNES_DELAI)
+        ),
+        else_=AU_DELA,
+    )
+
+
+def _dialecte(db) -> str:
+    return db.get_bind().dialect.name
+
+
+def _mois(db):
+    if _dialecte(db) == "postgresql":
+        return func.to_char(func.timezone("UTC", Prescription.cree_le), "YYYY-MM")
+    return func.strftime("%Y-%m", Prescription.cree_le)
+
+
+def _secondes(db, fin, debut):
+    if _dialecte(db) == "postgresql":
+        return func.extract("epoch", fin - debut)
+    return (func.julianday(fin) - func.julianday(debut)) * 86400.0
+
+
+def _au_mois(moment: datetime | None) -> bool:
+    return moment is None or (
+        moment.day == 1 and (moment.hour, moment.minute, moment.second) == (0, 0, 0)
+    )
+
+
+def calculer(
+    db: Session,
+    filtres: Filtres,
+    sorties: Sorties,
+    fiches: dict[str, Fiche],
+    seuil: int = SEUIL_DEFAUT,
+    libelles_structures: dict[str, str] | None = None,
+    source: str | None = None,
+) -> Pilotage:
+    """Every figure of the page for these filters, protected.
+
+    Whole months with no territory: the summary table (a few thousand rows
+    whatever the number of requests). A territory: the requests of the
+    people living there, found by the commune index.
+    """
+    if source is None:
+        resume = filtres.communes is None and _au_mois(filtres.debut)
+        source = "resume" if resume and _au_mois(filtres.fin) else "demandes"
+    comptes = (
+        _depuis_resume(db, filtres)
+        if source == "resume"
+        else _depuis_demandes(db, filtres)
+    )
+    par = defaultdict(lambda: defaultdict(int))
+    for (dimension, valeur, sexe), n in comptes.par.items():
+        sexe = sexe if sexe in SEXES else "non-renseigne"
+        if dimension == "origine":
+            par["origines"][(valeur, sexe)] += n
+        elif dimension == "etape":
+            par["etapes"][(ETAPE_DU_STATUT.get(valeur, "en-attente"), sexe)] += n
+        elif dimension == "age":
+            par["ages"][
+                (valeur if valeur in TRANCHES_AGE else "non-renseigne", sexe)
+            ] += n
+        elif dimension == "refus":
+            par["refus"][(valeur or "autre", sexe)] += n
+        elif dimension == "sortie":
+            type_ = valeur if valeur in sorties.categorie else "autre"
+            par["sorties"][(type_, sexe)] += n
+            par["categories"][(sorties.categorie[type_], sexe)] += n
+    types_sortie = [(t, sorties.libelles[t]) for t in TYPES_SORTIE]
+    ages = [(k, v) for k, v in TRANCHES_AGE.items() if k != "non-renseigne"]
+    definitions = (
+        (
+            "origines",
+            "Demandes par origine",
+            "Origine",
+            list(ORIGINES.items()),
+            "origines",
+        ),
+        (
+            "parcours",
+            "Où en sont les demandes",
+            "Étape",
+            [(c, t) for c, t, _ in ETAPES],
+            "etapes",
+        ),
+        (
+            "refus",
+            "Demandes refusées, par raison",
+            "Raison",
+            list(LIBELLES_REFUS.items()),
+            "refus",
+        ),
+        ("sorties", "Sorties, par type", "Type de sortie", types_sortie, "sorties"),
+        (
+            "categories_sortie",
+            "Sorties, selon le classement du département",
+            "Catégorie",
+            list(CATEGORIES.items()),
+            "categories",
+        ),
+        (
+            "ages",
+            "Demandes par tranche d'âge",
+            "Tranche d'âge",
+            [*ages, ("non-renseigne", "Non renseignée")],
+            "ages",
+        ),
+    )
+    tableaux = {
+        cle: tableau(cle, titre, entete, lignes, COLONNES_SEXE, par[source_], seuil)
+        for cle, titre, entete, lignes, source_ in definitions
+    }
+    mois = sorted(comptes.mois)
+    tableaux["mois"] = tableau(
+        "mois",
+        "Demandes par mois",
+        "Mois",
+        [(m, _libelle_mois(m)) for m in mois],
+        [("demandes", "Demandes")],
+        {(m, "demandes"): comptes.mois[m] for m in mois},
+        seuil,
+    )
+    fiches_t, structures_t = _remplissage(
+        comptes.prises, fiches, seuil, libelles_structures or {}
+    )
+    t = tableaux["mois"]
+    return Pilotage(
+        seuil=seuil,
+        tableaux=tableaux,
+        mois=[(cle, r[0]) for (cle, _), r in zip(t.lignes, t.cellules, strict=False)],
+        delais=_delais(comptes.delais, seuil),
+        remplissage_fiches=fiches_t,
+        remplissage_structures=structures_t,
+        source=source,
+    )
+
+
+def _depuis_resume(db: Session, f: Filtres) -> Comptes:
+    C = ComptePilotage
+    periode = []
+    if f.debut is not None:
+        periode.append(C.mois >= f.debut.strftime("%Y-%m"))
+    if f.fin is not None:
+        periode.append(C.mois < f.fin.strftime("%Y-%m"))
+    # The actions' own rows, for places taken and for chosen actions.
+    detail = [*periode, C.fiche_id != TOUTES]
+    if f.fiches is not None:
+        detail.append(C.fiche_id.in_(f.fiches))
+    if f.structures is not None:
+        detail.append(C.structure.in_(f.structures))
+    if f.fiches is not None:
+        sommes = detail
+    elif f.structures is not None:
+        sommes = [*periode, C.fiche_id == TOUTES, C.structure.in_(f.structures)]
+    else:
+        sommes = [*periode, C.fiche_id == TOUTES, C.structure == TOUTES]
+    comptes = Comptes()
+    nombre = func.sum(C.nombre)
+    for dimension, valeur, sexe, n, somme in db.exec(
+        select(C.dimension, C.valeur, C.sexe, nombre, func.sum(C.somme))
+        .where(*sommes)
+        .group_by(C.dimension, C.valeur, C.sexe)
+    ):
+        if dimension == "delai":
+            comptes.delais[valeur] = (int(n), float(somme or 0))
+        elif n:
+            comptes.par[(dimension, valeur, sexe)] = int(n)
+    for mois, n in db.exec(
+        select(C.mois, nombre).where(*sommes, C.dimension == "origine").group_by(C.mois)
+    ):
+        if n:
+            comptes.mois[mois] = int(n)
+    for fiche_id, session, n in db.exec(
+        select(C.fiche_id, C.session, nombre)
+        .where(*detail, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
+        .group_by(C.fiche_id, C.session)
+    ):
+        if n:
+            comptes.prises[(fiche_id, session)] = int(n)
+    return comptes
+
+
+def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
+    """Counted request by request (GROUP BY), for a territory or any period."""
+    comptes = Comptes()
+    cube = db.exec(
+        _filtrer(
+            _avec_personne(
+                select(
+                    Prescription.origine,
+                    Prescription.statut,
+                    Prescription.motif_refus,
+                    Prescription.type_sortie,
+                    Beneficiaire.sexe,
+                    Beneficiaire.tranche_age,
+                    func.count(),
+                ).select_from(Prescription)
+            ),
+            f,
+        ).group_by(
+            Prescription.origine,
+            Prescription.statut,
+            Prescription.motif_refus,
+            Prescription.type_sortie,
+            Beneficiaire.sexe,
+            Beneficiaire.tranche_age,
+        )
+    ).all()
+    par: dict = defaultdict(int)
+    for origine, statut, motif, sortie, sexe, age, n in cube:
+        for cle in _contributions(statut, motif, sortie, origine, sexe, age):
+            par[cle] += n
+    comptes.par = dict(par)
+    mois = _mois(db)
+    requete = select(mois, func.count()).select_from(Prescription)
+    if f.communes is not None:
+        requete = _avec_personne(requete)
+    comptes.mois = dict(db.exec(_filtrer(requete, f).group_by(mois)).all())
+    requete = select(
+        Prescription.fiche_id, Prescription.session, func.count()
+    ).select_from(Prescription)
+    if f.communes is not None:
+        requete = _avec_personne(requete)
+    requete = _filtrer(requete, f).where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
+    comptes.prises = {
+        (fiche, session): n
+        for fiche, session, n in db.exec(
+            requete.group_by(Prescription.fiche_id, Prescription.session)
+        )
+    }
+    delai = _secondes(db, Transition.le, Prescription.cree_le)
+    casier = _case_delai_sql(delai)
+    requete = (
+        select(casier, func.count(), func.sum(delai))
+        .select_from(Transition)
+        .join(Prescription, Prescription.id == Transition.prescription_id)
+        .where(
+            Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
+        )
+    )
+    if f.communes is not None:
+        requete = _avec_personne(requete)
+    comptes.delais = {
+        c: (n, float(somme or 0))
+        for c, n, somme in db.exec(_filtrer(requete, f).group_by(casier))
+    }
+    return comptes
+
+
+def _contributions(statut, motif, sortie, origine, sexe, age):
+    """The (dimension, value, sex) counts one request adds to."""
+    sexe = sexe or "non-renseigne"
+    cles = [
+        ("origine", origine, sexe),
+        ("etape", statut, sexe),
+        ("age", age or "non-renseigne", sexe),
+    ]
+    if statut == REFUSEE:
+        cles.append(("refus", motif or "autre", sexe))
+    if statut == SORTIE:
+        cles.append(("sortie", sortie or "autre", sexe))
+    return cles
+
+
+MOIS = (
+    "janvier février mars avril mai juin juillet août septembre octobre "
+    "novembre décembre"
+).split()
+
+
+def _libelle_mois(cle: str) -> str:
+    annee, mois = cle.split("-")
+    return f"{MOIS[int(mois) - 1]} {annee}"
+
+
+def _delais(cases: dict[str, tuple[int, float]], seuil: int) -> Delais:
+    """Mean time to the first answer, and the bound half the answers beat."""
+    nombre = sum(n for n, _ in cases.values())
+    if not nombre:
+        return Delais(0, None, None)
+    jours = 86400.0
+    moyenne = sum(s for _, s in cases.values()) / nombre / jours
+    cumul, mediane = 0, None
+    for cle in sorted(cases):
+        cumul += cases[cle][0]
+        if cumul * 2 >= nombre:
+            i = int(cle)
+            mediane = BORNES_DELAI[i] / 24 if i < len(BORNES_DELAI) else None
+            break
+    return Delais(nombre, moyenne, mediane, masque=nombre < seuil)
+
+
+def _remplissage(
+    prises: dict[tuple[str, str], int],
+    fiches: dict[str, Fiche],
+    seuil: int,
+    libelles_structures: dict[str, str],
+) -> tuple[list[Remplissage], list[Remplissage]]:
+    """Places funded against places taken, per fiche and session, per structure."""
+    lignes: list[tuple[str, str, str, float | None, int]] = []
+    for (fiche_id, session), n in prises.items():
+        fiche = fiches.get(fiche_id)
+        nom = fiche.nom if fiche else fiche_id
+        libelle = f"{nom} (session du {session})" if session else nom
+        financees = capacite(fiche, session) if fiche else None
+        structure = fiche.structure if fiche else ""
+        lignes.append((f"{fiche_id}/{session}", libelle, structure, financees, n))
+    lignes.sort(key=lambda x: x[1])
+    # Protected as a one-column table: same rule, same totals.
+    t = tableau(
+        "remplissage",
+        "Remplissage",
+        "Action",
+        [(cle, lib) for cle, lib, *_ in lignes],
+        [("prises", "Places prises")],
+        {(cle, "prises"): n for cle, _, _, _, n in lignes},
+        seuil,
+    )
+    par_fiche = [
+        Remplissage(cle, lib, fin, t.cellules[i][0])
+        for i, (cle, lib, _, fin, _) in enumerate(lignes)
+    ]
+    par_structure: dict[str, list] = defaultdict(lambda: [0.0, 0])
+    for _cle, _, structure, fin, n in lignes:
+        par_structure[structure][0] += fin or 0
+        par_structure[structure][1] += n
+    noms = sorted(par_structure, key=lambda s: libelles_structures.get(s, s))
+    ts = tableau(
+        "remplissage_structures",
+        "Remplissage par structure",
+        "Structure",
+        [(s, libelles_structures.get(s, s)) for s in noms],
+        [("prises", "Places prises")],
+        {(s, "prises"): par_structure[s][1] for s in noms},
+        seuil,
+    )
+    structures = [
+        Remplissage(
+            s,
+            libelles_structures.get(s, s),
+            par_structure[s][0] or None,
+            ts.cellules[i][0],
+        )
+        for i, s in enumerate(noms)
+    ]
+    return par_fiche, structures
+
+
+# --- The summary table, kept current in each transaction -------------------------
+
+# A first answer leaves a request still waiting for one.
+PREMIERE_REPONSE_DEPUIS = (DEMANDEE, LISTE_ATTENTE)
+CHAMPS_SUIVIS = (
+    "statut",
+    "motif_refus",
+    "type_sortie",
+    "origine",
+    "fiche_id",
+    "session",
+    "structure_catalogue",
+    "cree_le",
+)
+
+
+def _garder_l_ancienne_valeur(_cible, valeur, _ancienne, _initiateur):
+    return valeur
+
+
+# A change must know what it replaces, even on an object expired by a commit:
+# active history loads the old value before the new one is set.
+for _champ in CHAMPS_SUIVIS:
+    event.listen(
+        getattr(Prescription, _champ),
+        "set",
+        _garder_l_ancienne_valeur,
+        active_history=True,
+        retval=True,
+    )
+
+
+def _cle_lieu(p_valeurs: dict) -> tuple[str, str, str, str]:
+    return (
+        p_valeurs["cree_le"].strftime("%Y-%m"),
+        p_valeurs["fiche_id"],
+        p_valeurs["session"] or "",
+        p_valeurs["structure_catalogue"],
+    )
+
+
+def _valeurs(p: Prescription, anciennes: bool = False) -> dict:
+    valeurs = {}
+    for champ in CHAMPS_SUIVIS:
+        valeur = getattr(p, champ)
+        if anciennes:
+            historique_ = inspect(p).attrs[champ].history
+            if historique_.deleted:
+                valeur = historique_.deleted[0]
+        valeurs[champ] = valeur
+    return valeurs
+
+
+def _personne(session, beneficiaire_id) -> tuple[str, str]:
+    with session.no_autoflush:
+        b = session.get(Beneficiaire, beneficiaire_id) if beneficiaire_id else None
+    return (b.sexe, b.tranche_age) if b else ("non-renseigne", "non-renseigne")
+
+
+def _ecarts_de(session, p_valeurs: dict, sexe: str, age: str, signe: int, ecarts):
+    lieu = _cle_lieu(p_valeurs)
+    for dimension, valeur, sexe_ in _contributions(
+        p_valeurs["statut"],
+        p_valeurs["motif_refus"],
+        p_valeurs["type_sortie"],
+        p_valeurs["origine"],
+        sexe,
+        age,
+    ):
+        ecart = ecarts.setdefault((*lieu, dimension, valeur or "", sexe_), [0, 0.0])
+        ecart[0] += signe
+
+
+@event.listens_for(OrmSession, "before_flush")
+def _noter_les_ecarts(session, _contexte, _instances) -> None:
+    """What this flush changes in the counts; written after it (below)."""
+    ecarts = session.info.setdefault("pilotage_ecarts", {})
+    for p in session.new:
+        if isinstance(p, Prescription):
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+    for p in session.dirty:
+        if isinstance(p, Prescription) and session.is_modified(p):
+            etat = inspect(p)
+            if not any(etat.attrs[c].history.deleted for c in CHAMPS_SUIVIS):
+                continue
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+    for p in session.deleted:
+        if isinstance(p, Prescription):
+            sexe, age = _personne(session, p.beneficiaire_id)
+            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+    for signe, objets in ((+1, session.new), (-1, session.deleted)):
+        for t in objets:
+            if (
+                isinstance(t, Transition)
+                and t.action in REPONSES
+                and t.de in PREMIERE_REPONSE_DEPUIS
+            ):
+                with session.no_autoflush:
+                    p = session.get(Prescription, t.prescription_id)
+                if p is None:
+                    continue
+                secondes = (_utc(t.le) - _utc(p.cree_le)).total_seconds()
+                lieu = _cle_lieu(_valeurs(p, anciennes=signe < 0))
+                ecart = ecarts.setdefault(
+                    (*lieu, "delai", case_delai(secondes), ""), [0, 0.0]
+                )
+                ecart[0] += signe
+                ecart[1] += signe * secondes
+
+
+@event.listens_for(OrmSession, "after_flush")
+def _ecrire_les_ecarts(session, _contexte) -> None:
+    ecarts = session.info.pop("pilotage_ecarts", None)
+    if ecarts:
+        ajouter(session.connection(), ecarts)
+
+
+@event.listens_for(OrmSession, "after_rollback")
+def _oublier_les_ecarts(session) -> None:
+    session.info.pop("pilotage_ecarts", None)
+
+
+TOUTES = "*"
+COLONNES_COMPTE = (
+    "mois",
+    "fiche_id",
+    "session",
+    "structure",
+    "dimension",
+    "valeur",
+    "sexe",
+)
+
+
+def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
+    """Add these (key -> [count, seconds]) to the summary, in one upsert
+    (a plain insert when the summary was just emptied)."""
+    # Each change also counts in its structure's and in everybody's "*" rows.
+    tous: dict[tuple, list] = {}
+    for (mois, fiche, session, structure, *reste), (n, somme) in ecarts.items():
+        for cle in (
+            (mois, fiche, session, structure, *reste),
+            (mois, TOUTES, "", structure, *reste),
+            (mois, TOUTES, "", TOUTES, *reste),
+        ):
+            total = tous.setdefault(cle, [0, 0.0])
+            total[0] += n
+            total[1] += somme
+    lignes = [
+        {**dict(zip(COLONNES_COMPTE, cle, strict=True)), "nombre": n, "somme": s}
+        for cle, (n, s) in sorted(tous.items())
+        if n or s
+    ]
+    if not lignes:
+        return
+    table = ComptePilotage.__table__
+    if vide:
+        connexion.execute(table.insert(), lignes)
+        return
+    inserer = pg_insert if connexion.dialect.name == "postgresql" else sqlite_insert
+    for debut in range(0, len(lignes), 2000):
+        requete = inserer(table).values(lignes[debut : debut + 2000])
+        connexion.execute(
+            requete.on_conflict_do_update(
+                index_elements=list(COLONNES_COMPTE),
+                set_={
+                    "nombre": table.c.nombre + requete.excluded.nombre,
+                    "somme": table.c.somme + requete.excluded.somme,
+                },
+            )
+        )
+
+
+def recalculer(db: Session) -> int:
+    """Rebuild the summary from the requests (after a bulk load); its rows."""
+    db.exec(delete(ComptePilotage))
+    ecarts: dict[tuple, list] = {}
+    mois = _mois(db)
+    lieu = (
+        mois,
+        Prescription.fiche_id,
+        Prescription.session,
+        Prescription.structure_catalogue,
+    )
+    for ligne in db.exec(
+        _avec_personne(
+            select(
+                *lieu,
+                Prescription.origine,
+                Prescription.statut,
+                Prescription.motif_refus,
+                Prescription.type_sortie,
+                Beneficiaire.sexe,
+                Beneficiaire.tranche_age,
+                func.count(),
+            ).select_from(Prescription)
+        ).group_by(
+            *lieu,
+            Prescription.origine,
+            Prescription.statut,
+            Prescription.motif_refus,
+            Prescription.type_sortie,
+            Beneficiaire.sexe,
+            Beneficiaire.tranche_age,
+        )
+    ):
+        *cle_lieu, origine, statut, motif, sortie, sexe, age, n = ligne
+        for dimension, valeur, sexe_ in _contributions(
+            statut, motif, sortie, origine, sexe, age
+        ):
+            cle = (
+                *cle_lieu[:2],
+                cle_lieu[2] or "",
+                cle_lieu[3],
+                dimension,
+                valeur or "",
+                sexe_,
+            )
+            ecarts.setdefault(cle, [0, 0.0])[0] += n
+    delai = _secondes(db, Transition.le, Prescription.cree_le)
+    casier = _case_delai_sql(delai)
+    for *cle_lieu, c, n, somme in db.exec(
+        select(*lieu, casier, func.count(), func.sum(delai))
+        .select_from(Transition)
+        .join(Prescription, Prescription.id == Transition.prescription_id)
+        .where(
+            Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
+        )
+        .group_by(*lieu, casier)
+    ):
+        cle = (*cle_lieu[:2], cle_lieu[2] or "", cle_lieu[3], "delai", c, "")
+        ecarts[cle] = [n, float(somme or 0)]
+    ajouter(db.connection(), ecarts, vide=True)
+    return len(ecarts)
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# --- Last years' results (CSV) ---------------------------------------------------
+
+COLONNES_CSV = ("annee", "structure", "fiche", "indicateur", "valeur", "nombre")
+INDICATEURS = {
+    "personnes": "Personnes accompagnées",
+    "sexe": "Personnes accompagnées, par sexe",
+    "tranche_age": "Personnes accompagnées, par tranche d'âge",
+    "sortie": "Sorties, par type",
+    "sorties": "Sorties (total, quand le détail n'est pas donné)",
+    "encore_suivies": "Personnes toujours suivies en fin d'année",
+}
+
+
+@dataclass
+class RapportImport:
+    chargees: int = 0
+    erreurs: list[str] = field(default_factory=list)
+
+
+def importer_csv(
+    db: Session,
+    texte: str,
+    fiches: dict[str, Fiche],
+    structures: set[str],
+    sorties: Sorties,
+    maintenant: datetime,
+) -> RapportImport:
+    """Load each good line (replacing the same figure); list the bad ones.
+
+    ``;`` or ``,`` separated, UTF-8 (a BOM is fine), with a header row
+    naming the columns of COLONNES_CSV.
+    """
+    rapport = RapportImport()
+    texte = texte.lstrip("\ufeff")
+    premiere = texte.splitlines()[0] if texte.strip() else ""
+    separateur = ";" if premiere.count(";") >= premiere.count(",") else ","
+    lecteur = csv.DictReader(io.StringIO(texte), delimiter=separateur)
+    entetes = [(c or "").strip().lower() for c in (lecteur.fieldnames or [])]
+    manquantes = [c for c in COLONNES_CSV if c not in entetes]
+    if manquantes:
+        rapport.erreurs.append(
+            f"ligne 1 : colonne « {manquantes[0]} » absente "
+            f"(colonnes attendues : {separateur.join(COLONNES_CSV)})."
+        )
+        return rapport
+    lecteur.fieldnames = entetes
+    vues: set[tuple] = set()
+    for numero, brute in enumerate(lecteur, start=2):
+        ligne = {k: (v or "").strip() for k, v in brute.items() if k}
+        if not any(ligne.values()):
+            continue
+        erreur, cle, nombre = _lire_ligne(ligne, fiches, structures, sorties)
+        if erreur:
+            rapport.erreurs.append(f"ligne {numero}, {erreur}")
+            continue
+        if cle in vues:
+            rapport.erreurs.append(
+                f"ligne {numero}, colonne « valeur » : ce chiffre est déjà donné "
+                "plus haut dans le fichier."
+            )
+            continue
+        vues.add(cle)
+        annee, structure, fiche, indicateur, valeur = cle
+        db.exec(
+            delete(ResultatHistorique).where(
+                ResultatHistorique.annee == annee,
+                ResultatHistorique.structure == structure,
+                ResultatHistorique.fiche_id == fiche,
+                ResultatHistorique.indicateur == indicateur,
+                ResultatHistorique.valeur == valeur,
+            )
+        )
+        db.add(
+            ResultatHistorique(
+                annee=annee,
+                structure=structure,
+                fiche_id=fiche,
+                indicateur=indicateur,
+                valeur=valeur,
+                nombre=nombre,
+                importe_le=maintenant,
+            )
+        )
+        rapport.chargees += 1
+    return rapport
+
+
+def _lire_ligne(ligne, fiches, structures, sorties):
+    annee = ligne.get("annee", "")
+    if not (annee.isascii() and annee.isdigit() and 1990 <= int(annee) <= 2100):
+        return f"colonne « annee » : « {annee} » n'est pas une année (ex. 2017).", 0, 0
+    structure = ligne.get("structure", "")
+    if structure not in structures:
+        return (
+            f"colonne « structure » : « {structure} » n'est pas une structure "
+            "du catalogue (son identifiant, ex. ars-service-emploi-formation).",
+            0,
+            0,
+        )
+    fiche = ligne.get("fiche", "")
+    if fiche and (fiche not in fiches or fiches[fiche].structure != structure):
+        return (
+            f"colonne « fiche » : « {fiche} » n'est pas une fiche de cette "
+            "structure (laissez vide pour toute la structure).",
+            0,
+            0,
+        )
+    indicateur = ligne.get("indicateur", "")
+    if indicateur not in INDICATEURS:
+        return (
+            f"colonne « indicateur » : « {indicateur} » inconnu "
+            f"(possibles : {', '.join(INDICATEURS)}).",
+            0,
+            0,
+        )
+    valeur = ligne.get("valeur", "")
+    possibles = {
+        "sexe": SEXES,
+        "sortie": sorties.libelles,
+    }.get(indicateur)
+    if possibles is not None and valeur not in possibles:
+        return (
+            f"colonne « valeur » : « {valeur} » n'est pas un(e) {indicateur} "
+            f"connu(e) (possibles : {', '.join(possibles)}).",
+            0,
+            0,
+        )
+    if indicateur in ("personnes", "sorties", "encore_suivies") and valeur:
+        return f"colonne « valeur » : laissez-la vide pour « {indicateur} ».", 0, 0
+    if indicateur == "tranche_age" and not valeur:
+        return "colonne « valeur » : indiquez la tranche d'âge (ex. 26-49).", 0, 0
+    texte = ligne.get("nombre", "").replace("\u202f", "").replace(" ", "")
+    if not (texte.isascii() and texte.isdigit()) or int(texte) > 10_000_000:
+        return (
+            f"colonne « nombre » : « {ligne.get('nombre', '')} » n'est pas un "
+            "nombre entier positif.",
+            0,
+            0,
+        )
+    return None, (int(annee), structure, fiche, indicateur, valeur[:60]), int(texte)
+
+
+@dataclass
+class Bilan:
+    """One action's (or structure's) published results for one year."""
+
+    annee: int
+    structure: str
+    fiche_id: str
+    personnes: int | None = None
+    encore_suivies: int | None = None
+    sorties_donnees: int | None = None  # the total, when given alone
+    sexes: dict[str, int] = field(default_factory=dict)
+    ages: dict[str, int] = field(default_factory=dict)
+    sorties: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def total_sorties(self) -> int | None:
+        if self.sorties_donnees is not None:
+            return self.sorties_donnees
+        return sum(self.sorties.values()) if self.sorties else None
+
+    def part_sortie(self, type_: str) -> float | None:
+        total = self.total_sorties
+        return 100 * self.sorties[type_] / total if total else None
+
+    def part_sexe(self, sexe: str) -> float | None:
+        total = self.personnes or sum(self.sexes.values())
+        return 100 * self.sexes[sexe] / total if total else None
+
+    def categories(self, sorties: Sorties) -> dict[str, int]:
+        par: dict[str, int] = defaultdict(int)
+        for type_, n in self.sorties.items():
+            par[sorties.categorie.get(type_, "autre")] += n
+        return dict(par)
+
+
+def historique(db: Session, structures: tuple[str, ...] | None = None) -> list[Bilan]:
+    """Imported results, latest year first; only these structures if given."""
+    requete = select(ResultatHistorique)
+    if structures is not None:
+        requete = requete.where(ResultatHistorique.structure.in_(structures))
+    bilans: dict[tuple, Bilan] = {}
+    ordre = case((ResultatHistorique.fiche_id == "", 0), else_=1)
+    for r in db.exec(
+        requete.order_by(
+            ResultatHistorique.annee.desc(),
+            ResultatHistorique.structure,
+            ordre,
+            ResultatHistorique.fiche_id,
+            ResultatHistorique.id,
+        )
+    ):
+        cle = (r.annee, r.structure, r.fiche_id)
+        b = bilans.setdefault(cle, Bilan(*cle))
+        if r.indicateur == "personnes":
+            b.personnes = r.nombre
+        elif r.indicateur == "encore_suivies":
+            b.encore_suivies = r.nombre
+        elif r.indicateur == "sorties":
+            b.sorties_donnees = r.nombre
+        elif r.indicateur == "sexe":
+            b.sexes[r.valeur] = r.nombre
+        elif r.indicateur == "tranche_age":
+            b.ages[r.valeur] = r.nombre
+        elif r.indicateur == "sortie":
+            b.sorties[r.valeur] = r.nombre
+    return list(bilans.values())

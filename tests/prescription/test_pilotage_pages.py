@@ -1,0 +1,390 @@
+"""The pilotage page, its CSV and its API, as the département and prestataires
+use them: the same figures everywhere, small counts never given away."""
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from sqlmodel import Session
+
+from prescription.pilotage import lire_sorties
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.test_pilotage import demande
+
+RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultats.csv"
+FINE = "\u202f"  # thousands separator on screen
+
+
+def lire_csv(reponse) -> list[list[str]]:
+    corps = reponse.get_data(as_text=True)
+    assert corps.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(corps[1:]), delimiter=";"))
+
+
+def tableau_affiche(page: str, legende: str) -> list[list[str]]:
+    """The rows of the table whose caption starts so, as the user reads them."""
+    soupe = BeautifulSoup(page, "html.parser")
+    [table] = [
+        t for t in soupe.find_all("table") if t.caption.get_text().startswith(legende)
+    ]
+    return [
+        [c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])]
+        for tr in table.tbody.find_all("tr")
+    ]
+
+
+def app_libelle(type_: str) -> str:
+    return lire_sorties().libelles[type_]
+
+
+def rangee(api: dict, tableau: str, ligne: str) -> list:
+    t = api["tableaux"][tableau]
+    [r] = [r for r in t["lignes"] if r["cle"] == ligne]
+    return [c["nombre"] for c in r["cellules"]]
+
+
+@pytest.fixture
+def app_1(creer_app_prescription):
+    """Every count shown (threshold 1): journeys of one person each."""
+    return creer_app_prescription(PILOTAGE_SEUIL=1)
+
+
+def test_chaque_parcours_est_compte_sous_son_origine(app_1):
+    personne = app_1.test_client()
+    assert (
+        poster(
+            personne,
+            "/fiches/velos-alencon/inscription",
+            {**PERSONNE, "consentement": "oui", "sexe": "femme"},
+        ).status_code
+        == 303
+    )
+    referent = se_connecter(
+        app_1.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    assert (
+        poster(
+            referent,
+            "/fiches/velos-alencon/prescrire",
+            {
+                **PERSONNE,
+                "prenom": "Bruno",
+                "motif": "Travail à 6 km.",
+                "engagement": "oui",
+            },
+        ).status_code
+        == 303
+    )
+    prestataire = se_connecter(
+        app_1.test_client(), "prestataire", structure="atelier-orne"
+    )
+    inscrite = poster(
+        prestataire,
+        "/pro/fiches/velos-alencon/inscrire",
+        {**PERSONNE, "prenom": "Chloé", "sexe": "homme"},
+    )
+    assert inscrite.status_code == 303
+    departement = se_connecter(app_1.test_client(), "departement")
+    api = departement.get("/api/v1/pilotage").get_json()
+    assert rangee(api, "origines", "auto-prescription") == [1, 0, 0, 1]
+    assert rangee(api, "origines", "referent") == [0, 0, 1, 1]
+    assert rangee(api, "origines", "prestataire") == [0, 1, 0, 1]
+    page = texte(departement.get("/pro/pilotage"))
+    assert "Inscription par la personne elle-même : 1" in page
+    origines = lire_csv(departement.get("/pro/pilotage/origines.csv"))
+    assert origines[0] == [
+        "Origine",
+        "Femmes",
+        "Hommes",
+        "Non renseigné",
+        "Total",
+        "Part (%)",
+    ]
+    assert origines[-1] == ["Total", "1", "1", "1", "3", "100,0"]
+
+    # The prestataire notes the entry: one request moves one column, once.
+    avant = (
+        rangee(api, "parcours", "entree")[-1],
+        rangee(api, "parcours", "acceptee")[-1],
+    )
+    pid = inscrite.headers["Location"].rsplit("/", 1)[1]
+    assert poster(prestataire, f"/pro/prescriptions/{pid}/entrer").status_code == 303
+    api = departement.get("/api/v1/pilotage").get_json()
+    apres = (
+        rangee(api, "parcours", "entree")[-1],
+        rangee(api, "parcours", "acceptee")[-1],
+    )
+    assert (apres[0] - avant[0], avant[1] - apres[1]) == (1, 1)
+    assert rangee(api, "parcours", "total")[-1] == 3
+    # The prestataire's own page counts the same, for its structure.
+    mien = prestataire.get("/api/v1/pilotage").get_json()
+    assert rangee(mien, "parcours", "total")[-1] == 3
+
+
+def test_un_petit_nombre_est_masque_sur_la_page_le_csv_et_l_api(app_p):
+    with Session(app_p.extensions["db"]) as db:
+        for _ in range(3):
+            demande(db, "velos-alencon", sexe="femme")
+        for _ in range(20):
+            demande(db, "velos-alencon", sexe="homme")
+        for _ in range(9):
+            demande(db, "velos-alencon", origine="auto-prescription", sexe="femme")
+        for _ in range(12):
+            demande(db, "velos-alencon", origine="auto-prescription", sexe="homme")
+        db.commit()
+    departement = se_connecter(app_p.test_client(), "departement")
+    api = departement.get("/api/v1/pilotage").get_json()
+    referent = rangee(api, "origines", "referent")
+    assert referent[0] is None  # the 3 women
+    t = api["tableaux"]["origines"]
+    [femmes] = [c for c in t["lignes"][0]["cellules"] if c["colonne"] == "femme"]
+    assert (femmes["affichage"], femmes["masque"]) == ("< 5", "primaire")
+    # Nothing shown lets a reader subtract it back: in every row and column
+    # whose total is shown, the hidden cells are two or more.
+    lignes = [[c["nombre"] for c in r["cellules"]] for r in t["lignes"]]
+    for r in lignes:
+        if r[-1] is not None:
+            assert sum(v is None for v in r[:-1]) != 1
+    for j in range(len(lignes[0])):
+        colonne = [r[j] for r in lignes]
+        if colonne[-1] is not None:
+            assert sum(v is None for v in colonne[:-1]) != 1
+    assert lignes[-1][-1] == 44  # the grand total stays
+
+    page = texte(departement.get("/pro/pilotage"))
+    assert "< 5" in page
+    origines = lire_csv(departement.get("/pro/pilotage/origines.csv"))
+    [ligne] = [r for r in origines if r[0] == "Un référent"]
+    assert ligne[1] == "< 5" and "3" not in ligne
+    assert sum(1 for r in origines for v in r if v == "secret") >= 1
+
+
+def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
+    runner = app.test_cli_runner()
+    sortie = runner.invoke(args=["pilotage", "importer", str(RESULTATS)])
+    assert sortie.exit_code == 0, sortie.output
+    assert "43 chiffre(s) chargé(s), 0 ligne(s) en erreur." in sortie.output
+    departement = se_connecter(app.test_client(), "departement")
+
+    api = departement.get("/api/v1/pilotage").get_json()
+    bilans = {(b["structure"], b["fiche"]): b for b in api["historique"]}
+    ars = bilans[("ars-service-emploi-formation", None)]
+    assert (ars["personnes"], ars["sexes"], ars["total_sorties"]) == (
+        565,
+        {"femme": 132, "homme": 433},
+        294,
+    )
+    assert ars["sorties"] == {
+        "emploi": 48,
+        "formation": 3,
+        "sortie-rsa": 67,
+        "relais": 161,
+        "abandon": 4,
+        "incarceration": 8,
+        "deces": 3,
+    }
+    assert ars["encore_suivies"] == 271
+    udaf = bilans[("udaf-moselle", "57-udaf-accompagnement-global")]
+    publies = {
+        "nouvel-accompagnement": (1341, 47.3),
+        "cdi": (156, 5.5),
+        "cdd-plus-6-mois": (427, 15.1),
+        "cdd-moins-6-mois": (324, 11.4),
+        "creation-entreprise": (15, 0.5),
+        "formation": (145, 5.1),
+        "retrait-marche-travail": (33, 1.2),
+        "autre": (389, 13.7),
+    }
+    for type_, (nombre, part) in publies.items():
+        assert udaf["sorties"][type_] == nombre
+        assert udaf["parts_sorties"][type_] == pytest.approx(part, abs=0.1)
+
+    page = departement.get("/pro/pilotage").get_data(as_text=True)
+    ars_page = tableau_affiche(page, "2017 – Service Emploi Formation de l'ARS (")
+    for ligne in (
+        ["Personnes accompagnées", "", "565", ""],
+        ["Personnes accompagnées", "Femme", "132", "23,4 %"],
+        ["Personnes accompagnées", "Homme", "433", "76,6 %"],
+        ["Personnes sorties", "", "294", ""],
+        [
+            "Sorties",
+            "Accès à une activité professionnelle (sans précision du contrat)",
+            "48",
+            "16,3 %",
+        ],
+        ["Sorties", "Formation qualifiante", "3", "1,0 %"],
+        ["Sorties", "Sortie du RSA avant la fin de l'accompagnement", "67", "22,8 %"],
+        ["Sorties", "Relais vers un autre accompagnement", "161", "54,8 %"],
+        ["Sorties", "Abandon", "4", "1,4 %"],
+        ["Sorties", "Incarcération", "8", "2,7 %"],
+        ["Sorties", "Décès", "3", "1,0 %"],
+        ["Toujours suivies en fin d'année", "", "271", ""],
+    ):
+        assert ligne in ars_page, ligne
+    udaf_page = tableau_affiche(page, "2017 – Union départementale")
+    affiches = {r[1]: (r[2], r[3]) for r in udaf_page if r[0] == "Sorties"}
+    assert affiches["Nouvel accompagnement (France Travail, autre dispositif)"] == (
+        f"1{FINE}341",
+        "47,4 %",
+    )
+    for libelle, (nombre, part) in affiches.items():
+        [(type_, (attendu, publie))] = [
+            (t, v) for t, v in publies.items() if app_libelle(t) == libelle
+        ]
+        assert nombre.replace(FINE, "") == str(attendu)
+        # Shown to one decimal: within 0.1 point of the published share.
+        assert round(abs(float(part.rstrip(" %").replace(",", ".")) - publie), 6) <= 0.1
+
+    historique = lire_csv(departement.get("/pro/pilotage/historique.csv"))
+    udaf_csv = {
+        r[4]: (r[5], r[6])
+        for r in historique
+        if r[1].startswith("Union départementale") and r[3] == "Sorties"
+    }
+    for type_, (nombre, publie) in publies.items():
+        ecrit, part = udaf_csv[app_libelle(type_)]
+        assert ecrit == str(nombre)
+        assert round(abs(float(part.replace(",", ".")) - publie), 6) <= 0.1
+    ars_csv = [r for r in historique if r[1] == "Service Emploi Formation de l'ARS"]
+    assert ["Personnes accompagnées", "", "565", ""] in [r[3:] for r in ars_csv]
+    assert ["Personnes sorties", "", "294", ""] in [r[3:] for r in ars_csv]
+    assert ["Sorties", "Incarcération", "8", "2,7"] in [r[3:] for r in ars_csv]
+
+
+def test_le_departement_importe_un_csv_et_voit_les_lignes_fausses(app):
+    departement = se_connecter(app.test_client(), "departement")
+    contenu = (
+        b"annee;structure;fiche;indicateur;valeur;nombre\n"
+        b"2017;udaf-moselle;;personnes;;3987\n"
+        b"2017;udaf-moselle;;sexe;femme;-12\n"
+        b'2017;udaf-moselle;;tranche_age;=HYPERLINK("x");7\n'
+    )
+    reponse = poster(
+        departement,
+        "/pro/pilotage/historique",
+        {"fichier": (io.BytesIO(contenu), "resultats.csv")},
+        content_type="multipart/form-data",
+    )
+    assert reponse.status_code == 200
+    page = texte(reponse)
+    assert "2 chiffres chargés, 1 ligne en erreur" in page
+    assert (
+        "ligne 3, colonne « nombre » : « -12 » n'est pas un nombre entier positif."
+        in page
+    )
+    historique = lire_csv(departement.get("/pro/pilotage/historique.csv"))
+    # A cell a spreadsheet would run is written as text.
+    assert ["Tranche d'âge", '\'=HYPERLINK("x")', "7", "100,0"] in [
+        r[3:] for r in historique
+    ]
+    prestataire = se_connecter(
+        app.test_client(), "prestataire", structure="udaf-moselle"
+    )
+    refuse = poster(
+        prestataire,
+        "/pro/pilotage/historique",
+        {"fichier": (io.BytesIO(contenu), "r.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refuse.status_code == 403
+
+
+def test_un_filtre_faux_est_dit_en_francais_et_les_autres_restent(app_p):
+    departement = se_connecter(app_p.test_client(), "departement")
+    reponse = departement.get(
+        "/pro/pilotage?du=2026-13&territoire=Alençon&fiche=velos-alencon"
+    )
+    assert reponse.status_code == 400
+    page = texte(reponse)
+    assert "« Du » : écrivez un mois sous la forme AAAA-MM" in page
+    assert 'value="2026-13"' in page  # what was typed stays
+    assert 'value="Alençon"' in page
+    assert '<option value="velos-alencon" selected>' in page
+    api = departement.get("/api/v1/pilotage?au=demain")
+    assert api.status_code == 400
+    assert api.get_json()["erreur"].startswith("« Au » : écrivez un mois")
+    assert departement.get("/api/v1/pilotage?seuil=1").status_code == 400
+    inconnu = departement.get("/pro/pilotage?territoire=Zzzzzz")
+    assert "Lieu introuvable : « Zzzzzz »" in texte(inconnu)
+
+
+def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_p):
+    from datetime import UTC, datetime
+
+    with Session(app_p.extensions["db"]) as db:
+        for _ in range(6):
+            demande(
+                db,
+                "velos-alencon",
+                le=datetime(2026, 2, 10, tzinfo=UTC),
+                commune_code="61001",
+            )
+        for _ in range(7):
+            demande(
+                db,
+                "velos-alencon",
+                le=datetime(2026, 3, 10, tzinfo=UTC),
+                commune_code="61006",
+            )
+        db.commit()
+    departement = se_connecter(app_p.test_client(), "departement")
+
+    def total(**filtres):
+        api = departement.get("/api/v1/pilotage", query_string=filtres).get_json()
+        return rangee(api, "origines", "total")[-1]
+
+    assert total(du="2026-01", au="2026-12") == 13
+    assert total(du="2026-03", au="2026-03") == 7
+    assert total(du="2026-01", au="2026-12", territoire="Alençon") == 6
+    mois = departement.get(
+        "/api/v1/pilotage", query_string={"du": "2026-01", "au": "2026-12"}
+    ).get_json()["tableaux"]["mois"]
+    assert [r["libelle"] for r in mois["lignes"]] == [
+        "février 2026",
+        "mars 2026",
+        "Total",
+    ]
+    page = texte(departement.get("/pro/pilotage?du=2026-01&au=2026-12"))
+    assert '<polyline class="graphique__ligne"' in page
+
+
+def test_les_anciens_indicateurs_menent_au_pilotage(app_p):
+    departement = se_connecter(app_p.test_client(), "departement")
+    reponse = departement.get("/pro/indicateurs")
+    assert reponse.status_code == 301
+    assert reponse.headers["Location"] == "/pro/pilotage"
+
+
+def test_l_api_suit_son_document_openapi(app_p):
+    from jsonschema import Draft202012Validator
+
+    from web.openapi import document_openapi
+
+    document = document_openapi()
+    operation = document["paths"]["/api/v1/pilotage"]["get"]
+    assert [p["name"] for p in operation["parameters"]] == [
+        "du",
+        "au",
+        "territoire",
+        "thematique",
+        "structure",
+        "fiche",
+        "financeur",
+    ]
+    with Session(app_p.extensions["db"]) as db:
+        for _ in range(7):
+            demande(db, "velos-alencon", sexe="femme")
+        demande(db, "velos-alencon", statut="refusee", motif_refus="complet")
+        db.commit()
+    departement = se_connecter(app_p.test_client(), "departement")
+    corps = departement.get("/api/v1/pilotage").get_json()
+    racine = {"$ref": "#/components/schemas/PilotageJson", **document}
+    Draft202012Validator(racine).validate(corps)
+    anonyme = app_p.test_client().get("/api/v1/pilotage")
+    assert anonyme.status_code == 401
+    assert anonyme.get_json() == {
+        "erreur": "Connexion nécessaire (espace professionnel).",
+        "statut": 401,
+    }
