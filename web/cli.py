@@ -43,7 +43,9 @@ def verifier():
 def exporter(sortie: Path):
     """Exporte le catalogue au format data·inclusion (structures et services)."""
     from catalogue.export import exporter_catalogue
+    from web.donnees import fiches_a_jour
 
+    fiches_a_jour()  # with the prestataires' validated changes (read only)
     catalogue = current_app.extensions["catalogue"]
     structures, services = exporter_catalogue(catalogue)
     sortie.mkdir(parents=True, exist_ok=True)
@@ -51,6 +53,23 @@ def exporter(sortie: Path):
         with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
             json.dump(donnees, f, ensure_ascii=False, indent=2)
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
+
+
+@fiches_cli.command("exporter-yaml")
+@click.option(
+    "--sortie",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Dossier où écrire les fiches (par défaut : celui des fiches, FICHES_DIR).",
+)
+def exporter_yaml(sortie: Path | None):
+    """Réécrit les fiches en YAML, avec les modifications validées des prestataires."""
+    from catalogue.revisions import exporter_yaml as ecrire
+
+    current_app.extensions["preparer"]()  # validated revisions over the YAML
+    dossier = sortie or Path(current_app.config["FICHES_DIR"])
+    nombre = ecrire(current_app.extensions["catalogue"], dossier)
+    click.echo(f"{nombre} fiches écrites dans {dossier}")
 
 
 index_cli = AppGroup("index", help="Construire et synchroniser l'index de recherche.")
@@ -80,7 +99,11 @@ def synchroniser():
     """Ajoute, met à jour et retire les fiches modifiées depuis la dernière fois."""
     moteur = current_app.extensions["recherche"]
     bilan = synchroniser_index(moteur, _documents())
-    places.publier(current_app.extensions["db"], moteur)
+    places.publier(
+        current_app.extensions["db"],
+        moteur,
+        documents=current_app.extensions["publication"].documents,
+    )
     click.echo(
         f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
         f"modifiée(s), {bilan.supprimees} retirée(s)."

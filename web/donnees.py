@@ -1,6 +1,7 @@
 """The database session of a request, and the index update after a commit."""
 
 from flask import current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalogue import places
@@ -28,9 +29,23 @@ def publier() -> None:
     """
     try:
         places.publier(
-            current_app.extensions["db"], current_app.extensions["recherche"]
+            current_app.extensions["db"],
+            current_app.extensions["recherche"],
+            documents=current_app.extensions["publication"].documents,
         )
     except RechercheIndisponible:
         current_app.logger.warning(
             "Index de recherche non mis à jour : nouvel essai plus tard"
         )
+
+
+def fiches_a_jour() -> None:
+    """Before a request: this worker's fiches as the database has validated them."""
+    publication = current_app.extensions.get("publication")
+    if publication is None:
+        return
+    try:
+        publication.a_jour(current_app.extensions["db"])
+    except SQLAlchemyError:
+        # Not migrated yet, or the database is down: the YAML fiches serve.
+        current_app.logger.warning("Modifications validées des fiches non relues")

@@ -1,0 +1,398 @@
+"""Changes to a fiche proposed by its prestataire, kept as revisions.
+
+A revision holds only the fields a prestataire may change (horaires, access
+conditions, documents, contact, sessions, open/closed), validated by the same
+model as the YAML loader. The département validates or refuses it; a
+validated revision is laid over the YAML fiche, at start-up and at once.
+
+Nothing is lost when two people edit the same fiche: each revision names the
+number it was built on (``base``) and takes the next one; a database unique
+constraint lets only one of two concurrent proposals take a number, and the
+other is told which change came first.
+"""
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import Connection, Engine, UniqueConstraint, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from catalogue.chargement import Catalogue, Erreur, valider
+from catalogue.fiche import Fiche
+from catalogue.places import IndexAFaire, places_des_documents
+from catalogue.recherche.documents import document
+
+PROPOSEE = "proposee"
+VALIDEE = "validee"
+REFUSEE = "refusee"
+STATUTS = {PROPOSEE: "Proposée", VALIDEE: "Validée", REFUSEE: "Refusée"}
+
+# The fields a prestataire may change; everything else stays the YAML's.
+CHAMPS = (
+    "horaires_accueil",
+    "conditions_acces",
+    "documents",
+    "telephone",
+    "courriel",
+    "site_web",
+    "sessions",
+    "statut",
+)
+LIBELLES = {
+    "horaires_accueil": "Horaires",
+    "conditions_acces": "Conditions d'accès",
+    "documents": "Pièces à fournir",
+    "telephone": "Téléphone",
+    "courriel": "Courriel",
+    "site_web": "Site web",
+    "sessions": "Sessions",
+    "statut": "Ouverte ou fermée",
+}
+
+
+class RevisionFiche(SQLModel, table=True):
+    __tablename__ = "fiches_revisions"
+    __table_args__ = (UniqueConstraint("fiche_id", "numero"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiche_id: str = Field(index=True, max_length=100)
+    # 1, 2, 3… per fiche; ``base`` is the number the author saw (0: the YAML).
+    numero: int
+    base: int
+    auteur: str = Field(max_length=200)
+    cree_le: datetime
+    # JSON of the CHAMPS, as the fiche model dumps them.
+    contenu: str
+    statut: str = Field(default=PROPOSEE, max_length=20)
+    decide_par: str | None = Field(default=None, max_length=200)
+    decide_le: datetime | None = None
+
+
+class VersionFiches(SQLModel, table=True):
+    """One row: how many times fiches were published from revisions.
+
+    Raised in the same transaction as each validation, so reading it is the
+    one cheap query every request makes to learn whether anything changed.
+    """
+
+    __tablename__ = "fiches_version"
+
+    id: int = Field(default=1, primary_key=True)
+    numero: int = 0
+
+
+class Conflit(Exception):
+    """The fiche changed since the author opened the form."""
+
+    def __init__(self, autres: list[RevisionFiche]):
+        super().__init__("la fiche a changé entre-temps")
+        self.autres = autres
+
+
+@dataclass(frozen=True)
+class Proposition:
+    revision: RevisionFiche | None
+    erreurs: list[Erreur]
+
+
+def maintenant_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def dernier_numero(db: Session, fiche_id: str) -> int:
+    numero = db.exec(
+        select(func.max(RevisionFiche.numero)).where(RevisionFiche.fiche_id == fiche_id)
+    ).one()
+    return numero or 0
+
+
+def revisions(db: Session, fiche_id: str | None = None) -> list[RevisionFiche]:
+    requete = select(RevisionFiche).order_by(RevisionFiche.id.desc())
+    if fiche_id is not None:
+        requete = requete.where(RevisionFiche.fiche_id == fiche_id)
+    return list(db.exec(requete))
+
+
+def a_valider(db: Session) -> list[RevisionFiche]:
+    return list(
+        db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.statut == PROPOSEE)
+            .order_by(RevisionFiche.id)
+        )
+    )
+
+
+def contenu(revision: RevisionFiche) -> dict:
+    return json.loads(revision.contenu)
+
+
+def champs_de(fiche: Fiche) -> dict:
+    """The editable fields of a fiche, as a revision stores them."""
+    return fiche.model_dump(mode="json", include=set(CHAMPS))
+
+
+def appliquer(fiche: Fiche, champs: dict) -> tuple[Fiche | None, list[Erreur]]:
+    """The fiche with these fields, checked by the loader's model and messages."""
+    donnees = fiche.model_dump(mode="json", exclude_unset=True)
+    for cle in CHAMPS:
+        if cle in champs:
+            if champs[cle] in (None, [], ""):
+                donnees.pop(cle, None)
+            else:
+                donnees[cle] = champs[cle]
+    return valider(Fiche, donnees, fiche.id)
+
+
+def proposer(
+    db: Session,
+    fiche: Fiche,
+    champs: dict,
+    auteur: str,
+    base: int,
+    maintenant: datetime | None = None,
+) -> Proposition:
+    """Store a proposed change (not committed); refused if ``base`` is stale.
+
+    Raises Conflit with the revisions made since ``base``.
+    """
+    nouvelle, erreurs = appliquer(fiche, champs)
+    if erreurs:
+        return Proposition(None, erreurs)
+    depuis = _depuis(db, fiche.id, base)
+    if depuis:
+        raise Conflit(depuis)
+    revision = RevisionFiche(
+        fiche_id=fiche.id,
+        numero=base + 1,
+        base=base,
+        auteur=auteur,
+        cree_le=maintenant or maintenant_utc(),
+        contenu=json.dumps(champs_de(nouvelle), ensure_ascii=False),
+    )
+    db.add(revision)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        # Another proposal took this number between our read and our write.
+        raise Conflit(_depuis(db, fiche.id, base)) from None
+    return Proposition(revision, [])
+
+
+def _depuis(db: Session, fiche_id: str, base: int) -> list[RevisionFiche]:
+    return list(
+        db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.fiche_id == fiche_id, RevisionFiche.numero > base)
+            .order_by(RevisionFiche.numero)
+        )
+    )
+
+
+def contenu_au(db: Session, fiche_yaml: Fiche, numero: int) -> dict:
+    """The editable fields as revision ``numero`` left them (0: the YAML's)."""
+    revision = db.exec(
+        select(RevisionFiche).where(
+            RevisionFiche.fiche_id == fiche_yaml.id, RevisionFiche.numero == numero
+        )
+    ).first()
+    return contenu(revision) if revision else champs_de(fiche_yaml)
+
+
+def reunir(depart: dict, mien: dict, autre: dict) -> tuple[dict, list[str]]:
+    """Two changes made from ``depart``: the other's, with mine laid over.
+
+    Returns the joined fields and the fields both changed (mine is kept).
+    """
+    reunis, tous_deux = {}, []
+    for cle in CHAMPS:
+        if mien.get(cle) != depart.get(cle):
+            reunis[cle] = mien.get(cle)
+            if autre.get(cle) not in (depart.get(cle), mien.get(cle)):
+                tous_deux.append(cle)
+        else:
+            reunis[cle] = autre.get(cle)
+    return reunis, tous_deux
+
+
+def decider(
+    db: Session,
+    revision: RevisionFiche,
+    statut: str,
+    qui: str,
+    maintenant: datetime | None = None,
+) -> None:
+    """Validate or refuse a proposed revision (not committed)."""
+    if revision.statut != PROPOSEE:
+        raise ValueError("cette modification a déjà été traitée")
+    if statut not in (VALIDEE, REFUSEE):
+        raise ValueError(f"décision inconnue « {statut} »")
+    revision.statut = statut
+    revision.decide_par = qui
+    revision.decide_le = maintenant or maintenant_utc()
+    db.add(revision)
+    if statut == VALIDEE:
+        # Through the places' outbox: the index learns it even if down now.
+        db.add(IndexAFaire(fiche_id=revision.fiche_id, cree_le=revision.decide_le))
+        # Every worker reads this number before each request.
+        db.execute(
+            update(VersionFiches)
+            .where(VersionFiches.id == 1)
+            .values(numero=VersionFiches.numero + 1)
+        )
+
+
+def _jour_de(revision: RevisionFiche):
+    return (revision.decide_le or revision.cree_le).date()
+
+
+def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
+    """``fiche`` with a validated revision laid over it, dated by its decision."""
+    champs = contenu(revision)
+    nouvelle, erreurs = appliquer(fiche, champs)
+    if erreurs:  # the model changed since: the YAML fiche stays as it was
+        return fiche
+    jour = _jour_de(revision)
+    if jour > nouvelle.date_maj:
+        nouvelle = nouvelle.model_copy(update={"date_maj": jour})
+        nouvelle.model_fields_set.add("date_maj")
+    return nouvelle
+
+
+# Built once: it runs before every request.
+_VERSION = select(VersionFiches.numero).where(VersionFiches.id == 1)
+
+
+def _version(db: Session | Connection) -> int:
+    return db.execute(_VERSION).scalar() or 0
+
+
+class Publication:
+    """The fiches as published: the YAML's, with validated revisions laid over.
+
+    Each worker holds its own catalogue; the database says which revisions
+    are validated. A worker that did not validate one learns it at its next
+    request (one count query) and lays it over the YAML fiche, so every
+    worker shows the same fiche at once.
+    """
+
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self._yaml = dict(catalogue.fiches)
+        self._vues: int | None = None  # validated revisions laid over so far
+        self._appliquees: set[int] = set()
+        self._verrou = threading.Lock()
+
+    def a_jour(self, engine: Engine) -> list[str]:
+        """``synchroniser`` for every request: one bare query when nothing changed."""
+        with engine.connect() as cnx:
+            if _version(cnx) == self._vues:
+                return []
+        with Session(engine) as db:
+            return self.synchroniser(db)
+
+    def synchroniser(self, db: Session) -> list[str]:
+        """Lay newly validated revisions over the catalogue; changed ids."""
+        version = _version(db)
+        if version == self._vues:
+            return []
+        with self._verrou:
+            # Validated revisions never go back: only the fiches with one not
+            # laid over yet are redone.
+            validees = db.exec(
+                select(RevisionFiche.id, RevisionFiche.fiche_id).where(
+                    RevisionFiche.statut == VALIDEE
+                )
+            ).all()
+            a_refaire = {f for i, f in validees if i not in self._appliquees}
+            changees = []
+            for fiche_id in sorted(a_refaire & set(self._yaml)):
+                fiche = self._fiche_avec_ses_revisions(db, fiche_id)
+                if self.catalogue.fiches.get(fiche_id) != fiche:
+                    self.catalogue.fiches[fiche_id] = fiche
+                    changees.append(fiche_id)
+            self._appliquees.update(i for i, _ in validees)
+            self._vues = version
+            return changees
+
+    def _fiche_avec_ses_revisions(self, db: Session, fiche_id: str) -> Fiche:
+        fiche = yaml_ = self._yaml[fiche_id]
+        for revision in db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.fiche_id == fiche_id, RevisionFiche.statut == VALIDEE)
+            .order_by(RevisionFiche.numero)
+        ):
+            # A YAML edited after this change (its date_maj says so) wins, as
+            # for places.
+            if yaml_.date_maj <= _jour_de(revision):
+                fiche = fiche_validee(fiche, revision)
+        return fiche
+
+    def yaml(self, fiche_id: str) -> Fiche | None:
+        """The fiche as its YAML file says, without any revision."""
+        return self._yaml.get(fiche_id)
+
+    def documents(self, db: Session, ids: list[str], etat) -> list[dict]:
+        """The published fiches' search documents, with the database's places.
+
+        For the outbox drain (``places.publier``): the catalogue is brought in
+        line first, so a fiche validated by another worker is indexed as
+        validated, never as it was.
+        """
+        self.synchroniser(db)
+        fiches, structures = self.catalogue.fiches, self.catalogue.structures
+        en_places = places_des_documents(etat)
+        return [
+            document(
+                fiches[i],
+                structures.get(fiches[i].structure),
+                en_places.get(i, (None, None)),
+            )
+            for i in ids
+            if i in fiches
+        ]
+
+
+# --- Writing the fiches back as YAML ------------------------------------------
+
+
+def _str_multiligne(dumper, valeur: str):
+    style = "|" if "\n" in valeur else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", valeur, style=style)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(str, _str_multiligne)
+
+
+def en_yaml(fiche: Fiche) -> str:
+    """The fiche as YAML the loader reads back to the same fiche.
+
+    Only the keys the author wrote (or a revision set) are written, in the
+    model's order; comments of the original file are not kept.
+    """
+    donnees = fiche.model_dump(mode="python", exclude_unset=True)
+    return yaml.dump(
+        donnees,
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=88,
+        default_flow_style=False,
+    )
+
+
+def exporter_yaml(catalogue: Catalogue, dossier: Path) -> int:
+    dossier.mkdir(parents=True, exist_ok=True)
+    for fiche in catalogue.fiches.values():
+        (dossier / f"{fiche.id}.yaml").write_text(en_yaml(fiche), encoding="utf-8")
+    return len(catalogue.fiches)

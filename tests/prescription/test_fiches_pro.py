@@ -1,0 +1,387 @@
+"""A prestataire keeps its fiche current; the département validates."""
+
+import html
+import json
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from data_inclusion.schema import v1
+from sqlmodel import Session
+
+from catalogue import revisions
+from catalogue.chargement import charger_catalogue
+from catalogue.recherche import RechercheIndisponible
+from tests.conftest import ROOT
+from tests.prescription.conftest import (
+    PERSONNE,
+    PRESCRIPTION,
+    jeton_csrf,
+    poster,
+    se_connecter,
+    texte,
+)
+
+FICHE = "garage-evry"  # run by garage-essonne
+URL = f"/pro/fiches/{FICHE}/modifier"
+CV = "cv-sessions-alencon"  # atelier-orne's: sessions of 2099-03-01 and 2099-06-01
+URL_CV = f"/pro/fiches/{CV}/modifier"
+
+
+def _prestataire(app, structure="garage-essonne"):
+    return se_connecter(app.test_client(), "prestataire", structure=structure)
+
+
+def _departement(app):
+    return se_connecter(app.test_client(), "departement")
+
+
+def _formulaire(client, url=URL, **changes) -> dict:
+    """The form as the page shows it, with the user's changes typed in."""
+    return {**_champs_de_la_page(client.get(url).get_data(as_text=True)), **changes}
+
+
+def _champs_de_la_page(page: str) -> dict:
+    page = html.unescape(page)
+    champs = dict(
+        re.findall(
+            r'<input type="(?:text|tel|email|url|date|hidden)" '
+            r'id="[^"]*" name="([^"]+)" value="([^"]*)"',
+            page,
+        )
+    )
+    champs.update(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
+    for nom in ("horaires_accueil", "conditions_acces", "documents"):
+        champs[nom] = re.search(rf'name="{nom}"[^>]*>([^<]*)</textarea>', page)[1]
+    champs["statut"] = re.search(r'<option value="([^"]+)" selected', page)[1]
+    return champs
+
+
+def _valider_la_derniere(app):
+    admin = _departement(app)
+    page = texte(admin.get("/pro/modifications"))
+    rid = re.search(r"/pro/modifications/(\d+)/valider", page)[1]
+    reponse = poster(admin, f"/pro/modifications/{rid}/valider")
+    assert reponse.status_code == 303
+    return admin
+
+
+def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
+    app_p, creer_app_prescription, tmp_path
+):
+    # Two workers of one deployment: same database, same search index.
+    autre_worker = creer_app_prescription()
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        horaires_accueil="Du lundi au vendredi, de 9 h à 17 h",
+        session_0_debut="2031-03-02",
+        session_0_places="8",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 303
+    page = texte(client.get(URL))
+    assert "1 modification en attente de validation" in page
+    # Not published before validation.
+    assert "9 h à 17 h" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+
+    admin = _departement(app_p)
+    a_valider = texte(admin.get("/pro/modifications"))
+    assert "Garage solidaire" in a_valider
+    assert "Du lundi au vendredi, de 9 h à 17 h" in a_valider
+    assert "du 2031-03-02, 8 places" in a_valider
+    _valider_la_derniere(app_p)
+
+    for app in (app_p, autre_worker):
+        fiche_publiee = texte(app.test_client().get(f"/fiches/{FICHE}"))
+        assert "Du lundi au vendredi, de 9 h à 17 h" in fiche_publiee
+        assert "mars 2031 – 8 places libres" in fiche_publiee
+        recherche = app.test_client().get("/api/v1/fiches?q=garage").get_json()
+        trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
+        assert trouve["places_restantes"] == 8
+    sortie = autre_worker.test_cli_runner().invoke(
+        args=["fiches", "exporter", "--sortie", tmp_path]
+    )
+    assert sortie.exit_code == 0, sortie.output
+    services = json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))
+    service = next(s for s in services if FICHE in s["id"])
+    v1.Service.model_validate(service)
+    assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
+
+
+def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(
+    app_p, tmp_path
+):
+    # The same values written in the fiche's YAML, as an author would.
+    fiches = tmp_path / "fiches"
+    fiches.mkdir()
+    yaml_ = (PRESCRIPTION / "fiches" / f"{FICHE}.yaml").read_text(encoding="utf-8")
+    yaml_ += 'telephone: "12"\nsessions:\n  - debut: "2031-02-30"\n    places: huit\n'
+    (fiches / f"{FICHE}.yaml").write_text(yaml_, encoding="utf-8")
+    chargeur = charger_catalogue(fiches, PRESCRIPTION / "structures", racine=ROOT)
+    messages = {e.champ: e.message for e in chargeur.erreurs}
+    assert set(messages) == {"telephone", "sessions[0].debut", "sessions[0].places"}
+
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        telephone="12",
+        session_0_debut="2031-02-30",
+        session_0_places="huit",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert f'id="telephone-erreur">{messages["telephone"]}<' in page
+    assert f'id="session_0_places-erreur">{messages["sessions[0].places"]}<' in page
+    assert f'id="session_0_debut-erreur">{messages["sessions[0].debut"]}<' in page
+    assert 'value="huit"' in page  # what was typed stays
+    assert (
+        texte(_departement(app_p).get("/pro/modifications")).count("Proposée par") == 0
+    )
+
+
+def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
+    alice, bruno = _prestataire(app_p), _prestataire(app_p)
+    form_alice = _formulaire(alice, horaires_accueil="Le matin")
+    form_bruno = _formulaire(bruno, conditions_acces="Avoir un véhicule")
+    assert alice.post(URL, data=form_alice).status_code == 303
+    reponse = bruno.post(URL, data=form_bruno)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Quelqu'un a modifié cette fiche" in page
+    assert "Horaires : Le matin" in re.sub(r"<[^>]+>", "", page)
+    assert "tous les deux" not in page
+    # The form now holds both changes: Bruno only sends it again.
+    form_bruno = _champs_de_la_page(page)
+    assert form_bruno["horaires_accueil"] == "Le matin"
+    assert form_bruno["conditions_acces"] == "Avoir un véhicule"
+    assert bruno.post(URL, data=form_bruno).status_code == 303
+    a_valider = texte(_departement(app_p).get("/pro/modifications"))
+    assert a_valider.count("Proposée par") == 2
+
+    _valider_la_derniere(app_p)
+    _valider_la_derniere(app_p)
+    publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Le matin" in publiee
+    assert "Avoir un véhicule" in publiee
+
+
+def test_deux_textes_differents_pour_le_meme_champ_sont_signales(app_p):
+    alice, bruno = _prestataire(app_p), _prestataire(app_p)
+    form_alice = _formulaire(alice, horaires_accueil="Le matin")
+    form_bruno = _formulaire(bruno, horaires_accueil="L'après-midi")
+    assert alice.post(URL, data=form_alice).status_code == 303
+    page = texte(bruno.post(URL, data=form_bruno))
+    assert "Vous avez changé tous les deux : Horaires" in page
+    assert "Horaires : Le matin" in re.sub(r"<[^>]+>", "", page)  # hers, shown
+    assert _champs_de_la_page(page)["horaires_accueil"] == "L'après-midi"  # his
+
+
+def test_un_prestataire_d_une_autre_structure_est_refuse(app_p):
+    curieux = _prestataire(app_p, "atelier-orne")
+    assert curieux.get(URL).status_code == 403
+    donnees = {"csrf_token": jeton_csrf(curieux), "base": "0", "horaires_accueil": "x"}
+    assert curieux.post(URL, data=donnees).status_code == 403
+    assert _departement(app_p).get(URL).status_code == 403
+
+
+def test_une_modification_refusee_n_est_pas_publiee(app_p):
+    client = _prestataire(app_p)
+    client.post(URL, data=_formulaire(client, horaires_accueil="Jamais"))
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/refuser",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    assert "Jamais" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+
+
+def test_une_action_fermee_pendant_une_panne_de_l_index_en_sort_a_la_reprise(
+    app_p, monkeypatch
+):
+    recherche = app_p.extensions["recherche"]
+
+    def trouvee() -> bool:
+        reponse = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
+        return FICHE in [r["id"] for r in reponse["resultats"]]
+
+    assert trouvee()
+    client = _prestataire(app_p)
+    client.post(URL, data={**_formulaire(client), "statut": "suspendue"})
+
+    def en_panne(*_args, **_kwargs):
+        raise RechercheIndisponible("index hors service")
+
+    monkeypatch.setattr(recherche, "indexer", en_panne)
+    monkeypatch.setattr(recherche, "maj_places", en_panne)
+    admin = _valider_la_derniere(app_p)
+    assert "validée et publiée" in texte(admin.get("/pro/modifications"))
+    assert "Suspendue" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert trouvee()  # the index missed it...
+
+    monkeypatch.undo()
+    # ...and learns it at the next change of places, from the outbox.
+    assert poster(client, f"/pro/places/{FICHE}", {"places": "4"}).status_code < 400
+    assert not trouvee()
+
+
+def test_deux_enregistrements_au_meme_instant_un_seul_prend_le_numero(
+    app_p, monkeypatch
+):
+    """Both read « nothing since my number » before either wrote: the
+    database's unique number lets one in, the other is told who came first."""
+    fiche = app_p.extensions["catalogue"].fiches[FICHE]
+    moteur = app_p.extensions["db"]
+    with Session(moteur) as db:
+        revisions.proposer(db, fiche, {"horaires_accueil": "Le matin"}, "Alice", 0)
+        db.commit()
+    lu_trop_tot = iter([[]])  # Bruno's check ran before Alice's write
+    depuis = revisions._depuis
+    monkeypatch.setattr(
+        revisions, "_depuis", lambda *a: next(lu_trop_tot, None) or depuis(*a)
+    )
+    with Session(moteur) as db:
+        with pytest.raises(revisions.Conflit) as conflit:
+            revisions.proposer(db, fiche, {"conditions_acces": "Permis"}, "Bruno", 0)
+        db.rollback()
+        assert [r.auteur for r in conflit.value.autres] == ["Alice"]
+    with Session(moteur) as db:
+        assert [r.auteur for r in revisions.revisions(db, FICHE)] == ["Alice"]
+
+
+def _sans_la_session(form: dict, debut: str) -> dict:
+    """The form with that session's row emptied, as the page says to remove it."""
+    rang = next(k.split("_")[1] for k, v in form.items() if v == debut)
+    return {
+        **form,
+        **{f"session_{rang}_{p}": "" for p in ("debut", "fin", "places", "lieu")},
+    }
+
+
+def _places_dans_la_recherche(app, fiche_id: str):
+    reponse = app.test_client().get("/api/v1/fiches?q=curriculum").get_json()
+    return next(r for r in reponse["resultats"] if r["id"] == fiche_id)[
+        "places_restantes"
+    ]
+
+
+def test_une_session_retiree_ne_compte_plus_ses_places(app_p):
+    assert _places_dans_la_recherche(app_p, CV) == 5 + 1
+    client = _prestataire(app_p, "atelier-orne")
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    assert client.post(URL_CV, data=form).status_code == 303
+    _valider_la_derniere(app_p)
+    assert _places_dans_la_recherche(app_p, CV) == 5
+    page = texte(app_p.test_client().get(f"/fiches/{CV}"))
+    assert "mars 2099 – 5 places libres" in page
+    assert "juin 2099" not in page
+
+
+def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
+    client = _prestataire(app_p, "atelier-orne")
+    # Proposed while the session is empty...
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    assert client.post(URL_CV, data=form).status_code == 303
+    # ...then someone signs up for it before the département validates.
+    personne = {**PERSONNE, "consentement": "oui", "session": "2099-06-01"}
+    inscription = poster(app_p.test_client(), f"/fiches/{CV}/inscription", personne)
+    assert inscription.status_code == 303
+
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/valider",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    poster(admin, f"/pro/modifications/{rid}/valider")
+    page = texte(admin.get("/pro/modifications"))
+    assert "La session du 01/06/2099 a encore 1 demande en cours" in page
+    assert "Proposée par" in page  # still waiting, nothing decided
+    assert "juin 2099" in texte(app_p.test_client().get(f"/fiches/{CV}"))
+
+    # Refused by the département, then proposed again: told at once, on the form.
+    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    reponse = client.post(URL_CV, data=form)
+    assert reponse.status_code == 422
+    assert "La session du 01/06/2099 a encore 1 demande en cours" in texte(reponse)
+
+
+def test_un_yaml_modifie_apres_la_validation_l_emporte(
+    creer_app_prescription, tmp_path
+):
+    """As for places: the file wins only when its date_maj is after the change."""
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    dossiers = {
+        "FICHES_DIR": str(tmp_path / "catalogue" / "fiches"),
+        "STRUCTURES_DIR": str(tmp_path / "catalogue" / "structures"),
+    }
+    app = creer_app_prescription(dossiers)
+    fiche = app.extensions["catalogue"].fiches[FICHE]
+    with Session(app.extensions["db"]) as db:
+        champs = {"horaires_accueil": "Le matin"}
+        revision = revisions.proposer(db, fiche, champs, "Alice", 0).revision
+        revisions.decider(
+            db, revision, revisions.VALIDEE, "Dép.", datetime(2026, 3, 2, tzinfo=UTC)
+        )
+        db.commit()
+
+    yaml_ = Path(dossiers["FICHES_DIR"]) / f"{FICHE}.yaml"
+    original = yaml_.read_text(encoding="utf-8")
+
+    def horaires_publies(date_maj: str, horaires: str) -> str:
+        texte_ = re.sub(r"date_maj: .*", f"date_maj: {date_maj}", original)
+        yaml_.write_text(texte_ + f"horaires_accueil: {horaires}\n", encoding="utf-8")
+        # The next start of the service reads the file again.
+        fiche = creer_app_prescription(dossiers).extensions["catalogue"].fiches[FICHE]
+        return fiche.horaires_accueil
+
+    assert horaires_publies("2026-03-01", "Le soir") == "Le matin"
+    assert horaires_publies("2026-03-05", "L'après-midi") == "L'après-midi"
+
+
+def test_une_fiche_dont_la_regle_le_permet_est_publiee_sans_attendre(
+    creer_app_prescription, tmp_path
+):
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    yaml_ = tmp_path / "catalogue" / "fiches" / f"{FICHE}.yaml"
+    yaml_.write_text(
+        yaml_.read_text(encoding="utf-8") + "publication_modifications: prestataire\n",
+        encoding="utf-8",
+    )
+    app = creer_app_prescription(
+        FICHES_DIR=str(tmp_path / "catalogue" / "fiches"),
+        STRUCTURES_DIR=str(tmp_path / "catalogue" / "structures"),
+    )
+    client = _prestataire(app)
+    assert "publiées aussitôt enregistrées" in texte(client.get(URL))
+    reponse = client.post(URL, data=_formulaire(client, horaires_accueil="Le soir"))
+    assert reponse.status_code == 303
+    assert "Modification publiée." in texte(client.get(URL))
+    assert "Le soir" in texte(app.test_client().get(f"/fiches/{FICHE}"))
+    assert "Aucune modification en attente" in texte(
+        _departement(app).get("/pro/modifications")
+    )
+    with Session(app.extensions["db"]) as db:
+        [revision] = revisions.revisions(db, FICHE)
+        assert revision.statut == revisions.VALIDEE
+        assert revision.decide_par == revision.auteur  # the prestataire, logged
+
+
+def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        horaires_accueil="Le matin\x00",
+        conditions_acces="x" * 2001,
+        documents="Pièce d'identité\nAvis d'imposition",  # lines are welcome
+        session_0_lieu="Salle\x1b 2",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "Horaires : contient un caractère invisible" in page
+    assert "Conditions d'accès : trop long : 2001 caractères, 2000 au plus" in page
+    assert "Session 1, lieu : contient un caractère invisible" in page
+    assert "Pièces à fournir :" not in page
+    assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))

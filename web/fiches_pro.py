@@ -1,0 +1,421 @@
+"""A prestataire proposes changes to its fiches; the département validates them.
+
+The form is read into the fiche's own fields and checked by the loader's
+model: the messages are the ones an author of the YAML would read.
+"""
+
+import re
+import unicodedata
+from datetime import date
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from sqlalchemy import func
+from sqlmodel import select
+from werkzeug.exceptions import NotFound
+
+from catalogue import places, revisions
+from catalogue.vocabulaires import vocabulaire
+from prescription import demandes, workflow
+from prescription.modeles import Prescription
+from web import donnees
+from web.donnees import db
+from web.prescription import departement_requis, droits, prestataire_requis
+
+bp = Blueprint("fiches_pro", __name__)
+
+# Room for this many new sessions in one go (more: save, then add again).
+SESSIONS_NOUVELLES = 2
+SESSIONS_MAX = 200
+RE_CHAMP_SESSION = re.compile(r"session_\d+_(?:debut|fin|places|lieu)")
+RE_ERREUR_SESSION = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?")
+
+
+def _fiche(fiche_id: str):
+    fiche = current_app.extensions["catalogue"].fiches.get(fiche_id)
+    if fiche is None:
+        raise NotFound()
+    return fiche
+
+
+def _auteur() -> str:
+    u = droits().utilisateur
+    return f"{u.prenom} {u.nom} (utilisateur {u.id})".strip()
+
+
+def _formulaire_depuis(champs: dict) -> dict:
+    """Form values from a revision's or a fiche's fields."""
+    form = {
+        cle: champs.get(cle) or ""
+        for cle in ("horaires_accueil", "conditions_acces", "telephone", "courriel")
+    }
+    form["site_web"] = champs.get("site_web") or ""
+    form["documents"] = "\n".join(champs.get("documents") or [])
+    form["statut"] = champs.get("statut") or "active"
+    for i, s in enumerate(champs.get("sessions") or []):
+        form[f"session_{i}_debut"] = s.get("debut") or ""
+        form[f"session_{i}_fin"] = s.get("fin") or ""
+        form[f"session_{i}_places"] = "" if s.get("places") is None else s["places"]
+        form[f"session_{i}_lieu"] = s.get("lieu") or ""
+    return form
+
+
+def _lire(form, fiche) -> tuple[dict, list[int]]:
+    """The fields typed, and the form row of each session kept."""
+    champs = {
+        cle: (form.get(cle) or "").strip() or None
+        for cle in (
+            "horaires_accueil",
+            "conditions_acces",
+            "telephone",
+            "courriel",
+            "site_web",
+        )
+    }
+    champs["documents"] = [
+        ligne.strip()
+        for ligne in (form.get("documents") or "").splitlines()
+        if ligne.strip()
+    ]
+    champs["statut"] = form.get("statut") or "active"
+    restantes = {s.debut.isoformat(): s.places_restantes for s in fiche.sessions}
+    sessions, rangs = [], []
+    for i in range(SESSIONS_MAX):
+        cles = [f"session_{i}_{k}" for k in ("debut", "fin", "places", "lieu")]
+        if not any(k in form for k in cles):
+            break
+        debut, fin, nombre, lieu = ((form.get(k) or "").strip() for k in cles)
+        if not (debut or fin or nombre or lieu):
+            continue  # an empty row: no session
+        session = {"debut": debut or None, "fin": fin or None, "lieu": lieu or None}
+        session["places"] = nombre or None
+        if restantes.get(debut) is not None:
+            session["places_restantes"] = restantes[debut]
+        sessions.append({k: v for k, v in session.items() if v is not None})
+        rangs.append(i)
+    champs["sessions"] = sessions
+    return champs, rangs
+
+
+# What a form field may hold before the model reads it (the YAML has no such
+# limit: its authors are few and reviewed).
+LONGUEURS = {
+    "horaires_accueil": 2000,
+    "conditions_acces": 2000,
+    "documents": 4000,
+    "telephone": 30,
+    "courriel": 254,
+    "site_web": 2000,
+}
+LONGUEUR_SESSION = 200
+ZONES = {"horaires_accueil", "conditions_acces", "documents"}  # several lines
+
+
+def _saisie_refusee(form) -> dict[str, str]:
+    """Invisible characters and overlong text, each said next to its field."""
+    erreurs = {}
+    for nom, valeur in form.items():
+        if nom in LONGUEURS:
+            maximum = LONGUEURS[nom]
+        elif RE_CHAMP_SESSION.fullmatch(nom):
+            maximum = LONGUEUR_SESSION
+        else:
+            continue
+        permis = "\n\r\t" if nom in ZONES else ""
+        if any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur):
+            erreurs[nom] = (
+                "contient un caractère invisible qui n'est pas accepté : effacez le "
+                "champ et retapez-le"
+            )
+        elif len(valeur) > maximum:
+            erreurs[nom] = (
+                f"trop long : {len(valeur)} caractères, {maximum} au plus ; "
+                "raccourcissez-le"
+            )
+    return erreurs
+
+
+def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
+    """Loader errors (« sessions[1].places ») next to the form field they name."""
+    par_champ: dict[str, str] = {}
+    for e in erreurs:
+        m = RE_ERREUR_SESSION.match(e.champ)
+        if m:
+            rang = rangs[int(m[1])] if int(m[1]) < len(rangs) else 0
+            nom = f"session_{rang}_{m[2] or 'debut'}"
+        elif e.champ.startswith("documents"):
+            nom = "documents"
+        elif e.champ in revisions.CHAMPS:
+            nom = e.champ
+        else:
+            nom = "general"
+        par_champ.setdefault(nom, e.message)
+    return par_champ
+
+
+PARTIES_SESSION = {"debut": "début", "fin": "fin", "places": "places", "lieu": "lieu"}
+
+
+def _dans_le_resume(nom: str, message: str) -> str:
+    """The summary names the field: « Session 1, places : doit être… »."""
+    m = re.fullmatch(r"session_(\d+)_(\w+)", nom)
+    if m:
+        return f"Session {int(m[1]) + 1}, {PARTIES_SESSION.get(m[2], m[2])} : {message}"
+    if nom in revisions.LIBELLES:
+        return f"{revisions.LIBELLES[nom]} : {message}"
+    return message
+
+
+def _differences(avant: dict, apres: dict) -> list[tuple[str, str, str]]:
+    """(label, before, after) for each field a revision changes."""
+    return [
+        (revisions.LIBELLES[cle], _texte(avant.get(cle)), _texte(apres.get(cle)))
+        for cle in revisions.CHAMPS
+        if (avant.get(cle) or None) != (apres.get(cle) or None)
+    ]
+
+
+def _texte(valeur) -> str:
+    if not valeur:
+        return "—"
+    if isinstance(valeur, list):
+        return " ; ".join(
+            _session_en_mots(v) if isinstance(v, dict) else str(v) for v in valeur
+        )
+    if valeur in vocabulaire("statuts"):
+        return vocabulaire("statuts").libelle(valeur)
+    return str(valeur)
+
+
+def _session_en_mots(s: dict) -> str:
+    mots = f"du {s['debut']}" + (f" au {s['fin']}" if s.get("fin") else "")
+    if s.get("places") is not None:
+        mots += f", {s['places']} places"
+    return mots + (f", {s['lieu']}" if s.get("lieu") else "")
+
+
+def _page(fiche, form, erreurs, base, statut=200, autres=()):
+    en_attente = [
+        r for r in revisions.revisions(db(), fiche.id) if r.statut == revisions.PROPOSEE
+    ]
+    # The rows holding something, then room for new sessions.
+    lignes = max(
+        [int(k.split("_")[1]) + 1 for k, v in form.items()
+         if k.startswith("session_") and str(v).strip()] or [0]
+    )  # fmt: skip
+    actuels = revisions.champs_de(fiche)
+    return render_template(
+        "fiches_pro/modifier.html",
+        fiche=fiche,
+        form=form,
+        erreurs=erreurs,
+        maximum=LONGUEURS,
+        resume=[
+            (nom, _dans_le_resume(nom, message)) for nom, message in erreurs.items()
+        ],
+        base=base,
+        lignes_sessions=lignes + SESSIONS_NOUVELLES,
+        statuts=list(vocabulaire("statuts").entrees.items()),
+        en_attente=en_attente,
+        autres=[(r, _differences(actuels, revisions.contenu(r))) for r in autres],
+    ), statut
+
+
+@bp.route("/pro/fiches/<fiche_id>/modifier", methods=["GET", "POST"])
+@prestataire_requis
+def modifier(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    derniere = revisions.dernier_numero(db(), fiche.id)
+    if request.method == "GET":
+        # A change still waiting is the starting point: nobody edits past it.
+        attente = [
+            r for r in revisions.revisions(db(), fiche.id)
+            if r.statut == revisions.PROPOSEE
+        ]  # fmt: skip
+        champs = (
+            revisions.contenu(attente[0]) if attente else revisions.champs_de(fiche)
+        )
+        return _page(fiche, _formulaire_depuis(champs), {}, derniere)
+    base_lue = request.form.get("base", "")
+    if not base_lue.isdigit():
+        return _page(fiche, request.form, {"general": "Formulaire incomplet : "
+                     "rechargez la page."}, derniere, 400)  # fmt: skip
+    saisie = _saisie_refusee(request.form)
+    if saisie:
+        return _page(fiche, request.form, saisie, int(base_lue), 422)
+    champs, rangs = _lire(request.form, fiche)
+    nouvelle, _ = revisions.appliquer(fiche, champs)
+    if nouvelle is not None:
+        occupees = [
+            c
+            for c in _sessions_retirees(fiche, nouvelle)
+            if _demandes_par_session(fiche.id).get(c)
+        ]
+        if occupees:
+            message = _session_occupee(occupees, fiche.id)
+            return _page(fiche, request.form, {"general": message}, int(base_lue), 422)
+    try:
+        proposition = revisions.proposer(db(), fiche, champs, _auteur(), int(base_lue))
+    except revisions.Conflit as conflit:
+        db().rollback()
+        return _conflit(fiche, champs, int(base_lue), conflit.autres)
+    if proposition.erreurs:
+        return _page(
+            fiche,
+            request.form,
+            _erreurs_par_champ(proposition.erreurs, rangs),
+            int(base_lue),
+            422,
+        )
+    if fiche.publication_modifications == "prestataire":
+        # The fiche's own rule: its prestataire publishes without a check.
+        refus = _publier(fiche, proposition.revision, _auteur())
+        flash(refus or "Modification publiée.")
+    else:
+        db().commit()
+        flash("Modification enregistrée : elle sera publiée dès sa validation.")
+    return redirect(url_for("fiches_pro.modifier", fiche_id=fiche.id), 303)
+
+
+def _conflit(fiche, champs: dict, base: int, autres):
+    """Someone saved first: both changes joined in the form, theirs shown.
+
+    Nothing is stored yet; the next save, on the newer number, keeps both.
+    """
+    fiche_yaml = current_app.extensions["publication"].yaml(fiche.id) or fiche
+    depart = revisions.contenu_au(db(), fiche_yaml, base)
+    attente = [r for r in autres if r.statut == revisions.PROPOSEE]
+    autre = revisions.contenu(attente[-1]) if attente else revisions.champs_de(fiche)
+    mien = revisions.champs_de(revisions.appliquer(fiche, champs)[0])
+    reunis, tous_deux = revisions.reunir(depart, mien, autre)
+    message = (
+        "Quelqu'un a modifié cette fiche pendant que vous la modifiiez. Le "
+        "formulaire réunit sa modification et la vôtre ; vérifiez puis "
+        "enregistrez de nouveau."
+    )
+    if tous_deux:
+        noms = ", ".join(revisions.LIBELLES[c] for c in tous_deux)
+        message += f" Vous avez changé tous les deux : {noms} ; c'est votre texte "
+        message += "qui est dans le formulaire."
+    return _page(
+        fiche,
+        _formulaire_depuis(reunis),
+        {"general": message},
+        revisions.dernier_numero(db(), fiche.id),
+        409,
+        autres,
+    )
+
+
+@bp.get("/pro/modifications")
+@departement_requis
+def modifications():
+    catalogue = current_app.extensions["catalogue"].fiches
+    lignes = []
+    for r in revisions.a_valider(db()):
+        fiche = catalogue.get(r.fiche_id)
+        if fiche is not None:
+            diff = _differences(revisions.champs_de(fiche), revisions.contenu(r))
+            lignes.append((r, fiche, diff))
+    return render_template("fiches_pro/modifications.html", lignes=lignes)
+
+
+@bp.post("/pro/modifications/<int:rid>/<decision>")
+@departement_requis
+def decider(rid: int, decision: str):
+    revision = db().get(revisions.RevisionFiche, rid)
+    if revision is None or decision not in ("valider", "refuser"):
+        raise NotFound()
+    catalogue = current_app.extensions["catalogue"]
+    fiche = catalogue.fiches.get(revision.fiche_id)
+    if fiche is None:
+        raise NotFound()
+    if revision.statut != revisions.PROPOSEE:
+        flash("Cette modification a déjà été traitée.")
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    qui = _auteur()
+    if decision == "refuser":
+        revisions.decider(db(), revision, revisions.REFUSEE, qui)
+        db().commit()
+        flash(f"Modification de « {fiche.nom} » refusée.")
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    refus = _publier(fiche, revision, qui)
+    if refus:
+        flash(refus)
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    flash(f"Modification de « {fiche.nom} » validée et publiée.")
+    return redirect(url_for("fiches_pro.modifications"), 303)
+
+
+def _publier(fiche, revision, qui: str) -> str | None:
+    """Validate and publish a revision, committed; or why it cannot be."""
+    nouvelle = revisions.fiche_validee(fiche, revision)
+    retirees = _sessions_retirees(fiche, nouvelle)
+    occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
+    if occupees:
+        return _session_occupee(occupees, fiche.id)
+    revisions.decider(db(), revision, revisions.VALIDEE, qui)
+    existantes = places.par_session(db(), fiche.id)
+    for s in nouvelle.sessions:
+        cle = places.cle_session(s.debut)
+        if cle not in existantes and s.places is not None:
+            # A new session opens with all its places free.
+            demandes.fixer_les_places(
+                db(), nouvelle, s.places, qui, session=cle, motif="session ajoutée"
+            )
+    for cle in retirees:
+        if getattr(existantes.get(cle), "places_restantes", None) is not None:
+            # Its places no longer count in the search's total.
+            demandes.fixer_les_places(
+                db(), nouvelle, None, qui, session=cle, motif="session retirée"
+            )
+    db().commit()
+    # This worker at once; the others at their next request; the index
+    # through the outbox the validation wrote in.
+    current_app.extensions["publication"].synchroniser(db())
+    donnees.publier()
+    return None
+
+
+def _sessions_retirees(avant, apres) -> list[str]:
+    gardees = {places.cle_session(s.debut) for s in apres.sessions}
+    return sorted({places.cle_session(s.debut) for s in avant.sessions} - gardees)
+
+
+def _demandes_par_session(fiche_id: str) -> dict[str, int]:
+    """Requests holding or waiting for a place, per session."""
+    en_cours = (*workflow.TIENNENT_UNE_PLACE, workflow.LISTE_ATTENTE)
+    return dict(
+        db()
+        .exec(
+            select(Prescription.session, func.count(Prescription.id))
+            .where(Prescription.fiche_id == fiche_id, Prescription.statut.in_(en_cours))
+            .group_by(Prescription.session)
+        )
+        .all()
+    )
+
+
+def _session_occupee(sessions: list[str], fiche_id: str) -> str:
+    nombre = sum(_demandes_par_session(fiche_id).get(c, 0) for c in sessions)
+    jours = ", ".join(date.fromisoformat(c).strftime("%d/%m/%Y") for c in sessions)
+    return (
+        f"La session du {jours} a encore {nombre} demande"
+        f"{'s' if nombre > 1 else ''} en cours : répondez-y ou clôturez-les "
+        "(« Demandes reçues ») avant de la retirer."
+    )
+
+
+@bp.before_app_request
+def _fiches_a_jour():
+    if request.endpoint != "static":
+        donnees.fiches_a_jour()
