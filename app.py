@@ -11,7 +11,7 @@ from flask_htmx import HTMX
 from sqlmodel import Session
 
 import web
-from catalogue import places, stockage
+from catalogue import places, revisions, stockage
 from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
@@ -149,6 +149,8 @@ def _preparer(app: Flask, engine, moteur, catalogue) -> None:
             return
         with Session(engine) as db:
             places.importer_des_fiches(db, catalogue.fiches.values())
+            # Validated changes from the prestataires win over the YAML.
+            revisions.appliquer_validees(db, catalogue)
             etat = places.places_des_documents(places.etats(db))
         remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
         places.publier(engine, moteur)

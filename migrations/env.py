@@ -5,7 +5,9 @@ from sqlalchemy import pool
 from sqlmodel import SQLModel, create_engine
 
 import catalogue.places  # noqa: F401 - registers the tables
+import catalogue.revisions  # noqa: F401
 import prescription.modeles  # noqa: F401
+import prescription.structures  # noqa: F401
 
 config = context.config
 target_metadata = SQLModel.metadata

@@ -7,6 +7,7 @@ def init_app(app: Flask) -> None:
     from flask_wtf.csrf import CSRFProtect
 
     from web import (
+        admin,
         api,
         api_di,  # noqa: F401 - its routes join the API blueprint
         cli,
@@ -14,6 +15,7 @@ def init_app(app: Flask) -> None:
         cli_rgpd,
         connexion,
         donnees,
+        fiches_pro,
         limites,
         pages,
         pannes,
@@ -30,6 +32,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)
     app.register_blueprint(prescription.bp)
+    app.register_blueprint(fiches_pro.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(connexion.bp)
     connexion.init_app(app)
     # Every state-changing request carries the token, htmx ones in a header.

@@ -53,6 +53,23 @@ def exporter(sortie: Path):
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
 
 
+@fiches_cli.command("exporter-yaml")
+@click.option(
+    "--sortie",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Dossier où écrire les fiches (par défaut : celui des fiches, FICHES_DIR).",
+)
+def exporter_yaml(sortie: Path | None):
+    """Réécrit les fiches en YAML, avec les modifications validées des prestataires."""
+    from catalogue.revisions import exporter_yaml as ecrire
+
+    current_app.extensions["preparer"]()  # validated revisions over the YAML
+    dossier = sortie or Path(current_app.config["FICHES_DIR"])
+    nombre = ecrire(current_app.extensions["catalogue"], dossier)
+    click.echo(f"{nombre} fiches écrites dans {dossier}")
+
+
 index_cli = AppGroup("index", help="Construire et synchroniser l'index de recherche.")
 
 

@@ -1,0 +1,264 @@
+"""Changes to a fiche proposed by its prestataire, kept as revisions.
+
+A revision holds only the fields a prestataire may change (horaires, access
+conditions, documents, contact, sessions, open/closed), validated by the same
+model as the YAML loader. The département validates or refuses it; a
+validated revision is laid over the YAML fiche, at start-up and at once.
+
+Nothing is lost when two people edit the same fiche: each revision names the
+number it was built on (``base``) and takes the next one; a database unique
+constraint lets only one of two concurrent proposals take a number, and the
+other is told which change came first.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from sqlalchemy import UniqueConstraint, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, Session, SQLModel, select
+
+from catalogue.chargement import Catalogue, Erreur, valider
+from catalogue.fiche import Fiche
+
+PROPOSEE = "proposee"
+VALIDEE = "validee"
+REFUSEE = "refusee"
+STATUTS = {PROPOSEE: "Proposée", VALIDEE: "Validée", REFUSEE: "Refusée"}
+
+# The fields a prestataire may change; everything else stays the YAML's.
+CHAMPS = (
+    "horaires_accueil",
+    "conditions_acces",
+    "documents",
+    "telephone",
+    "courriel",
+    "site_web",
+    "sessions",
+    "statut",
+)
+LIBELLES = {
+    "horaires_accueil": "Horaires",
+    "conditions_acces": "Conditions d'accès",
+    "documents": "Pièces à fournir",
+    "telephone": "Téléphone",
+    "courriel": "Courriel",
+    "site_web": "Site web",
+    "sessions": "Sessions",
+    "statut": "Ouverte ou fermée",
+}
+
+
+class RevisionFiche(SQLModel, table=True):
+    __tablename__ = "fiches_revisions"
+    __table_args__ = (UniqueConstraint("fiche_id", "numero"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    fiche_id: str = Field(index=True, max_length=100)
+    # 1, 2, 3… per fiche; ``base`` is the number the author saw (0: the YAML).
+    numero: int
+    base: int
+    auteur: str = Field(max_length=200)
+    cree_le: datetime
+    # JSON of the CHAMPS, as the fiche model dumps them.
+    contenu: str
+    statut: str = Field(default=PROPOSEE, max_length=20)
+    decide_par: str | None = Field(default=None, max_length=200)
+    decide_le: datetime | None = None
+
+
+class Conflit(Exception):
+    """The fiche changed since the author opened the form."""
+
+    def __init__(self, autres: list[RevisionFiche]):
+        super().__init__("la fiche a changé entre-temps")
+        self.autres = autres
+
+
+@dataclass(frozen=True)
+class Proposition:
+    revision: RevisionFiche | None
+    erreurs: list[Erreur]
+
+
+def maintenant_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def dernier_numero(db: Session, fiche_id: str) -> int:
+    numero = db.exec(
+        select(func.max(RevisionFiche.numero)).where(RevisionFiche.fiche_id == fiche_id)
+    ).one()
+    return numero or 0
+
+
+def revisions(db: Session, fiche_id: str | None = None) -> list[RevisionFiche]:
+    requete = select(RevisionFiche).order_by(RevisionFiche.id.desc())
+    if fiche_id is not None:
+        requete = requete.where(RevisionFiche.fiche_id == fiche_id)
+    return list(db.exec(requete))
+
+
+def a_valider(db: Session) -> list[RevisionFiche]:
+    return list(
+        db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.statut == PROPOSEE)
+            .order_by(RevisionFiche.id)
+        )
+    )
+
+
+def contenu(revision: RevisionFiche) -> dict:
+    return json.loads(revision.contenu)
+
+
+def champs_de(fiche: Fiche) -> dict:
+    """The editable fields of a fiche, as a revision stores them."""
+    return fiche.model_dump(mode="json", include=set(CHAMPS))
+
+
+def appliquer(fiche: Fiche, champs: dict) -> tuple[Fiche | None, list[Erreur]]:
+    """The fiche with these fields, checked by the loader's model and messages."""
+    donnees = fiche.model_dump(mode="json", exclude_unset=True)
+    for cle in CHAMPS:
+        if cle in champs:
+            if champs[cle] in (None, [], ""):
+                donnees.pop(cle, None)
+            else:
+                donnees[cle] = champs[cle]
+    return valider(Fiche, donnees, fiche.id)
+
+
+def proposer(
+    db: Session,
+    fiche: Fiche,
+    champs: dict,
+    auteur: str,
+    base: int,
+    maintenant: datetime | None = None,
+) -> Proposition:
+    """Store a proposed change (not committed); refused if ``base`` is stale.
+
+    Raises Conflit with the revisions made since ``base``.
+    """
+    nouvelle, erreurs = appliquer(fiche, champs)
+    if erreurs:
+        return Proposition(None, erreurs)
+    depuis = _depuis(db, fiche.id, base)
+    if depuis:
+        raise Conflit(depuis)
+    revision = RevisionFiche(
+        fiche_id=fiche.id,
+        numero=base + 1,
+        base=base,
+        auteur=auteur,
+        cree_le=maintenant or maintenant_utc(),
+        contenu=json.dumps(champs_de(nouvelle), ensure_ascii=False),
+    )
+    db.add(revision)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        # Another proposal took this number between our read and our write.
+        raise Conflit(_depuis(db, fiche.id, base)) from None
+    return Proposition(revision, [])
+
+
+def _depuis(db: Session, fiche_id: str, base: int) -> list[RevisionFiche]:
+    return list(
+        db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.fiche_id == fiche_id, RevisionFiche.numero > base)
+            .order_by(RevisionFiche.numero)
+        )
+    )
+
+
+def decider(
+    db: Session,
+    revision: RevisionFiche,
+    statut: str,
+    qui: str,
+    maintenant: datetime | None = None,
+) -> None:
+    """Validate or refuse a proposed revision (not committed)."""
+    if revision.statut != PROPOSEE:
+        raise ValueError("cette modification a déjà été traitée")
+    if statut not in (VALIDEE, REFUSEE):
+        raise ValueError(f"décision inconnue « {statut} »")
+    revision.statut = statut
+    revision.decide_par = qui
+    revision.decide_le = maintenant or maintenant_utc()
+    db.add(revision)
+
+
+def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
+    """``fiche`` with a validated revision laid over it, dated by its decision."""
+    champs = contenu(revision)
+    nouvelle, erreurs = appliquer(fiche, champs)
+    if erreurs:  # the model changed since: the YAML fiche stays as it was
+        return fiche
+    jour = (revision.decide_le or revision.cree_le).date()
+    if jour > nouvelle.date_maj:
+        nouvelle = nouvelle.model_copy(update={"date_maj": jour})
+        nouvelle.model_fields_set.add("date_maj")
+    return nouvelle
+
+
+def appliquer_validees(db: Session, catalogue: Catalogue) -> list[str]:
+    """Lay every validated revision over the loaded catalogue; changed ids."""
+    changees = []
+    for revision in db.exec(
+        select(RevisionFiche)
+        .where(RevisionFiche.statut == VALIDEE)
+        .order_by(RevisionFiche.decide_le, RevisionFiche.id)
+    ):
+        fiche = catalogue.fiches.get(revision.fiche_id)
+        if fiche is not None:
+            catalogue.fiches[revision.fiche_id] = fiche_validee(fiche, revision)
+            changees.append(revision.fiche_id)
+    return changees
+
+
+# --- Writing the fiches back as YAML ------------------------------------------
+
+
+def _str_multiligne(dumper, valeur: str):
+    style = "|" if "\n" in valeur else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", valeur, style=style)
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(str, _str_multiligne)
+
+
+def en_yaml(fiche: Fiche) -> str:
+    """The fiche as YAML the loader reads back to the same fiche.
+
+    Only the keys the author wrote (or a revision set) are written, in the
+    model's order; comments of the original file are not kept.
+    """
+    donnees = fiche.model_dump(mode="python", exclude_unset=True)
+    return yaml.dump(
+        donnees,
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=88,
+        default_flow_style=False,
+    )
+
+
+def exporter_yaml(catalogue: Catalogue, dossier: Path) -> int:
+    dossier.mkdir(parents=True, exist_ok=True)
+    for fiche in catalogue.fiches.values():
+        (dossier / f"{fiche.id}.yaml").write_text(en_yaml(fiche), encoding="utf-8")
+    return len(catalogue.fiches)

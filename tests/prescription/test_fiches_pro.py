@@ -1,0 +1,136 @@
+"""A prestataire keeps its fiche current; the département validates."""
+
+import re
+
+from catalogue.export import exporter_catalogue
+from tests.prescription.conftest import jeton_csrf, poster, se_connecter, texte
+
+FICHE = "garage-evry"  # run by garage-essonne
+URL = f"/pro/fiches/{FICHE}/modifier"
+
+
+def _prestataire(app, structure="garage-essonne"):
+    return se_connecter(app.test_client(), "prestataire", structure=structure)
+
+
+def _departement(app):
+    return se_connecter(app.test_client(), "departement")
+
+
+def _formulaire(client, **changes) -> dict:
+    """The form as the page shows it, with the user's changes typed in."""
+    page = client.get(URL).get_data(as_text=True)
+    champs = dict(
+        re.findall(
+            r'<input type="(?:text|tel|email|url|date|hidden)" '
+            r'id="[^"]*" name="([^"]+)" value="([^"]*)"',
+            page,
+        )
+    )
+    champs.update(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
+    for nom in ("horaires_accueil", "conditions_acces", "documents"):
+        champs[nom] = re.search(rf'name="{nom}"[^>]*>([^<]*)</textarea>', page)[1]
+    champs["statut"] = "active"
+    return {**champs, **changes}
+
+
+def _valider_la_derniere(app):
+    admin = _departement(app)
+    page = texte(admin.get("/pro/modifications"))
+    rid = re.search(r"/pro/modifications/(\d+)/valider", page)[1]
+    reponse = poster(admin, f"/pro/modifications/{rid}/valider")
+    assert reponse.status_code == 303
+    return admin
+
+
+def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(app_p):
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        horaires_accueil="Du lundi au vendredi, de 9 h à 17 h",
+        session_0_debut="2031-03-02",
+        session_0_places="8",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 303
+    page = texte(client.get(URL))
+    assert "1 modification en attente de validation" in page
+    # Not published before validation.
+    assert app_p.extensions["catalogue"].fiches[FICHE].horaires_accueil is None
+
+    admin = _departement(app_p)
+    a_valider = texte(admin.get("/pro/modifications"))
+    assert "Garage solidaire" in a_valider
+    assert "Du lundi au vendredi, de 9 h à 17 h" in a_valider
+    assert "du 2031-03-02, 8 places" in a_valider
+    _valider_la_derniere(app_p)
+
+    fiche_publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Du lundi au vendredi, de 9 h à 17 h" in fiche_publiee
+    recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
+    trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
+    assert trouve["places_restantes"] == 8
+    _, services = exporter_catalogue(app_p.extensions["catalogue"])
+    service = next(s for s in services if FICHE in s["id"])
+    assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
+
+
+def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(app_p):
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        telephone="12",
+        session_0_debut="2031-02-30",
+        session_0_places="huit",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert 'id="telephone-erreur">numéro de téléphone invalide : « 12 »' in page
+    assert 'id="session_0_places-erreur">doit être un nombre entier' in page
+    assert 'id="session_0_debut-erreur">doit être une date au format AAAA-MM-JJ' in (
+        page
+    )
+    assert 'value="huit"' in page  # what was typed stays
+    assert (
+        texte(_departement(app_p).get("/pro/modifications")).count("Proposée par") == 0
+    )
+
+
+def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
+    alice, bruno = _prestataire(app_p), _prestataire(app_p)
+    form_alice = _formulaire(alice, horaires_accueil="Le matin")
+    form_bruno = _formulaire(bruno, conditions_acces="Avoir un véhicule")
+    assert alice.post(URL, data=form_alice).status_code == 303
+    reponse = bruno.post(URL, data=form_bruno)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Quelqu'un a modifié cette fiche" in page
+    assert "Horaires : Le matin" in re.sub(r"<[^>]+>", "", page)
+    assert "Avoir un véhicule" in page  # Bruno's typing is kept
+    # Sent again, now on the newer number, it is stored too: nothing lost.
+    nouvelle_base = re.search(r'name="base" value="(\d+)"', page)[1]
+    form_bruno["base"] = nouvelle_base
+    form_bruno["horaires_accueil"] = "Le matin"
+    assert bruno.post(URL, data=form_bruno).status_code == 303
+    a_valider = texte(_departement(app_p).get("/pro/modifications"))
+    assert a_valider.count("Proposée par") == 2
+
+
+def test_un_prestataire_d_une_autre_structure_est_refuse(app_p):
+    curieux = _prestataire(app_p, "atelier-orne")
+    assert curieux.get(URL).status_code == 403
+    donnees = {"csrf_token": jeton_csrf(curieux), "base": "0", "horaires_accueil": "x"}
+    assert curieux.post(URL, data=donnees).status_code == 403
+    assert _departement(app_p).get(URL).status_code == 403
+
+
+def test_une_modification_refusee_n_est_pas_publiee(app_p):
+    client = _prestataire(app_p)
+    client.post(URL, data=_formulaire(client, horaires_accueil="Jamais"))
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/refuser",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    assert "Jamais" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))

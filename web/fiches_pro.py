@@ -1,0 +1,281 @@
+"""A prestataire proposes changes to its fiches; the département validates them.
+
+The form is read into the fiche's own fields and checked by the loader's
+model: the messages are the ones an author of the YAML would read.
+"""
+
+import re
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from werkzeug.exceptions import NotFound
+
+from catalogue import places, revisions
+from catalogue.recherche import RechercheIndisponible
+from catalogue.recherche.documents import document
+from catalogue.vocabulaires import vocabulaire
+from web import donnees
+from web.donnees import db
+from web.prescription import departement_requis, droits, prestataire_requis
+
+bp = Blueprint("fiches_pro", __name__)
+
+# Room for this many new sessions in one go (more: save, then add again).
+SESSIONS_NOUVELLES = 2
+SESSIONS_MAX = 200
+RE_ERREUR_SESSION = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?")
+
+
+def _fiche(fiche_id: str):
+    fiche = current_app.extensions["catalogue"].fiches.get(fiche_id)
+    if fiche is None:
+        raise NotFound()
+    return fiche
+
+
+def _auteur() -> str:
+    u = droits().utilisateur
+    return f"{u.prenom} {u.nom} (utilisateur {u.id})".strip()
+
+
+def _formulaire_depuis(champs: dict) -> dict:
+    """Form values from a revision's or a fiche's fields."""
+    form = {
+        cle: champs.get(cle) or ""
+        for cle in ("horaires_accueil", "conditions_acces", "telephone", "courriel")
+    }
+    form["site_web"] = champs.get("site_web") or ""
+    form["documents"] = "\n".join(champs.get("documents") or [])
+    form["statut"] = champs.get("statut") or "active"
+    for i, s in enumerate(champs.get("sessions") or []):
+        form[f"session_{i}_debut"] = s.get("debut") or ""
+        form[f"session_{i}_fin"] = s.get("fin") or ""
+        form[f"session_{i}_places"] = "" if s.get("places") is None else s["places"]
+        form[f"session_{i}_lieu"] = s.get("lieu") or ""
+    return form
+
+
+def _lire(form, fiche) -> tuple[dict, list[int]]:
+    """The fields typed, and the form row of each session kept."""
+    champs = {
+        cle: (form.get(cle) or "").strip() or None
+        for cle in (
+            "horaires_accueil",
+            "conditions_acces",
+            "telephone",
+            "courriel",
+            "site_web",
+        )
+    }
+    champs["documents"] = [
+        ligne.strip()
+        for ligne in (form.get("documents") or "").splitlines()
+        if ligne.strip()
+    ]
+    champs["statut"] = form.get("statut") or "active"
+    restantes = {s.debut.isoformat(): s.places_restantes for s in fiche.sessions}
+    sessions, rangs = [], []
+    for i in range(SESSIONS_MAX):
+        cles = [f"session_{i}_{k}" for k in ("debut", "fin", "places", "lieu")]
+        if not any(k in form for k in cles):
+            break
+        debut, fin, nombre, lieu = ((form.get(k) or "").strip() for k in cles)
+        if not (debut or fin or nombre or lieu):
+            continue  # an empty row: no session
+        session = {"debut": debut or None, "fin": fin or None, "lieu": lieu or None}
+        session["places"] = nombre or None
+        if restantes.get(debut) is not None:
+            session["places_restantes"] = restantes[debut]
+        sessions.append({k: v for k, v in session.items() if v is not None})
+        rangs.append(i)
+    champs["sessions"] = sessions
+    return champs, rangs
+
+
+def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
+    """Loader errors (« sessions[1].places ») next to the form field they name."""
+    par_champ: dict[str, str] = {}
+    for e in erreurs:
+        m = RE_ERREUR_SESSION.match(e.champ)
+        if m:
+            rang = rangs[int(m[1])] if int(m[1]) < len(rangs) else 0
+            nom = f"session_{rang}_{m[2] or 'debut'}"
+        elif e.champ.startswith("documents"):
+            nom = "documents"
+        elif e.champ in revisions.CHAMPS:
+            nom = e.champ
+        else:
+            nom = "general"
+        par_champ.setdefault(nom, e.message)
+    return par_champ
+
+
+def _differences(avant: dict, apres: dict) -> list[tuple[str, str, str]]:
+    """(label, before, after) for each field a revision changes."""
+    return [
+        (revisions.LIBELLES[cle], _texte(avant.get(cle)), _texte(apres.get(cle)))
+        for cle in revisions.CHAMPS
+        if (avant.get(cle) or None) != (apres.get(cle) or None)
+    ]
+
+
+def _texte(valeur) -> str:
+    if not valeur:
+        return "—"
+    if isinstance(valeur, list):
+        return " ; ".join(
+            _session_en_mots(v) if isinstance(v, dict) else str(v) for v in valeur
+        )
+    if valeur in vocabulaire("statuts"):
+        return vocabulaire("statuts").libelle(valeur)
+    return str(valeur)
+
+
+def _session_en_mots(s: dict) -> str:
+    mots = f"du {s['debut']}" + (f" au {s['fin']}" if s.get("fin") else "")
+    if s.get("places") is not None:
+        mots += f", {s['places']} places"
+    return mots + (f", {s['lieu']}" if s.get("lieu") else "")
+
+
+def _page(fiche, form, erreurs, base, statut=200, autres=()):
+    en_attente = [
+        r for r in revisions.revisions(db(), fiche.id) if r.statut == revisions.PROPOSEE
+    ]
+    lignes = max(
+        [int(k.split("_")[1]) + 1 for k in form if k.startswith("session_")] or [0]
+    )
+    actuels = revisions.champs_de(fiche)
+    return render_template(
+        "fiches_pro/modifier.html",
+        fiche=fiche,
+        form=form,
+        erreurs=erreurs,
+        base=base,
+        lignes_sessions=lignes + SESSIONS_NOUVELLES,
+        statuts=list(vocabulaire("statuts").entrees.items()),
+        en_attente=en_attente,
+        autres=[(r, _differences(actuels, revisions.contenu(r))) for r in autres],
+    ), statut
+
+
+@bp.route("/pro/fiches/<fiche_id>/modifier", methods=["GET", "POST"])
+@prestataire_requis
+def modifier(fiche_id: str):
+    fiche = _fiche(fiche_id)
+    if not droits().repond_pour(fiche.structure):
+        return render_template("prescription/interdit.html"), 403
+    derniere = revisions.dernier_numero(db(), fiche.id)
+    if request.method == "GET":
+        # A change still waiting is the starting point: nobody edits past it.
+        attente = [
+            r for r in revisions.revisions(db(), fiche.id)
+            if r.statut == revisions.PROPOSEE
+        ]  # fmt: skip
+        champs = (
+            revisions.contenu(attente[0]) if attente else revisions.champs_de(fiche)
+        )
+        return _page(fiche, _formulaire_depuis(champs), {}, derniere)
+    base_lue = request.form.get("base", "")
+    if not base_lue.isdigit():
+        return _page(fiche, request.form, {"general": "Formulaire incomplet : "
+                     "rechargez la page."}, derniere, 400)  # fmt: skip
+    champs, rangs = _lire(request.form, fiche)
+    try:
+        proposition = revisions.proposer(db(), fiche, champs, _auteur(), int(base_lue))
+    except revisions.Conflit as conflit:
+        db().rollback()
+        # Their typing is kept; the other change is shown; the next save wins.
+        return _page(
+            fiche,
+            request.form,
+            {"general": "Quelqu'un a modifié cette fiche pendant que vous la "
+             "modifiiez. Voici sa modification ; vérifiez la vôtre puis "
+             "enregistrez de nouveau."},
+            revisions.dernier_numero(db(), fiche.id),
+            409,
+            conflit.autres,
+        )  # fmt: skip
+    if proposition.erreurs:
+        return _page(
+            fiche,
+            request.form,
+            _erreurs_par_champ(proposition.erreurs, rangs),
+            int(base_lue),
+            422,
+        )
+    db().commit()
+    flash("Modification enregistrée : elle sera publiée dès sa validation.")
+    return redirect(url_for("fiches_pro.modifier", fiche_id=fiche.id), 303)
+
+
+@bp.get("/pro/modifications")
+@departement_requis
+def modifications():
+    catalogue = current_app.extensions["catalogue"].fiches
+    lignes = []
+    for r in revisions.a_valider(db()):
+        fiche = catalogue.get(r.fiche_id)
+        if fiche is not None:
+            diff = _differences(revisions.champs_de(fiche), revisions.contenu(r))
+            lignes.append((r, fiche, diff))
+    return render_template("fiches_pro/modifications.html", lignes=lignes)
+
+
+@bp.post("/pro/modifications/<int:rid>/<decision>")
+@departement_requis
+def decider(rid: int, decision: str):
+    revision = db().get(revisions.RevisionFiche, rid)
+    if revision is None or decision not in ("valider", "refuser"):
+        raise NotFound()
+    catalogue = current_app.extensions["catalogue"]
+    fiche = catalogue.fiches.get(revision.fiche_id)
+    if fiche is None:
+        raise NotFound()
+    if revision.statut != revisions.PROPOSEE:
+        flash("Cette modification a déjà été traitée.")
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    qui = _auteur()
+    if decision == "refuser":
+        revisions.decider(db(), revision, revisions.REFUSEE, qui)
+        db().commit()
+        flash(f"Modification de « {fiche.nom} » refusée.")
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    revisions.decider(db(), revision, revisions.VALIDEE, qui)
+    nouvelle = revisions.fiche_validee(fiche, revision)
+    existantes = places.par_session(db(), fiche.id)
+    for s in nouvelle.sessions:
+        cle = places.cle_session(s.debut)
+        if cle not in existantes and s.places is not None:
+            # A new session opens with all its places free.
+            places.fixer(
+                db(), fiche.id, s.places, qui, session=cle, motif="session ajoutée"
+            )
+    db().commit()
+    catalogue.fiches[fiche.id] = nouvelle
+    _indexer(nouvelle)
+    donnees.publier()
+    flash(f"Modification de « {fiche.nom} » validée et publiée.")
+    return redirect(url_for("fiches_pro.modifications"), 303)
+
+
+def _indexer(fiche) -> None:
+    """The validated fiche into the search index, with the database's places."""
+    catalogue = current_app.extensions["catalogue"]
+    etat = places.places_des_documents(places.etats(db(), [fiche.id]))
+    doc = document(fiche, catalogue.structures.get(fiche.structure), etat.get(fiche.id))
+    try:
+        current_app.extensions["recherche"].indexer([doc])
+    except RechercheIndisponible:
+        current_app.logger.warning(
+            "Fiche %s validée mais pas encore dans l'index : `flask index "
+            "synchroniser` l'y mettra",
+            fiche.id,
+        )
