@@ -1,5 +1,6 @@
 """Offre d'insertion: the application factory (the only one)."""
 
+import dataclasses
 import logging
 import threading
 from pathlib import Path
@@ -105,7 +106,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     catalogue = app.config.get("CATALOGUE") or charger_catalogue(
         Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
     )
+    # This app's own fiches: validated revisions replace entries in it, and a
+    # catalogue passed in the config may be shared with other apps.
+    catalogue = dataclasses.replace(catalogue, fiches=dict(catalogue.fiches))
     app.extensions["catalogue"] = catalogue
+    app.extensions["publication"] = revisions.Publication(catalogue)
     engine = app.extensions["db"] = stockage.creer_moteur(app.config["DATABASE_URL"])
     moteur = app.extensions["recherche"] = moteur_depuis_config(app.config)
     preparer = app.extensions["preparer"] = _une_fois(
@@ -150,7 +155,7 @@ def _preparer(app: Flask, engine, moteur, catalogue) -> None:
         with Session(engine) as db:
             places.importer_des_fiches(db, catalogue.fiches.values())
             # Validated changes from the prestataires win over the YAML.
-            revisions.appliquer_validees(db, catalogue)
+            app.extensions["publication"].synchroniser(db)
             etat = places.places_des_documents(places.etats(db))
         remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
         places.publier(engine, moteur)

@@ -279,11 +279,14 @@ def _places_ecrites(fiche: Fiche) -> Iterable[tuple[str, int, datetime]]:
             yield cle_session(s.debut), nombre, maj_le
 
 
-def publier(engine: Engine, moteur, limite: int = 500) -> int:
+def publier(engine: Engine, moteur, limite: int = 500, documents=None) -> int:
     """Drain the outbox into the search index; what fails stays for next time.
 
     Any worker may drain: each one sends the database's current figures, so
-    sending the same fiche twice is harmless.
+    sending the same fiche twice is harmless. ``documents(db, ids, etat)``,
+    when given, returns the whole documents of those fiches (a validated
+    change of a fiche goes through this outbox too); otherwise only places
+    are sent.
     """
     total = 0
     while True:
@@ -295,6 +298,10 @@ def publier(engine: Engine, moteur, limite: int = 500) -> int:
                 return total
             ids = sorted({a.fiche_id for a in a_faire})
             etat = etats(db, ids)
+            if documents is not None:
+                docs = documents(db, ids, etat)
+                moteur.indexer(docs)
+                ids = sorted(set(ids) - {d["id"] for d in docs})
             for fiche_id in ids:
                 e = etat.get(fiche_id, Etat(None, None))
                 try:

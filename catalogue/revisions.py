@@ -12,6 +12,7 @@ other is told which change came first.
 """
 
 import json
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue.chargement import Catalogue, Erreur, valider
 from catalogue.fiche import Fiche
+from catalogue.places import IndexAFaire
 
 PROPOSEE = "proposee"
 VALIDEE = "validee"
@@ -195,6 +197,9 @@ def decider(
     revision.decide_par = qui
     revision.decide_le = maintenant or maintenant_utc()
     db.add(revision)
+    if statut == VALIDEE:
+        # Through the places' outbox: the index learns it even if down now.
+        db.add(IndexAFaire(fiche_id=revision.fiche_id, cree_le=revision.decide_le))
 
 
 def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
@@ -210,19 +215,47 @@ def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
     return nouvelle
 
 
-def appliquer_validees(db: Session, catalogue: Catalogue) -> list[str]:
-    """Lay every validated revision over the loaded catalogue; changed ids."""
-    changees = []
-    for revision in db.exec(
-        select(RevisionFiche)
-        .where(RevisionFiche.statut == VALIDEE)
-        .order_by(RevisionFiche.decide_le, RevisionFiche.id)
-    ):
-        fiche = catalogue.fiches.get(revision.fiche_id)
-        if fiche is not None:
-            catalogue.fiches[revision.fiche_id] = fiche_validee(fiche, revision)
-            changees.append(revision.fiche_id)
-    return changees
+class Publication:
+    """The fiches as published: the YAML's, with validated revisions laid over.
+
+    Each worker holds its own catalogue; the database says which revisions
+    are validated. A worker that did not validate one learns it at its next
+    request (one count query) and lays it over the YAML fiche, so every
+    worker shows the same fiche at once.
+    """
+
+    def __init__(self, catalogue: Catalogue):
+        self.catalogue = catalogue
+        self._yaml = dict(catalogue.fiches)
+        self._vues: int | None = None  # validated revisions laid over so far
+        self._verrou = threading.Lock()
+
+    def synchroniser(self, db: Session) -> list[str]:
+        """Lay newly validated revisions over the catalogue; changed ids."""
+        nombre = db.exec(
+            select(func.count(RevisionFiche.id)).where(RevisionFiche.statut == VALIDEE)
+        ).one()
+        if nombre == self._vues:
+            return []
+        with self._verrou:
+            # Validated revisions never go back: their count names the state.
+            fiches: dict[str, Fiche] = {}
+            for revision in db.exec(
+                select(RevisionFiche)
+                .where(RevisionFiche.statut == VALIDEE)
+                .order_by(RevisionFiche.fiche_id, RevisionFiche.numero)
+            ):
+                fiche = fiches.get(revision.fiche_id) or self._yaml.get(
+                    revision.fiche_id
+                )
+                if fiche is not None:
+                    fiches[revision.fiche_id] = fiche_validee(fiche, revision)
+            changees = [
+                i for i, f in fiches.items() if self.catalogue.fiches.get(i) != f
+            ]
+            self.catalogue.fiches.update(fiches)
+            self._vues = nombre
+            return sorted(changees)
 
 
 # --- Writing the fiches back as YAML ------------------------------------------

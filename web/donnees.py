@@ -1,10 +1,12 @@
 """The database session of a request, and the index update after a commit."""
 
 from flask import current_app, g
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from catalogue import places
 from catalogue.recherche import RechercheIndisponible
+from catalogue.recherche.documents import document
 
 
 def db() -> Session:
@@ -28,9 +30,44 @@ def publier() -> None:
     """
     try:
         places.publier(
-            current_app.extensions["db"], current_app.extensions["recherche"]
+            current_app.extensions["db"],
+            current_app.extensions["recherche"],
+            documents=documents_publies,
         )
     except RechercheIndisponible:
         current_app.logger.warning(
             "Index de recherche non mis à jour : nouvel essai plus tard"
         )
+
+
+def documents_publies(session: Session, ids: list[str], etat) -> list[dict]:
+    """The published fiches' documents, with the database's places.
+
+    The catalogue is brought in line first: a fiche validated by another
+    worker is indexed as validated, never as it was.
+    """
+    current_app.extensions["publication"].synchroniser(session)
+    catalogue = current_app.extensions["catalogue"]
+    en_places = places.places_des_documents(etat)
+    return [
+        document(
+            catalogue.fiches[i],
+            catalogue.structures.get(catalogue.fiches[i].structure),
+            en_places.get(i, (None, None)),
+        )
+        for i in ids
+        if i in catalogue.fiches
+    ]
+
+
+def fiches_a_jour() -> None:
+    """Before a request: this worker's fiches as the database has validated them."""
+    publication = current_app.extensions.get("publication")
+    if publication is None:
+        return
+    try:
+        with Session(current_app.extensions["db"]) as session:
+            publication.synchroniser(session)
+    except SQLAlchemyError:
+        # Not migrated yet, or the database is down: the YAML fiches serve.
+        current_app.logger.warning("Modifications validées des fiches non relues")

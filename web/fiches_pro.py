@@ -18,8 +18,6 @@ from flask import (
 from werkzeug.exceptions import NotFound
 
 from catalogue import places, revisions
-from catalogue.recherche import RechercheIndisponible
-from catalogue.recherche.documents import document
 from catalogue.vocabulaires import vocabulaire
 from web import donnees
 from web.donnees import db
@@ -259,23 +257,15 @@ def decider(rid: int, decision: str):
                 db(), fiche.id, s.places, qui, session=cle, motif="session ajoutée"
             )
     db().commit()
-    catalogue.fiches[fiche.id] = nouvelle
-    _indexer(nouvelle)
+    # This worker at once; the others at their next request; the index
+    # through the outbox the validation wrote in.
+    current_app.extensions["publication"].synchroniser(db())
     donnees.publier()
     flash(f"Modification de « {fiche.nom} » validée et publiée.")
     return redirect(url_for("fiches_pro.modifications"), 303)
 
 
-def _indexer(fiche) -> None:
-    """The validated fiche into the search index, with the database's places."""
-    catalogue = current_app.extensions["catalogue"]
-    etat = places.places_des_documents(places.etats(db(), [fiche.id]))
-    doc = document(fiche, catalogue.structures.get(fiche.structure), etat.get(fiche.id))
-    try:
-        current_app.extensions["recherche"].indexer([doc])
-    except RechercheIndisponible:
-        current_app.logger.warning(
-            "Fiche %s validée mais pas encore dans l'index : `flask index "
-            "synchroniser` l'y mettra",
-            fiche.id,
-        )
+@bp.before_app_request
+def _fiches_a_jour():
+    if request.endpoint != "static":
+        donnees.fiches_a_jour()
