@@ -43,7 +43,9 @@ def verifier():
 def exporter(sortie: Path):
     """Exporte le catalogue au format data·inclusion (structures et services)."""
     from catalogue.export import exporter_catalogue
+    from web.donnees import fiches_a_jour
 
+    fiches_a_jour()  # with the prestataires' validated changes (read only)
     catalogue = current_app.extensions["catalogue"]
     structures, services = exporter_catalogue(catalogue)
     sortie.mkdir(parents=True, exist_ok=True)

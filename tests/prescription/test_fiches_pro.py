@@ -1,9 +1,19 @@
 """A prestataire keeps its fiche current; the département validates."""
 
+import json
 import re
 
-from catalogue.export import exporter_catalogue
-from tests.prescription.conftest import jeton_csrf, poster, se_connecter, texte
+from data_inclusion.schema import v1
+
+from catalogue.chargement import charger_catalogue
+from tests.conftest import ROOT
+from tests.prescription.conftest import (
+    PRESCRIPTION,
+    jeton_csrf,
+    poster,
+    se_connecter,
+    texte,
+)
 
 FICHE = "garage-evry"  # run by garage-essonne
 URL = f"/pro/fiches/{FICHE}/modifier"
@@ -43,7 +53,11 @@ def _valider_la_derniere(app):
     return admin
 
 
-def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(app_p):
+def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
+    app_p, creer_app_prescription, tmp_path
+):
+    # Two workers of one deployment: same database, same search index.
+    autre_worker = creer_app_prescription()
     client = _prestataire(app_p)
     donnees = _formulaire(
         client,
@@ -56,7 +70,7 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(app_p):
     page = texte(client.get(URL))
     assert "1 modification en attente de validation" in page
     # Not published before validation.
-    assert app_p.extensions["catalogue"].fiches[FICHE].horaires_accueil is None
+    assert "9 h à 17 h" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
 
     admin = _departement(app_p)
     a_valider = texte(admin.get("/pro/modifications"))
@@ -65,17 +79,35 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(app_p):
     assert "du 2031-03-02, 8 places" in a_valider
     _valider_la_derniere(app_p)
 
-    fiche_publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
-    assert "Du lundi au vendredi, de 9 h à 17 h" in fiche_publiee
-    recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
-    trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
-    assert trouve["places_restantes"] == 8
-    _, services = exporter_catalogue(app_p.extensions["catalogue"])
+    for app in (app_p, autre_worker):
+        fiche_publiee = texte(app.test_client().get(f"/fiches/{FICHE}"))
+        assert "Du lundi au vendredi, de 9 h à 17 h" in fiche_publiee
+        recherche = app.test_client().get("/api/v1/fiches?q=garage").get_json()
+        trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
+        assert trouve["places_restantes"] == 8
+    sortie = autre_worker.test_cli_runner().invoke(
+        args=["fiches", "exporter", "--sortie", tmp_path]
+    )
+    assert sortie.exit_code == 0, sortie.output
+    services = json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))
     service = next(s for s in services if FICHE in s["id"])
+    v1.Service.model_validate(service)
     assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
 
 
-def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(app_p):
+def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(
+    app_p, tmp_path
+):
+    # The same values written in the fiche's YAML, as an author would.
+    fiches = tmp_path / "fiches"
+    fiches.mkdir()
+    yaml_ = (PRESCRIPTION / "fiches" / f"{FICHE}.yaml").read_text(encoding="utf-8")
+    yaml_ += 'telephone: "12"\nsessions:\n  - debut: "2031-02-30"\n    places: huit\n'
+    (fiches / f"{FICHE}.yaml").write_text(yaml_, encoding="utf-8")
+    chargeur = charger_catalogue(fiches, PRESCRIPTION / "structures", racine=ROOT)
+    messages = {e.champ: e.message for e in chargeur.erreurs}
+    assert set(messages) == {"telephone", "sessions[0].debut", "sessions[0].places"}
+
     client = _prestataire(app_p)
     donnees = _formulaire(
         client,
@@ -86,11 +118,9 @@ def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(app_p):
     reponse = client.post(URL, data=donnees)
     assert reponse.status_code == 422
     page = texte(reponse)
-    assert 'id="telephone-erreur">numéro de téléphone invalide : « 12 »' in page
-    assert 'id="session_0_places-erreur">doit être un nombre entier' in page
-    assert 'id="session_0_debut-erreur">doit être une date au format AAAA-MM-JJ' in (
-        page
-    )
+    assert f'id="telephone-erreur">{messages["telephone"]}<' in page
+    assert f'id="session_0_places-erreur">{messages["sessions[0].places"]}<' in page
+    assert f'id="session_0_debut-erreur">{messages["sessions[0].debut"]}<' in page
     assert 'value="huit"' in page  # what was typed stays
     assert (
         texte(_departement(app_p).get("/pro/modifications")).count("Proposée par") == 0
