@@ -158,7 +158,9 @@ def _preparer(app: Flask, engine, moteur, catalogue) -> None:
             app.extensions["publication"].synchroniser(db)
             etat = places.places_des_documents(places.etats(db))
         remplir_si_vide(moteur, documents(catalogue, etat), app.logger)
-        places.publier(engine, moteur)
+        places.publier(
+            engine, moteur, documents=app.extensions["publication"].documents
+        )
     except RechercheIndisponible:
         app.logger.warning("Index de recherche non mis à jour au démarrage")
     except Exception:  # noqa: BLE001 - a worker must boot and serve pages anyway

@@ -24,7 +24,8 @@ from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue.chargement import Catalogue, Erreur, valider
 from catalogue.fiche import Fiche
-from catalogue.places import IndexAFaire
+from catalogue.places import IndexAFaire, places_des_documents
+from catalogue.recherche.documents import document
 
 PROPOSEE = "proposee"
 VALIDEE = "validee"
@@ -181,6 +182,32 @@ def _depuis(db: Session, fiche_id: str, base: int) -> list[RevisionFiche]:
     )
 
 
+def contenu_au(db: Session, fiche_yaml: Fiche, numero: int) -> dict:
+    """The editable fields as revision ``numero`` left them (0: the YAML's)."""
+    revision = db.exec(
+        select(RevisionFiche).where(
+            RevisionFiche.fiche_id == fiche_yaml.id, RevisionFiche.numero == numero
+        )
+    ).first()
+    return contenu(revision) if revision else champs_de(fiche_yaml)
+
+
+def reunir(depart: dict, mien: dict, autre: dict) -> tuple[dict, list[str]]:
+    """Two changes made from ``depart``: the other's, with mine laid over.
+
+    Returns the joined fields and the fields both changed (mine is kept).
+    """
+    reunis, tous_deux = {}, []
+    for cle in CHAMPS:
+        if mien.get(cle) != depart.get(cle):
+            reunis[cle] = mien.get(cle)
+            if autre.get(cle) not in (depart.get(cle), mien.get(cle)):
+                tous_deux.append(cle)
+        else:
+            reunis[cle] = autre.get(cle)
+    return reunis, tous_deux
+
+
 def decider(
     db: Session,
     revision: RevisionFiche,
@@ -256,6 +283,30 @@ class Publication:
             self.catalogue.fiches.update(fiches)
             self._vues = nombre
             return sorted(changees)
+
+    def yaml(self, fiche_id: str) -> Fiche | None:
+        """The fiche as its YAML file says, without any revision."""
+        return self._yaml.get(fiche_id)
+
+    def documents(self, db: Session, ids: list[str], etat) -> list[dict]:
+        """The published fiches' search documents, with the database's places.
+
+        For the outbox drain (``places.publier``): the catalogue is brought in
+        line first, so a fiche validated by another worker is indexed as
+        validated, never as it was.
+        """
+        self.synchroniser(db)
+        fiches, structures = self.catalogue.fiches, self.catalogue.structures
+        en_places = places_des_documents(etat)
+        return [
+            document(
+                fiches[i],
+                structures.get(fiches[i].structure),
+                en_places.get(i, (None, None)),
+            )
+            for i in ids
+            if i in fiches
+        ]
 
 
 # --- Writing the fiches back as YAML ------------------------------------------

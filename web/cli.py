@@ -99,7 +99,11 @@ def synchroniser():
     """Ajoute, met à jour et retire les fiches modifiées depuis la dernière fois."""
     moteur = current_app.extensions["recherche"]
     bilan = synchroniser_index(moteur, _documents())
-    places.publier(current_app.extensions["db"], moteur)
+    places.publier(
+        current_app.extensions["db"],
+        moteur,
+        documents=current_app.extensions["publication"].documents,
+    )
     click.echo(
         f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
         f"modifiée(s), {bilan.supprimees} retirée(s)."

@@ -6,7 +6,6 @@ from sqlmodel import Session
 
 from catalogue import places
 from catalogue.recherche import RechercheIndisponible
-from catalogue.recherche.documents import document
 
 
 def db() -> Session:
@@ -32,32 +31,12 @@ def publier() -> None:
         places.publier(
             current_app.extensions["db"],
             current_app.extensions["recherche"],
-            documents=documents_publies,
+            documents=current_app.extensions["publication"].documents,
         )
     except RechercheIndisponible:
         current_app.logger.warning(
             "Index de recherche non mis à jour : nouvel essai plus tard"
         )
-
-
-def documents_publies(session: Session, ids: list[str], etat) -> list[dict]:
-    """The published fiches' documents, with the database's places.
-
-    The catalogue is brought in line first: a fiche validated by another
-    worker is indexed as validated, never as it was.
-    """
-    current_app.extensions["publication"].synchroniser(session)
-    catalogue = current_app.extensions["catalogue"]
-    en_places = places.places_des_documents(etat)
-    return [
-        document(
-            catalogue.fiches[i],
-            catalogue.structures.get(catalogue.fiches[i].structure),
-            en_places.get(i, (None, None)),
-        )
-        for i in ids
-        if i in catalogue.fiches
-    ]
 
 
 def fiches_a_jour() -> None:

@@ -190,17 +190,7 @@ def modifier(fiche_id: str):
         proposition = revisions.proposer(db(), fiche, champs, _auteur(), int(base_lue))
     except revisions.Conflit as conflit:
         db().rollback()
-        # Their typing is kept; the other change is shown; the next save wins.
-        return _page(
-            fiche,
-            request.form,
-            {"general": "Quelqu'un a modifié cette fiche pendant que vous la "
-             "modifiiez. Voici sa modification ; vérifiez la vôtre puis "
-             "enregistrez de nouveau."},
-            revisions.dernier_numero(db(), fiche.id),
-            409,
-            conflit.autres,
-        )  # fmt: skip
+        return _conflit(fiche, champs, int(base_lue), conflit.autres)
     if proposition.erreurs:
         return _page(
             fiche,
@@ -212,6 +202,36 @@ def modifier(fiche_id: str):
     db().commit()
     flash("Modification enregistrée : elle sera publiée dès sa validation.")
     return redirect(url_for("fiches_pro.modifier", fiche_id=fiche.id), 303)
+
+
+def _conflit(fiche, champs: dict, base: int, autres):
+    """Someone saved first: both changes joined in the form, theirs shown.
+
+    Nothing is stored yet; the next save, on the newer number, keeps both.
+    """
+    fiche_yaml = current_app.extensions["publication"].yaml(fiche.id) or fiche
+    depart = revisions.contenu_au(db(), fiche_yaml, base)
+    attente = [r for r in autres if r.statut == revisions.PROPOSEE]
+    autre = revisions.contenu(attente[-1]) if attente else revisions.champs_de(fiche)
+    mien = revisions.champs_de(revisions.appliquer(fiche, champs)[0])
+    reunis, tous_deux = revisions.reunir(depart, mien, autre)
+    message = (
+        "Quelqu'un a modifié cette fiche pendant que vous la modifiiez. Le "
+        "formulaire réunit sa modification et la vôtre ; vérifiez puis "
+        "enregistrez de nouveau."
+    )
+    if tous_deux:
+        noms = ", ".join(revisions.LIBELLES[c] for c in tous_deux)
+        message += f" Vous avez changé tous les deux : {noms} ; c'est votre texte "
+        message += "qui est dans le formulaire."
+    return _page(
+        fiche,
+        _formulaire_depuis(reunis),
+        {"general": message},
+        revisions.dernier_numero(db(), fiche.id),
+        409,
+        autres,
+    )
 
 
 @bp.get("/pro/modifications")

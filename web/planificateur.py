@@ -60,7 +60,12 @@ def envoyer_les_messages(app: Flask) -> str:
 
 
 def publier_les_places(app: Flask) -> str:
-    n = places.publier(app.extensions["db"], app.extensions["recherche"])
+    # Whole documents: a fiche validated meanwhile goes out as validated.
+    n = places.publier(
+        app.extensions["db"],
+        app.extensions["recherche"],
+        documents=app.extensions["publication"].documents,
+    )
     return f"{n} fiche(s) mise(s) à jour dans l'index"
 
 

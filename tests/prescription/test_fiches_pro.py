@@ -1,11 +1,13 @@
 """A prestataire keeps its fiche current; the département validates."""
 
+import html
 import json
 import re
 
 from data_inclusion.schema import v1
 
 from catalogue.chargement import charger_catalogue
+from catalogue.recherche import RechercheIndisponible
 from tests.conftest import ROOT
 from tests.prescription.conftest import (
     PRESCRIPTION,
@@ -29,7 +31,11 @@ def _departement(app):
 
 def _formulaire(client, **changes) -> dict:
     """The form as the page shows it, with the user's changes typed in."""
-    page = client.get(URL).get_data(as_text=True)
+    return {**_champs_de_la_page(client.get(URL).get_data(as_text=True)), **changes}
+
+
+def _champs_de_la_page(page: str) -> dict:
+    page = html.unescape(page)
     champs = dict(
         re.findall(
             r'<input type="(?:text|tel|email|url|date|hidden)" '
@@ -40,8 +46,8 @@ def _formulaire(client, **changes) -> dict:
     champs.update(re.findall(r'type="hidden" name="(\w+)" value="([^"]*)"', page))
     for nom in ("horaires_accueil", "conditions_acces", "documents"):
         champs[nom] = re.search(rf'name="{nom}"[^>]*>([^<]*)</textarea>', page)[1]
-    champs["statut"] = "active"
-    return {**champs, **changes}
+    champs["statut"] = re.search(r'<option value="([^"]+)" selected', page)[1]
+    return champs
 
 
 def _valider_la_derniere(app):
@@ -137,14 +143,31 @@ def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
     page = texte(reponse)
     assert "Quelqu'un a modifié cette fiche" in page
     assert "Horaires : Le matin" in re.sub(r"<[^>]+>", "", page)
-    assert "Avoir un véhicule" in page  # Bruno's typing is kept
-    # Sent again, now on the newer number, it is stored too: nothing lost.
-    nouvelle_base = re.search(r'name="base" value="(\d+)"', page)[1]
-    form_bruno["base"] = nouvelle_base
-    form_bruno["horaires_accueil"] = "Le matin"
+    assert "tous les deux" not in page
+    # The form now holds both changes: Bruno only sends it again.
+    form_bruno = _champs_de_la_page(page)
+    assert form_bruno["horaires_accueil"] == "Le matin"
+    assert form_bruno["conditions_acces"] == "Avoir un véhicule"
     assert bruno.post(URL, data=form_bruno).status_code == 303
     a_valider = texte(_departement(app_p).get("/pro/modifications"))
     assert a_valider.count("Proposée par") == 2
+
+    _valider_la_derniere(app_p)
+    _valider_la_derniere(app_p)
+    publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Le matin" in publiee
+    assert "Avoir un véhicule" in publiee
+
+
+def test_deux_textes_differents_pour_le_meme_champ_sont_signales(app_p):
+    alice, bruno = _prestataire(app_p), _prestataire(app_p)
+    form_alice = _formulaire(alice, horaires_accueil="Le matin")
+    form_bruno = _formulaire(bruno, horaires_accueil="L'après-midi")
+    assert alice.post(URL, data=form_alice).status_code == 303
+    page = texte(bruno.post(URL, data=form_bruno))
+    assert "Vous avez changé tous les deux : Horaires" in page
+    assert "Horaires : Le matin" in re.sub(r"<[^>]+>", "", page)  # hers, shown
+    assert _champs_de_la_page(page)["horaires_accueil"] == "L'après-midi"  # his
 
 
 def test_un_prestataire_d_une_autre_structure_est_refuse(app_p):
@@ -164,3 +187,32 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
     assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
     assert "Jamais" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
     assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+
+
+def test_une_action_fermee_pendant_une_panne_de_l_index_en_sort_a_la_reprise(
+    app_p, monkeypatch
+):
+    recherche = app_p.extensions["recherche"]
+
+    def trouvee() -> bool:
+        reponse = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
+        return FICHE in [r["id"] for r in reponse["resultats"]]
+
+    assert trouvee()
+    client = _prestataire(app_p)
+    client.post(URL, data={**_formulaire(client), "statut": "suspendue"})
+
+    def en_panne(*_args, **_kwargs):
+        raise RechercheIndisponible("index hors service")
+
+    monkeypatch.setattr(recherche, "indexer", en_panne)
+    monkeypatch.setattr(recherche, "maj_places", en_panne)
+    admin = _valider_la_derniere(app_p)
+    assert "validée et publiée" in texte(admin.get("/pro/modifications"))
+    assert "Suspendue" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert trouvee()  # the index missed it...
+
+    monkeypatch.undo()
+    # ...and learns it at the next change of places, from the outbox.
+    assert poster(client, f"/pro/places/{FICHE}", {"places": "4"}).status_code < 400
+    assert not trouvee()
