@@ -115,6 +115,19 @@ def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
     return par_champ
 
 
+PARTIES_SESSION = {"debut": "début", "fin": "fin", "places": "places", "lieu": "lieu"}
+
+
+def _dans_le_resume(nom: str, message: str) -> str:
+    """The summary names the field: « Session 1, places : doit être… »."""
+    m = re.fullmatch(r"session_(\d+)_(\w+)", nom)
+    if m:
+        return f"Session {int(m[1]) + 1}, {PARTIES_SESSION.get(m[2], m[2])} : {message}"
+    if nom in revisions.LIBELLES:
+        return f"{revisions.LIBELLES[nom]} : {message}"
+    return message
+
+
 def _differences(avant: dict, apres: dict) -> list[tuple[str, str, str]]:
     """(label, before, after) for each field a revision changes."""
     return [
@@ -147,15 +160,20 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
     en_attente = [
         r for r in revisions.revisions(db(), fiche.id) if r.statut == revisions.PROPOSEE
     ]
+    # The rows holding something, then room for new sessions.
     lignes = max(
-        [int(k.split("_")[1]) + 1 for k in form if k.startswith("session_")] or [0]
-    )
+        [int(k.split("_")[1]) + 1 for k, v in form.items()
+         if k.startswith("session_") and str(v).strip()] or [0]
+    )  # fmt: skip
     actuels = revisions.champs_de(fiche)
     return render_template(
         "fiches_pro/modifier.html",
         fiche=fiche,
         form=form,
         erreurs=erreurs,
+        resume=[
+            (nom, _dans_le_resume(nom, message)) for nom, message in erreurs.items()
+        ],
         base=base,
         lignes_sessions=lignes + SESSIONS_NOUVELLES,
         statuts=list(vocabulaire("statuts").entrees.items()),
