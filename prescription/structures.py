@@ -4,18 +4,34 @@ Used by the département admin's pages and by the command line alike; every
 change is written in the administration journal with who did it.
 """
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
 from prescription.modeles import (
+    DEPARTEMENT,
+    DEPARTEMENT_ADMIN,
+    PRESTATAIRE,
+    PRESTATAIRE_ADMIN,
+    PRESTATAIRE_MEMBRE,
+    REFERENT,
     ROLES,
+    SERVICE_PRESCRIPTEUR,
     TYPES_STRUCTURE,
     Adhesion,
     StructurePro,
     Utilisateur,
 )
+
+# A role only means something in its kind of structure (rights read it so).
+ROLES_PAR_TYPE = {
+    SERVICE_PRESCRIPTEUR: (REFERENT,),
+    PRESTATAIRE: (PRESTATAIRE_MEMBRE, PRESTATAIRE_ADMIN),
+    DEPARTEMENT: (DEPARTEMENT_ADMIN,),
+}
 
 
 class JournalAdmin(SQLModel, table=True):
@@ -77,6 +93,8 @@ def creer_structure(
     nom = nom.strip()
     if not 2 <= len(nom) <= 200:
         raise Refus("Donnez un nom de 2 à 200 caractères.")
+    if any(unicodedata.category(c) == "Cc" for c in nom):
+        raise Refus("Le nom contient un caractère invisible : retapez-le.")
     if type_ not in TYPES_STRUCTURE:
         raise Refus("Choisissez le type de la structure.")
     if db.exec(select(StructurePro).where(StructurePro.nom == nom)).first():
@@ -99,8 +117,14 @@ def rattacher(
     """Give ``role`` in ``structure`` to an existing account (not committed)."""
     if role not in ROLES:
         raise Refus("Choisissez un rôle.")
+    if role not in ROLES_PAR_TYPE.get(structure.type, ()):
+        permis = " ou ".join(f"« {ROLES[r]} »" for r in ROLES_PAR_TYPE[structure.type])
+        raise Refus(f"Ce rôle ne se donne pas dans « {structure.nom} » : {permis}.")
+    # Addresses are compared without case: « Camille@X.fr » is camille@x.fr.
     utilisateur = db.exec(
-        select(Utilisateur).where(Utilisateur.courriel == courriel.strip())
+        select(Utilisateur).where(
+            func.lower(Utilisateur.courriel) == courriel.strip().lower()
+        )
     ).first()
     if utilisateur is None:
         raise Refus(

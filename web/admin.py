@@ -1,8 +1,17 @@
 """The département admin's pages: structures and who is a member where."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import NotFound
 
+from catalogue.vocabulaires import vocabulaire
 from prescription import structures as domaine
 from prescription.modeles import ROLES, TYPES_STRUCTURE, Adhesion, StructurePro
 from web.donnees import db
@@ -28,6 +37,7 @@ def _page(statut=200, erreurs=None, form=None):
         structures=domaine.structures(db()),
         journal=domaine.journal(db(), 20),
         roles=ROLES,
+        roles_par_type=domaine.ROLES_PAR_TYPE,
         types=TYPES,
         erreurs=erreurs or {},
         form=form or {},
@@ -40,14 +50,35 @@ def structures():
     return _page()
 
 
+def _erreurs_de_creation(f) -> dict[str, str]:
+    """What the catalogue and vocabularies say of the structure's links."""
+    erreurs = {}
+    fiches = (f.get("structure_catalogue") or "").strip()
+    if fiches and fiches not in current_app.extensions["catalogue"].structures:
+        erreurs["structure_catalogue"] = (
+            f"Aucune structure « {fiches} » dans les fiches : recopiez l'identifiant "
+            "écrit dans ses fiches (champ structure)."
+        )
+    prescripteur = (f.get("type_prescripteur") or "").strip()
+    if prescripteur and prescripteur not in vocabulaire("prescripteurs"):
+        erreurs["type_prescripteur"] = (
+            f"Type de prescripteur inconnu : « {prescripteur} » (par exemple "
+            "referent-rsa)."
+        )
+    return erreurs
+
+
 @bp.post("/pro/structures")
 @departement_requis
 def creer():
     f = request.form
+    erreurs = _erreurs_de_creation(f)
+    if erreurs:
+        return _page(422, erreurs, f)
     try:
         s = domaine.creer_structure(
             db(),
-            f.get("nom", ""),
+            f.get("nom_structure", ""),
             f.get("type", ""),
             _qui(),
             structure_catalogue=(f.get("structure_catalogue") or "").strip(),
@@ -55,7 +86,7 @@ def creer():
         )
     except domaine.Refus as refus:
         db().rollback()
-        return _page(422, {"nom": str(refus)}, f)
+        return _page(422, {"nom_structure": str(refus)}, f)
     db().commit()
     flash(f"Structure « {s.nom} » créée.")
     return redirect(url_for("admin.structures"), 303)
