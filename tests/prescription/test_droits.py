@@ -1,18 +1,20 @@
 """Every route, every role: who may, who may not (htmx fragments included)."""
 
 import itertools
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
 
 from catalogue import places as places_
+from catalogue import revisions
 from catalogue.territoires import referentiel
 from prescription import demandes, liens
 from prescription.demandes import Acteur, Demande, Personne
 from prescription.droits import Droits
 from prescription.modeles import (
     ORIGINE_REFERENT,
+    Adhesion,
     Prescription,
     StructurePro,
     Utilisateur,
@@ -30,6 +32,7 @@ ROLES = (
 A, R = True, False  # autorisé, refusé
 NUMEROS = itertools.count(1)
 FICHE = "garage-evry"  # run by garage-essonne; atelier-orne is "another structure"
+TEMOIN = "temoin@exemple.fr"  # an account the admin rows give and take roles to
 
 # The person of nouvelle_demande, as the département looks her up.
 RGPD = {"nom": "Diallo", "contact": "06 12 34 56 78", "ids": "{bid}"}
@@ -88,6 +91,24 @@ MATRICE = [
     ("pilotage.api", "GET", "/api/v1/pilotage", False, {}, (R, R, R, A, A, A)),
     ("pilotage.importer", "POST", "/pro/pilotage/historique", False, {},
      (R, R, R, R, R, A)),
+    ("fiches_pro.modifier", "GET", "/pro/fiches/{fiche}/modifier", False, {},
+     (R, R, R, R, A, R)),
+    ("fiches_pro.modifier", "POST", "/pro/fiches/{fiche}/modifier", False,
+     {"base": "{base}", "horaires_accueil": "Le matin"}, (R, R, R, R, A, R)),
+    ("fiches_pro.modifications", "GET", "/pro/modifications", False, {},
+     (R, R, R, R, R, A)),
+    ("fiches_pro.decider", "POST", "/pro/modifications/{rid}/valider", False, {},
+     (R, R, R, R, R, A)),
+    ("fiches_pro.decider", "POST", "/pro/modifications/{rid}/refuser", False, {},
+     (R, R, R, R, R, A)),
+    ("admin.structures", "GET", "/pro/structures", False, {}, (R, R, R, R, R, A)),
+    ("admin.creer", "POST", "/pro/structures", False,
+     {"nom_structure": "Mission locale", "type": "service-prescripteur"},
+     (R, R, R, R, R, A)),
+    ("admin.ajouter_membre", "POST", "/pro/structures/{departement}/membres", False,
+     {"courriel": TEMOIN, "role": "departement_admin"}, (R, R, R, R, R, A)),
+    ("admin.retirer_membre", "POST", "/pro/structures/{service}/membres/{aid}/retirer",
+     False, {}, (R, R, R, R, R, A)),
     ("connexion.connexion", "GET", "/connexion", False, {}, (A, A, A, A, A, A)),
     ("connexion.demo", "POST", "/connexion/demo", False, {"role": "departement"},
      (A, A, A, A, A, A)),
@@ -161,6 +182,9 @@ def nouvelle_demande(app) -> dict:
                 StructurePro.structure_catalogue == "garage-essonne"
             )
         ).one()
+        revision = _revision_proposee(app, db)
+        service = Droits.lire(db, referent).service
+        adhesion = _adhesion_du_temoin(db, service)
         db.commit()
         return {
             "structure": garage.id,
@@ -169,7 +193,37 @@ def nouvelle_demande(app) -> dict:
             "suivi": suivi,
             "places": places,
             "fiche": FICHE,
+            "base": revisions.dernier_numero(db, FICHE),
+            "rid": revision.id,
+            "service": service.id,
+            "departement": db.exec(
+                select(StructurePro.id).where(StructurePro.type == "departement")
+            ).one(),
+            "aid": adhesion.id,
         }
+
+
+def _revision_proposee(app, db):
+    """A change of the fiche waiting for the département, as it stands."""
+    fiche = app.extensions["catalogue"].fiches[FICHE]
+    base = revisions.dernier_numero(db, FICHE)
+    champs = revisions.champs_de(fiche)
+    return revisions.proposer(db, fiche, champs, "essai", base).revision
+
+
+def _adhesion_du_temoin(db, service) -> Adhesion:
+    temoin = db.exec(select(Utilisateur).where(Utilisateur.courriel == TEMOIN)).first()
+    if temoin is None:
+        temoin = Utilisateur(
+            idp="essai", sub="temoin", courriel=TEMOIN, cree_le=datetime.now(UTC)
+        )
+        db.add(temoin)
+        db.flush()
+    cle = {"utilisateur_id": temoin.id, "structure_id": service.id, "role": "referent"}
+    adhesion = db.exec(select(Adhesion).filter_by(**cle)).first() or Adhesion(**cle)
+    db.add(adhesion)
+    db.flush()
+    return adhesion
 
 
 def autorise(reponse) -> bool:
@@ -183,7 +237,8 @@ def test_chaque_route_avec_chaque_role(app_p, monde):
     routes = {
         r.endpoint
         for r in app_p.url_map.iter_rules()
-        if r.endpoint.split(".")[0] in ("prescription", "connexion", "pilotage")
+        if r.endpoint.split(".")[0]
+        in ("prescription", "connexion", "pilotage", "fiches_pro", "admin")
     }
     assert routes - HORS_MATRICE == {ligne[0] for ligne in MATRICE}
     for endpoint, methode, modele, en_htmx, form, attendus in MATRICE:
