@@ -5,12 +5,11 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlmodel import Session, select
 
+from prescription import structures as domaine
 from prescription.modeles import (
     ROLES,
     TYPES_STRUCTURE,
-    Adhesion,
     StructurePro,
-    Utilisateur,
 )
 from web import planificateur
 
@@ -49,25 +48,21 @@ def resumer():
 @click.option("--type-prescripteur", default=None)
 def rattacher(courriel, structure, role, type_, structure_catalogue, type_prescripteur):
     """Donne un rôle dans une structure à un professionnel déjà connecté une fois."""
+    # The same checks and journal as the département's page.
     with Session(current_app.extensions["db"]) as db:
-        utilisateur = db.exec(
-            select(Utilisateur).where(Utilisateur.courriel == courriel)
-        ).first()
-        if utilisateur is None:
-            raise click.ClickException(
-                "Aucun compte avec cette adresse : "
-                "la personne doit se connecter une fois."
-            )
-        s = db.exec(select(StructurePro).where(StructurePro.nom == structure)).first()
-        if s is None:
-            s = StructurePro(
-                nom=structure,
-                type=type_,
+        try:
+            s = db.exec(
+                select(StructurePro).where(StructurePro.nom == structure)
+            ).first() or domaine.creer_structure(
+                db,
+                structure,
+                type_,
+                "ligne de commande",
                 structure_catalogue=structure_catalogue,
                 type_prescripteur=type_prescripteur,
             )
-            db.add(s)
-            db.flush()
-        db.add(Adhesion(utilisateur_id=utilisateur.id, structure_id=s.id, role=role))
+            domaine.rattacher(db, courriel, s, role, "ligne de commande")
+        except domaine.Refus as refus:
+            raise click.ClickException(str(refus)) from None
         db.commit()
     click.echo(f"Rôle « {ROLES[role]} » donné dans « {structure} ».")

@@ -135,3 +135,25 @@ def test_l_admin_ne_retire_pas_son_propre_role(app_p):
         admin.get("/pro/structures")
     )
     assert admin.get("/pro/structures").status_code == 200
+
+
+def test_la_commande_rattacher_ecrit_au_meme_journal(app_p):
+    se_connecter(app_p.test_client(), "referent", prescripteur="referent-rsa")
+    commande = ["prescriptions", "rattacher", CAMILLE, "Garage de l'Essonne"]
+    options = ["--structure-catalogue", "garage-essonne"]
+    sortie = app_p.test_cli_runner().invoke(
+        args=[*commande, "prestataire_membre", *options]
+    )
+    assert "Rôle « Membre d'une structure prestataire » donné" in sortie.output
+    assert _journal(app_p) == [
+        "structure créée : « Garage de l'Essonne » (prestataire)",
+        "rôle « Membre d'une structure prestataire » donné à "
+        f"{CAMILLE} dans « Garage de l'Essonne »",
+    ]
+    # Given twice: refused with the page's message, nothing more written.
+    sortie = app_p.test_cli_runner().invoke(
+        args=[*commande, "prestataire_membre", *options]
+    )
+    assert sortie.exit_code == 1
+    assert "a déjà ce rôle" in sortie.output
+    assert len(_journal(app_p)) == 2
