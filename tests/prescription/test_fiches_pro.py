@@ -4,8 +4,11 @@ import html
 import json
 import re
 
+import pytest
 from data_inclusion.schema import v1
+from sqlmodel import Session
 
+from catalogue import revisions
 from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from tests.conftest import ROOT
@@ -216,3 +219,27 @@ def test_une_action_fermee_pendant_une_panne_de_l_index_en_sort_a_la_reprise(
     # ...and learns it at the next change of places, from the outbox.
     assert poster(client, f"/pro/places/{FICHE}", {"places": "4"}).status_code < 400
     assert not trouvee()
+
+
+def test_deux_enregistrements_au_meme_instant_un_seul_prend_le_numero(
+    app_p, monkeypatch
+):
+    """Both read « nothing since my number » before either wrote: the
+    database's unique number lets one in, the other is told who came first."""
+    fiche = app_p.extensions["catalogue"].fiches[FICHE]
+    moteur = app_p.extensions["db"]
+    with Session(moteur) as db:
+        revisions.proposer(db, fiche, {"horaires_accueil": "Le matin"}, "Alice", 0)
+        db.commit()
+    lu_trop_tot = iter([[]])  # Bruno's check ran before Alice's write
+    depuis = revisions._depuis
+    monkeypatch.setattr(
+        revisions, "_depuis", lambda *a: next(lu_trop_tot, None) or depuis(*a)
+    )
+    with Session(moteur) as db:
+        with pytest.raises(revisions.Conflit) as conflit:
+            revisions.proposer(db, fiche, {"conditions_acces": "Permis"}, "Bruno", 0)
+        db.rollback()
+        assert [r.auteur for r in conflit.value.autres] == ["Alice"]
+    with Session(moteur) as db:
+        assert [r.auteur for r in revisions.revisions(db, FICHE)] == ["Alice"]
