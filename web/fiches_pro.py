@@ -5,6 +5,7 @@ model: the messages are the ones an author of the YAML would read.
 """
 
 import re
+from datetime import date
 
 from flask import (
     Blueprint,
@@ -15,10 +16,14 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy import func
+from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from catalogue import places, revisions
 from catalogue.vocabulaires import vocabulaire
+from prescription import demandes, workflow
+from prescription.modeles import Prescription
 from web import donnees
 from web.donnees import db
 from web.prescription import departement_requis, droits, prestataire_requis
@@ -204,6 +209,16 @@ def modifier(fiche_id: str):
         return _page(fiche, request.form, {"general": "Formulaire incomplet : "
                      "rechargez la page."}, derniere, 400)  # fmt: skip
     champs, rangs = _lire(request.form, fiche)
+    nouvelle, _ = revisions.appliquer(fiche, champs)
+    if nouvelle is not None:
+        occupees = [
+            c
+            for c in _sessions_retirees(fiche, nouvelle)
+            if _demandes_par_session(fiche.id).get(c)
+        ]
+        if occupees:
+            message = _session_occupee(occupees, fiche.id)
+            return _page(fiche, request.form, {"general": message}, int(base_lue), 422)
     try:
         proposition = revisions.proposer(db(), fiche, champs, _auteur(), int(base_lue))
     except revisions.Conflit as conflit:
@@ -284,15 +299,26 @@ def decider(rid: int, decision: str):
         db().commit()
         flash(f"Modification de « {fiche.nom} » refusée.")
         return redirect(url_for("fiches_pro.modifications"), 303)
-    revisions.decider(db(), revision, revisions.VALIDEE, qui)
     nouvelle = revisions.fiche_validee(fiche, revision)
+    retirees = _sessions_retirees(fiche, nouvelle)
+    occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
+    if occupees:
+        flash(_session_occupee(occupees, fiche.id))
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    revisions.decider(db(), revision, revisions.VALIDEE, qui)
     existantes = places.par_session(db(), fiche.id)
     for s in nouvelle.sessions:
         cle = places.cle_session(s.debut)
         if cle not in existantes and s.places is not None:
             # A new session opens with all its places free.
-            places.fixer(
-                db(), fiche.id, s.places, qui, session=cle, motif="session ajoutée"
+            demandes.fixer_les_places(
+                db(), nouvelle, s.places, qui, session=cle, motif="session ajoutée"
+            )
+    for cle in retirees:
+        if getattr(existantes.get(cle), "places_restantes", None) is not None:
+            # Its places no longer count in the search's total.
+            demandes.fixer_les_places(
+                db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
     db().commit()
     # This worker at once; the others at their next request; the index
@@ -301,6 +327,35 @@ def decider(rid: int, decision: str):
     donnees.publier()
     flash(f"Modification de « {fiche.nom} » validée et publiée.")
     return redirect(url_for("fiches_pro.modifications"), 303)
+
+
+def _sessions_retirees(avant, apres) -> list[str]:
+    gardees = {places.cle_session(s.debut) for s in apres.sessions}
+    return sorted({places.cle_session(s.debut) for s in avant.sessions} - gardees)
+
+
+def _demandes_par_session(fiche_id: str) -> dict[str, int]:
+    """Requests holding or waiting for a place, per session."""
+    en_cours = (*workflow.TIENNENT_UNE_PLACE, workflow.LISTE_ATTENTE)
+    return dict(
+        db()
+        .exec(
+            select(Prescription.session, func.count(Prescription.id))
+            .where(Prescription.fiche_id == fiche_id, Prescription.statut.in_(en_cours))
+            .group_by(Prescription.session)
+        )
+        .all()
+    )
+
+
+def _session_occupee(sessions: list[str], fiche_id: str) -> str:
+    nombre = sum(_demandes_par_session(fiche_id).get(c, 0) for c in sessions)
+    jours = ", ".join(date.fromisoformat(c).strftime("%d/%m/%Y") for c in sessions)
+    return (
+        f"La session du {jours} a encore {nombre} demande"
+        f"{'s' if nombre > 1 else ''} en cours : répondez-y ou clôturez-les "
+        "(« Demandes reçues ») avant de la retirer."
+    )
 
 
 @bp.before_app_request

@@ -135,6 +135,7 @@ def fiche(fiche_id: str):
     fiche = catalogue.fiches.get(fiche_id)
     if fiche is None:
         raise NotFound()
+    fiche = _sessions_en_direct(fiche)
     structure = catalogue.structures.get(fiche.structure)
     prestataires = [
         (catalogue.structures.get(p.structure), p.places) for p in fiche.prestataires
@@ -181,6 +182,24 @@ def _adresse_propre(args: MultiDict) -> str:
         if valeur.strip() and (cle, valeur) != ("tri", "pertinence")
     )
     return _adresse_recherche(propres)
+
+
+def _sessions_en_direct(fiche):
+    """Each session with the places the database holds (the YAML's are a start)."""
+    if not fiche.sessions:
+        return fiche
+    lignes = places.par_session(db(), fiche.id)
+    sessions = [
+        s.model_copy(
+            update={
+                "places_restantes": lignes[places.cle_session(s.debut)].places_restantes
+            }
+        )
+        if places.cle_session(s.debut) in lignes
+        else s
+        for s in fiche.sessions
+    ]
+    return fiche.model_copy(update={"sessions": sessions})
 
 
 def _places(fiche) -> affichage.Places:

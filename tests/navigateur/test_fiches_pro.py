@@ -99,6 +99,7 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session_de_8_places(
     expect(resultat.get_by_text("8 places")).to_be_visible()
     resultat.get_by_role("link", name="Garage solidaire").click()
     expect(page.get_by_text("Du lundi au vendredi, de 9 h à 17 h")).to_be_visible()
+    expect(page.get_by_text("mars 2031 – 8 places libres")).to_be_visible()
     contexte.close()
 
 

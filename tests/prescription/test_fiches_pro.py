@@ -13,6 +13,7 @@ from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from tests.conftest import ROOT
 from tests.prescription.conftest import (
+    PERSONNE,
     PRESCRIPTION,
     jeton_csrf,
     poster,
@@ -22,6 +23,8 @@ from tests.prescription.conftest import (
 
 FICHE = "garage-evry"  # run by garage-essonne
 URL = f"/pro/fiches/{FICHE}/modifier"
+CV = "cv-sessions-alencon"  # atelier-orne's: sessions of 2099-03-01 and 2099-06-01
+URL_CV = f"/pro/fiches/{CV}/modifier"
 
 
 def _prestataire(app, structure="garage-essonne"):
@@ -32,9 +35,9 @@ def _departement(app):
     return se_connecter(app.test_client(), "departement")
 
 
-def _formulaire(client, **changes) -> dict:
+def _formulaire(client, url=URL, **changes) -> dict:
     """The form as the page shows it, with the user's changes typed in."""
-    return {**_champs_de_la_page(client.get(URL).get_data(as_text=True)), **changes}
+    return {**_champs_de_la_page(client.get(url).get_data(as_text=True)), **changes}
 
 
 def _champs_de_la_page(page: str) -> dict:
@@ -91,6 +94,7 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     for app in (app_p, autre_worker):
         fiche_publiee = texte(app.test_client().get(f"/fiches/{FICHE}"))
         assert "Du lundi au vendredi, de 9 h à 17 h" in fiche_publiee
+        assert "mars 2031 – 8 places libres" in fiche_publiee
         recherche = app.test_client().get("/api/v1/fiches?q=garage").get_json()
         trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
         assert trouve["places_restantes"] == 8
@@ -243,3 +247,58 @@ def test_deux_enregistrements_au_meme_instant_un_seul_prend_le_numero(
         assert [r.auteur for r in conflit.value.autres] == ["Alice"]
     with Session(moteur) as db:
         assert [r.auteur for r in revisions.revisions(db, FICHE)] == ["Alice"]
+
+
+def _sans_la_session(form: dict, debut: str) -> dict:
+    """The form with that session's row emptied, as the page says to remove it."""
+    rang = next(k.split("_")[1] for k, v in form.items() if v == debut)
+    return {
+        **form,
+        **{f"session_{rang}_{p}": "" for p in ("debut", "fin", "places", "lieu")},
+    }
+
+
+def _places_dans_la_recherche(app, fiche_id: str):
+    reponse = app.test_client().get("/api/v1/fiches?q=curriculum").get_json()
+    return next(r for r in reponse["resultats"] if r["id"] == fiche_id)[
+        "places_restantes"
+    ]
+
+
+def test_une_session_retiree_ne_compte_plus_ses_places(app_p):
+    assert _places_dans_la_recherche(app_p, CV) == 5 + 1
+    client = _prestataire(app_p, "atelier-orne")
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    assert client.post(URL_CV, data=form).status_code == 303
+    _valider_la_derniere(app_p)
+    assert _places_dans_la_recherche(app_p, CV) == 5
+    page = texte(app_p.test_client().get(f"/fiches/{CV}"))
+    assert "mars 2099 – 5 places libres" in page
+    assert "juin 2099" not in page
+
+
+def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
+    client = _prestataire(app_p, "atelier-orne")
+    # Proposed while the session is empty...
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    assert client.post(URL_CV, data=form).status_code == 303
+    # ...then someone signs up for it before the département validates.
+    personne = {**PERSONNE, "consentement": "oui", "session": "2099-06-01"}
+    inscription = poster(app_p.test_client(), f"/fiches/{CV}/inscription", personne)
+    assert inscription.status_code == 303
+
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/valider",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    poster(admin, f"/pro/modifications/{rid}/valider")
+    page = texte(admin.get("/pro/modifications"))
+    assert "La session du 01/06/2099 a encore 1 demande en cours" in page
+    assert "Proposée par" in page  # still waiting, nothing decided
+    assert "juin 2099" in texte(app_p.test_client().get(f"/fiches/{CV}"))
+
+    # Refused by the département, then proposed again: told at once, on the form.
+    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    reponse = client.post(URL_CV, data=form)
+    assert reponse.status_code == 422
+    assert "La session du 01/06/2099 a encore 1 demande en cours" in texte(reponse)
