@@ -229,13 +229,17 @@ def decider(
         db.add(IndexAFaire(fiche_id=revision.fiche_id, cree_le=revision.decide_le))
 
 
+def _jour_de(revision: RevisionFiche):
+    return (revision.decide_le or revision.cree_le).date()
+
+
 def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
     """``fiche`` with a validated revision laid over it, dated by its decision."""
     champs = contenu(revision)
     nouvelle, erreurs = appliquer(fiche, champs)
     if erreurs:  # the model changed since: the YAML fiche stays as it was
         return fiche
-    jour = (revision.decide_le or revision.cree_le).date()
+    jour = _jour_de(revision)
     if jour > nouvelle.date_maj:
         nouvelle = nouvelle.model_copy(update={"date_maj": jour})
         nouvelle.model_fields_set.add("date_maj")
@@ -272,11 +276,13 @@ class Publication:
                 .where(RevisionFiche.statut == VALIDEE)
                 .order_by(RevisionFiche.fiche_id, RevisionFiche.numero)
             ):
-                fiche = fiches.get(revision.fiche_id) or self._yaml.get(
-                    revision.fiche_id
-                )
-                if fiche is not None:
-                    fiches[revision.fiche_id] = fiche_validee(fiche, revision)
+                yaml_ = self._yaml.get(revision.fiche_id)
+                if yaml_ is None or yaml_.date_maj > _jour_de(revision):
+                    # The YAML was edited after this change (its date_maj says
+                    # so): the file wins, as for places.
+                    continue
+                fiche = fiches.get(revision.fiche_id) or yaml_
+                fiches[revision.fiche_id] = fiche_validee(fiche, revision)
             changees = [
                 i for i, f in fiches.items() if self.catalogue.fiches.get(i) != f
             ]

@@ -3,6 +3,9 @@
 import html
 import json
 import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from data_inclusion.schema import v1
@@ -302,3 +305,36 @@ def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
     reponse = client.post(URL_CV, data=form)
     assert reponse.status_code == 422
     assert "La session du 01/06/2099 a encore 1 demande en cours" in texte(reponse)
+
+
+def test_un_yaml_modifie_apres_la_validation_l_emporte(
+    creer_app_prescription, tmp_path
+):
+    """As for places: the file wins only when its date_maj is after the change."""
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    dossiers = {
+        "FICHES_DIR": str(tmp_path / "catalogue" / "fiches"),
+        "STRUCTURES_DIR": str(tmp_path / "catalogue" / "structures"),
+    }
+    app = creer_app_prescription(dossiers)
+    fiche = app.extensions["catalogue"].fiches[FICHE]
+    with Session(app.extensions["db"]) as db:
+        champs = {"horaires_accueil": "Le matin"}
+        revision = revisions.proposer(db, fiche, champs, "Alice", 0).revision
+        revisions.decider(
+            db, revision, revisions.VALIDEE, "Dép.", datetime(2026, 3, 2, tzinfo=UTC)
+        )
+        db.commit()
+
+    yaml_ = Path(dossiers["FICHES_DIR"]) / f"{FICHE}.yaml"
+    original = yaml_.read_text(encoding="utf-8")
+
+    def horaires_publies(date_maj: str, horaires: str) -> str:
+        texte_ = re.sub(r"date_maj: .*", f"date_maj: {date_maj}", original)
+        yaml_.write_text(texte_ + f"horaires_accueil: {horaires}\n", encoding="utf-8")
+        # The next start of the service reads the file again.
+        fiche = creer_app_prescription(dossiers).extensions["catalogue"].fiches[FICHE]
+        return fiche.horaires_accueil
+
+    assert horaires_publies("2026-03-01", "Le soir") == "Le matin"
+    assert horaires_publies("2026-03-05", "L'après-midi") == "L'après-midi"
