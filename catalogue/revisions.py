@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import UniqueConstraint, func
+from sqlalchemy import Connection, Engine, UniqueConstraint, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
@@ -71,6 +71,19 @@ class RevisionFiche(SQLModel, table=True):
     statut: str = Field(default=PROPOSEE, max_length=20)
     decide_par: str | None = Field(default=None, max_length=200)
     decide_le: datetime | None = None
+
+
+class VersionFiches(SQLModel, table=True):
+    """One row: how many times fiches were published from revisions.
+
+    Raised in the same transaction as each validation, so reading it is the
+    one cheap query every request makes to learn whether anything changed.
+    """
+
+    __tablename__ = "fiches_version"
+
+    id: int = Field(default=1, primary_key=True)
+    numero: int = 0
 
 
 class Conflit(Exception):
@@ -227,6 +240,12 @@ def decider(
     if statut == VALIDEE:
         # Through the places' outbox: the index learns it even if down now.
         db.add(IndexAFaire(fiche_id=revision.fiche_id, cree_le=revision.decide_le))
+        # Every worker reads this number before each request.
+        db.execute(
+            update(VersionFiches)
+            .where(VersionFiches.id == 1)
+            .values(numero=VersionFiches.numero + 1)
+        )
 
 
 def _jour_de(revision: RevisionFiche):
@@ -246,6 +265,14 @@ def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
     return nouvelle
 
 
+# Built once: it runs before every request.
+_VERSION = select(VersionFiches.numero).where(VersionFiches.id == 1)
+
+
+def _version(db: Session | Connection) -> int:
+    return db.execute(_VERSION).scalar() or 0
+
+
 class Publication:
     """The fiches as published: the YAML's, with validated revisions laid over.
 
@@ -259,36 +286,53 @@ class Publication:
         self.catalogue = catalogue
         self._yaml = dict(catalogue.fiches)
         self._vues: int | None = None  # validated revisions laid over so far
+        self._appliquees: set[int] = set()
         self._verrou = threading.Lock()
+
+    def a_jour(self, engine: Engine) -> list[str]:
+        """``synchroniser`` for every request: one bare query when nothing changed."""
+        with engine.connect() as cnx:
+            if _version(cnx) == self._vues:
+                return []
+        with Session(engine) as db:
+            return self.synchroniser(db)
 
     def synchroniser(self, db: Session) -> list[str]:
         """Lay newly validated revisions over the catalogue; changed ids."""
-        nombre = db.exec(
-            select(func.count(RevisionFiche.id)).where(RevisionFiche.statut == VALIDEE)
-        ).one()
-        if nombre == self._vues:
+        version = _version(db)
+        if version == self._vues:
             return []
         with self._verrou:
-            # Validated revisions never go back: their count names the state.
-            fiches: dict[str, Fiche] = {}
-            for revision in db.exec(
-                select(RevisionFiche)
-                .where(RevisionFiche.statut == VALIDEE)
-                .order_by(RevisionFiche.fiche_id, RevisionFiche.numero)
-            ):
-                yaml_ = self._yaml.get(revision.fiche_id)
-                if yaml_ is None or yaml_.date_maj > _jour_de(revision):
-                    # The YAML was edited after this change (its date_maj says
-                    # so): the file wins, as for places.
-                    continue
-                fiche = fiches.get(revision.fiche_id) or yaml_
-                fiches[revision.fiche_id] = fiche_validee(fiche, revision)
-            changees = [
-                i for i, f in fiches.items() if self.catalogue.fiches.get(i) != f
-            ]
-            self.catalogue.fiches.update(fiches)
-            self._vues = nombre
-            return sorted(changees)
+            # Validated revisions never go back: only the fiches with one not
+            # laid over yet are redone.
+            validees = db.exec(
+                select(RevisionFiche.id, RevisionFiche.fiche_id).where(
+                    RevisionFiche.statut == VALIDEE
+                )
+            ).all()
+            a_refaire = {f for i, f in validees if i not in self._appliquees}
+            changees = []
+            for fiche_id in sorted(a_refaire & set(self._yaml)):
+                fiche = self._fiche_avec_ses_revisions(db, fiche_id)
+                if self.catalogue.fiches.get(fiche_id) != fiche:
+                    self.catalogue.fiches[fiche_id] = fiche
+                    changees.append(fiche_id)
+            self._appliquees.update(i for i, _ in validees)
+            self._vues = version
+            return changees
+
+    def _fiche_avec_ses_revisions(self, db: Session, fiche_id: str) -> Fiche:
+        fiche = yaml_ = self._yaml[fiche_id]
+        for revision in db.exec(
+            select(RevisionFiche)
+            .where(RevisionFiche.fiche_id == fiche_id, RevisionFiche.statut == VALIDEE)
+            .order_by(RevisionFiche.numero)
+        ):
+            # A YAML edited after this change (its date_maj says so) wins, as
+            # for places.
+            if yaml_.date_maj <= _jour_de(revision):
+                fiche = fiche_validee(fiche, revision)
+        return fiche
 
     def yaml(self, fiche_id: str) -> Fiche | None:
         """The fiche as its YAML file says, without any revision."""

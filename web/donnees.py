@@ -45,8 +45,7 @@ def fiches_a_jour() -> None:
     if publication is None:
         return
     try:
-        with Session(current_app.extensions["db"]) as session:
-            publication.synchroniser(session)
+        publication.a_jour(current_app.extensions["db"])
     except SQLAlchemyError:
         # Not migrated yet, or the database is down: the YAML fiches serve.
         current_app.logger.warning("Modifications validées des fiches non relues")

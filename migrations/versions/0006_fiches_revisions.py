@@ -1,4 +1,4 @@
-"""fiches_revisions (changes proposed by prestataires), journal_admin
+"""fiches_revisions (changes proposed by prestataires), fiches_version, journal_admin
 
 Revision ID: 0006_fiches_revisions
 Revises: 0002
@@ -47,6 +47,13 @@ def upgrade() -> None:
         ["fiche_id"],
         unique=False,
     )
+    version = op.create_table(
+        "fiches_version",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("numero", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.bulk_insert(version, [{"id": 1, "numero": 0}])
 
     op.create_table(
         "journal_admin",
@@ -60,5 +67,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("journal_admin")
+    op.drop_table("fiches_version")
     op.drop_index(op.f("ix_fiches_revisions_fiche_id"), table_name="fiches_revisions")
     op.drop_table("fiches_revisions")
