@@ -288,6 +288,9 @@ class Fiche(Strict):
     mobilisation_precisions: str | None = None
     prescripteurs: Vocs("prescripteurs") = []
     validation: Voc("validations") = "aucune"
+    # Who publishes the prestataire's own changes of this fiche (horaires,
+    # sessions…): the département once checked, or the prestataire at once.
+    publication_modifications: Voc("publication_modifications") = "departement"
 
     # --- Coût et financement ---
     frais: Voc("frais") = "gratuit"

@@ -232,8 +232,13 @@ def modifier(fiche_id: str):
             int(base_lue),
             422,
         )
-    db().commit()
-    flash("Modification enregistrée : elle sera publiée dès sa validation.")
+    if fiche.publication_modifications == "prestataire":
+        # The fiche's own rule: its prestataire publishes without a check.
+        refus = _publier(fiche, proposition.revision, _auteur())
+        flash(refus or "Modification publiée.")
+    else:
+        db().commit()
+        flash("Modification enregistrée : elle sera publiée dès sa validation.")
     return redirect(url_for("fiches_pro.modifier", fiche_id=fiche.id), 303)
 
 
@@ -299,12 +304,21 @@ def decider(rid: int, decision: str):
         db().commit()
         flash(f"Modification de « {fiche.nom} » refusée.")
         return redirect(url_for("fiches_pro.modifications"), 303)
+    refus = _publier(fiche, revision, qui)
+    if refus:
+        flash(refus)
+        return redirect(url_for("fiches_pro.modifications"), 303)
+    flash(f"Modification de « {fiche.nom} » validée et publiée.")
+    return redirect(url_for("fiches_pro.modifications"), 303)
+
+
+def _publier(fiche, revision, qui: str) -> str | None:
+    """Validate and publish a revision, committed; or why it cannot be."""
     nouvelle = revisions.fiche_validee(fiche, revision)
     retirees = _sessions_retirees(fiche, nouvelle)
     occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
     if occupees:
-        flash(_session_occupee(occupees, fiche.id))
-        return redirect(url_for("fiches_pro.modifications"), 303)
+        return _session_occupee(occupees, fiche.id)
     revisions.decider(db(), revision, revisions.VALIDEE, qui)
     existantes = places.par_session(db(), fiche.id)
     for s in nouvelle.sessions:
@@ -325,8 +339,7 @@ def decider(rid: int, decision: str):
     # through the outbox the validation wrote in.
     current_app.extensions["publication"].synchroniser(db())
     donnees.publier()
-    flash(f"Modification de « {fiche.nom} » validée et publiée.")
-    return redirect(url_for("fiches_pro.modifications"), 303)
+    return None
 
 
 def _sessions_retirees(avant, apres) -> list[str]:

@@ -338,3 +338,31 @@ def test_un_yaml_modifie_apres_la_validation_l_emporte(
 
     assert horaires_publies("2026-03-01", "Le soir") == "Le matin"
     assert horaires_publies("2026-03-05", "L'après-midi") == "L'après-midi"
+
+
+def test_une_fiche_dont_la_regle_le_permet_est_publiee_sans_attendre(
+    creer_app_prescription, tmp_path
+):
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    yaml_ = tmp_path / "catalogue" / "fiches" / f"{FICHE}.yaml"
+    yaml_.write_text(
+        yaml_.read_text(encoding="utf-8") + "publication_modifications: prestataire\n",
+        encoding="utf-8",
+    )
+    app = creer_app_prescription(
+        FICHES_DIR=str(tmp_path / "catalogue" / "fiches"),
+        STRUCTURES_DIR=str(tmp_path / "catalogue" / "structures"),
+    )
+    client = _prestataire(app)
+    assert "publiées aussitôt enregistrées" in texte(client.get(URL))
+    reponse = client.post(URL, data=_formulaire(client, horaires_accueil="Le soir"))
+    assert reponse.status_code == 303
+    assert "Modification publiée." in texte(client.get(URL))
+    assert "Le soir" in texte(app.test_client().get(f"/fiches/{FICHE}"))
+    assert "Aucune modification en attente" in texte(
+        _departement(app).get("/pro/modifications")
+    )
+    with Session(app.extensions["db"]) as db:
+        [revision] = revisions.revisions(db, FICHE)
+        assert revision.statut == revisions.VALIDEE
+        assert revision.decide_par == revision.auteur  # the prestataire, logged
