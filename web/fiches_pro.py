@@ -5,6 +5,7 @@ model: the messages are the ones an author of the YAML would read.
 """
 
 import re
+import unicodedata
 from datetime import date
 
 from flask import (
@@ -33,6 +34,7 @@ bp = Blueprint("fiches_pro", __name__)
 # Room for this many new sessions in one go (more: save, then add again).
 SESSIONS_NOUVELLES = 2
 SESSIONS_MAX = 200
+RE_CHAMP_SESSION = re.compile(r"session_\d+_(?:debut|fin|places|lieu)")
 RE_ERREUR_SESSION = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?")
 
 
@@ -100,6 +102,44 @@ def _lire(form, fiche) -> tuple[dict, list[int]]:
         rangs.append(i)
     champs["sessions"] = sessions
     return champs, rangs
+
+
+# What a form field may hold before the model reads it (the YAML has no such
+# limit: its authors are few and reviewed).
+LONGUEURS = {
+    "horaires_accueil": 2000,
+    "conditions_acces": 2000,
+    "documents": 4000,
+    "telephone": 30,
+    "courriel": 254,
+    "site_web": 2000,
+}
+LONGUEUR_SESSION = 200
+ZONES = {"horaires_accueil", "conditions_acces", "documents"}  # several lines
+
+
+def _saisie_refusee(form) -> dict[str, str]:
+    """Invisible characters and overlong text, each said next to its field."""
+    erreurs = {}
+    for nom, valeur in form.items():
+        if nom in LONGUEURS:
+            maximum = LONGUEURS[nom]
+        elif RE_CHAMP_SESSION.fullmatch(nom):
+            maximum = LONGUEUR_SESSION
+        else:
+            continue
+        permis = "\n\r\t" if nom in ZONES else ""
+        if any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur):
+            erreurs[nom] = (
+                "contient un caractère invisible qui n'est pas accepté : effacez le "
+                "champ et retapez-le"
+            )
+        elif len(valeur) > maximum:
+            erreurs[nom] = (
+                f"trop long : {len(valeur)} caractères, {maximum} au plus ; "
+                "raccourcissez-le"
+            )
+    return erreurs
 
 
 def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
@@ -176,6 +216,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
         fiche=fiche,
         form=form,
         erreurs=erreurs,
+        maximum=LONGUEURS,
         resume=[
             (nom, _dans_le_resume(nom, message)) for nom, message in erreurs.items()
         ],
@@ -208,6 +249,9 @@ def modifier(fiche_id: str):
     if not base_lue.isdigit():
         return _page(fiche, request.form, {"general": "Formulaire incomplet : "
                      "rechargez la page."}, derniere, 400)  # fmt: skip
+    saisie = _saisie_refusee(request.form)
+    if saisie:
+        return _page(fiche, request.form, saisie, int(base_lue), 422)
     champs, rangs = _lire(request.form, fiche)
     nouvelle, _ = revisions.appliquer(fiche, champs)
     if nouvelle is not None:

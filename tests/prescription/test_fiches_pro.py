@@ -366,3 +366,22 @@ def test_une_fiche_dont_la_regle_le_permet_est_publiee_sans_attendre(
         [revision] = revisions.revisions(db, FICHE)
         assert revision.statut == revisions.VALIDEE
         assert revision.decide_par == revision.auteur  # the prestataire, logged
+
+
+def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        horaires_accueil="Le matin\x00",
+        conditions_acces="x" * 2001,
+        documents="Pièce d'identité\nAvis d'imposition",  # lines are welcome
+        session_0_lieu="Salle\x1b 2",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "Horaires : contient un caractère invisible" in page
+    assert "Conditions d'accès : trop long : 2001 caractères, 2000 au plus" in page
+    assert "Session 1, lieu : contient un caractère invisible" in page
+    assert "Pièces à fournir :" not in page
+    assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))
