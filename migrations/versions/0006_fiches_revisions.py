@@ -1,7 +1,7 @@
 """fiches_revisions (changes proposed by prestataires), fiches_version, journal_admin
 
 Revision ID: 0006_fiches_revisions
-Revises: 0002
+Revises: 0005
 Create Date: 2026-12-04 18:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0006_fiches_revisions"
-down_revision: str | None = "0002"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
