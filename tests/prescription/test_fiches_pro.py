@@ -101,6 +101,14 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
         recherche = app.test_client().get("/api/v1/fiches?q=garage").get_json()
         trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
         assert trouve["places_restantes"] == 8
+    # The data·inclusion API of the other worker, as the aggregator reads it.
+    api = autre_worker.test_client().get("/api/v1/data-inclusion/services?taille=100")
+    en_ligne = next(s for s in api.get_json()["items"] if FICHE in s["id"])
+    v1.Service.model_validate(en_ligne)
+    assert en_ligne["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
+    assert {"debut": "2031-03-02", "fin": None, "places": 8, "places_restantes": 8} in (
+        en_ligne["extra"]["sessions"]
+    )
     sortie = autre_worker.test_cli_runner().invoke(
         args=["fiches", "exporter", "--sortie", tmp_path]
     )
