@@ -37,8 +37,8 @@ def upgrade() -> None:
             "ligne", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False
         ),
         sa.Column("lien", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.Column("cree_le", sa.DateTime(), nullable=False),
-        sa.Column("resume_le", sa.DateTime(), nullable=True),
+        sa.Column("cree_le", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("resume_le", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("avis_resume", schema=None) as batch_op:
