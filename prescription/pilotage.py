@@ -187,6 +187,17 @@ def _filtrer(requete, f: Filtres):
     return requete
 
 
+# What a request is counted by, in every GROUP BY (the order of each row).
+_DIMENSIONS = (
+    Prescription.origine,
+    Prescription.statut,
+    Prescription.motif_refus,
+    Prescription.type_sortie,
+    Beneficiaire.sexe,
+    Beneficiaire.tranche_age,
+)
+
+
 def _avec_personne(requete):
     return requete.join(Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id)
 
@@ -654,24 +665,12 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
         _filtrer(
             _avec_personne(
                 select(
-                    Prescription.origine,
-                    Prescription.statut,
-                    Prescription.motif_refus,
-                    Prescription.type_sortie,
-                    Beneficiaire.sexe,
-                    Beneficiaire.tranche_age,
+                    *_DIMENSIONS,
                     func.count(),
                 ).select_from(Prescription)
             ),
             f,
-        ).group_by(
-            Prescription.origine,
-            Prescription.statut,
-            Prescription.motif_refus,
-            Prescription.type_sortie,
-            Beneficiaire.sexe,
-            Beneficiaire.tranche_age,
-        )
+        ).group_by(*_DIMENSIONS)
     ).all()
     par: dict = defaultdict(int)
     for origine, statut, motif, sortie, sexe, age, n in cube:
@@ -1004,23 +1003,10 @@ def recalculer(db: Session) -> int:
         _avec_personne(
             select(
                 *lieu,
-                Prescription.origine,
-                Prescription.statut,
-                Prescription.motif_refus,
-                Prescription.type_sortie,
-                Beneficiaire.sexe,
-                Beneficiaire.tranche_age,
+                *_DIMENSIONS,
                 func.count(),
             ).select_from(Prescription)
-        ).group_by(
-            *lieu,
-            Prescription.origine,
-            Prescription.statut,
-            Prescription.motif_refus,
-            Prescription.type_sortie,
-            Beneficiaire.sexe,
-            Beneficiaire.tranche_age,
-        )
+        ).group_by(*lieu, *_DIMENSIONS)
     ):
         *cle_lieu, origine, statut, motif, sortie, sexe, age, n = ligne
         for dimension, valeur, sexe_ in _contributions(
