@@ -48,6 +48,7 @@ from prescription.workflow import (
     TIENNENT_UNE_PLACE,
     TYPES_SORTIE,
     Regle,
+    TransitionRefusee,
     noter,
     regle,
 )
@@ -256,6 +257,54 @@ def redire_le_suivi(db: Session, prescription: Prescription, fiche: Fiche, liens
     )
 
 
+# How far back an entry or exit may be dated, how far ahead a start day.
+DATES_D_EFFET = {
+    "entrer": "passe",
+    "sortir": "passe",
+    "accepter": "futur",
+    "valider": "futur",
+}
+JOURS_A_L_AVANCE = 366
+
+
+def verifier_la_date(
+    action: str, prescription: Prescription, jour: date | None, aujourd_hui: date
+) -> None:
+    """An entry or exit happened between the request and today; a start day
+    lies between today and a year ahead. TransitionRefusee otherwise."""
+    if jour is None:
+        return
+    sens = DATES_D_EFFET.get(action)
+    if sens is None:
+        raise TransitionRefusee("Cette étape ne prend pas de date.")
+    if sens == "passe":
+        demandee = _utc(prescription.cree_le).date()
+        if jour > aujourd_hui:
+            raise TransitionRefusee(
+                "La date ne peut pas être dans le futur : notez-la le jour venu."
+            )
+        if jour < demandee:
+            raise TransitionRefusee(
+                f"La date ne peut pas être avant la demande, faite le "
+                f"{demandee:%d/%m/%Y}."
+            )
+    elif not aujourd_hui <= jour <= aujourd_hui + timedelta(days=JOURS_A_L_AVANCE):
+        raise TransitionRefusee(
+            "La date de début doit être entre aujourd'hui et dans un an."
+        )
+
+
+def _precision(action: str, jour: date | None, message: str) -> str:
+    """What the person reads after the news: the day, the prestataire's words."""
+    morceaux = []
+    if jour is not None:
+        quand = "Début le" if DATES_D_EFFET.get(action) == "futur" else "Le"
+        morceaux.append(f"{quand} {jour:%d/%m/%Y}.")
+    if message:
+        morceaux.append(f"Message de la structure : {message}")
+    return " ".join(morceaux)
+
+
 def capacite(fiche: Fiche, session: str) -> float | None:
     for s in fiche.sessions:
         if places.cle_session(s.debut) == session and s.places is not None:
@@ -344,10 +393,18 @@ def appliquer(
     motif_refus: str | None = None,
     type_sortie: str | None = None,
     pourquoi: str = "",
+    effet_le: date | None = None,
+    message: str = "",
     maintenant: datetime | None = None,
 ) -> Regle:
-    """Apply one transition of the table; TransitionRefusee changes nothing."""
+    """Apply one transition of the table; TransitionRefusee changes nothing.
+
+    ``effet_le``: the day of an entry or exit (past days allowed) or the
+    start day given with an acceptance; ``message``: a few words from the
+    prestataire, sent to the person with the news.
+    """
     maintenant = maintenant or places.maintenant_utc()
+    verifier_la_date(action, prescription, effet_le, maintenant.date())
     r = regle(
         action,
         prescription.statut,
@@ -366,7 +423,16 @@ def appliquer(
         prescription.type_sortie = type_sortie
         pourquoi = pourquoi or TYPES_SORTIE[type_sortie]
     db.add(prescription)
-    noter(db, prescription, r, de, acteur.auteur, maintenant, pourquoi)
+    noter(
+        db,
+        prescription,
+        r,
+        de,
+        acteur.auteur,
+        maintenant,
+        pourquoi or message,
+        effet_le,
+    )
     auditer(db, prescription, acteur.auteur, f"transition : {r.action}", maintenant)
     if r.rend_la_place and prescription.place_tenue:
         prescription.place_tenue = False
@@ -375,7 +441,14 @@ def appliquer(
     # trace of what she did); the structure of every cancellation not its own.
     beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
     _dire_a_la_personne(
-        db, prescription, beneficiaire, fiche, liens, maintenant, r.action
+        db,
+        prescription,
+        beneficiaire,
+        fiche,
+        liens,
+        maintenant,
+        r.action,
+        precision=_precision(r.action, effet_le, message),
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")
@@ -654,7 +727,7 @@ def _dire_a_la_structure(db, prescription, fiche, liens, maintenant, evenement):
 
 
 def _dire_a_la_personne(
-    db, prescription, beneficiaire, fiche, liens, maintenant, action=None
+    db, prescription, beneficiaire, fiche, liens, maintenant, action=None, precision=""
 ) -> None:
     if beneficiaire is None or prescription.origine == ORIGINE_PRESTATAIRE:
         return
@@ -665,6 +738,12 @@ def _dire_a_la_personne(
         action=action,
         motif_refus=prescription.motif_refus,
     )
+    if precision:
+        # The prestataire's own words: braces must not reach str.format.
+        libre = precision.replace("{", "{{").replace("}", "}}")
+        message = messages.Message(
+            message.sujet, f"{message.texte} {libre}", message.avec_lien
+        )
     lien = liens.suivi(prescription) if message.avec_lien else ""
     if beneficiaire.courriel:
         sujet, corps = messages.courriel(message, fiche.nom, beneficiaire.prenom, lien)

@@ -4,7 +4,7 @@ Beneficiaries have no account: their row keeps only what the prestataire
 needs to reach them and what the département's reporting counts.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -154,6 +154,9 @@ class Transition(SQLModel, table=True):
     par: str = Field(max_length=200)
     le: datetime
     pourquoi: str = Field(default="", max_length=500)
+    # The day it happened (entry, exit) or starts (acceptance), as the
+    # prestataire said: may be earlier than ``le``, the day it was written.
+    effet_le: date | None = None
 
 
 class Audit(SQLModel, table=True):

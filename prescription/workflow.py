@@ -7,7 +7,7 @@ changes nothing; everything applied is logged.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -229,6 +229,7 @@ def noter(
     auteur: str,
     maintenant: datetime,
     pourquoi: str = "",
+    effet_le: date | None = None,
 ) -> None:
     db.add(
         Transition(
@@ -239,5 +240,6 @@ def noter(
             par=auteur,
             le=maintenant,
             pourquoi=pourquoi[:500],
+            effet_le=effet_le,
         )
     )

@@ -4,6 +4,7 @@ the prestataire receives, answers and signs people up.
 
 import csv
 import io
+from datetime import date, datetime
 
 from flask import (
     Response,
@@ -17,6 +18,7 @@ from flask import (
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
+from catalogue import places
 from prescription import demandes, workflow
 from prescription.demandes import Demande
 from prescription.modeles import (
@@ -30,6 +32,7 @@ from prescription.modeles import (
     Prescription,
     StructurePro,
     Transition,
+    Utilisateur,
 )
 from web.donnees import db
 from web.prescription import (
@@ -288,6 +291,15 @@ def _contexte_detail(p: Prescription) -> dict:
         "b": db().get(Beneficiaire, p.beneficiaire_id),
         "fiche": fiche,
         "role": role,
+        # Who asked, and how to reach them: the prestataire calls them back.
+        "referent": db().get(Utilisateur, p.prescripteur_id)
+        if p.prescripteur_id
+        else None,
+        "service": db().get(StructurePro, p.structure_prescriptrice_id)
+        if p.structure_prescriptrice_id
+        else None,
+        "aujourd_hui": places.maintenant_utc().date(),
+        "dates_d_effet": demandes.DATES_D_EFFET,
         "possibles": [
             r for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
         ],
@@ -317,6 +329,20 @@ def detail(pid: int):
     return render_template(gabarit, **_contexte_detail(p))
 
 
+def _lire_date(texte: str, erreurs: dict[str, str]) -> date | None:
+    """A day from a date field (AAAA-MM-JJ) or typed as JJ/MM/AAAA."""
+    texte = texte.strip()
+    if not texte:
+        return None
+    for forme in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(texte, forme).date()
+        except ValueError:
+            continue
+    erreurs["le"] = f"« {texte[:20]} » n'est pas une date : écrivez-la JJ/MM/AAAA."
+    return None
+
+
 @bp.post("/pro/prescriptions/<int:pid>/<action>")
 @connexion_requise
 def transition(pid: int, action: str):
@@ -324,6 +350,8 @@ def transition(pid: int, action: str):
     fiche = _fiche(p.fiche_id)
     erreurs: dict[str, str] = {}
     pourquoi = lire_texte(request.form, "pourquoi", "La précision", erreurs)
+    message = lire_texte(request.form, "message", "Le message", erreurs)
+    effet_le = _lire_date(request.form.get("le", ""), erreurs)
     erreur = next(iter(erreurs.values()), None)
     try:
         if erreur:
@@ -338,6 +366,8 @@ def transition(pid: int, action: str):
             motif_refus=request.form.get("motif_refus") or None,
             type_sortie=request.form.get("type_sortie") or None,
             pourquoi=pourquoi,
+            effet_le=effet_le,
+            message=message,
         )
     except workflow.TransitionRefusee as refus:
         db().rollback()

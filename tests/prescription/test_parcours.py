@@ -1,10 +1,13 @@
 """The three journeys through the web pages, and the fiche's own rules."""
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription.modeles import Beneficiaire, Prescription, Transition
+from prescription.modeles import Beneficiaire, Notification, Prescription, Transition
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web import affichage as aff
 
 
 def prescriptions(app) -> list[Prescription]:
@@ -289,3 +292,82 @@ def test_le_referent_connecte_voit_prescrire_en_premier(app_p):
     anonyme = texte(app_p.test_client().get("/fiches/chantier-orne"))
     assert "Parlez-en à votre référent" in anonyme
     assert "Vous êtes connecté comme référent" not in anonyme
+
+
+def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_sortie(
+    app_p,
+):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {
+        **PERSONNE,
+        "courriel": "awa@exemple.fr",
+        "motif": "Reprend un emploi.",
+        "engagement": "oui",
+    }
+    assert (
+        poster(referent, "/fiches/velos-alencon/prescrire", donnees).status_code == 303
+    )
+    [p] = prescriptions(app_p)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
+    # Who asked, to call them back.
+    assert "Prescrit par" in page and "Référente Démo" in page
+    assert "Service de démonstration" in page
+    debut = places.maintenant_utc().date() + timedelta(days=7)
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/accepter",
+        {"le": debut.isoformat(), "message": "Venez à 9 h avec une pièce d'identité."},
+    )
+    assert reponse.status_code == 303
+    with Session(app_p.extensions["db"]) as db:
+        courriel = db.exec(
+            select(Notification).where(
+                Notification.destinataire == "awa@exemple.fr",
+                Notification.sujet.startswith("Demande acceptée"),
+            )
+        ).one()
+    assert f"Début le {debut:%d/%m/%Y}." in courriel.corps
+    assert "Message de la structure : Venez à 9 h avec une pièce" in courriel.corps
+    # An entry in the future, or before the request, is refused; nothing changes.
+    demain = (places.maintenant_utc().date() + timedelta(days=1)).isoformat()
+    refus = poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {"le": demain})
+    assert refus.status_code == 422
+    assert "La date ne peut pas être dans le futur" in texte(refus)
+    refus = poster(
+        prestataire, f"/pro/prescriptions/{p.id}/entrer", {"le": "2020-01-01"}
+    )
+    assert "La date ne peut pas être avant la demande" in texte(refus)
+    refus = poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {"le": "lundi"})
+    assert "« lundi » n'est pas une date" in texte(refus)
+    assert prescriptions(app_p)[0].statut == "acceptee"
+    # Entered today, exited today (the earliest day allowed: the request's).
+    aujourd_hui = places.maintenant_utc().date()
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/entrer",
+        {"le": aujourd_hui.strftime("%d/%m/%Y")},
+    )
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/sortir",
+        {"le": aujourd_hui.isoformat(), "type_sortie": "formation"},
+    )
+    with Session(app_p.extensions["db"]) as db:
+        journal = db.exec(
+            select(Transition)
+            .where(Transition.prescription_id == p.id)
+            .order_by(Transition.id)
+        ).all()
+    assert [(t.action, t.effet_le) for t in journal] == [
+        ("demander", None),
+        ("accepter", debut),
+        ("entrer", aujourd_hui),
+        ("sortir", aujourd_hui),
+    ]
+    page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
+    assert f"Acceptée – début le {aff.date_fr(debut)}" in page
