@@ -4,13 +4,13 @@ Used by the département admin's pages and by the command line alike; every
 change is written in the administration journal with who did it.
 """
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
+from catalogue import saisie
 from prescription.modeles import (
     DEPARTEMENT,
     DEPARTEMENT_ADMIN,
@@ -93,7 +93,7 @@ def creer_structure(
     nom = nom.strip()
     if not 2 <= len(nom) <= 200:
         raise Refus("Donnez un nom de 2 à 200 caractères.")
-    if any(unicodedata.category(c) == "Cc" for c in nom):
+    if saisie.caractere_invisible(nom):
         raise Refus("Le nom contient un caractère invisible : retapez-le.")
     if type_ not in TYPES_STRUCTURE:
         raise Refus("Choisissez le type de la structure.")

@@ -5,7 +5,6 @@ model: the messages are the ones an author of the YAML would read.
 """
 
 import re
-import unicodedata
 from datetime import date
 
 from flask import (
@@ -21,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from catalogue import places, revisions
+from catalogue import places, revisions, saisie
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, workflow
 from prescription.modeles import Prescription
@@ -128,12 +127,8 @@ def _saisie_refusee(form) -> dict[str, str]:
             maximum = LONGUEUR_SESSION
         else:
             continue
-        permis = "\n\r\t" if nom in ZONES else ""
-        if any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur):
-            erreurs[nom] = (
-                "contient un caractère invisible qui n'est pas accepté : effacez le "
-                "champ et retapez-le"
-            )
+        if saisie.caractere_invisible(valeur, lignes=nom in ZONES):
+            erreurs[nom] = saisie.INVISIBLE
         elif len(valeur) > maximum:
             erreurs[nom] = (
                 f"trop long : {len(valeur)} caractères, {maximum} au plus ; "

@@ -10,7 +10,6 @@ then publish places to the search index and send the queued messages.
 Every page works without JavaScript; htmx only swaps a row in place.
 """
 
-import unicodedata
 from datetime import date, timedelta
 from functools import wraps
 
@@ -31,7 +30,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from catalogue import places
+from catalogue import places, saisie
 from catalogue.territoires import referentiel
 from prescription import demandes, liens, notifications, workflow
 from prescription.demandes import Acteur, Personne, RegleNonRespectee
@@ -183,13 +182,9 @@ LIGNES = {"motif", "pourquoi", "message"}
 def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
     """A free text field, stripped; a French error if too long or unprintable."""
     valeur = form.get(nom, "").strip()
-    permis = "\n\r\t" if nom in LIGNES else ""
     maximum = LONGUEURS[nom]
-    if any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur):
-        erreurs[nom] = (
-            f"{libelle} contient un caractère invisible qui n'est pas accepté : "
-            "effacez le champ et retapez-le."
-        )
+    if saisie.caractere_invisible(valeur, lignes=nom in LIGNES):
+        erreurs[nom] = f"{libelle} {saisie.INVISIBLE}."
     elif len(valeur) > maximum:
         erreurs[nom] = (
             f"{libelle} est trop long : {len(valeur)} caractères, "

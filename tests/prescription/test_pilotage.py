@@ -29,6 +29,19 @@ RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultat
 SEXES = pilotage.COLONNES_SEXE
 
 
+# The UDAF de Moselle's exits as published in seed 002: (count, percentage).
+SORTIES_UDAF_PUBLIEES = {
+    "nouvel-accompagnement": (1341, 47.3),
+    "cdi": (156, 5.5),
+    "cdd-plus-6-mois": (427, 15.1),
+    "cdd-moins-6-mois": (324, 11.4),
+    "creation-entreprise": (15, 0.5),
+    "formation": (145, 5.1),
+    "retrait-marche-travail": (33, 1.2),
+    "autre": (389, 13.7),
+}
+
+
 def recalculables(t: pilotage.Tableau) -> list[tuple[int, int]]:
     """Hidden cells a reader finds from the shown sums and « < seuil ».
 
@@ -319,17 +332,7 @@ def test_les_resultats_des_semences_se_chargent_tels_quels(app):
     assert ars.encore_suivies == 271
     assert round(ars.part_sexe("femme")) == 23
     udaf = bilans(app)[("udaf-moselle", "57-udaf-accompagnement-global")]
-    publies = {
-        "nouvel-accompagnement": (1341, 47.3),
-        "cdi": (156, 5.5),
-        "cdd-plus-6-mois": (427, 15.1),
-        "cdd-moins-6-mois": (324, 11.4),
-        "creation-entreprise": (15, 0.5),
-        "formation": (145, 5.1),
-        "retrait-marche-travail": (33, 1.2),
-        "autre": (389, 13.7),
-    }
-    for type_, (nombre, part) in publies.items():
+    for type_, (nombre, part) in SORTIES_UDAF_PUBLIEES.items():
         assert udaf.sorties[type_] == nombre
         assert udaf.part_sortie(type_) == pytest.approx(part, abs=0.1)
 

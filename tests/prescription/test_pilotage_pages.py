@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from prescription.pilotage import lire_sorties
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
-from tests.prescription.test_pilotage import demande
+from tests.prescription.test_pilotage import SORTIES_UDAF_PUBLIEES, demande
 
 RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultats.csv"
 FINE = "\u202f"  # thousands separator on screen
@@ -187,17 +187,7 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
     }
     assert ars["encore_suivies"] == 271
     udaf = bilans[("udaf-moselle", "57-udaf-accompagnement-global")]
-    publies = {
-        "nouvel-accompagnement": (1341, 47.3),
-        "cdi": (156, 5.5),
-        "cdd-plus-6-mois": (427, 15.1),
-        "cdd-moins-6-mois": (324, 11.4),
-        "creation-entreprise": (15, 0.5),
-        "formation": (145, 5.1),
-        "retrait-marche-travail": (33, 1.2),
-        "autre": (389, 13.7),
-    }
-    for type_, (nombre, part) in publies.items():
+    for type_, (nombre, part) in SORTIES_UDAF_PUBLIEES.items():
         assert udaf["sorties"][type_] == nombre
         assert udaf["parts_sorties"][type_] == pytest.approx(part, abs=0.1)
 
@@ -231,7 +221,9 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
     )
     for libelle, (nombre, part) in affiches.items():
         [(type_, (attendu, publie))] = [
-            (t, v) for t, v in publies.items() if app_libelle(t) == libelle
+            (t, v)
+            for t, v in SORTIES_UDAF_PUBLIEES.items()
+            if app_libelle(t) == libelle
         ]
         assert nombre.replace(FINE, "") == str(attendu)
         # Shown to one decimal: within 0.1 point of the published share.
@@ -243,7 +235,7 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
         for r in historique
         if r[1].startswith("Union départementale") and r[3] == "Sorties"
     }
-    for type_, (nombre, publie) in publies.items():
+    for type_, (nombre, publie) in SORTIES_UDAF_PUBLIEES.items():
         ecrit, part = udaf_csv[app_libelle(type_)]
         assert ecrit == str(nombre)
         assert round(abs(float(part.replace(",", ".")) - publie), 6) <= 0.1
