@@ -101,7 +101,12 @@ class Referentiel:
                 self.communes[commune.code_insee] = commune
                 for cp in commune.codes_postaux:
                     self.par_code_postal.setdefault(cp, []).append(commune)
-        self.epci = _read_names(directory / "epci.csv")
+        # The official short names (« CU d'Alençon ») are spelt out where shown;
+        # the short form is still understood when typed.
+        self.epci_courts = _read_names(directory / "epci.csv")
+        self.epci = {
+            code: en_toutes_lettres(nom) for code, nom in self.epci_courts.items()
+        }
         self.departements = _read_names(directory / "departements.csv")
         # Biggest first, so "Alen" suggests Alençon before any hamlet.
         self._index_noms = sorted(
@@ -192,7 +197,8 @@ class Lieux:
             self.par_nom.setdefault(normalise(nom), []).append(("departement", code))
         for code, nom in ref.epci.items():
             if code in self.communes_de_l_epci:
-                self.par_nom.setdefault(normalise(nom), []).append(("epci", code))
+                for forme in {normalise(nom), normalise(ref.epci_courts[code])}:
+                    self.par_nom.setdefault(forme, []).append(("epci", code))
         for nom, c in ref._index_noms:
             self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
         self.noms = tuple(self.par_nom)
@@ -320,6 +326,22 @@ def departements_des_zones(codes: Iterable[str], ref: "Referentiel") -> set[str]
         elif code in lieux.communes_de_l_epci:
             departements.update(c.departement for c in lieux.communes_de_l_epci[code])
     return departements
+
+
+# The kinds of groupings of communes (EPCI), as the national file abbreviates them.
+_GROUPEMENTS = {
+    "CA": "Communauté d'agglomération",
+    "CC": "Communauté de communes",
+    "CU": "Communauté urbaine",
+}
+
+
+def en_toutes_lettres(nom: str) -> str:
+    """« CC du Val d'Essonne » -> « Communauté de communes du Val d'Essonne »."""
+    sigle, _, reste = nom.partition(" ")
+    if sigle in _GROUPEMENTS and reste:
+        return f"{_GROUPEMENTS[sigle]} {reste}"
+    return nom
 
 
 def _read_names(path: Path) -> dict[str, str]:

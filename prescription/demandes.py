@@ -108,6 +108,15 @@ class Liens(Protocol):
     def courriel_structure(self, structure: str) -> str | None: ...
 
 
+def situations_demandees(fiche: Fiche) -> tuple[str, ...]:
+    """The situations a request form offers for this fiche: its own publics.
+
+    A fiche open to one public only asks nothing: its condition already says
+    it, and what is not needed is not collected (RGPD, minimisation).
+    """
+    return tuple(fiche.publics) if len(fiche.publics) > 1 else ()
+
+
 @dataclass
 class Personne:
     prenom: str

@@ -31,6 +31,7 @@ GLOSSAIRE = {
     "AAH": "allocation aux adultes handicapés",
     "ACI": "atelier et chantier d'insertion",
     "AI": "association intermédiaire",
+    "AM": "permis des scooters de 50 cm³ et des voiturettes",
     "ASE": "aide sociale à l'enfance",
     "ASL": "atelier sociolinguistique : apprendre le français utile dans la vie "
     "de tous les jours",
@@ -47,9 +48,11 @@ GLOSSAIRE = {
     "CCAS": "centre communal d'action sociale",
     "CDD": "contrat à durée déterminée",
     "CDDI": "contrat à durée déterminée d'insertion",
+    "CDI": "contrat à durée indéterminée",
     "CDDU": "contrat à durée déterminée d'usage",
     "CDPS": "centre départemental de prévention et de santé",
-    "CER": "contrat d'engagement réciproque, signé avec votre référent RSA",
+    "CER": "contrat d'engagement réciproque, signé avec votre référent pour le "
+    "revenu de solidarité active",
     "CHRS": "centre d'hébergement et de réinsertion sociale",
     "CIDFF": "centre d'information sur les droits des femmes et des familles",
     "CIP": "conseiller en insertion professionnelle",
@@ -75,6 +78,7 @@ GLOSSAIRE = {
     "FLE": "français langue étrangère : cours de français pour les personnes "
     "dont ce n'est pas la langue maternelle",
     "GEIQ": "groupement d'employeurs pour l'insertion et la qualification",
+    "HLM": "habitation à loyer modéré : un logement social",
     "IAE": "insertion par l'activité économique : un emploi accompagné pour "
     "reprendre pied",
     "IOD": "intervention sur l'offre et la demande : une méthode qui met en "
@@ -253,6 +257,14 @@ def heures(nombre: float) -> str:
     return f"{nombre_fr(nombre)} heure{'s' if nombre >= 2 else ''}"
 
 
+def duree_en_mois(mois: int) -> str:
+    """« 2 ans », « 18 mois », « 1 an »: how long data is kept, said simply."""
+    if mois % 12 == 0:
+        ans = mois // 12
+        return f"{ans} an{'s' if ans > 1 else ''}"
+    return f"{mois} mois"
+
+
 def sessions_a_venir(fiche: Fiche, aujourd_hui: date | None = None) -> list:
     jour = aujourd_hui or date.today()
     return sorted(
@@ -303,6 +315,29 @@ class Sigles:
         if _deja_explique(texte, match, sens):
             return abbr
         return f"{abbr} ({escape(sens)})"
+
+
+def sens_court(sigle: str) -> str:
+    """« FLE » -> « français langue étrangère » (the glossary's words before
+    their own explanation)."""
+    return GLOSSAIRE[sigle].split(" : ")[0]
+
+
+def en_clair(texte: str | None) -> str:
+    """Plain text where no markup may go (a list's option, a chart's label):
+    « Atelier FLE » -> « Atelier FLE (français langue étrangère) »."""
+    if not texte:
+        return ""
+    vus: set[str] = set()
+
+    def remplacer(m: re.Match) -> str:
+        sigle = m.group(1)
+        if sigle in vus or _deja_explique(texte, m, GLOSSAIRE[sigle]):
+            return sigle
+        vus.add(sigle)
+        return f"{sigle} ({sens_court(sigle)})"
+
+    return _SIGLE.sub(remplacer, texte)
 
 
 def _deja_explique(texte: str, match: re.Match, sens: str) -> bool:

@@ -236,8 +236,10 @@ def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
             erreurs["commune"] = (
                 "Commune inconnue : écrivez son nom ou son code postal (ex. Alençon)."
             )
-    public = form.get("public") or None
-    if public and public not in fiche.publics:
+    # Only what the form asked is kept, whatever else was posted.
+    situations = demandes.situations_demandees(fiche)
+    public = (form.get("public") or None) if situations else None
+    if public and public not in situations:
         erreurs["public"] = "Choisissez une situation de la liste."
     sexe = form.get("sexe") or "non-renseigne"
     if sexe not in demandes.SEXES:
@@ -296,7 +298,10 @@ def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
         complet=_complet(fiche),
         structure=_structure(fiche),
         sessions=_sessions(fiche),
-        publics=[(x, affichage.libelle("publics", x)) for x in fiche.publics],
+        publics=[
+            (x, affichage.libelle("publics", x))
+            for x in demandes.situations_demandees(fiche)
+        ],
         sexes=demandes.SEXES,
         tranches=demandes.TRANCHES_AGE,
         form=contexte.pop("form", {}),

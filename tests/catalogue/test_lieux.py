@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalogue.territoires import referentiel
+from catalogue.territoires import en_toutes_lettres, referentiel
 
 CATALOGUE = {"61", "91"}  # where the fixture catalogue has actions
 
@@ -35,11 +35,26 @@ def test_evry_va_ou_le_catalogue_a_des_actions_et_propose_les_autres():
         ("saint-germain-du-corbéis", "Saint-Germain-du-Corbéis (61000)"),
         ("ALENCON", "Alençon (61000)"),
         ("61000", "Alençon (61000)"),
-        ("CU d'Alençon", "CU d'Alençon"),
+        ("CU d'Alençon", "Communauté urbaine d'Alençon"),
+        ("communauté urbaine d'Alençon", "Communauté urbaine d'Alençon"),
     ],
 )
 def test_accents_tirets_st_et_codes_postaux_sont_compris(texte, attendue):
     assert resoudre(texte).lieu.libelle == attendue
+
+
+@pytest.mark.parametrize(
+    ("court", "en_lettres"),
+    [
+        ("CU d'Alençon", "Communauté urbaine d'Alençon"),
+        ("CA Grand Paris Sud Seine Essonne Sénart", "Communauté d'agglomération "
+         "Grand Paris Sud Seine Essonne Sénart"),
+        ("CC du Val d'Essonne", "Communauté de communes du Val d'Essonne"),
+        ("Métropole du Grand Nancy", "Métropole du Grand Nancy"),
+    ],
+)  # fmt: skip
+def test_les_groupements_de_communes_sont_ecrits_en_toutes_lettres(court, en_lettres):
+    assert en_toutes_lettres(court) == en_lettres
 
 
 @pytest.mark.parametrize(

@@ -399,8 +399,9 @@ def test_sigles_expliques_a_la_premiere_occurrence():
         'Personnes au <abbr title="revenu de solidarité active">RSA</abbr> '
         "(revenu de solidarité active) &amp; "
         '<abbr title="contrat d&#39;engagement réciproque, signé avec votre '
-        'référent RSA">CER</abbr> (contrat d&#39;engagement réciproque, signé '
-        "avec votre référent RSA)"
+        'référent pour le revenu de solidarité active">CER</abbr> (contrat '
+        "d&#39;engagement réciproque, signé avec votre référent pour le revenu "
+        "de solidarité active)"
     )
     assert sigles("le RSA") == (
         'le <abbr title="revenu de solidarité active">RSA</abbr>'
@@ -409,6 +410,17 @@ def test_sigles_expliques_a_la_premiere_occurrence():
     assert deja.count("revenu de solidarité active") == 2  # title + the text's own
     apres = affichage.Sigles()("Revenu de solidarité active (RSA)")
     assert apres.endswith('(<abbr title="revenu de solidarité active">RSA</abbr>)')
+
+
+def test_une_liste_deroulante_explique_ses_sigles_en_clair():
+    """No markup in an <option>: the meaning follows the acronym, once."""
+    assert affichage.en_clair("Atelier FLE et FLE avancé") == (
+        "Atelier FLE (français langue étrangère) et FLE avancé"
+    )
+    assert affichage.en_clair("Personnes au RSA (revenu de solidarité active)") == (
+        "Personnes au RSA (revenu de solidarité active)"
+    )
+    assert affichage.en_clair("Jardin partagé") == "Jardin partagé"
 
 
 @pytest.mark.parametrize(
