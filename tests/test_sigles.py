@@ -169,3 +169,11 @@ def test_les_professionnels_lisent_chaque_sigle_explique(app):
     for pid in ids:
         lire(referent, f"/pro/prescriptions/{pid}", trouves)
     assert not trouves, "Sigles à expliquer :\n" + rapport(trouves)
+
+
+def test_avant_d_entrer_ne_se_dit_qu_une_fois(client):
+    """« Avant d'entrer : un entretien avec la structure avant l'entrée »: no."""
+    page = client.get("/fiches/61-edith-bonnem-velo-ecole").get_data(as_text=True)
+    texte = _texte_visible(page)
+    assert "Avant d'entrer : un entretien avec la structure." in texte
+    assert "avant l'entrée" not in texte
