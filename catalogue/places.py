@@ -128,6 +128,35 @@ def fixer(
     _noter(db, fiche_id, session, avant, places_restantes, auteur, motif, maintenant)
 
 
+def ajuster(
+    db: Session,
+    fiche_id: str,
+    ecart: int,
+    auteur: str,
+    *,
+    session: str = ACTION,
+    motif: str = "places de la session changées",
+    maintenant: datetime | None = None,
+) -> bool:
+    """A session got ``ecart`` more (or fewer) places: the remaining ones move
+    by as much, never below zero; False if its places are not tracked.
+
+    The row is locked while read (PostgreSQL), so a booking at the same
+    moment is counted, never overwritten. Not committed.
+    """
+    ligne = db.exec(
+        select(Places)
+        .where(Places.fiche_id == fiche_id, Places.session == session)
+        .with_for_update()
+    ).first()
+    if ligne is None or ligne.places_restantes is None:
+        return False
+    nouveau = max(0, ligne.places_restantes + ecart)
+    fixer(db, fiche_id, nouveau, auteur, session=session, motif=motif,
+          maintenant=maintenant)  # fmt: skip
+    return True
+
+
 def prendre(
     db: Session,
     fiche_id: str,

@@ -360,9 +360,14 @@ def _publier(fiche, revision, qui: str) -> str | None:
         return _session_occupee(occupees, fiche.id)
     revisions.decider(db(), revision, revisions.VALIDEE, qui)
     existantes = places.par_session(db(), fiche.id)
+    places_avant = {places.cle_session(s.debut): s.places for s in fiche.sessions}
     for s in nouvelle.sessions:
         cle = places.cle_session(s.debut)
-        if cle not in existantes and s.places is not None:
+        avant = places_avant.get(cle)
+        if cle in existantes and None not in (avant, s.places) and avant != s.places:
+            # More or fewer seats: as many more or fewer left to take.
+            places.ajuster(db(), fiche.id, s.places - avant, qui, session=cle)
+        elif cle not in existantes and s.places is not None:
             # A new session opens with all its places free.
             demandes.fixer_les_places(
                 db(), nouvelle, s.places, qui, session=cle, motif="session ajoutée"

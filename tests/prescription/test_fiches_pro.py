@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 from data_inclusion.schema import v1
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from catalogue import revisions
 from catalogue.chargement import charger_catalogue
+from catalogue.places import JournalPlaces
 from catalogue.recherche import RechercheIndisponible
 from tests.conftest import ROOT
 from tests.prescription.conftest import (
@@ -286,6 +287,39 @@ def test_une_session_retiree_ne_compte_plus_ses_places(app_p):
     page = texte(app_p.test_client().get(f"/fiches/{CV}"))
     assert "mars 2099 – 5 places libres" in page
     assert "juin 2099" not in page
+
+
+def _places_de_la_session(form: dict, debut: str, nombre: int) -> dict:
+    rang = next(k.split("_")[1] for k, v in form.items() if v == debut)
+    return {**form, f"session_{rang}_places": str(nombre)}
+
+
+def test_des_places_ajoutees_a_une_session_s_ajoutent_aux_places_libres(app_p):
+    """10 seats, 5 left; two more seats: 7 left. Then 3 seats: complet."""
+    client = _prestataire(app_p, "atelier-orne")
+    form = _places_de_la_session(_formulaire(client, URL_CV), "2099-03-01", 12)
+    assert client.post(URL_CV, data=form).status_code == 303
+    _valider_la_derniere(app_p)
+    assert _places_dans_la_recherche(app_p, CV) == 7 + 1
+    assert "mars 2099 – 7 places libres" in texte(
+        app_p.test_client().get(f"/fiches/{CV}")
+    )
+
+    form = _places_de_la_session(_formulaire(client, URL_CV), "2099-03-01", 3)
+    assert client.post(URL_CV, data=form).status_code == 303
+    _valider_la_derniere(app_p)
+    assert _places_dans_la_recherche(app_p, CV) == 0 + 1
+    assert "mars 2099 – complet" in texte(app_p.test_client().get(f"/fiches/{CV}"))
+    with Session(app_p.extensions["db"]) as db:
+        journal = db.exec(
+            select(JournalPlaces.avant, JournalPlaces.apres, JournalPlaces.motif)
+            .where(JournalPlaces.session == "2099-03-01")
+            .order_by(JournalPlaces.id)
+        ).all()
+    assert [tuple(j) for j in journal][-2:] == [
+        (5, 7, "places de la session changées"),
+        (7, 0, "places de la session changées"),
+    ]
 
 
 def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
