@@ -116,6 +116,8 @@ GLOSSAIRE = {
 }
 _SIGLES = "|".join(sorted(GLOSSAIRE, key=len, reverse=True))
 _SIGLE = re.compile(rf"\b({_SIGLES})\b")
+# In a highlighted result the acronym may be a searched word: « <mark>RSA</mark> ».
+_SIGLE_SURLIGNE = re.compile(rf"\b({_SIGLES})\b(</mark>)?")
 
 # Thematic categories (data·inclusion) in words a beneficiary uses.
 THEMES = {
@@ -303,12 +305,13 @@ class Sigles:
         if not texte:
             return Markup("")
         sur = str(escape(texte))
-        return Markup(_SIGLE.sub(lambda m: self._remplacer(m, sur), sur))
+        return Markup(_SIGLE_SURLIGNE.sub(lambda m: self._remplacer(m, sur), sur))
 
     def _remplacer(self, match: re.Match, texte: str) -> str:
         sigle = match.group(1)
         sens = GLOSSAIRE[sigle]
-        abbr = f'<abbr title="{escape(sens)}">{sigle}</abbr>'
+        # Only the searched word stays highlighted, not its explanation.
+        abbr = f'<abbr title="{escape(sens)}">{sigle}</abbr>{match.group(2) or ""}'
         if sigle in self.deja_vus:
             return abbr
         self.deja_vus.add(sigle)

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from bs4 import BeautifulSoup
+from markupsafe import Markup
 
 from catalogue.recherche import RechercheIndisponible
 from tests.fiches import ecrire_fiche, ecrire_structure
@@ -410,6 +411,14 @@ def test_sigles_expliques_a_la_premiere_occurrence():
     assert deja.count("revenu de solidarité active") == 2  # title + the text's own
     apres = affichage.Sigles()("Revenu de solidarité active (RSA)")
     assert apres.endswith('(<abbr title="revenu de solidarité active">RSA</abbr>)')
+
+
+def test_le_mot_cherche_reste_seul_surligne_pas_son_explication():
+    titre = affichage.Sigles()(Markup("Référent <mark>RSA</mark> d'Alençon"))
+    assert titre == (
+        'Référent <mark><abbr title="revenu de solidarité active">RSA</abbr></mark> '
+        "(revenu de solidarité active) d'Alençon"
+    )
 
 
 def test_une_liste_deroulante_explique_ses_sigles_en_clair():
