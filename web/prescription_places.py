@@ -76,8 +76,11 @@ def _changer_places(fiche, auteur: str):
     elif valeur == "":
         nombre = None
     elif ENTIER.fullmatch(valeur):
-        # Any length: a huge number is told its bound, not "not a number".
-        nombre = int(valeur)
+        # Any length: a huge number is told its bound, not "not a number"
+        # (and never converted: Python refuses int() past 4 300 digits).
+        signe, chiffres = valeur[0] == "-", valeur.lstrip("+-").lstrip("0")
+        nombre = int(chiffres or "0") if len(chiffres) <= 12 else PLACES_MAX + 1
+        nombre = -nombre if signe else nombre
     else:
         return cle, (
             f"« {valeur[:20]} » n'est pas un nombre entier : écrivez le nombre de "

@@ -26,7 +26,8 @@ from web.prescription import (
 
 def _ids(brut: object) -> list[int]:
     brutes = brut if isinstance(brut, list) else [brut]
-    if not all(str(b).isascii() and str(b).isdigit() for b in brutes):
+    if not all(str(b).isascii() and str(b).isdigit() and len(str(b)) <= 18
+               for b in brutes):  # fmt: skip
         raise ValueError("Sélection invalide : recommencez la recherche.")
     return [int(b) for b in brutes]
 

@@ -114,12 +114,18 @@ def _entetes(reponse):
         fichier = (request.view_args or {}).get("filename", "")
         version = request.args.get("v")
         if version and version == empreinte_statique(fichier):
+            # Flask marks every static file « no-cache »: that would make
+            # the browser ask again each time, year or not.
+            reponse.cache_control.no_cache = None
             reponse.cache_control.public = True
             reponse.cache_control.max_age = UN_AN
             reponse.cache_control.immutable = True
         else:
             reponse.cache_control.no_cache = True
             reponse.cache_control.max_age = None
+    elif request.path.startswith("/pro/"):
+        # Professional pages name people and staff: never kept by a cache.
+        entetes["Cache-Control"] = "no-store, private"
     return reponse
 
 

@@ -144,6 +144,8 @@ def test_les_fichiers_statiques_versionnes_se_gardent_un_an(client_recherche):
         assert reponse.status_code == 200
         assert reponse.cache_control.max_age == 365 * 24 * 3600
         assert reponse.cache_control.immutable
+        # « no-cache » would make the browser ask again every time.
+        assert "no-cache" not in reponse.headers["Cache-Control"]
         assert reponse.headers["X-Content-Type-Options"] == "nosniff"
     # A stale or missing hash is never cached for long.
     perime = client_recherche.get("/static/css/site.css?v=ancien")

@@ -167,6 +167,8 @@ def test_l_export_csv_ne_lance_aucune_formule(app_p, client_p):
         ("-5", "Il ne peut pas rester moins de zéro place."),
         ("9999999999", "Au plus 100 000 places par action."),
         ("99999999999999999999999", "Au plus 100 000 places par action."),
+        ("9" * 5000, "Au plus 100 000 places par action."),
+        ("-" + "9" * 5000, "Il ne peut pas rester moins de zéro place."),
         ("11", "Au plus 10 places : c'est la capacité de l'action."),
     ],
 )
@@ -385,3 +387,22 @@ def test_la_limite_rend_le_formulaire_rempli_et_epargne_la_personne_suivante(
             "Bruno",
             "Fatou",
         ]
+
+
+def test_aucune_page_professionnelle_n_est_gardee_par_un_cache(app_p):
+    """Staff e-mails, people, the admin log: no shared cache may keep them."""
+    departement = se_connecter(app_p.test_client(), "departement")
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="garage-essonne"
+    )
+    for client, url in [
+        (departement, "/pro/structures"),
+        (departement, "/pro/modifications"),
+        (departement, "/pro/pilotage"),
+        (departement, "/pro/rgpd"),
+        (prestataire, "/pro/fiches/garage-evry/modifier"),
+        (prestataire, "/pro/places"),
+    ]:
+        reponse = client.get(url)
+        assert reponse.status_code == 200, url
+        assert "no-store" in reponse.headers["Cache-Control"], url
