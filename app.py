@@ -60,6 +60,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         PROCONNECT_SCOPES="openid email given_name usual_name siret uid idp_id",
         PRESCRIPTION_LIEN_JOURS=90,
         PLACES_LIEN_JOURS=30,
+        # A professional logs in again after a working day (or at logout).
+        SESSION_PRO_HEURES=12,
         PRESCRIPTION_RELANCE_JOURS=5,
         PRESCRIPTION_EXPIRATION_JOURS=21,
         PRESCRIPTION_LIMITE_INSCRIPTION="10 per hour",

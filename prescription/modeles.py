@@ -84,6 +84,21 @@ class Utilisateur(SQLModel, table=True):
     cree_le: datetime
 
 
+class SessionPro(SQLModel, table=True):
+    """One professional logged in on one device, until logout or expiry.
+
+    The cookie carries a random token; only its SHA-256 is stored, so the
+    table alone opens no session. Deleting the row logs the device out.
+    """
+
+    __tablename__ = "sessions_pro"
+
+    empreinte: str = Field(primary_key=True, max_length=64)
+    utilisateur_id: int = Field(foreign_key="utilisateurs.id", index=True)
+    cree_le: datetime
+    expire_le: datetime = Field(index=True)
+
+
 class Adhesion(SQLModel, table=True):
     __tablename__ = "adhesions"
     __table_args__ = (UniqueConstraint("utilisateur_id", "structure_id", "role"),)

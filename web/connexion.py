@@ -10,6 +10,7 @@ debug or testing mode, or ``DEMO`` is set on purpose.
 """
 
 import secrets
+from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
 from authlib.integrations.flask_client import OAuth, OAuthError
@@ -29,6 +30,7 @@ from sqlmodel import select
 
 from catalogue.places import maintenant_utc
 from catalogue.vocabulaires import vocabulaire
+from prescription import sessions_pro
 from prescription.modeles import (
     DEPARTEMENT,
     DEPARTEMENT_ADMIN,
@@ -44,6 +46,9 @@ from web.donnees import db
 from web.securite import url_absolue
 
 bp = Blueprint("connexion", __name__)
+
+# The session cookie's key for the login's token (see prescription.sessions_pro).
+JETON = "jeton_pro"
 IDP = "proconnect"
 
 
@@ -140,7 +145,7 @@ def retour():
     suite = session.get("suite", "")
     # A new session on login: nothing from before survives (fixation).
     session.clear()
-    session["utilisateur_id"] = utilisateur.id
+    ouvrir_la_session(utilisateur)
     session["id_token"] = jeton.get("id_token")
     return redirect(suite or url_for("prescription.accueil"))
 
@@ -229,9 +234,8 @@ def demo():
         _adherer(utilisateur, structure, DEPARTEMENT_ADMIN)
     else:
         return connexion(), 422
-    db().commit()
     session.clear()
-    session["utilisateur_id"] = utilisateur.id
+    ouvrir_la_session(utilisateur)
     return redirect(_suite() or url_for("prescription.accueil"), 303)
 
 
@@ -284,9 +288,19 @@ def _adherer(utilisateur: Utilisateur, structure: StructurePro, role: str) -> No
         )
 
 
+def ouvrir_la_session(utilisateur: Utilisateur) -> None:
+    """A new login, kept on the server; the cookie only carries its token.
+    Commits (with whatever the login wrote)."""
+    duree = timedelta(hours=current_app.config["SESSION_PRO_HEURES"])
+    session[JETON] = sessions_pro.ouvrir(db(), utilisateur.id, duree)
+    db().commit()
+
+
 @bp.post("/deconnexion")
 def deconnexion():
     id_token = session.get("id_token")
+    sessions_pro.fermer(db(), session.get(JETON))
+    db().commit()
     session.clear()
     client = _client()
     if id_token and client is not None:

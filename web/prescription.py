@@ -32,7 +32,7 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import places, saisie
 from catalogue.territoires import referentiel
-from prescription import demandes, liens, notifications, workflow
+from prescription import demandes, liens, notifications, sessions_pro, workflow
 from prescription.demandes import Acteur, Personne, RegleNonRespectee
 from prescription.droits import Droits
 from prescription.modeles import (
@@ -42,6 +42,7 @@ from prescription.modeles import (
     Utilisateur,
 )
 from web import affichage, donnees
+from web.connexion import JETON
 from web.donnees import db
 from web.securite import en_production, url_absolue
 
@@ -81,7 +82,7 @@ def droits() -> Droits | None:
     """The logged-in professional's rights, read once per request."""
     if "droits" not in g:
         g.droits = None
-        uid = session.get("utilisateur_id")
+        uid = sessions_pro.utilisateur(db(), session.get(JETON))
         utilisateur = db().get(Utilisateur, uid) if uid else None
         if utilisateur is not None:
             g.droits = Droits.lire(db(), utilisateur)

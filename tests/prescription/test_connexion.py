@@ -167,3 +167,70 @@ def test_une_reponse_userinfo_signee_est_verifiee(creer_app_prescription, httpse
         assert _userinfo(_client(), jeton)["usual_name"] == "Martin"
         with pytest.raises(OAuthError, match="signature"):
             _userinfo(_client(), jeton)
+
+
+# --- Logins kept on the server --------------------------------------------------
+
+
+def _pro(app, role="departement"):
+    from tests.prescription.conftest import se_connecter
+
+    return se_connecter(app.test_client(), role)
+
+
+def _avec_le_cookie(app, cookie: str):
+    client = app.test_client()
+    client.set_cookie("session", cookie)
+    return client
+
+
+def _renvoye_a_la_connexion(client) -> bool:
+    reponse = client.get("/pro/")
+    return reponse.status_code == 302 and "/connexion" in reponse.location
+
+
+def test_apres_la_deconnexion_l_ancien_cookie_n_ouvre_plus_rien(app_p):
+    """A cookie copied before logout (a shared computer) opens nothing after."""
+    from tests.prescription.conftest import poster
+
+    client = _pro(app_p)
+    copie = client.get_cookie("session").value
+    assert client.get("/pro/").status_code == 200
+    assert poster(client, "/deconnexion").status_code == 303
+    assert _renvoye_a_la_connexion(_avec_le_cookie(app_p, copie))
+
+
+def test_une_connexion_se_ferme_apres_une_journee(app_p):
+    from prescription.modeles import SessionPro
+
+    client = _pro(app_p)
+    assert client.get("/pro/").status_code == 200
+    with Session(app_p.extensions["db"]) as db:
+        [ligne] = db.exec(select(SessionPro)).all()
+        assert (ligne.expire_le - ligne.cree_le).total_seconds() == 12 * 3600
+        ligne.expire_le = ligne.cree_le  # the working day is over
+        db.add(ligne)
+        db.commit()
+    assert _renvoye_a_la_connexion(client)
+
+
+def test_le_cookie_d_une_autre_base_n_ouvre_aucun_compte(
+    creer_app_prescription, base_de_donnees
+):
+    """The database rebuilt: the old cookie must not name its new user 1."""
+    ancienne = creer_app_prescription()
+    copie = _pro(ancienne).get_cookie("session").value
+    nouvelle = creer_app_prescription(DATABASE_URL=base_de_donnees())
+    _pro(nouvelle, "referent")  # user 1 of the new database
+    assert _renvoye_a_la_connexion(_avec_le_cookie(nouvelle, copie))
+
+
+def test_la_base_ne_garde_que_l_empreinte_du_jeton(app_p):
+    from prescription.modeles import SessionPro
+
+    client = _pro(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        [ligne] = db.exec(select(SessionPro)).all()
+    with client.session_transaction() as session:
+        jeton = session["jeton_pro"]
+    assert len(ligne.empreinte) == 64 and jeton not in ligne.empreinte
