@@ -33,6 +33,7 @@ from prescription.modeles import (
     Audit,
     AvisResume,
     Beneficiaire,
+    Notification,
     Prescription,
     StructurePro,
     Utilisateur,
@@ -254,16 +255,33 @@ def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
     return None
 
 
-def redire_le_suivi(db: Session, prescription: Prescription, fiche: Fiche, liens):
-    """Send the person her follow-up message again, to the contact on file.
+# A second sign-up re-sends the link; someone typing another person's name
+# and number again and again must not flood her phone.
+MESSAGES_PAR_JOUR_AU_PLUS = 2
+
+
+def redire_le_suivi(
+    db: Session, prescription: Prescription, fiche: Fiche, liens, maintenant=None
+) -> bool:
+    """Send the person her follow-up message again, to the contact on file;
+    False when she already got enough messages today (nothing sent).
 
     What a second sign-up gets instead of the existing request's link: only
     the person reading her own phone or mailbox can follow it.
     """
+    maintenant = maintenant or places.maintenant_utc()
     beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
-    _dire_a_la_personne(
-        db, prescription, beneficiaire, fiche, liens, places.maintenant_utc()
-    )
+    contact = beneficiaire.courriel or beneficiaire.telephone
+    recus = db.exec(
+        select(func.count(Notification.id)).where(
+            Notification.destinataire == contact,
+            Notification.cree_le > maintenant - timedelta(days=1),
+        )
+    ).one()
+    if recus >= MESSAGES_PAR_JOUR_AU_PLUS:
+        return False
+    _dire_a_la_personne(db, prescription, beneficiaire, fiche, liens, maintenant)
+    return True
 
 
 # How far back an entry or exit may be dated, how far ahead a start day.

@@ -194,7 +194,15 @@ def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
     return valeur
 
 
-def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
+# Numbers a text message reaches (06, 07 in France; the rest are landlines,
+# freephone or internet numbers).
+PORTABLES = {
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+}
+
+
+def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]]:
     erreurs: dict[str, str] = {}
     prenom = lire_texte(form, "prenom", "Le prénom", erreurs)
     nom = lire_texte(form, "nom", "Le nom", erreurs)
@@ -212,6 +220,17 @@ def lire_personne(form, fiche) -> tuple[Personne, dict[str, str]]:
             telephone = phonenumbers.format_number(
                 numero, phonenumbers.PhoneNumberFormat.NATIONAL
             )
+            # Alone, she follows her request by the link we send: a landline
+            # would never receive it.
+            if (
+                pour_soi
+                and not courriel
+                and phonenumbers.number_type(numero) not in PORTABLES
+            ):
+                erreurs["telephone"] = (
+                    "Ce numéro ne reçoit pas de SMS : donnez un numéro de portable "
+                    "(06 ou 07) ou une adresse e-mail."
+                )
         except phonenumbers.NumberParseException:
             erreurs["telephone"] = (
                 "Ce numéro de téléphone n'est pas valide (ex. 06 12 34 56 78)."
@@ -320,7 +339,7 @@ def _demander(
     "M'inscrire"); otherwise a professional asks for someone else.
     """
     form = request.form
-    personne, erreurs = lire_personne(form, fiche)
+    personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
     if erreurs:
         return _formulaire(gabarit, fiche, 422, form=form, erreurs=erreurs, **contexte)
@@ -356,8 +375,9 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool):
     """
     existante = db().get(Prescription, pid)
     beneficiaire = db().get(Beneficiaire, existante.beneficiaire_id)
+    renvoye = False
     if pour_soi:
-        demandes.redire_le_suivi(db(), existante, fiche, LiensWeb())
+        renvoye = demandes.redire_le_suivi(db(), existante, fiche, LiensWeb())
         db().commit()
         envoyer_messages()
     d = droits()
@@ -366,6 +386,7 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool):
         fiche=fiche,
         p=existante,
         pour_soi=pour_soi,
+        renvoye=renvoye,
         visible=bool(d and d.peut_voir(existante)),
         contact=_contact_masque(beneficiaire),
         statuts=workflow.STATUTS,

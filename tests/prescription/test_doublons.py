@@ -1,9 +1,12 @@
 """The same person asked twice for the same action: shown the first request."""
 
+from datetime import date
+
 from sqlmodel import Session, select
 
 from prescription.modeles import Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web.affichage import date_fr
 
 
 def demandes(app) -> list[Prescription]:
@@ -35,14 +38,30 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     reponse = poster(autre, "/fiches/velos-alencon/inscription", encore)
     assert reponse.status_code == 409
     page = texte(reponse)
-    assert "Vous avez déjà demandé « Prêt de vélos à Alençon" in page
+    assert "Une demande pour « Prêt de vélos à Alençon » existe déjà à ce nom" in page
     assert "Rien de nouveau n'a été enregistré" in page
+    # Neither its date nor its state: whoever typed may not be her.
+    assert date_fr(date.today()) not in page and "Demandée" not in page
     assert "sur le numéro 06•••••78" in page
     # Never the follow-up link on screen: only on the person's own phone.
     assert "/suivi/" not in page
     assert demandes(app_p) == premiere
     sms = messages_a(app_p, "06 12 34 56 78")
     assert len(sms) == 2 and "/suivi/" in sms[1].corps
+
+
+def test_taper_encore_le_nom_et_le_numero_d_une_autre_n_inonde_pas_son_telephone(
+    app_p, client_p
+):
+    donnees = {**PERSONNE, "consentement": "oui"}
+    poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    for _ in range(5):
+        autre = app_p.test_client()
+        reponse = poster(autre, "/fiches/velos-alencon/inscription", donnees)
+        assert reponse.status_code == 409
+    assert "a déjà été envoyé aujourd'hui sur le numéro 06•••••78" in texte(reponse)
+    # The request's own message, then one link sent again: two in a day.
+    assert len(messages_a(app_p, "06 12 34 56 78")) == 2
 
 
 def test_le_referent_voit_la_demande_existante_avec_son_lien(app_p):

@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from catalogue import places
@@ -53,6 +54,24 @@ def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
     assert reponse.status_code == 422
     assert "Indiquez un numéro de téléphone ou une adresse e-mail" in texte(reponse)
+
+
+@pytest.mark.parametrize("fixe", ["02 33 26 58 51", "0800 123 456", "09 70 00 00 00"])
+def test_seule_avec_un_fixe_la_personne_donne_un_portable_ou_un_courriel(
+    app_p, client_p, fixe
+):
+    """Her link goes by text message: a landline would never receive it."""
+    donnees = {**PERSONNE, "telephone": fixe, "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "Ce numéro ne reçoit pas de SMS : donnez un numéro de portable" in page
+    assert f'value="{fixe}"' in page  # kept, to be corrected
+    assert prescriptions(app_p) == []
+    # With an e-mail beside it, the landline is fine (the structure may call).
+    avec_courriel = {**donnees, "courriel": "awa@exemple.fr"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", avec_courriel)
+    assert reponse.status_code == 303
 
 
 def test_hors_zone_l_inscription_seule_est_refusee_avec_une_explication(
