@@ -125,6 +125,10 @@ def nouvelle_visite() -> None:
 CLES = {"adresse": get_remote_address, "appareil": par_appareil}
 
 
+def _envoi_accepte(reponse) -> bool:
+    return reponse.status_code != 422
+
+
 def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
     """One limiter per app; ``limites``: endpoint -> [(config key of its rate,
     methods counted or None for all, "adresse" or "appareil")]."""
@@ -157,6 +161,10 @@ def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
                 methods=methodes,
                 key_func=CLES[par],
                 scope=f"{endpoint}:{par}",
+                # A form sent back to be corrected (422) creates nothing:
+                # a person fixing her typos is not counted for them. The
+                # per-address ceiling still counts every try.
+                deduct_when=_envoi_accepte if par == "appareil" else None,
             )(vue)
         app.view_functions[endpoint] = vue
     app.extensions["limiteur"] = limiter
