@@ -117,6 +117,9 @@ def suivi_annuler(jeton: str):
     lien = _lien_lu(jeton)
     p = db().get(Prescription, int(lien.cible))
     fiche = _fiche(p.fiche_id)
+    if p.statut == workflow.ANNULEE:
+        # Already done (a double tap, the back button): show where it stands.
+        return redirect(url_for("prescription.suivi", jeton=jeton), 303)
     if request.method == "GET" or request.form.get("confirmer") != "oui":
         if p.statut in workflow.TERMINES:
             return redirect(url_for("prescription.suivi", jeton=jeton), 303)

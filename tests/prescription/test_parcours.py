@@ -253,6 +253,10 @@ def test_la_personne_annule_par_son_lien_et_la_place_revient(app_p, client_p):
     assert restantes(app_p, "velos-alencon") == 3
     # Once cancelled, the cancel address leads back to the follow-up page.
     assert client_p.get(suivi + "/annuler").headers["Location"].endswith(suivi)
+    # A second tap on « Oui, annuler » (a slow phone): the same page, no error.
+    encore = poster(client_p, suivi + "/annuler", {"confirmer": "oui"})
+    assert encore.status_code == 303 and encore.headers["Location"].endswith(suivi)
+    assert restantes(app_p, "velos-alencon") == 3
 
 
 def remplir(app, fiche_id: str = "velos-alencon", n: int = 3) -> None:
