@@ -6,6 +6,7 @@ into the domain's ``Requete``; ``resoudre_lieu`` alone knows how a commune
 becomes a zone and a point.
 """
 
+import unicodedata
 from typing import Annotated, Literal
 
 from flask import current_app, has_app_context
@@ -55,7 +56,16 @@ PAGE_MAX = 1000
 
 
 def _texte(brut: object) -> str:
-    return str(brut or "").strip()[:TEXTE_MAX]
+    """The words typed: invisible characters (NUL…) count as spaces, and a
+    long text is cut between two words, never inside one."""
+    texte = " ".join(
+        "".join(" " if unicodedata.category(c) == "Cc" else c for c in str(brut or ""))
+        .split()
+    )  # fmt: skip
+    if len(texte) > TEXTE_MAX:
+        coupe = texte[: TEXTE_MAX + 1].rsplit(" ", 1)[0]
+        texte = coupe if coupe and len(coupe) <= TEXTE_MAX else texte[:TEXTE_MAX]
+    return texte
 
 
 def _entier(nom: str, mini: int, maxi: int):

@@ -192,3 +192,18 @@ def test_la_production_refuse_de_demarrer_sans_adresse_publique(
 ):
     with pytest.raises(ConfigurationInvalide, match="URL_PUBLIQUE"):
         creer_app_recherche(TESTING=False, SECRET_KEY="une-longue-cle-aleatoire")
+
+
+def test_un_caractere_invisible_dans_la_recherche_compte_comme_une_espace(
+    client_recherche,
+):
+    page = client_recherche.get("/?q=velo%00alencon%1b").text
+    assert "\x00" not in page and "\x1b" not in page
+    assert 'value="velo alencon"' in page
+
+
+def test_une_recherche_trop_longue_est_coupee_entre_deux_mots(client_recherche):
+    mots = " ".join(["accompagnement"] * 20)  # 299 characters
+    page = client_recherche.get("/", query_string={"q": mots}).text
+    garde = " ".join(["accompagnement"] * 13)  # 194: the 14th would pass 200
+    assert f'value="{garde}"' in page
