@@ -7,6 +7,7 @@ import difflib
 import gc
 import multiprocessing
 import os
+import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -329,6 +330,9 @@ _MESSAGES = {
 }
 
 
+_DATES = {"date_parsing", "date_from_datetime_parsing", "datetime_parsing"}
+_JOUR = re.compile(r"\d{4}-\d{2}-\d{2}")
+
 _BORNES = {
     "greater_than_equal": ("supérieur ou égal à", "ge"),
     "greater_than": ("supérieur à", "gt"),
@@ -359,6 +363,9 @@ def _message(err: dict, model: type[BaseModel]) -> str:
         return f"doit être {mots} {ctx[cle]}"
     if kind == "literal_error":
         return f"valeur attendue : {ctx.get('expected', '')}"
+    if kind in _DATES and _JOUR.fullmatch(str(err.get("input", ""))):
+        # Written right, but not in the calendar: « 2022-02-30 ».
+        return f"cette date n'existe pas : « {err['input']} »"
     # Never pydantic's English: a kind not listed yet still reads in French.
     return _MESSAGES.get(kind, f"valeur invalide ({kind})")
 

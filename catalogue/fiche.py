@@ -44,10 +44,12 @@ def _dans(nom: str):
             import difflib
 
             proches = difflib.get_close_matches(valeur, list(voc), n=3)
+            # The file is named for whoever edits YAML; a form lists the
+            # values itself.
             aide = (
                 f" ; vouliez-vous dire : {', '.join(proches)} ?"
                 if proches
-                else f" (voir data/vocabulaires/{nom}.yaml)"
+                else f" (valeurs possibles : data/vocabulaires/{nom}.yaml)"
             )
             raise ValueError(f"valeur inconnue « {valeur} » pour {nom}{aide}")
         return valeur

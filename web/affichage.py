@@ -219,6 +219,9 @@ def qui_peut_s_inscrire(fiche: Fiche) -> str:
 
 def quand(fiche: Fiche, aujourd_hui: date | None = None) -> str:
     """The next start, in one short phrase."""
+    if fiche.statut != "active":
+        # « Terminée », « suspendue »: nobody enters, whatever its rhythm.
+        return "On ne peut pas y entrer en ce moment"
     session = fiche.prochaine_session(aujourd_hui)
     if session:
         return f"Prochaine session le {date_fr(session.debut)}"

@@ -16,7 +16,7 @@ from flask import (
     url_for,
 )
 
-from prescription import demandes, liens, workflow
+from prescription import demandes, liens, messages, workflow
 from prescription.demandes import Acteur, Demande
 from prescription.modeles import ORIGINE_AUTO, Prescription
 from web import limites
@@ -103,7 +103,8 @@ def suivi(jeton: str):
             and p.statut not in workflow.TERMINES
         ),
         statuts=workflow.STATUTS,
-        motifs=workflow.MOTIFS_REFUS,
+        # Said to her, as her messages say it: « vous », not « la personne ».
+        motifs=messages.RAISONS,
     )
 
 

@@ -13,8 +13,21 @@ from tests.fiches import STRUCTURES, derniere_ligne, ecrire_fiche
 # (file, fields removed, raw YAML added at the end, field named, message part);
 # the error is on the last line, where the raw YAML is.
 CAS = [
-    ("date-30-fevrier", "date_maj", "date_maj: 2024-02-30", "date_maj", "une date"),
-    ("date-mois-13", "date_maj", "date_maj: 2024-13-01", "date_maj", "une date"),
+    (
+        "date-30-fevrier",
+        "date_maj",
+        "date_maj: 2024-02-30",
+        "date_maj",
+        "cette date n'existe pas : « 2024-02-30 »",
+    ),
+    (
+        "date-mois-13",
+        "date_maj",
+        "date_maj: 2024-13-01",
+        "date_maj",
+        "cette date n'existe pas : « 2024-13-01 »",
+    ),
+    ("date-en-mots", "date_maj", "date_maj: hier", "date_maj", "au format AAAA-MM-JJ"),
     (
         "crochets-imbriques",
         "documents",

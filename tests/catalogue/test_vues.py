@@ -448,3 +448,10 @@ def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client_fiches):
 def test_une_capacite_en_postes_decimaux_s_affiche_a_la_francaise(client_fiches):
     page = client_fiches.get("/fiches/aci-textile").get_data(as_text=True)
     assert "En tout : 11,2 postes en équivalent temps plein." in page
+
+
+def test_une_action_terminee_ne_dit_plus_qu_on_peut_y_entrer(client):
+    page = client.get("/fiches/44-trajet-coach").get_data(as_text=True)
+    assert "Terminée" in page
+    assert "Entrée possible à tout moment" not in page
+    assert "On ne peut pas y entrer en ce moment" in page

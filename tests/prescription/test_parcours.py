@@ -394,3 +394,24 @@ def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_
     ]
     page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
     assert f"Acceptée – début le {aff.date_fr(debut)}" in page
+
+
+def test_la_personne_lit_la_raison_d_un_refus_dite_a_elle(app_p, client_p):
+    reponse = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    suivi = reponse.headers["Location"]
+    [p] = prescriptions(app_p)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/refuser",
+        {"motif_refus": "injoignable"},
+    )
+    page = texte(client_p.get(suivi))
+    assert "Raison : la structure n'a pas pu vous joindre." in page
+    assert "La personne" not in page
