@@ -181,14 +181,21 @@ def sessions_ouvertes(fiche: Fiche, aujourd_hui: date | None = None) -> list[str
     return [places.cle_session(s.debut) for s in fiche.sessions if s.debut >= jour]
 
 
-def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
-    """The fiche's rules; raises RegleNonRespectee, returns warnings."""
-    fiche, avertissements = demande.fiche, []
+def fermee(fiche: Fiche) -> str | None:
+    """Why nobody can ask for this action now, if nobody can."""
     if fiche.statut != "active":
-        raise RegleNonRespectee(
+        return (
             "Cette action n'accueille personne en ce moment : "
             "on ne peut pas s'y inscrire."
         )
+    return None
+
+
+def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
+    """The fiche's rules; raises RegleNonRespectee, returns warnings."""
+    fiche, avertissements = demande.fiche, []
+    if fermee(fiche):
+        raise RegleNonRespectee(fermee(fiche))
     if demande.origine == ORIGINE_AUTO and not fiche.auto_prescription:
         raise RegleNonRespectee(
             "Pour cette action, c'est un référent ou un conseiller qui fait "

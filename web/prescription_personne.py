@@ -41,7 +41,8 @@ def inscription(fiche_id: str):
     if request.method == "GET":
         if not fiche.auto_prescription:
             return _formulaire(gabarit, fiche, 403, refus=_pas_d_auto_inscription())
-        return _formulaire(gabarit, fiche)
+        refus = demandes.fermee(fiche)
+        return _formulaire(gabarit, fiche, refus=refus, bloque=bool(refus))
     en_plus = {}
     if request.form.get("consentement") != "oui":
         en_plus["consentement"] = "Cochez la case pour dire que vous êtes d'accord."

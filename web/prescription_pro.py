@@ -69,9 +69,9 @@ def prescrire(fiche_id: str):
     gabarit = "prescription/prescrire.html"
     service = droits().service
     if request.method == "GET":
-        return _formulaire(
-            gabarit, fiche, refus=demandes.refus_du_service(fiche, service)
-        )
+        # What no answer in the form could change is said instead of the form.
+        refus = demandes.fermee(fiche) or demandes.refus_du_service(fiche, service)
+        return _formulaire(gabarit, fiche, refus=refus, bloque=bool(refus))
     en_plus = {}
     if request.form.get("engagement") != "oui":
         en_plus["engagement"] = (

@@ -117,6 +117,9 @@ def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
     # Said when the form opens, before anything is typed.
     formulaire = client_p.get("/fiches/chantier-orne/prescrire")
     assert "ne fait pas partie des prescripteurs" in texte(formulaire)
+    # Nothing to fill in that could only be refused: no form, a way out.
+    assert 'class="formulaire"' not in texte(formulaire)
+    assert "Chercher une autre action" in texte(formulaire)
     donnees = {**PERSONNE, "motif": "Projet espaces verts", "engagement": "oui"}
     reponse = poster(client_p, "/fiches/chantier-orne/prescrire", donnees)
     assert reponse.status_code == 422
@@ -415,3 +418,11 @@ def test_la_personne_lit_la_raison_d_un_refus_dite_a_elle(app_p, client_p):
     page = texte(client_p.get(suivi))
     assert "Raison : la structure n'a pas pu vous joindre." in page
     assert "La personne" not in page
+
+
+def test_une_action_terminee_ne_montre_aucun_formulaire(app):
+    """The référent reads at once that nobody enters, instead of a form."""
+    referent = se_connecter(app.test_client(), "referent", prescripteur="siao")
+    page = texte(referent.get("/fiches/44-trajet-coach/prescrire"))
+    assert "Cette action n'accueille personne en ce moment" in page
+    assert 'class="formulaire"' not in page
