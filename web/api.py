@@ -81,6 +81,12 @@ def fiche(fiche_id: str):
     if etat is not None:
         corps["places_restantes"] = etat.places_restantes
         corps["places_maj_le"] = etat.maj_le.date().isoformat() if etat.maj_le else None
+    # Each session's too, as the fiche's page shows them.
+    par_session = places.par_session(db(), fiche.id)
+    for session in corps.get("sessions") or []:
+        ligne = par_session.get(session["debut"])
+        if ligne is not None:
+            session["places_restantes"] = ligne.places_restantes
     return jsonify(corps)
 
 

@@ -301,6 +301,11 @@ def test_des_places_ajoutees_a_une_session_s_ajoutent_aux_places_libres(app_p):
     assert client.post(URL_CV, data=form).status_code == 303
     _valider_la_derniere(app_p)
     assert _places_dans_la_recherche(app_p, CV) == 7 + 1
+    api = app_p.test_client().get(f"/api/v1/fiches/{CV}").get_json()
+    assert [(s["debut"], s["places_restantes"]) for s in api["sessions"]] == [
+        ("2099-03-01", 7),
+        ("2099-06-01", 1),
+    ]
     assert "mars 2099 – 7 places libres" in texte(
         app_p.test_client().get(f"/fiches/{CV}")
     )
