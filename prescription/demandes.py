@@ -572,6 +572,16 @@ def fixer_les_places(
     return len(concernees)
 
 
+def file_d_attente(fiche_id: str, session: str | None = None):
+    """The waiting list in its order, first come first offered (a query)."""
+    requete = select(Prescription).where(
+        Prescription.fiche_id == fiche_id, Prescription.statut == LISTE_ATTENTE
+    )
+    if session is not None:
+        requete = requete.where(Prescription.session == session)
+    return requete.order_by(Prescription.cree_le, Prescription.id)
+
+
 def rendre_la_place(
     db: Session,
     prescription: Prescription,
@@ -592,16 +602,7 @@ def rendre_la_place(
     )
     if not rendue:
         return
-    premier = db.exec(
-        select(Prescription)
-        .where(
-            Prescription.fiche_id == fiche.id,
-            Prescription.session == prescription.session,
-            Prescription.statut == LISTE_ATTENTE,
-        )
-        .order_by(Prescription.cree_le, Prescription.id)
-        .limit(1)
-    ).first()
+    premier = db.exec(file_d_attente(fiche.id, prescription.session).limit(1)).first()
     if premier is None:
         return
     if (

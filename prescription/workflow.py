@@ -34,6 +34,12 @@ STATUTS = {
     EXPIREE: "Expirée (sans réponse)",
     LISTE_ATTENTE: "Sur liste d'attente",
 }
+# What a request's history says of a step, when more than its status.
+DANS_L_HISTORIQUE = {
+    "proposer": "Place proposée (liste d'attente)",
+    "retirer": "Retirée de la liste d'attente",
+    "changer_session": "Session changée",
+}
 # Requests still waiting for the prestataire's answer.
 EN_ATTENTE_DE_REPONSE = (DEMANDEE, A_VALIDER)
 # Statuses where the request is over.

@@ -466,6 +466,7 @@ def trop_de_demandes(_erreur):
 
 # The audiences' routes join the blueprint (they import the helpers above).
 from web import (  # noqa: E402
+    prescription_attente,  # noqa: F401
     prescription_personne,  # noqa: F401
     prescription_places,  # noqa: F401
     prescription_pro,  # noqa: F401

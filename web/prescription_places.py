@@ -45,6 +45,9 @@ def _lignes_places(fiche) -> list[dict]:
             "capacite": demandes.capacite(fiche, cle),
             "premiere": i == 0,
             "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
+            "en_attente": len(db().exec(demandes.file_d_attente(fiche.id)).all())
+            if i == 0
+            else 0,
         }
         for i, cle in enumerate(cles)
     ]

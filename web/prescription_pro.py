@@ -40,6 +40,7 @@ from web.prescription import (
     _demander,
     _fiche,
     _formulaire,
+    _sessions,
     _terminer,
     acteur_pro,
     bp,
@@ -300,8 +301,13 @@ def _contexte_detail(p: Prescription) -> dict:
         else None,
         "aujourd_hui": places.maintenant_utc().date(),
         "dates_d_effet": demandes.DATES_D_EFFET,
+        "avec_message": demandes.AVEC_MESSAGE,
+        # Chosen at acceptance, when offering a place, or changed later.
+        "sessions": _sessions(fiche) if fiche.sessions else [],
         "possibles": [
-            r for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
+            r
+            for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
+            if r.exige != "session" or fiche.sessions
         ],
         "journal": list(
             db().exec(
@@ -311,6 +317,7 @@ def _contexte_detail(p: Prescription) -> dict:
             )
         ),
         "statuts": workflow.STATUTS,
+        "etapes": workflow.DANS_L_HISTORIQUE,
         "motifs": workflow.MOTIFS_REFUS,
         "sorties": workflow.TYPES_SORTIE,
         "origines": ORIGINES,
@@ -368,6 +375,7 @@ def transition(pid: int, action: str):
             pourquoi=pourquoi,
             effet_le=effet_le,
             message=message,
+            session=request.form.get("session") or None,
         )
     except workflow.TransitionRefusee as refus:
         db().rollback()

@@ -1,0 +1,185 @@
+"""Sessions at acceptance and after: the prestataire chooses the session,
+places move atomically from one session to the other, the person is told
+her session's dates, the log keeps the move."""
+
+from sqlmodel import Session, select
+
+from prescription.modeles import Notification, Prescription, Transition
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.test_attente import courriel_du_referent, demande, messages_a
+from tests.prescription.test_parcours import restantes
+
+FICHE = "cv-sessions-alencon"  # 01/03/2099: 5 places left; 01/06/2099: 1
+MARS, JUIN = "2099-03-01", "2099-06-01"
+
+
+def prescrire(app, prenom: str, session: str, **en_plus) -> int:
+    referent = se_connecter(app.test_client(), "referent", prescripteur="referent-rsa")
+    donnees = {
+        **PERSONNE,
+        "prenom": prenom,
+        "courriel": f"{prenom.lower()}@exemple.fr",
+        "motif": "Prépare ses entretiens.",
+        "engagement": "oui",
+        "session": session,
+        **en_plus,
+    }
+    reponse = poster(referent, f"/fiches/{FICHE}/prescrire", donnees)
+    assert reponse.status_code == 303, texte(reponse)
+    return int(reponse.headers["Location"].rsplit("/", 1)[1])
+
+
+def journal(app, pid: int) -> list[Transition]:
+    with Session(app.extensions["db"]) as db:
+        return list(
+            db.exec(
+                select(Transition)
+                .where(Transition.prescription_id == pid)
+                .order_by(Transition.id)
+            )
+        )
+
+
+def test_le_prestataire_accepte_dans_une_autre_session_avec_un_message(app_p):
+    awa = prescrire(app_p, "Awa", MARS)
+    assert restantes(app_p, FICHE, MARS) == 4
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(prestataire.get(f"/pro/prescriptions/{awa}"))
+    # The request's session is chosen already; each one says its free places.
+    assert f'<option value="{MARS}" selected>Du 1er mars 2099 – 4 places libres' in page
+    assert f'<option value="{JUIN}">Du 1er juin 2099 – 1 place libre' in page
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{awa}/accepter",
+        {"session": JUIN, "message": "Venez à 9 h, salle 2."},
+    )
+    assert reponse.status_code == 303
+    p = demande(app_p, awa)
+    assert (p.statut, p.session, p.place_tenue) == ("acceptee", JUIN, True)
+    # The place moved: taken in June, given back in March.
+    assert (restantes(app_p, FICHE, MARS), restantes(app_p, FICHE, JUIN)) == (5, 0)
+    acceptation = messages_a(app_p, "awa@exemple.fr")[-1]
+    assert acceptation.sujet.startswith("Demande acceptée")
+    assert "Session du 01/06/2099. Message de la structure : Venez à 9 h" in (
+        acceptation.corps
+    )
+    dernier = journal(app_p, awa)[-1]
+    assert (dernier.action, dernier.vers) == ("accepter", "acceptee")
+    assert dernier.pourquoi == (
+        "session du 01/06/2099 ; avant : session du 01/03/2099 ; Venez à 9 h, salle 2."
+    )
+    assert "Acceptée (session du 01/06/2099 ; avant" in texte(
+        prestataire.get(f"/pro/prescriptions/{awa}")
+    )
+
+
+def test_une_session_complete_est_refusee_et_rien_ne_change(app_p):
+    prescrire(app_p, "Awa", JUIN)  # the last place of June
+    fatou = prescrire(app_p, "Fatou", MARS)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    for action in ("accepter", "changer_session"):
+        refus = poster(
+            prestataire, f"/pro/prescriptions/{fatou}/{action}", {"session": JUIN}
+        )
+        assert refus.status_code == 422
+        assert (
+            "Plus de place libre dans la session du 01/06/2099 : rien n'a changé. "
+            "Ajoutez une place dans « Mes places » si vous en avez une, ou "
+            "choisissez une autre session." in texte(refus)
+        )
+    p = demande(app_p, fatou)
+    assert (p.statut, p.session, p.place_tenue) == ("demandee", MARS, True)
+    assert (restantes(app_p, FICHE, MARS), restantes(app_p, FICHE, JUIN)) == (4, 0)
+    assert [t.action for t in journal(app_p, fatou)] == ["demander"]
+    # A session that does not exist, or the one she is in, changes nothing.
+    inconnue = poster(
+        prestataire,
+        f"/pro/prescriptions/{fatou}/changer_session",
+        {"session": "2099-12-25"},
+    )
+    assert "Choisissez une des sessions à venir." in texte(inconnue)
+    meme = poster(
+        prestataire, f"/pro/prescriptions/{fatou}/changer_session", {"session": MARS}
+    )
+    assert "La demande est déjà dans la session du 01/03/2099." in texte(meme)
+    vide = poster(prestataire, f"/pro/prescriptions/{fatou}/changer_session")
+    assert "Choisissez la nouvelle session." in texte(vide)
+
+
+def test_changer_de_session_rend_la_place_au_premier_qui_attend(app_p):
+    awa = prescrire(app_p, "Awa", JUIN)  # June is now full
+    bruno = prescrire(app_p, "Bruno", JUIN, liste_attente="oui")
+    assert demande(app_p, bruno).statut == "liste_attente"
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, f"/pro/prescriptions/{awa}/accepter")
+    page = texte(prestataire.get(f"/pro/prescriptions/{awa}"))
+    assert ">Changer de session</button>" in page
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{awa}/changer_session",
+        {"session": MARS, "message": "La session de juin est reportée."},
+    )
+    assert reponse.status_code == 303
+    p = demande(app_p, awa)
+    assert (p.statut, p.session, p.place_tenue) == ("acceptee", MARS, True)
+    # June's place went straight to Bruno, who waited for it.
+    b = demande(app_p, bruno)
+    assert (b.statut, b.session, b.place_tenue) == ("demandee", JUIN, True)
+    assert (restantes(app_p, FICHE, MARS), restantes(app_p, FICHE, JUIN)) == (4, 0)
+    changement = messages_a(app_p, "awa@exemple.fr")[-1]
+    assert changement.sujet.startswith("Changement de date")
+    assert "Session du 01/03/2099. Message de la structure : La session" in (
+        changement.corps
+    )
+    with Session(app_p.extensions["db"]) as db:
+        au_referent = db.exec(
+            select(Notification)
+            .where(Notification.destinataire == courriel_du_referent(app_p))
+            .where(Notification.sujet.startswith("La personne change de session"))
+        ).all()
+    assert len(au_referent) == 1
+    dernier = journal(app_p, awa)[-1]
+    assert (dernier.action, dernier.de, dernier.vers) == (
+        "changer_session",
+        "acceptee",
+        "acceptee",
+    )
+    assert "Session changée (session du 01/03/2099 ; avant : session du 01/06/2099" in (
+        texte(prestataire.get(f"/pro/prescriptions/{awa}"))
+    )
+    # Once the person has entered, her session stays.
+    poster(prestataire, f"/pro/prescriptions/{awa}/entrer")
+    apres = poster(
+        prestataire, f"/pro/prescriptions/{awa}/changer_session", {"session": JUIN}
+    )
+    assert apres.status_code == 422
+    assert "n'est pas possible : la demande est « entrée dans l'action »" in texte(
+        apres
+    )
+    assert demande(app_p, awa).session == MARS
+
+
+def test_la_fiche_sans_sessions_ne_propose_pas_de_changer_de_session(app_p):
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    reponse = poster(
+        prestataire,
+        "/pro/fiches/velos-alencon/inscrire",
+        {**PERSONNE, "courriel": "awa@exemple.fr"},
+    )
+    pid = int(reponse.headers["Location"].rsplit("/", 1)[1])
+    page = texte(prestataire.get(f"/pro/prescriptions/{pid}"))
+    assert "Changer de session" not in page and 'name="session"' not in page
+    refus = poster(
+        prestataire, f"/pro/prescriptions/{pid}/changer_session", {"session": MARS}
+    )
+    assert "Choisissez une des sessions à venir." in texte(refus)
+    with Session(app_p.extensions["db"]) as db:
+        assert db.get(Prescription, pid).session == ""
