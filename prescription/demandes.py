@@ -35,6 +35,7 @@ from prescription.modeles import (
     Beneficiaire,
     Prescription,
     StructurePro,
+    Transition,
     Utilisateur,
 )
 from prescription.workflow import (
@@ -269,10 +270,15 @@ JOURS_A_L_AVANCE = 366
 
 
 def verifier_la_date(
-    action: str, prescription: Prescription, jour: date | None, aujourd_hui: date
+    action: str,
+    prescription: Prescription,
+    jour: date | None,
+    aujourd_hui: date,
+    entree: date | None = None,
 ) -> None:
-    """An entry or exit happened between the request and today; a start day
-    lies between today and a year ahead. TransitionRefusee otherwise."""
+    """An entry or exit happened between the request and today (an exit on
+    or after the entry); a start day lies between today and a year ahead.
+    TransitionRefusee otherwise."""
     if jour is None:
         return
     sens = DATES_D_EFFET.get(action)
@@ -288,6 +294,11 @@ def verifier_la_date(
             raise TransitionRefusee(
                 f"La date ne peut pas être avant la demande, faite le "
                 f"{demandee:%d/%m/%Y}."
+            )
+        if action == "sortir" and entree is not None and jour < entree:
+            raise TransitionRefusee(
+                f"La sortie ne peut pas être avant l'entrée, notée le "
+                f"{entree:%d/%m/%Y}."
             )
     elif not aujourd_hui <= jour <= aujourd_hui + timedelta(days=JOURS_A_L_AVANCE):
         raise TransitionRefusee(
@@ -426,7 +437,8 @@ def appliquer(
     chosen at acceptance, when offering a place or when changing it.
     """
     maintenant = maintenant or places.maintenant_utc()
-    verifier_la_date(action, prescription, effet_le, maintenant.date())
+    entree = jour_d_entree(db, prescription) if action == "sortir" else None
+    verifier_la_date(action, prescription, effet_le, maintenant.date(), entree)
     r = regle(
         action,
         prescription.statut,
@@ -488,6 +500,16 @@ def appliquer(
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "expiree")
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
+
+
+def jour_d_entree(db: Session, p: Prescription) -> date | None:
+    """The day the person entered, as the prestataire noted it."""
+    t = db.exec(
+        select(Transition)
+        .where(Transition.prescription_id == p.id, Transition.action == "entrer")
+        .order_by(Transition.id.desc())
+    ).first()
+    return (t.effet_le or _utc(t.le).date()) if t else None
 
 
 def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:

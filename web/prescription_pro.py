@@ -300,6 +300,7 @@ def _contexte_detail(p: Prescription) -> dict:
         if p.structure_prescriptrice_id
         else None,
         "aujourd_hui": places.maintenant_utc().date(),
+        "entree": demandes.jour_d_entree(db(), p) if p.statut == workflow.ENTREE else None,
         "dates_d_effet": demandes.DATES_D_EFFET,
         "avec_message": demandes.AVEC_MESSAGE,
         # Chosen at acceptance, when offering a place, or changed later.
@@ -388,9 +389,11 @@ def transition(pid: int, action: str):
             return redirect(url_for("prescription.detail", pid=pid), 303)
     p = db().get(Prescription, pid)
     gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"
-    return render_template(gabarit, erreur=erreur, **_contexte_detail(p)), (
-        422 if erreur else 200
-    )
+    # After an error, the form sent comes back as it was typed.
+    envoye = request.form if erreur else {}
+    return render_template(
+        gabarit, erreur=erreur, envoye=envoye, envoyee=action, **_contexte_detail(p)
+    ), (422 if erreur else 200)
 
 
 @bp.route("/pro/fiches/<fiche_id>/inscrire", methods=["GET", "POST"])

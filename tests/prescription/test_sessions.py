@@ -2,8 +2,11 @@
 places move atomically from one session to the other, the person is told
 her session's dates, the log keeps the move."""
 
+from datetime import timedelta
+
 from sqlmodel import Session, select
 
+from catalogue import places
 from prescription.modeles import Notification, Prescription, Transition
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from tests.prescription.test_attente import courriel_du_referent, demande, messages_a
@@ -183,3 +186,49 @@ def test_la_fiche_sans_sessions_ne_propose_pas_de_changer_de_session(app_p):
     assert "Choisissez une des sessions à venir." in texte(refus)
     with Session(app_p.extensions["db"]) as db:
         assert db.get(Prescription, pid).session == ""
+
+
+def test_une_erreur_garde_le_formulaire_et_la_sortie_suit_l_entree(app_p):
+    awa = prescrire(app_p, "Awa", MARS)
+    with Session(app_p.extensions["db"]) as db:
+        p = db.get(Prescription, awa)
+        p.cree_le -= timedelta(days=20)  # asked three weeks ago
+        db.add(p)
+        db.commit()
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    trop_long = "x" * 501
+    refus = poster(
+        prestataire,
+        f"/pro/prescriptions/{awa}/accepter",
+        {"session": JUIN, "message": trop_long},
+    )
+    assert refus.status_code == 422
+    page = texte(refus)
+    assert "Le message est trop long : 501 caractères, 500 au plus." in page
+    # What was typed and chosen comes back, in the form it was typed in.
+    assert f">{trop_long}</textarea>" in page
+    assert f'<option value="{JUIN}" selected>' in page
+    poster(prestataire, f"/pro/prescriptions/{awa}/accepter", {"session": MARS})
+    il_y_a_dix_jours = places.maintenant_utc().date() - timedelta(days=10)
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{awa}/entrer",
+        {"le": il_y_a_dix_jours.isoformat()},
+    )
+    page = texte(prestataire.get(f"/pro/prescriptions/{awa}"))
+    assert f'min="{il_y_a_dix_jours.isoformat()}"' in page
+    avant = (il_y_a_dix_jours - timedelta(days=1)).isoformat()
+    refus = poster(
+        prestataire,
+        f"/pro/prescriptions/{awa}/sortir",
+        {"le": avant, "type_sortie": "formation"},
+    )
+    assert refus.status_code == 422
+    assert (
+        f"La sortie ne peut pas être avant l'entrée, notée le "
+        f"{il_y_a_dix_jours:%d/%m/%Y}." in texte(refus)
+    )
+    assert '<option value="formation" selected>' in texte(refus)
+    assert demande(app_p, awa).statut == "entree"
