@@ -300,7 +300,10 @@ def _contexte_detail(p: Prescription) -> dict:
         if p.structure_prescriptrice_id
         else None,
         "aujourd_hui": places.maintenant_utc().date(),
-        "entree": demandes.jour_d_entree(db(), p) if p.statut == workflow.ENTREE else None,
+        # An exit is dated on or after the entry.
+        "entree": demandes.jour_d_entree(db(), p)
+        if p.statut == workflow.ENTREE
+        else None,
         "dates_d_effet": demandes.DATES_D_EFFET,
         "avec_message": demandes.AVEC_MESSAGE,
         # Chosen at acceptance, when offering a place, or changed later.
