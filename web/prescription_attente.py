@@ -48,7 +48,7 @@ def _qui_a_demande(p: Prescription) -> str:
         else None
     )
     nom = f"{referent.prenom} {referent.nom}".strip() or referent.courriel
-    return f"{nom}, {service.nom}" if service else nom
+    return f"Prescrite par {nom}" + (f", {service.nom}" if service else "")
 
 
 def _groupes(fiche) -> list[dict]:
@@ -127,7 +127,7 @@ def attente_proposer(fiche_id: str, pid: int):
         )
     except workflow.TransitionRefusee as refus:
         db().rollback()
-        return _page(fiche, 422, erreur=f"{_nom(p)} : {refus}")
+        return _page(fiche, 422, erreur=f"{_nom(p)} reste sur la liste. {refus}")
     db().commit()
     _terminer()
     annonce = (

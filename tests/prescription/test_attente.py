@@ -89,14 +89,17 @@ def test_le_prestataire_voit_la_liste_dans_l_ordre_et_propose_une_place(app_p):
     # First come first: Bruno, then Chloé; when, and who asked.
     assert page.index("Bruno Leroy") < page.index("Chloé Leroy")
     aujourd_hui = aff.date_fr(places.maintenant_utc().date())
-    assert f"Sur la liste depuis le {aujourd_hui}. Demande : Référente Démo" in page
+    assert f"Sur la liste depuis le {aujourd_hui}. Prescrite par Référente Démo" in page
     assert "Service de démonstration" in page
-    assert "Demande : Inscription par la personne elle-même." in page
+    assert "Inscription par la personne elle-même." in page
     assert "Aucune place libre · 2 personnes en attente" in page
     # Full: the offer is refused in French and nothing changes.
     refus = poster(prestataire, f"{LISTE}/{chloe}/proposer")
     assert refus.status_code == 422
-    assert "Chloé Leroy : Plus de place libre : rien n'a changé" in texte(refus)
+    assert (
+        "Chloé Leroy reste sur la liste. Plus de place libre : rien n'a changé"
+        in texte(refus)
+    )
     assert demande(app_p, chloe).statut == "liste_attente"
     # One more place counted in "Mes places": the prestataire offers it to
     # Chloé (her situation fits), not necessarily the first.
