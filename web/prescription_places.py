@@ -168,8 +168,12 @@ def places_lien(jeton: str):
             db(), current_app.config["SECRET_KEY"], LIEN_PLACES, jeton, duree
         )
     except liens.LienInvalide as erreur:
+        # Written for the prestataire who received it, not for a person.
         return render_template(
-            "prescription/lien_invalide.html", message=str(erreur)
+            "prescription/lien_invalide.html",
+            titre="Ce lien de mise à jour ne marche plus",
+            message=str(erreur),
+            lien_places=True,
         ), 410
     fiche = _fiche(lien.cible)
     erreur = None
