@@ -105,6 +105,15 @@ def connecter(page, serveur: str, role: str, **choix) -> None:
     page.wait_for_url("**/pro/")
 
 
+def en_prestataire(page, serveur: str) -> None:
+    connecter(
+        page,
+        serveur,
+        "Prestataire (je réponds aux demandes)",
+        **{"Ma structure, si je suis prestataire": "atelier-orne"},
+    )
+
+
 @pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
 def test_la_personne_s_inscrit_seule_sur_son_telephone(
     serveur_p, ouvrir, axe, captures, avec_js
@@ -181,12 +190,7 @@ def test_le_prestataire_repond_et_tient_ses_places(
 ):
     page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    connecter(
-        page,
-        serveur_p,
-        "Prestataire (je réponds aux demandes)",
-        **{"Ma structure, si je suis prestataire": "atelier-orne"},
-    )
+    en_prestataire(page, serveur_p)
     page.get_by_role("link", name="Mes places").first.click()
     sans_violation(axe, page, captures, f"tableau-{suffixe}")
     ligne = page.locator("#places-velos-alencon")
@@ -297,21 +301,20 @@ def prescrite_il_y_a(app, jours: int, **donnees) -> int:
     return pid
 
 
+def ouvrir_en_prestataire(page, serveur: str, pid: int) -> None:
+    """The prestataire logs in and opens the request."""
+    en_prestataire(page, serveur)
+    page.goto(f"{serveur}/pro/prescriptions/{pid}")
+
+
 @pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
 def test_le_prestataire_accepte_avec_session_et_message_puis_entree_et_sortie_passees(
     serveur_frais, ouvrir, axe, captures, avec_js
 ):
     app, serveur = serveur_frais
-    pid = prescrite_il_y_a(app, 20)
     page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    connecter(
-        page,
-        serveur,
-        "Prestataire (je réponds aux demandes)",
-        **{"Ma structure, si je suis prestataire": "atelier-orne"},
-    )
-    page.goto(f"{serveur}/pro/prescriptions/{pid}")
+    ouvrir_en_prestataire(page, serveur, prescrite_il_y_a(app, 20))
     expect(page.get_by_text("Prescrit par")).to_be_visible()
     accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
     # The session the référent chose is already selected.
@@ -356,16 +359,9 @@ def test_une_erreur_de_reponse_s_affiche_et_garde_ce_qui_est_ecrit(
     serveur_frais, ouvrir, axe, captures, avec_js
 ):
     app, serveur = serveur_frais
-    pid = prescrite_il_y_a(app, 3)
     page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    connecter(
-        page,
-        serveur,
-        "Prestataire (je réponds aux demandes)",
-        **{"Ma structure, si je suis prestataire": "atelier-orne"},
-    )
-    page.goto(f"{serveur}/pro/prescriptions/{pid}")
+    ouvrir_en_prestataire(page, serveur, prescrite_il_y_a(app, 3))
     accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
     accepter.get_by_label("Message à la personne").fill("x" * 501)
     accepter.get_by_role("button", name="Accepter").click()
@@ -399,12 +395,7 @@ def test_le_prestataire_gere_sa_liste_d_attente(
     )  # fmt: skip
     page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    connecter(
-        page,
-        serveur,
-        "Prestataire (je réponds aux demandes)",
-        **{"Ma structure, si je suis prestataire": "atelier-orne"},
-    )
+    en_prestataire(page, serveur)
     page.get_by_role("link", name="Mes places").first.click()
     page.get_by_role(
         "link", name="Liste d'attente (2 personnes) : Prêt de vélos à Alençon"

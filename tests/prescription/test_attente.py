@@ -65,6 +65,17 @@ def messages_a(app, destinataire: str) -> list[Notification]:
         )
 
 
+def journal(app, pid: int) -> list[Transition]:
+    with Session(app.extensions["db"]) as db:
+        return list(
+            db.exec(
+                select(Transition)
+                .where(Transition.prescription_id == pid)
+                .order_by(Transition.id)
+            )
+        )
+
+
 def courriel_du_referent(app) -> str:
     with Session(app.extensions["db"]) as db:
         return (
@@ -115,12 +126,7 @@ def test_le_prestataire_voit_la_liste_dans_l_ordre_et_propose_une_place(app_p):
     assert demande(app_p, bruno).statut == "liste_attente"
     [message] = [m for m in messages_a(app_p, "chloé@exemple.fr") if "place" in m.sujet]
     assert "Une place est libre pour vous" in message.corps
-    with Session(app_p.extensions["db"]) as db:
-        t = db.exec(
-            select(Transition)
-            .where(Transition.prescription_id == chloe)
-            .order_by(Transition.id.desc())
-        ).first()
+    t = journal(app_p, chloe)[-1]
     assert (t.action, t.de, t.vers) == ("proposer", "liste_attente", "demandee")
     assert t.par.startswith("utilisateur ")
     # Her request now waits for the prestataire's answer, as any other.
@@ -197,12 +203,7 @@ def test_le_prestataire_retire_quelqu_un_de_la_liste_avec_une_raison(app_p):
     assert au_referent.sujet.startswith(
         "La personne est retirée de la liste d'attente : désistement"
     )
-    with Session(app_p.extensions["db"]) as db:
-        t = db.exec(
-            select(Transition)
-            .where(Transition.prescription_id == bruno)
-            .order_by(Transition.id.desc())
-        ).first()
+    t = journal(app_p, bruno)[-1]
     assert (t.action, t.de, t.vers) == ("retirer", "liste_attente", "refusee")
     # Already off the list: the address leads back to the list, with why.
     retour = prestataire.get(adresse)

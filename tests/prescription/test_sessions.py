@@ -7,9 +7,14 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription.modeles import Notification, Prescription, Transition
+from prescription.modeles import Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
-from tests.prescription.test_attente import courriel_du_referent, demande, messages_a
+from tests.prescription.test_attente import (
+    courriel_du_referent,
+    demande,
+    journal,
+    messages_a,
+)
 from tests.prescription.test_parcours import restantes
 
 FICHE = "cv-sessions-alencon"  # 01/03/2099: 5 places left; 01/06/2099: 1
@@ -30,17 +35,6 @@ def prescrire(app, prenom: str, session: str, **en_plus) -> int:
     reponse = poster(referent, f"/fiches/{FICHE}/prescrire", donnees)
     assert reponse.status_code == 303, texte(reponse)
     return int(reponse.headers["Location"].rsplit("/", 1)[1])
-
-
-def journal(app, pid: int) -> list[Transition]:
-    with Session(app.extensions["db"]) as db:
-        return list(
-            db.exec(
-                select(Transition)
-                .where(Transition.prescription_id == pid)
-                .order_by(Transition.id)
-            )
-        )
 
 
 def test_le_prestataire_accepte_dans_une_autre_session_avec_un_message(app_p):
