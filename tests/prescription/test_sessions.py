@@ -226,3 +226,33 @@ def test_une_erreur_garde_le_formulaire_et_la_sortie_suit_l_entree(app_p):
     )
     assert '<option value="formation" selected>' in texte(refus)
     assert demande(app_p, awa).statut == "entree"
+
+
+def test_la_liste_d_attente_se_lit_session_par_session(app_p):
+    prescrire(app_p, "Awa", JUIN)  # the last place of June
+    bruno = prescrire(app_p, "Bruno", JUIN, liste_attente="oui")
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(prestataire.get(f"/pro/fiches/{FICHE}/attente"))
+    mars = page[
+        page.index("Session du 1er mars 2099") : page.index("Session du 1er juin")
+    ]
+    assert "5 places libres · 0 personne en attente" in mars
+    assert "Personne n'attend pour cette session." in mars
+    juin = page[page.index("Session du 1er juin 2099") :]
+    assert "Aucune place libre · 1 personne en attente" in juin
+    assert "Bruno Diallo" in juin
+    refus = poster(prestataire, f"/pro/fiches/{FICHE}/attente/{bruno}/proposer")
+    assert "Plus de place libre dans la session du 01/06/2099" in texte(refus)
+    # From her request's page, the place can be offered in another session.
+    detail = texte(prestataire.get(f"/pro/prescriptions/{bruno}"))
+    assert "Voir toute la liste d'attente de cette action" in detail
+    offre = poster(
+        prestataire, f"/pro/prescriptions/{bruno}/proposer", {"session": MARS}
+    )
+    assert offre.status_code == 303
+    p = demande(app_p, bruno)
+    assert (p.statut, p.session, p.place_tenue) == ("demandee", MARS, True)
+    assert (restantes(app_p, FICHE, MARS), restantes(app_p, FICHE, JUIN)) == (4, 0)
+    assert "Session du 01/03/2099." in messages_a(app_p, "bruno@exemple.fr")[-1].corps
