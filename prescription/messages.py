@@ -66,7 +66,7 @@ PLACE_LIBEREE = (
     "Une place est libre pour vous à «{nom}». On va vous contacter.",
 )
 # Steps that say more than the status reached.
-PAR_ACTION = {
+PAR_ETAPE = {
     "proposer": PLACE_LIBEREE,
     "retirer": (
         "Liste d'attente",
@@ -91,7 +91,7 @@ POUR_LE_REFERENT = {
     EXPIREE: "Demande fermée faute de réponse",
     LISTE_ATTENTE: "La personne est sur liste d'attente",
 }
-REFERENT_PAR_ACTION = {
+REFERENT_PAR_ETAPE = {
     "proposer": "Une place est proposée à la personne",
     "retirer": "La personne est retirée de la liste d'attente",
     "changer_session": "La personne change de session",
@@ -115,7 +115,7 @@ def pour_le_referent(
     action: str | None = None,
 ) -> tuple[str, str]:
     """(subject, body) of the e-mail to the référent who asked for the place."""
-    etape = REFERENT_PAR_ACTION.get(action) or POUR_LE_REFERENT[statut]
+    etape = REFERENT_PAR_ETAPE.get(action) or POUR_LE_REFERENT[statut]
     if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
         etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
     return f"{etape} – {nom}", f"{etape} pour « {nom} ».\n\nVoir la demande : {lien}\n"
@@ -137,8 +137,8 @@ def pour_la_personne(
     motif_refus: str | None = None,
 ) -> Message:
     """What to tell the person now that her request reached ``statut``."""
-    if action in PAR_ACTION:
-        sujet, modele = PAR_ACTION[action]
+    if action in PAR_ETAPE:
+        sujet, modele = PAR_ETAPE[action]
     elif statut == DEMANDEE and origine != ORIGINE_AUTO:
         sujet, modele = PAR_LE_REFERENT
     else:
