@@ -2,11 +2,15 @@
 places move atomically from one session to the other, the person is told
 her session's dates, the log keeps the move."""
 
+import itertools
 from datetime import timedelta
 
+import pytest
 from sqlmodel import Session, select
 
 from catalogue import places
+from prescription import demandes, workflow
+from prescription.demandes import Acteur
 from prescription.modeles import Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from tests.prescription.test_attente import (
@@ -16,6 +20,7 @@ from tests.prescription.test_attente import (
     messages_a,
 )
 from tests.prescription.test_parcours import restantes
+from tests.prescription.test_workflow import ROLES, Liens, une_demande
 
 FICHE = "cv-sessions-alencon"  # 01/03/2099: 5 places left; 01/06/2099: 1
 MARS, JUIN = "2099-03-01", "2099-06-01"
@@ -256,3 +261,36 @@ def test_la_liste_d_attente_se_lit_session_par_session(app_p):
     assert (p.statut, p.session, p.place_tenue) == ("demandee", MARS, True)
     assert (restantes(app_p, FICHE, MARS), restantes(app_p, FICHE, JUIN)) == (4, 0)
     assert "Session du 01/03/2099." in messages_a(app_p, "bruno@exemple.fr")[-1].corps
+
+
+def test_changer_de_session_suit_la_table_pour_chaque_statut_et_chaque_role(app_p):
+    fiche = app_p.extensions["catalogue"].fiches[FICHE]
+    r = workflow.PAR_ACTION["changer_session"]
+    with Session(app_p.extensions["db"]) as db:
+        for statut, role in itertools.product(workflow.STATUTS, ROLES):
+            p = une_demande(db, statut, place_tenue=workflow.tient_une_place(statut))
+            p.fiche_id, p.session = FICHE, MARS
+            db.commit()
+            if statut in r.depuis and role in r.par:
+                demandes.appliquer(
+                    db, p, "changer_session", Acteur(role, role), fiche, Liens(),
+                    session=JUIN,
+                )  # fmt: skip
+                db.commit()
+                assert (p.statut, p.session) == (statut, JUIN)
+                # Back to March, leaving June's one place for the next status.
+                demandes.appliquer(
+                    db, p, "changer_session", Acteur(role, role), fiche, Liens(),
+                    session=MARS,
+                )  # fmt: skip
+                db.commit()
+            else:
+                with pytest.raises(workflow.TransitionRefusee):
+                    demandes.appliquer(
+                        db, p, "changer_session", Acteur(role, role), fiche, Liens(),
+                        session=JUIN,
+                    )  # fmt: skip
+                db.rollback()
+                db.refresh(p)
+                assert (p.statut, p.session) == (statut, MARS)
+            assert restantes(app_p, FICHE, JUIN) == 1
