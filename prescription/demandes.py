@@ -36,6 +36,7 @@ from prescription.modeles import (
     Notification,
     Prescription,
     StructurePro,
+    Transition,
     Utilisateur,
 )
 from prescription.workflow import (
@@ -52,6 +53,7 @@ from prescription.workflow import (
     TransitionRefusee,
     noter,
     regle,
+    tient_une_place,
 )
 
 SEXES = {
@@ -302,10 +304,15 @@ JOURS_A_L_AVANCE = 366
 
 
 def verifier_la_date(
-    action: str, prescription: Prescription, jour: date | None, aujourd_hui: date
+    action: str,
+    prescription: Prescription,
+    jour: date | None,
+    aujourd_hui: date,
+    entree: date | None = None,
 ) -> None:
-    """An entry or exit happened between the request and today; a start day
-    lies between today and a year ahead. TransitionRefusee otherwise."""
+    """An entry or exit happened between the request and today (an exit on
+    or after the entry); a start day lies between today and a year ahead.
+    TransitionRefusee otherwise."""
     if jour is None:
         return
     sens = DATES_D_EFFET.get(action)
@@ -322,15 +329,39 @@ def verifier_la_date(
                 f"La date ne peut pas être avant la demande, faite le "
                 f"{demandee:%d/%m/%Y}."
             )
+        if action == "sortir" and entree is not None and jour < entree:
+            raise TransitionRefusee(
+                f"La sortie ne peut pas être avant l'entrée, notée le "
+                f"{entree:%d/%m/%Y}."
+            )
     elif not aujourd_hui <= jour <= aujourd_hui + timedelta(days=JOURS_A_L_AVANCE):
         raise TransitionRefusee(
             "La date de début doit être entre aujourd'hui et dans un an."
         )
 
 
-def _precision(action: str, jour: date | None, message: str) -> str:
-    """What the person reads after the news: the day, the prestataire's words."""
+# Steps after which the person is told her session (its dates and place).
+DIRE_LA_SESSION = ("accepter", "valider", "proposer", "changer_session")
+# Steps the prestataire may send a few words to the person with.
+AVEC_MESSAGE = (*DIRE_LA_SESSION, "retirer")
+
+
+def decrire_session(fiche: Fiche, cle: str) -> str:
+    """ "session du 01/03/2027 au 28/04/2027, lieu : Salle 2", for people."""
+    for s in fiche.sessions:
+        if places.cle_session(s.debut) == cle:
+            texte = f"session du {s.debut:%d/%m/%Y}"
+            if s.fin:
+                texte += f" au {s.fin:%d/%m/%Y}"
+            return texte + (f", lieu : {s.lieu}" if s.lieu else "")
+    return f"session du {date.fromisoformat(cle):%d/%m/%Y}" if cle else ""
+
+
+def _precision(action: str, jour: date | None, message: str, session: str = "") -> str:
+    """What the person reads after the news: session, day, the prestataire's words."""
     morceaux = []
+    if session:
+        morceaux.append(f"{session[0].upper()}{session[1:]}.")
     if jour is not None:
         quand = "Début le" if DATES_D_EFFET.get(action) == "futur" else "Le"
         morceaux.append(f"{quand} {jour:%d/%m/%Y}.")
@@ -429,16 +460,19 @@ def appliquer(
     pourquoi: str = "",
     effet_le: date | None = None,
     message: str = "",
+    session: str | None = None,
     maintenant: datetime | None = None,
 ) -> Regle:
     """Apply one transition of the table; TransitionRefusee changes nothing.
 
     ``effet_le``: the day of an entry or exit (past days allowed) or the
     start day given with an acceptance; ``message``: a few words from the
-    prestataire, sent to the person with the news.
+    prestataire, sent to the person with the news; ``session``: the session
+    chosen at acceptance, when offering a place or when changing it.
     """
     maintenant = maintenant or places.maintenant_utc()
-    verifier_la_date(action, prescription, effet_le, maintenant.date())
+    entree = jour_d_entree(db, prescription) if action == "sortir" else None
+    verifier_la_date(action, prescription, effet_le, maintenant.date(), entree)
     r = regle(
         action,
         prescription.statut,
@@ -446,10 +480,20 @@ def appliquer(
         fiche.validation != "aucune",
         motif_refus,
         type_sortie,
+        session,
     )
     de = prescription.statut
-    prescription.statut = r.vers
+    avant = prescription.session
+    _placer(db, prescription, fiche, de, r, session, acteur, liens, maintenant)
+    prescription.statut = r.arrivee(de)
     prescription.maj_le = maintenant
+    # The session the person is told, and the log's trace of a move.
+    dite = ""
+    if r.action in DIRE_LA_SESSION and fiche.sessions:
+        dite = decrire_session(fiche, prescription.session)
+    trace = dite
+    if prescription.session != avant:
+        trace += f" ; avant : {decrire_session(fiche, avant) or 'sans session'}"
     if r.exige == "motif_refus":
         prescription.motif_refus = motif_refus
         pourquoi = pourquoi or MOTIFS_REFUS[motif_refus]
@@ -464,7 +508,7 @@ def appliquer(
         de,
         acteur.auteur,
         maintenant,
-        pourquoi or message,
+        " ; ".join(x for x in (trace, pourquoi or message) if x),
         effet_le,
     )
     auditer(db, prescription, acteur.auteur, f"transition : {r.action}", maintenant)
@@ -482,7 +526,7 @@ def appliquer(
         liens,
         maintenant,
         r.action,
-        precision=_precision(r.action, effet_le, message),
+        precision=_precision(r.action, effet_le, message, dite),
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")
@@ -490,6 +534,53 @@ def appliquer(
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "expiree")
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
+
+
+def jour_d_entree(db: Session, p: Prescription) -> date | None:
+    """The day the person entered, as the prestataire noted it."""
+    t = db.exec(
+        select(Transition)
+        .where(Transition.prescription_id == p.id, Transition.action == "entrer")
+        .order_by(Transition.id.desc())
+    ).first()
+    return (t.effet_le or _utc(t.le).date()) if t else None
+
+
+def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:
+    """The place the new status needs, in the chosen session.
+
+    One conditional UPDATE takes the new place (a full session is refused
+    and nothing changes); only then does the old session's place go back,
+    to the first person waiting there. Never oversold, never lost.
+    """
+    cible = session or p.session
+    vers = r.arrivee(de)
+    if cible != p.session:
+        if not tient_une_place(vers):
+            raise TransitionRefusee("Cette étape ne change pas la session.")
+        if cible not in sessions_ouvertes(fiche, maintenant.date()):
+            raise TransitionRefusee("Choisissez une des sessions à venir.")
+    elif r.exige == "session":
+        raise TransitionRefusee(
+            f"La demande est déjà dans la {decrire_session(fiche, cible)}."
+        )
+    elif p.place_tenue or not tient_une_place(vers) or tient_une_place(de):
+        return
+    prise = places.prendre(
+        db, fiche.id, acteur.auteur, session=cible, motif=f"demande {p.id}"
+    )
+    if prise is Prise.COMPLET:
+        ou = f" dans la {decrire_session(fiche, cible)}" if cible else ""
+        raise TransitionRefusee(
+            f"Plus de place libre{ou} : rien n'a changé. Ajoutez une place dans "
+            f"« Mes places » si vous en avez une"
+            + (", ou choisissez une autre session." if fiche.sessions else ".")
+        )
+    if p.place_tenue:
+        p.place_tenue = False
+        rendre_la_place(db, p, fiche, liens, maintenant, "changement de session")
+    p.session = cible
+    p.place_tenue = prise is Prise.PRISE
 
 
 def fixer_les_places(
@@ -537,34 +628,37 @@ def fixer_les_places(
     return len(concernees)
 
 
+def file_d_attente(fiche_id: str, session: str | None = None):
+    """The waiting list in its order, first come first offered (a query)."""
+    requete = select(Prescription).where(
+        Prescription.fiche_id == fiche_id, Prescription.statut == LISTE_ATTENTE
+    )
+    if session is not None:
+        requete = requete.where(Prescription.session == session)
+    return requete.order_by(Prescription.cree_le, Prescription.id)
+
+
 def rendre_la_place(
     db: Session,
     prescription: Prescription,
     fiche: Fiche,
     liens: Liens,
     maintenant: datetime,
+    pourquoi: str | None = None,
 ) -> None:
     """Give the place back; the first person waiting gets it at once."""
+    pourquoi = pourquoi or STATUTS[prescription.statut].lower()
     rendue = places.rendre(
         db,
         fiche.id,
         "prescription",
         session=prescription.session,
         maximum=capacite(fiche, prescription.session),
-        motif=f"demande {prescription.id} : {STATUTS[prescription.statut].lower()}",
+        motif=f"demande {prescription.id} : {pourquoi}",
     )
     if not rendue:
         return
-    premier = db.exec(
-        select(Prescription)
-        .where(
-            Prescription.fiche_id == fiche.id,
-            Prescription.session == prescription.session,
-            Prescription.statut == LISTE_ATTENTE,
-        )
-        .order_by(Prescription.cree_le, Prescription.id)
-        .limit(1)
-    ).first()
+    premier = db.exec(file_d_attente(fiche.id, prescription.session).limit(1)).first()
     if premier is None:
         return
     if (
@@ -802,9 +896,10 @@ def _dire_au_referent(db, prescription, fiche, liens, r: Regle) -> None:
     if referent is None or not referent.courriel:
         return
     sujet, corps = messages.pour_le_referent(
-        r.vers,
+        prescription.statut,
         fiche.nom,
         liens.pro(prescription),
         motif_refus=prescription.motif_refus,
+        action=r.action,
     )
     notifications.mettre_en_file(db, "courriel", referent.courriel, sujet, corps)

@@ -65,6 +65,18 @@ PLACE_LIBEREE = (
     "Une place pour vous",
     "Une place est libre pour vous à «{nom}». On va vous contacter.",
 )
+# Steps that say more than the status reached.
+PAR_ETAPE = {
+    "proposer": PLACE_LIBEREE,
+    "retirer": (
+        "Liste d'attente",
+        "Vous n'êtes plus sur la liste d'attente pour «{nom}»",
+    ),
+    "changer_session": (
+        "Changement de date",
+        "Votre place pour «{nom}» change de date.",
+    ),
+}
 
 
 # What the référent who asked is told: the step, in words of the trade.
@@ -79,6 +91,11 @@ POUR_LE_REFERENT = {
     EXPIREE: "Demande fermée faute de réponse",
     LISTE_ATTENTE: "La personne est sur liste d'attente",
 }
+REFERENT_PAR_ETAPE = {
+    "proposer": "Une place est proposée à la personne",
+    "retirer": "La personne est retirée de la liste d'attente",
+    "changer_session": "La personne change de session",
+}
 MOTIFS_POUR_LE_REFERENT = {
     "complet": "plus de place",
     "hors-zone": "la commune n'est pas dans la zone de l'action",
@@ -90,10 +107,15 @@ MOTIFS_POUR_LE_REFERENT = {
 
 
 def pour_le_referent(
-    statut: str, nom: str, lien: str, *, motif_refus: str | None = None
+    statut: str,
+    nom: str,
+    lien: str,
+    *,
+    motif_refus: str | None = None,
+    action: str | None = None,
 ) -> tuple[str, str]:
     """(subject, body) of the e-mail to the référent who asked for the place."""
-    etape = POUR_LE_REFERENT[statut]
+    etape = REFERENT_PAR_ETAPE.get(action) or POUR_LE_REFERENT[statut]
     if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
         etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
     return f"{etape} – {nom}", f"{etape} pour « {nom} ».\n\nVoir la demande : {lien}\n"
@@ -115,8 +137,8 @@ def pour_la_personne(
     motif_refus: str | None = None,
 ) -> Message:
     """What to tell the person now that her request reached ``statut``."""
-    if action == "proposer":
-        sujet, modele = PLACE_LIBEREE
+    if action in PAR_ETAPE:
+        sujet, modele = PAR_ETAPE[action]
     elif statut == DEMANDEE and origine != ORIGINE_AUTO:
         sujet, modele = PAR_LE_REFERENT
     else:

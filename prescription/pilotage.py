@@ -86,7 +86,7 @@ LIBELLES_REFUS = {
     "complet": "Action complète : demande non satisfaite",
 }
 # The prestataire's first answer to a request.
-REPONSES = ("etudier", "accepter", "valider", "refuser")
+REPONSES = ("etudier", "accepter", "valider", "refuser", "retirer")
 # Places taken over the period: held now, or held until the person left.
 PRENNENT_UNE_PLACE = (*TIENNENT_UNE_PLACE, SORTIE)
 

@@ -34,6 +34,12 @@ STATUTS = {
     EXPIREE: "Expirée (sans réponse)",
     LISTE_ATTENTE: "Sur liste d'attente",
 }
+# What a request's history says of a step, when more than its status.
+DANS_L_HISTORIQUE = {
+    "proposer": "Place proposée (liste d'attente)",
+    "retirer": "Retirée de la liste d'attente",
+    "changer_session": "Session changée",
+}
 # Requests still waiting for the prestataire's answer.
 EN_ATTENTE_DE_REPONSE = (DEMANDEE, A_VALIDER)
 # Statuses where the request is over.
@@ -82,16 +88,20 @@ class Regle:
     action: str
     libelle: str
     depuis: tuple[str | None, ...]
-    vers: str
+    # None: the request stays in its status (a change of session).
+    vers: str | None
     par: tuple[str, ...]
     # None: any fiche; True: only fiches with a check before entry; False: without.
     avec_validation: bool | None = None
-    exige: str | None = None  # "motif_refus" or "type_sortie"
+    exige: str | None = None  # "motif_refus", "type_sortie" or "session"
+
+    def arrivee(self, de: str | None) -> str:
+        return self.vers or de
 
     @property
     def rend_la_place(self) -> bool:
         """Leaving the statuses that hold a place gives it back."""
-        return not tient_une_place(self.vers)
+        return self.vers is not None and not tient_une_place(self.vers)
 
 
 TRANSITIONS: tuple[Regle, ...] = (
@@ -134,10 +144,19 @@ TRANSITIONS: tuple[Regle, ...] = (
     Regle(
         "refuser",
         "Refuser",
-        (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
+        (DEMANDEE, A_VALIDER),
         REFUSEE,
         (PRESTATAIRE,),
         exige="motif_refus",
+    ),
+    # Before entry, the person may move to another session (places move too).
+    Regle(
+        "changer_session",
+        "Changer de session",
+        (DEMANDEE, A_VALIDER, ACCEPTEE),
+        None,
+        (PRESTATAIRE,),
+        exige="session",
     ),
     Regle(
         "entrer", "Noter l'entrée dans l'action", (ACCEPTEE,), ENTREE, (PRESTATAIRE,)
@@ -158,16 +177,30 @@ TRANSITIONS: tuple[Regle, ...] = (
         ANNULEE,
         (REFERENT, BENEFICIAIRE, PRESTATAIRE),
     ),
-    # Time and freed places.
+    # The waiting list: the prestataire offers a free place, or takes
+    # someone off the list with a reason; a freed place goes to the first.
+    Regle(
+        "proposer",
+        "Proposer une place",
+        (LISTE_ATTENTE,),
+        DEMANDEE,
+        (PRESTATAIRE, SYSTEME),
+    ),
+    Regle(
+        "retirer",
+        "Retirer de la liste d'attente",
+        (LISTE_ATTENTE,),
+        REFUSEE,
+        (PRESTATAIRE,),
+        exige="motif_refus",
+    ),
+    # Time.
     Regle(
         "expirer",
         "Expirer faute de réponse",
         (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
         EXPIREE,
         (SYSTEME,),
-    ),
-    Regle(
-        "proposer", "Une place s'est libérée", (LISTE_ATTENTE,), DEMANDEE, (SYSTEME,)
     ),
 )
 PAR_ACTION = {r.action: r for r in TRANSITIONS}
@@ -195,6 +228,7 @@ def regle(
     avec_validation: bool,
     motif_refus: str | None = None,
     type_sortie: str | None = None,
+    session: str | None = None,
 ) -> Regle:
     """The table's row for this change, or TransitionRefusee (in French)."""
     r = PAR_ACTION.get(action)
@@ -218,6 +252,8 @@ def regle(
         raise TransitionRefusee("Choisissez la raison du refus.")
     if r.exige == "type_sortie" and type_sortie not in TYPES_SORTIE:
         raise TransitionRefusee("Choisissez comment la personne est sortie.")
+    if r.exige == "session" and not session:
+        raise TransitionRefusee("Choisissez la nouvelle session.")
     return r
 
 
@@ -235,7 +271,7 @@ def noter(
         Transition(
             prescription_id=prescription.id,
             de=de,
-            vers=r.vers,
+            vers=prescription.statut,
             action=r.action,
             par=auteur,
             le=maintenant,

@@ -460,6 +460,11 @@ def contexte_pro() -> dict:
     }
 
 
+def _pour_pro() -> bool:
+    """A professional's page or a logged-in professional: words for them."""
+    return request.path.startswith(("/pro/", "/places/")) or droits() is not None
+
+
 @bp.app_errorhandler(CSRFError)
 def jeton_csrf_absent(_erreur):
     return render_template(
@@ -467,6 +472,8 @@ def jeton_csrf_absent(_erreur):
         titre="Formulaire expiré",
         message="Ce formulaire a expiré ou ne vient pas de ce site. "
         "Rechargez la page, puis recommencez.",
+        pour_pro=_pour_pro(),
+        lien_places=request.path.startswith("/places/"),
     ), 400
 
 
@@ -487,12 +494,17 @@ def trop_de_demandes(_erreur):
             refus=message + " Ce que vous avez écrit est gardé ci-dessous.",
         )
     return render_template(
-        "prescription/lien_invalide.html", titre="Trop de demandes", message=message
+        "prescription/lien_invalide.html",
+        titre="Trop de demandes",
+        message=message,
+        pour_pro=_pour_pro(),
+        lien_places=request.path.startswith("/places/"),
     ), 429
 
 
 # The audiences' routes join the blueprint (they import the helpers above).
 from web import (  # noqa: E402
+    prescription_attente,  # noqa: F401
     prescription_personne,  # noqa: F401
     prescription_places,  # noqa: F401
     prescription_pro,  # noqa: F401

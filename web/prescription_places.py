@@ -45,6 +45,9 @@ def _lignes_places(fiche) -> list[dict]:
             "capacite": demandes.capacite(fiche, cle),
             "premiere": i == 0,
             "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
+            "en_attente": len(db().exec(demandes.file_d_attente(fiche.id)).all())
+            if i == 0
+            else 0,
         }
         for i, cle in enumerate(cles)
     ]
@@ -168,8 +171,12 @@ def places_lien(jeton: str):
             db(), current_app.config["SECRET_KEY"], LIEN_PLACES, jeton, duree
         )
     except liens.LienInvalide as erreur:
+        # Written for the prestataire who received it, not for a person.
         return render_template(
-            "prescription/lien_invalide.html", message=str(erreur)
+            "prescription/lien_invalide.html",
+            titre="Ce lien de mise à jour ne marche plus",
+            message=str(erreur),
+            lien_places=True,
         ), 410
     fiche = _fiche(lien.cible)
     erreur = None

@@ -40,6 +40,7 @@ from web.prescription import (
     _demander,
     _fiche,
     _formulaire,
+    _sessions,
     _terminer,
     acteur_pro,
     bp,
@@ -299,9 +300,18 @@ def _contexte_detail(p: Prescription) -> dict:
         if p.structure_prescriptrice_id
         else None,
         "aujourd_hui": places.maintenant_utc().date(),
+        # An exit is dated on or after the entry.
+        "entree": demandes.jour_d_entree(db(), p)
+        if p.statut == workflow.ENTREE
+        else None,
         "dates_d_effet": demandes.DATES_D_EFFET,
+        "avec_message": demandes.AVEC_MESSAGE,
+        # Chosen at acceptance, when offering a place, or changed later.
+        "sessions": _sessions(fiche) if fiche.sessions else [],
         "possibles": [
-            r for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
+            r
+            for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
+            if r.exige != "session" or fiche.sessions
         ],
         "journal": list(
             db().exec(
@@ -311,6 +321,7 @@ def _contexte_detail(p: Prescription) -> dict:
             )
         ),
         "statuts": workflow.STATUTS,
+        "etapes": workflow.DANS_L_HISTORIQUE,
         "motifs": workflow.MOTIFS_REFUS,
         "sorties": workflow.TYPES_SORTIE,
         "origines": ORIGINES,
@@ -368,6 +379,7 @@ def transition(pid: int, action: str):
             pourquoi=pourquoi,
             effet_le=effet_le,
             message=message,
+            session=request.form.get("session") or None,
         )
     except workflow.TransitionRefusee as refus:
         db().rollback()
@@ -380,9 +392,11 @@ def transition(pid: int, action: str):
             return redirect(url_for("prescription.detail", pid=pid), 303)
     p = db().get(Prescription, pid)
     gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"
-    return render_template(gabarit, erreur=erreur, **_contexte_detail(p)), (
-        422 if erreur else 200
-    )
+    # After an error, the form sent comes back as it was typed.
+    envoye = request.form if erreur else {}
+    return render_template(
+        gabarit, erreur=erreur, envoye=envoye, envoyee=action, **_contexte_detail(p)
+    ), (422 if erreur else 200)
 
 
 @bp.route("/pro/fiches/<fiche_id>/inscrire", methods=["GET", "POST"])

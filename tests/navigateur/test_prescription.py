@@ -4,6 +4,8 @@ The person signs up alone on a phone (390×844), with JavaScript and without;
 a référent prescribes from a fiche; the prestataire answers and keeps places.
 """
 
+from datetime import timedelta
+
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
@@ -11,9 +13,10 @@ from sqlmodel import Session, select
 
 from app import create_app
 from catalogue import places
-from prescription.modeles import Beneficiaire, Prescription
+from prescription.modeles import Beneficiaire, Notification, Prescription
 from tests.navigateur.conftest import ORDINATEUR, TELEPHONE, servir
-from tests.prescription.conftest import REGLAGES
+from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
+from web import affichage as aff
 
 NORMES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
@@ -102,6 +105,15 @@ def connecter(page, serveur: str, role: str, **choix) -> None:
     page.wait_for_url("**/pro/")
 
 
+def en_prestataire(page, serveur: str) -> None:
+    connecter(
+        page,
+        serveur,
+        "Prestataire (je réponds aux demandes)",
+        **{"Ma structure, si je suis prestataire": "atelier-orne"},
+    )
+
+
 @pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
 def test_la_personne_s_inscrit_seule_sur_son_telephone(
     serveur_p, ouvrir, axe, captures, avec_js
@@ -178,12 +190,7 @@ def test_le_prestataire_repond_et_tient_ses_places(
 ):
     page = ouvrir(TELEPHONE, avec_js)
     suffixe = "js" if avec_js else "sans-js"
-    connecter(
-        page,
-        serveur_p,
-        "Prestataire (je réponds aux demandes)",
-        **{"Ma structure, si je suis prestataire": "atelier-orne"},
-    )
+    en_prestataire(page, serveur_p)
     page.get_by_role("link", name="Mes places").first.click()
     sans_violation(axe, page, captures, f"tableau-{suffixe}")
     ligne = page.locator("#places-velos-alencon")
@@ -268,3 +275,171 @@ def test_la_derniere_place_prise_pendant_qu_on_ecrit_garde_ce_qui_est_ecrit(
         "Alençon",
         "liste_attente",
     )
+
+
+def prescrite_il_y_a(app, jours: int, **donnees) -> int:
+    """A référent's request to the CV workshop, made ``jours`` days ago."""
+    referent = se_connecter(app.test_client(), "referent", prescripteur="referent-rsa")
+    reponse = poster(
+        referent,
+        "/fiches/cv-sessions-alencon/prescrire",
+        {
+            **PERSONNE,
+            "courriel": "awa@exemple.fr",
+            "motif": "Prépare ses entretiens.",
+            "engagement": "oui",
+            "session": "2099-03-01",
+            **donnees,
+        },
+    )
+    pid = int(reponse.headers["Location"].rsplit("/", 1)[1])
+    with Session(app.extensions["db"]) as db:
+        p = db.get(Prescription, pid)
+        p.cree_le -= timedelta(days=jours)
+        db.add(p)
+        db.commit()
+    return pid
+
+
+def ouvrir_en_prestataire(page, serveur: str, pid: int) -> None:
+    """The prestataire logs in and opens the request."""
+    en_prestataire(page, serveur)
+    page.goto(f"{serveur}/pro/prescriptions/{pid}")
+
+
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_le_prestataire_accepte_avec_session_et_message_puis_entree_et_sortie_passees(
+    serveur_frais, ouvrir, axe, captures, avec_js
+):
+    app, serveur = serveur_frais
+    page = ouvrir(TELEPHONE, avec_js)
+    suffixe = "js" if avec_js else "sans-js"
+    ouvrir_en_prestataire(page, serveur, prescrite_il_y_a(app, 20))
+    expect(page.get_by_text("Prescrit par")).to_be_visible()
+    accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
+    # The session the référent chose is already selected.
+    expect(accepter.get_by_label("Session", exact=True)).to_have_value("2099-03-01")
+    sans_violation(axe, page, captures, f"accepter-session-{suffixe}")
+    accepter.get_by_label("Session", exact=True).select_option("2099-06-01")
+    accepter.get_by_label("Message à la personne").fill("Venez à 9 h, salle 2.")
+    accepter.get_by_role("button", name="Accepter").click()
+    expect(page.get_by_text("Statut : Acceptée")).to_be_visible()
+    expect(page.get_by_text("session du 1er juin 2099")).to_be_visible()
+    expect(
+        page.get_by_text("Acceptée (session du 01/06/2099 ; avant : session du")
+    ).to_be_visible()
+    with Session(app.extensions["db"]) as db:
+        corps = db.exec(
+            select(Notification.corps)
+            .where(Notification.destinataire == "awa@exemple.fr")
+            .order_by(Notification.id.desc())
+        ).first()
+    assert "Session du 01/06/2099. Message de la structure : Venez à 9 h" in corps
+    # Entry and exit noted afterwards, at the days they happened.
+    aujourd_hui = places.maintenant_utc().date()
+    entree, sortie = (aujourd_hui - timedelta(days=j) for j in (12, 2))
+    page.get_by_label("Date d'entrée").fill(entree.isoformat())
+    page.get_by_role("button", name="Noter l'entrée dans l'action").click()
+    expect(page.get_by_text("Statut : Entrée dans l'action")).to_be_visible()
+    expect(
+        page.get_by_text(f"Entrée dans l'action – le {aff.date_fr(entree)}")
+    ).to_be_visible()
+    page.get_by_label("Comment la personne sort").select_option("formation")
+    page.get_by_label("Date de sortie").fill(sortie.isoformat())
+    page.get_by_role("button", name="Noter la sortie").click()
+    expect(page.get_by_text("Statut : Sortie de l'action")).to_be_visible()
+    expect(
+        page.get_by_text(f"Sortie de l'action – le {aff.date_fr(sortie)}")
+    ).to_be_visible()
+    sans_violation(axe, page, captures, f"entree-sortie-{suffixe}")
+
+
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_une_erreur_de_reponse_s_affiche_et_garde_ce_qui_est_ecrit(
+    serveur_frais, ouvrir, axe, captures, avec_js
+):
+    app, serveur = serveur_frais
+    page = ouvrir(TELEPHONE, avec_js)
+    suffixe = "js" if avec_js else "sans-js"
+    ouvrir_en_prestataire(page, serveur, prescrite_il_y_a(app, 3))
+    accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
+    accepter.get_by_label("Message à la personne").fill("x" * 501)
+    accepter.get_by_role("button", name="Accepter").click()
+    expect(
+        page.get_by_role("alert").get_by_text("Le message est trop long")
+    ).to_be_visible()
+    accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
+    expect(accepter.get_by_label("Message à la personne")).to_have_value("x" * 501)
+    expect(page.get_by_text("Statut : Demandée")).to_be_visible()
+    sans_violation(axe, page, captures, f"reponse-erreur-{suffixe}")
+
+
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_le_prestataire_gere_sa_liste_d_attente(
+    serveur_frais, ouvrir, axe, captures, avec_js
+):
+    app, serveur = serveur_frais
+    fixer_places(app, "velos-alencon", 0)
+    referent = se_connecter(app.test_client(), "referent", prescripteur="referent-rsa")
+    attente = {**PERSONNE, "nom": "Leroy", "liste_attente": "oui"}
+    poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**attente, "prenom": "Bruno", "motif": "Emploi à 6 km.", "engagement": "oui"},
+    )
+    poster(
+        app.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**attente, "prenom": "Chloé", "telephone": "07 81 22 33 44",
+         "consentement": "oui"},
+    )  # fmt: skip
+    page = ouvrir(TELEPHONE, avec_js)
+    suffixe = "js" if avec_js else "sans-js"
+    en_prestataire(page, serveur)
+    page.get_by_role("link", name="Mes places").first.click()
+    page.get_by_role(
+        "link", name="Liste d'attente (2 personnes) : Prêt de vélos à Alençon"
+    ).click()
+    expect(
+        page.get_by_role("heading", name="Liste d'attente : Prêt de vélos à Alençon")
+    ).to_be_visible()
+    personnes = page.locator(".attente-liste > li")
+    expect(personnes.first).to_contain_text("Bruno Leroy")
+    expect(personnes.first).to_contain_text("Référente Démo")
+    expect(personnes.nth(1)).to_contain_text("Chloé Leroy")
+    sans_violation(axe, page, captures, f"liste-attente-{suffixe}")
+    # No place free: said, nothing changes.
+    page.get_by_role("button", name="Proposer une place à Chloé Leroy").click()
+    expect(page.get_by_role("alert").get_by_text("Plus de place libre")).to_be_visible()
+    sans_violation(axe, page, captures, f"liste-attente-complet-{suffixe}")
+    # A place comes free (counted in "Mes places"): offered to Chloé.
+    fixer_places(app, "velos-alencon", 1)
+    page.get_by_role("button", name="Proposer une place à Chloé Leroy").click()
+    expect(page.get_by_text("une place est proposée à Chloé Leroy")).to_be_visible()
+    expect(
+        page.get_by_role("button", name="Proposer une place à Chloé Leroy")
+    ).to_have_count(0)
+    # Bruno is taken off the list, with a reason, after a question.
+    page.get_by_role("link", name="Retirer de la liste : Bruno Leroy").click()
+    expect(
+        page.get_by_role("heading", name="Retirer Bruno Leroy de la liste d'attente ?")
+    ).to_be_visible()
+    sans_violation(axe, page, captures, f"retirer-{suffixe}")
+    page.get_by_label("Raison").select_option("desistement")
+    page.get_by_label("Message à la personne").fill("Rappelez-nous en septembre.")
+    page.get_by_role("button", name="Oui, retirer de la liste").click()
+    expect(
+        page.get_by_text("C'est noté : Bruno Leroy n'est plus sur la liste d'attente.")
+    ).to_be_visible()
+    expect(page.get_by_text("Personne n'attend.")).to_be_visible()
+    sans_violation(axe, page, captures, f"liste-attente-vide-{suffixe}")
+    with Session(app.extensions["db"]) as db:
+        statuts = {
+            b.prenom: p.statut
+            for p, b in db.exec(
+                select(Prescription, Beneficiaire).join(
+                    Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id
+                )
+            )
+        }
+    assert statuts == {"Bruno": "refusee", "Chloé": "demandee"}

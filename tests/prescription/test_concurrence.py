@@ -128,3 +128,52 @@ def test_le_prestataire_change_ses_places_et_la_recherche_le_voit(
     assert places_vues(app.test_client()) == 4
     poster(prestataire, "/pro/places/velos-alencon", {"places": "0"})
     assert places_vues_par_un_autre_processus(app) == 0
+
+
+def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
+    creer_app_prescription,
+):
+    """Five people moved at once into a session with one place: one gets it."""
+    from tests.prescription.test_sessions import FICHE, JUIN, MARS, prescrire
+
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    pids = [prescrire(app, f"Personne{i}", MARS) for i in range(5)]  # March full
+    depart = threading.Barrier(len(pids))
+
+    def deplacer(pid: int) -> requests.Response:
+        with requests.Session() as navigateur:
+            navigateur.cookies.update(cookies)
+            depart.wait(timeout=60)
+            return navigateur.post(
+                f"{base}/pro/prescriptions/{pid}/changer_session",
+                data={"session": JUIN, "csrf_token": jeton},
+                allow_redirects=False,
+                timeout=120,
+            )
+
+    with servir(app) as base, requests.Session() as prestataire:
+        page = prestataire.get(f"{base}/connexion", timeout=60).text
+        jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        prestataire.post(
+            f"{base}/connexion/demo",
+            data={
+                "role": "prestataire",
+                "structure": "atelier-orne",
+                "csrf_token": jeton,
+            },
+            timeout=60,
+        )
+        # Logging in starts a new session: its forms carry a new token.
+        page = prestataire.get(f"{base}/pro/places", timeout=60).text
+        jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+        cookies = prestataire.cookies.get_dict()
+        with ThreadPoolExecutor(len(pids)) as groupe:
+            reponses = list(groupe.map(deplacer, pids))
+    assert sorted(r.status_code for r in reponses) == [303] + [422] * 4
+    refus = [html.unescape(r.text) for r in reponses if r.status_code == 422]
+    assert all("Plus de place libre dans la session du 01/06/2099" in t for t in refus)
+    with Session(app.extensions["db"]) as db:
+        lignes = places.par_session(db, FICHE)
+        assert (lignes[MARS].places_restantes, lignes[JUIN].places_restantes) == (1, 0)
+        tenues = db.exec(select(Prescription).where(Prescription.place_tenue)).all()
+        assert sorted(p.session for p in tenues) == [MARS] * 4 + [JUIN]

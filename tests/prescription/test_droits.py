@@ -71,6 +71,18 @@ MATRICE = [
      (R, R, R, R, A, R)),
     ("prescription.inscrire", "POST", "/pro/fiches/{fiche}/inscrire", False, PERSONNE,
      (R, R, R, R, A, R)),
+    # The waiting list: the fiche's own structure alone.
+    ("prescription.liste_attente", "GET", "/pro/fiches/{fiche}/attente", False, {},
+     (R, R, R, R, A, R)),
+    ("prescription.attente_proposer", "POST",
+     "/pro/fiches/{fiche}/attente/{attente}/proposer", False, {}, (R, R, R, R, A, R)),
+    ("prescription.attente_proposer", "POST",
+     "/pro/fiches/{fiche}/attente/{attente}/proposer", True, {}, (R, R, R, R, A, R)),
+    ("prescription.attente_retirer", "GET",
+     "/pro/fiches/{fiche}/attente/{attente}/retirer", False, {}, (R, R, R, R, A, R)),
+    ("prescription.attente_retirer", "POST",
+     "/pro/fiches/{fiche}/attente/{attente}/retirer", False,
+     {"confirmer": "oui", "motif_refus": "complet"}, (R, R, R, R, A, R)),
     ("prescription.tableau", "GET", "/pro/places", False, {}, (R, R, R, A, A, R)),
     ("prescription.changer_places", "POST", "/pro/places/{fiche}", False,
      {"places": "4"}, (R, R, R, R, A, R)),
@@ -173,6 +185,26 @@ def nouvelle_demande(app) -> dict:
             },
         )()
         p = demandes.creer(db, demande, Acteur("referent", "r", referent.id), liens_)
+        # And someone on the waiting list of the full action.
+        places_.fixer(db, FICHE, 0, "essai")
+        attente = demandes.creer(
+            db,
+            Demande(
+                fiche,
+                Personne(
+                    f"Bruno{next(NUMEROS)}",
+                    "Leroy",
+                    telephone="06 98 76 54 32",
+                    commune=personne.commune,
+                ),
+                ORIGINE_REFERENT,
+                liste_attente=True,
+                structure_prescriptrice=demande.structure_prescriptrice,
+            ),
+            Acteur("referent", "r", referent.id),
+            liens_,
+        ).prescription
+        places_.fixer(db, FICHE, None, "essai")
         suivi = liens.creer(
             db, secret, "prescription", str(p.prescription.id), timedelta(days=1)
         )
@@ -190,6 +222,7 @@ def nouvelle_demande(app) -> dict:
             "structure": garage.id,
             "bid": p.prescription.beneficiaire_id,
             "pid": p.prescription.id,
+            "attente": attente.id,
             "suivi": suivi,
             "places": places,
             "fiche": FICHE,
@@ -343,8 +376,9 @@ def test_un_prestataire_ne_voit_que_les_chiffres_de_ses_actions(app_p, monde):
         corps = monde[role].get("/api/v1/pilotage").get_json()
         return corps["tableaux"]["origines"]["lignes"][-1]["cellules"][-1]["nombre"]
 
-    assert total("departement") == 5
-    assert total("prestataire") == 5
+    # Each nouvelle_demande: one request and one on the waiting list.
+    assert total("departement") == 10
+    assert total("prestataire") == 10
     assert total("autre_prestataire") == 0
     page = texte(monde["autre_prestataire"].get("/pro/pilotage"))
     assert "Garage solidaire" not in page

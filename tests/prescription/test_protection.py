@@ -22,6 +22,14 @@ def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p)
     assert "Ce formulaire a expiré ou ne vient pas de ce site" in texte(reponse)
     with Session(app_p.extensions["db"]) as db:
         assert db.exec(select(Prescription)).all() == []
+    # A professional's expired form sends them back to their space.
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    expire = texte(prestataire.post("/pro/places/velos-alencon", data={"places": "2"}))
+    assert "Ce formulaire a expiré" in expire
+    assert 'href="/pro/">Retour à mon espace professionnel' in expire
+    assert "Si vous avez fait une demande" not in expire
 
 
 def test_sans_jeton_csrf_un_fragment_htmx_est_refuse(app_p):
@@ -60,6 +68,7 @@ def test_un_lien_revoque_est_refuse_avec_une_page_en_francais(app_p, client_p):
     reponse = client_p.get(suivi)
     assert reponse.status_code == 410
     assert "Ce lien a été désactivé." in texte(reponse)
+    assert "Si vous avez fait une demande, la structure peut vous" in texte(reponse)
     assert poster(client_p, suivi + "/annuler").status_code == 410
 
 
@@ -274,6 +283,10 @@ def test_le_prestataire_desactive_le_lien_des_places_depuis_son_tableau(app_p):
     refuse = collegue.get(chemin)
     assert refuse.status_code == 410
     assert "Ce lien a été désactivé." in texte(refuse)
+    # Written for the prestataire's colleague, not for a person who asked.
+    assert "Ce lien de mise à jour ne marche plus" in texte(refuse)
+    assert 'href="/pro/places">Aller à « Mes places »' in texte(refuse)
+    assert "Si vous avez fait une demande" not in texte(refuse)
     assert poster(collegue, chemin, {"places": "9"}).status_code == 410
 
 
