@@ -153,6 +153,7 @@ def test_les_professionnels_lisent_chaque_sigle_explique(app):
         for fiche_id, fiche in catalogue.fiches.items():
             if fiche.structure == cle:
                 lire(prestataire, f"/pro/fiches/{fiche_id}/modifier", trouves)
+                lire(prestataire, f"/pro/fiches/{fiche_id}/attente", trouves)
 
     departement = se_connecter(app.test_client(), "departement")
     for url in ("/pro/", "/pro/pilotage", "/pro/structures", "/pro/modifications",

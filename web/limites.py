@@ -9,7 +9,7 @@ default); a deployment with Redis may set ``redis://…`` instead.
 import secrets
 import time
 
-from flask import Flask, session
+from flask import Flask, current_app, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
@@ -125,6 +125,15 @@ def nouvelle_visite() -> None:
 CLES = {"adresse": get_remote_address, "appareil": par_appareil}
 
 
+def attente_en_mots() -> str:
+    """How long until the broken limit opens again: « 12 minutes »."""
+    limite = current_app.extensions["limiteur"].current_limit
+    if limite is None:
+        return "quelques minutes"
+    minutes = max(1, round((limite.reset_at - time.time()) / 60))
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"
+
+
 def _envoi_accepte(reponse) -> bool:
     return reponse.status_code != 422
 
@@ -152,6 +161,10 @@ def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
         storage_uri=uri,
         default_limits=[],
         headers_enabled=True,
+        # Counters live in the database: when it is down, the request itself
+        # meets it and says so in French (web/pannes.py); a count made after
+        # the answer (deduct_when) must not turn that into an error 500.
+        swallow_errors=True,
     )
     for endpoint, regles in limites.items():
         vue = app.view_functions[endpoint]

@@ -41,7 +41,7 @@ from prescription.modeles import (
     Prescription,
     Utilisateur,
 )
-from web import affichage, donnees
+from web import affichage, donnees, limites
 from web.connexion import JETON
 from web.donnees import db
 from web.securite import en_production, url_absolue
@@ -481,7 +481,7 @@ def jeton_csrf_absent(_erreur):
 def trop_de_demandes(_erreur):
     message = (
         "Vous avez fait beaucoup de demandes en peu de temps. "
-        "Attendez un peu, puis réessayez."
+        f"Attendez un peu, puis réessayez dans {limites.attente_en_mots()}."
     )
     if request.endpoint == "prescription.inscription" and request.method == "POST":
         # The form comes back as it was sent: nothing typed is lost.

@@ -367,7 +367,7 @@ def transition(pid: int, action: str):
     try:
         if erreur:
             raise workflow.TransitionRefusee(erreur)
-        r = demandes.appliquer(
+        demandes.appliquer(
             db(),
             p,
             action,
@@ -388,7 +388,8 @@ def transition(pid: int, action: str):
         db().commit()
         _terminer()
         if not htmx:
-            flash(f"C'est noté : {r.libelle.lower()}.")
+            # What is now true, not the button's verb (« refuser »).
+            flash(f"C'est noté. La demande est « {workflow.STATUTS[p.statut]} ».")
             return redirect(url_for("prescription.detail", pid=pid), 303)
     p = db().get(Prescription, pid)
     gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"

@@ -410,11 +410,15 @@ def test_la_personne_lit_la_raison_d_un_refus_dite_a_elle(app_p, client_p):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
-    poster(
+    reponse = poster(
         prestataire,
         f"/pro/prescriptions/{p.id}/refuser",
         {"motif_refus": "injoignable"},
     )
+    # The prestataire reads what is now true, not the button's verb.
+    apres = texte(prestataire.get(reponse.headers["Location"]))
+    assert "C'est noté. La demande est « Refusée »." in apres
+    assert "C'est noté : refuser" not in apres
     page = texte(client_p.get(suivi))
     assert "Raison : la structure n'a pas pu vous joindre." in page
     assert "La personne" not in page

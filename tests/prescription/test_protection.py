@@ -386,7 +386,7 @@ def test_la_limite_rend_le_formulaire_rempli_et_epargne_la_personne_suivante(
     reponse = poster(premiere, adresse, awa)
     assert reponse.status_code == 429
     page = texte(reponse)
-    assert "Attendez un peu, puis réessayez" in page
+    assert "Attendez un peu, puis réessayez dans 60 minutes." in page
     assert "Ce que vous avez écrit est gardé" in page
     for valeur in PERSONNE.values():
         assert f'value="{valeur}"' in page
