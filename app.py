@@ -155,6 +155,14 @@ def _preparer(app: Flask, engine, moteur, catalogue) -> None:
             )
             return
         with Session(engine) as db:
+            # A fiche whose file broke keeps its last valid version online.
+            for fiche_id, lue_le in app.extensions["publication"].reprendre(db):
+                app.logger.error(
+                    "Fiche « %s » : son fichier a une erreur, la version lue le %s "
+                    "reste publiée jusqu'à ce qu'il soit corrigé",
+                    fiche_id,
+                    lue_le.strftime("%d/%m/%Y"),
+                )
             places.importer_des_fiches(db, catalogue.fiches.values())
             # Validated changes from the prestataires win over the YAML.
             app.extensions["publication"].synchroniser(db)

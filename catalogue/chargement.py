@@ -171,6 +171,8 @@ class Catalogue:
     structures: dict[str, Structure] = field(default_factory=dict)
     erreurs: list[Erreur] = field(default_factory=list)
     fichiers: dict[str, Path] = field(default_factory=dict)
+    # Where the errors' file names start from.
+    racine: Path | None = None
 
 
 def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
@@ -508,7 +510,7 @@ def charger_catalogue(
     """Load structures then fiches; check every cross-reference and code."""
     ref = ref or referentiel()
     racine = racine or Path.cwd()
-    catalogue = Catalogue()
+    catalogue = Catalogue(racine=racine)
     # Loading allocates many small objects that all live on: the cyclic GC
     # would rescan them again and again for nothing.
     gc_actif = gc.isenabled()

@@ -86,6 +86,23 @@ class VersionFiches(SQLModel, table=True):
     numero: int = 0
 
 
+class DerniereVersion(SQLModel, table=True):
+    """Each fiche as its YAML file was last read valid.
+
+    A file broken later (a typo, a bad merge) then leaves this version on
+    the site, and the requests already made for the action keep their page.
+    """
+
+    __tablename__ = "fiches_dernieres_versions"
+
+    fiche_id: str = Field(primary_key=True, max_length=100)
+    fichier: str = Field(max_length=1000)  # the YAML file's resolved path
+    # The file's size and modification time: unchanged files are not re-read.
+    empreinte: str = Field(max_length=64)
+    contenu: str  # JSON of the whole fiche, as the model dumps it
+    lue_le: datetime
+
+
 class Conflit(Exception):
     """The fiche changed since the author opened the form."""
 
@@ -337,6 +354,54 @@ class Publication:
     def yaml(self, fiche_id: str) -> Fiche | None:
         """The fiche as its YAML file says, without any revision."""
         return self._yaml.get(fiche_id)
+
+    def reprendre(self, db: Session) -> list[tuple[str, datetime]]:
+        """Remember every fiche read valid, and put back on the site the last
+        valid version of a fiche whose file is broken now (before the
+        revisions are laid over it). The ids put back, with when they were
+        read. Committed."""
+        catalogue, maintenant = self.catalogue, maintenant_utc()
+        connues = {
+            i: (e, f)
+            for i, e, f in db.exec(
+                select(
+                    DerniereVersion.fiche_id,
+                    DerniereVersion.empreinte,
+                    DerniereVersion.fichier,
+                )
+            )
+        }
+        for fiche_id, fiche in catalogue.fiches.items():
+            chemin = catalogue.fichiers.get(f"Fiche:{fiche_id}")
+            if chemin is None:
+                continue
+            etat = chemin.stat()
+            empreinte = f"{etat.st_size}:{etat.st_mtime_ns}"
+            fichier = str(chemin.resolve())
+            if connues.get(fiche_id) != (empreinte, fichier):
+                db.merge(
+                    DerniereVersion(
+                        fiche_id=fiche_id,
+                        fichier=fichier,
+                        empreinte=empreinte,
+                        contenu=fiche.model_dump_json(),
+                        lue_le=maintenant,
+                    )
+                )
+        try:
+            db.commit()
+        except IntegrityError:
+            db.rollback()  # another worker booting wrote the same rows
+        racine = catalogue.racine or Path.cwd()
+        casses = {str((racine / e.fichier).resolve()) for e in catalogue.erreurs}
+        reprises = []
+        for fiche_id, (_, fichier) in connues.items():
+            if fichier in casses and fiche_id not in catalogue.fiches:
+                version = db.get(DerniereVersion, fiche_id)
+                fiche = Fiche.model_validate_json(version.contenu)
+                catalogue.fiches[fiche_id] = self._yaml[fiche_id] = fiche
+                reprises.append((fiche_id, version.lue_le))
+        return reprises
 
     def documents(self, db: Session, ids: list[str], etat) -> list[dict]:
         """The published fiches' search documents, with the database's places.

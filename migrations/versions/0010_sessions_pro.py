@@ -1,4 +1,5 @@
-"""sessions des professionnels gardées en base (déconnexion et expiration réelles)
+"""sessions des professionnels gardées en base (déconnexion et expiration réelles) ;
+dernière version valide de chaque fiche (un fichier cassé ne la retire pas)
 
 Revision ID: 0010
 Revises: 0007
@@ -34,7 +35,23 @@ def upgrade() -> None:
             batch_op.f("ix_sessions_pro_utilisateur_id"), ["utilisateur_id"]
         )
         batch_op.create_index(batch_op.f("ix_sessions_pro_expire_le"), ["expire_le"])
+    op.create_table(
+        "fiches_dernieres_versions",
+        sa.Column(
+            "fiche_id", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False
+        ),
+        sa.Column(
+            "fichier", sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False
+        ),
+        sa.Column(
+            "empreinte", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
+        ),
+        sa.Column("contenu", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
+        sa.Column("lue_le", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("fiche_id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("fiches_dernieres_versions")
     op.drop_table("sessions_pro")

@@ -1,0 +1,57 @@
+"""A fiche's file broken by a typo: the action and its requests stay online."""
+
+import shutil
+
+from tests.prescription.conftest import PERSONNE, PRESCRIPTION, poster, texte
+
+
+def test_une_faute_dans_le_fichier_laisse_la_derniere_version_en_ligne(
+    creer_app_prescription, tmp_path, caplog
+):
+    fiches, structures = tmp_path / "fiches", tmp_path / "structures"
+    shutil.copytree(PRESCRIPTION / "fiches", fiches)
+    shutil.copytree(PRESCRIPTION / "structures", structures)
+    reglages = {"FICHES_DIR": str(fiches), "STRUCTURES_DIR": str(structures)}
+    avant = creer_app_prescription(reglages)
+    personne = avant.test_client()
+    envoi = {**PERSONNE, "consentement": "oui"}
+    suivi = poster(personne, "/fiches/velos-alencon/inscription", envoi)
+    lien = suivi.headers["Location"]
+
+    # Someone edits the file by hand and leaves a 30 February in it.
+    fichier = fiches / "velos-alencon.yaml"
+    texte_yaml = fichier.read_text(encoding="utf-8")
+    fichier.write_text(
+        texte_yaml.replace("date_maj: 2025-01-15", "date_maj: 2025-02-30"),
+        encoding="utf-8",
+    )
+    apres = creer_app_prescription(reglages)
+    # The operator is told, file and field, as `make verifier` says it…
+    catalogue = apres.extensions["catalogue"]
+    assert [e.fichier for e in catalogue.erreurs] == [str(fichier)]
+    assert "cette date n'existe pas" in catalogue.erreurs[0].message
+    assert "« velos-alencon » : son fichier a une erreur" in caplog.text
+    # …and nobody else notices: the action, her request, her cancel link.
+    visiteur = apres.test_client()
+    assert "Prêt de vélos à Alençon" in texte(visiteur.get("/fiches/velos-alencon"))
+    trouvees = visiteur.get("/api/v1/fiches?q=velos").get_json()["resultats"]
+    assert "velos-alencon" in [f["id"] for f in trouvees]
+    assert "Statut : Demandée" in texte(visiteur.get(lien))
+    annulation = poster(visiteur, lien + "/annuler", {"confirmer": "oui"})
+    assert annulation.status_code == 303
+    assert "Votre demande est annulée." in texte(visiteur.get(lien))
+
+
+def test_une_fiche_jamais_lue_valide_reste_ecartee(creer_app_prescription, tmp_path):
+    fiches, structures = tmp_path / "fiches", tmp_path / "structures"
+    shutil.copytree(PRESCRIPTION / "fiches", fiches)
+    shutil.copytree(PRESCRIPTION / "structures", structures)
+    nouvelle = (fiches / "velos-alencon.yaml").read_text(encoding="utf-8")
+    nouvelle = nouvelle.replace("id: velos-alencon", "id: velos-neufs")
+    (fiches / "velos-neufs.yaml").write_text(
+        nouvelle.replace("date_maj: 2025-01-15", "date_maj: 2025-02-30"),
+        encoding="utf-8",
+    )
+    app = creer_app_prescription(FICHES_DIR=str(fiches), STRUCTURES_DIR=str(structures))
+    assert "velos-neufs" not in app.extensions["catalogue"].fiches
+    assert app.test_client().get("/fiches/velos-neufs").status_code == 404
