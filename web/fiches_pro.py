@@ -24,7 +24,7 @@ from catalogue import places, revisions, saisie
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, workflow
 from prescription.modeles import Prescription
-from web import donnees
+from web import affichage, donnees
 from web.donnees import db
 from web.prescription import departement_requis, droits, prestataire_requis
 
@@ -45,8 +45,9 @@ def _fiche(fiche_id: str):
 
 
 def _auteur() -> str:
+    # Who to ask about the change: a name and an address, not a row number.
     u = droits().utilisateur
-    return f"{u.prenom} {u.nom} (utilisateur {u.id})".strip()
+    return f"{u.prenom} {u.nom} ({u.courriel})".strip()
 
 
 def _formulaire_depuis(champs: dict) -> dict:
@@ -190,7 +191,8 @@ def _texte(valeur) -> str:
 
 
 def _session_en_mots(s: dict) -> str:
-    mots = f"du {s['debut']}" + (f" au {s['fin']}" if s.get("fin") else "")
+    mots = f"du {affichage.date_fr(s['debut'])}"
+    mots += f" au {affichage.date_fr(s['fin'])}" if s.get("fin") else ""
     if s.get("places") is not None:
         mots += f", {s['places']} places"
     return mots + (f", {s['lieu']}" if s.get("lieu") else "")

@@ -92,7 +92,10 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     a_valider = texte(admin.get("/pro/modifications"))
     assert "Garage solidaire" in a_valider
     assert "Du lundi au vendredi, de 9 h à 17 h" in a_valider
-    assert "du 2031-03-02, 8 places" in a_valider
+    assert "du 2 mars 2031, 8 places" in a_valider
+    # Who proposed it, by name and address: whom to ask about it.
+    assert "Proposée par Prestataire Démo (prestataire-garage-essonne" in a_valider
+    assert "(utilisateur " not in a_valider
     _valider_la_derniere(app_p)
 
     for app in (app_p, autre_worker):
