@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, abort, current_app, request, url_for
+from werkzeug.routing import IntegerConverter
 
 # No inline script or style anywhere: every script and style is a file.
 CSP = "; ".join(
@@ -28,6 +29,8 @@ CSP = "; ".join(
 UN_AN = 365 * 24 * 3600
 # Longer query strings are refused (414) before anything reads them.
 LONGUEUR_REQUETE_MAX = 4096
+# The largest id a table holds (PostgreSQL INTEGER); beyond it, no such row.
+ID_MAX = 2**31 - 1
 CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
 URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
@@ -129,7 +132,17 @@ def url_absolue(endpoint: str, **valeurs) -> str:
     return base + url_for(endpoint, **valeurs)
 
 
+class Identifiant(IntegerConverter):
+    """``<int:…>`` in every route: a number beyond ``ID_MAX`` matches nothing
+    (a 404), instead of overflowing the database's integer (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds its routes: none can forget the bound.
+    app.url_map.converters["int"] = Identifiant
     app.url_defaults(_versionner)
     app.before_request(_refuser_les_adresses_trop_longues)
     app.after_request(_entetes)

@@ -197,6 +197,24 @@ def test_un_numero_de_demande_demesure_est_introuvable(app_p):
     assert referent.get("/pro/prescriptions/99999999999999999999").status_code == 404
 
 
+def test_un_numero_demesure_est_introuvable_a_chaque_adresse_qui_en_prend_un(app_p):
+    admin = se_connecter(app_p.test_client(), "departement")
+    enorme = str(2**63)  # beyond SQLite's INTEGER, let alone PostgreSQL's
+    adresses = [
+        (re.sub(r"<[^>]+>", "valider", re.sub(r"<int:[^>]+>", enorme, r.rule)), m)
+        for r in app_p.url_map.iter_rules()
+        if "<int:" in r.rule
+        for m in r.methods & {"GET", "POST"}
+    ]
+    assert ("/pro/modifications/9223372036854775808/valider", "POST") in adresses
+    assert ("/pro/structures/9223372036854775808/membres", "POST") in adresses
+    for adresse, methode in adresses:
+        reponse = poster(admin, adresse) if methode == "POST" else admin.get(adresse)
+        assert reponse.status_code == 404, (methode, adresse)
+        assert "Cette page n'existe pas" in texte(reponse)
+    assert admin.get(f"/pro/prescriptions/{2**31 - 1}").status_code == 404
+
+
 def test_la_connexion_de_demonstration_est_refusee_en_production(
     creer_app_prescription,
 ):
