@@ -5,6 +5,8 @@ API status, security headers everywhere, long-cached hashed static files,
 a production that refuses a default secret, links that ignore the Host header.
 """
 
+import html
+
 import pytest
 
 from app import create_app
@@ -69,6 +71,29 @@ def test_l_api_refuse_un_chiffre_unicode_en_400(client_recherche, adresse):
     reponse = client_recherche.get(adresse)
     assert reponse.status_code == 400
     assert "doit être un nombre entier" in reponse.get_json()["erreur"]
+
+
+@pytest.mark.parametrize(
+    ("parametres", "message"),
+    [
+        ("rayon_km=0.5&commune=Alençon", "entre 1 et 200 (reçu : « 0.5 »)"),
+        ("places_disponibles=peut-etre", "vaut 1 (oui) ou 0 (non)"),
+    ],
+)
+def test_une_valeur_hors_de_ce_que_dit_le_message_est_refusee(
+    client_recherche, parametres, message
+):
+    page = client_recherche.get(f"/?{parametres}")
+    assert message in html.unescape(page.text)
+    api = client_recherche.get(f"/api/v1/fiches?{parametres}")
+    assert api.status_code == 400
+    assert message in api.get_json()["erreur"]
+
+
+def test_places_disponibles_a_zero_montre_toutes_les_actions(client_recherche):
+    toutes = client_recherche.get("/api/v1/fiches?places_disponibles=0").get_json()
+    sans_filtre = client_recherche.get("/api/v1/fiches").get_json()
+    assert toutes["total"] == sans_filtre["total"]
 
 
 def test_l_api_repond_en_json_francais_a_chaque_statut(app_recherche):
