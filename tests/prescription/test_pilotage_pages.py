@@ -298,6 +298,12 @@ def test_un_filtre_faux_est_dit_en_francais_et_les_autres_restent(app_p):
     assert api.status_code == 400
     assert api.get_json()["erreur"].startswith("« Au » : écrivez un mois")
     assert departement.get("/api/v1/pilotage?seuil=1").status_code == 400
+    lointain = departement.get("/pro/pilotage?du=0001-01")
+    assert lointain.status_code == 400
+    assert (
+        "« Du » : 0001-01 est hors des mois comptés ; choisissez un mois de 2000-01 "
+        "à 2100-12." in texte(lointain)
+    )
     inconnu = departement.get("/pro/pilotage?territoire=Zzzzzz")
     assert "Lieu introuvable : « Zzzzzz »" in texte(inconnu)
 
