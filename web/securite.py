@@ -9,6 +9,7 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
+import click
 from flask import Flask, abort, current_app, request, url_for
 from werkzeug.routing import IntegerConverter
 
@@ -35,8 +36,15 @@ CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
 URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
 
-class ConfigurationInvalide(RuntimeError):
-    """The app must not serve traffic with this configuration."""
+class ConfigurationInvalide(click.ClickException):
+    """The app must not serve traffic with this configuration.
+
+    A ClickException: `flask …` prints the French message alone (no
+    traceback) and exits with 1.
+    """
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", file=file, err=True)
 
 
 def en_production(app: Flask) -> bool:
@@ -63,8 +71,9 @@ def verifier_configuration(app: Flask) -> None:
         c for c in ("COURRIEL_ENVOI", "SMS_ENVOI") if app.config.get(c) == "console"
     ]
     if en_production(app) and console and not app.config.get("ENVOI_CONSOLE_AUTORISE"):
+        verbe = "valent" if len(console) > 1 else "vaut"
         raise ConfigurationInvalide(
-            f"{' et '.join(console)} vaut « console » : en production, les messages "
+            f"{' et '.join(console)} {verbe} « console » : en production, les messages "
             "aux personnes ne partiraient pas (ils iraient au journal). Configurez "
             "l'envoi (FLASK_COURRIEL_ENVOI=smtp, FLASK_SMS_ENVOI=brevo : voir le "
             "README) ou, pour une démonstration sans aucun envoi, "
@@ -72,8 +81,29 @@ def verifier_configuration(app: Flask) -> None:
             "destinataire masqué, sans le message."
         )
     if en_production(app):
+        _verifier_les_envois(app.config)
         # The session cookie never travels in clear once the site is in HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")
+
+
+def _verifier_les_envois(config) -> None:
+    """A real sender without what it needs would fail at the first message."""
+    if config.get("SMS_ENVOI") == "brevo" and not config.get("SMS_CLE_API"):
+        raise ConfigurationInvalide(
+            "SMS_ENVOI vaut « brevo » mais SMS_CLE_API n'est pas définie : donnez "
+            "la clé d'API SMS de Brevo (FLASK_SMS_CLE_API), sinon aucun SMS ne "
+            "partirait."
+        )
+    expediteur = (config.get("COURRIEL_EXPEDITEUR") or "").strip()
+    if config.get("COURRIEL_ENVOI") == "smtp" and (
+        not expediteur or expediteur.endswith(".invalid")
+    ):
+        raise ConfigurationInvalide(
+            "COURRIEL_ENVOI vaut « smtp » mais COURRIEL_EXPEDITEUR n'est pas une "
+            f"vraie adresse (« {expediteur} ») : donnez l'adresse d'envoi du "
+            "département (par exemple FLASK_COURRIEL_EXPEDITEUR="
+            "ne-pas-repondre@mon-departement.fr)."
+        )
 
 
 @cache

@@ -6,10 +6,14 @@ a production that refuses a default secret, links that ignore the Host header.
 """
 
 import html
+import os
+import subprocess
+import sys
 
 import pytest
 
 from app import create_app
+from tests.conftest import ROOT
 from web.securite import CSP, LONGUEUR_REQUETE_MAX, ConfigurationInvalide
 
 RESERVES = ["_anchor", "_scheme", "_method", "_external", "endpoint", "values"]
@@ -203,7 +207,9 @@ def test_la_production_envoie_hsts(creer_app_recherche):
         SECRET_KEY="une-longue-cle-aleatoire",
         URL_PUBLIQUE="https://offre.exemple.fr",
         COURRIEL_ENVOI="smtp",
+        COURRIEL_EXPEDITEUR="ne-pas-repondre@exemple.fr",
         SMS_ENVOI="brevo",
+        SMS_CLE_API="cle-essai",
     )
     entetes = app.test_client().get("/").headers
     assert entetes["Strict-Transport-Security"].startswith("max-age=")
@@ -215,3 +221,20 @@ def test_la_production_refuse_de_demarrer_sans_adresse_publique(
 ):
     with pytest.raises(ConfigurationInvalide, match="URL_PUBLIQUE"):
         creer_app_recherche(TESTING=False, SECRET_KEY="une-longue-cle-aleatoire")
+
+
+@pytest.mark.parametrize("commande", [["run", "--port", "0"], ["fiches", "verifier"]])
+def test_hors_developpement_la_commande_dit_seulement_pourquoi_elle_refuse(commande):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    fini = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *commande],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fini.returncode == 1
+    assert fini.stderr.startswith("Erreur : SECRET_KEY est absente")
+    assert "Traceback" not in fini.stderr
+    assert len(fini.stderr.splitlines()) == 1
