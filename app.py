@@ -104,7 +104,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     catalogue = app.config.get("CATALOGUE") or charger_catalogue(
-        Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
+        *_dossiers_du_catalogue(app.config), racine=ROOT
     )
     # This app's own fiches: validated revisions replace entries in it, and a
     # catalogue passed in the config may be shared with other apps.
@@ -126,6 +126,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.init_app(app)
     return app
+
+
+def _dossiers_du_catalogue(config) -> tuple[Path, Path]:
+    """The fiches and structures folders; a wrong path is refused, never served
+    as an empty catalogue."""
+    dossiers = []
+    for reglage, quoi in (("FICHES_DIR", "fiches"), ("STRUCTURES_DIR", "structures")):
+        dossier = Path(config[reglage])
+        if not dossier.is_dir():
+            raise securite.ConfigurationInvalide(
+                f"{reglage} : le dossier des {quoi} « {dossier} » n'existe pas. "
+                f"Donnez son chemin (FLASK_{reglage}) ou laissez le défaut "
+                f"(data/{quoi})."
+            )
+        dossiers.append(dossier)
+    return dossiers[0], dossiers[1]
 
 
 def _une_fois(fonction):

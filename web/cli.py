@@ -12,6 +12,14 @@ from catalogue import places, stockage
 from catalogue.recherche.documents import documents
 from catalogue.recherche.documents import synchroniser as synchroniser_index
 
+
+class ErreurCommande(click.ClickException):
+    """A command that cannot go on: its French message alone, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", file=file, err=True)
+
+
 fiches_cli = AppGroup("fiches", help="Vérifier et exporter les fiches actions.")
 
 
@@ -28,6 +36,12 @@ def verifier():
         f"{len(catalogue.fiches)} fiches valides, {len(catalogue.structures)} "
         f"structures, {len(catalogue.erreurs)} problème(s)."
     )
+    if not catalogue.fiches:
+        # The release step relies on this: an empty catalogue is never « valid ».
+        raise ErreurCommande(
+            f"aucune fiche valide dans le dossier « {current_app.config['FICHES_DIR']}"
+            " » : vérifiez FICHES_DIR ; le catalogue serait vide."
+        )
     if catalogue.erreurs:
         raise SystemExit(1)
 

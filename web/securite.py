@@ -9,9 +9,10 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-import click
 from flask import Flask, abort, current_app, request, url_for
 from werkzeug.routing import IntegerConverter
+
+from web.cli import ErreurCommande
 
 # No inline script or style anywhere: every script and style is a file.
 CSP = "; ".join(
@@ -36,15 +37,11 @@ CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
 URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
 
-class ConfigurationInvalide(click.ClickException):
+class ConfigurationInvalide(ErreurCommande):
     """The app must not serve traffic with this configuration.
 
-    A ClickException: `flask …` prints the French message alone (no
-    traceback) and exits with 1.
+    `flask …` prints the French message alone (no traceback) and exits with 1.
     """
-
-    def show(self, file=None) -> None:
-        click.echo(f"Erreur : {self.format_message()}", file=file, err=True)
 
 
 def en_production(app: Flask) -> bool:

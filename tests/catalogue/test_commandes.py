@@ -4,12 +4,14 @@ import json
 import logging
 import shutil
 
+import pytest
 from click.testing import CliRunner
 from flask.cli import FlaskGroup
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from tests.conftest import FIXTURES
+from web.securite import ConfigurationInvalide
 
 CASSE = FIXTURES / "catalogue_casse"
 
@@ -30,6 +32,24 @@ def test_verifier_liste_chaque_probleme_et_echoue(creer_app):
     assert "2 fiches valides" in result.output
     assert "cle-inconnue.yaml:3 [resumé] : clé inconnue" in result.output
     assert "insee-inconnu.yaml:12 [lieux[0].code_insee]" in result.output
+
+
+def test_un_dossier_de_fiches_vide_fait_echouer_la_verification(creer_app, tmp_path):
+    (tmp_path / "vide").mkdir()
+    app = creer_app(FICHES_DIR=str(tmp_path / "vide"))
+    result = app.test_cli_runner().invoke(args=["fiches", "verifier"])
+    assert result.exit_code == 1
+    assert f"Erreur : aucune fiche valide dans le dossier « {tmp_path / 'vide'} »" in (
+        result.output
+    )
+
+
+def test_un_dossier_de_fiches_absent_empeche_l_application_de_demarrer(creer_app):
+    with pytest.raises(
+        ConfigurationInvalide,
+        match="FICHES_DIR : le dossier des fiches « /tmp/nexistepas » n'existe pas",
+    ):
+        creer_app(FICHES_DIR="/tmp/nexistepas", CATALOGUE=None)
 
 
 def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
