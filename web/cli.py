@@ -57,15 +57,24 @@ def verifier():
 def exporter(sortie: Path):
     """Exporte le catalogue au format data·inclusion (structures et services)."""
     from catalogue.export import exporter_catalogue
+    from web.api_di import lien_de_la_fiche
     from web.donnees import fiches_a_jour
 
     fiches_a_jour()  # with the prestataires' validated changes (read only)
     catalogue = current_app.extensions["catalogue"]
-    structures, services = exporter_catalogue(catalogue)
-    sortie.mkdir(parents=True, exist_ok=True)
-    for nom, donnees in (("structures", structures), ("services", services)):
-        with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
-            json.dump(donnees, f, ensure_ascii=False, indent=2)
+    # The same links as the API: URL_PUBLIQUE and the fiche's route.
+    with current_app.test_request_context():
+        structures, services = exporter_catalogue(catalogue, lien_de_la_fiche)
+    try:
+        sortie.mkdir(parents=True, exist_ok=True)
+        for nom, donnees in (("structures", structures), ("services", services)):
+            with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
+                json.dump(donnees, f, ensure_ascii=False, indent=2)
+    except OSError:
+        raise ErreurCommande(
+            f"impossible d'écrire dans le dossier « {sortie} » (chemin impossible, "
+            "droits ou disque plein) : choisissez un autre dossier avec --sortie."
+        ) from None
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
 
 

@@ -68,6 +68,22 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     assert mob["code_insee"] == "61001"
     assert mob["telephone"] == "+33233294644"
     assert mob["publics"] == ["tous-publics"]
+    # The same link to the fiche as the API gives.
+    assert mob["lien_source"] == (
+        "http://127.0.0.1:5000/fiches/61-atelier-mob-pret-deux-roues"
+    )
+    api = app.test_client().get("/api/v1/data-inclusion/services?taille=1000")
+    par_id = {s["id"]: s["lien_source"] for s in api.get_json()["items"]}
+    assert all(par_id[s["id"]] == s["lien_source"] for s in services)
+
+
+def test_exporter_dans_un_dossier_impossible_le_dit_en_francais(runner):
+    result = runner.invoke(args=["fiches", "exporter", "--sortie", "/proc/nope"])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Erreur : impossible d'écrire dans le dossier « /proc/nope »"
+    )
+    assert "Traceback" not in result.output
 
 
 def test_verifier_ne_dit_chaque_probleme_qu_une_fois_et_ne_touche_pas_la_base(
