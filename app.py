@@ -18,6 +18,7 @@ from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
 from catalogue.recherche.fabrique import moteur_depuis_config, remplir_si_vide
 from web import securite
+from web.pilotage import TAILLE_CSV_MAX
 
 ROOT = Path(__file__).resolve().parent
 
@@ -39,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_PANNES_AVANT_SECOURS=3,
         MEILI_PAUSE_SECOURS=30,
         URL_PUBLIQUE="http://127.0.0.1:5000",
+        # Bytes a request may send: the largest upload (the pilotage CSV) and
+        # its form; anything bigger gets a 413 before it is read.
+        MAX_CONTENT_LENGTH=TAILLE_CSV_MAX + 64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         COMPRESS_MIMETYPES=[
             "text/html",

@@ -130,6 +130,13 @@ def _refuser_les_adresses_trop_longues() -> None:
         abort(414)
 
 
+def _refuser_les_corps_trop_gros() -> None:
+    # Said up front by Content-Length: refused even where nothing reads the body.
+    limite = request.max_content_length
+    if limite is not None and (request.content_length or 0) > limite:
+        abort(413)
+
+
 def _entetes(reponse):
     entetes = reponse.headers
     entetes.setdefault("Content-Security-Policy", CSP)
@@ -172,4 +179,5 @@ def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = Identifiant
     app.url_defaults(_versionner)
     app.before_request(_refuser_les_adresses_trop_longues)
+    app.before_request(_refuser_les_corps_trop_gros)
     app.after_request(_entetes)

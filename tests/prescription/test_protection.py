@@ -1,5 +1,6 @@
 """CSRF, signed links that expire or are revoked, rate limits, the demo login."""
 
+import io
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from catalogue import places
 from prescription import liens
 from prescription.modeles import Audit, Beneficiaire, LienSigne, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web.pilotage import TAILLE_CSV_MAX
 
 
 def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p):
@@ -403,3 +405,28 @@ def test_la_limite_rend_le_formulaire_rempli_et_epargne_la_personne_suivante(
             "Bruno",
             "Fatou",
         ]
+
+
+def test_une_demande_demesuree_est_refusee_en_francais_sans_etre_renvoyee(app_p):
+    personne = app_p.test_client()
+    enorme = {**PERSONNE, "prenom": "Awa" * 1_000_000}  # 3 Mo
+    reponse = poster(personne, "/fiches/velos-alencon/inscription", enorme)
+    assert reponse.status_code == 413
+    page = texte(reponse)
+    assert "La demande est trop volumineuse : au plus 2,1 Mo" in page
+    assert "AwaAwa" not in page
+    api = personne.post("/api/v1/fiches", data=enorme)
+    assert api.status_code == 413
+    assert api.get_json()["erreur"].startswith("La demande est trop volumineuse")
+    # The largest legitimate upload, a 2 Mo results CSV, still goes through.
+    departement = se_connecter(app_p.test_client(), "departement")
+    entete = b"annee;structure;fiche;indicateur;valeur;nombre\n"
+    csv_2_mo = entete + b"\n" * (TAILLE_CSV_MAX - len(entete))
+    reponse = poster(
+        departement,
+        "/pro/pilotage/historique",
+        {"fichier": (io.BytesIO(csv_2_mo), "resultats.csv")},
+        content_type="multipart/form-data",
+    )
+    assert reponse.status_code == 200
+    assert "0 chiffre" in texte(reponse)
