@@ -59,6 +59,7 @@ def rattacher(courriel, structure, role, type_, structure_catalogue, type_prescr
                 structure,
                 type_,
                 "ligne de commande",
+                current_app.extensions["catalogue"].structures,
                 structure_catalogue=structure_catalogue,
                 type_prescripteur=type_prescripteur,
             )
