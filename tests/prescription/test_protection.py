@@ -1,6 +1,5 @@
 """CSRF, signed links that expire or are revoked, rate limits, the demo login."""
 
-import io
 import re
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -11,7 +10,13 @@ from sqlmodel import Session, select
 from catalogue import places
 from prescription import liens
 from prescription.modeles import Audit, Beneficiaire, LienSigne, Prescription
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import (
+    PERSONNE,
+    envoyer_resultats,
+    poster,
+    se_connecter,
+    texte,
+)
 from web.pilotage import TAILLE_CSV_MAX
 
 
@@ -422,11 +427,6 @@ def test_une_demande_demesuree_est_refusee_en_francais_sans_etre_renvoyee(app_p)
     departement = se_connecter(app_p.test_client(), "departement")
     entete = b"annee;structure;fiche;indicateur;valeur;nombre\n"
     csv_2_mo = entete + b"\n" * (TAILLE_CSV_MAX - len(entete))
-    reponse = poster(
-        departement,
-        "/pro/pilotage/historique",
-        {"fichier": (io.BytesIO(csv_2_mo), "resultats.csv")},
-        content_type="multipart/form-data",
-    )
+    reponse = envoyer_resultats(departement, csv_2_mo)
     assert reponse.status_code == 200
     assert "0 chiffre" in texte(reponse)
