@@ -18,6 +18,7 @@ from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
 from catalogue.recherche.fabrique import moteur_depuis_config, remplir_si_vide
 from web import securite
+from web.pilotage import TAILLE_CSV_MAX
 
 ROOT = Path(__file__).resolve().parent
 
@@ -39,6 +40,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MEILI_PANNES_AVANT_SECOURS=3,
         MEILI_PAUSE_SECOURS=30,
         URL_PUBLIQUE="http://127.0.0.1:5000",
+        # Bytes a request may send: the largest upload (the pilotage CSV) and
+        # its form; anything bigger gets a 413 before it is read.
+        MAX_CONTENT_LENGTH=TAILLE_CSV_MAX + 64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
         COMPRESS_MIMETYPES=[
             "text/html",
@@ -106,7 +110,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     catalogue = app.config.get("CATALOGUE") or charger_catalogue(
-        Path(app.config["FICHES_DIR"]), Path(app.config["STRUCTURES_DIR"]), racine=ROOT
+        *_dossiers_du_catalogue(app.config), racine=ROOT
     )
     # This app's own fiches: validated revisions replace entries in it, and a
     # catalogue passed in the config may be shared with other apps.
@@ -128,6 +132,22 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.init_app(app)
     return app
+
+
+def _dossiers_du_catalogue(config) -> tuple[Path, Path]:
+    """The fiches and structures folders; a wrong path is refused, never served
+    as an empty catalogue."""
+    dossiers = []
+    for reglage, quoi in (("FICHES_DIR", "fiches"), ("STRUCTURES_DIR", "structures")):
+        dossier = Path(config[reglage])
+        if not dossier.is_dir():
+            raise securite.ConfigurationInvalide(
+                f"{reglage} : le dossier des {quoi} « {dossier} » n'existe pas. "
+                f"Donnez son chemin (FLASK_{reglage}) ou laissez le défaut "
+                f"(data/{quoi})."
+            )
+        dossiers.append(dossier)
+    return dossiers[0], dossiers[1]
 
 
 def _une_fois(fonction):

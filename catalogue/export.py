@@ -11,6 +11,8 @@ commune to the name. Only actions running now (statut ``active``) are
 exported: a suspended or ended action is not an offer.
 """
 
+from collections.abc import Callable
+
 from data_inclusion.schema import v1
 
 from catalogue.chargement import Catalogue
@@ -87,8 +89,11 @@ def _conditions(fiche: Fiche) -> str | None:
     return "\n".join(parties) or None
 
 
-def services_data_inclusion(fiche: Fiche, structure: Structure) -> list[dict]:
-    """One service per place the action is held in (the porteur's if none)."""
+def services_data_inclusion(
+    fiche: Fiche, structure: Structure, lien_source: str | None = None
+) -> list[dict]:
+    """One service per place the action is held in (the porteur's if none);
+    ``lien_source`` is the fiche's public page."""
     lieux = fiche.lieux or [structure]
     services = []
     for rang, lieu in enumerate(lieux, start=1):
@@ -97,11 +102,13 @@ def services_data_inclusion(fiche: Fiche, structure: Structure) -> list[dict]:
             identifiant += f"--{rang}"
         if len(lieux) > 1 and lieu.commune and len(nom) + len(lieu.commune) < 147:
             nom = f"{nom} ({lieu.commune})"
-        services.append(_service(fiche, structure, lieu, identifiant, nom))
+        services.append(_service(fiche, structure, lieu, identifiant, nom, lien_source))
     return services
 
 
-def _service(fiche: Fiche, structure: Structure, lieu, identifiant, nom) -> dict:
+def _service(
+    fiche: Fiche, structure: Structure, lieu, identifiant, nom, lien_source
+) -> dict:
     data = {
         "source": SOURCE,
         "structure_id": f"{SOURCE}--{structure.id}",
@@ -126,6 +133,7 @@ def _service(fiche: Fiche, structure: Structure, lieu, identifiant, nom) -> dict
         "volume_horaire_hebdomadaire": fiche.volume_horaire_hebdomadaire,
         "nombre_semaines": fiche.nombre_semaines,
         "horaires_accueil": fiche.horaires_accueil,
+        "lien_source": lien_source,
         **_adresse(lieu),
     }
     return v1.Service.model_validate(data).model_dump(mode="json")
@@ -136,11 +144,16 @@ def fiches_exportees(catalogue: Catalogue) -> list[Fiche]:
     return [f for f in catalogue.fiches.values() if f.statut == "active"]
 
 
-def exporter_catalogue(catalogue: Catalogue) -> tuple[list[dict], list[dict]]:
+def exporter_catalogue(
+    catalogue: Catalogue, lien: Callable[[Fiche], str] | None = None
+) -> tuple[list[dict], list[dict]]:
+    """Structures and services; ``lien`` gives each fiche's public page."""
     structures = [structure_data_inclusion(s) for s in catalogue.structures.values()]
     services = [
         service
         for f in fiches_exportees(catalogue)
-        for service in services_data_inclusion(f, catalogue.structures[f.structure])
+        for service in services_data_inclusion(
+            f, catalogue.structures[f.structure], lien(f) if lien else None
+        )
     ]
     return structures, services

@@ -42,7 +42,8 @@ class Droits:
 
     @property
     def service(self) -> StructurePro | None:
-        """The prescribing service the référent acts for (the first one)."""
+        """The prescribing service the référent acts for: one only, since
+        ``structures.rattacher`` refuses a second (older data: the first)."""
         services = self.structures.get(REFERENT, [])
         return services[0] if services else None
 

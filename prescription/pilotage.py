@@ -1129,6 +1129,10 @@ def importer_csv(
     return rapport
 
 
+# More people than any action of a département ever counts: a typing mistake.
+NOMBRE_MAX = 10_000_000
+
+
 def _lire_ligne(ligne, fiches, structures, sorties):
     annee = ligne.get("annee", "")
     if not (annee.isascii() and annee.isdigit() and 1990 <= int(annee) <= 2100):
@@ -1163,9 +1167,10 @@ def _lire_ligne(ligne, fiches, structures, sorties):
         "sortie": sorties.libelles,
     }.get(indicateur)
     if possibles is not None and valeur not in possibles:
+        quoi = {"sexe": "un sexe connu", "sortie": "un type de sortie connu"}
         return (
-            f"colonne « valeur » : « {valeur} » n'est pas un(e) {indicateur} "
-            f"connu(e) (possibles : {', '.join(possibles)}).",
+            f"colonne « valeur » : « {valeur} » n'est pas {quoi[indicateur]} "
+            f"(possibles : {', '.join(possibles)}).",
             0,
             0,
         )
@@ -1174,10 +1179,18 @@ def _lire_ligne(ligne, fiches, structures, sorties):
     if indicateur == "tranche_age" and not valeur:
         return "colonne « valeur » : indiquez la tranche d'âge (ex. 26-49).", 0, 0
     texte = ligne.get("nombre", "").replace("\u202f", "").replace(" ", "")
-    if not (texte.isascii() and texte.isdigit()) or int(texte) > 10_000_000:
+    if not (texte.isascii() and texte.isdigit()):
         return (
             f"colonne « nombre » : « {ligne.get('nombre', '')} » n'est pas un "
             "nombre entier positif.",
+            0,
+            0,
+        )
+    if int(texte) > NOMBRE_MAX:
+        limite = f"{NOMBRE_MAX:,}".replace(",", "\u202f")
+        return (
+            f"colonne « nombre » : « {ligne.get('nombre', '')} » est trop grand "
+            f"(au plus {limite}).",
             0,
             0,
         )

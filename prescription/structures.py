@@ -4,6 +4,7 @@ Used by the département admin's pages and by the command line alike; every
 change is written in the administration journal with who did it.
 """
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue import saisie
+from catalogue.vocabulaires import vocabulaire
 from prescription.modeles import (
     DEPARTEMENT,
     DEPARTEMENT_ADMIN,
@@ -46,7 +48,14 @@ class JournalAdmin(SQLModel, table=True):
 
 
 class Refus(ValueError):
-    """A change that cannot be made; the message is French, for the admin."""
+    """A change that cannot be made; the message is French, for the admin.
+
+    ``erreurs`` gives each message its form field, when there is one.
+    """
+
+    def __init__(self, message: str, erreurs: dict[str, str] | None = None):
+        super().__init__(message)
+        self.erreurs = erreurs or {}
 
 
 @dataclass(frozen=True)
@@ -81,24 +90,56 @@ def structures(db: Session) -> list[tuple[StructurePro, list[Membre]]]:
     ]
 
 
+def _erreurs_des_liens(
+    structure_catalogue: str, type_prescripteur: str, structures_du_catalogue
+) -> dict[str, str]:
+    """What the catalogue and vocabularies say of the structure's links."""
+    erreurs = {}
+    if structure_catalogue and structure_catalogue not in structures_du_catalogue:
+        erreurs["structure_catalogue"] = (
+            f"Aucune structure « {structure_catalogue} » dans les fiches : recopiez "
+            "l'identifiant écrit dans ses fiches (champ structure)."
+        )
+    if type_prescripteur and type_prescripteur not in vocabulaire("prescripteurs"):
+        erreurs["type_prescripteur"] = (
+            f"Type de prescripteur inconnu : « {type_prescripteur} » (par exemple "
+            "referent-rsa)."
+        )
+    return erreurs
+
+
 def creer_structure(
     db: Session,
     nom: str,
     type_: str,
     qui: str,
+    structures_du_catalogue: Collection[str],
     structure_catalogue: str | None = None,
     type_prescripteur: str | None = None,
 ) -> StructurePro:
-    """A new structure (not committed)."""
+    """A new structure (not committed); every mistake in one Refus.
+
+    ``structures_du_catalogue``: the catalogue's structure ids, the only ones
+    a structure may answer for.
+    """
     nom = nom.strip()
+    structure_catalogue = (structure_catalogue or "").strip()
+    type_prescripteur = (type_prescripteur or "").strip()
+    erreurs = _erreurs_des_liens(
+        structure_catalogue, type_prescripteur, structures_du_catalogue
+    )
     if not 2 <= len(nom) <= 200:
-        raise Refus("Donnez un nom de 2 à 200 caractères.")
-    if saisie.caractere_invisible(nom):
-        raise Refus("Le nom contient un caractère invisible : retapez-le.")
+        erreurs["nom_structure"] = "Donnez un nom de 2 à 200 caractères."
+    elif saisie.caractere_invisible(nom):
+        erreurs["nom_structure"] = (
+            "Le nom contient un caractère invisible : retapez-le."
+        )
+    elif db.exec(select(StructurePro).where(StructurePro.nom == nom)).first():
+        erreurs["nom_structure"] = f"Une structure s'appelle déjà « {nom} »."
     if type_ not in TYPES_STRUCTURE:
-        raise Refus("Choisissez le type de la structure.")
-    if db.exec(select(StructurePro).where(StructurePro.nom == nom)).first():
-        raise Refus(f"Une structure s'appelle déjà « {nom} ».")
+        erreurs["type"] = "Choisissez le type de la structure."
+    if erreurs:
+        raise Refus(" ".join(erreurs.values()), erreurs)
     s = StructurePro(
         nom=nom,
         type=type_,
@@ -139,6 +180,18 @@ def rattacher(
     ).first()
     if deja is not None:
         raise Refus(f"{courriel} a déjà ce rôle dans « {structure.nom} ».")
+    if role == REFERENT:
+        # A référent prescribes for one service: which one would a request name?
+        autre = db.exec(
+            select(StructurePro)
+            .join(Adhesion, Adhesion.structure_id == StructurePro.id)
+            .where(Adhesion.utilisateur_id == utilisateur.id, Adhesion.role == REFERENT)
+        ).first()
+        if autre is not None:
+            raise Refus(
+                f"{courriel} est déjà référent dans « {autre.nom} » : un référent "
+                "prescrit pour un seul service ; retirez d'abord ce rôle-là."
+            )
     adhesion = Adhesion(
         utilisateur_id=utilisateur.id, structure_id=structure.id, role=role
     )

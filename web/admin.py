@@ -11,7 +11,6 @@ from flask import (
 )
 from werkzeug.exceptions import NotFound
 
-from catalogue.vocabulaires import vocabulaire
 from prescription import structures as domaine
 from prescription.modeles import ROLES, TYPES_STRUCTURE, Adhesion, StructurePro
 from web.donnees import db
@@ -50,43 +49,23 @@ def structures():
     return _page()
 
 
-def _erreurs_de_creation(f) -> dict[str, str]:
-    """What the catalogue and vocabularies say of the structure's links."""
-    erreurs = {}
-    fiches = (f.get("structure_catalogue") or "").strip()
-    if fiches and fiches not in current_app.extensions["catalogue"].structures:
-        erreurs["structure_catalogue"] = (
-            f"Aucune structure « {fiches} » dans les fiches : recopiez l'identifiant "
-            "écrit dans ses fiches (champ structure)."
-        )
-    prescripteur = (f.get("type_prescripteur") or "").strip()
-    if prescripteur and prescripteur not in vocabulaire("prescripteurs"):
-        erreurs["type_prescripteur"] = (
-            f"Type de prescripteur inconnu : « {prescripteur} » (par exemple "
-            "referent-rsa)."
-        )
-    return erreurs
-
-
 @bp.post("/pro/structures")
 @departement_requis
 def creer():
     f = request.form
-    erreurs = _erreurs_de_creation(f)
-    if erreurs:
-        return _page(422, erreurs, f)
     try:
         s = domaine.creer_structure(
             db(),
             f.get("nom_structure", ""),
             f.get("type", ""),
             _qui(),
-            structure_catalogue=(f.get("structure_catalogue") or "").strip(),
-            type_prescripteur=(f.get("type_prescripteur") or "").strip(),
+            current_app.extensions["catalogue"].structures,
+            structure_catalogue=f.get("structure_catalogue"),
+            type_prescripteur=f.get("type_prescripteur"),
         )
     except domaine.Refus as refus:
         db().rollback()
-        return _page(422, {"nom_structure": str(refus)}, f)
+        return _page(422, refus.erreurs or {"nom_structure": str(refus)}, f)
     db().commit()
     flash(f"Structure « {s.nom} » créée.")
     return redirect(url_for("admin.structures"), 303)

@@ -67,12 +67,16 @@ def di_services():
     for fiche in sorted(fiches_exportees(catalogue), key=lambda f: f.id):
         lignes = par_fiche.get(fiche.id, [])
         extra = _extension(fiche, lignes)
-        lien = url_absolue("catalogue.fiche", fiche_id=fiche.id)
         for service in services_data_inclusion(
-            fiche, catalogue.structures[fiche.structure]
+            fiche, catalogue.structures[fiche.structure], lien_de_la_fiche(fiche)
         ):
-            services.append({**service, "lien_source": lien, "extra": extra})
+            services.append({**service, "extra": extra})
     return _paginer(services, p)
+
+
+def lien_de_la_fiche(fiche) -> str:
+    """The fiche's public page, from URL_PUBLIQUE (the API and the export)."""
+    return url_absolue("catalogue.fiche", fiche_id=fiche.id)
 
 
 def _extension(fiche, lignes: list[places.Places]) -> dict:

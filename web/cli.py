@@ -12,6 +12,14 @@ from catalogue import places, stockage
 from catalogue.recherche.documents import documents
 from catalogue.recherche.documents import synchroniser as synchroniser_index
 
+
+class ErreurCommande(click.ClickException):
+    """A command that cannot go on: its French message alone, exit code 1."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Erreur : {self.format_message()}", file=file, err=True)
+
+
 fiches_cli = AppGroup("fiches", help="Vérifier et exporter les fiches actions.")
 
 
@@ -28,6 +36,12 @@ def verifier():
         f"{len(catalogue.fiches)} fiches valides, {len(catalogue.structures)} "
         f"structures, {len(catalogue.erreurs)} problème(s)."
     )
+    if not catalogue.fiches:
+        # The release step relies on this: an empty catalogue is never « valid ».
+        raise ErreurCommande(
+            f"aucune fiche valide dans le dossier « {current_app.config['FICHES_DIR']}"
+            " » : vérifiez FICHES_DIR ; le catalogue serait vide."
+        )
     if catalogue.erreurs:
         raise SystemExit(1)
 
@@ -43,15 +57,24 @@ def verifier():
 def exporter(sortie: Path):
     """Exporte le catalogue au format data·inclusion (structures et services)."""
     from catalogue.export import exporter_catalogue
+    from web.api_di import lien_de_la_fiche
     from web.donnees import fiches_a_jour
 
     fiches_a_jour()  # with the prestataires' validated changes (read only)
     catalogue = current_app.extensions["catalogue"]
-    structures, services = exporter_catalogue(catalogue)
-    sortie.mkdir(parents=True, exist_ok=True)
-    for nom, donnees in (("structures", structures), ("services", services)):
-        with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
-            json.dump(donnees, f, ensure_ascii=False, indent=2)
+    # The same links as the API: URL_PUBLIQUE and the fiche's route.
+    with current_app.test_request_context():
+        structures, services = exporter_catalogue(catalogue, lien_de_la_fiche)
+    try:
+        sortie.mkdir(parents=True, exist_ok=True)
+        for nom, donnees in (("structures", structures), ("services", services)):
+            with open(sortie / f"{nom}.json", "w", encoding="utf-8") as f:
+                json.dump(donnees, f, ensure_ascii=False, indent=2)
+    except OSError:
+        raise ErreurCommande(
+            f"impossible d'écrire dans le dossier « {sortie} » (chemin impossible, "
+            "droits ou disque plein) : choisissez un autre dossier avec --sortie."
+        ) from None
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
 
 

@@ -12,6 +12,7 @@ from prescription.modeles import (
     StructurePro,
 )
 from web import planificateur
+from web.cli import ErreurCommande
 
 prescriptions_cli = AppGroup("prescriptions", help="Relances, expirations, comptes.")
 
@@ -58,11 +59,12 @@ def rattacher(courriel, structure, role, type_, structure_catalogue, type_prescr
                 structure,
                 type_,
                 "ligne de commande",
+                current_app.extensions["catalogue"].structures,
                 structure_catalogue=structure_catalogue,
                 type_prescripteur=type_prescripteur,
             )
             domaine.rattacher(db, courriel, s, role, "ligne de commande")
         except domaine.Refus as refus:
-            raise click.ClickException(str(refus)) from None
+            raise ErreurCommande(str(refus)) from None
         db.commit()
     click.echo(f"Rôle « {ROLES[role]} » donné dans « {structure} ».")

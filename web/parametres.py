@@ -51,6 +51,8 @@ NOMS_DES_FACETTES = {
     "statut": "statut",
 }
 OUI = {"1", "true", "oui", "on"}
+NON = {"0", "false", "non", "off"}
+RAYON_MIN_KM = 1
 TEXTE_MAX = 200
 PAGE_MAX = 1000
 
@@ -89,16 +91,25 @@ def _rayon(brut: object) -> float:
         rayon = float(texte.replace(",", ".")) if texte.isascii() else -1.0
     except ValueError:
         rayon = -1.0
-    if not 0 < rayon <= RAYON_MAX_KM:  # also refuses nan and inf
+    if not RAYON_MIN_KM <= rayon <= RAYON_MAX_KM:  # also refuses nan and inf
         raise ValueError(
-            f"Le rayon doit être un nombre de kilomètres entre 1 et {RAYON_MAX_KM} "
+            f"Le rayon doit être un nombre de kilomètres entre {RAYON_MIN_KM} et "
+            f"{RAYON_MAX_KM} "
             f"(reçu : « {texte} »)."
         )
     return rayon
 
 
-def _oui(brut: object) -> bool:
-    return str(brut).strip().lower() in OUI
+def _oui(nom: str):
+    """1 or 0 (oui/non, true/false, on/off): anything else is a mistake to say."""
+
+    def lire(brut: object) -> bool:
+        texte = str(brut).strip()
+        if texte.lower() not in OUI | NON:
+            raise ValueError(f"« {nom} » vaut 1 (oui) ou 0 (non) (reçu : « {texte} »).")
+        return texte.lower() in OUI
+
+    return BeforeValidator(lire)
 
 
 def _tri(brut: object) -> str:
@@ -174,7 +185,7 @@ ParametresRecherche = create_model(
             float,
             BeforeValidator(_rayon),
             Field(
-                gt=0,
+                ge=RAYON_MIN_KM,
                 le=RAYON_MAX_KM,
                 description="Avec « commune » : garde les actions sur place à moins "
                 "de ce rayon, et les actions à distance.",
@@ -186,8 +197,10 @@ ParametresRecherche = create_model(
     places_disponibles=(
         Annotated[
             bool,
-            BeforeValidator(_oui),
-            Field(description="1 : seulement les actions qui ont des places."),
+            _oui("places_disponibles"),
+            Field(
+                description="1 : seulement les actions qui ont des places ; 0 : toutes."
+            ),
         ],
         False,
     ),

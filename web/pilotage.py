@@ -55,16 +55,23 @@ def _jamais_en_cache(reponse):
 # --- Parameters ------------------------------------------------------------------
 
 MOIS_RE = re.compile(r"^(\d{4})-(\d{2})$")
+ANNEE_MIN, ANNEE_MAX = 2000, 2100
 
 
 def _mois(nom: str):
     def lire(brut: object) -> str:
         texte = str(brut or "").strip()
         m = MOIS_RE.match(texte)
-        if not m or not (1 <= int(m[2]) <= 12 and 2000 <= int(m[1]) <= 2100):
+        if not m or not 1 <= int(m[2]) <= 12:
             raise ValueError(
                 f"« {nom} » : écrivez un mois sous la forme AAAA-MM, par exemple "
                 f"2026-01 (reçu : « {texte} »)."
+            )
+        # The right form, but a month no figure can belong to.
+        if not ANNEE_MIN <= int(m[1]) <= ANNEE_MAX:
+            raise ValueError(
+                f"« {nom} » : {texte} est hors des mois comptés ; choisissez un mois "
+                f"de {ANNEE_MIN}-01 à {ANNEE_MAX}-12."
             )
         return texte
 

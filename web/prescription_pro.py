@@ -52,7 +52,6 @@ from web.prescription import (
     referent_requis,
 )
 
-ID_MAX = 2**31 - 1
 # A spreadsheet runs a cell starting with one of these as a formula.
 DEBUTS_DE_FORMULE = ("=", "+", "-", "@", "\t", "\r")
 
@@ -263,8 +262,7 @@ def _prescription_visible(pid: int) -> Prescription:
     A 403 would tell which numbers exist. The refused attempt stays in the
     request's audit log.
     """
-    # Beyond the database's integer: no such request (and no overflow error).
-    p = db().get(Prescription, pid) if pid <= ID_MAX else None
+    p = db().get(Prescription, pid)
     if p is None:
         raise NotFound()
     if not droits().peut_voir(p):

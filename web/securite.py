@@ -10,6 +10,9 @@ from functools import cache
 from pathlib import Path
 
 from flask import Flask, abort, current_app, request, url_for
+from werkzeug.routing import IntegerConverter
+
+from web.cli import ErreurCommande
 
 # No inline script or style anywhere: every script and style is a file.
 CSP = "; ".join(
@@ -28,12 +31,17 @@ CSP = "; ".join(
 UN_AN = 365 * 24 * 3600
 # Longer query strings are refused (414) before anything reads them.
 LONGUEUR_REQUETE_MAX = 4096
+# The largest id a table holds (PostgreSQL INTEGER); beyond it, no such row.
+ID_MAX = 2**31 - 1
 CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
 URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
 
-class ConfigurationInvalide(RuntimeError):
-    """The app must not serve traffic with this configuration."""
+class ConfigurationInvalide(ErreurCommande):
+    """The app must not serve traffic with this configuration.
+
+    `flask …` prints the French message alone (no traceback) and exits with 1.
+    """
 
 
 def en_production(app: Flask) -> bool:
@@ -60,8 +68,9 @@ def verifier_configuration(app: Flask) -> None:
         c for c in ("COURRIEL_ENVOI", "SMS_ENVOI") if app.config.get(c) == "console"
     ]
     if en_production(app) and console and not app.config.get("ENVOI_CONSOLE_AUTORISE"):
+        verbe = "valent" if len(console) > 1 else "vaut"
         raise ConfigurationInvalide(
-            f"{' et '.join(console)} vaut « console » : en production, les messages "
+            f"{' et '.join(console)} {verbe} « console » : en production, les messages "
             "aux personnes ne partiraient pas (ils iraient au journal). Configurez "
             "l'envoi (FLASK_COURRIEL_ENVOI=smtp, FLASK_SMS_ENVOI=brevo : voir le "
             "README) ou, pour une démonstration sans aucun envoi, "
@@ -69,8 +78,29 @@ def verifier_configuration(app: Flask) -> None:
             "destinataire masqué, sans le message."
         )
     if en_production(app):
+        _verifier_les_envois(app.config)
         # The session cookie never travels in clear once the site is in HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")
+
+
+def _verifier_les_envois(config) -> None:
+    """A real sender without what it needs would fail at the first message."""
+    if config.get("SMS_ENVOI") == "brevo" and not config.get("SMS_CLE_API"):
+        raise ConfigurationInvalide(
+            "SMS_ENVOI vaut « brevo » mais SMS_CLE_API n'est pas définie : donnez "
+            "la clé d'API SMS de Brevo (FLASK_SMS_CLE_API), sinon aucun SMS ne "
+            "partirait."
+        )
+    expediteur = (config.get("COURRIEL_EXPEDITEUR") or "").strip()
+    if config.get("COURRIEL_ENVOI") == "smtp" and (
+        not expediteur or expediteur.endswith(".invalid")
+    ):
+        raise ConfigurationInvalide(
+            "COURRIEL_ENVOI vaut « smtp » mais COURRIEL_EXPEDITEUR n'est pas une "
+            f"vraie adresse (« {expediteur} ») : donnez l'adresse d'envoi du "
+            "département (par exemple FLASK_COURRIEL_EXPEDITEUR="
+            "ne-pas-repondre@mon-departement.fr)."
+        )
 
 
 @cache
@@ -98,6 +128,13 @@ def _versionner(endpoint: str, values: dict) -> None:
 def _refuser_les_adresses_trop_longues() -> None:
     if len(request.query_string) > LONGUEUR_REQUETE_MAX:
         abort(414)
+
+
+def _refuser_les_corps_trop_gros() -> None:
+    # Said up front by Content-Length: refused even where nothing reads the body.
+    limite = request.max_content_length
+    if limite is not None and (request.content_length or 0) > limite:
+        abort(413)
 
 
 def _entetes(reponse):
@@ -135,7 +172,18 @@ def url_absolue(endpoint: str, **valeurs) -> str:
     return base + url_for(endpoint, **valeurs)
 
 
+class Identifiant(IntegerConverter):
+    """``<int:…>`` in every route: a number beyond ``ID_MAX`` matches nothing
+    (a 404), instead of overflowing the database's integer (a 500)."""
+
+    def __init__(self, map, fixed_digits=0, min=None, max=ID_MAX, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
+
+
 def init_app(app: Flask) -> None:
+    # Before any blueprint adds its routes: none can forget the bound.
+    app.url_map.converters["int"] = Identifiant
     app.url_defaults(_versionner)
     app.before_request(_refuser_les_adresses_trop_longues)
+    app.before_request(_refuser_les_corps_trop_gros)
     app.after_request(_entetes)

@@ -53,6 +53,10 @@ def erreur_http(erreur: HTTPException):
     """Every HTTP error: French JSON for the API, a French page otherwise."""
     code = erreur.code or 500
     message = MESSAGES.get(code, "La demande n'a pas abouti.")
+    limite = current_app.config.get("MAX_CONTENT_LENGTH")
+    if code == 413 and limite:
+        mo = f"{limite / 2**20:.1f}".replace(".", ",")
+        message = f"{message[:-1]} : au plus {mo} Mo (fichiers compris)."
     if _api():
         reponse = erreur_json(code, message)
     elif code == 404:

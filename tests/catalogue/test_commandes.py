@@ -4,12 +4,14 @@ import json
 import logging
 import shutil
 
+import pytest
 from click.testing import CliRunner
 from flask.cli import FlaskGroup
 from sqlalchemy import create_engine, text
 
 from app import create_app
 from tests.conftest import FIXTURES
+from web.securite import ConfigurationInvalide
 
 CASSE = FIXTURES / "catalogue_casse"
 
@@ -32,6 +34,24 @@ def test_verifier_liste_chaque_probleme_et_echoue(creer_app):
     assert "insee-inconnu.yaml:12 [lieux[0].code_insee]" in result.output
 
 
+def test_un_dossier_de_fiches_vide_fait_echouer_la_verification(creer_app, tmp_path):
+    (tmp_path / "vide").mkdir()
+    app = creer_app(FICHES_DIR=str(tmp_path / "vide"))
+    result = app.test_cli_runner().invoke(args=["fiches", "verifier"])
+    assert result.exit_code == 1
+    assert f"Erreur : aucune fiche valide dans le dossier « {tmp_path / 'vide'} »" in (
+        result.output
+    )
+
+
+def test_un_dossier_de_fiches_absent_empeche_l_application_de_demarrer(creer_app):
+    with pytest.raises(
+        ConfigurationInvalide,
+        match="FICHES_DIR : le dossier des fiches « /tmp/nexistepas » n'existe pas",
+    ):
+        creer_app(FICHES_DIR="/tmp/nexistepas", CATALOGUE=None)
+
+
 def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     result = runner.invoke(args=["fiches", "exporter", "--sortie", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -48,6 +68,22 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     assert mob["code_insee"] == "61001"
     assert mob["telephone"] == "+33233294644"
     assert mob["publics"] == ["tous-publics"]
+    # The same link to the fiche as the API gives.
+    assert mob["lien_source"] == (
+        "http://127.0.0.1:5000/fiches/61-atelier-mob-pret-deux-roues"
+    )
+    api = app.test_client().get("/api/v1/data-inclusion/services?taille=1000")
+    par_id = {s["id"]: s["lien_source"] for s in api.get_json()["items"]}
+    assert all(par_id[s["id"]] == s["lien_source"] for s in services)
+
+
+def test_exporter_dans_un_dossier_impossible_le_dit_en_francais(runner):
+    result = runner.invoke(args=["fiches", "exporter", "--sortie", "/proc/nope"])
+    assert result.exit_code == 1
+    assert result.output.startswith(
+        "Erreur : impossible d'écrire dans le dossier « /proc/nope »"
+    )
+    assert "Traceback" not in result.output
 
 
 def test_verifier_ne_dit_chaque_probleme_qu_une_fois_et_ne_touche_pas_la_base(

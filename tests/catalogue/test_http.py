@@ -5,9 +5,15 @@ API status, security headers everywhere, long-cached hashed static files,
 a production that refuses a default secret, links that ignore the Host header.
 """
 
+import html
+import os
+import subprocess
+import sys
+
 import pytest
 
 from app import create_app
+from tests.conftest import ROOT
 from web.securite import CSP, LONGUEUR_REQUETE_MAX, ConfigurationInvalide
 
 RESERVES = ["_anchor", "_scheme", "_method", "_external", "endpoint", "values"]
@@ -69,6 +75,29 @@ def test_l_api_refuse_un_chiffre_unicode_en_400(client_recherche, adresse):
     reponse = client_recherche.get(adresse)
     assert reponse.status_code == 400
     assert "doit être un nombre entier" in reponse.get_json()["erreur"]
+
+
+@pytest.mark.parametrize(
+    ("parametres", "message"),
+    [
+        ("rayon_km=0.5&commune=Alençon", "entre 1 et 200 (reçu : « 0.5 »)"),
+        ("places_disponibles=peut-etre", "vaut 1 (oui) ou 0 (non)"),
+    ],
+)
+def test_une_valeur_hors_de_ce_que_dit_le_message_est_refusee(
+    client_recherche, parametres, message
+):
+    page = client_recherche.get(f"/?{parametres}")
+    assert message in html.unescape(page.text)
+    api = client_recherche.get(f"/api/v1/fiches?{parametres}")
+    assert api.status_code == 400
+    assert message in api.get_json()["erreur"]
+
+
+def test_places_disponibles_a_zero_montre_toutes_les_actions(client_recherche):
+    toutes = client_recherche.get("/api/v1/fiches?places_disponibles=0").get_json()
+    sans_filtre = client_recherche.get("/api/v1/fiches").get_json()
+    assert toutes["total"] == sans_filtre["total"]
 
 
 def test_l_api_repond_en_json_francais_a_chaque_statut(app_recherche):
@@ -180,7 +209,9 @@ def test_la_production_envoie_hsts(creer_app_recherche):
         SECRET_KEY="une-longue-cle-aleatoire",
         URL_PUBLIQUE="https://offre.exemple.fr",
         COURRIEL_ENVOI="smtp",
+        COURRIEL_EXPEDITEUR="ne-pas-repondre@exemple.fr",
         SMS_ENVOI="brevo",
+        SMS_CLE_API="cle-essai",
     )
     entetes = app.test_client().get("/").headers
     assert entetes["Strict-Transport-Security"].startswith("max-age=")
@@ -207,3 +238,20 @@ def test_une_recherche_trop_longue_est_coupee_entre_deux_mots(client_recherche):
     page = client_recherche.get("/", query_string={"q": mots}).text
     garde = " ".join(["accompagnement"] * 13)  # 194: the 14th would pass 200
     assert f'value="{garde}"' in page
+
+
+@pytest.mark.parametrize("commande", [["run", "--port", "0"], ["fiches", "verifier"]])
+def test_hors_developpement_la_commande_dit_seulement_pourquoi_elle_refuse(commande):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    fini = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", *commande],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fini.returncode == 1
+    assert fini.stderr.startswith("Erreur : SECRET_KEY est absente")
+    assert "Traceback" not in fini.stderr
+    assert len(fini.stderr.splitlines()) == 1

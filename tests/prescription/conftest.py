@@ -1,6 +1,7 @@
 """Prescription fixtures: a small catalogue of actions, logins, the CSRF token."""
 
 import html
+import io
 import re
 from pathlib import Path
 
@@ -42,6 +43,16 @@ def jeton_csrf(client) -> str:
 def poster(client, url: str, donnees: dict | None = None, **kw):
     return client.post(
         url, data={"csrf_token": jeton_csrf(client), **(donnees or {})}, **kw
+    )
+
+
+def envoyer_resultats(client, contenu: bytes, nom: str = "resultats.csv"):
+    """The département's upload of a results CSV on the pilotage page."""
+    return poster(
+        client,
+        "/pro/pilotage/historique",
+        {"fichier": (io.BytesIO(contenu), nom)},
+        content_type="multipart/form-data",
     )
 
 

@@ -157,3 +157,60 @@ def test_la_commande_rattacher_ecrit_au_meme_journal(app_p):
     assert sortie.exit_code == 1
     assert "a déjà ce rôle" in sortie.output
     assert len(_journal(app_p)) == 2
+
+
+def test_la_commande_rattacher_refuse_ce_que_la_page_refuse(app_p):
+    se_connecter(app_p.test_client(), "prestataire", structure="atelier-orne")
+    courriel = "prestataire-atelier-orne@demo.invalid"
+    cas = [
+        (["Atelier fantôme", "prestataire_membre",
+          "--structure-catalogue", "nexistepas"], "Aucune structure « nexistepas »"),
+        (["Service bidon", "referent", "--type", "service-prescripteur",
+          "--type-prescripteur", "bidon"], "Type de prescripteur inconnu : « bidon »"),
+    ]  # fmt: skip
+    for arguments, message in cas:
+        sortie = app_p.test_cli_runner().invoke(
+            args=["prescriptions", "rattacher", courriel, *arguments]
+        )
+        assert sortie.exit_code == 1
+        assert f"Erreur : {message}" in sortie.output
+    with Session(app_p.extensions["db"]) as db:
+        noms = set(db.exec(select(StructurePro.nom)))
+    assert noms & {"Atelier fantôme", "Service bidon"} == set()
+    assert _journal(app_p) == []
+
+
+def test_un_referent_ne_recoit_pas_un_second_service(app_p):
+    se_connecter(app_p.test_client(), "prestataire", structure="atelier-orne")
+    courriel = "prestataire-atelier-orne@demo.invalid"
+    admin = _admin(app_p)
+    noms = ("Service social d'Alençon", "Service social d'Argentan")
+    for nom in noms:
+        poster(admin, "/pro/structures", {
+            "nom_structure": nom, "type": "service-prescripteur",
+            "type_prescripteur": "referent-rsa",
+        })  # fmt: skip
+    page = texte(admin.get("/pro/structures"))
+    alencon, argentan = (_id_de(page, nom) for nom in noms)
+    role = {"courriel": courriel, "role": "referent"}
+    assert poster(admin, f"/pro/structures/{alencon}/membres", role).status_code == 303
+    reponse = poster(admin, f"/pro/structures/{argentan}/membres", role)
+    assert reponse.status_code == 422
+    assert (
+        f"{courriel} est déjà référent dans « Service social d'Alençon » : un "
+        "référent prescrit pour un seul service" in texte(reponse)
+    )
+    sortie = app_p.test_cli_runner().invoke(
+        args=[
+            "prescriptions",
+            "rattacher",
+            courriel,
+            "Service social d'Argentan",
+            "referent",
+        ]
+    )
+    assert sortie.exit_code == 1
+    assert "est déjà référent dans « Service social d'Alençon »" in sortie.output
+    with Session(app_p.extensions["db"]) as db:
+        roles = db.exec(select(Adhesion).where(Adhesion.role == "referent")).all()
+    assert [a.structure_id for a in roles if a.structure_id == int(argentan)] == []

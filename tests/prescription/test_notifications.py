@@ -178,19 +178,46 @@ EN_PRODUCTION = {
     "SECRET_KEY": "une-longue-cle-aleatoire",
     "URL_PUBLIQUE": "http://offre.exemple.fr",
 }
+# Real sending, with what each sender needs.
+ENVOI_REEL = {
+    "COURRIEL_ENVOI": "smtp",
+    "COURRIEL_EXPEDITEUR": "ne-pas-repondre@exemple.fr",
+    "SMS_ENVOI": "brevo",
+    "SMS_CLE_API": "cle-essai",
+}
 
 
 def test_en_production_les_envoyeurs_console_sont_refuses_sauf_accord_explicite(
     creer_app_prescription,
 ):
-    with pytest.raises(ConfigurationInvalide, match="COURRIEL_ENVOI et SMS_ENVOI"):
+    with pytest.raises(
+        ConfigurationInvalide, match="^COURRIEL_ENVOI et SMS_ENVOI valent « console »"
+    ):
         creer_app_prescription(EN_PRODUCTION)
-    with pytest.raises(ConfigurationInvalide, match="^COURRIEL_ENVOI vaut"):
-        creer_app_prescription(EN_PRODUCTION, SMS_ENVOI="brevo")
-    assert creer_app_prescription(
-        EN_PRODUCTION, COURRIEL_ENVOI="smtp", SMS_ENVOI="brevo"
-    )
+    with pytest.raises(ConfigurationInvalide, match="^COURRIEL_ENVOI vaut « console »"):
+        creer_app_prescription(
+            EN_PRODUCTION, **{**ENVOI_REEL, "COURRIEL_ENVOI": "console"}
+        )
+    assert creer_app_prescription(EN_PRODUCTION, **ENVOI_REEL)
     assert creer_app_prescription(EN_PRODUCTION, ENVOI_CONSOLE_AUTORISE=True)
+
+
+@pytest.mark.parametrize(
+    ("manque", "message"),
+    [
+        ({"SMS_CLE_API": None}, "SMS_ENVOI vaut « brevo » mais SMS_CLE_API"),
+        (
+            {"COURRIEL_EXPEDITEUR": "ne-pas-repondre@offre-insertion.invalid"},
+            "COURRIEL_ENVOI vaut « smtp » mais COURRIEL_EXPEDITEUR",
+        ),
+        ({"COURRIEL_EXPEDITEUR": ""}, "COURRIEL_EXPEDITEUR n'est pas une vraie"),
+    ],
+)
+def test_en_production_un_envoi_reel_sans_son_reglage_est_refuse(
+    creer_app_prescription, manque, message
+):
+    with pytest.raises(ConfigurationInvalide, match=message):
+        creer_app_prescription(EN_PRODUCTION, **{**ENVOI_REEL, **manque})
 
 
 def test_le_journal_de_production_ne_garde_ni_le_message_ni_la_personne(

@@ -345,6 +345,8 @@ def test_une_ligne_fausse_est_signalee_et_les_autres_se_chargent(app):
         "2017;inconnue;;personnes;;5\n"
         "2017;udaf-moselle;;sortie;au-soleil;5\n"
         "2017;udaf-moselle;;sexe;homme;2145\n"
+        "2017;udaf-moselle;;personnes;;99999999999999999999999\n"
+        "2017;udaf-moselle;;sexe;autre;3\n"
     )
     rapport = importer(app, texte)
     assert rapport.chargees == 2
@@ -353,9 +355,16 @@ def test_une_ligne_fausse_est_signalee_et_les_autres_se_chargent(app):
         "ligne 4, colonne « structure » : « inconnue » n'est pas une structure du "
         "catalogue (son identifiant, ex. ars-service-emploi-formation).",
         rapport.erreurs[2],
+        "ligne 7, colonne « nombre » : « 99999999999999999999999 » est trop grand "
+        "(au plus 10\u202f000\u202f000).",
+        rapport.erreurs[4],
     ]
     assert rapport.erreurs[2].startswith(
-        "ligne 5, colonne « valeur » : « au-soleil » n'est pas"
+        "ligne 5, colonne « valeur » : « au-soleil » n'est pas un type de sortie "
+        "connu (possibles : "
+    )
+    assert rapport.erreurs[4].startswith(
+        "ligne 8, colonne « valeur » : « autre » n'est pas un sexe connu (possibles : "
     )
     udaf = bilans(app)[("udaf-moselle", "")]
     assert (udaf.personnes, udaf.sexes) == (3987, {"homme": 2145})

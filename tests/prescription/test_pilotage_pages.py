@@ -10,7 +10,13 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session
 
 from prescription.pilotage import lire_sorties
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import (
+    PERSONNE,
+    envoyer_resultats,
+    poster,
+    se_connecter,
+    texte,
+)
 from tests.prescription.test_pilotage import SORTIES_UDAF_PUBLIEES, demande
 
 RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultats.csv"
@@ -253,12 +259,7 @@ def test_le_departement_importe_un_csv_et_voit_les_lignes_fausses(app):
         b"2017;udaf-moselle;;sexe;femme;-12\n"
         b'2017;udaf-moselle;;tranche_age;=HYPERLINK("x");7\n'
     )
-    reponse = poster(
-        departement,
-        "/pro/pilotage/historique",
-        {"fichier": (io.BytesIO(contenu), "resultats.csv")},
-        content_type="multipart/form-data",
-    )
+    reponse = envoyer_resultats(departement, contenu)
     assert reponse.status_code == 200
     page = texte(reponse)
     assert "2 chiffres chargés, 1 ligne en erreur" in page
@@ -274,12 +275,7 @@ def test_le_departement_importe_un_csv_et_voit_les_lignes_fausses(app):
     prestataire = se_connecter(
         app.test_client(), "prestataire", structure="udaf-moselle"
     )
-    refuse = poster(
-        prestataire,
-        "/pro/pilotage/historique",
-        {"fichier": (io.BytesIO(contenu), "r.csv")},
-        content_type="multipart/form-data",
-    )
+    refuse = envoyer_resultats(prestataire, contenu, "r.csv")
     assert refuse.status_code == 403
 
 
@@ -298,6 +294,12 @@ def test_un_filtre_faux_est_dit_en_francais_et_les_autres_restent(app_p):
     assert api.status_code == 400
     assert api.get_json()["erreur"].startswith("« Au » : écrivez un mois")
     assert departement.get("/api/v1/pilotage?seuil=1").status_code == 400
+    lointain = departement.get("/pro/pilotage?du=0001-01")
+    assert lointain.status_code == 400
+    assert (
+        "« Du » : 0001-01 est hors des mois comptés ; choisissez un mois de 2000-01 "
+        "à 2100-12." in texte(lointain)
+    )
     inconnu = departement.get("/pro/pilotage?territoire=Zzzzzz")
     assert "Lieu introuvable : « Zzzzzz »" in texte(inconnu)
 

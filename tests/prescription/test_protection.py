@@ -10,7 +10,14 @@ from sqlmodel import Session, select
 from catalogue import places
 from prescription import liens
 from prescription.modeles import Audit, Beneficiaire, LienSigne, Prescription
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import (
+    PERSONNE,
+    envoyer_resultats,
+    poster,
+    se_connecter,
+    texte,
+)
+from web.pilotage import TAILLE_CSV_MAX
 
 
 def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p):
@@ -206,6 +213,24 @@ def test_un_nombre_de_places_etrange_recoit_son_message(
 def test_un_numero_de_demande_demesure_est_introuvable(app_p):
     referent = se_connecter(app_p.test_client(), "referent")
     assert referent.get("/pro/prescriptions/99999999999999999999").status_code == 404
+
+
+def test_un_numero_demesure_est_introuvable_a_chaque_adresse_qui_en_prend_un(app_p):
+    admin = se_connecter(app_p.test_client(), "departement")
+    enorme = str(2**63)  # beyond SQLite's INTEGER, let alone PostgreSQL's
+    adresses = [
+        (re.sub(r"<[^>]+>", "valider", re.sub(r"<int:[^>]+>", enorme, r.rule)), m)
+        for r in app_p.url_map.iter_rules()
+        if "<int:" in r.rule
+        for m in r.methods & {"GET", "POST"}
+    ]
+    assert ("/pro/modifications/9223372036854775808/valider", "POST") in adresses
+    assert ("/pro/structures/9223372036854775808/membres", "POST") in adresses
+    for adresse, methode in adresses:
+        reponse = poster(admin, adresse) if methode == "POST" else admin.get(adresse)
+        assert reponse.status_code == 404, (methode, adresse)
+        assert "Cette page n'existe pas" in texte(reponse)
+    assert admin.get(f"/pro/prescriptions/{2**31 - 1}").status_code == 404
 
 
 def test_la_connexion_de_demonstration_est_refusee_en_production(
@@ -427,3 +452,23 @@ def test_aucune_page_professionnelle_n_est_gardee_par_un_cache(app_p):
         reponse = client.get(url)
         assert reponse.status_code == 200, url
         assert "no-store" in reponse.headers["Cache-Control"], url
+
+
+def test_une_demande_demesuree_est_refusee_en_francais_sans_etre_renvoyee(app_p):
+    personne = app_p.test_client()
+    enorme = {**PERSONNE, "prenom": "Awa" * 1_000_000}  # 3 Mo
+    reponse = poster(personne, "/fiches/velos-alencon/inscription", enorme)
+    assert reponse.status_code == 413
+    page = texte(reponse)
+    assert "La demande est trop volumineuse : au plus 2,1 Mo" in page
+    assert "AwaAwa" not in page
+    api = personne.post("/api/v1/fiches", data=enorme)
+    assert api.status_code == 413
+    assert api.get_json()["erreur"].startswith("La demande est trop volumineuse")
+    # The largest legitimate upload, a 2 Mo results CSV, still goes through.
+    departement = se_connecter(app_p.test_client(), "departement")
+    entete = b"annee;structure;fiche;indicateur;valeur;nombre\n"
+    csv_2_mo = entete + b"\n" * (TAILLE_CSV_MAX - len(entete))
+    reponse = envoyer_resultats(departement, csv_2_mo)
+    assert reponse.status_code == 200
+    assert "0 chiffre" in texte(reponse)
