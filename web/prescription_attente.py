@@ -29,7 +29,6 @@ from web.prescription import (
     lire_texte,
     prestataire_requis,
 )
-from web.prescription_pro import ID_MAX
 
 
 def _fiche_a_soi(fiche_id: str):
@@ -98,7 +97,7 @@ def liste_attente(fiche_id: str):
 
 def _en_attente(fiche, pid: int) -> Prescription:
     """A request of this fiche; the same 404 for a missing one or another's."""
-    p = db().get(Prescription, pid) if pid <= ID_MAX else None
+    p = db().get(Prescription, pid)  # the <int:> converter caps pid at ID_MAX
     if p is None or p.fiche_id != fiche.id:
         raise NotFound()
     return p
