@@ -25,8 +25,8 @@ def upgrade() -> None:
             "empreinte", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
         ),
         sa.Column("utilisateur_id", sa.Integer(), nullable=False),
-        sa.Column("cree_le", sa.DateTime(), nullable=False),
-        sa.Column("expire_le", sa.DateTime(), nullable=False),
+        sa.Column("cree_le", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("expire_le", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["utilisateur_id"], ["utilisateurs.id"]),
         sa.PrimaryKeyConstraint("empreinte"),
     )
@@ -47,7 +47,7 @@ def upgrade() -> None:
             "empreinte", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
         ),
         sa.Column("contenu", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
-        sa.Column("lue_le", sa.DateTime(), nullable=False),
+        sa.Column("lue_le", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("fiche_id"),
     )
 
