@@ -84,7 +84,8 @@ TERMES_DUREE_S = 600
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
 PLACES = "_places"  # "_places=libres" (places left), "_places=complet" (full)
 ATTENTE_VERROU_S = 3.0
-TAS_ECRITURE = 50_000_000
+TAS_ECRITURE = 50_000_000  # per indexing thread
+FILS_RECONSTRUCTION = 2
 CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
 
 
@@ -120,6 +121,30 @@ def raciner(mot: str) -> str:
 @lru_cache(maxsize=400_000)
 def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
+
+
+class _DebutsDesJetons(dict):
+    """A chunk of text between spaces -> the beginnings of its words, worked
+    out once per process: the same chunks recur from fiche to fiche, so a
+    fiche's words are folded by looking them up, not by the analyser."""
+
+    TAILLE_MAX = 300_000
+
+    def __missing__(self, jeton: str) -> str:
+        if len(self) >= self.TAILLE_MAX:
+            self.clear()
+        debuts = self[jeton] = " ".join(filter(None, map(_debuts_texte, plier(jeton))))
+        return debuts
+
+
+_DEBUTS_DES_JETONS = _DebutsDesJetons()
+
+
+def _debuts_du_texte(texte: str) -> str:
+    """The beginnings of every word of a text, for search as you type. The
+    beginnings words share repeat in the text, still one posting per fiche."""
+    jetons = set(texte.lower().split())
+    return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
 
 
 @lru_cache(maxsize=200_000)
@@ -344,15 +369,18 @@ class MoteurTantivy:
 
     # --- Writing ---------------------------------------------------------------
 
-    def _ecrire(self, operation: Callable) -> None:
-        """Run ``operation(writer)`` then commit, holding the index lock."""
+    def _ecrire(self, operation: Callable, fils: int = 1) -> None:
+        """Run ``operation(writer)`` then commit, holding the index lock.
+
+        ``fils``: tantivy's indexing threads, each with its share of the
+        heap (a rebuild keeps them busy while Python prepares documents)."""
         with self._verrou:
             if not (self._anciens_retires or self.en_memoire):
                 self._retirer_les_anciens()
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:
-                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
+                    ecrivain = self.index.writer(TAS_ECRITURE * fils, fils)
                     break
                 except ValueError as e:
                     if "LockBusy" not in str(e) or time.monotonic() > limite:
@@ -376,20 +404,16 @@ class MoteurTantivy:
         d = tantivy.Document()
         d.add_text("id", doc["id"])
         d.add_text("nom_tri", doc["nom_tri"])
-        d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
-        carte = {c: doc.get(c) for c in CHAMPS_CARTE}
-        d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
+        # Escaped JSON: a third quicker to write than with accents as such.
+        d.add_bytes("source", json.dumps(doc).encode())
+        d.add_bytes("carte", json.dumps({c: doc.get(c) for c in CHAMPS_CARTE}).encode())
         textes = []
         for champ in CHAMPS_TEXTE:
             for valeur in _valeurs(doc.get(champ)):
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
-        # Each word's beginnings written once per process (the same words
-        # recur from fiche to fiche); shared beginnings repeat in the text,
-        # still one posting per fiche (no set to merge them in Python).
-        mots_du_doc = set(plier(" ".join(textes)))
-        d.add_text(DEBUTS, " ".join(filter(None, map(_debuts_texte, mots_du_doc))))
+        d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -454,21 +478,24 @@ class MoteurTantivy:
         documents: Iterable[dict],
         progression: Callable[[int], None] | None = None,
     ) -> None:
-        """Everything replaced in one commit; places taken meanwhile are kept."""
-        docs = list(documents)
+        """Everything replaced in one commit; places taken meanwhile are kept.
+
+        The documents are read as they come (never all held at once) and
+        indexed by several threads while Python prepares the next ones."""
 
         def ecrire(ecrivain):
-            anciens = self._toutes_les_sources()
+            anciens = self._places_de_toutes()
             ecrivain.delete_all_documents()
-            for n, doc in enumerate(docs, 1):
+            n = 0
+            for n, doc in enumerate(documents, 1):
                 doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
                 ecrivain.add_document(self._document(doc))
                 if progression and n % 1000 == 0:
                     progression(1000)
-            if progression and len(docs) % 1000:
-                progression(len(docs) % 1000)
+            if progression and n % 1000:
+                progression(n % 1000)
 
-        self._ecrire(ecrire)
+        self._ecrire(ecrire, fils=FILS_RECONSTRUCTION)
 
     # --- Reading documents -------------------------------------------------------
 
@@ -495,6 +522,20 @@ class MoteurTantivy:
 
     def _toutes_les_sources(self) -> dict[str, dict]:
         return self._sources(None)
+
+    def _places_de_toutes(self) -> dict[str, dict]:
+        """The place fields of every fiche, read from the small cartes."""
+        with _illisible():
+            searcher = self._searcher()
+            if not searcher.num_docs:
+                return {}
+            tous = searcher.search(Query.all_query(), searcher.num_docs, count=False)
+            return {
+                carte["id"]: champs_places(
+                    carte["places_restantes"], carte["places_maj_le"]
+                )
+                for carte in _cartes(searcher, tous)
+            }
 
     def empreintes(self) -> dict[str, str]:
         return {i: s["empreinte"] for i, s in self._toutes_les_sources().items()}
