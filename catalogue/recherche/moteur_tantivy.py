@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, partial
 from pathlib import Path
 
 import tantivy
@@ -86,6 +86,7 @@ PLACES = "_places"  # "_places=libres" (places left), "_places=complet" (full)
 ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000  # per indexing thread
 FILS_RECONSTRUCTION = 2
+FICHES_POUR_COMPTER_A_COTE = 20_000
 CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
 
 
@@ -575,13 +576,19 @@ class MoteurTantivy:
             texte = Texte(unites)
         clauses = [*filtres, *(u.requete for u in unites)]
         criteres = [*filtres, *(u.critere for u in unites)]
-        # The counts in another thread (tantivy lets go of the GIL) while
-        # this one looks for the page, as if the words matched together.
-        futur = _fond().submit(self._compter, searcher, _et(criteres), requete.facettes)
-        devance = None
+        # The counts as if the words matched together: on a large index in
+        # another thread (tantivy lets go of the GIL) while this one looks
+        # for the page; on a small one, handing over would cost more.
+        compter = partial(self._compter, searcher, _et(criteres), requete.facettes)
+        if searcher.num_docs >= FICHES_POUR_COMPTER_A_COTE:
+            attendre = _fond().submit(compter).result
+        else:
+            attendre = partial(lambda comptes: comptes, compter())
+        # Built once: each query wrapped in another is copied whole.
+        devance, requete_t = None, _et(clauses)
         if not (requete.tri == "distance" and requete.point):
-            devance = self._devancer(searcher, requete, _et(clauses))
-        comptes = futur.result()
+            devance = self._devancer(searcher, requete, requete_t)
+        comptes = attendre()
         if not comptes["total"] and len(unites) > 1:
             devance = None
             gardees, ignores, comptes_gardees = self._assouplir(
@@ -591,7 +598,7 @@ class MoteurTantivy:
                 texte, comptes = Texte(gardees), comptes_gardees
                 clauses = [*filtres, *(u.requete for u in gardees)]
                 criteres = [*filtres, *(u.critere for u in gardees)]
-        requete_t = _et(clauses)
+                requete_t = _et(clauses)
         if (requete.page - 1) * requete.par_page >= comptes["total"]:
             page, distances = [], {}  # past the end: nothing to read or sort
         elif requete.tri == "distance" and requete.point:
@@ -637,12 +644,16 @@ class MoteurTantivy:
         slower on a broad query). Every match has one statut: the statut
         filter is always there (``_filtres``), so their sum is the total."""
         valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, "statut", PLACES)}
-        for terme, nombre in searcher.terms_with_prefix(
-            TOUTES_FACETTES, "", filter_query=requete
-        ):
-            facette, _, valeur = terme.partition("=")
-            if nombre and facette in valeurs:
-                valeurs[facette][valeur] = nombre
+        # Every term when most facets are asked for; else only their own
+        # (each term costs, even on a small index).
+        debuts = [""] if len(valeurs) > len(FACETTES) else [f"{f}=" for f in valeurs]
+        for debut in debuts:
+            for terme, nombre in searcher.terms_with_prefix(
+                TOUTES_FACETTES, debut, filter_query=requete
+            ):
+                facette, _, valeur = terme.partition("=")
+                if nombre and facette in valeurs:
+                    valeurs[facette][valeur] = nombre
         places = valeurs.pop(PLACES)
         total = sum(valeurs["statut"].values())
         facettes = {
