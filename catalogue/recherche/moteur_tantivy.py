@@ -216,6 +216,10 @@ class Unite:
     # The same documents, unscored and with no clause another one covers:
     # what counts and facets run on (a broad word matches half the index).
     critere: Query | None = None
+    # Scored without the phrases the word covers, beside other words: a
+    # phrase of common words ("bénéficiaires du RSA") is read over all the
+    # index inside a conjunction too, and the other words rank enough.
+    requete_parmi: Query | None = None
     exacts: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     corrections: list[str] = field(default_factory=list)
@@ -574,7 +578,7 @@ class MoteurTantivy:
         unites = unites[:MOTS_MAX]
         if unites:
             texte = Texte(unites)
-        clauses = [*filtres, *(u.requete for u in unites)]
+        clauses = [*filtres, *_requetes(unites)]
         criteres = [*filtres, *(u.critere for u in unites)]
         # The counts as if the words matched together: on a large index in
         # another thread (tantivy lets go of the GIL) while this one looks
@@ -596,7 +600,7 @@ class MoteurTantivy:
             )
             if gardees:
                 texte, comptes = Texte(gardees), comptes_gardees
-                clauses = [*filtres, *(u.requete for u in gardees)]
+                clauses = [*filtres, *_requetes(gardees)]
                 criteres = [*filtres, *(u.critere for u in gardees)]
                 requete_t = _et(clauses)
         if (requete.page - 1) * requete.par_page >= comptes["total"]:
@@ -999,6 +1003,9 @@ class MoteurTantivy:
         utiles = [j for j in justes if not any(j is c for c in couvertes)]
         bonus = Query.const_score_query(_ou(utiles), BONUS_JUSTE)
         unite.requete = _ou([bonus, *justes, *approches])
+        unite.requete_parmi = (
+            _ou([bonus, *utiles, *approches]) if couvertes else unite.requete
+        )
         unite.critere = _ou([*utiles, *approches])
         return unite
 
@@ -1007,7 +1014,12 @@ class MoteurTantivy:
         if len(mots) == 1:
             requete = Query.term_query(self.schema, TOUT, mots[0])
         else:
-            requete = Query.phrase_query(self.schema, TOUT, mots)
+            # Stop words keep their place but are not read: "du" is in
+            # every fiche, its positions cost more than the rest of the phrase.
+            utiles = [(i, m) for i, m in enumerate(mots) if m not in mots_vides()]
+            if len(utiles) < 2:
+                utiles = list(enumerate(mots))
+            requete = Query.phrase_query(self.schema, TOUT, utiles)
         return Query.boost_query(requete, poids)
 
     def _termes(self, searcher, mot: str) -> list[str]:
@@ -1104,6 +1116,13 @@ def _fond() -> ThreadPoolExecutor:
 def _version(nom: str) -> int:
     """The layout number of an index folder ("v4" -> 4; not a layout: never older)."""
     return int(nom[1:]) if nom[1:].isascii() and nom[1:].isdigit() else VERSION_SCHEMA
+
+
+def _requetes(unites: list[Unite]) -> list[Query]:
+    """The scored query of each unit: alone, with every phrase."""
+    if len(unites) == 1:
+        return [unites[0].requete]
+    return [u.requete_parmi for u in unites]
 
 
 def _nombre(searcher, requete: Query) -> int:
