@@ -87,6 +87,10 @@ ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000  # per indexing thread
 FILS_RECONSTRUCTION = 2
 FICHES_POUR_COMPTER_A_COTE = 20_000
+# Counts by column when at most 1/PART_PEU of the index, or PEU documents,
+# may match.
+PART_PEU = 16
+PEU = 2_000
 CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
 
 
@@ -166,8 +170,10 @@ def _schema() -> tantivy.Schema:
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
     # Filters and counts only read which documents hold a value: no
-    # frequencies, positions or columns.
-    s.add_text_field(TOUTES_FACETTES, tokenizer_name="raw", index_option="basic")
+    # frequencies or positions (and a column for counting few documents).
+    s.add_text_field(
+        TOUTES_FACETTES, tokenizer_name="raw", index_option="basic", fast=True
+    )
     s.add_text_field("nom_tri", tokenizer_name="raw", fast=True)
     for facette in (*FACETTES, "zone"):
         s.add_text_field(facette, tokenizer_name="raw", index_option="basic")
@@ -220,6 +226,8 @@ class Unite:
     # phrase of common words ("bénéficiaires du RSA") is read over all the
     # index inside a conjunction too, and the other words rank enough.
     requete_parmi: Query | None = None
+    # At most this many documents match (the sum of its terms' postings).
+    plafond: int = 0
     exacts: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     corrections: list[str] = field(default_factory=list)
@@ -270,11 +278,20 @@ class Texte:
             mot = morceaux[i]
             marque = vus.get(mot)
             if marque is None:
-                plie = _mot_plie(mot)
-                marque = vus[mot] = any(plie[:n] in cibles for n in longueurs)
+                marque = vus[mot] = _commence_par(_mot_plie(mot), cibles, longueurs)
             if marque:
                 morceaux[i] = DEBUT_MARQUE + mot + FIN_MARQUE
         return surligner("".join(morceaux))
+
+
+def _commence_par(mot: str, debuts: set[str], longueurs: list[int]) -> bool:
+    """Whether the word begins with one of these (of these lengths, sorted)."""
+    for n in longueurs:
+        if n > len(mot):
+            return False
+        if mot[:n] in debuts:
+            return True
+    return False
 
 
 def _mots_utiles(texte: str) -> list[str]:
@@ -583,7 +600,11 @@ class MoteurTantivy:
         # The counts as if the words matched together: on a large index in
         # another thread (tantivy lets go of the GIL) while this one looks
         # for the page; on a small one, handing over would cost more.
-        compter = partial(self._compter, searcher, _et(criteres), requete.facettes)
+        plafond_filtres = self._plafond_filtres(searcher, requete)
+        plafond = min([plafond_filtres, *(u.plafond for u in unites)])
+        compter = partial(
+            self._compter, searcher, _et(criteres), requete.facettes, plafond
+        )
         if searcher.num_docs >= FICHES_POUR_COMPTER_A_COTE:
             attendre = _fond().submit(compter).result
         else:
@@ -596,7 +617,7 @@ class MoteurTantivy:
         if not comptes["total"] and len(unites) > 1:
             devance = None
             gardees, ignores, comptes_gardees = self._assouplir(
-                unites, filtres, searcher, requete.facettes
+                unites, filtres, searcher, requete.facettes, plafond_filtres
             )
             if gardees:
                 texte, comptes = Texte(gardees), comptes_gardees
@@ -639,25 +660,23 @@ class MoteurTantivy:
             places_completes=comptes["total"] - comptes["ouvertes"],
         )
 
-    def _compter(self, searcher, requete: Query, noms) -> dict:
+    def _compter(self, searcher, requete: Query, noms, plafond=None) -> dict:
         """Facet counts, and how many open and full actions, in one pass.
 
-        One indexed field holds every facet's values: each of its terms is
-        counted against the matching documents, read once as a set (a
-        fast-field aggregation reads every value of every match, 5 times
-        slower on a broad query). Every match has one statut: the statut
-        filter is always there (``_filtres``), so their sum is the total."""
+        One field holds every facet's values. When many documents may match
+        (``plafond``: at most this many), each of its terms is counted
+        against them, read once as a set; a column aggregation reads every
+        value of every match, 5 times slower on a broad search, but quicker
+        on a few hundred documents than going through every term. Every
+        match has one statut: the statut filter is always there
+        (``_filtres``), so their sum is the total."""
         valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, "statut", PLACES)}
-        # Every term when most facets are asked for; else only their own
-        # (each term costs, even on a small index).
-        debuts = [""] if len(valeurs) > len(FACETTES) else [f"{f}=" for f in valeurs]
-        for debut in debuts:
-            for terme, nombre in searcher.terms_with_prefix(
-                TOUTES_FACETTES, debut, filter_query=requete
-            ):
-                facette, _, valeur = terme.partition("=")
-                if nombre and facette in valeurs:
-                    valeurs[facette][valeur] = nombre
+        for terme, nombre in self._comptes_des_valeurs(
+            searcher, requete, valeurs, plafond
+        ):
+            facette, _, valeur = terme.partition("=")
+            if nombre and facette in valeurs:
+                valeurs[facette][valeur] = nombre
         places = valeurs.pop(PLACES)
         total = sum(valeurs["statut"].values())
         facettes = {
@@ -670,6 +689,36 @@ class MoteurTantivy:
             "libres": places.get("libres", 0),
             "facettes": facettes,
         }
+
+    def _comptes_des_valeurs(self, searcher, requete, valeurs, plafond):
+        """(facette=valeur, documents) of the matching documents."""
+        peu = max(searcher.num_docs // PART_PEU, PEU)
+        if plafond is not None and plafond <= peu:
+            agregat = searcher.aggregate(
+                requete,
+                {"v": {"terms": {"field": TOUTES_FACETTES, "size": 65_000}}},
+            )
+            return [(s["key"], s["doc_count"]) for s in agregat["v"]["buckets"]]
+        # Every term when most facets are asked for; else only their own
+        # (each term costs, even on a small index).
+        debuts = [""] if len(valeurs) > len(FACETTES) else [f"{f}=" for f in valeurs]
+        return [
+            compte
+            for debut in debuts
+            for compte in searcher.terms_with_prefix(
+                TOUTES_FACETTES, debut, filter_query=requete
+            )
+        ]
+
+    def _plafond_filtres(self, searcher, requete: Requete) -> int:
+        """At most this many documents pass the filters (statut, facets, zone)."""
+        filtres = {"statut": ("active",), **requete.filtres}
+        if requete.zone:
+            filtres["zone"] = requete.zone
+        return min(
+            sum(searcher.doc_freq(champ, v) for v in valeurs)
+            for champ, valeurs in filtres.items()
+        )
 
     def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
         """Actions with a lieu within the radius, or done at a distance.
@@ -948,6 +997,7 @@ class MoteurTantivy:
         (or by synonym) earns a bonus no BM25 sum reaches, then BM25 by
         field decides; typos, word beginnings and thématiques come after."""
         unite = Unite(" ".join(mots), Query.empty_query())
+        frequence = searcher.doc_freq
         justes, approches = [], []
         couvertes = []  # synonym phrases holding the typed word: found by it
         if len(mots) == 1:
@@ -958,10 +1008,13 @@ class MoteurTantivy:
                 Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
                 for c in CHAMPS_TEXTE
             ]
+            unite.plafond += sum(frequence(c, racine) for c in CHAMPS_TEXTE)
             if typos_permises(mot):
                 unite.corrections = proches(mot, self._termes(searcher, mot))
                 unite.exacts.update(unite.corrections)
                 for variante in unite.corrections:
+                    unite.plafond += frequence(TOUT, variante)
+                    unite.plafond += frequence("nom", raciner(variante))
                     approches += [
                         Query.boost_query(
                             Query.term_query(self.schema, TOUT, variante), POIDS_FAUTE
@@ -977,9 +1030,11 @@ class MoteurTantivy:
                 # the words sharing its first DEBUT_MAX.
                 unite.prefixes.add(mot)
                 debut = Query.term_query(self.schema, DEBUTS, mot[:DEBUT_MAX])
+                unite.plafond += frequence(DEBUTS, mot[:DEBUT_MAX])
                 approches.append(Query.const_score_query(debut, POIDS_FAUTE))
         else:
             justes.append(self._expression(mots, POIDS["nom"]))
+            unite.plafond += _plafond_expression(searcher, mots)
             unite.exacts.update(mots)
         for forme in alternatives:
             if tuple(forme) != tuple(mots):
@@ -989,14 +1044,17 @@ class MoteurTantivy:
                 justes.append(expression)
                 if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
                     couvertes.append(expression)
+                else:
+                    unite.plafond += _plafond_expression(searcher, forme)
                 unite.exacts.update(m for m in forme if m not in mots_vides())
         if thematiques:
-            approches.append(
-                Query.const_score_query(
-                    Query.term_set_query(self.schema, "thematiques", list(thematiques)),
-                    POIDS_THEMATIQUE,
-                )
-            )
+            # Term queries, not a term set: a set costs 0.2 ms to set up,
+            # more than the search on a département's catalogue.
+            termes = [
+                Query.term_query(self.schema, "thematiques", t) for t in thematiques
+            ]
+            unite.plafond += sum(frequence("thematiques", t) for t in thematiques)
+            approches.append(Query.const_score_query(_ou(termes), POIDS_THEMATIQUE))
         # Phrases the typed word covers add to the score, never to the
         # documents found: the bonus and the counts go without them (a
         # phrase of common words is the dearest clause of all).
@@ -1010,16 +1068,11 @@ class MoteurTantivy:
         return unite
 
     def _expression(self, mots: list[str], poids: float) -> Query:
-        mots = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
-        if len(mots) == 1:
-            requete = Query.term_query(self.schema, TOUT, mots[0])
+        places = _places_des_mots(mots)
+        if len(places) == 1:
+            requete = Query.term_query(self.schema, TOUT, places[0][1])
         else:
-            # Stop words keep their place but are not read: "du" is in
-            # every fiche, its positions cost more than the rest of the phrase.
-            utiles = [(i, m) for i, m in enumerate(mots) if m not in mots_vides()]
-            if len(utiles) < 2:
-                utiles = list(enumerate(mots))
-            requete = Query.phrase_query(self.schema, TOUT, utiles)
+            requete = Query.phrase_query(self.schema, TOUT, places)
         return Query.boost_query(requete, poids)
 
     def _termes(self, searcher, mot: str) -> list[str]:
@@ -1049,7 +1102,7 @@ class MoteurTantivy:
             ]
         return proches_de[mot[0], len(mot)]
 
-    def _assouplir(self, unites: list[Unite], filtres, searcher, facettes):
+    def _assouplir(self, unites: list[Unite], filtres, searcher, facettes, plafond):
         """All the words if they match together; else drop the least useful
         in turn: those found nowhere, then the last ones (Meilisearch's
         "last" matching strategy). Called once all of them found nothing.
@@ -1066,7 +1119,12 @@ class MoteurTantivy:
             essai = None
             if not (dernier and len(gardees) == i):  # all of them: nothing
                 requete = _et([*filtres, *(u.critere for u in [*gardees, unite])])
-                essai = self._compter(searcher, requete, facettes)
+                essai = self._compter(
+                    searcher,
+                    requete,
+                    facettes,
+                    min([plafond, *(u.plafond for u in [*gardees, unite])]),
+                )
             if essai and essai["total"]:
                 gardees.append(unite)
                 comptes = essai
@@ -1116,6 +1174,22 @@ def _fond() -> ThreadPoolExecutor:
 def _version(nom: str) -> int:
     """The layout number of an index folder ("v4" -> 4; not a layout: never older)."""
     return int(nom[1:]) if nom[1:].isascii() and nom[1:].isdigit() else VERSION_SCHEMA
+
+
+def _places_des_mots(mots) -> list[tuple[int, str]]:
+    """The words an expression is searched by, each at its place. Stop
+    words keep their place but are not read: "du" is in every fiche, its
+    positions cost more than the rest of the phrase."""
+    plies = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
+    utiles = [(i, m) for i, m in enumerate(plies) if m not in mots_vides()]
+    return utiles if len(utiles) >= 2 else list(enumerate(plies))
+
+
+def _plafond_expression(searcher, mots) -> int:
+    """At most as many documents as its rarest word is in."""
+    return min(
+        (searcher.doc_freq(TOUT, m) for _i, m in _places_des_mots(mots)), default=0
+    )
 
 
 def _requetes(unites: list[Unite]) -> list[Query]:
