@@ -87,6 +87,12 @@ ATTENTE_VERROU_S = 3.0
 TAS_ECRITURE = 50_000_000  # per indexing thread
 FILS_RECONSTRUCTION = 2
 FICHES_POUR_COMPTER_A_COTE = 20_000
+# Sorts by a fast field: tri=places (most places first, full ones are -1
+# after the untracked ones) and tri=nom (the folded name).
+TRIS_PAR_CHAMP = {
+    "places": ("places_tri", tantivy.Order.Desc),
+    "nom": ("nom_tri", tantivy.Order.Asc),
+}
 # Counts by column when at most 1/PART_PEU of the index, or PEU documents,
 # may match.
 PART_PEU = 16
@@ -793,28 +799,31 @@ class MoteurTantivy:
         """The addresses the page's first search finds, before the counts
         are known: by a fast field for tri=places and tri=nom, else the
         open actions in order of relevance."""
+        if requete.tri in TRIS_PAR_CHAMP:
+            return self._par_champ(searcher, requete, requete_t)
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
-        if requete.tri == "places":
-            return _adresses(
-                searcher.search(
-                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
-                )
+        ouvertes = self._ouvertes(requete_t)
+        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+
+    def _par_champ(self, searcher, requete: Requete, requete_t) -> list:
+        """The page's addresses in the order of a fast field (TRIS_PAR_CHAMP)."""
+        champ, ordre = TRIS_PAR_CHAMP[requete.tri]
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        return _adresses(
+            searcher.search(
+                requete_t,
+                n,
+                count=False,
+                order_by_field=champ,
+                order=ordre,
+                offset=debut,
             )
-        if requete.tri == "nom":
-            return _adresses(
-                searcher.search(
-                    requete_t,
-                    n,
-                    count=False,
-                    order_by_field="nom_tri",
-                    order=tantivy.Order.Asc,
-                    offset=debut,
-                )
-            )
-        ouvertes = Query.boolean_query(
+        )
+
+    def _ouvertes(self, requete_t) -> Query:
+        return Query.boolean_query(
             [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
         )
-        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
 
     def _page(
         self, searcher, requete: Requete, requete_t, comptes, devance=None
@@ -822,27 +831,10 @@ class MoteurTantivy:
         """The cartes of the page's results (``devance``: the addresses
         _devancer found for the same words)."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
-        if devance is not None and requete.tri in ("places", "nom"):
+        if requete.tri in TRIS_PAR_CHAMP:
+            if devance is None:
+                devance = self._par_champ(searcher, requete, requete_t)
             return [_carte(searcher.doc(a)) for a in devance]
-        if requete.tri == "places":  # a fast field sort; full ones are -1
-            return _cartes(
-                searcher,
-                searcher.search(
-                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
-                ),
-            )
-        if requete.tri == "nom":  # the folded name, a fast field too
-            return _cartes(
-                searcher,
-                searcher.search(
-                    requete_t,
-                    n,
-                    count=False,
-                    order_by_field="nom_tri",
-                    order=tantivy.Order.Asc,
-                    offset=debut,
-                ),
-            )
         # Relevance: open actions first, full ones after.
         if not comptes["total"]:
             return []
@@ -854,9 +846,7 @@ class MoteurTantivy:
             return (ouvertes + [c for c in cartes if c["places_restantes"] == 0])[
                 debut:
             ]
-        ouvertes = Query.boolean_query(
-            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
-        )
+        ouvertes = self._ouvertes(requete_t)
         page = []
         if debut < comptes["ouvertes"]:
             page = (
