@@ -129,7 +129,7 @@ def raciner(mot: str) -> str:
     return racines[0] if racines else mot
 
 
-@lru_cache(maxsize=400_000)
+@lru_cache(maxsize=100_000)
 def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
 
@@ -139,7 +139,7 @@ class _DebutsDesJetons(dict):
     out once per process: the same chunks recur from fiche to fiche, so a
     fiche's words are folded by looking them up, not by the analyser."""
 
-    TAILLE_MAX = 300_000
+    TAILLE_MAX = 200_000
 
     def __missing__(self, jeton: str) -> str:
         if len(self) >= self.TAILLE_MAX:
@@ -158,9 +158,9 @@ def _debuts_du_texte(texte: str) -> str:
     return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
 
 
-@lru_cache(maxsize=200_000)
 def _debuts(mot: str) -> tuple[str, ...]:
-    """The beginnings of a word, from 2 letters to all but its last one."""
+    """The beginnings of a word, from 2 letters to all but its last one
+    (asked once per word: _debuts_texte keeps them)."""
     if mot.isdigit():
         return ()
     return tuple(mot[:n] for n in range(2, min(len(mot) - 1, DEBUT_MAX) + 1))
