@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property, lru_cache, partial
 from pathlib import Path
 
 import tantivy
@@ -61,7 +61,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 5
+VERSION_SCHEMA = 6
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -82,9 +82,21 @@ DEBUTS = "debuts"  # the beginnings of every word, for search as you type
 DEBUT_MAX = 12
 TERMES_DUREE_S = 600
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
-PLACES = "_places"  # and "_places=libres" for an action with places left
+PLACES = "_places"  # "_places=libres" (places left), "_places=complet" (full)
 ATTENTE_VERROU_S = 3.0
-TAS_ECRITURE = 50_000_000
+TAS_ECRITURE = 50_000_000  # per indexing thread
+FILS_RECONSTRUCTION = 2
+FICHES_POUR_COMPTER_A_COTE = 20_000
+# Sorts by a fast field: tri=places (most places first, full ones are -1
+# after the untracked ones) and tri=nom (the folded name).
+TRIS_PAR_CHAMP = {
+    "places": ("places_tri", tantivy.Order.Desc),
+    "nom": ("nom_tri", tantivy.Order.Asc),
+}
+# Counts by column when at most 1/PART_PEU of the index, or PEU documents,
+# may match.
+PART_PEU = 16
+PEU = 2_000
 CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURLIGNES)
 
 
@@ -117,14 +129,38 @@ def raciner(mot: str) -> str:
     return racines[0] if racines else mot
 
 
-@lru_cache(maxsize=400_000)
+@lru_cache(maxsize=100_000)
 def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
 
 
-@lru_cache(maxsize=200_000)
+class _DebutsDesJetons(dict):
+    """A chunk of text between spaces -> the beginnings of its words, worked
+    out once per process: the same chunks recur from fiche to fiche, so a
+    fiche's words are folded by looking them up, not by the analyser."""
+
+    TAILLE_MAX = 200_000
+
+    def __missing__(self, jeton: str) -> str:
+        if len(self) >= self.TAILLE_MAX:
+            self.clear()
+        debuts = self[jeton] = " ".join(filter(None, map(_debuts_texte, plier(jeton))))
+        return debuts
+
+
+_DEBUTS_DES_JETONS = _DebutsDesJetons()
+
+
+def _debuts_du_texte(texte: str) -> str:
+    """The beginnings of every word of a text, for search as you type. The
+    beginnings words share repeat in the text, still one posting per fiche."""
+    jetons = set(texte.lower().split())
+    return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
+
+
 def _debuts(mot: str) -> tuple[str, ...]:
-    """The beginnings of a word, from 2 letters to all but its last one."""
+    """The beginnings of a word, from 2 letters to all but its last one
+    (asked once per word: _debuts_texte keeps them)."""
     if mot.isdigit():
         return ()
     return tuple(mot[:n] for n in range(2, min(len(mot) - 1, DEBUT_MAX) + 1))
@@ -139,10 +175,14 @@ def _schema() -> tantivy.Schema:
         s.add_text_field(champ, tokenizer_name="fr")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
-    s.add_text_field(TOUTES_FACETTES, tokenizer_name="raw", fast=True)
+    # Filters and counts only read which documents hold a value: no
+    # frequencies or positions (and a column for counting few documents).
+    s.add_text_field(
+        TOUTES_FACETTES, tokenizer_name="raw", index_option="basic", fast=True
+    )
     s.add_text_field("nom_tri", tokenizer_name="raw", fast=True)
     for facette in (*FACETTES, "zone"):
-        s.add_text_field(facette, tokenizer_name="raw", fast=facette != "zone")
+        s.add_text_field(facette, tokenizer_name="raw", index_option="basic")
     for booleen in ("complet", "disponible", "a_distance"):
         s.add_boolean_field(booleen, indexed=True)
     s.add_integer_field("places_tri", indexed=True, fast=True)
@@ -188,6 +228,12 @@ class Unite:
     # The same documents, unscored and with no clause another one covers:
     # what counts and facets run on (a broad word matches half the index).
     critere: Query | None = None
+    # Scored without the phrases the word covers, beside other words: a
+    # phrase of common words ("bénéficiaires du RSA") is read over all the
+    # index inside a conjunction too, and the other words rank enough.
+    requete_parmi: Query | None = None
+    # At most this many documents match (the sum of its terms' postings).
+    plafond: int = 0
     exacts: set[str] = field(default_factory=set)
     prefixes: set[str] = field(default_factory=set)
     corrections: list[str] = field(default_factory=list)
@@ -238,11 +284,20 @@ class Texte:
             mot = morceaux[i]
             marque = vus.get(mot)
             if marque is None:
-                plie = _mot_plie(mot)
-                marque = vus[mot] = any(plie[:n] in cibles for n in longueurs)
+                marque = vus[mot] = _commence_par(_mot_plie(mot), cibles, longueurs)
             if marque:
                 morceaux[i] = DEBUT_MARQUE + mot + FIN_MARQUE
         return surligner("".join(morceaux))
+
+
+def _commence_par(mot: str, debuts: set[str], longueurs: list[int]) -> bool:
+    """Whether the word begins with one of these (of these lengths, sorted)."""
+    for n in longueurs:
+        if n > len(mot):
+            return False
+        if mot[:n] in debuts:
+            return True
+    return False
 
 
 def _mots_utiles(texte: str) -> list[str]:
@@ -342,15 +397,18 @@ class MoteurTantivy:
 
     # --- Writing ---------------------------------------------------------------
 
-    def _ecrire(self, operation: Callable) -> None:
-        """Run ``operation(writer)`` then commit, holding the index lock."""
+    def _ecrire(self, operation: Callable, fils: int = 1) -> None:
+        """Run ``operation(writer)`` then commit, holding the index lock.
+
+        ``fils``: tantivy's indexing threads, each with its share of the
+        heap (a rebuild keeps them busy while Python prepares documents)."""
         with self._verrou:
             if not (self._anciens_retires or self.en_memoire):
                 self._retirer_les_anciens()
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:
-                    ecrivain = self.index.writer(TAS_ECRITURE, 1)
+                    ecrivain = self.index.writer(TAS_ECRITURE * fils, fils)
                     break
                 except ValueError as e:
                     if "LockBusy" not in str(e) or time.monotonic() > limite:
@@ -374,20 +432,16 @@ class MoteurTantivy:
         d = tantivy.Document()
         d.add_text("id", doc["id"])
         d.add_text("nom_tri", doc["nom_tri"])
-        d.add_bytes("source", json.dumps(doc, ensure_ascii=False).encode())
-        carte = {c: doc.get(c) for c in CHAMPS_CARTE}
-        d.add_bytes("carte", json.dumps(carte, ensure_ascii=False).encode())
+        # Escaped JSON: a third quicker to write than with accents as such.
+        d.add_bytes("source", json.dumps(doc).encode())
+        d.add_bytes("carte", json.dumps({c: doc.get(c) for c in CHAMPS_CARTE}).encode())
         textes = []
         for champ in CHAMPS_TEXTE:
             for valeur in _valeurs(doc.get(champ)):
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
-        # Each word's beginnings written once per process (the same words
-        # recur from fiche to fiche); shared beginnings repeat in the text,
-        # still one posting per fiche (no set to merge them in Python).
-        mots_du_doc = set(plier(" ".join(textes)))
-        d.add_text(DEBUTS, " ".join(filter(None, map(_debuts_texte, mots_du_doc))))
+        d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -400,6 +454,8 @@ class MoteurTantivy:
         d.add_boolean("disponible", disponible)
         if disponible:  # counted with the facets, for the "places left" box
             d.add_text(TOUTES_FACETTES, f"{PLACES}=libres")
+        if places == 0:  # and the full ones, shown after the open ones
+            d.add_text(TOUTES_FACETTES, f"{PLACES}=complet")
         d.add_boolean("a_distance", bool(doc["a_distance"]))
         d.add_integer("places_tri", champs_places(places, None)["places_tri"])
         for point in doc["lieux"]:
@@ -450,21 +506,24 @@ class MoteurTantivy:
         documents: Iterable[dict],
         progression: Callable[[int], None] | None = None,
     ) -> None:
-        """Everything replaced in one commit; places taken meanwhile are kept."""
-        docs = list(documents)
+        """Everything replaced in one commit; places taken meanwhile are kept.
+
+        The documents are read as they come (never all held at once) and
+        indexed by several threads while Python prepares the next ones."""
 
         def ecrire(ecrivain):
-            anciens = self._toutes_les_sources()
+            anciens = self._places_de_toutes()
             ecrivain.delete_all_documents()
-            for n, doc in enumerate(docs, 1):
+            n = 0
+            for n, doc in enumerate(documents, 1):
                 doc = places_les_plus_recentes(doc, anciens.get(doc["id"]))
                 ecrivain.add_document(self._document(doc))
                 if progression and n % 1000 == 0:
                     progression(1000)
-            if progression and len(docs) % 1000:
-                progression(len(docs) % 1000)
+            if progression and n % 1000:
+                progression(n % 1000)
 
-        self._ecrire(ecrire)
+        self._ecrire(ecrire, fils=FILS_RECONSTRUCTION)
 
     # --- Reading documents -------------------------------------------------------
 
@@ -491,6 +550,20 @@ class MoteurTantivy:
 
     def _toutes_les_sources(self) -> dict[str, dict]:
         return self._sources(None)
+
+    def _places_de_toutes(self) -> dict[str, dict]:
+        """The place fields of every fiche, read from the small cartes."""
+        with _illisible():
+            searcher = self._searcher()
+            if not searcher.num_docs:
+                return {}
+            tous = searcher.search(Query.all_query(), searcher.num_docs, count=False)
+            return {
+                carte["id"]: champs_places(
+                    carte["places_restantes"], carte["places_maj_le"]
+                )
+                for carte in _cartes(searcher, tous)
+            }
 
     def empreintes(self) -> dict[str, str]:
         return {i: s["empreinte"] for i, s in self._toutes_les_sources().items()}
@@ -528,25 +601,35 @@ class MoteurTantivy:
         unites = unites[:MOTS_MAX]
         if unites:
             texte = Texte(unites)
-        clauses = [*filtres, *(u.requete for u in unites)]
+        clauses = [*filtres, *_requetes(unites)]
         criteres = [*filtres, *(u.critere for u in unites)]
-        # The counts in another thread (tantivy lets go of the GIL) while
-        # this one looks for the page, as if the words matched together.
-        futur = _fond().submit(self._compter, searcher, _et(criteres), requete.facettes)
-        devance = None
+        # The counts as if the words matched together: on a large index in
+        # another thread (tantivy lets go of the GIL) while this one looks
+        # for the page; on a small one, handing over would cost more.
+        plafond_filtres = self._plafond_filtres(searcher, requete)
+        plafond = min([plafond_filtres, *(u.plafond for u in unites)])
+        compter = partial(
+            self._compter, searcher, _et(criteres), requete.facettes, plafond
+        )
+        if searcher.num_docs >= FICHES_POUR_COMPTER_A_COTE:
+            attendre = _fond().submit(compter).result
+        else:
+            attendre = partial(lambda comptes: comptes, compter())
+        # Built once: each query wrapped in another is copied whole.
+        devance, requete_t = None, _et(clauses)
         if not (requete.tri == "distance" and requete.point):
-            devance = self._devancer(searcher, requete, _et(clauses))
-        comptes = futur.result()
+            devance = self._devancer(searcher, requete, requete_t)
+        comptes = attendre()
         if not comptes["total"] and len(unites) > 1:
             devance = None
             gardees, ignores, comptes_gardees = self._assouplir(
-                unites, filtres, searcher, requete.facettes
+                unites, filtres, searcher, requete.facettes, plafond_filtres
             )
             if gardees:
                 texte, comptes = Texte(gardees), comptes_gardees
-                clauses = [*filtres, *(u.requete for u in gardees)]
+                clauses = [*filtres, *_requetes(gardees)]
                 criteres = [*filtres, *(u.critere for u in gardees)]
-        requete_t = _et(clauses)
+                requete_t = _et(clauses)
         if (requete.page - 1) * requete.par_page >= comptes["total"]:
             page, distances = [], {}  # past the end: nothing to read or sort
         elif requete.tri == "distance" and requete.point:
@@ -583,35 +666,65 @@ class MoteurTantivy:
             places_completes=comptes["total"] - comptes["ouvertes"],
         )
 
-    def _compter(self, searcher, requete: Query, noms) -> dict:
-        """Facet counts, and how many open and full actions, in one pass."""
-        # One column holds every facet's values: read once for them all.
-        demandes = {
-            TOUTES_FACETTES: {"terms": {"field": TOUTES_FACETTES, "size": 65_000}},
-            "_places": {
-                "range": {"field": "places_tri", "ranges": [{"to": 0}, {"from": 0}]}
-            },
-        }
-        agregats = searcher.aggregate(requete, demandes)
-        # No bucket at all in an index without any segment yet.
-        seaux = agregats["_places"]["buckets"] or [{"doc_count": 0}] * 2
-        completes, ouvertes = (s["doc_count"] for s in seaux)
-        valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, PLACES)}
-        for seau in agregats[TOUTES_FACETTES]["buckets"]:
-            facette, _, valeur = seau["key"].partition("=")
-            if facette in valeurs and seau["doc_count"]:
-                valeurs[facette][valeur] = seau["doc_count"]
+    def _compter(self, searcher, requete: Query, noms, plafond=None) -> dict:
+        """Facet counts, and how many open and full actions, in one pass.
+
+        One field holds every facet's values. When many documents may match
+        (``plafond``: at most this many), each of its terms is counted
+        against them, read once as a set; a column aggregation reads every
+        value of every match, 5 times slower on a broad search, but quicker
+        on a few hundred documents than going through every term. Every
+        match has one statut: the statut filter is always there
+        (``_filtres``), so their sum is the total."""
+        valeurs: dict[str, dict[str, int]] = {f: {} for f in (*noms, "statut", PLACES)}
+        for terme, nombre in self._comptes_des_valeurs(
+            searcher, requete, valeurs, plafond
+        ):
+            facette, _, valeur = terme.partition("=")
+            if nombre and facette in valeurs:
+                valeurs[facette][valeur] = nombre
         places = valeurs.pop(PLACES)
+        total = sum(valeurs["statut"].values())
         facettes = {
-            f: dict(sorted(v.items(), key=lambda e: (-e[1], e[0])))
-            for f, v in valeurs.items()
+            f: dict(sorted(valeurs[f].items(), key=lambda e: (-e[1], e[0])))
+            for f in noms
         }
         return {
-            "total": completes + ouvertes,
-            "ouvertes": ouvertes,
+            "total": total,
+            "ouvertes": total - places.get("complet", 0),
             "libres": places.get("libres", 0),
             "facettes": facettes,
         }
+
+    def _comptes_des_valeurs(self, searcher, requete, valeurs, plafond):
+        """(facette=valeur, documents) of the matching documents."""
+        peu = max(searcher.num_docs // PART_PEU, PEU)
+        if plafond is not None and plafond <= peu:
+            agregat = searcher.aggregate(
+                requete,
+                {"v": {"terms": {"field": TOUTES_FACETTES, "size": 65_000}}},
+            )
+            return [(s["key"], s["doc_count"]) for s in agregat["v"]["buckets"]]
+        # Every term when most facets are asked for; else only their own
+        # (each term costs, even on a small index).
+        debuts = [""] if len(valeurs) > len(FACETTES) else [f"{f}=" for f in valeurs]
+        return [
+            compte
+            for debut in debuts
+            for compte in searcher.terms_with_prefix(
+                TOUTES_FACETTES, debut, filter_query=requete
+            )
+        ]
+
+    def _plafond_filtres(self, searcher, requete: Requete) -> int:
+        """At most this many documents pass the filters (statut, facets, zone)."""
+        filtres = {"statut": ("active",), **requete.filtres}
+        if requete.zone:
+            filtres["zone"] = requete.zone
+        return min(
+            sum(searcher.doc_freq(champ, v) for v in valeurs)
+            for champ, valeurs in filtres.items()
+        )
 
     def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
         """Actions with a lieu within the radius, or done at a distance.
@@ -686,28 +799,31 @@ class MoteurTantivy:
         """The addresses the page's first search finds, before the counts
         are known: by a fast field for tri=places and tri=nom, else the
         open actions in order of relevance."""
+        if requete.tri in TRIS_PAR_CHAMP:
+            return self._par_champ(searcher, requete, requete_t)
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
-        if requete.tri == "places":
-            return _adresses(
-                searcher.search(
-                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
-                )
+        ouvertes = self._ouvertes(requete_t)
+        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+
+    def _par_champ(self, searcher, requete: Requete, requete_t) -> list:
+        """The page's addresses in the order of a fast field (TRIS_PAR_CHAMP)."""
+        champ, ordre = TRIS_PAR_CHAMP[requete.tri]
+        n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        return _adresses(
+            searcher.search(
+                requete_t,
+                n,
+                count=False,
+                order_by_field=champ,
+                order=ordre,
+                offset=debut,
             )
-        if requete.tri == "nom":
-            return _adresses(
-                searcher.search(
-                    requete_t,
-                    n,
-                    count=False,
-                    order_by_field="nom_tri",
-                    order=tantivy.Order.Asc,
-                    offset=debut,
-                )
-            )
-        ouvertes = Query.boolean_query(
+        )
+
+    def _ouvertes(self, requete_t) -> Query:
+        return Query.boolean_query(
             [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
         )
-        return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
 
     def _page(
         self, searcher, requete: Requete, requete_t, comptes, devance=None
@@ -715,27 +831,10 @@ class MoteurTantivy:
         """The cartes of the page's results (``devance``: the addresses
         _devancer found for the same words)."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
-        if devance is not None and requete.tri in ("places", "nom"):
+        if requete.tri in TRIS_PAR_CHAMP:
+            if devance is None:
+                devance = self._par_champ(searcher, requete, requete_t)
             return [_carte(searcher.doc(a)) for a in devance]
-        if requete.tri == "places":  # a fast field sort; full ones are -1
-            return _cartes(
-                searcher,
-                searcher.search(
-                    requete_t, n, count=False, order_by_field="places_tri", offset=debut
-                ),
-            )
-        if requete.tri == "nom":  # the folded name, a fast field too
-            return _cartes(
-                searcher,
-                searcher.search(
-                    requete_t,
-                    n,
-                    count=False,
-                    order_by_field="nom_tri",
-                    order=tantivy.Order.Asc,
-                    offset=debut,
-                ),
-            )
         # Relevance: open actions first, full ones after.
         if not comptes["total"]:
             return []
@@ -747,9 +846,7 @@ class MoteurTantivy:
             return (ouvertes + [c for c in cartes if c["places_restantes"] == 0])[
                 debut:
             ]
-        ouvertes = Query.boolean_query(
-            [(Occur.Must, requete_t), (Occur.MustNot, self._vrai("complet"))]
-        )
+        ouvertes = self._ouvertes(requete_t)
         page = []
         if debut < comptes["ouvertes"]:
             page = (
@@ -890,6 +987,7 @@ class MoteurTantivy:
         (or by synonym) earns a bonus no BM25 sum reaches, then BM25 by
         field decides; typos, word beginnings and thématiques come after."""
         unite = Unite(" ".join(mots), Query.empty_query())
+        frequence = searcher.doc_freq
         justes, approches = [], []
         couvertes = []  # synonym phrases holding the typed word: found by it
         if len(mots) == 1:
@@ -900,10 +998,13 @@ class MoteurTantivy:
                 Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
                 for c in CHAMPS_TEXTE
             ]
+            unite.plafond += sum(frequence(c, racine) for c in CHAMPS_TEXTE)
             if typos_permises(mot):
                 unite.corrections = proches(mot, self._termes(searcher, mot))
                 unite.exacts.update(unite.corrections)
                 for variante in unite.corrections:
+                    unite.plafond += frequence(TOUT, variante)
+                    unite.plafond += frequence("nom", raciner(variante))
                     approches += [
                         Query.boost_query(
                             Query.term_query(self.schema, TOUT, variante), POIDS_FAUTE
@@ -919,9 +1020,11 @@ class MoteurTantivy:
                 # the words sharing its first DEBUT_MAX.
                 unite.prefixes.add(mot)
                 debut = Query.term_query(self.schema, DEBUTS, mot[:DEBUT_MAX])
+                unite.plafond += frequence(DEBUTS, mot[:DEBUT_MAX])
                 approches.append(Query.const_score_query(debut, POIDS_FAUTE))
         else:
             justes.append(self._expression(mots, POIDS["nom"]))
+            unite.plafond += _plafond_expression(searcher, mots)
             unite.exacts.update(mots)
         for forme in alternatives:
             if tuple(forme) != tuple(mots):
@@ -931,26 +1034,35 @@ class MoteurTantivy:
                 justes.append(expression)
                 if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
                     couvertes.append(expression)
+                else:
+                    unite.plafond += _plafond_expression(searcher, forme)
                 unite.exacts.update(m for m in forme if m not in mots_vides())
         if thematiques:
-            approches.append(
-                Query.const_score_query(
-                    Query.term_set_query(self.schema, "thematiques", list(thematiques)),
-                    POIDS_THEMATIQUE,
-                )
-            )
-        bonus = Query.const_score_query(_ou(justes), BONUS_JUSTE)
-        unite.requete = _ou([bonus, *justes, *approches])
+            # Term queries, not a term set: a set costs 0.2 ms to set up,
+            # more than the search on a département's catalogue.
+            termes = [
+                Query.term_query(self.schema, "thematiques", t) for t in thematiques
+            ]
+            unite.plafond += sum(frequence("thematiques", t) for t in thematiques)
+            approches.append(Query.const_score_query(_ou(termes), POIDS_THEMATIQUE))
+        # Phrases the typed word covers add to the score, never to the
+        # documents found: the bonus and the counts go without them (a
+        # phrase of common words is the dearest clause of all).
         utiles = [j for j in justes if not any(j is c for c in couvertes)]
+        bonus = Query.const_score_query(_ou(utiles), BONUS_JUSTE)
+        unite.requete = _ou([bonus, *justes, *approches])
+        unite.requete_parmi = (
+            _ou([bonus, *utiles, *approches]) if couvertes else unite.requete
+        )
         unite.critere = _ou([*utiles, *approches])
         return unite
 
     def _expression(self, mots: list[str], poids: float) -> Query:
-        mots = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
-        if len(mots) == 1:
-            requete = Query.term_query(self.schema, TOUT, mots[0])
+        places = _places_des_mots(mots)
+        if len(places) == 1:
+            requete = Query.term_query(self.schema, TOUT, places[0][1])
         else:
-            requete = Query.phrase_query(self.schema, TOUT, mots)
+            requete = Query.phrase_query(self.schema, TOUT, places)
         return Query.boost_query(requete, poids)
 
     def _termes(self, searcher, mot: str) -> list[str]:
@@ -980,7 +1092,7 @@ class MoteurTantivy:
             ]
         return proches_de[mot[0], len(mot)]
 
-    def _assouplir(self, unites: list[Unite], filtres, searcher, facettes):
+    def _assouplir(self, unites: list[Unite], filtres, searcher, facettes, plafond):
         """All the words if they match together; else drop the least useful
         in turn: those found nowhere, then the last ones (Meilisearch's
         "last" matching strategy). Called once all of them found nothing.
@@ -997,7 +1109,12 @@ class MoteurTantivy:
             essai = None
             if not (dernier and len(gardees) == i):  # all of them: nothing
                 requete = _et([*filtres, *(u.critere for u in [*gardees, unite])])
-                essai = self._compter(searcher, requete, facettes)
+                essai = self._compter(
+                    searcher,
+                    requete,
+                    facettes,
+                    min([plafond, *(u.plafond for u in [*gardees, unite])]),
+                )
             if essai and essai["total"]:
                 gardees.append(unite)
                 comptes = essai
@@ -1047,6 +1164,29 @@ def _fond() -> ThreadPoolExecutor:
 def _version(nom: str) -> int:
     """The layout number of an index folder ("v4" -> 4; not a layout: never older)."""
     return int(nom[1:]) if nom[1:].isascii() and nom[1:].isdigit() else VERSION_SCHEMA
+
+
+def _places_des_mots(mots) -> list[tuple[int, str]]:
+    """The words an expression is searched by, each at its place. Stop
+    words keep their place but are not read: "du" is in every fiche, its
+    positions cost more than the rest of the phrase."""
+    plies = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
+    utiles = [(i, m) for i, m in enumerate(plies) if m not in mots_vides()]
+    return utiles if len(utiles) >= 2 else list(enumerate(plies))
+
+
+def _plafond_expression(searcher, mots) -> int:
+    """At most as many documents as its rarest word is in."""
+    return min(
+        (searcher.doc_freq(TOUT, m) for _i, m in _places_des_mots(mots)), default=0
+    )
+
+
+def _requetes(unites: list[Unite]) -> list[Query]:
+    """The scored query of each unit: alone, with every phrase."""
+    if len(unites) == 1:
+        return [unites[0].requete]
+    return [u.requete_parmi for u in unites]
 
 
 def _nombre(searcher, requete: Query) -> int:

@@ -472,3 +472,74 @@ def test_un_mot_en_cours_de_frappe_court_ou_long_trouve_la_fiche(tmp_path, docs,
         "<mark>professionnalisation</mark>"
         in resultats.resultats[0].surlignage["resume"]
     )
+
+
+@pytest.fixture(scope="module")
+def catalogue_varie(tmp_path_factory):
+    """2 500 actions with their own thématiques, publics, prix and places:
+    enough that browsing everything counts by the index's terms, while a
+    commune's few actions are counted by column."""
+    from catalogue.chargement import charger_catalogue
+    from catalogue.recherche.documents import documents
+    from catalogue.vocabulaires import categorie_thematique, vocabulaire
+
+    modele = documents(
+        charger_catalogue(RECHERCHE / "fiches", RECHERCHE / "structures")
+    )[0]
+    hasard = random.Random(5)
+    thematiques = sorted(vocabulaire("thematiques"))
+    publics = sorted(vocabulaire("publics"))
+    docs = []
+    for i in range(2500):
+        choisies = hasard.sample(thematiques, hasard.randint(1, 3))
+        places = hasard.choice([None, 0, 0, 3, 12])
+        docs.append(
+            modele
+            | {
+                "id": f"action-{i:04d}",
+                "thematiques": choisies,
+                "categories_thematiques": sorted(
+                    {categorie_thematique(t) for t in choisies}
+                ),
+                "publics": hasard.sample(publics, hasard.randint(1, 2)),
+                "frais": hasard.choice(["gratuit", "payant"]),
+                "statut": hasard.choice(["active"] * 9 + ["suspendue"]),
+                "zone": [hasard.choice(["91", "91228"] + ["61"] * 40)],
+                "session_ouverte": False,
+            }
+            | champs_places(places, None)
+        )
+    moteur = MoteurTantivy(tmp_path_factory.mktemp("varie") / "recherche")
+    moteur.reconstruire(docs)
+    return moteur, docs
+
+
+def _comptes_attendus(docs, facette):
+    comptes = {}
+    for d in docs:
+        valeurs = d[facette] if isinstance(d[facette], list) else [d[facette]]
+        for v in valeurs:
+            comptes[v] = comptes.get(v, 0) + 1
+    return comptes
+
+
+@pytest.mark.parametrize("zone", [(), ("91228", "91")])
+def test_les_comptes_sont_exacts_que_la_recherche_trouve_beaucoup_ou_peu(
+    catalogue_varie, zone
+):
+    moteur, docs = catalogue_varie
+    resultats = moteur.rechercher(Requete(zone=zone))
+    trouvees = [
+        d
+        for d in docs
+        if d["statut"] == "active" and (not zone or set(d["zone"]) & set(zone))
+    ]
+    assert resultats.total == len(trouvees)
+    # Browsing all of them and a commune's few go two different ways.
+    assert (len(trouvees) > moteur_tantivy.PEU) == (not zone)
+    for facette in ("thematiques", "categories_thematiques", "publics", "frais"):
+        assert resultats.facettes[facette] == _comptes_attendus(trouvees, facette)
+    assert resultats.places_libres == sum(bool(d["places_restantes"]) for d in trouvees)
+    assert resultats.places_completes == sum(
+        d["places_restantes"] == 0 for d in trouvees
+    )
