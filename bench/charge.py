@@ -328,6 +328,7 @@ def main() -> int:
                 # Every client comes from 127.0.0.1: the per-IP limit would
                 # refuse nearly all bookings.
                 "FLASK_PRESCRIPTION_LIMITE_INSCRIPTION": "1000000 per hour",
+                "FLASK_PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE": "1000000 per hour",
             }
             with gunicorn("app:create_app()", env, ROOT, dossier) as port:
                 print(
