@@ -88,7 +88,7 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session_de_8_places(
     connecter(page, serveur_f, DEPARTEMENT)
     page.get_by_role("link", name="Fiches à valider").first.click()
     carte = page.get_by_role("listitem").filter(has_text="Garage solidaire")
-    expect(carte.get_by_text("du 2031-03-02, 8 places")).to_be_visible()
+    expect(carte.get_by_text("du 2 mars 2031, 8 places")).to_be_visible()
     sans_violation(axe, page, captures, f"fiches-a-valider-{suffixe}")
     carte.get_by_role("button", name="Valider").click()
     expect(page.get_by_text("validée et publiée")).to_be_visible()
