@@ -4,8 +4,8 @@ Fills a fresh database (SQLite file, and a throwaway PostgreSQL cluster) with
 N requests spread over two years on the demo catalogue's actions, by bulk
 INSERT (never the ORM one by one): people, requests, their first log line and
 the prestataire's answer. Then renders, as the département, the page for the
-last year, for one département's people, for one action, and the origins
-CSV: p50 / p95 of each. Target: p95 under 200 ms at 1 000 000.
+last year, for one département's people, for one commune's, for one
+action, and the origins CSV: p50 / p95 of each. Target: p95 under 200 ms at 1 000 000.
 
 Prints the figures (no budget enforced: this machine is shared).
 
@@ -189,6 +189,9 @@ PAGES = {
     "page, dernière année": "/pro/pilotage?du=2026-01&au=2026-12",
     "page, deux ans, personnes de l'Orne": (
         "/pro/pilotage?du=2025-01&au=2026-12&territoire=Orne"
+    ),
+    "page, deux ans, personnes d'Alençon": (
+        "/pro/pilotage?du=2025-01&au=2026-12&territoire=61001"
     ),
     "page, une action": (
         "/pro/pilotage?du=2025-01&au=2026-12&fiche=61-atelier-mob-pret-deux-roues"

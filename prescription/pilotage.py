@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, delete, select
 
 from catalogue.fiche import Fiche
+from catalogue.territoires import referentiel
 from prescription.demandes import SEXES, TRANCHES_AGE, capacite
 from prescription.modeles import (
     ORIGINES,
@@ -146,9 +147,42 @@ class Filtres:
 
     debut: datetime | None = None  # included
     fin: datetime | None = None  # excluded
-    communes: tuple[str, ...] | None = None  # the person's commune (INSEE)
+    # Where the person lives: a commune, EPCI or département code (INSEE).
+    territoire: str | None = None
     fiches: tuple[str, ...] | None = None
     structures: tuple[str, ...] | None = None  # a prestataire's own
+
+
+def territoires_de(commune: str | None) -> tuple[str, ...]:
+    """The summary's territory codes a person living there counts under,
+    besides "*": the commune's EPCI and département (as the referentiel has
+    them). A commune itself is counted from the requests (its index finds
+    its few people): commune rows would outnumber the requests."""
+    c = referentiel().communes.get(commune or "")
+    if c is None:
+        return ()
+    return tuple(x for x in (c.epci, c.departement) if x)
+
+
+def dans_le_resume(territoire: str | None) -> bool:
+    """Whether the summary counts this territory (everybody, an EPCI, a
+    département) or its requests must be (a commune)."""
+    lieux = referentiel().lieux
+    return (
+        territoire is None
+        or territoire in lieux.communes_de_l_epci
+        or territoire in lieux.communes_du_departement
+    )
+
+
+def communes_du_territoire(code: str) -> tuple[str, ...]:
+    """The communes of a territory code (a commune is its own)."""
+    lieux = referentiel().lieux
+    if code in lieux.communes_de_l_epci:
+        return tuple(c.code_insee for c in lieux.communes_de_l_epci[code])
+    if code in lieux.communes_du_departement:
+        return tuple(c.code_insee for c in lieux.communes_du_departement[code])
+    return (code,)
 
 
 def fiches_retenues(
@@ -182,8 +216,10 @@ def _filtrer(requete, f: Filtres):
         requete = requete.where(Prescription.fiche_id.in_(f.fiches))
     if f.structures is not None:
         requete = requete.where(Prescription.structure_catalogue.in_(f.structures))
-    if f.communes is not None:
-        requete = requete.where(Beneficiaire.commune_code.in_(f.communes))
+    if f.territoire is not None:
+        requete = requete.where(
+            Beneficiaire.commune_code.in_(communes_du_territoire(f.territoire))
+        )
     return requete
 
 
@@ -515,13 +551,17 @@ def calculer(
 ) -> Pilotage:
     """Every figure of the page for these filters, protected.
 
-    Whole months with no territory: the summary table (a few thousand rows
-    whatever the number of requests). A territory: the requests of the
-    people living there, found by the commune index.
+    Whole months, everybody or the people of an EPCI or a département: the
+    summary table (a few thousand rows whatever the number of requests).
+    Other bounds, or one commune's people: the requests themselves, counted
+    in the database (a commune's are found by its index).
     """
     if source is None:
-        resume = filtres.communes is None and _au_mois(filtres.debut)
-        source = "resume" if resume and _au_mois(filtres.fin) else "demandes"
+        au_mois = _au_mois(filtres.debut) and _au_mois(filtres.fin)
+        resume = au_mois and dans_le_resume(filtres.territoire)
+        source = "resume" if resume else "demandes"
+    elif source == "resume" and not dans_le_resume(filtres.territoire):
+        raise ValueError(f"Le résumé ne compte pas le territoire {filtres.territoire}.")
     comptes = (
         _depuis_resume(db, filtres)
         if source == "resume"
@@ -615,15 +655,16 @@ def calculer(
 
 def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     C = ComptePilotage
-    periode = []
+    periode = [C.territoire == (f.territoire or TOUTES)]
     if f.debut is not None:
         periode.append(C.mois >= f.debut.strftime("%Y-%m"))
     if f.fin is not None:
         periode.append(C.mois < f.fin.strftime("%Y-%m"))
     # The actions' own rows, for places taken and for chosen actions.
-    detail = [*periode, C.fiche_id != TOUTES]
     if f.fiches is not None:
-        detail.append(C.fiche_id.in_(f.fiches))
+        detail = [*periode, C.fiche_id.in_(f.fiches)]
+    else:
+        detail = [*periode, C.fiche_id != TOUTES]
     if f.structures is not None:
         detail.append(C.structure.in_(f.structures))
     if f.fiches is not None:
@@ -679,13 +720,13 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
     comptes.par = dict(par)
     mois = _mois(db)
     requete = select(mois, func.count()).select_from(Prescription)
-    if f.communes is not None:
+    if f.territoire is not None:
         requete = _avec_personne(requete)
     comptes.mois = dict(db.exec(_filtrer(requete, f).group_by(mois)).all())
     requete = select(
         Prescription.fiche_id, Prescription.session, func.count()
     ).select_from(Prescription)
-    if f.communes is not None:
+    if f.territoire is not None:
         requete = _avec_personne(requete)
     requete = _filtrer(requete, f).where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
     comptes.prises = {
@@ -704,7 +745,7 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
             Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
         )
     )
-    if f.communes is not None:
+    if f.territoire is not None:
         requete = _avec_personne(requete)
     comptes.delais = {
         c: (n, float(somme or 0))
@@ -865,14 +906,18 @@ def _valeurs(p: Prescription, anciennes: bool = False) -> dict:
     return valeurs
 
 
-def _personne(session, beneficiaire_id) -> tuple[str, str]:
+def _personne(session, beneficiaire_id) -> tuple[str, str, str]:
+    """The person's sex, age bracket and commune ("" when not given)."""
     with session.no_autoflush:
         b = session.get(Beneficiaire, beneficiaire_id) if beneficiaire_id else None
-    return (b.sexe, b.tranche_age) if b else ("non-renseigne", "non-renseigne")
+    if b is None:
+        return "non-renseigne", "non-renseigne", ""
+    return b.sexe, b.tranche_age, b.commune_code or ""
 
 
-def _ecarts_de(session, p_valeurs: dict, sexe: str, age: str, signe: int, ecarts):
-    lieu = _cle_lieu(p_valeurs)
+def _ecarts_de(p_valeurs: dict, personne: tuple[str, str, str], signe: int, ecarts):
+    sexe, age, commune = personne
+    lieu = (*_cle_lieu(p_valeurs), commune)
     for dimension, valeur, sexe_ in _contributions(
         p_valeurs["statut"],
         p_valeurs["motif_refus"],
@@ -891,20 +936,20 @@ def _noter_les_ecarts(session, _contexte, _instances) -> None:
     ecarts = session.info.setdefault("pilotage_ecarts", {})
     for p in session.new:
         if isinstance(p, Prescription):
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p), personne, +1, ecarts)
     for p in session.dirty:
         if isinstance(p, Prescription) and session.is_modified(p):
             etat = inspect(p)
             if not any(etat.attrs[c].history.deleted for c in CHAMPS_SUIVIS):
                 continue
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
-            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p, anciennes=True), personne, -1, ecarts)
+            _ecarts_de(_valeurs(p), personne, +1, ecarts)
     for p in session.deleted:
         if isinstance(p, Prescription):
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p, anciennes=True), personne, -1, ecarts)
     for signe, objets in ((+1, session.new), (-1, session.deleted)):
         for t in objets:
             if (
@@ -917,7 +962,8 @@ def _noter_les_ecarts(session, _contexte, _instances) -> None:
                 if p is None:
                     continue
                 secondes = (_utc(t.le) - _utc(p.cree_le)).total_seconds()
-                lieu = _cle_lieu(_valeurs(p, anciennes=signe < 0))
+                commune = _personne(session, p.beneficiaire_id)[2]
+                lieu = (*_cle_lieu(_valeurs(p, anciennes=signe < 0)), commune)
                 ecart = ecarts.setdefault(
                     (*lieu, "delai", case_delai(secondes), ""), [0, 0.0]
                 )
@@ -943,37 +989,48 @@ COLONNES_COMPTE = (
     "fiche_id",
     "session",
     "structure",
+    "territoire",
     "dimension",
     "valeur",
     "sexe",
 )
 
 
-def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
+def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> int:
     """Add these (key -> [count, seconds]) to the summary, in one upsert
-    (a plain insert when the summary was just emptied)."""
-    # Each change also counts in its structure's and in everybody's "*" rows.
+    (a plain insert when the summary was just emptied).
+
+    Keys are (month, fiche, session, structure, the person's commune,
+    dimension, value, sex).
+    """
+    # Each change also counts in its structure's and in everybody's "*" rows,
+    # under "*" and under the person's EPCI and département.
     tous: dict[tuple, list] = {}
-    for (mois, fiche, session, structure, *reste), (n, somme) in ecarts.items():
-        for cle in (
-            (mois, fiche, session, structure, *reste),
-            (mois, TOUTES, "", structure, *reste),
-            (mois, TOUTES, "", TOUTES, *reste),
-        ):
-            total = tous.setdefault(cle, [0, 0.0])
-            total[0] += n
-            total[1] += somme
+    territoires: dict[str, tuple[str, ...]] = {}
+    for cle, (n, somme) in ecarts.items():
+        mois, fiche, session, structure, commune, *reste = cle
+        if commune not in territoires:
+            territoires[commune] = (TOUTES, *territoires_de(commune))
+        for territoire in territoires[commune]:
+            for niveau in (
+                (mois, fiche, session, structure, territoire, *reste),
+                (mois, TOUTES, "", structure, territoire, *reste),
+                (mois, TOUTES, "", TOUTES, territoire, *reste),
+            ):
+                total = tous.setdefault(niveau, [0, 0.0])
+                total[0] += n
+                total[1] += somme
     lignes = [
         {**dict(zip(COLONNES_COMPTE, cle, strict=True)), "nombre": n, "somme": s}
         for cle, (n, s) in sorted(tous.items())
         if n or s
     ]
     if not lignes:
-        return
+        return 0
     table = ComptePilotage.__table__
     if vide:
         connexion.execute(table.insert(), lignes)
-        return
+        return len(lignes)
     inserer = pg_insert if connexion.dialect.name == "postgresql" else sqlite_insert
     for debut in range(0, len(lignes), 2000):
         requete = inserer(table).values(lignes[debut : debut + 2000])
@@ -986,56 +1043,68 @@ def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
                 },
             )
         )
+    return len(lignes)
 
 
 def recalculer(db: Session) -> int:
-    """Rebuild the summary from the requests (after a bulk load); its rows."""
+    """Rebuild the summary from the requests (after a bulk load, or a new
+    territory referentiel); the rows written.
+
+    Month by month: no two months share a row, and only one month's counts
+    are ever held in memory.
+    """
     db.exec(delete(ComptePilotage))
-    ecarts: dict[tuple, list] = {}
     mois = _mois(db)
+    lignes = 0
+    for cle_mois in sorted(db.exec(select(mois).select_from(Prescription).distinct())):
+        annee, numero = map(int, cle_mois.split("-"))
+        debut = datetime(annee, numero, 1, tzinfo=UTC)
+        fin = datetime(annee + numero // 12, numero % 12 + 1, 1, tzinfo=UTC)
+        lignes += _recalculer_le_mois(db, Filtres(debut=debut, fin=fin))
+    return lignes
+
+
+def _recalculer_le_mois(db: Session, periode: Filtres) -> int:
+    ecarts: dict[tuple, list] = {}
     lieu = (
-        mois,
+        _mois(db),
         Prescription.fiche_id,
         Prescription.session,
         Prescription.structure_catalogue,
+        Beneficiaire.commune_code,
     )
     for ligne in db.exec(
-        _avec_personne(
-            select(
-                *lieu,
-                *_DIMENSIONS,
-                func.count(),
-            ).select_from(Prescription)
+        _filtrer(
+            _avec_personne(select(*lieu, *_DIMENSIONS, func.count())), periode
         ).group_by(*lieu, *_DIMENSIONS)
     ):
-        *cle_lieu, origine, statut, motif, sortie, sexe, age, n = ligne
+        mois, fiche, session, structure, commune, *reste = ligne
+        origine, statut, motif, sortie, sexe, age, n = reste
+        cle_lieu = (mois, fiche, session or "", structure, commune or "")
         for dimension, valeur, sexe_ in _contributions(
             statut, motif, sortie, origine, sexe, age
         ):
-            cle = (
-                *cle_lieu[:2],
-                cle_lieu[2] or "",
-                cle_lieu[3],
-                dimension,
-                valeur or "",
-                sexe_,
-            )
+            cle = (*cle_lieu, dimension, valeur or "", sexe_)
             ecarts.setdefault(cle, [0, 0.0])[0] += n
     delai = _secondes(db, Transition.le, Prescription.cree_le)
     casier = _case_delai_sql(delai)
-    for *cle_lieu, c, n, somme in db.exec(
-        select(*lieu, casier, func.count(), func.sum(delai))
-        .select_from(Transition)
-        .join(Prescription, Prescription.id == Transition.prescription_id)
+    for mois, fiche, session, structure, commune, c, n, somme in db.exec(
+        _filtrer(
+            _avec_personne(
+                select(*lieu, casier, func.count(), func.sum(delai))
+                .select_from(Transition)
+                .join(Prescription, Prescription.id == Transition.prescription_id)
+            ),
+            periode,
+        )
         .where(
             Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
         )
         .group_by(*lieu, casier)
     ):
-        cle = (*cle_lieu[:2], cle_lieu[2] or "", cle_lieu[3], "delai", c, "")
+        cle = (mois, fiche, session or "", structure, commune or "", "delai", c, "")
         ecarts[cle] = [n, float(somme or 0)]
-    ajouter(db.connection(), ecarts, vide=True)
-    return len(ecarts)
+    return ajouter(db.connection(), ecarts, vide=True)
 
 
 def _utc(moment: datetime) -> datetime:

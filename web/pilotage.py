@@ -30,7 +30,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlmodel import Session
 
 from catalogue.recherche import valeurs_connues
-from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from prescription import pilotage
 from prescription.pilotage import Filtres, Pilotage, Tableau
@@ -185,7 +184,7 @@ def filtres(
     if du > au:
         erreurs["au"] = f"Le mois « Au » ({au}) est avant le mois « Du » ({du})."
         au = du
-    communes = None
+    territoire = None
     if p.territoire:
         lieu = trouver_lieu(p.territoire).lieu
         if lieu is None:
@@ -194,7 +193,7 @@ def filtres(
                 "code postal, une intercommunalité ou un département."
             )
         else:
-            communes = _communes(lieu)
+            territoire = lieu.code
     mes_structures = portee()
     structure = p.structure
     if structure and (
@@ -216,21 +215,12 @@ def filtres(
     return Filtres(
         debut=_debut_du_mois(du),
         fin=_mois_suivant(au),
-        communes=communes,
+        territoire=territoire,
         fiches=pilotage.fiches_retenues(
             catalogue.fiches, p.thematique, structure, fiche, p.financeur
         ),
         structures=mes_structures,
     ), (du, au)
-
-
-def _communes(lieu) -> tuple[str, ...]:
-    lieux = referentiel().lieux
-    if lieu.genre == "commune":
-        return (lieu.code,)
-    if lieu.genre == "epci":
-        return tuple(c.code_insee for c in lieux.communes_de_l_epci.get(lieu.code, []))
-    return tuple(c.code_insee for c in lieux.communes_du_departement.get(lieu.code, []))
 
 
 def seuil() -> int:

@@ -267,7 +267,7 @@ def test_filtres_du_territoire_et_du_catalogue(app_p):
         db.commit()
     fiches = app_p.extensions["catalogue"].fiches
     assert (
-        figures(app_p, Filtres(communes=("61001",))).tableaux["origines"].total.valeur
+        figures(app_p, Filtres(territoire="61001")).tableaux["origines"].total.valeur
         == 5
     )
     retenues = pilotage.fiches_retenues(
@@ -376,12 +376,23 @@ def test_un_fichier_sans_les_bonnes_colonnes_le_dit(app):
 
 def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
     """The summary the page reads (kept in each transaction) and the requests
-    counted one by one, and the summary rebuilt from scratch: same figures."""
+    counted one by one, and the summary rebuilt from scratch: same figures,
+    for everybody and for the people of a commune, an EPCI, a département."""
     debut = datetime(2026, 5, 1, tzinfo=UTC)
+    # Alençon and Argentan (two EPCI of the Orne), Évry, and not given.
+    communes = ["61001", "61006", "61001", "91228", None, "61001"] * 2
     with Session(app_p.extensions["db"]) as db:
         ps = [
-            demande(db, "velos-alencon", le=debut + timedelta(hours=i), sexe=sexe)
-            for i, sexe in enumerate(["femme", "homme", "non-renseigne"] * 4)
+            demande(
+                db,
+                "velos-alencon",
+                le=debut + timedelta(hours=i),
+                sexe=sexe,
+                commune_code=commune,
+            )
+            for i, (sexe, commune) in enumerate(
+                zip(["femme", "homme", "non-renseigne"] * 4, communes, strict=True)
+            )
         ]
         db.commit()
         for i, p in enumerate(ps):
@@ -409,8 +420,10 @@ def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
         db.delete(db.get(Prescription, ps[0].id))
         db.commit()
 
-    def toutes(source):
-        f = Filtres(debut=debut, fin=datetime(2026, 6, 1, tzinfo=UTC))
+    def toutes(source, territoire=None):
+        f = Filtres(
+            debut=debut, fin=datetime(2026, 6, 1, tzinfo=UTC), territoire=territoire
+        )
         with Session(app_p.extensions["db"]) as db:
             r = pilotage.calculer(
                 db,
@@ -423,17 +436,33 @@ def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
         assert r.source == source
         return (
             {k: t.en_dict() for k, t in r.tableaux.items()},
-            r.delais,
+            # Seconds summed as floats: equal to the microsecond.
+            (
+                r.delais.nombre,
+                r.delais.moyenne_jours and round(r.delais.moyenne_jours * 86400, 3),
+                r.delais.mediane_jours,
+            ),
             [(x.cle, x.prises.valeur) for x in r.remplissage_fiches],
         )
 
-    resume = toutes("resume")
-    assert resume == toutes("demandes")
-    assert resume[0]["parcours"]["lignes"][-1]["cellules"][-1]["nombre"] == 11
+    # The Communauté urbaine d'Alençon; the Orne; the Essonne.
+    territoires = [None, "246100663", "61", "91"]
+    resumes = {t: toutes("resume", t) for t in territoires}
+    for t in territoires:
+        assert resumes[t] == toutes("demandes", t), t
+
+    def total(figures):
+        return figures[0]["parcours"]["lignes"][-1]["cellules"][-1]["nombre"]
+
+    # The first request (Alençon) was erased: 11 left, 2 outside the Orne.
+    assert [total(resumes[t]) for t in territoires] == [11, 5, 7, 2]
+    # One commune's people are counted from the requests, by its index.
+    assert total(toutes("demandes", "61001")) == 5
     with Session(app_p.extensions["db"]) as db:
         assert pilotage.recalculer(db) > 0
         db.commit()
-    assert toutes("resume") == resume
+    for t in territoires:
+        assert toutes("resume", t) == resumes[t], t
 
 
 def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
