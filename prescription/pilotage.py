@@ -477,6 +477,10 @@ class Pilotage:
     remplissage_structures: list[Remplissage] = field(default_factory=list)
     # "resume" (the summary table) or "demandes" (counted request by request).
     source: str = "resume"
+    # Raw counts per action, never shown as such: ``comparer`` protects them.
+    resultats: dict[tuple[str, str, str, str], int] = field(
+        default_factory=dict, repr=False
+    )
 
 
 @dataclass
@@ -487,6 +491,8 @@ class Comptes:
     par: dict[tuple[str, str, str], int] = field(default_factory=dict)
     mois: dict[str, int] = field(default_factory=dict)
     prises: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (fiche, "etape" or "sortie", value, sex) -> count: each action's results.
+    resultats: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     # delay bucket -> (answers, seconds)
     delais: dict[str, tuple[int, float]] = field(default_factory=dict)
 
@@ -650,6 +656,7 @@ def calculer(
         remplissage_fiches=fiches_t,
         remplissage_structures=structures_t,
         source=source,
+        resultats=comptes.resultats,
     )
 
 
@@ -689,14 +696,25 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     ):
         if n:
             comptes.mois[mois] = int(n)
-    for fiche_id, session, n in db.exec(
-        select(C.fiche_id, C.session, nombre)
-        .where(*detail, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
-        .group_by(C.fiche_id, C.session)
+    cles = (C.fiche_id, C.session, C.dimension, C.valeur, C.sexe)
+    for fiche_id, session, dimension, valeur, sexe, n in db.exec(
+        select(*cles, nombre)
+        .where(*detail, C.dimension.in_(("etape", "sortie")))
+        .group_by(*cles)
     ):
         if n:
-            comptes.prises[(fiche_id, session)] = int(n)
+            _par_action(comptes, fiche_id, session, dimension, valeur, sexe, int(n))
     return comptes
+
+
+def _par_action(comptes: Comptes, fiche_id, session, dimension, valeur, sexe, n):
+    """Places taken per action and session; results per action."""
+    if dimension == "etape" and valeur in PRENNENT_UNE_PLACE:
+        cle = (fiche_id, session or "")
+        comptes.prises[cle] = comptes.prises.get(cle, 0) + n
+    if dimension == "sortie" or valeur in (ENTREE, SORTIE):
+        cle = (fiche_id, dimension, valeur, sexe)
+        comptes.resultats[cle] = comptes.resultats.get(cle, 0) + n
 
 
 def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
@@ -723,18 +741,23 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
     if f.territoire is not None:
         requete = _avec_personne(requete)
     comptes.mois = dict(db.exec(_filtrer(requete, f).group_by(mois)).all())
-    requete = select(
-        Prescription.fiche_id, Prescription.session, func.count()
-    ).select_from(Prescription)
-    if f.territoire is not None:
-        requete = _avec_personne(requete)
-    requete = _filtrer(requete, f).where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
-    comptes.prises = {
-        (fiche, session): n
-        for fiche, session, n in db.exec(
-            requete.group_by(Prescription.fiche_id, Prescription.session)
-        )
-    }
+    cles = (
+        Prescription.fiche_id,
+        Prescription.session,
+        Prescription.statut,
+        Prescription.type_sortie,
+        Beneficiaire.sexe,
+    )
+    for fiche_id, session, statut, type_sortie, sexe, n in db.exec(
+        _filtrer(_avec_personne(select(*cles, func.count())), f)
+        .where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
+        .group_by(*cles)
+    ):
+        sexe = sexe or "non-renseigne"
+        _par_action(comptes, fiche_id, session, "etape", statut, sexe, n)
+        if statut == SORTIE:
+            sortie = type_sortie or "autre"
+            _par_action(comptes, fiche_id, session, "sortie", sortie, sexe, n)
     delai = _secondes(db, Transition.le, Prescription.cree_le)
     casier = _case_delai_sql(delai)
     requete = (
@@ -851,6 +874,261 @@ def _remplissage(
         for i, s in enumerate(noms)
     ]
     return par_fiche, structures
+
+
+# --- This year beside the last published one ---------------------------------------
+
+
+@dataclass
+class LigneComparee:
+    """One figure of an action: this period's (protected) and the published
+    one of the reference year (as imported)."""
+
+    indicateur: str
+    detail: str
+    cette_annee: Cellule | None  # None: not counted by the portal
+    part_cette_annee: float | None
+    publie: int | None
+    part_publiee: float | None
+
+
+@dataclass
+class UniteComparee:
+    cle: str  # the fiche's id, or "structure:<id>" for a whole structure
+    niveau: str  # "fiche" or "structure"
+    structure: str
+    fiche_id: str  # "" for a whole structure
+    libelle: str
+    lignes: list[LigneComparee]
+
+    def ligne(self, indicateur: str, detail: str = "") -> LigneComparee | None:
+        for x in self.lignes:
+            if (x.indicateur, x.detail) == (indicateur, detail):
+                return x
+        return None
+
+
+@dataclass
+class Comparaison:
+    annee: int | None  # the published year shown beside this period
+    unites: list[UniteComparee]
+    seuil: int = SEUIL_DEFAUT
+
+
+PERSONNES = "Personnes accompagnées"
+TRANCHE_AGE = "Tranche d'âge"
+SORTIES_TOTAL = "Personnes sorties"
+SORTIES_TYPE = "Sorties"
+SORTIES_CATEGORIE = "Sorties (classement du département)"
+SUIVIES = "Toujours suivies"
+
+
+def annee_de_reference(bilans: list["Bilan"], annee: int) -> int | None:
+    """The last published year before this one (else the latest one)."""
+    avant = [b.annee for b in bilans if b.annee < annee]
+    if avant:
+        return max(avant)
+    return max((b.annee for b in bilans), default=None)
+
+
+def comparer(
+    r: Pilotage,
+    bilans: list["Bilan"],
+    annee: int,
+    filtres: Filtres,
+    fiches: dict[str, Fiche],
+    sorties: Sorties,
+    libelles_structures: dict[str, str],
+) -> Comparaison:
+    """Each action's results this period beside its published ones.
+
+    Actions with results this period or a published year; whole structures
+    when their results were published for the whole structure (and no
+    catalogue filter narrows the actions). This period's counts go through
+    the same protection as every table, per level (actions, structures).
+    """
+    reference = annee_de_reference(bilans, annee)
+    publies = {(b.structure, b.fiche_id): b for b in bilans if b.annee == reference}
+    par: dict[str, dict[tuple[str, str, str], int]] = defaultdict(dict)
+    for (fiche_id, dimension, valeur, sexe), n in r.resultats.items():
+        cle = (dimension, valeur, sexe if sexe in SEXES else "non-renseigne")
+        par[fiche_id][cle] = par[fiche_id].get(cle, 0) + n
+    fiches_ = sorted(
+        {f for f in par if f in fiches}
+        | {
+            f
+            for s_, f in publies
+            if f in fiches and (filtres.fiches is None or f in filtres.fiches)
+        },
+        key=lambda f: fiches[f].nom,
+    )
+    unites = [
+        (f, "fiche", fiches[f].structure, f, fiches[f].nom, par.get(f, {}))
+        for f in fiches_
+    ]
+    if filtres.fiches is None:
+        structures = sorted(
+            {s_ for s_, f in publies if not f},
+            key=lambda s_: libelles_structures.get(s_, s_),
+        )
+        comptes_structures: dict[str, dict] = defaultdict(dict)
+        for fiche_id, comptes in par.items():
+            structure = fiches[fiche_id].structure if fiche_id in fiches else ""
+            total = comptes_structures[structure]
+            for cle, n in comptes.items():
+                total[cle] = total.get(cle, 0) + n
+        unites += [
+            (
+                f"structure:{s_}",
+                "structure",
+                s_,
+                "",
+                libelles_structures.get(s_, s_),
+                comptes_structures.get(s_, {}),
+            )
+            for s_ in structures
+        ]
+    resultat = []
+    for niveau in ("fiche", "structure"):
+        groupe = [u for u in unites if u[1] == niveau]
+        lignes = [(u[0], u[4]) for u in groupe]
+        t_sexe = tableau(
+            "sexe",
+            "",
+            "",
+            lignes,
+            COLONNES_SEXE,
+            {
+                (u[0], sexe): sum(
+                    n for (d, v, x), n in u[5].items() if d == "etape" and x == sexe
+                )
+                for u in groupe
+                for sexe, _ in COLONNES_SEXE
+            },
+            r.seuil,
+        )
+        t_etape = tableau(
+            "etape",
+            "",
+            "",
+            lignes,
+            [(ENTREE, SUIVIES), (SORTIE, SORTIES_TOTAL)],
+            {
+                (u[0], etape): sum(
+                    n for (d, v, _), n in u[5].items() if d == "etape" and v == etape
+                )
+                for u in groupe
+                for etape in (ENTREE, SORTIE)
+            },
+            r.seuil,
+        )
+        for i, (cle, niveau_, structure, fiche_id, libelle, comptes) in enumerate(
+            groupe
+        ):
+            bilan = publies.get((structure, fiche_id))
+            resultat.append(
+                UniteComparee(
+                    cle,
+                    niveau_,
+                    structure,
+                    fiche_id,
+                    libelle,
+                    _lignes_comparees(
+                        t_sexe.cellules[i],
+                        t_etape.cellules[i],
+                        comptes,
+                        bilan,
+                        sorties,
+                        r.seuil,
+                    ),
+                )
+            )
+    return Comparaison(reference, resultat, r.seuil)
+
+
+def _lignes_comparees(sexes, etapes, comptes, bilan, sorties, seuil):
+    personnes, suivies, sortis = sexes[-1], etapes[0], etapes[1]
+    b = bilan or Bilan(0, "", "")
+
+    def part(c: Cellule | None, total: Cellule) -> float | None:
+        if c is None or c.visible is None or not total.visible:
+            return None
+        return 100 * c.valeur / total.valeur
+
+    lignes = [LigneComparee(PERSONNES, "", personnes, None, b.personnes, None)]
+    for j, (sexe, _) in enumerate(COLONNES_SEXE):
+        if sexe == "non-renseigne" and not (sexes[j].valeur or sexe in b.sexes):
+            continue
+        lignes.append(
+            LigneComparee(
+                PERSONNES,
+                SEXES.get(sexe, sexe),
+                sexes[j],
+                part(sexes[j], personnes),
+                b.sexes.get(sexe),
+                b.part_sexe(sexe) if sexe in b.sexes else None,
+            )
+        )
+    total_ages = sum(b.ages.values())
+    for age, n in b.ages.items():
+        lignes.append(
+            LigneComparee(TRANCHE_AGE, age, None, None, n, 100 * n / total_ages)
+        )
+    lignes.append(LigneComparee(SORTIES_TOTAL, "", sortis, None, b.total_sorties, None))
+    par_type = {v: 0 for v in b.sorties}
+    for (d, v, _), n in comptes.items():
+        if d == "sortie":
+            par_type[v] = par_type.get(v, 0) + n
+    types = [t for t in sorties.libelles if t in par_type]
+    t_types = tableau(
+        "types",
+        "",
+        "",
+        [(t, t) for t in types],
+        [("n", "")],
+        {(t, "n"): par_type[t] for t in types},
+        seuil,
+    )
+    for i, t in enumerate(types):
+        lignes.append(
+            LigneComparee(
+                SORTIES_TYPE,
+                sorties.libelles[t],
+                t_types.cellules[i][0],
+                part(t_types.cellules[i][0], sortis),
+                b.sorties.get(t),
+                b.part_sortie(t) if t in b.sorties else None,
+            )
+        )
+    if types:
+        publiees = b.categories(sorties)
+        total_publie = sum(b.sorties.values())
+        par_categorie: dict[str, int] = defaultdict(int)
+        for t in types:
+            par_categorie[sorties.categorie[t]] += par_type[t]
+        categories = [c for c in CATEGORIES if c in par_categorie]
+        t_cat = tableau(
+            "categories",
+            "",
+            "",
+            [(c, c) for c in categories],
+            [("n", "")],
+            {(c, "n"): par_categorie[c] for c in categories},
+            seuil,
+        )
+        for i, c in enumerate(categories):
+            lignes.append(
+                LigneComparee(
+                    SORTIES_CATEGORIE,
+                    CATEGORIES[c],
+                    t_cat.cellules[i][0],
+                    part(t_cat.cellules[i][0], sortis),
+                    publiees.get(c),
+                    100 * publiees[c] / total_publie if c in publiees else None,
+                )
+            )
+    lignes.append(LigneComparee(SUIVIES, "", suivies, None, b.encore_suivies, None))
+    return lignes
 
 
 # --- The summary table, kept current in each transaction -------------------------

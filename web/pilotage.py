@@ -248,6 +248,20 @@ def calculer(f: Filtres) -> Pilotage:
     )
 
 
+def comparer(r: Pilotage, f: Filtres, du: str) -> pilotage.Comparaison:
+    """Each action's results this period beside its last published year."""
+    catalogue = current_app.extensions["catalogue"]
+    return pilotage.comparer(
+        r,
+        pilotage.historique(db(), portee()),
+        int(du[:4]),
+        f,
+        catalogue.fiches,
+        sorties(),
+        {k: s.nom for k, s in catalogue.structures.items()},
+    )
+
+
 def pilotage_requis(vue):
     """Département admins and prestataires; anybody else is refused."""
 
@@ -361,7 +375,6 @@ def page():
     f, (du, au) = filtres(p, erreurs)
     resultats = calculer(f)
     bilans = pilotage.historique(db(), portee())
-    catalogue = current_app.extensions["catalogue"]
     return render_template(
         "pilotage/page.html",
         p=p,
@@ -375,13 +388,11 @@ def page():
         },
         tendance=courbe(resultats.tableaux["mois"]),
         bilans=bilans,
-        sorties=sorties(),
-        categories=pilotage.CATEGORIES,
+        comparaison=comparer(resultats, f, du),
         options=_options(),
-        catalogue=catalogue,
         departement=droits().departement,
         args={n: v for n, v in request.args.items() if n in PARAMETRES},
-        lignes_bilan=lignes_bilan,
+        P=pilotage,
         entier=entier,
         zip=zip,
     ), (400 if erreurs else 200)
@@ -401,7 +412,16 @@ def _nombre(n: float | None, decimales: int = 1) -> str:
     return f"{n:.{decimales}f}".replace(".", ",")
 
 
-def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]:
+def _texte_cellule(c: pilotage.Cellule | None, seuil: int):
+    """A count as the CSV gives it: the number, « < 5 », « secret » or empty."""
+    if c is None:
+        return ""
+    return c.visible if c.visible is not None else c.texte(seuil)
+
+
+def lignes_csv(
+    cle: str, r: Pilotage, bilans, s: pilotage.Sorties, comparaison=None
+) -> list[list]:
     if cle in r.tableaux:
         t = r.tableaux[cle]
         entete = [t.entete, *(c for _, c in t.colonnes_affichees())]
@@ -455,6 +475,36 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
                 "" if cache else _nombre(d.mediane_jours),
             ],
         ]
+    if cle == "comparaison":
+        annee = comparaison.annee or ""
+        lignes = [
+            [
+                "Niveau",
+                "Action ou structure",
+                "Indicateur",
+                "Détail",
+                "Cette période",
+                "Part (%)",
+                f"Publié {annee}".strip(),
+                "Part publiée (%)",
+            ]
+        ]
+        for u in comparaison.unites:
+            niveau = "Action" if u.niveau == "fiche" else "Toute la structure"
+            for x in u.lignes:
+                lignes.append(
+                    [
+                        niveau,
+                        u.libelle,
+                        x.indicateur,
+                        x.detail,
+                        _texte_cellule(x.cette_annee, r.seuil),
+                        _nombre(x.part_cette_annee),
+                        "" if x.publie is None else x.publie,
+                        _nombre(x.part_publiee),
+                    ]
+                )
+        return lignes
     if cle == "historique":
         catalogue = current_app.extensions["catalogue"]
         lignes = [
@@ -521,6 +571,7 @@ EXPORTS = (
     "remplissage",
     "remplissage_structures",
     "delais",
+    "comparaison",
     "historique",
 )
 
@@ -531,14 +582,15 @@ def export(cle: str):
     if cle not in EXPORTS:
         return render_template("errors/404.html"), 404
     p, erreurs = lire_parametres(request.args)
-    f, _ = filtres(p, erreurs)
+    f, (du, _) = filtres(p, erreurs)
     if erreurs:
         return Response("\n".join(erreurs.values()), status=400, mimetype="text/plain")
     r = calculer(f)
     bilans = pilotage.historique(db(), portee()) if cle == "historique" else []
+    comparaison = comparer(r, f, du) if cle == "comparaison" else None
     sortie = io.StringIO()
     ecrivain = csv.writer(sortie, delimiter=";")
-    for ligne in lignes_csv(cle, r, bilans, sorties()):
+    for ligne in lignes_csv(cle, r, bilans, sorties(), comparaison):
         ecrivain.writerow([cellule(v) for v in ligne])
     # Excel reads UTF-8 with a BOM.
     return Response(
@@ -611,6 +663,37 @@ class BilanJson(BaseModel):
     encore_suivies: int | None
 
 
+class CompteJson(BaseModel):
+    nombre: int | None = Field(description="null : masqué (petit effectif).")
+    affichage: str
+    masque: Literal["primaire", "complementaire"] | None
+
+
+class LigneCompareeJson(BaseModel):
+    indicateur: str
+    detail: str
+    cette_annee: CompteJson | None = Field(
+        description="Sur la période choisie ; null : pas compté par le portail."
+    )
+    part_cette_annee: float | None
+    publie: int | None = Field(description="Chiffre publié de l'année de référence.")
+    part_publiee: float | None
+
+
+class UniteCompareeJson(BaseModel):
+    cle: str
+    niveau: Literal["fiche", "structure"]
+    structure: str
+    fiche: str | None
+    libelle: str
+    lignes: list[LigneCompareeJson]
+
+
+class ComparaisonJson(BaseModel):
+    annee: int | None = Field(description="L'année publiée montrée à côté.")
+    unites: list[UniteCompareeJson]
+
+
 class PeriodeJson(BaseModel):
     du: str
     au: str
@@ -624,6 +707,9 @@ class PilotageJson(BaseModel):
     tableaux: dict[str, TableauJson]
     delais_premiere_reponse: DelaisJson
     remplissage: list[RemplissageJson]
+    comparaison: ComparaisonJson = Field(
+        description="Chaque action : la période choisie à côté de l'année publiée."
+    )
     historique: list[BilanJson] = Field(
         description="Résultats publiés des années passées, tels qu'importés."
     )
@@ -646,6 +732,7 @@ def api():
         return erreur_json(400, next(iter(erreurs.values())))
     r = calculer(f)
     catalogue = current_app.extensions["catalogue"]
+    comparaison = comparer(r, f, du)
     corps = {
         "periode": {"du": du, "au": au},
         "seuil": r.seuil,
@@ -667,6 +754,36 @@ def api():
             }
             for x in r.remplissage_fiches
         ],
+        "comparaison": {
+            "annee": comparaison.annee,
+            "unites": [
+                {
+                    "cle": u.cle,
+                    "niveau": u.niveau,
+                    "structure": u.structure,
+                    "fiche": u.fiche_id or None,
+                    "libelle": u.libelle,
+                    "lignes": [
+                        {
+                            "indicateur": x.indicateur,
+                            "detail": x.detail,
+                            "cette_annee": None
+                            if x.cette_annee is None
+                            else {
+                                "nombre": x.cette_annee.visible,
+                                "affichage": x.cette_annee.texte(r.seuil),
+                                "masque": x.cette_annee.masque,
+                            },
+                            "part_cette_annee": x.part_cette_annee,
+                            "publie": x.publie,
+                            "part_publiee": x.part_publiee,
+                        }
+                        for x in u.lignes
+                    ],
+                }
+                for u in comparaison.unites
+            ],
+        },
         "historique": [
             {
                 "annee": b.annee,

@@ -35,6 +35,23 @@ def tableau_affiche(page: str, legende: str) -> list[list[str]]:
     ]
 
 
+def groupe_affiche(page: str, legende: str, groupe: str) -> list[list[str]]:
+    """The rows under the row-group header starting so, in that table."""
+    soupe = BeautifulSoup(page, "html.parser")
+    [table] = [
+        t for t in soupe.find_all("table") if t.caption.get_text().startswith(legende)
+    ]
+    [corps] = [
+        b
+        for b in table.find_all("tbody")
+        if b.find("th", scope="rowgroup").get_text(" ", strip=True).startswith(groupe)
+    ]
+    return [
+        [c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])]
+        for tr in corps.find_all("tr")[1:]
+    ]
+
+
 def app_libelle(type_: str) -> str:
     return lire_sorties().libelles[type_]
 
@@ -161,11 +178,28 @@ def test_un_petit_nombre_est_masque_sur_la_page_le_csv_et_l_api(app_p):
     assert sum(1 for r in origines for v in r if v == "secret") >= 1
 
 
+UDAF = "57-udaf-accompagnement-global"
+
+
 def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
     runner = app.test_cli_runner()
     sortie = runner.invoke(args=["pilotage", "importer", str(RESULTATS)])
     assert sortie.exit_code == 0, sortie.output
     assert "43 chiffre(s) chargé(s), 0 ligne(s) en erreur." in sortie.output
+    # This year, on the portal: 10 women still followed, 15 men gone to work.
+    with Session(app.extensions["db"]) as db:
+        for _ in range(10):
+            demande(db, UDAF, structure="udaf-moselle", statut="entree", sexe="femme")
+        for _ in range(15):
+            demande(
+                db,
+                UDAF,
+                structure="udaf-moselle",
+                statut="sortie",
+                type_sortie="emploi-durable",
+                sexe="homme",
+            )
+        db.commit()
     departement = se_connecter(app.test_client(), "departement")
 
     api = departement.get("/api/v1/pilotage").get_json()
@@ -192,34 +226,66 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
         assert udaf["parts_sorties"][type_] == pytest.approx(part, abs=0.1)
 
     page = departement.get("/pro/pilotage").get_data(as_text=True)
-    ars_page = tableau_affiche(page, "2017 – Service Emploi Formation de l'ARS (")
+    # Each action's row: this period beside 2017, in the same table.
+    par_action = tableau_affiche(page, "Résultats par action : cette période et 2017")
+    assert [
+        "Service Emploi Formation de l'ARS (toute la structure)",
+        *("0", "565", "0", "132", "0", "433", "0", "294", "0", "271"),
+    ] in par_action
+    udaf_ligne = next(r for r in par_action if r[0].startswith("Accompagnement global"))
+    assert udaf_ligne[1:] == [
+        *("25", f"3{FINE}987", "10", f"1{FINE}842", "15", f"2{FINE}145"),
+        *("15", f"2{FINE}830", "10", "–"),
+    ]
+    detail = "Le détail : cette période et 2017"
+    ars_page = groupe_affiche(page, detail, "Service Emploi Formation de l'ARS")
     for ligne in (
-        ["Personnes accompagnées", "", "565", ""],
-        ["Personnes accompagnées", "Femme", "132", "23,4 %"],
-        ["Personnes accompagnées", "Homme", "433", "76,6 %"],
-        ["Personnes sorties", "", "294", ""],
+        ["Personnes accompagnées", "", "0", "", "565", ""],
+        ["Personnes accompagnées", "Femme", "0", "", "132", "23,4 %"],
+        ["Personnes accompagnées", "Homme", "0", "", "433", "76,6 %"],
+        ["Personnes sorties", "", "0", "", "294", ""],
         [
             "Sorties",
             "Accès à une activité professionnelle (sans précision du contrat)",
+            "0",
+            "",
             "48",
             "16,3 %",
         ],
-        ["Sorties", "Formation qualifiante", "3", "1,0 %"],
-        ["Sorties", "Sortie du RSA avant la fin de l'accompagnement", "67", "22,8 %"],
-        ["Sorties", "Relais vers un autre accompagnement", "161", "54,8 %"],
-        ["Sorties", "Abandon", "4", "1,4 %"],
-        ["Sorties", "Incarcération", "8", "2,7 %"],
-        ["Sorties", "Décès", "3", "1,0 %"],
-        ["Toujours suivies en fin d'année", "", "271", ""],
+        ["Sorties", "Formation qualifiante", "0", "", "3", "1,0 %"],
+        [
+            "Sorties",
+            "Sortie du RSA avant la fin de l'accompagnement",
+            "0",
+            "",
+            "67",
+            "22,8 %",
+        ],
+        ["Sorties", "Relais vers un autre accompagnement", "0", "", "161", "54,8 %"],
+        ["Sorties", "Abandon", "0", "", "4", "1,4 %"],
+        ["Sorties", "Incarcération", "0", "", "8", "2,7 %"],
+        ["Sorties", "Décès", "0", "", "3", "1,0 %"],
+        ["Toujours suivies", "", "0", "", "271", ""],
     ):
         assert ligne in ars_page, ligne
-    udaf_page = tableau_affiche(page, "2017 – Union départementale")
-    affiches = {r[1]: (r[2], r[3]) for r in udaf_page if r[0] == "Sorties"}
+    udaf_page = groupe_affiche(page, detail, "Accompagnement global")
+    affiches = {r[1]: (r[4], r[5]) for r in udaf_page if r[0] == "Sorties"}
     assert affiches["Nouvel accompagnement (France Travail, autre dispositif)"] == (
         f"1{FINE}341",
         "47,4 %",
     )
+    # This year's exits beside, in the same rows.
+    assert [
+        "Sorties",
+        app_libelle("emploi-durable"),
+        "15",
+        "100,0 %",
+        "–",
+        "",
+    ] in udaf_page
     for libelle, (nombre, part) in affiches.items():
+        if nombre == "–":
+            continue
         [(type_, (attendu, publie))] = [
             (t, v)
             for t, v in SORTIES_UDAF_PUBLIEES.items()
@@ -228,6 +294,32 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
         assert nombre.replace(FINE, "") == str(attendu)
         # Shown to one decimal: within 0.1 point of the published share.
         assert round(abs(float(part.rstrip(" %").replace(",", ".")) - publie), 6) <= 0.1
+
+    comparaison = lire_csv(departement.get("/pro/pilotage/comparaison.csv"))
+    assert comparaison[0][4:] == [
+        "Cette période",
+        "Part (%)",
+        "Publié 2017",
+        "Part publiée (%)",
+    ]
+    assert [
+        "Toute la structure",
+        "Service Emploi Formation de l'ARS",
+        "Sorties",
+        "Incarcération",
+        "0",
+        "",
+        "8",
+        "2,7",
+    ] in comparaison
+    unites = {u["cle"]: u for u in api["comparaison"]["unites"]}
+    assert api["comparaison"]["annee"] == 2017
+    [personnes] = [
+        x
+        for x in unites[UDAF]["lignes"]
+        if (x["indicateur"], x["detail"]) == ("Personnes accompagnées", "")
+    ]
+    assert (personnes["cette_annee"]["nombre"], personnes["publie"]) == (25, 3987)
 
     historique = lire_csv(departement.get("/pro/pilotage/historique.csv"))
     udaf_csv = {
