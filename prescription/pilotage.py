@@ -245,21 +245,34 @@ PRIMAIRE = "primaire"  # under the threshold
 COMPLEMENTAIRE = "complementaire"  # hidden so the other cannot be recomputed
 
 
+def publie(n: int, seuil: int) -> int:
+    """A count as published: by bands as wide as the threshold, each shown
+    by its lower bound (threshold 5: 5 to 9 reads « 5 », 10 to 14 « 10 »).
+
+    So no two published views can be subtracted into a small group: a
+    group of 1 to seuil-1 people moves a count by at most one band, and
+    either difference (0, or one band) fits every size from 1 to seuil-1.
+    0 stays 0; 1 to seuil-1 never reach here (« < 5 »).
+    """
+    return n - n % seuil if n >= seuil else n
+
+
 @dataclass
 class Cellule:
-    valeur: int
+    valeur: int  # the true count: never shown as such (see ``visible``)
     masque: str | None = None
+    seuil: int = 1  # the band width of ``publie`` (1: exact)
 
     def texte(self, seuil: int) -> str:
         if self.masque == PRIMAIRE:
             return f"< {seuil}"
         if self.masque == COMPLEMENTAIRE:
             return "secret"
-        return f"{self.valeur:,}".replace(",", "\u202f")
+        return f"{self.visible:,}".replace(",", "\u202f")
 
     @property
     def visible(self) -> int | None:
-        return None if self.masque else self.valeur
+        return None if self.masque else publie(self.valeur, self.seuil)
 
 
 @dataclass
@@ -291,10 +304,7 @@ class Tableau:
 
     def part(self, i: int) -> float | None:
         """Row i's share of the grand total, in %, unless either is hidden."""
-        ligne, total = self.cellules[i][-1], self.total
-        if ligne.visible is None or not total.visible:
-            return None
-        return 100 * ligne.valeur / total.valeur
+        return part(self.cellules[i][-1], self.total)
 
     def en_dict(self) -> dict:
         return {
@@ -327,6 +337,14 @@ class Tableau:
         }
 
 
+def part(c: Cellule | None, total: Cellule) -> float | None:
+    """A share in %, of the published numbers (exact ones would give the
+    true counts back), unless either is hidden."""
+    if c is None or c.visible is None or not total.visible:
+        return None
+    return 100 * c.visible / total.visible
+
+
 def tableau(
     cle: str,
     titre: str,
@@ -349,7 +367,7 @@ def tableau(
         entete,
         lignes,
         colonnes,
-        [[Cellule(v) for v in r] for r in cellules],
+        [[Cellule(v, seuil=seuil) for v in r] for r in cellules],
         seuil,
     )
     proteger(t)
@@ -462,9 +480,9 @@ class Remplissage:
     prises: Cellule
 
     def taux(self) -> float | None:
-        if self.prises.masque or not self.financees:
+        if self.prises.visible is None or not self.financees:
             return None
-        return 100 * self.prises.valeur / self.financees
+        return 100 * self.prises.visible / self.financees
 
 
 @dataclass
@@ -817,7 +835,7 @@ def _delais(cases: dict[str, tuple[int, float]], seuil: int) -> Delais:
             i = int(cle)
             mediane = BORNES_DELAI[i] / 24 if i < len(BORNES_DELAI) else None
             break
-    return Delais(nombre, moyenne, mediane, masque=nombre < seuil)
+    return Delais(publie(nombre, seuil), moyenne, mediane, masque=nombre < seuil)
 
 
 def _remplissage(
@@ -1049,12 +1067,6 @@ def comparer(
 def _lignes_comparees(sexes, etapes, comptes, bilan, sorties, seuil):
     personnes, suivies, sortis = sexes[-1], etapes[0], etapes[1]
     b = bilan or Bilan(0, "", "")
-
-    def part(c: Cellule | None, total: Cellule) -> float | None:
-        if c is None or c.visible is None or not total.visible:
-            return None
-        return 100 * c.valeur / total.valeur
-
     lignes = [LigneComparee(PERSONNES, "", personnes, None, b.personnes, None)]
     for j, (sexe, _) in enumerate(COLONNES_SEXE):
         if sexe == "non-renseigne" and not (sexes[j].valeur or sexe in b.sexes):

@@ -168,10 +168,11 @@ def test_un_petit_nombre_est_masque_sur_la_page_le_csv_et_l_api(app_p):
         colonne = [r[j] for r in lignes]
         if colonne[-1] is not None:
             assert sum(v is None for v in colonne[:-1]) != 1
-    assert lignes[-1][-1] == 44  # the grand total stays
+    assert lignes[-1][-1] == 40  # the grand total stays, by bands of 5 (44)
 
     page = texte(departement.get("/pro/pilotage"))
     assert "< 5" in page
+    assert "donnés par tranches de 5 : « 10 » veut dire de 10 à 14" in page
     origines = lire_csv(departement.get("/pro/pilotage/origines.csv"))
     [ligne] = [r for r in origines if r[0] == "Un référent"]
     assert ligne[1] == "< 5" and "3" not in ligne
@@ -394,10 +395,10 @@ def test_un_filtre_faux_est_dit_en_francais_et_les_autres_restent(app_p):
     assert "Lieu introuvable : « Zzzzzz »" in texte(inconnu)
 
 
-def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_p):
+def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_1):
     from datetime import UTC, datetime
 
-    with Session(app_p.extensions["db"]) as db:
+    with Session(app_1.extensions["db"]) as db:
         for _ in range(6):
             demande(
                 db,
@@ -413,7 +414,7 @@ def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_p):
                 commune_code="61006",
             )
         db.commit()
-    departement = se_connecter(app_p.test_client(), "departement")
+    departement = se_connecter(app_1.test_client(), "departement")
 
     def total(**filtres):
         api = departement.get("/api/v1/pilotage", query_string=filtres).get_json()
@@ -472,3 +473,119 @@ def test_l_api_suit_son_document_openapi(app_p):
         "erreur": "Connexion nécessaire (espace professionnel).",
         "statut": 401,
     }
+
+
+def possibles(vue: str, autres: list[str], seuil: int, bande: int) -> list[int]:
+    """What a reader deduces of a small group (1 to seuil-1 people) from one
+    view minus neighbouring ones, each published number read as the band it
+    stands for (README: threshold 5, « 10 » is 10 to 14), « < 5 » as 1 to 4,
+    0 as 0. Written apart from the code it checks."""
+
+    def lire(texte: str) -> tuple[int, int]:
+        if texte == f"< {seuil}":
+            return 1, seuil - 1
+        n = int(texte.replace(FINE, ""))
+        return (0, 0) if n == 0 else (n, n + bande - 1)
+
+    bas, haut = lire(vue)
+    for autre in autres:
+        b, h = lire(autre)
+        bas, haut = bas - h, haut - b
+    return [n for n in range(1, seuil) if bas <= n <= haut]
+
+
+# Three neighbouring views that differ by the same 3 people (garage, March,
+# Alençon) from 12 others (bikes, February, Condé-sur-Sarthe, in the same
+# intercommunalité): each difference would give them back.
+ATTAQUES = {
+    "thème A + B moins thème A": (
+        {},
+        [{"thematique": "mobilite--acceder-a-un-vehicule"}],
+        {"thematique": "mobilite--entretenir-reparer-son-vehicule"},
+    ),
+    "une période moins la même sans son dernier mois": (
+        {"du": "2026-02", "au": "2026-03"},
+        [{"du": "2026-02", "au": "2026-02"}],
+        {"du": "2026-03", "au": "2026-03"},
+    ),
+    "l'intercommunalité moins ses autres communes": (
+        {"territoire": "246100663"},
+        [{"territoire": "Condé-sur-Sarthe"}],
+        {"territoire": "Alençon"},
+    ),
+}
+
+
+@pytest.mark.parametrize("attaque", ATTAQUES)
+def test_deux_filtres_voisins_ne_redonnent_pas_un_petit_groupe(
+    attaque, creer_app_prescription
+):
+    from datetime import UTC, datetime
+
+    vue, voisines, cachee = ATTAQUES[attaque]
+    # Two apps on one database: every count exact (threshold 1), and as
+    # published (threshold 5).
+    exacte, protegee = (
+        creer_app_prescription(PILOTAGE_SEUIL=1),
+        creer_app_prescription(),
+    )
+    with Session(protegee.extensions["db"]) as db:
+        for i in range(12):
+            demande(
+                db,
+                "velos-alencon",
+                le=datetime(2026, 2, 10, tzinfo=UTC),
+                commune_code="61117",
+                sexe=("femme", "homme")[i % 2],
+            )
+        for _ in range(3):
+            demande(
+                db,
+                "garage-evry",
+                structure="garage-essonne",
+                le=datetime(2026, 3, 10, tzinfo=UTC),
+                commune_code="61001",
+                sexe="femme",
+            )
+        db.commit()
+
+    def publie(app) -> tuple[str, list[str], str]:
+        departement = se_connecter(app.test_client(), "departement")
+
+        def total(filtres: dict) -> str:
+            filtres = {"du": "2026-01", "au": "2026-12", **filtres}
+            api = departement.get("/api/v1/pilotage", query_string=filtres)
+            assert api.status_code == 200, api.get_json()
+            [ligne] = [
+                r
+                for r in api.get_json()["tableaux"]["origines"]["lignes"]
+                if r["cle"] == "total"
+            ]
+            return ligne["cellules"][-1]["affichage"]
+
+        return total(vue), [total(v) for v in voisines], total(cachee)
+
+    # Exact counts: the subtraction gives the 3 back.
+    vue_, voisines_, cachee_ = publie(exacte)
+    assert (vue_, voisines_, cachee_) == ("15", ["12"], "3")
+    assert possibles(vue_, voisines_, seuil=5, bande=1) == [3]
+
+    # As published: the group's own view says « < 5 », and the two
+    # neighbours, 15 and 12, read « 15 » and « 10 »: 1 to 4 all fit.
+    vue_, voisines_, cachee_ = publie(protegee)
+    assert cachee_ == "< 5"
+    assert (vue_, voisines_) == ("15", ["10"])
+    assert possibles(vue_, voisines_, seuil=5, bande=5) == [1, 2, 3, 4]
+
+
+def test_aucune_difference_de_deux_nombres_publies_ne_fixe_un_petit_groupe():
+    """Whatever the sizes: a view, and its neighbour without the group."""
+    from prescription.pilotage import publie as publier
+
+    def texte(n: int) -> str:
+        return "< 5" if 0 < n < 5 else str(publier(n, 5))
+
+    for autres in range(0, 60):
+        for groupe in range(1, 5):
+            trouves = possibles(texte(autres + groupe), [texte(autres)], 5, 5)
+            assert groupe in trouves and len(trouves) >= 2, (autres, groupe)
