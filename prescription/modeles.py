@@ -249,6 +249,19 @@ class ResultatHistorique(SQLModel, table=True):
     importe_le: datetime
 
 
+# The key of a summary row (see ComptePilotage).
+COLONNES_COMPTE = (
+    "mois",
+    "fiche_id",
+    "session",
+    "structure",
+    "territoire",
+    "dimension",
+    "valeur",
+    "sexe",
+)
+
+
 class ComptePilotage(SQLModel, table=True):
     """Counts of requests kept current in the same transaction as each change.
 
@@ -265,17 +278,7 @@ class ComptePilotage(SQLModel, table=True):
 
     __tablename__ = "pilotage_comptes"
     __table_args__ = (
-        UniqueConstraint(
-            "mois",
-            "fiche_id",
-            "session",
-            "structure",
-            "territoire",
-            "dimension",
-            "valeur",
-            "sexe",
-            name="uq_pilotage_comptes",
-        ),
+        UniqueConstraint(*COLONNES_COMPTE, name="uq_pilotage_comptes"),
         # The page reads the "*" rows (all actions, or one structure's), or
         # the rows of the chosen actions, for one territory; places taken
         # read one dimension.

@@ -30,6 +30,7 @@ from catalogue.fiche import Fiche
 from catalogue.territoires import referentiel
 from prescription.demandes import SEXES, TRANCHES_AGE, capacite
 from prescription.modeles import (
+    COLONNES_COMPTE,
     ORIGINES,
     Beneficiaire,
     ComptePilotage,
@@ -1064,6 +1065,41 @@ def comparer(
     return Comparaison(reference, resultat, r.seuil)
 
 
+def _detail(indicateur, libelles, comptes, total, publies, parts, seuil):
+    """One line per key of ``libelles``: this period's count, protected as a
+    one-column table whose total is ``total``, beside the published one."""
+    t = tableau(
+        indicateur,
+        "",
+        "",
+        [(c, c) for c in libelles],
+        [("n", "")],
+        {(c, "n"): comptes[c] for c in libelles},
+        seuil,
+    )
+    return [
+        LigneComparee(
+            indicateur,
+            libelle,
+            t.cellules[i][0],
+            part(t.cellules[i][0], total),
+            publies.get(c),
+            parts.get(c),
+        )
+        for i, (c, libelle) in enumerate(libelles.items())
+    ]
+
+
+def lignes_publiees(b: "Bilan", sorties: Sorties) -> list[LigneComparee]:
+    """One published year's lines alone, as in the comparison."""
+    zero = [Cellule(0)] * (len(COLONNES_SEXE) + 1)
+    return [
+        x
+        for x in _lignes_comparees(zero, zero, {}, b, sorties, SEUIL_DEFAUT)
+        if x.publie is not None
+    ]
+
+
 def _lignes_comparees(sexes, etapes, comptes, bilan, sorties, seuil):
     personnes, suivies, sortis = sexes[-1], etapes[0], etapes[1]
     b = bilan or Bilan(0, "", "")
@@ -1092,53 +1128,30 @@ def _lignes_comparees(sexes, etapes, comptes, bilan, sorties, seuil):
         if d == "sortie":
             par_type[v] = par_type.get(v, 0) + n
     types = [t for t in sorties.libelles if t in par_type]
-    t_types = tableau(
-        "types",
-        "",
-        "",
-        [(t, t) for t in types],
-        [("n", "")],
-        {(t, "n"): par_type[t] for t in types},
+    lignes += _detail(
+        SORTIES_TYPE,
+        {t: sorties.libelles[t] for t in types},
+        par_type,
+        sortis,
+        b.sorties,
+        {t: b.part_sortie(t) for t in b.sorties},
         seuil,
     )
-    for i, t in enumerate(types):
-        lignes.append(
-            LigneComparee(
-                SORTIES_TYPE,
-                sorties.libelles[t],
-                t_types.cellules[i][0],
-                part(t_types.cellules[i][0], sortis),
-                b.sorties.get(t),
-                b.part_sortie(t) if t in b.sorties else None,
-            )
-        )
     if types:
         publiees = b.categories(sorties)
         total_publie = sum(b.sorties.values())
         par_categorie: dict[str, int] = defaultdict(int)
         for t in types:
             par_categorie[sorties.categorie[t]] += par_type[t]
-        categories = [c for c in CATEGORIES if c in par_categorie]
-        t_cat = tableau(
-            "categories",
-            "",
-            "",
-            [(c, c) for c in categories],
-            [("n", "")],
-            {(c, "n"): par_categorie[c] for c in categories},
+        lignes += _detail(
+            SORTIES_CATEGORIE,
+            {c: t for c, t in CATEGORIES.items() if c in par_categorie},
+            par_categorie,
+            sortis,
+            publiees,
+            {c: 100 * n / total_publie for c, n in publiees.items()},
             seuil,
         )
-        for i, c in enumerate(categories):
-            lignes.append(
-                LigneComparee(
-                    SORTIES_CATEGORIE,
-                    CATEGORIES[c],
-                    t_cat.cellules[i][0],
-                    part(t_cat.cellules[i][0], sortis),
-                    publiees.get(c),
-                    100 * publiees[c] / total_publie if c in publiees else None,
-                )
-            )
     lignes.append(LigneComparee(SUIVIES, "", suivies, None, b.encore_suivies, None))
     return lignes
 
@@ -1274,16 +1287,6 @@ def _oublier_les_ecarts(session) -> None:
 
 
 TOUTES = "*"
-COLONNES_COMPTE = (
-    "mois",
-    "fiche_id",
-    "session",
-    "structure",
-    "territoire",
-    "dimension",
-    "valeur",
-    "sexe",
-)
 
 
 def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> int:

@@ -534,30 +534,8 @@ def lignes_csv(
 
 def lignes_bilan(b: pilotage.Bilan, s: pilotage.Sorties):
     """(indicator, value, count, share %) of one year's results, as shown."""
-    from prescription.demandes import SEXES
-
-    if b.personnes is not None:
-        yield "Personnes accompagnées", "", b.personnes, None
-    for sexe, n in b.sexes.items():
-        yield "Personnes accompagnées", SEXES.get(sexe, sexe), n, b.part_sexe(sexe)
-    total_ages = sum(b.ages.values())
-    for age, n in b.ages.items():
-        yield "Tranche d'âge", age, n, 100 * n / total_ages if total_ages else None
-    if b.total_sorties is not None:
-        yield "Personnes sorties", "", b.total_sorties, None
-    for type_, n in b.sorties.items():
-        yield "Sorties", s.libelles.get(type_, type_), n, b.part_sortie(type_)
-    if b.sorties:
-        total = sum(b.sorties.values())
-        for categorie, n in b.categories(s).items():
-            yield (
-                "Sorties (classement du département)",
-                pilotage.CATEGORIES[categorie],
-                n,
-                100 * n / total,
-            )
-    if b.encore_suivies is not None:
-        yield "Toujours suivies en fin d'année", "", b.encore_suivies, None
+    for x in pilotage.lignes_publiees(b, s):
+        yield x.indicateur, x.detail, x.publie, x.part_publiee
 
 
 EXPORTS = (
