@@ -248,12 +248,12 @@ def calculer(f: Filtres) -> Pilotage:
     )
 
 
-def comparer(r: Pilotage, f: Filtres, du: str) -> pilotage.Comparaison:
+def comparer(r: Pilotage, f: Filtres, du: str, bilans=None) -> pilotage.Comparaison:
     """Each action's results this period beside its last published year."""
     catalogue = current_app.extensions["catalogue"]
     return pilotage.comparer(
         r,
-        pilotage.historique(db(), portee()),
+        pilotage.historique(db(), portee()) if bilans is None else bilans,
         int(du[:4]),
         f,
         catalogue.fiches,
@@ -388,7 +388,7 @@ def page():
         },
         tendance=courbe(resultats.tableaux["mois"]),
         bilans=bilans,
-        comparaison=comparer(resultats, f, du),
+        comparaison=comparer(resultats, f, du, bilans),
         options=_options(),
         departement=droits().departement,
         args={n: v for n, v in request.args.items() if n in PARAMETRES},
@@ -430,9 +430,7 @@ def lignes_csv(
         for i, ((_, libelle), rangee) in enumerate(
             zip(t.lignes_affichees(), t.cellules, strict=True)
         ):
-            valeurs = [
-                c.visible if c.visible is not None else c.texte(t.seuil) for c in rangee
-            ]
+            valeurs = [_texte_cellule(c, t.seuil) for c in rangee]
             extra = [_nombre(t.part(i))] if part else []
             lignes.append([libelle, *valeurs, *extra])
         return lignes
@@ -453,9 +451,7 @@ def lignes_csv(
                 [
                     x.libelle,
                     _nombre(x.financees, 0),
-                    x.prises.visible
-                    if x.prises.visible is not None
-                    else x.prises.texte(r.seuil),
+                    _texte_cellule(x.prises, r.seuil),
                     _nombre(x.taux()),
                 ]
             )
@@ -710,7 +706,8 @@ def api():
         return erreur_json(400, next(iter(erreurs.values())))
     r = calculer(f)
     catalogue = current_app.extensions["catalogue"]
-    comparaison = comparer(r, f, du)
+    bilans = pilotage.historique(db(), portee())
+    comparaison = comparer(r, f, du, bilans)
     corps = {
         "periode": {"du": du, "au": au},
         "seuil": r.seuil,
@@ -781,7 +778,7 @@ def api():
                 "categories_sorties": b.categories(sorties()),
                 "encore_suivies": b.encore_suivies,
             }
-            for b in pilotage.historique(db(), portee())
+            for b in bilans
         ],
     }
     return PilotageJson.model_validate(corps).model_dump(mode="json")
