@@ -478,9 +478,9 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
     with moteur.begin() as cnx:
         cnx.execute(
             text(
-                "INSERT INTO beneficiaires (id, prenom, nom, sexe, tranche_age) "
-                "VALUES (1, 'P', 'N', 'femme', '26-44'), (2, 'Q', 'M', 'homme', "
-                "'non-renseigne')"
+                "INSERT INTO beneficiaires (id, prenom, nom, sexe, tranche_age, "
+                "commune_code) VALUES (1, 'P', 'N', 'femme', '26-44', '61001'), "
+                "(2, 'Q', 'M', 'homme', 'non-renseigne', '91228')"
             )
         )
         cnx.execute(
@@ -507,4 +507,12 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
     assert ligne(r.tableaux["origines"], "referent") == [1, 0, 0, 1]
     assert ligne(r.tableaux["origines"], "auto-prescription") == [0, 1, 0, 1]
     assert [cle for cle, _ in r.mois] == ["2026-02"]
+    # Counted where each person lives too: the Orne has the first one.
+    orne = Filtres(debut=f.debut, fin=f.fin, territoire="61")
+    with Session(moteur) as db:
+        r = pilotage.calculer(
+            db, orne, lire_sorties(), app_p.extensions["catalogue"].fiches, 1
+        )
+    assert r.source == "resume"
+    assert ligne(r.tableaux["origines"], "total") == [1, 0, 0, 1]
     moteur.dispose()
