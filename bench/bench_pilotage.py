@@ -216,6 +216,9 @@ def banc(base: str, url: str, n: int, rendus: int, catalogue, dossier: Path):
             "SEARCH_PATH": str(dossier / f"index-{base}-{n}"),
         }
     )
+    # Last years' results beside this period, as a département has them.
+    resultats = ROOT / "tests/fixtures/pilotage/resultats.csv"
+    app.test_cli_runner().invoke(args=["pilotage", "importer", str(resultats)])
     client = app.test_client()
     poster(client, "/connexion/demo", {"role": "departement"})
     for nom, adresse in PAGES.items():

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import case, event, func, inspect
+from sqlalchemy import and_, case, event, func, inspect, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
@@ -718,7 +718,13 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     cles = (C.fiche_id, C.session, C.dimension, C.valeur, C.sexe)
     for fiche_id, session, dimension, valeur, sexe, n in db.exec(
         select(*cles, nombre)
-        .where(*detail, C.dimension.in_(("etape", "sortie")))
+        .where(
+            *detail,
+            or_(
+                and_(C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE)),
+                C.dimension == "sortie",
+            ),
+        )
         .group_by(*cles)
     ):
         if n:
@@ -961,10 +967,10 @@ def comparer(
 ) -> Comparaison:
     """Each action's results this period beside its published ones.
 
-    Actions with results this period or a published year; whole structures
-    when their results were published for the whole structure (and no
-    catalogue filter narrows the actions). This period's counts go through
-    the same protection as every table, per level (actions, structures).
+    The actions with a published year, and whole structures when their
+    results were published for the whole structure (unless a catalogue
+    filter narrows the actions). This period's counts go through the same
+    protection as every table, per level (actions, structures).
     """
     reference = annee_de_reference(bilans, annee)
     publies = {(b.structure, b.fiche_id): b for b in bilans if b.annee == reference}
@@ -973,8 +979,7 @@ def comparer(
         cle = (dimension, valeur, sexe if sexe in SEXES else "non-renseigne")
         par[fiche_id][cle] = par[fiche_id].get(cle, 0) + n
     fiches_ = sorted(
-        {f for f in par if f in fiches}
-        | {
+        {
             f
             for s_, f in publies
             if f in fiches and (filtres.fiches is None or f in filtres.fiches)
