@@ -5,7 +5,9 @@ Every figure is a GROUP BY over indexed columns (``cree_le``, ``fiche_id``,
 into Python, only their counts. Tables then go through small-group
 suppression (``proteger``) before anybody sees them: a count under the
 threshold shows as « < 5 », and enough other cells are hidden with it that
-no row or column total gives it back.
+no row or column total gives it back; the others are published by bands as
+wide as the threshold (``publie``), so that two neighbouring filters cannot
+be subtracted into a small group.
 
 Exits are classified through the département's own data file
 (``data/pilotage/sorties.yaml``); last years' published results come from a
