@@ -718,19 +718,23 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
         if n:
             comptes.mois[mois] = int(n)
     cles = (C.fiche_id, C.session, C.dimension, C.valeur, C.sexe)
-    for fiche_id, session, dimension, valeur, sexe, n in db.exec(
+    # Chosen actions: their own rows (index by action) are the few to read;
+    # « || '' » keeps the planner off the dimension index, which holds every
+    # action's rows.
+    dimension = C.dimension if f.fiches is None else C.dimension + ""
+    for fiche_id, session, dimension_, valeur, sexe, n in db.exec(
         select(*cles, nombre)
         .where(
             *detail,
             or_(
-                and_(C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE)),
-                C.dimension == "sortie",
+                and_(dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE)),
+                dimension == "sortie",
             ),
         )
         .group_by(*cles)
     ):
         if n:
-            _par_action(comptes, fiche_id, session, dimension, valeur, sexe, int(n))
+            _par_action(comptes, fiche_id, session, dimension_, valeur, sexe, int(n))
     return comptes
 
 
