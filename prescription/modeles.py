@@ -137,7 +137,8 @@ class Prescription(SQLModel, table=True):
     session: str = Field(default="", max_length=10)
     # The catalogue structure running the fiche, copied for permission checks.
     structure_catalogue: str = Field(index=True, max_length=100)
-    beneficiaire_id: int = Field(foreign_key="beneficiaires.id")
+    # Indexed: one commune's requests are found from its people.
+    beneficiaire_id: int = Field(foreign_key="beneficiaires.id", index=True)
     origine: str = Field(max_length=30)
     statut: str = Field(index=True, max_length=30)
     motif: str = Field(default="", max_length=2000)
@@ -263,26 +264,43 @@ class ResultatHistorique(SQLModel, table=True):
     importe_le: datetime
 
 
+# The key of a summary row (see ComptePilotage).
+COLONNES_COMPTE = (
+    "mois",
+    "fiche_id",
+    "session",
+    "structure",
+    "territoire",
+    "dimension",
+    "valeur",
+    "sexe",
+)
+
+
 class ComptePilotage(SQLModel, table=True):
     """Counts of requests kept current in the same transaction as each change.
 
-    One row per (creation month, action, session, dimension, value, sex),
-    plus the same summed over a structure's actions (``fiche_id`` "*") and
-    over every action (``fiche_id`` and ``structure`` "*"): the pilotage
-    page sums these few rows instead of counting every request.
-    ``dimension``: origine, etape (the status), refus, sortie, age, delai
-    (value: a bucket of the time to the first answer; ``somme`` its seconds).
+    One row per (creation month, action, session, territory, dimension,
+    value, sex), plus the same summed over a structure's actions
+    (``fiche_id`` "*") and over every action (``fiche_id`` and ``structure``
+    "*"): the pilotage page sums these few rows instead of counting every
+    request. ``territoire``: "*" (everybody), or where the person lives: the
+    EPCI and the département of their commune (each request counts under
+    "*" and both). ``dimension``: origine, etape (the status), refus,
+    sortie, age, delai (value: a bucket of the time to the first answer;
+    ``somme`` its seconds).
     """
 
     __tablename__ = "pilotage_comptes"
     __table_args__ = (
-        UniqueConstraint(
-            "mois", "fiche_id", "session", "structure", "dimension", "valeur", "sexe"
-        ),
+        UniqueConstraint(*COLONNES_COMPTE, name="uq_pilotage_comptes"),
         # The page reads the "*" rows (all actions, or one structure's), or
-        # the rows of the chosen actions; places taken read one dimension.
-        Index("ix_pilotage_comptes_lecture", "fiche_id", "structure", "mois"),
-        Index("ix_pilotage_comptes_dimension", "dimension", "mois"),
+        # the rows of the chosen actions, for one territory; places taken
+        # read one dimension.
+        Index(
+            "ix_pilotage_comptes_lecture", "fiche_id", "territoire", "structure", "mois"
+        ),
+        Index("ix_pilotage_comptes_dimension", "territoire", "dimension", "mois"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -290,6 +308,7 @@ class ComptePilotage(SQLModel, table=True):
     fiche_id: str = Field(max_length=100)
     session: str = Field(default="", max_length=10)
     structure: str = Field(max_length=100)
+    territoire: str = Field(default="*", max_length=10)
     dimension: str = Field(max_length=10)
     valeur: str = Field(default="", max_length=40)
     sexe: str = Field(default="", max_length=20)

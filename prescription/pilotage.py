@@ -5,7 +5,9 @@ Every figure is a GROUP BY over indexed columns (``cree_le``, ``fiche_id``,
 into Python, only their counts. Tables then go through small-group
 suppression (``proteger``) before anybody sees them: a count under the
 threshold shows as « < 5 », and enough other cells are hidden with it that
-no row or column total gives it back.
+no row or column total gives it back; the others are published by bands as
+wide as the threshold (``publie``), so that two neighbouring filters cannot
+be subtracted into a small group.
 
 Exits are classified through the département's own data file
 (``data/pilotage/sorties.yaml``); last years' published results come from a
@@ -20,15 +22,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
-from sqlalchemy import case, event, func, inspect
+from sqlalchemy import and_, case, event, func, inspect, or_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, delete, select
 
 from catalogue.fiche import Fiche
+from catalogue.territoires import referentiel
 from prescription.demandes import SEXES, TRANCHES_AGE, capacite
 from prescription.modeles import (
+    COLONNES_COMPTE,
     ORIGINES,
     Beneficiaire,
     ComptePilotage,
@@ -146,9 +150,42 @@ class Filtres:
 
     debut: datetime | None = None  # included
     fin: datetime | None = None  # excluded
-    communes: tuple[str, ...] | None = None  # the person's commune (INSEE)
+    # Where the person lives: a commune, EPCI or département code (INSEE).
+    territoire: str | None = None
     fiches: tuple[str, ...] | None = None
     structures: tuple[str, ...] | None = None  # a prestataire's own
+
+
+def territoires_de(commune: str | None) -> tuple[str, ...]:
+    """The summary's territory codes a person living there counts under,
+    besides "*": the commune's EPCI and département (as the referentiel has
+    them). A commune itself is counted from the requests (its index finds
+    its few people): commune rows would outnumber the requests."""
+    c = referentiel().communes.get(commune or "")
+    if c is None:
+        return ()
+    return tuple(x for x in (c.epci, c.departement) if x)
+
+
+def dans_le_resume(territoire: str | None) -> bool:
+    """Whether the summary counts this territory (everybody, an EPCI, a
+    département) or its requests must be (a commune)."""
+    lieux = referentiel().lieux
+    return (
+        territoire is None
+        or territoire in lieux.communes_de_l_epci
+        or territoire in lieux.communes_du_departement
+    )
+
+
+def communes_du_territoire(code: str) -> tuple[str, ...]:
+    """The communes of a territory code (a commune is its own)."""
+    lieux = referentiel().lieux
+    if code in lieux.communes_de_l_epci:
+        return tuple(c.code_insee for c in lieux.communes_de_l_epci[code])
+    if code in lieux.communes_du_departement:
+        return tuple(c.code_insee for c in lieux.communes_du_departement[code])
+    return (code,)
 
 
 def fiches_retenues(
@@ -182,8 +219,10 @@ def _filtrer(requete, f: Filtres):
         requete = requete.where(Prescription.fiche_id.in_(f.fiches))
     if f.structures is not None:
         requete = requete.where(Prescription.structure_catalogue.in_(f.structures))
-    if f.communes is not None:
-        requete = requete.where(Beneficiaire.commune_code.in_(f.communes))
+    if f.territoire is not None:
+        requete = requete.where(
+            Beneficiaire.commune_code.in_(communes_du_territoire(f.territoire))
+        )
     return requete
 
 
@@ -209,21 +248,34 @@ PRIMAIRE = "primaire"  # under the threshold
 COMPLEMENTAIRE = "complementaire"  # hidden so the other cannot be recomputed
 
 
+def publie(n: int, seuil: int) -> int:
+    """A count as published: by bands as wide as the threshold, each shown
+    by its lower bound (threshold 5: 5 to 9 reads « 5 », 10 to 14 « 10 »).
+
+    So no two published views can be subtracted into a small group: a
+    group of 1 to seuil-1 people moves a count by at most one band, and
+    either difference (0, or one band) fits every size from 1 to seuil-1.
+    0 stays 0; 1 to seuil-1 never reach here (« < 5 »).
+    """
+    return n - n % seuil if n >= seuil else n
+
+
 @dataclass
 class Cellule:
-    valeur: int
+    valeur: int  # the true count: never shown as such (see ``visible``)
     masque: str | None = None
+    seuil: int = 1  # the band width of ``publie`` (1: exact)
 
     def texte(self, seuil: int) -> str:
         if self.masque == PRIMAIRE:
             return f"< {seuil}"
         if self.masque == COMPLEMENTAIRE:
             return "secret"
-        return f"{self.valeur:,}".replace(",", "\u202f")
+        return f"{self.visible:,}".replace(",", "\u202f")
 
     @property
     def visible(self) -> int | None:
-        return None if self.masque else self.valeur
+        return None if self.masque else publie(self.valeur, self.seuil)
 
 
 @dataclass
@@ -255,10 +307,7 @@ class Tableau:
 
     def part(self, i: int) -> float | None:
         """Row i's share of the grand total, in %, unless either is hidden."""
-        ligne, total = self.cellules[i][-1], self.total
-        if ligne.visible is None or not total.visible:
-            return None
-        return 100 * ligne.valeur / total.valeur
+        return part(self.cellules[i][-1], self.total)
 
     def en_dict(self) -> dict:
         return {
@@ -291,6 +340,14 @@ class Tableau:
         }
 
 
+def part(c: Cellule | None, total: Cellule) -> float | None:
+    """A share in %, of the published numbers (exact ones would give the
+    true counts back), unless either is hidden."""
+    if c is None or c.visible is None or not total.visible:
+        return None
+    return 100 * c.visible / total.visible
+
+
 def tableau(
     cle: str,
     titre: str,
@@ -313,7 +370,7 @@ def tableau(
         entete,
         lignes,
         colonnes,
-        [[Cellule(v) for v in r] for r in cellules],
+        [[Cellule(v, seuil=seuil) for v in r] for r in cellules],
         seuil,
     )
     proteger(t)
@@ -426,9 +483,9 @@ class Remplissage:
     prises: Cellule
 
     def taux(self) -> float | None:
-        if self.prises.masque or not self.financees:
+        if self.prises.visible is None or not self.financees:
             return None
-        return 100 * self.prises.valeur / self.financees
+        return 100 * self.prises.visible / self.financees
 
 
 @dataclass
@@ -441,6 +498,10 @@ class Pilotage:
     remplissage_structures: list[Remplissage] = field(default_factory=list)
     # "resume" (the summary table) or "demandes" (counted request by request).
     source: str = "resume"
+    # Raw counts per action, never shown as such: ``comparer`` protects them.
+    resultats: dict[tuple[str, str, str, str], int] = field(
+        default_factory=dict, repr=False
+    )
 
 
 @dataclass
@@ -451,6 +512,8 @@ class Comptes:
     par: dict[tuple[str, str, str], int] = field(default_factory=dict)
     mois: dict[str, int] = field(default_factory=dict)
     prises: dict[tuple[str, str], int] = field(default_factory=dict)
+    # (fiche, "etape" or "sortie", value, sex) -> count: each action's results.
+    resultats: dict[tuple[str, str, str, str], int] = field(default_factory=dict)
     # delay bucket -> (answers, seconds)
     delais: dict[str, tuple[int, float]] = field(default_factory=dict)
 
@@ -515,13 +578,17 @@ def calculer(
 ) -> Pilotage:
     """Every figure of the page for these filters, protected.
 
-    Whole months with no territory: the summary table (a few thousand rows
-    whatever the number of requests). A territory: the requests of the
-    people living there, found by the commune index.
+    Whole months, everybody or the people of an EPCI or a département: the
+    summary table (a few thousand rows whatever the number of requests).
+    Other bounds, or one commune's people: the requests themselves, counted
+    in the database (a commune's are found by its index).
     """
     if source is None:
-        resume = filtres.communes is None and _au_mois(filtres.debut)
-        source = "resume" if resume and _au_mois(filtres.fin) else "demandes"
+        au_mois = _au_mois(filtres.debut) and _au_mois(filtres.fin)
+        resume = au_mois and dans_le_resume(filtres.territoire)
+        source = "resume" if resume else "demandes"
+    elif source == "resume" and not dans_le_resume(filtres.territoire):
+        raise ValueError(f"Le résumé ne compte pas le territoire {filtres.territoire}.")
     comptes = (
         _depuis_resume(db, filtres)
         if source == "resume"
@@ -610,20 +677,22 @@ def calculer(
         remplissage_fiches=fiches_t,
         remplissage_structures=structures_t,
         source=source,
+        resultats=comptes.resultats,
     )
 
 
 def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     C = ComptePilotage
-    periode = []
+    periode = [C.territoire == (f.territoire or TOUTES)]
     if f.debut is not None:
         periode.append(C.mois >= f.debut.strftime("%Y-%m"))
     if f.fin is not None:
         periode.append(C.mois < f.fin.strftime("%Y-%m"))
     # The actions' own rows, for places taken and for chosen actions.
-    detail = [*periode, C.fiche_id != TOUTES]
     if f.fiches is not None:
-        detail.append(C.fiche_id.in_(f.fiches))
+        detail = [*periode, C.fiche_id.in_(f.fiches)]
+    else:
+        detail = [*periode, C.fiche_id != TOUTES]
     if f.structures is not None:
         detail.append(C.structure.in_(f.structures))
     if f.fiches is not None:
@@ -648,14 +717,35 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     ):
         if n:
             comptes.mois[mois] = int(n)
-    for fiche_id, session, n in db.exec(
-        select(C.fiche_id, C.session, nombre)
-        .where(*detail, C.dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE))
-        .group_by(C.fiche_id, C.session)
+    cles = (C.fiche_id, C.session, C.dimension, C.valeur, C.sexe)
+    # Chosen actions: their own rows (index by action) are the few to read;
+    # « || '' » keeps the planner off the dimension index, which holds every
+    # action's rows.
+    dimension = C.dimension if f.fiches is None else C.dimension + ""
+    for fiche_id, session, dimension_, valeur, sexe, n in db.exec(
+        select(*cles, nombre)
+        .where(
+            *detail,
+            or_(
+                and_(dimension == "etape", C.valeur.in_(PRENNENT_UNE_PLACE)),
+                dimension == "sortie",
+            ),
+        )
+        .group_by(*cles)
     ):
         if n:
-            comptes.prises[(fiche_id, session)] = int(n)
+            _par_action(comptes, fiche_id, session, dimension_, valeur, sexe, int(n))
     return comptes
+
+
+def _par_action(comptes: Comptes, fiche_id, session, dimension, valeur, sexe, n):
+    """Places taken per action and session; results per action."""
+    if dimension == "etape" and valeur in PRENNENT_UNE_PLACE:
+        cle = (fiche_id, session or "")
+        comptes.prises[cle] = comptes.prises.get(cle, 0) + n
+    if dimension == "sortie" or valeur in (ENTREE, SORTIE):
+        cle = (fiche_id, dimension, valeur, sexe)
+        comptes.resultats[cle] = comptes.resultats.get(cle, 0) + n
 
 
 def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
@@ -679,21 +769,26 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
     comptes.par = dict(par)
     mois = _mois(db)
     requete = select(mois, func.count()).select_from(Prescription)
-    if f.communes is not None:
+    if f.territoire is not None:
         requete = _avec_personne(requete)
     comptes.mois = dict(db.exec(_filtrer(requete, f).group_by(mois)).all())
-    requete = select(
-        Prescription.fiche_id, Prescription.session, func.count()
-    ).select_from(Prescription)
-    if f.communes is not None:
-        requete = _avec_personne(requete)
-    requete = _filtrer(requete, f).where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
-    comptes.prises = {
-        (fiche, session): n
-        for fiche, session, n in db.exec(
-            requete.group_by(Prescription.fiche_id, Prescription.session)
-        )
-    }
+    cles = (
+        Prescription.fiche_id,
+        Prescription.session,
+        Prescription.statut,
+        Prescription.type_sortie,
+        Beneficiaire.sexe,
+    )
+    for fiche_id, session, statut, type_sortie, sexe, n in db.exec(
+        _filtrer(_avec_personne(select(*cles, func.count())), f)
+        .where(Prescription.statut.in_(PRENNENT_UNE_PLACE))
+        .group_by(*cles)
+    ):
+        sexe = sexe or "non-renseigne"
+        _par_action(comptes, fiche_id, session, "etape", statut, sexe, n)
+        if statut == SORTIE:
+            sortie = type_sortie or "autre"
+            _par_action(comptes, fiche_id, session, "sortie", sortie, sexe, n)
     delai = _secondes(db, Transition.le, Prescription.cree_le)
     casier = _case_delai_sql(delai)
     requete = (
@@ -704,7 +799,7 @@ def _depuis_demandes(db: Session, f: Filtres) -> Comptes:
             Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
         )
     )
-    if f.communes is not None:
+    if f.territoire is not None:
         requete = _avec_personne(requete)
     comptes.delais = {
         c: (n, float(somme or 0))
@@ -753,7 +848,7 @@ def _delais(cases: dict[str, tuple[int, float]], seuil: int) -> Delais:
             i = int(cle)
             mediane = BORNES_DELAI[i] / 24 if i < len(BORNES_DELAI) else None
             break
-    return Delais(nombre, moyenne, mediane, masque=nombre < seuil)
+    return Delais(publie(nombre, seuil), moyenne, mediane, masque=nombre < seuil)
 
 
 def _remplissage(
@@ -812,6 +907,266 @@ def _remplissage(
     return par_fiche, structures
 
 
+# --- This year beside the last published one ---------------------------------------
+
+
+@dataclass
+class LigneComparee:
+    """One figure of an action: this period's (protected) and the published
+    one of the reference year (as imported)."""
+
+    indicateur: str
+    detail: str
+    cette_annee: Cellule | None  # None: not counted by the portal
+    part_cette_annee: float | None
+    publie: int | None
+    part_publiee: float | None
+
+
+@dataclass
+class UniteComparee:
+    cle: str  # the fiche's id, or "structure:<id>" for a whole structure
+    niveau: str  # "fiche" or "structure"
+    structure: str
+    fiche_id: str  # "" for a whole structure
+    libelle: str
+    lignes: list[LigneComparee]
+
+    def ligne(self, indicateur: str, detail: str = "") -> LigneComparee | None:
+        for x in self.lignes:
+            if (x.indicateur, x.detail) == (indicateur, detail):
+                return x
+        return None
+
+
+@dataclass
+class Comparaison:
+    annee: int | None  # the published year shown beside this period
+    unites: list[UniteComparee]
+    seuil: int = SEUIL_DEFAUT
+
+
+PERSONNES = "Personnes accompagnées"
+TRANCHE_AGE = "Tranche d'âge"
+SORTIES_TOTAL = "Personnes sorties"
+SORTIES_TYPE = "Sorties"
+SORTIES_CATEGORIE = "Sorties (classement du département)"
+SUIVIES = "Toujours suivies"
+
+
+def annee_de_reference(bilans: list["Bilan"], annee: int) -> int | None:
+    """The last published year before this one (else the latest one)."""
+    avant = [b.annee for b in bilans if b.annee < annee]
+    if avant:
+        return max(avant)
+    return max((b.annee for b in bilans), default=None)
+
+
+def comparer(
+    r: Pilotage,
+    bilans: list["Bilan"],
+    annee: int,
+    filtres: Filtres,
+    fiches: dict[str, Fiche],
+    sorties: Sorties,
+    libelles_structures: dict[str, str],
+) -> Comparaison:
+    """Each action's results this period beside its published ones.
+
+    The actions with a published year, and whole structures when their
+    results were published for the whole structure (unless a catalogue
+    filter narrows the actions). This period's counts go through the same
+    protection as every table, per level (actions, structures).
+    """
+    reference = annee_de_reference(bilans, annee)
+    publies = {(b.structure, b.fiche_id): b for b in bilans if b.annee == reference}
+    par: dict[str, dict[tuple[str, str, str], int]] = defaultdict(dict)
+    for (fiche_id, dimension, valeur, sexe), n in r.resultats.items():
+        cle = (dimension, valeur, sexe if sexe in SEXES else "non-renseigne")
+        par[fiche_id][cle] = par[fiche_id].get(cle, 0) + n
+    fiches_ = sorted(
+        {
+            f
+            for s_, f in publies
+            if f in fiches and (filtres.fiches is None or f in filtres.fiches)
+        },
+        key=lambda f: fiches[f].nom,
+    )
+    unites = [
+        (f, "fiche", fiches[f].structure, f, fiches[f].nom, par.get(f, {}))
+        for f in fiches_
+    ]
+    if filtres.fiches is None:
+        structures = sorted(
+            {s_ for s_, f in publies if not f},
+            key=lambda s_: libelles_structures.get(s_, s_),
+        )
+        comptes_structures: dict[str, dict] = defaultdict(dict)
+        for fiche_id, comptes in par.items():
+            structure = fiches[fiche_id].structure if fiche_id in fiches else ""
+            total = comptes_structures[structure]
+            for cle, n in comptes.items():
+                total[cle] = total.get(cle, 0) + n
+        unites += [
+            (
+                f"structure:{s_}",
+                "structure",
+                s_,
+                "",
+                libelles_structures.get(s_, s_),
+                comptes_structures.get(s_, {}),
+            )
+            for s_ in structures
+        ]
+    resultat = []
+    for niveau in ("fiche", "structure"):
+        groupe = [u for u in unites if u[1] == niveau]
+        lignes = [(u[0], u[4]) for u in groupe]
+        t_sexe = tableau(
+            "sexe",
+            "",
+            "",
+            lignes,
+            COLONNES_SEXE,
+            {
+                (u[0], sexe): sum(
+                    n for (d, v, x), n in u[5].items() if d == "etape" and x == sexe
+                )
+                for u in groupe
+                for sexe, _ in COLONNES_SEXE
+            },
+            r.seuil,
+        )
+        t_etape = tableau(
+            "etape",
+            "",
+            "",
+            lignes,
+            [(ENTREE, SUIVIES), (SORTIE, SORTIES_TOTAL)],
+            {
+                (u[0], etape): sum(
+                    n for (d, v, _), n in u[5].items() if d == "etape" and v == etape
+                )
+                for u in groupe
+                for etape in (ENTREE, SORTIE)
+            },
+            r.seuil,
+        )
+        for i, (cle, niveau_, structure, fiche_id, libelle, comptes) in enumerate(
+            groupe
+        ):
+            bilan = publies.get((structure, fiche_id))
+            resultat.append(
+                UniteComparee(
+                    cle,
+                    niveau_,
+                    structure,
+                    fiche_id,
+                    libelle,
+                    _lignes_comparees(
+                        t_sexe.cellules[i],
+                        t_etape.cellules[i],
+                        comptes,
+                        bilan,
+                        sorties,
+                        r.seuil,
+                    ),
+                )
+            )
+    return Comparaison(reference, resultat, r.seuil)
+
+
+def _detail(indicateur, libelles, comptes, total, publies, parts, seuil):
+    """One line per key of ``libelles``: this period's count, protected as a
+    one-column table whose total is ``total``, beside the published one."""
+    t = tableau(
+        indicateur,
+        "",
+        "",
+        [(c, c) for c in libelles],
+        [("n", "")],
+        {(c, "n"): comptes[c] for c in libelles},
+        seuil,
+    )
+    return [
+        LigneComparee(
+            indicateur,
+            libelle,
+            t.cellules[i][0],
+            part(t.cellules[i][0], total),
+            publies.get(c),
+            parts.get(c),
+        )
+        for i, (c, libelle) in enumerate(libelles.items())
+    ]
+
+
+def lignes_publiees(b: "Bilan", sorties: Sorties) -> list[LigneComparee]:
+    """One published year's lines alone, as in the comparison."""
+    zero = [Cellule(0)] * (len(COLONNES_SEXE) + 1)
+    return [
+        x
+        for x in _lignes_comparees(zero, zero, {}, b, sorties, SEUIL_DEFAUT)
+        if x.publie is not None
+    ]
+
+
+def _lignes_comparees(sexes, etapes, comptes, bilan, sorties, seuil):
+    personnes, suivies, sortis = sexes[-1], etapes[0], etapes[1]
+    b = bilan or Bilan(0, "", "")
+    lignes = [LigneComparee(PERSONNES, "", personnes, None, b.personnes, None)]
+    for j, (sexe, _) in enumerate(COLONNES_SEXE):
+        if sexe == "non-renseigne" and not (sexes[j].valeur or sexe in b.sexes):
+            continue
+        lignes.append(
+            LigneComparee(
+                PERSONNES,
+                SEXES.get(sexe, sexe),
+                sexes[j],
+                part(sexes[j], personnes),
+                b.sexes.get(sexe),
+                b.part_sexe(sexe) if sexe in b.sexes else None,
+            )
+        )
+    total_ages = sum(b.ages.values())
+    for age, n in b.ages.items():
+        lignes.append(
+            LigneComparee(TRANCHE_AGE, age, None, None, n, 100 * n / total_ages)
+        )
+    lignes.append(LigneComparee(SORTIES_TOTAL, "", sortis, None, b.total_sorties, None))
+    par_type = {v: 0 for v in b.sorties}
+    for (d, v, _), n in comptes.items():
+        if d == "sortie":
+            par_type[v] = par_type.get(v, 0) + n
+    types = [t for t in sorties.libelles if t in par_type]
+    lignes += _detail(
+        SORTIES_TYPE,
+        {t: sorties.libelles[t] for t in types},
+        par_type,
+        sortis,
+        b.sorties,
+        {t: b.part_sortie(t) for t in b.sorties},
+        seuil,
+    )
+    if types:
+        publiees = b.categories(sorties)
+        total_publie = sum(b.sorties.values())
+        par_categorie: dict[str, int] = defaultdict(int)
+        for t in types:
+            par_categorie[sorties.categorie[t]] += par_type[t]
+        lignes += _detail(
+            SORTIES_CATEGORIE,
+            {c: t for c, t in CATEGORIES.items() if c in par_categorie},
+            par_categorie,
+            sortis,
+            publiees,
+            {c: 100 * n / total_publie for c, n in publiees.items()},
+            seuil,
+        )
+    lignes.append(LigneComparee(SUIVIES, "", suivies, None, b.encore_suivies, None))
+    return lignes
+
+
 # --- The summary table, kept current in each transaction -------------------------
 
 # A first answer leaves a request still waiting for one.
@@ -865,14 +1220,18 @@ def _valeurs(p: Prescription, anciennes: bool = False) -> dict:
     return valeurs
 
 
-def _personne(session, beneficiaire_id) -> tuple[str, str]:
+def _personne(session, beneficiaire_id) -> tuple[str, str, str]:
+    """The person's sex, age bracket and commune ("" when not given)."""
     with session.no_autoflush:
         b = session.get(Beneficiaire, beneficiaire_id) if beneficiaire_id else None
-    return (b.sexe, b.tranche_age) if b else ("non-renseigne", "non-renseigne")
+    if b is None:
+        return "non-renseigne", "non-renseigne", ""
+    return b.sexe, b.tranche_age, b.commune_code or ""
 
 
-def _ecarts_de(session, p_valeurs: dict, sexe: str, age: str, signe: int, ecarts):
-    lieu = _cle_lieu(p_valeurs)
+def _ecarts_de(p_valeurs: dict, personne: tuple[str, str, str], signe: int, ecarts):
+    sexe, age, commune = personne
+    lieu = (*_cle_lieu(p_valeurs), commune)
     for dimension, valeur, sexe_ in _contributions(
         p_valeurs["statut"],
         p_valeurs["motif_refus"],
@@ -891,20 +1250,20 @@ def _noter_les_ecarts(session, _contexte, _instances) -> None:
     ecarts = session.info.setdefault("pilotage_ecarts", {})
     for p in session.new:
         if isinstance(p, Prescription):
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p), personne, +1, ecarts)
     for p in session.dirty:
         if isinstance(p, Prescription) and session.is_modified(p):
             etat = inspect(p)
             if not any(etat.attrs[c].history.deleted for c in CHAMPS_SUIVIS):
                 continue
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
-            _ecarts_de(session, _valeurs(p), sexe, age, +1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p, anciennes=True), personne, -1, ecarts)
+            _ecarts_de(_valeurs(p), personne, +1, ecarts)
     for p in session.deleted:
         if isinstance(p, Prescription):
-            sexe, age = _personne(session, p.beneficiaire_id)
-            _ecarts_de(session, _valeurs(p, anciennes=True), sexe, age, -1, ecarts)
+            personne = _personne(session, p.beneficiaire_id)
+            _ecarts_de(_valeurs(p, anciennes=True), personne, -1, ecarts)
     for signe, objets in ((+1, session.new), (-1, session.deleted)):
         for t in objets:
             if (
@@ -917,7 +1276,8 @@ def _noter_les_ecarts(session, _contexte, _instances) -> None:
                 if p is None:
                     continue
                 secondes = (_utc(t.le) - _utc(p.cree_le)).total_seconds()
-                lieu = _cle_lieu(_valeurs(p, anciennes=signe < 0))
+                commune = _personne(session, p.beneficiaire_id)[2]
+                lieu = (*_cle_lieu(_valeurs(p, anciennes=signe < 0)), commune)
                 ecart = ecarts.setdefault(
                     (*lieu, "delai", case_delai(secondes), ""), [0, 0.0]
                 )
@@ -938,42 +1298,43 @@ def _oublier_les_ecarts(session) -> None:
 
 
 TOUTES = "*"
-COLONNES_COMPTE = (
-    "mois",
-    "fiche_id",
-    "session",
-    "structure",
-    "dimension",
-    "valeur",
-    "sexe",
-)
 
 
-def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
+def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> int:
     """Add these (key -> [count, seconds]) to the summary, in one upsert
-    (a plain insert when the summary was just emptied)."""
-    # Each change also counts in its structure's and in everybody's "*" rows.
+    (a plain insert when the summary was just emptied).
+
+    Keys are (month, fiche, session, structure, the person's commune,
+    dimension, value, sex).
+    """
+    # Each change also counts in its structure's and in everybody's "*" rows,
+    # under "*" and under the person's EPCI and département.
     tous: dict[tuple, list] = {}
-    for (mois, fiche, session, structure, *reste), (n, somme) in ecarts.items():
-        for cle in (
-            (mois, fiche, session, structure, *reste),
-            (mois, TOUTES, "", structure, *reste),
-            (mois, TOUTES, "", TOUTES, *reste),
-        ):
-            total = tous.setdefault(cle, [0, 0.0])
-            total[0] += n
-            total[1] += somme
+    territoires: dict[str, tuple[str, ...]] = {}
+    for cle, (n, somme) in ecarts.items():
+        mois, fiche, session, structure, commune, *reste = cle
+        if commune not in territoires:
+            territoires[commune] = (TOUTES, *territoires_de(commune))
+        for territoire in territoires[commune]:
+            for niveau in (
+                (mois, fiche, session, structure, territoire, *reste),
+                (mois, TOUTES, "", structure, territoire, *reste),
+                (mois, TOUTES, "", TOUTES, territoire, *reste),
+            ):
+                total = tous.setdefault(niveau, [0, 0.0])
+                total[0] += n
+                total[1] += somme
     lignes = [
         {**dict(zip(COLONNES_COMPTE, cle, strict=True)), "nombre": n, "somme": s}
         for cle, (n, s) in sorted(tous.items())
         if n or s
     ]
     if not lignes:
-        return
+        return 0
     table = ComptePilotage.__table__
     if vide:
         connexion.execute(table.insert(), lignes)
-        return
+        return len(lignes)
     inserer = pg_insert if connexion.dialect.name == "postgresql" else sqlite_insert
     for debut in range(0, len(lignes), 2000):
         requete = inserer(table).values(lignes[debut : debut + 2000])
@@ -986,56 +1347,68 @@ def ajouter(connexion, ecarts: dict[tuple, list], vide: bool = False) -> None:
                 },
             )
         )
+    return len(lignes)
 
 
 def recalculer(db: Session) -> int:
-    """Rebuild the summary from the requests (after a bulk load); its rows."""
+    """Rebuild the summary from the requests (after a bulk load, or a new
+    territory referentiel); the rows written.
+
+    Month by month: no two months share a row, and only one month's counts
+    are ever held in memory.
+    """
     db.exec(delete(ComptePilotage))
-    ecarts: dict[tuple, list] = {}
     mois = _mois(db)
+    lignes = 0
+    for cle_mois in sorted(db.exec(select(mois).select_from(Prescription).distinct())):
+        annee, numero = map(int, cle_mois.split("-"))
+        debut = datetime(annee, numero, 1, tzinfo=UTC)
+        fin = datetime(annee + numero // 12, numero % 12 + 1, 1, tzinfo=UTC)
+        lignes += _recalculer_le_mois(db, Filtres(debut=debut, fin=fin))
+    return lignes
+
+
+def _recalculer_le_mois(db: Session, periode: Filtres) -> int:
+    ecarts: dict[tuple, list] = {}
     lieu = (
-        mois,
+        _mois(db),
         Prescription.fiche_id,
         Prescription.session,
         Prescription.structure_catalogue,
+        Beneficiaire.commune_code,
     )
     for ligne in db.exec(
-        _avec_personne(
-            select(
-                *lieu,
-                *_DIMENSIONS,
-                func.count(),
-            ).select_from(Prescription)
+        _filtrer(
+            _avec_personne(select(*lieu, *_DIMENSIONS, func.count())), periode
         ).group_by(*lieu, *_DIMENSIONS)
     ):
-        *cle_lieu, origine, statut, motif, sortie, sexe, age, n = ligne
+        mois, fiche, session, structure, commune, *reste = ligne
+        origine, statut, motif, sortie, sexe, age, n = reste
+        cle_lieu = (mois, fiche, session or "", structure, commune or "")
         for dimension, valeur, sexe_ in _contributions(
             statut, motif, sortie, origine, sexe, age
         ):
-            cle = (
-                *cle_lieu[:2],
-                cle_lieu[2] or "",
-                cle_lieu[3],
-                dimension,
-                valeur or "",
-                sexe_,
-            )
+            cle = (*cle_lieu, dimension, valeur or "", sexe_)
             ecarts.setdefault(cle, [0, 0.0])[0] += n
     delai = _secondes(db, Transition.le, Prescription.cree_le)
     casier = _case_delai_sql(delai)
-    for *cle_lieu, c, n, somme in db.exec(
-        select(*lieu, casier, func.count(), func.sum(delai))
-        .select_from(Transition)
-        .join(Prescription, Prescription.id == Transition.prescription_id)
+    for mois, fiche, session, structure, commune, c, n, somme in db.exec(
+        _filtrer(
+            _avec_personne(
+                select(*lieu, casier, func.count(), func.sum(delai))
+                .select_from(Transition)
+                .join(Prescription, Prescription.id == Transition.prescription_id)
+            ),
+            periode,
+        )
         .where(
             Transition.action.in_(REPONSES), Transition.de.in_(PREMIERE_REPONSE_DEPUIS)
         )
         .group_by(*lieu, casier)
     ):
-        cle = (*cle_lieu[:2], cle_lieu[2] or "", cle_lieu[3], "delai", c, "")
+        cle = (mois, fiche, session or "", structure, commune or "", "delai", c, "")
         ecarts[cle] = [n, float(somme or 0)]
-    ajouter(db.connection(), ecarts, vide=True)
-    return len(ecarts)
+    return ajouter(db.connection(), ecarts, vide=True)
 
 
 def _utc(moment: datetime) -> datetime:

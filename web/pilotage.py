@@ -30,7 +30,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlmodel import Session
 
 from catalogue.recherche import valeurs_connues
-from catalogue.territoires import referentiel
 from catalogue.vocabulaires import vocabulaire
 from prescription import pilotage
 from prescription.pilotage import Filtres, Pilotage, Tableau
@@ -192,7 +191,7 @@ def filtres(
     if du > au:
         erreurs["au"] = f"Le mois « Au » ({au}) est avant le mois « Du » ({du})."
         au = du
-    communes = None
+    territoire = None
     if p.territoire:
         lieu = trouver_lieu(p.territoire).lieu
         if lieu is None:
@@ -201,7 +200,7 @@ def filtres(
                 "code postal, une intercommunalité ou un département."
             )
         else:
-            communes = _communes(lieu)
+            territoire = lieu.code
     mes_structures = portee()
     structure = p.structure
     if structure and (
@@ -223,21 +222,12 @@ def filtres(
     return Filtres(
         debut=_debut_du_mois(du),
         fin=_mois_suivant(au),
-        communes=communes,
+        territoire=territoire,
         fiches=pilotage.fiches_retenues(
             catalogue.fiches, p.thematique, structure, fiche, p.financeur
         ),
         structures=mes_structures,
     ), (du, au)
-
-
-def _communes(lieu) -> tuple[str, ...]:
-    lieux = referentiel().lieux
-    if lieu.genre == "commune":
-        return (lieu.code,)
-    if lieu.genre == "epci":
-        return tuple(c.code_insee for c in lieux.communes_de_l_epci.get(lieu.code, []))
-    return tuple(c.code_insee for c in lieux.communes_du_departement.get(lieu.code, []))
 
 
 def seuil() -> int:
@@ -261,6 +251,20 @@ def calculer(f: Filtres) -> Pilotage:
         sorties(),
         catalogue.fiches,
         seuil(),
+        {k: s.nom for k, s in catalogue.structures.items()},
+    )
+
+
+def comparer(r: Pilotage, f: Filtres, du: str, bilans=None) -> pilotage.Comparaison:
+    """Each action's results this period beside its last published year."""
+    catalogue = current_app.extensions["catalogue"]
+    return pilotage.comparer(
+        r,
+        pilotage.historique(db(), portee()) if bilans is None else bilans,
+        int(du[:4]),
+        f,
+        catalogue.fiches,
+        sorties(),
         {k: s.nom for k, s in catalogue.structures.items()},
     )
 
@@ -378,7 +382,6 @@ def page():
     f, (du, au) = filtres(p, erreurs)
     resultats = calculer(f)
     bilans = pilotage.historique(db(), portee())
-    catalogue = current_app.extensions["catalogue"]
     return render_template(
         "pilotage/page.html",
         p=p,
@@ -392,13 +395,11 @@ def page():
         },
         tendance=courbe(resultats.tableaux["mois"]),
         bilans=bilans,
-        sorties=sorties(),
-        categories=pilotage.CATEGORIES,
+        comparaison=comparer(resultats, f, du, bilans),
         options=_options(),
-        catalogue=catalogue,
         departement=droits().departement,
         args={n: v for n, v in request.args.items() if n in PARAMETRES},
-        lignes_bilan=lignes_bilan,
+        P=pilotage,
         entier=entier,
         zip=zip,
     ), (400 if erreurs else 200)
@@ -418,7 +419,16 @@ def _nombre(n: float | None, decimales: int = 1) -> str:
     return f"{n:.{decimales}f}".replace(".", ",")
 
 
-def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]:
+def _texte_cellule(c: pilotage.Cellule | None, seuil: int):
+    """A count as the CSV gives it: the number, « < 5 », « secret » or empty."""
+    if c is None:
+        return ""
+    return c.visible if c.visible is not None else c.texte(seuil)
+
+
+def lignes_csv(
+    cle: str, r: Pilotage, bilans, s: pilotage.Sorties, comparaison=None
+) -> list[list]:
     if cle in r.tableaux:
         t = r.tableaux[cle]
         entete = [t.entete, *(c for _, c in t.colonnes_affichees())]
@@ -427,9 +437,7 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
         for i, ((_, libelle), rangee) in enumerate(
             zip(t.lignes_affichees(), t.cellules, strict=True)
         ):
-            valeurs = [
-                c.visible if c.visible is not None else c.texte(t.seuil) for c in rangee
-            ]
+            valeurs = [_texte_cellule(c, t.seuil) for c in rangee]
             extra = [_nombre(t.part(i))] if part else []
             lignes.append([libelle, *valeurs, *extra])
         return lignes
@@ -450,9 +458,7 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
                 [
                     x.libelle,
                     _nombre(x.financees, 0),
-                    x.prises.visible
-                    if x.prises.visible is not None
-                    else x.prises.texte(r.seuil),
+                    _texte_cellule(x.prises, r.seuil),
                     _nombre(x.taux()),
                 ]
             )
@@ -472,6 +478,36 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
                 "" if cache else _nombre(d.mediane_jours),
             ],
         ]
+    if cle == "comparaison":
+        annee = comparaison.annee or ""
+        lignes = [
+            [
+                "Niveau",
+                "Action ou structure",
+                "Indicateur",
+                "Détail",
+                "Cette période",
+                "Part (%)",
+                f"Publié {annee}".strip(),
+                "Part publiée (%)",
+            ]
+        ]
+        for u in comparaison.unites:
+            niveau = "Action" if u.niveau == "fiche" else "Toute la structure"
+            for x in u.lignes:
+                lignes.append(
+                    [
+                        niveau,
+                        u.libelle,
+                        x.indicateur,
+                        x.detail,
+                        _texte_cellule(x.cette_annee, r.seuil),
+                        _nombre(x.part_cette_annee),
+                        "" if x.publie is None else x.publie,
+                        _nombre(x.part_publiee),
+                    ]
+                )
+        return lignes
     if cle == "historique":
         catalogue = current_app.extensions["catalogue"]
         lignes = [
@@ -501,30 +537,8 @@ def lignes_csv(cle: str, r: Pilotage, bilans, s: pilotage.Sorties) -> list[list]
 
 def lignes_bilan(b: pilotage.Bilan, s: pilotage.Sorties):
     """(indicator, value, count, share %) of one year's results, as shown."""
-    from prescription.demandes import SEXES
-
-    if b.personnes is not None:
-        yield "Personnes accompagnées", "", b.personnes, None
-    for sexe, n in b.sexes.items():
-        yield "Personnes accompagnées", SEXES.get(sexe, sexe), n, b.part_sexe(sexe)
-    total_ages = sum(b.ages.values())
-    for age, n in b.ages.items():
-        yield "Tranche d'âge", age, n, 100 * n / total_ages if total_ages else None
-    if b.total_sorties is not None:
-        yield "Personnes sorties", "", b.total_sorties, None
-    for type_, n in b.sorties.items():
-        yield "Sorties", s.libelles.get(type_, type_), n, b.part_sortie(type_)
-    if b.sorties:
-        total = sum(b.sorties.values())
-        for categorie, n in b.categories(s).items():
-            yield (
-                "Sorties (classement du département)",
-                pilotage.CATEGORIES[categorie],
-                n,
-                100 * n / total,
-            )
-    if b.encore_suivies is not None:
-        yield "Toujours suivies en fin d'année", "", b.encore_suivies, None
+    for x in pilotage.lignes_publiees(b, s):
+        yield x.indicateur, x.detail, x.publie, x.part_publiee
 
 
 EXPORTS = (
@@ -538,6 +552,7 @@ EXPORTS = (
     "remplissage",
     "remplissage_structures",
     "delais",
+    "comparaison",
     "historique",
 )
 
@@ -548,14 +563,15 @@ def export(cle: str):
     if cle not in EXPORTS:
         return render_template("errors/404.html"), 404
     p, erreurs = lire_parametres(request.args)
-    f, _ = filtres(p, erreurs)
+    f, (du, _) = filtres(p, erreurs)
     if erreurs:
         return Response("\n".join(erreurs.values()), status=400, mimetype="text/plain")
     r = calculer(f)
     bilans = pilotage.historique(db(), portee()) if cle == "historique" else []
+    comparaison = comparer(r, f, du) if cle == "comparaison" else None
     sortie = io.StringIO()
     ecrivain = csv.writer(sortie, delimiter=";")
-    for ligne in lignes_csv(cle, r, bilans, sorties()):
+    for ligne in lignes_csv(cle, r, bilans, sorties(), comparaison):
         ecrivain.writerow([cellule(v) for v in ligne])
     # Excel reads UTF-8 with a BOM.
     return Response(
@@ -628,6 +644,37 @@ class BilanJson(BaseModel):
     encore_suivies: int | None
 
 
+class CompteJson(BaseModel):
+    nombre: int | None = Field(description="null : masqué (petit effectif).")
+    affichage: str
+    masque: Literal["primaire", "complementaire"] | None
+
+
+class LigneCompareeJson(BaseModel):
+    indicateur: str
+    detail: str
+    cette_annee: CompteJson | None = Field(
+        description="Sur la période choisie ; null : pas compté par le portail."
+    )
+    part_cette_annee: float | None
+    publie: int | None = Field(description="Chiffre publié de l'année de référence.")
+    part_publiee: float | None
+
+
+class UniteCompareeJson(BaseModel):
+    cle: str
+    niveau: Literal["fiche", "structure"]
+    structure: str
+    fiche: str | None
+    libelle: str
+    lignes: list[LigneCompareeJson]
+
+
+class ComparaisonJson(BaseModel):
+    annee: int | None = Field(description="L'année publiée montrée à côté.")
+    unites: list[UniteCompareeJson]
+
+
 class PeriodeJson(BaseModel):
     du: str
     au: str
@@ -641,6 +688,9 @@ class PilotageJson(BaseModel):
     tableaux: dict[str, TableauJson]
     delais_premiere_reponse: DelaisJson
     remplissage: list[RemplissageJson]
+    comparaison: ComparaisonJson = Field(
+        description="Chaque action : la période choisie à côté de l'année publiée."
+    )
     historique: list[BilanJson] = Field(
         description="Résultats publiés des années passées, tels qu'importés."
     )
@@ -663,6 +713,8 @@ def api():
         return erreur_json(400, next(iter(erreurs.values())))
     r = calculer(f)
     catalogue = current_app.extensions["catalogue"]
+    bilans = pilotage.historique(db(), portee())
+    comparaison = comparer(r, f, du, bilans)
     corps = {
         "periode": {"du": du, "au": au},
         "seuil": r.seuil,
@@ -684,6 +736,36 @@ def api():
             }
             for x in r.remplissage_fiches
         ],
+        "comparaison": {
+            "annee": comparaison.annee,
+            "unites": [
+                {
+                    "cle": u.cle,
+                    "niveau": u.niveau,
+                    "structure": u.structure,
+                    "fiche": u.fiche_id or None,
+                    "libelle": u.libelle,
+                    "lignes": [
+                        {
+                            "indicateur": x.indicateur,
+                            "detail": x.detail,
+                            "cette_annee": None
+                            if x.cette_annee is None
+                            else {
+                                "nombre": x.cette_annee.visible,
+                                "affichage": x.cette_annee.texte(r.seuil),
+                                "masque": x.cette_annee.masque,
+                            },
+                            "part_cette_annee": x.part_cette_annee,
+                            "publie": x.publie,
+                            "part_publiee": x.part_publiee,
+                        }
+                        for x in u.lignes
+                    ],
+                }
+                for u in comparaison.unites
+            ],
+        },
         "historique": [
             {
                 "annee": b.annee,
@@ -703,7 +785,7 @@ def api():
                 "categories_sorties": b.categories(sorties()),
                 "encore_suivies": b.encore_suivies,
             }
-            for b in pilotage.historique(db(), portee())
+            for b in bilans
         ],
     }
     return PilotageJson.model_validate(corps).model_dump(mode="json")

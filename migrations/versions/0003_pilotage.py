@@ -96,17 +96,9 @@ def upgrade() -> None:
         )
 
     # ### end Alembic commands ###
-    # Requests made before this version are counted once into the summary
-    # (later ones are counted in their own transaction).
-    bind = op.get_bind()
-    if bind.execute(sa.text("SELECT count(*) FROM prescriptions")).scalar():
-        from sqlmodel import Session
-
-        from prescription.pilotage import recalculer
-
-        with Session(bind=bind) as db:
-            recalculer(db)
-            db.flush()
+    # Requests made before this version are counted into the summary by
+    # 0009, which rebuilds it with the code of today (the summary's shape
+    # changed there).
 
 
 def downgrade() -> None:

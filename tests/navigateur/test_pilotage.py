@@ -77,16 +77,29 @@ def test_le_departement_lit_son_pilotage(
     expect(page.get_by_role("img", name="Où en sont les demandes")).to_be_visible()
     expect(page.get_by_role("table", name="Demandes par origine")).to_be_visible()
     sans_violation(axe, page, captures, f"departement-{nom}")
+    # Last published year beside this period, row by row.
+    par_action = page.get_by_role(
+        "table", name="Résultats par action : cette période et 2017"
+    )
+    expect(
+        par_action.get_by_role(
+            "row", name="Service Emploi Formation de l'ARS (toute la structure)"
+        )
+    ).to_contain_text("565")
+    detail = page.get_by_role("table", name="Le détail : cette période et 2017")
+    expect(detail.get_by_role("row", name="Incarcération")).to_contain_text("8")
     # A period with nothing in it, then a wrong month: said, nothing lost.
     page.goto(serveur_pilotage + "/pro/pilotage?du=2017-13&fiche=" + NANCY)
     alerte = page.get_by_role("alert").filter(has_text="Certains filtres ne vont pas")
     expect(alerte).to_contain_text("écrivez un mois sous la forme AAAA-MM")
     expect(page.get_by_label("Action", exact=True)).to_have_value(NANCY)
     sans_violation(axe, page, captures, f"erreur-{nom}")
-    historique = page.get_by_role(
-        "table", name="2017 – Service Emploi Formation de l'ARS (toute la structure)"
+    # With one action chosen: its row only, this period beside 2017.
+    par_action = page.get_by_role(
+        "table", name="Résultats par action : cette période et 2017"
     )
-    expect(historique.get_by_role("row", name="Incarcération")).to_contain_text("8")
+    expect(par_action.get_by_role("row", name="Nancy Couronne")).to_contain_text("222")
+    expect(par_action.get_by_text("toute la structure")).to_have_count(0)
     if taille == TELEPHONE:
         # Nothing wider than the phone but the tables' own scrolling boxes.
         largeur = page.evaluate("document.documentElement.scrollWidth")
@@ -110,12 +123,9 @@ def test_le_prestataire_voit_ses_actions(serveur_pilotage, ouvrir, axe, captures
     expect(
         origines.get_by_role("row", name="Total 0 0 0 0 –", exact=True)
     ).to_be_visible()
-    expect(
-        page.get_by_role(
-            "table",
-            name="2017 – Union départementale des associations "
-            "familiales de la Moselle – Accompagnement global",
-        )
-    ).to_be_visible()
+    par_action = page.get_by_role(
+        "table", name="Résultats par action : cette période et 2017"
+    )
+    expect(par_action.get_by_role("row", name="Accompagnement global")).to_be_visible()
     expect(page.get_by_text("Service Emploi Formation de l'ARS")).to_have_count(0)
     sans_violation(axe, page, captures, "prestataire")

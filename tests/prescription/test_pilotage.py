@@ -101,8 +101,8 @@ def test_un_petit_nombre_ne_se_voit_pas_ni_ne_se_retrouve_par_les_totaux():
     assert sum(1 for r in t.cellules[:3] if r[0].masque) >= 2
     assert all(c.masque != PRIMAIRE for r in t.cellules for c in r if c.valeur >= 5)
     assert recalculables(t) == []
-    # Totals still tell the truth.
-    assert t.total.texte(5) == "159"
+    # Totals still tell the truth, by bands of 5 (see publie): 159 reads 155.
+    assert t.total.texte(5) == "155"
 
 
 @pytest.mark.parametrize("graine", range(40))
@@ -124,9 +124,10 @@ def test_le_seuil_se_regle():
     comptes = {("a", "n"): 8, ("b", "n"): 30}
     t = tableau("t", "T", "L", [("a", "A"), ("b", "B")], [("n", "N")], comptes, 10)
     assert t.cellules[0][0].texte(10) == "< 10"
-    # One column: the other row is hidden too, so the total gives nothing.
+    # One column: the other row is hidden too, so the total gives nothing;
+    # it reads by bands of 10: 38 is « 30 ».
     assert t.cellules[1][0].masque == COMPLEMENTAIRE
-    assert t.total.texte(10) == "38"
+    assert t.total.texte(10) == "30"
 
 
 def test_chaque_type_de_sortie_du_portail_est_classe_par_le_departement():
@@ -267,7 +268,7 @@ def test_filtres_du_territoire_et_du_catalogue(app_p):
         db.commit()
     fiches = app_p.extensions["catalogue"].fiches
     assert (
-        figures(app_p, Filtres(communes=("61001",))).tableaux["origines"].total.valeur
+        figures(app_p, Filtres(territoire="61001")).tableaux["origines"].total.valeur
         == 5
     )
     retenues = pilotage.fiches_retenues(
@@ -385,12 +386,23 @@ def test_un_fichier_sans_les_bonnes_colonnes_le_dit(app):
 
 def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
     """The summary the page reads (kept in each transaction) and the requests
-    counted one by one, and the summary rebuilt from scratch: same figures."""
+    counted one by one, and the summary rebuilt from scratch: same figures,
+    for everybody and for the people of a commune, an EPCI, a département."""
     debut = datetime(2026, 5, 1, tzinfo=UTC)
+    # Alençon and Argentan (two EPCI of the Orne), Évry, and not given.
+    communes = ["61001", "61006", "61001", "91228", None, "61001"] * 2
     with Session(app_p.extensions["db"]) as db:
         ps = [
-            demande(db, "velos-alencon", le=debut + timedelta(hours=i), sexe=sexe)
-            for i, sexe in enumerate(["femme", "homme", "non-renseigne"] * 4)
+            demande(
+                db,
+                "velos-alencon",
+                le=debut + timedelta(hours=i),
+                sexe=sexe,
+                commune_code=commune,
+            )
+            for i, (sexe, commune) in enumerate(
+                zip(["femme", "homme", "non-renseigne"] * 4, communes, strict=True)
+            )
         ]
         db.commit()
         for i, p in enumerate(ps):
@@ -418,8 +430,10 @@ def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
         db.delete(db.get(Prescription, ps[0].id))
         db.commit()
 
-    def toutes(source):
-        f = Filtres(debut=debut, fin=datetime(2026, 6, 1, tzinfo=UTC))
+    def toutes(source, territoire=None):
+        f = Filtres(
+            debut=debut, fin=datetime(2026, 6, 1, tzinfo=UTC), territoire=territoire
+        )
         with Session(app_p.extensions["db"]) as db:
             r = pilotage.calculer(
                 db,
@@ -432,17 +446,33 @@ def test_le_resume_tenu_a_chaque_changement_compte_comme_les_demandes(app_p):
         assert r.source == source
         return (
             {k: t.en_dict() for k, t in r.tableaux.items()},
-            r.delais,
+            # Seconds summed as floats: equal to the microsecond.
+            (
+                r.delais.nombre,
+                r.delais.moyenne_jours and round(r.delais.moyenne_jours * 86400, 3),
+                r.delais.mediane_jours,
+            ),
             [(x.cle, x.prises.valeur) for x in r.remplissage_fiches],
         )
 
-    resume = toutes("resume")
-    assert resume == toutes("demandes")
-    assert resume[0]["parcours"]["lignes"][-1]["cellules"][-1]["nombre"] == 11
+    # The Communauté urbaine d'Alençon; the Orne; the Essonne.
+    territoires = [None, "246100663", "61", "91"]
+    resumes = {t: toutes("resume", t) for t in territoires}
+    for t in territoires:
+        assert resumes[t] == toutes("demandes", t), t
+
+    def total(figures):
+        return figures[0]["parcours"]["lignes"][-1]["cellules"][-1]["nombre"]
+
+    # The first request (Alençon) was erased: 11 left, 2 outside the Orne.
+    assert [total(resumes[t]) for t in territoires] == [11, 5, 7, 2]
+    # One commune's people are counted from the requests, by its index.
+    assert total(toutes("demandes", "61001")) == 5
     with Session(app_p.extensions["db"]) as db:
         assert pilotage.recalculer(db) > 0
         db.commit()
-    assert toutes("resume") == resume
+    for t in territoires:
+        assert toutes("resume", t) == resumes[t], t
 
 
 def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
@@ -457,9 +487,9 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
     with moteur.begin() as cnx:
         cnx.execute(
             text(
-                "INSERT INTO beneficiaires (id, prenom, nom, sexe, tranche_age) "
-                "VALUES (1, 'P', 'N', 'femme', '26-44'), (2, 'Q', 'M', 'homme', "
-                "'non-renseigne')"
+                "INSERT INTO beneficiaires (id, prenom, nom, sexe, tranche_age, "
+                "commune_code) VALUES (1, 'P', 'N', 'femme', '26-44', '61001'), "
+                "(2, 'Q', 'M', 'homme', 'non-renseigne', '91228')"
             )
         )
         cnx.execute(
@@ -486,4 +516,12 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
     assert ligne(r.tableaux["origines"], "referent") == [1, 0, 0, 1]
     assert ligne(r.tableaux["origines"], "auto-prescription") == [0, 1, 0, 1]
     assert [cle for cle, _ in r.mois] == ["2026-02"]
+    # Counted where each person lives too: the Orne has the first one.
+    orne = Filtres(debut=f.debut, fin=f.fin, territoire="61")
+    with Session(moteur) as db:
+        r = pilotage.calculer(
+            db, orne, lire_sorties(), app_p.extensions["catalogue"].fiches, 1
+        )
+    assert r.source == "resume"
+    assert ligne(r.tableaux["origines"], "total") == [1, 0, 0, 1]
     moteur.dispose()

@@ -18,6 +18,7 @@ from tests.prescription.conftest import (
     texte,
 )
 from tests.prescription.test_pilotage import SORTIES_UDAF_PUBLIEES, demande
+from web import affichage
 
 RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultats.csv"
 FINE = "\u202f"  # thousands separator on screen
@@ -41,8 +42,32 @@ def tableau_affiche(page: str, legende: str) -> list[list[str]]:
     ]
 
 
+def groupe_affiche(page: str, legende: str, groupe: str) -> list[list[str]]:
+    """The rows under the row-group header starting so, in that table."""
+    soupe = BeautifulSoup(page, "html.parser")
+    [table] = [
+        t for t in soupe.find_all("table") if t.caption.get_text().startswith(legende)
+    ]
+    [corps] = [
+        b
+        for b in table.find_all("tbody")
+        if b.find("th", scope="rowgroup").get_text(" ", strip=True).startswith(groupe)
+    ]
+    return [
+        [c.get_text(" ", strip=True) for c in tr.find_all(["th", "td"])]
+        for tr in corps.find_all("tr")[1:]
+    ]
+
+
 def app_libelle(type_: str) -> str:
     return lire_sorties().libelles[type_]
+
+
+def sans_explications(cellule: str) -> str:
+    """A cell's label without the meanings of its acronyms (said once a page)."""
+    for sens in affichage.GLOSSAIRE.values():
+        cellule = cellule.replace(f" ({sens})", "")
+    return " ".join(cellule.replace("( ", "(").replace(" ,", ",").split())
 
 
 def rangee(api: dict, tableau: str, ligne: str) -> list:
@@ -157,14 +182,18 @@ def test_un_petit_nombre_est_masque_sur_la_page_le_csv_et_l_api(app_p):
         colonne = [r[j] for r in lignes]
         if colonne[-1] is not None:
             assert sum(v is None for v in colonne[:-1]) != 1
-    assert lignes[-1][-1] == 44  # the grand total stays
+    assert lignes[-1][-1] == 40  # the grand total stays, by bands of 5 (44)
 
     page = texte(departement.get("/pro/pilotage"))
     assert "< 5" in page
+    assert "donnés par tranches de 5 : « 10 » veut dire de 10 à 14" in page
     origines = lire_csv(departement.get("/pro/pilotage/origines.csv"))
     [ligne] = [r for r in origines if r[0] == "Un référent"]
     assert ligne[1] == "< 5" and "3" not in ligne
     assert sum(1 for r in origines for v in r if v == "secret") >= 1
+
+
+UDAF = "57-udaf-accompagnement-global"
 
 
 def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
@@ -172,6 +201,20 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
     sortie = runner.invoke(args=["pilotage", "importer", str(RESULTATS)])
     assert sortie.exit_code == 0, sortie.output
     assert "43 chiffre(s) chargé(s), 0 ligne(s) en erreur." in sortie.output
+    # This year, on the portal: 10 women still followed, 15 men gone to work.
+    with Session(app.extensions["db"]) as db:
+        for _ in range(10):
+            demande(db, UDAF, structure="udaf-moselle", statut="entree", sexe="femme")
+        for _ in range(15):
+            demande(
+                db,
+                UDAF,
+                structure="udaf-moselle",
+                statut="sortie",
+                type_sortie="emploi-durable",
+                sexe="homme",
+            )
+        db.commit()
     departement = se_connecter(app.test_client(), "departement")
 
     api = departement.get("/api/v1/pilotage").get_json()
@@ -198,34 +241,66 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
         assert udaf["parts_sorties"][type_] == pytest.approx(part, abs=0.1)
 
     page = departement.get("/pro/pilotage").get_data(as_text=True)
-    ars_page = tableau_affiche(page, "2017 – Service Emploi Formation de l'ARS (")
+    # Each action's row: this period beside 2017, in the same table.
+    par_action = tableau_affiche(page, "Résultats par action : cette période et 2017")
+    assert [
+        "Service Emploi Formation de l'ARS (toute la structure)",
+        *("0", "565", "0", "132", "0", "433", "0", "294", "0", "271"),
+    ] in par_action
+    udaf_ligne = next(r for r in par_action if r[0].startswith("Accompagnement global"))
+    assert udaf_ligne[1:] == [
+        *("25", f"3{FINE}987", "10", f"1{FINE}842", "15", f"2{FINE}145"),
+        *("15", f"2{FINE}830", "10", "–"),
+    ]
+    detail = "Le détail : cette période et 2017"
+    ars_page = groupe_affiche(page, detail, "Service Emploi Formation de l'ARS")
     for ligne in (
-        ["Personnes accompagnées", "", "565", ""],
-        ["Personnes accompagnées", "Femme", "132", "23,4 %"],
-        ["Personnes accompagnées", "Homme", "433", "76,6 %"],
-        ["Personnes sorties", "", "294", ""],
+        ["Personnes accompagnées", "", "0", "", "565", ""],
+        ["Personnes accompagnées", "Femme", "0", "", "132", "23,4 %"],
+        ["Personnes accompagnées", "Homme", "0", "", "433", "76,6 %"],
+        ["Personnes sorties", "", "0", "", "294", ""],
         [
             "Sorties",
             "Accès à une activité professionnelle (sans précision du contrat)",
+            "0",
+            "",
             "48",
             "16,3 %",
         ],
-        ["Sorties", "Formation qualifiante", "3", "1,0 %"],
-        ["Sorties", "Sortie du RSA avant la fin de l'accompagnement", "67", "22,8 %"],
-        ["Sorties", "Relais vers un autre accompagnement", "161", "54,8 %"],
-        ["Sorties", "Abandon", "4", "1,4 %"],
-        ["Sorties", "Incarcération", "8", "2,7 %"],
-        ["Sorties", "Décès", "3", "1,0 %"],
-        ["Toujours suivies en fin d'année", "", "271", ""],
+        ["Sorties", "Formation qualifiante", "0", "", "3", "1,0 %"],
+        [
+            "Sorties",
+            "Sortie du RSA avant la fin de l'accompagnement",
+            "0",
+            "",
+            "67",
+            "22,8 %",
+        ],
+        ["Sorties", "Relais vers un autre accompagnement", "0", "", "161", "54,8 %"],
+        ["Sorties", "Abandon", "0", "", "4", "1,4 %"],
+        ["Sorties", "Incarcération", "0", "", "8", "2,7 %"],
+        ["Sorties", "Décès", "0", "", "3", "1,0 %"],
+        ["Toujours suivies", "", "0", "", "271", ""],
     ):
         assert ligne in ars_page, ligne
-    udaf_page = tableau_affiche(page, "2017 – Union départementale")
-    affiches = {r[1]: (r[2], r[3]) for r in udaf_page if r[0] == "Sorties"}
+    udaf_page = groupe_affiche(page, detail, "Accompagnement global")
+    affiches = {r[1]: (r[4], r[5]) for r in udaf_page if r[0] == "Sorties"}
     assert affiches["Nouvel accompagnement (France Travail, autre dispositif)"] == (
         f"1{FINE}341",
         "47,4 %",
     )
+    # This year's exits beside, in the same rows.
+    assert [
+        "Sorties",
+        app_libelle("emploi-durable"),
+        "15",
+        "100,0 %",
+        "–",
+        "",
+    ] in [[r[0], sans_explications(r[1]), *r[2:]] for r in udaf_page]
     for libelle, (nombre, part) in affiches.items():
+        if nombre == "–":
+            continue
         [(type_, (attendu, publie))] = [
             (t, v)
             for t, v in SORTIES_UDAF_PUBLIEES.items()
@@ -234,6 +309,32 @@ def test_les_resultats_des_semences_sur_la_page_le_csv_et_l_api(app):
         assert nombre.replace(FINE, "") == str(attendu)
         # Shown to one decimal: within 0.1 point of the published share.
         assert round(abs(float(part.rstrip(" %").replace(",", ".")) - publie), 6) <= 0.1
+
+    comparaison = lire_csv(departement.get("/pro/pilotage/comparaison.csv"))
+    assert comparaison[0][4:] == [
+        "Cette période",
+        "Part (%)",
+        "Publié 2017",
+        "Part publiée (%)",
+    ]
+    assert [
+        "Toute la structure",
+        "Service Emploi Formation de l'ARS",
+        "Sorties",
+        "Incarcération",
+        "0",
+        "",
+        "8",
+        "2,7",
+    ] in comparaison
+    unites = {u["cle"]: u for u in api["comparaison"]["unites"]}
+    assert api["comparaison"]["annee"] == 2017
+    [personnes] = [
+        x
+        for x in unites[UDAF]["lignes"]
+        if (x["indicateur"], x["detail"]) == ("Personnes accompagnées", "")
+    ]
+    assert (personnes["cette_annee"]["nombre"], personnes["publie"]) == (25, 3987)
 
     historique = lire_csv(departement.get("/pro/pilotage/historique.csv"))
     udaf_csv = {
@@ -304,10 +405,10 @@ def test_un_filtre_faux_est_dit_en_francais_et_les_autres_restent(app_p):
     assert "Lieu introuvable : « Zzzzzz »" in texte(inconnu)
 
 
-def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_p):
+def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_1):
     from datetime import UTC, datetime
 
-    with Session(app_p.extensions["db"]) as db:
+    with Session(app_1.extensions["db"]) as db:
         for _ in range(6):
             demande(
                 db,
@@ -323,7 +424,7 @@ def test_la_periode_et_le_territoire_filtrent_les_chiffres(app_p):
                 commune_code="61006",
             )
         db.commit()
-    departement = se_connecter(app_p.test_client(), "departement")
+    departement = se_connecter(app_1.test_client(), "departement")
 
     def total(**filtres):
         api = departement.get("/api/v1/pilotage", query_string=filtres).get_json()
@@ -382,3 +483,119 @@ def test_l_api_suit_son_document_openapi(app_p):
         "erreur": "Connexion nécessaire (espace professionnel).",
         "statut": 401,
     }
+
+
+def possibles(vue: str, autres: list[str], seuil: int, bande: int) -> list[int]:
+    """What a reader deduces of a small group (1 to seuil-1 people) from one
+    view minus neighbouring ones, each published number read as the band it
+    stands for (README: threshold 5, « 10 » is 10 to 14), « < 5 » as 1 to 4,
+    0 as 0. Written apart from the code it checks."""
+
+    def lire(texte: str) -> tuple[int, int]:
+        if texte == f"< {seuil}":
+            return 1, seuil - 1
+        n = int(texte.replace(FINE, ""))
+        return (0, 0) if n == 0 else (n, n + bande - 1)
+
+    bas, haut = lire(vue)
+    for autre in autres:
+        b, h = lire(autre)
+        bas, haut = bas - h, haut - b
+    return [n for n in range(1, seuil) if bas <= n <= haut]
+
+
+# Three neighbouring views that differ by the same 3 people (garage, March,
+# Alençon) from 12 others (bikes, February, Condé-sur-Sarthe, in the same
+# intercommunalité): each difference would give them back.
+ATTAQUES = {
+    "thème A + B moins thème A": (
+        {},
+        [{"thematique": "mobilite--acceder-a-un-vehicule"}],
+        {"thematique": "mobilite--entretenir-reparer-son-vehicule"},
+    ),
+    "une période moins la même sans son dernier mois": (
+        {"du": "2026-02", "au": "2026-03"},
+        [{"du": "2026-02", "au": "2026-02"}],
+        {"du": "2026-03", "au": "2026-03"},
+    ),
+    "l'intercommunalité moins ses autres communes": (
+        {"territoire": "246100663"},
+        [{"territoire": "Condé-sur-Sarthe"}],
+        {"territoire": "Alençon"},
+    ),
+}
+
+
+@pytest.mark.parametrize("attaque", ATTAQUES)
+def test_deux_filtres_voisins_ne_redonnent_pas_un_petit_groupe(
+    attaque, creer_app_prescription
+):
+    from datetime import UTC, datetime
+
+    vue, voisines, cachee = ATTAQUES[attaque]
+    # Two apps on one database: every count exact (threshold 1), and as
+    # published (threshold 5).
+    exacte, protegee = (
+        creer_app_prescription(PILOTAGE_SEUIL=1),
+        creer_app_prescription(),
+    )
+    with Session(protegee.extensions["db"]) as db:
+        for i in range(12):
+            demande(
+                db,
+                "velos-alencon",
+                le=datetime(2026, 2, 10, tzinfo=UTC),
+                commune_code="61117",
+                sexe=("femme", "homme")[i % 2],
+            )
+        for _ in range(3):
+            demande(
+                db,
+                "garage-evry",
+                structure="garage-essonne",
+                le=datetime(2026, 3, 10, tzinfo=UTC),
+                commune_code="61001",
+                sexe="femme",
+            )
+        db.commit()
+
+    def publie(app) -> tuple[str, list[str], str]:
+        departement = se_connecter(app.test_client(), "departement")
+
+        def total(filtres: dict) -> str:
+            filtres = {"du": "2026-01", "au": "2026-12", **filtres}
+            api = departement.get("/api/v1/pilotage", query_string=filtres)
+            assert api.status_code == 200, api.get_json()
+            [ligne] = [
+                r
+                for r in api.get_json()["tableaux"]["origines"]["lignes"]
+                if r["cle"] == "total"
+            ]
+            return ligne["cellules"][-1]["affichage"]
+
+        return total(vue), [total(v) for v in voisines], total(cachee)
+
+    # Exact counts: the subtraction gives the 3 back.
+    vue_, voisines_, cachee_ = publie(exacte)
+    assert (vue_, voisines_, cachee_) == ("15", ["12"], "3")
+    assert possibles(vue_, voisines_, seuil=5, bande=1) == [3]
+
+    # As published: the group's own view says « < 5 », and the two
+    # neighbours, 15 and 12, read « 15 » and « 10 »: 1 to 4 all fit.
+    vue_, voisines_, cachee_ = publie(protegee)
+    assert cachee_ == "< 5"
+    assert (vue_, voisines_) == ("15", ["10"])
+    assert possibles(vue_, voisines_, seuil=5, bande=5) == [1, 2, 3, 4]
+
+
+def test_aucune_difference_de_deux_nombres_publies_ne_fixe_un_petit_groupe():
+    """Whatever the sizes: a view, and its neighbour without the group."""
+    from prescription.pilotage import publie as publier
+
+    def texte(n: int) -> str:
+        return "< 5" if 0 < n < 5 else str(publier(n, 5))
+
+    for autres in range(0, 60):
+        for groupe in range(1, 5):
+            trouves = possibles(texte(autres + groupe), [texte(autres)], 5, 5)
+            assert groupe in trouves and len(trouves) >= 2, (autres, groupe)
