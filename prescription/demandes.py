@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import update
 from sqlmodel import Session, func, or_, select
 
 from catalogue import places
@@ -484,6 +485,7 @@ def appliquer(
     )
     de = prescription.statut
     avant = prescription.session
+    _reclamer(db, prescription, de, r, maintenant)
     _placer(db, prescription, fiche, de, r, session, acteur, liens, maintenant)
     prescription.statut = r.arrivee(de)
     prescription.maj_le = maintenant
@@ -534,6 +536,32 @@ def appliquer(
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "expiree")
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
+
+
+def _reclamer(
+    db: Session, prescription: Prescription, de: str, r: Regle, maintenant: datetime
+) -> None:
+    """Two taps on one button, two open tabs: only one transition passes.
+
+    The first write of the transaction is a conditional UPDATE on the status
+    that was read; the database makes a second request wait, then finds the
+    status changed: refused, nothing else done (no place moved, no message).
+    """
+    reclame = db.execute(
+        update(Prescription)
+        .where(Prescription.id == prescription.id, Prescription.statut == de)
+        .values(maj_le=maintenant)
+        .execution_options(synchronize_session=False)
+    )
+    if reclame.rowcount != 1:
+        # The caller rolls back; the status is read as it is now.
+        statut = db.exec(
+            select(Prescription.statut).where(Prescription.id == prescription.id)
+        ).one()
+        raise TransitionRefusee(
+            f"« {r.libelle} » n'est plus possible : la demande vient de changer, "
+            f"elle est maintenant « {STATUTS[statut].lower()} »."
+        )
 
 
 def jour_d_entree(db: Session, p: Prescription) -> date | None:

@@ -13,7 +13,7 @@ import requests
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription.modeles import Prescription
+from prescription.modeles import Notification, Prescription, Transition
 from tests.navigateur.conftest import servir
 from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
 
@@ -130,23 +130,19 @@ def test_le_prestataire_change_ses_places_et_la_recherche_le_voit(
     assert places_vues_par_un_autre_processus(app) == 0
 
 
-def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
-    creer_app_prescription,
-):
-    """Five people moved at once into a session with one place: one gets it."""
-    from tests.prescription.test_sessions import FICHE, JUIN, MARS, prescrire
+def en_meme_temps(app, structure: str, envois: list[tuple[str, dict]]) -> list:
+    """Each (address, form) sent at the same instant by one logged-in
+    prestataire, over real HTTP: what a double tap or two tabs do."""
+    depart = threading.Barrier(len(envois))
 
-    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
-    pids = [prescrire(app, f"Personne{i}", MARS) for i in range(5)]  # March full
-    depart = threading.Barrier(len(pids))
-
-    def deplacer(pid: int) -> requests.Response:
+    def envoyer(envoi) -> requests.Response:
+        adresse, donnees = envoi
         with requests.Session() as navigateur:
             navigateur.cookies.update(cookies)
             depart.wait(timeout=60)
             return navigateur.post(
-                f"{base}/pro/prescriptions/{pid}/changer_session",
-                data={"session": JUIN, "csrf_token": jeton},
+                f"{base}{adresse}",
+                data={**donnees, "csrf_token": jeton},
                 allow_redirects=False,
                 timeout=120,
             )
@@ -156,19 +152,29 @@ def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
         jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
         prestataire.post(
             f"{base}/connexion/demo",
-            data={
-                "role": "prestataire",
-                "structure": "atelier-orne",
-                "csrf_token": jeton,
-            },
+            data={"role": "prestataire", "structure": structure, "csrf_token": jeton},
             timeout=60,
         )
         # Logging in starts a new session: its forms carry a new token.
         page = prestataire.get(f"{base}/pro/places", timeout=60).text
         jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
         cookies = prestataire.cookies.get_dict()
-        with ThreadPoolExecutor(len(pids)) as groupe:
-            reponses = list(groupe.map(deplacer, pids))
+        with ThreadPoolExecutor(len(envois)) as groupe:
+            return list(groupe.map(envoyer, envois))
+
+
+def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
+    creer_app_prescription,
+):
+    """Five people moved at once into a session with one place: one gets it."""
+    from tests.prescription.test_sessions import FICHE, JUIN, MARS, prescrire
+
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    pids = [prescrire(app, f"Personne{i}", MARS) for i in range(5)]  # March full
+    envois = [
+        (f"/pro/prescriptions/{pid}/changer_session", {"session": JUIN}) for pid in pids
+    ]
+    reponses = en_meme_temps(app, "atelier-orne", envois)
     assert sorted(r.status_code for r in reponses) == [303] + [422] * 4
     refus = [html.unescape(r.text) for r in reponses if r.status_code == 422]
     assert all("Plus de place libre dans la session du 01/06/2099" in t for t in refus)
@@ -177,3 +183,59 @@ def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
         assert (lignes[MARS].places_restantes, lignes[JUIN].places_restantes) == (1, 0)
         tenues = db.exec(select(Prescription).where(Prescription.place_tenue)).all()
         assert sorted(p.session for p in tenues) == [MARS] * 4 + [JUIN]
+
+
+def _transitions(app, pid: int) -> list[str]:
+    with Session(app.extensions["db"]) as db:
+        return list(
+            db.exec(select(Transition.vers).where(Transition.prescription_id == pid))
+        )
+
+
+def test_trois_appuis_sur_accepter_n_acceptent_qu_une_fois(creer_app_prescription):
+    """Accepted into June from March, tapped three times: one place moves,
+    one message leaves, the March place goes back once."""
+    from tests.prescription.test_sessions import FICHE, JUIN, MARS, prescrire
+
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    berthe = prescrire(app, "Berthe", MARS)
+    accepter = (f"/pro/prescriptions/{berthe}/accepter", {"session": JUIN})
+    reponses = en_meme_temps(app, "atelier-orne", [accepter] * 3)
+    assert sorted(r.status_code for r in reponses) == [303, 422, 422]
+    refus = [html.unescape(r.text) for r in reponses if r.status_code == 422]
+    assert all("la demande vient de changer" in t or "acceptée" in t for t in refus)
+    assert _transitions(app, berthe).count("acceptee") == 1
+    with Session(app.extensions["db"]) as db:
+        lignes = places.par_session(db, FICHE)
+        assert (lignes[MARS].places_restantes, lignes[JUIN].places_restantes) == (5, 0)
+        acceptee = db.exec(
+            select(Notification).where(
+                Notification.destinataire == "berthe@exemple.fr",
+                Notification.sujet.contains("acceptée"),
+            )
+        ).all()
+    assert len(acceptee) == 1
+
+
+def test_trois_appuis_sur_retirer_de_la_liste_ne_retirent_qu_une_fois(
+    creer_app_prescription,
+):
+    from tests.prescription.test_sessions import FICHE, JUIN, prescrire
+
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    prescrire(app, "Awa", JUIN)  # June's last place
+    chloe = prescrire(app, "Chloe", JUIN, liste_attente="oui")
+    retirer = (
+        f"/pro/fiches/{FICHE}/attente/{chloe}/retirer",
+        {"confirmer": "oui", "motif_refus": "desistement"},
+    )
+    reponses = en_meme_temps(app, "atelier-orne", [retirer] * 3)
+    assert sorted(r.status_code for r in reponses)[0] == 303
+    assert [r.status_code for r in reponses].count(303) == 1
+    assert _transitions(app, chloe).count("refusee") == 1
+    with Session(app.extensions["db"]) as db:
+        messages = db.exec(
+            select(Notification).where(Notification.destinataire == "chloe@exemple.fr")
+        ).all()
+    # Her waiting-list message, then one removal: never three.
+    assert len(messages) == 2
