@@ -350,7 +350,7 @@ def _demander(
         resultat = demandes.creer(db(), demande, acteur, LiensWeb())
     except demandes.DejaDemandee as doublon:
         db().rollback()
-        return _deja_demandee(fiche, doublon.existante.id, pour_soi)
+        return _deja_demandee(fiche, doublon.existante.id, pour_soi, personne)
     except RegleNonRespectee as refus:
         db().rollback()
         return _formulaire(gabarit, fiche, 422, form=form, refus=str(refus), **contexte)
@@ -367,7 +367,7 @@ def _demander(
     return resultat
 
 
-def _deja_demandee(fiche, pid: int, pour_soi: bool):
+def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):
     """A second request for the same person: show the first, never a copy.
 
     The person gets her follow-up link again on her own phone or mailbox,
@@ -388,17 +388,21 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool):
         pour_soi=pour_soi,
         renvoye=renvoye,
         visible=bool(d and d.peut_voir(existante)),
-        contact=_contact_masque(beneficiaire),
+        contact=_contact_masque(beneficiaire, tape),
         statuts=workflow.STATUTS,
         origines=ORIGINES,
     ), 409
 
 
-def _contact_masque(b: Beneficiaire) -> str:
-    """Where the link went, recognisable by its owner only."""
+def _contact_masque(b: Beneficiaire, tape: Personne) -> str:
+    """Where the link went, recognisable by its owner only; named only when
+    it is what was just typed: nobody learns a contact they did not give."""
     if b.courriel:
-        return "l'adresse " + notifications.masquer(b.courriel)
-    return "le numéro " + notifications.masquer(b.telephone or "")
+        if (tape.courriel or "").casefold() == b.courriel.casefold():
+            return "l'adresse " + notifications.masquer(b.courriel)
+    elif tape.telephone and tape.telephone == b.telephone:
+        return "le numéro " + notifications.masquer(b.telephone)
+    return "le téléphone ou l'adresse e-mail donnés lors de la première demande"
 
 
 # --- The référent --------------------------------------------------------------

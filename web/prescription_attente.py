@@ -108,6 +108,13 @@ def _nom(p: Prescription) -> str:
     return f"{b.prenom} {b.nom}"
 
 
+def _pas_sur_la_liste(p: Prescription) -> str:
+    return (
+        f"{_nom(p)} n'est pas (ou plus) sur la liste d'attente : sa demande est "
+        f"« {workflow.STATUTS[p.statut].lower()} »."
+    )
+
+
 @bp.post("/pro/fiches/<fiche_id>/attente/<int:pid>/proposer")
 @prestataire_requis
 def attente_proposer(fiche_id: str, pid: int):
@@ -115,6 +122,9 @@ def attente_proposer(fiche_id: str, pid: int):
     if fiche is None:
         return render_template("prescription/interdit.html"), 403
     p = _en_attente(fiche, pid)
+    if p.statut != workflow.LISTE_ATTENTE:
+        # An old tab, or the place already went to her: say where she is.
+        return _page(fiche, 422, erreur=_pas_sur_la_liste(p))
     try:
         demandes.appliquer(
             db(),
@@ -152,7 +162,7 @@ def attente_retirer(fiche_id: str, pid: int):
     p = _en_attente(fiche, pid)
     retour = url_for("prescription.liste_attente", fiche_id=fiche.id)
     if p.statut != workflow.LISTE_ATTENTE:
-        flash(f"{_nom(p)} n'est plus sur la liste d'attente.")
+        flash(_pas_sur_la_liste(p))
         return redirect(retour, 303)
     erreurs: dict[str, str] = {}
     form = request.form if request.method == "POST" else {}

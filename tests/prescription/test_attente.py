@@ -208,9 +208,15 @@ def test_le_prestataire_retire_quelqu_un_de_la_liste_avec_une_raison(app_p):
     # Already off the list: the address leads back to the list, with why.
     retour = prestataire.get(adresse)
     assert retour.headers["Location"] == LISTE
-    assert "Bruno Leroy n'est plus sur la liste d'attente." in texte(
-        prestataire.get(LISTE)
+    assert (
+        "Bruno Leroy n'est pas (ou plus) sur la liste d'attente : sa demande est "
+        "« refusée »." in texte(prestataire.get(LISTE))
     )
+    # Offering her a place from an old tab says the same, never « reste ».
+    reponse = poster(prestataire, adresse.replace("/retirer", "/proposer"))
+    assert reponse.status_code == 422
+    assert "n'est pas (ou plus) sur la liste d'attente" in texte(reponse)
+    assert "reste sur la liste" not in texte(reponse)
 
 
 def test_seule_la_structure_de_l_action_gere_sa_liste(app_p):

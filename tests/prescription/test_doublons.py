@@ -108,3 +108,17 @@ def test_apres_une_annulation_on_peut_redemander(app_p, client_p):
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
     assert reponse.status_code == 303
     assert [p.statut for p in demandes(app_p)] == ["annulee", "demandee"]
+
+
+def test_une_seconde_inscription_ne_montre_pas_un_contact_qu_on_n_a_pas_tape(
+    app_p, client_p
+):
+    """Same name and phone, another e-mail: the first one's stays unknown."""
+    zoe = {**PERSONNE, "courriel": "zoe@example.org", "consentement": "oui"}
+    poster(client_p, "/fiches/velos-alencon/inscription", zoe)
+    autre = {**zoe, "courriel": "autre@example.org"}
+    reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", autre)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "example.org" not in page and "z•••" not in page
+    assert "donnés lors de la première demande" in page
