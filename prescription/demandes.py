@@ -602,7 +602,11 @@ def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:
         raise TransitionRefusee(
             f"Plus de place libre{ou} : rien n'a changé. Ajoutez une place dans "
             f"« Mes places » si vous en avez une"
-            + (", ou choisissez une autre session." if fiche.sessions else ".")
+            + (
+                ", ou choisissez une autre session."
+                if fiche.sessions and r.action != "proposer"
+                else "."
+            )
         )
     if p.place_tenue:
         p.place_tenue = False

@@ -18,7 +18,7 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import yaml
@@ -862,7 +862,8 @@ def _remplissage(
     for (fiche_id, session), n in prises.items():
         fiche = fiches.get(fiche_id)
         nom = fiche.nom if fiche else fiche_id
-        libelle = f"{nom} (session du {session})" if session else nom
+        jour = date.fromisoformat(session).strftime("%d/%m/%Y") if session else ""
+        libelle = f"{nom} (session du {jour})" if session else nom
         financees = capacite(fiche, session) if fiche else None
         structure = fiche.structure if fiche else ""
         lignes.append((f"{fiche_id}/{session}", libelle, structure, financees, n))

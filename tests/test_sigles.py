@@ -122,7 +122,7 @@ def test_une_personne_lit_chaque_sigle_explique_sur_le_site_public(app, client):
         lire(client, url, trouves)
     # Error pages and a broken personal link: read by anyone, someday.
     for url, statut in (("/nexiste-pas", 404), ("/suivi/abimé", 410),
-                        ("/?rayon_km=abc", 200)):  # fmt: skip
+                        ("/?rayon_km=abc", 200), ("/deconnexion", 405)):  # fmt: skip
         lire(client, url, trouves, statut)
     for fiche_id in catalogue.fiches:
         lire(client, f"/fiches/{fiche_id}", trouves)

@@ -98,6 +98,7 @@ GLOSSAIRE = {
     "POEC": "préparation opérationnelle à l'emploi collective",
     "PPAE": "projet personnalisé d'accès à l'emploi",
     "QPV": "quartier prioritaire de la politique de la ville",
+    "RGPD": "règlement général sur la protection des données personnelles",
     "ROME": "répertoire des métiers de France Travail",
     "RQTH": "reconnaissance de la qualité de travailleur handicapé",
     "RSA": "revenu de solidarité active",

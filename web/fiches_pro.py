@@ -194,7 +194,7 @@ def _session_en_mots(s: dict) -> str:
     mots = f"du {affichage.date_fr(s['debut'])}"
     mots += f" au {affichage.date_fr(s['fin'])}" if s.get("fin") else ""
     if s.get("places") is not None:
-        mots += f", {s['places']} places"
+        mots += f", {s['places']} place{'s' if s['places'] > 1 else ''}"
     return mots + (f", {s['lieu']}" if s.get("lieu") else "")
 
 

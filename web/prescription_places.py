@@ -94,7 +94,9 @@ def _changer_places(fiche, auteur: str):
     if nombre is not None and nombre < 0:
         return cle, "Il ne peut pas rester moins de zéro place."
     if nombre is not None and capacite is not None and nombre > capacite:
-        return cle, f"Au plus {int(capacite)} places : c'est la capacité de l'action."
+        n = int(capacite)
+        pluriel = "s" if n > 1 else ""
+        return cle, f"Au plus {n} place{pluriel} : c'est la capacité de l'action."
     demandes.fixer_les_places(
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )

@@ -39,6 +39,12 @@ def contexte_site() -> dict:
     }
 
 
+# A page reader is not a programmer: the same errors in their words.
+MESSAGES_PAGES = {
+    405: "Cette adresse ne s'ouvre pas de cette façon (lien ou formulaire).",
+}
+
+
 def erreur_json(status: int, message: str):
     response = jsonify({"erreur": message, "statut": status})
     response.status_code = status
@@ -64,6 +70,7 @@ def erreur_http(erreur: HTTPException):
     elif code >= 500:
         reponse = current_app.make_response((render_template("errors/500.html"), code))
     else:
+        message = MESSAGES_PAGES.get(code, message)
         corps = render_template("errors/erreur.html", code=code, message=message)
         reponse = current_app.make_response((corps, code))
     if getattr(erreur, "valid_methods", None):

@@ -128,7 +128,7 @@ def test_l_api_repond_en_json_francais_a_chaque_statut(app_recherche):
 def test_les_pages_repondent_en_francais_a_chaque_statut(client_recherche):
     reponse = client_recherche.post("/")
     assert reponse.status_code == 405
-    assert "Cette méthode HTTP n&#39;est pas acceptée" in reponse.text
+    assert "Cette adresse ne s&#39;ouvre pas de cette façon" in reponse.text
     reponse = client_recherche.get("/?q=" + "a" * LONGUEUR_REQUETE_MAX)
     assert reponse.status_code == 414
     assert '<html lang="fr">' in reponse.text
