@@ -141,20 +141,26 @@ def ajuster(
     """A session got ``ecart`` more (or fewer) places: the remaining ones move
     by as much, never below zero; False if its places are not tracked.
 
-    The row is locked while read (PostgreSQL), so a booking at the same
-    moment is counted, never overwritten. Not committed.
+    Written only if the number read is still there (compare and set): a
+    booking at the same moment is counted, never overwritten, on SQLite as
+    on PostgreSQL; the journal says the exact before and after. Not committed.
     """
-    ligne = db.exec(
-        select(Places)
-        .where(Places.fiche_id == fiche_id, Places.session == session)
-        .with_for_update()
-    ).first()
-    if ligne is None or ligne.places_restantes is None:
-        return False
-    nouveau = max(0, ligne.places_restantes + ecart)
-    fixer(db, fiche_id, nouveau, auteur, session=session, motif=motif,
-          maintenant=maintenant)  # fmt: skip
-    return True
+    maintenant = maintenant or maintenant_utc()
+    ici = (Places.fiche_id == fiche_id, Places.session == session)
+    while True:
+        avant = db.exec(select(Places.places_restantes).where(*ici)).first()
+        if avant is None:
+            return False  # no row, or places not tracked
+        apres = max(0, avant + ecart)
+        fait = db.execute(
+            update(Places)
+            .where(*ici, Places.places_restantes == avant)
+            .values(places_restantes=apres, maj_le=maintenant, maj_par=auteur)
+            .execution_options(synchronize_session=False)
+        )
+        if fait.rowcount == 1:
+            _noter(db, fiche_id, session, avant, apres, auteur, motif, maintenant)
+            return True
 
 
 def prendre(
