@@ -230,8 +230,10 @@ def test_trois_appuis_sur_retirer_de_la_liste_ne_retirent_qu_une_fois(
         {"confirmer": "oui", "motif_refus": "desistement"},
     )
     reponses = en_meme_temps(app, "atelier-orne", [retirer] * 3)
-    assert sorted(r.status_code for r in reponses)[0] == 303
-    assert [r.status_code for r in reponses].count(303) == 1
+    # A tap arriving after the first one's commit is sent back to the list
+    # (303, « n'est plus sur la liste »), one arriving during it is refused
+    # (422): either way, she is removed once.
+    assert {r.status_code for r in reponses} <= {303, 422}
     assert _transitions(app, chloe).count("refusee") == 1
     with Session(app.extensions["db"]) as db:
         messages = db.exec(
