@@ -11,6 +11,10 @@ on the words as typed (stemmed, weighted by field), synonyms a little lower,
 typos and word beginnings lowest. When all the words cannot match together,
 the least useful ones are dropped in turn and reported (``mots_ignores``).
 
+A word alone, with no filter (the commonest search, and the broadest), is
+scored as a plain sum of terms: tantivy then finds the best results without
+scoring every match, and the page is checked active and open afterwards.
+
 A missing, damaged or read-only index never stops a worker from booting:
 it is set aside and rebuilt, or kept in memory, and the problem is logged.
 """
@@ -61,7 +65,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 6
+VERSION_SCHEMA = 7
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -76,7 +80,12 @@ POIDS = {
 POIDS_SYNONYME = 4.0
 POIDS_THEMATIQUE = 6.0
 POIDS_FAUTE = 0.5
-BONUS_JUSTE = 1000.0
+# Found as typed (or by synonym) outranks any typo, word beginning or
+# thématique: those words' weights are multiplied by this, a product no sum
+# of the others reaches. A multiplied weight rather than a constant bonus:
+# the query stays a plain sum of words, which tantivy ranks without scoring
+# every match (block-max WAND).
+ECHELLE_JUSTE = 10_000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 DEBUTS = "debuts"  # the beginnings of every word, for search as you type
 DEBUT_MAX = 12
@@ -93,6 +102,11 @@ TRIS_PAR_CHAMP = {
     "places": ("places_tri", tantivy.Order.Desc),
     "nom": ("nom_tri", tantivy.Order.Asc),
 }
+# A single word, no filter: the page is looked for among this many times
+# its results by score alone (then checked to be active and open), before
+# going through every match.
+CANDIDATS_PAR_RESULTAT = 2
+CANDIDATS_MIN = 60
 # Counts by column when at most 1/PART_PEU of the index, or PEU documents,
 # may match.
 PART_PEU = 16
@@ -186,6 +200,8 @@ def _schema() -> tantivy.Schema:
     for booleen in ("complet", "disponible", "a_distance"):
         s.add_boolean_field(booleen, indexed=True)
     s.add_integer_field("places_tri", indexed=True, fast=True)
+    # 1 for an active action: read for the candidates of a single word.
+    s.add_integer_field("actif", fast=True)
     s.add_float_field("lat", indexed=True, fast=True)
     s.add_float_field("lng", indexed=True, fast=True)
     # Each lieu as "lat,lng": counted by an aggregation, the distinct points
@@ -225,13 +241,14 @@ class Unite:
 
     ecrit: str
     requete: Query
-    # The same documents, unscored and with no clause another one covers:
-    # what counts and facets run on (a broad word matches half the index).
+    # The same documents, what counts and facets run on.
     critere: Query | None = None
-    # Scored without the phrases the word covers, beside other words: a
-    # phrase of common words ("bénéficiaires du RSA") is read over all the
-    # index inside a conjunction too, and the other words rank enough.
-    requete_parmi: Query | None = None
+    # What it is scored by: words alone (a plain sum, tantivy skips the
+    # documents that cannot reach the page), then phrases.
+    termes: list[Query] = field(default_factory=list)
+    phrases: list[Query] = field(default_factory=list)
+    # At most this many documents match its phrases.
+    plafond_phrases: int = 0
     # At most this many documents match (the sum of its terms' postings).
     plafond: int = 0
     exacts: set[str] = field(default_factory=set)
@@ -458,6 +475,7 @@ class MoteurTantivy:
             d.add_text(TOUTES_FACETTES, f"{PLACES}=complet")
         d.add_boolean("a_distance", bool(doc["a_distance"]))
         d.add_integer("places_tri", champs_places(places, None)["places_tri"])
+        d.add_integer("actif", int(doc["statut"] == "active"))
         for point in doc["lieux"]:
             d.add_float("lat", point["lat"])
             d.add_float("lng", point["lng"])
@@ -618,7 +636,7 @@ class MoteurTantivy:
         # Built once: each query wrapped in another is copied whole.
         devance, requete_t = None, _et(clauses)
         if not (requete.tri == "distance" and requete.point):
-            devance = self._devancer(searcher, requete, requete_t)
+            devance = self._devancer(searcher, requete, requete_t, unites)
         comptes = attendre()
         if not comptes["total"] and len(unites) > 1:
             devance = None
@@ -795,15 +813,66 @@ class MoteurTantivy:
             clauses.append(self._vrai("disponible"))
         return clauses
 
-    def _devancer(self, searcher, requete: Requete, requete_t) -> list:
+    def _devancer(self, searcher, requete: Requete, requete_t, unites) -> list:
         """The addresses the page's first search finds, before the counts
         are known: by a fast field for tri=places and tri=nom, else the
         open actions in order of relevance."""
         if requete.tri in TRIS_PAR_CHAMP:
             return self._par_champ(searcher, requete, requete_t)
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
+        if len(unites) == 1 and _sans_filtre(requete):
+            page = self._par_les_mots(searcher, unites[0], debut, debut + n)
+            if page is not None:
+                return page
         ouvertes = self._ouvertes(requete_t)
         return _adresses(searcher.search(ouvertes, n, count=False, offset=debut))
+
+    def _par_les_mots(self, searcher, unite: Unite, debut: int, fin: int):
+        """The open, active results from ``debut`` to ``fin`` by relevance,
+        without scoring every match; None when that cannot be sure.
+
+        The unit's words alone are a plain sum: tantivy finds its best k
+        by skipping the documents that cannot reach them (block-max WAND);
+        two fast fields then tell which are active and open. Its phrases,
+        when they match few fiches, are scored in full beside them. A
+        document outside the best k scores at most the k-th: the
+        candidates above it are in their final order."""
+        if unite.plafond_phrases > PEU:
+            return None
+        exprimees = {}
+        if unite.phrases:
+            par_phrase = Query.boolean_query(
+                [
+                    (Occur.Must, Query.const_score_query(_ou(unite.phrases), 0.0)),
+                    (Occur.Must, unite.requete),
+                ]
+            )
+            trouvees = searcher.search(
+                par_phrase, max(unite.plafond_phrases, 1), count=False
+            )
+            exprimees = {_cle(a): (score, a) for score, a in trouvees.hits}
+        k = max(CANDIDATS_MIN, CANDIDATS_PAR_RESULTAT * fin)
+        for _essai in range(3):
+            hits = (
+                searcher.search(_ou(unite.termes), k, count=False).hits
+                if unite.termes
+                else []
+            )
+            seuil = hits[-1][0] if len(hits) == k else None  # None: all seen
+            candidats = {_cle(a): (score, a) for score, a in hits} | exprimees
+            ordre = sorted(candidats.values(), key=lambda e: (-e[0], _cle(e[1])))
+            adresses = [a for score, a in ordre if seuil is None or score > seuil]
+            actifs = searcher.fast_field_values("actif", adresses)
+            places = searcher.fast_field_values("places_tri", adresses)
+            ouvertes = [
+                a
+                for a, actif, tri in zip(adresses, actifs, places, strict=True)
+                if actif == 1 and tri != -1
+            ]
+            if len(ouvertes) >= fin or seuil is None:
+                return ouvertes[debut:fin]
+            k *= 4
+        return None
 
     def _par_champ(self, searcher, requete: Requete, requete_t) -> list:
         """The page's addresses in the order of a fast field (TRIS_PAR_CHAMP)."""
@@ -984,18 +1053,22 @@ class MoteurTantivy:
 
     def _unite(self, mots, alternatives, thematiques, dernier, searcher) -> Unite:
         """Fewer typos first, as Meilisearch ranks: a unit found as typed
-        (or by synonym) earns a bonus no BM25 sum reaches, then BM25 by
-        field decides; typos, word beginnings and thématiques come after."""
+        (or by synonym) weighs ECHELLE_JUSTE times more, which no typo,
+        word beginning or thématique reaches, then BM25 by field decides."""
         unite = Unite(" ".join(mots), Query.empty_query())
         frequence = searcher.doc_freq
-        justes, approches = [], []
-        couvertes = []  # synonym phrases holding the typed word: found by it
+        # Scored as about ``poids``, whatever the term's rarity: a word
+        # beginning or a thématique is only indexed as present.
+        a_peu_pres = partial(_poids_constant, searcher.num_docs)
+        termes, phrases = unite.termes, unite.phrases
         if len(mots) == 1:
             mot = mots[0]
             racine = raciner(mot)
             unite.exacts.add(mot)
-            justes += [
-                Query.boost_query(Query.term_query(self.schema, c, racine), POIDS[c])
+            termes += [
+                Query.boost_query(
+                    Query.term_query(self.schema, c, racine), POIDS[c] * ECHELLE_JUSTE
+                )
                 for c in CHAMPS_TEXTE
             ]
             unite.plafond += sum(frequence(c, racine) for c in CHAMPS_TEXTE)
@@ -1005,7 +1078,7 @@ class MoteurTantivy:
                 for variante in unite.corrections:
                     unite.plafond += frequence(TOUT, variante)
                     unite.plafond += frequence("nom", raciner(variante))
-                    approches += [
+                    termes += [
                         Query.boost_query(
                             Query.term_query(self.schema, TOUT, variante), POIDS_FAUTE
                         ),
@@ -1019,51 +1092,57 @@ class MoteurTantivy:
                 # (one posting list, not hundreds); past DEBUT_MAX letters,
                 # the words sharing its first DEBUT_MAX.
                 unite.prefixes.add(mot)
-                debut = Query.term_query(self.schema, DEBUTS, mot[:DEBUT_MAX])
-                unite.plafond += frequence(DEBUTS, mot[:DEBUT_MAX])
-                approches.append(Query.const_score_query(debut, POIDS_FAUTE))
+                n = frequence(DEBUTS, mot[:DEBUT_MAX])
+                unite.plafond += n
+                termes.append(
+                    Query.boost_query(
+                        Query.term_query(self.schema, DEBUTS, mot[:DEBUT_MAX]),
+                        a_peu_pres(n, POIDS_FAUTE),
+                    )
+                )
         else:
-            justes.append(self._expression(mots, POIDS["nom"]))
+            self._expression(mots, POIDS["nom"] * ECHELLE_JUSTE, unite, searcher)
             unite.plafond += _plafond_expression(searcher, mots)
             unite.exacts.update(mots)
         for forme in alternatives:
-            if tuple(forme) != tuple(mots):
-                # A phrase with the word itself in it only finds fiches the
-                # word finds already (in TOUT, so in a field, stemmed).
-                expression = self._expression(list(forme), POIDS_SYNONYME)
-                justes.append(expression)
-                if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
-                    couvertes.append(expression)
-                else:
-                    unite.plafond += _plafond_expression(searcher, forme)
-                unite.exacts.update(m for m in forme if m not in mots_vides())
-        if thematiques:
-            # Term queries, not a term set: a set costs 0.2 ms to set up,
-            # more than the search on a département's catalogue.
-            termes = [
-                Query.term_query(self.schema, "thematiques", t) for t in thematiques
-            ]
-            unite.plafond += sum(frequence("thematiques", t) for t in thematiques)
-            approches.append(Query.const_score_query(_ou(termes), POIDS_THEMATIQUE))
-        # Phrases the typed word covers add to the score, never to the
-        # documents found: the bonus and the counts go without them (a
-        # phrase of common words is the dearest clause of all).
-        utiles = [j for j in justes if not any(j is c for c in couvertes)]
-        bonus = Query.const_score_query(_ou(utiles), BONUS_JUSTE)
-        unite.requete = _ou([bonus, *justes, *approches])
-        unite.requete_parmi = (
-            _ou([bonus, *utiles, *approches]) if couvertes else unite.requete
-        )
-        unite.critere = _ou([*utiles, *approches])
+            if tuple(forme) == tuple(mots):
+                continue
+            # A phrase with the word itself in it only finds fiches the word
+            # finds already (in TOUT, so in a field, stemmed): left out, as
+            # a phrase of common words ("bénéficiaires du RSA") is the
+            # dearest clause of all.
+            if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
+                continue
+            self._expression(
+                list(forme), POIDS_SYNONYME * ECHELLE_JUSTE, unite, searcher
+            )
+            unite.plafond += _plafond_expression(searcher, forme)
+            unite.exacts.update(m for m in forme if m not in mots_vides())
+        for thematique in thematiques:
+            n = frequence("thematiques", thematique)
+            unite.plafond += n
+            termes.append(
+                Query.boost_query(
+                    Query.term_query(self.schema, "thematiques", thematique),
+                    a_peu_pres(n, POIDS_THEMATIQUE),
+                )
+            )
+        unite.requete = _ou([*termes, *phrases])
+        unite.critere = unite.requete
         return unite
 
-    def _expression(self, mots: list[str], poids: float) -> Query:
+    def _expression(
+        self, mots: list[str], poids: float, unite: Unite, searcher
+    ) -> None:
+        """An expression of the unit: a word (one of its terms) or a phrase."""
         places = _places_des_mots(mots)
         if len(places) == 1:
             requete = Query.term_query(self.schema, TOUT, places[0][1])
+            unite.termes.append(Query.boost_query(requete, poids))
         else:
             requete = Query.phrase_query(self.schema, TOUT, places)
-        return Query.boost_query(requete, poids)
+            unite.phrases.append(Query.boost_query(requete, poids))
+            unite.plafond_phrases += _plafond_expression(searcher, mots)
 
     def _termes(self, searcher, mot: str) -> list[str]:
         """Words of the index that could be this word with its typos: same
@@ -1183,10 +1262,29 @@ def _plafond_expression(searcher, mots) -> int:
 
 
 def _requetes(unites: list[Unite]) -> list[Query]:
-    """The scored query of each unit: alone, with every phrase."""
-    if len(unites) == 1:
-        return [unites[0].requete]
-    return [u.requete_parmi for u in unites]
+    return [u.requete for u in unites]
+
+
+def _poids_constant(documents: int, frequence: int, poids: float) -> float:
+    """The boost that scores a term present once in a document of average
+    length about ``poids``: BM25 gives it its idf (k1 = 1.2, b = 0.75)."""
+    idf = math.log(1 + (documents - frequence + 0.5) / (frequence + 0.5))
+    return poids / max(idf, 1e-3)
+
+
+def _sans_filtre(requete: Requete) -> bool:
+    """Only words: active actions, anywhere, with or without places."""
+    return not (
+        requete.filtres
+        or requete.zone
+        or requete.places_disponibles
+        or (requete.rayon_km is not None and requete.point)
+    )
+
+
+def _cle(adresse) -> tuple[int, int]:
+    """A document's place in the index: the order of equal scores."""
+    return adresse.segment_ord, adresse.doc
 
 
 def _nombre(searcher, requete: Query) -> int:

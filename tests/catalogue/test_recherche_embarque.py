@@ -543,3 +543,48 @@ def test_les_comptes_sont_exacts_que_la_recherche_trouve_beaucoup_ou_peu(
     assert resultats.places_completes == sum(
         d["places_restantes"] == 0 for d in trouvees
     )
+
+
+@pytest.fixture(scope="module")
+def catalogue_de_mots(tmp_path_factory):
+    """1 200 actions whose texts are the real fiches' own, one in ten
+    suspended, one in three full: a word alone finds hundreds of them."""
+    from catalogue.chargement import charger_catalogue
+    from catalogue.recherche.documents import documents
+
+    reels = documents(charger_catalogue(ROOT / "data/fiches", ROOT / "data/structures"))
+    hasard = random.Random(8)
+    docs = [
+        hasard.choice(reels)
+        | {"id": f"action-{i:04d}", "statut": "suspendue" if i % 10 == 0 else "active"}
+        | champs_places(hasard.choice([None, 0, 4]), None)
+        for i in range(1200)
+    ]
+    moteur = MoteurTantivy(tmp_path_factory.mktemp("mots") / "recherche")
+    moteur.reconstruire(docs)
+    return moteur
+
+
+@pytest.mark.parametrize("texte", ["emploi", "rsa", "mobilte", "form", "logement"])
+@pytest.mark.parametrize("page", [1, 2, 9])
+def test_un_mot_seul_donne_la_meme_page_sans_noter_chaque_fiche(
+    catalogue_de_mots, monkeypatch, texte, page
+):
+    # Un mot seul, sans filtre : le moteur ne note que les meilleures
+    # candidates. La page doit être celle qu'on obtient en les notant toutes.
+    moteur = catalogue_de_mots
+    requete = Requete(texte=texte, page=page)
+    vite = []
+    chercher = MoteurTantivy._par_les_mots
+    monkeypatch.setattr(
+        MoteurTantivy,
+        "_par_les_mots",
+        lambda *a: vite.append(page := chercher(*a)) or page,
+    )
+    rapide = moteur.rechercher(requete)
+    assert vite and vite[0] is not None  # the quick way was taken
+    monkeypatch.setattr(moteur_tantivy, "_sans_filtre", lambda requete: False)
+    complete = moteur.rechercher(requete)
+    assert rapide.total > 100
+    assert [r.id for r in rapide.resultats] == [r.id for r in complete.resultats]
+    assert len(rapide.resultats) == min(20, rapide.total - 20 * (page - 1))
