@@ -83,6 +83,34 @@ def recherches() -> list[str]:
     return urls + ["/", "/?commune=Alen%C3%A7on"]
 
 
+def recherches_toutes_differentes(graine: int = 3) -> list[str]:
+    """The everyday words at many communes, shuffled: nearly every address
+    is asked once, so nearly every page is worked out afresh (none of the
+    pages a worker keeps can serve)."""
+    from catalogue.chargement import charger_catalogue
+    from catalogue.territoires import referentiel
+
+    lues = yaml.safe_load((ROOT / "bench" / "requetes_quotidiennes.yaml").read_text())
+    catalogue = charger_catalogue(ROOT / "data/fiches", ROOT / "data/structures")
+    # Communes of the départements the catalogue serves: pages as people get.
+    departements = {
+        lieu.code_insee[:2]
+        for fiche in catalogue.fiches.values()
+        for lieu in fiche.lieux
+        if lieu.code_insee
+    }
+    communes = sorted(
+        c.nom for c in referentiel().communes.values() if c.departement in departements
+    )
+    rng = random.Random(graine)
+    urls = {
+        "/?" + urllib.parse.urlencode({"q": r["q"], "commune": commune})
+        for r in lues
+        for commune in rng.sample(communes, min(300, len(communes)))
+    }
+    return sorted(urls, key=lambda _u: rng.random())
+
+
 def fiches() -> list[str]:
     return [
         f"/fiches/{p.stem}" for p in sorted((ROOT / "data" / "fiches").glob("*.yaml"))
@@ -358,18 +386,28 @@ def comparer(port, args, env, dossier, urls_recherche) -> None:
     duree = max(5.0, args.duree / 3)
     resultats, ecoule = _seulement(port, duree, args.clients, urls_recherche)
     page = len(resultats) / ecoule
+    differentes, ecoule_d = _seulement(
+        port, duree, args.clients, recherches_toutes_differentes()
+    )
+    page_d = len(differentes) / ecoule_d
     (dossier / "nu.py").write_text(BARE)
     with gunicorn("nu:app", {}, dossier, dossier) as port_nu:
         resultats_nu, ecoule_nu = _seulement(port_nu, duree, args.clients, ["/"])
     nu = len(resultats_nu) / ecoule_nu
     print(f"Comparaison ({args.clients} clients, {duree:g} s chacun) :")
     print(
-        f"  page de recherche : {page:7.1f} req/s (p95 {centile(resultats, 95):.1f} ms)"
+        f"  page de recherche, adresses de tous les jours (déjà faites, resservies) : "
+        f"{page:7.1f} req/s (p95 {centile(resultats, 95):.1f} ms)"
+    )
+    print(
+        f"  page de recherche, adresses toutes différentes (chaque page refaite)  : "
+        f"{page_d:7.1f} req/s (p95 {centile(differentes, 95):.1f} ms)"
     )
     p95_nu = centile(resultats_nu, 95)
-    print(f"  Flask nu          : {nu:7.1f} req/s (p95 {p95_nu:.1f} ms)")
+    print(f"  Flask nu : {nu:7.1f} req/s (p95 {p95_nu:.1f} ms)")
     print(
-        f"  rapport           : la page de recherche sert {page / nu:.1%} du débit nu"
+        f"  rapport : la page de recherche sert {page / nu:.1%} du débit nu "
+        f"(adresses de tous les jours), {page_d / nu:.1%} (toutes différentes)"
     )
 
 

@@ -306,6 +306,11 @@ class Publication:
         self._appliquees: set[int] = set()
         self._verrou = threading.Lock()
 
+    @property
+    def version(self) -> int | None:
+        """The validated revisions laid over so far (changes with each one)."""
+        return self._vues
+
     def a_jour(self, engine: Engine) -> list[str]:
         """``synchroniser`` for every request: one bare query when nothing changed."""
         with engine.connect() as cnx:

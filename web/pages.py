@@ -5,7 +5,10 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
+import threading
+from collections import OrderedDict
 from dataclasses import replace
+from datetime import date
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
@@ -64,13 +67,64 @@ def index():
         and not (htmx.boosted or htmx.history_restore_request)
     )
     gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
-    corps = render_template(gabarit, oob=partiel, **_contexte_recherche(request.args))
+    pages = current_app.extensions.setdefault("pages_recherche", PagesRendues())
+    cle = _cle_de_page(partiel)
+    corps = pages.lire(cle)
+    if corps is None:
+        contexte = _contexte_recherche(request.args)
+        corps = render_template(gabarit, oob=partiel, **contexte)
+        if not contexte["erreur"]:  # an engine down is not kept
+            pages.garder(cle, corps)
     # A clean address to share or reload: no empty field, no default sort.
     reponse = make_response(
         corps, push_url=_adresse_propre(request.args) if partiel else None
     )
     reponse.vary.update(("HX-Request", "HX-Target"))
     return reponse
+
+
+class PagesRendues:
+    """Search pages already rendered, by address, kept while the index and
+    the validated fiches stay as they were: everyday searches repeat, and
+    nothing on the page depends on who asks (no session, no form token).
+    Per worker, at most TAILLE pages, the least recently read dropped first;
+    a new day starts afresh (the cards read the next session against it)."""
+
+    TAILLE = 256
+
+    def __init__(self):
+        self._pages: OrderedDict[tuple, str] = OrderedDict()
+        self._verrou = threading.Lock()
+
+    def lire(self, cle: tuple | None) -> str | None:
+        if cle is None:
+            return None
+        with self._verrou:
+            corps = self._pages.get(cle)
+            if corps is not None:
+                self._pages.move_to_end(cle)
+            return corps
+
+    def garder(self, cle: tuple | None, corps: str) -> None:
+        if cle is None:
+            return
+        with self._verrou:
+            self._pages[cle] = corps
+            while len(self._pages) > self.TAILLE:
+                self._pages.popitem(last=False)
+
+
+def _cle_de_page(partiel: bool) -> tuple | None:
+    """The address and what the page was worked out from; None when the
+    engine cannot say whether its index changed (nothing is kept)."""
+    version = getattr(current_app.extensions["recherche"], "version", None)
+    index = version() if version else None
+    if index is None:
+        return None
+    publication = current_app.extensions.get("publication")
+    fiches = publication.version if publication else None
+    # « Prochaine session le … » is read against today's date.
+    return index, fiches, date.today(), partiel, request.query_string
 
 
 def _contexte_recherche(args: MultiDict) -> dict:

@@ -65,7 +65,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 7
+VERSION_SCHEMA = 8
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -185,8 +185,10 @@ def _schema() -> tantivy.Schema:
     s.add_text_field("id", stored=True, tokenizer_name="raw")
     s.add_bytes_field("source", stored=True)
     s.add_bytes_field("carte", stored=True)  # what a result shows: small, quick to read
+    # Fields are searched word by word (BM25 needs frequencies); phrases
+    # read positions in TOUT alone.
     for champ in CHAMPS_TEXTE:
-        s.add_text_field(champ, tokenizer_name="fr")
+        s.add_text_field(champ, tokenizer_name="fr", index_option="freq")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
     # Filters and counts only read which documents hold a value: no
@@ -394,6 +396,18 @@ class MoteurTantivy:
 
     def __str__(self) -> str:
         return str(self.path)
+
+    def version(self) -> tuple | None:
+        """What every commit changes, from any process: the index folder and
+        its commit number (None for an index in memory). What was worked
+        out from the index can be kept while it stays the same."""
+        if self.en_memoire:
+            return None
+        try:
+            meta = json.loads((self.dossier / "meta.json").read_bytes())
+        except (OSError, ValueError):
+            return None
+        return str(self.dossier), meta.get("opstamp")
 
     def _searcher(self):
         if self._pid != os.getpid():  # forked: open our own copy

@@ -3,6 +3,7 @@ a form that works without JavaScript, a fiche page that answers a person's
 questions, and error pages in French."""
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 from bs4 import BeautifulSoup
@@ -455,3 +456,30 @@ def test_une_action_terminee_ne_dit_plus_qu_on_peut_y_entrer(client):
     assert "Terminée" in page
     assert "Entrée possible à tout moment" not in page
     assert "On ne peut pas y entrer en ce moment" in page
+
+
+def test_une_recherche_deja_faite_est_resservie_jusqu_a_ce_qu_une_place_change(
+    app_recherche, monkeypatch
+):
+    # Beaucoup de gens tapent « vélo » : la page déjà faite leur est
+    # resservie telle quelle, jusqu'à ce que les places de l'action changent.
+    client = app_recherche.test_client()
+    moteur = app_recherche.extensions["recherche"]
+    recherches = []
+    chercher = moteur.rechercher
+    monkeypatch.setattr(
+        moteur, "rechercher", lambda requete: recherches.append(1) or chercher(requete)
+    )
+    premiere = client.get("/?q=velo")
+    assert "4 places libres" in page(premiere).find(id="resultats").text
+    faites = len(recherches)
+    assert client.get("/?q=velo").get_data() == premiere.get_data()
+    assert len(recherches) == faites
+    # The htmx fragment is its own page, not the whole one served again.
+    fragment = client.get("/?q=velo", headers=HTMX)
+    assert "<html" not in fragment.get_data(as_text=True)
+
+    moteur.maj_places("mob-velos-alencon", 1, datetime(2030, 1, 1, tzinfo=UTC))
+    apres = page(client.get("/?q=velo")).find(id="resultats").text
+    assert "1 place libre" in apres
+    assert "4 places libres" not in apres
