@@ -1114,18 +1114,23 @@ class MoteurTantivy:
                         a_peu_pres(n, POIDS_FAUTE),
                     )
                 )
-        else:
-            self._expression(mots, POIDS["nom"] * ECHELLE_JUSTE, unite, searcher)
+        # A phrase holding one of the unit's single words only finds fiches
+        # that word finds already (in TOUT, so in a field, stemmed): it is
+        # left out, as a phrase of common words ("bénéficiaires du RSA") is
+        # the dearest clause of all.
+        seuls = set()
+        for forme in (mots, *alternatives):
+            places = _places_des_mots(forme)
+            if len(places) == 1:
+                seuls.add(places[0][1])
+        couverte = partial(_couverte, seuls)
+        if len(mots) > 1:
+            if not couverte(mots):
+                self._expression(mots, POIDS["nom"] * ECHELLE_JUSTE, unite, searcher)
             unite.plafond += _plafond_expression(searcher, mots)
             unite.exacts.update(mots)
         for forme in alternatives:
-            if tuple(forme) == tuple(mots):
-                continue
-            # A phrase with the word itself in it only finds fiches the word
-            # finds already (in TOUT, so in a field, stemmed): left out, as
-            # a phrase of common words ("bénéficiaires du RSA") is the
-            # dearest clause of all.
-            if len(mots) == 1 and mots[0] in plier(" ".join(forme)):
+            if tuple(forme) == tuple(mots) or couverte(forme):
                 continue
             self._expression(
                 list(forme), POIDS_SYNONYME * ECHELLE_JUSTE, unite, searcher
@@ -1266,6 +1271,12 @@ def _places_des_mots(mots) -> list[tuple[int, str]]:
     plies = [plie for mot in mots for plie in plier(mot)]  # "cœur" -> "coeur"
     utiles = [(i, m) for i, m in enumerate(plies) if m not in mots_vides()]
     return utiles if len(utiles) >= 2 else list(enumerate(plies))
+
+
+def _couverte(seuls: set[str], forme) -> bool:
+    """Whether an expression of several words holds one of these words."""
+    places = _places_des_mots(forme)
+    return len(places) > 1 and any(m in seuls for _i, m in places)
 
 
 def _plafond_expression(searcher, mots) -> int:
