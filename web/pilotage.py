@@ -398,11 +398,30 @@ def page():
         comparaison=comparer(resultats, f, du, bilans),
         options=_options(),
         departement=droits().departement,
+        territoire=_territoire_lu(p, erreurs),
         args={n: v for n, v in request.args.items() if n in PARAMETRES},
         P=pilotage,
         entier=entier,
         zip=zip,
     ), (400 if erreurs else 200)
+
+
+GENRES_DE_LIEUX = {
+    "commune": "la commune",
+    "epci": "l'intercommunalité",
+    "departement": "le département",
+}
+
+
+def _territoire_lu(p: ParametresPilotage, erreurs: dict[str, str]) -> str | None:
+    """The place the figures cover, named in full: a code typed (« 246100663 »)
+    reads back as « l'intercommunalité Communauté urbaine d'Alençon »."""
+    if not p.territoire or "territoire" in erreurs:
+        return None
+    lieu = trouver_lieu(p.territoire).lieu
+    if lieu is None:
+        return None
+    return f"{GENRES_DE_LIEUX.get(lieu.genre, '')} {lieu.libelle}".strip()
 
 
 # --- CSV --------------------------------------------------------------------------

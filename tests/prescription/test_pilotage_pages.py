@@ -599,3 +599,17 @@ def test_aucune_difference_de_deux_nombres_publies_ne_fixe_un_petit_groupe():
         for groupe in range(1, 5):
             trouves = possibles(texte(autres + groupe), [texte(autres)], 5, 5)
             assert groupe in trouves and len(trouves) >= 2, (autres, groupe)
+
+
+def test_un_territoire_tape_en_code_est_nomme_en_toutes_lettres(app_p):
+    # L'agent colle le code d'une intercommunalité : la page dit laquelle.
+    departement = se_connecter(app_p.test_client(), "departement")
+    page = texte(departement.get("/pro/pilotage?territoire=246100663"))
+    assert (
+        "Personnes comptées : celles qui habitent l'intercommunalité "
+        "Communauté urbaine d'Alençon." in page
+    )
+    assert 'value="246100663"' in page  # what was typed stays
+    commune = texte(departement.get("/pro/pilotage?territoire=61001"))
+    assert "celles qui habitent la commune Alençon (61000)." in commune
+    assert "Personnes comptées" not in texte(departement.get("/pro/pilotage"))
