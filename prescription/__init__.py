@@ -3,5 +3,5 @@
 ``modeles`` (tables), ``workflow`` (the table of transitions), ``demandes``
 (the fiche's rules, places, waiting list), ``droits`` (who sees what),
 ``liens`` (signed links), ``notifications`` (outbox and senders),
-``indicateurs`` (the département's figures). No Flask here.
+``pilotage`` (the département's figures, counted in SQL). No Flask here.
 """

@@ -4,7 +4,7 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from catalogue.places import JournalPlaces
-from prescription import indicateurs
+from prescription import pilotage
 from prescription.modeles import Beneficiaire, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 
@@ -34,12 +34,19 @@ def des_demandes(app, fiche_id: str, statuts: list[str]) -> None:
         db.commit()
 
 
-def remplissage_des_velos(app) -> tuple[float, float, float | None]:
-    """The département's figures for the vélos action alone."""
-    fiches = app.extensions["catalogue"].fiches
+def remplissage_des_velos(app) -> tuple[int, float, float | None]:
+    """The vélos action's fill rate on the département's pilotage page:
+    places taken, places funded, rate in %."""
     with Session(app.extensions["db"]) as db:
-        i = indicateurs.calculer(db, {"velos-alencon": fiches["velos-alencon"]})
-    return i.places_occupees, i.places_suivies, i.taux_remplissage
+        r = pilotage.calculer(
+            db,
+            pilotage.Filtres(),
+            pilotage.lire_sorties(),
+            app.extensions["catalogue"].fiches,
+            seuil=1,
+        )
+    velos = next(x for x in r.remplissage_fiches if x.cle.startswith("velos-alencon"))
+    return velos.prises.valeur, velos.financees, velos.taux()
 
 
 def test_le_remplissage_vient_des_places_tenues_jamais_du_compteur_tape(app_p):
@@ -47,7 +54,7 @@ def test_le_remplissage_vient_des_places_tenues_jamais_du_compteur_tape(app_p):
     des_demandes(
         app_p, "velos-alencon", ["entree"] * 3 + ["acceptee"] * 2 + ["refusee"]
     )
-    assert remplissage_des_velos(app_p) == (5, 10, 0.5)
+    assert remplissage_des_velos(app_p) == (5, 10, 50.0)
 
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
@@ -55,7 +62,7 @@ def test_le_remplissage_vient_des_places_tenues_jamais_du_compteur_tape(app_p):
     reponse = poster(prestataire, "/pro/places/velos-alencon", {"places": "1"})
     assert reponse.status_code == 303
     # The typed counter says what is free, not who came: the rate stays.
-    assert remplissage_des_velos(app_p) == (5, 10, 0.5)
+    assert remplissage_des_velos(app_p) == (5, 10, 50.0)
     with Session(app_p.extensions["db"]) as db:
         correction = db.exec(
             select(JournalPlaces)

@@ -2,13 +2,12 @@
 shown and erased on request by the département, each step in the audit log."""
 
 import json
-from dataclasses import asdict
 from datetime import timedelta
 
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription import indicateurs, rgpd
+from prescription import pilotage, rgpd
 from prescription.modeles import Audit, Beneficiaire, Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 
@@ -42,8 +41,16 @@ def refuser(app, pid: int) -> None:
 
 
 def chiffres(app) -> dict:
+    """Every table of the département's pilotage, small numbers shown."""
     with Session(app.extensions["db"]) as db:
-        return asdict(indicateurs.calculer(db, app.extensions["catalogue"].fiches))
+        r = pilotage.calculer(
+            db,
+            pilotage.Filtres(),
+            pilotage.lire_sorties(),
+            app.extensions["catalogue"].fiches,
+            seuil=1,
+        )
+    return {cle: t.en_dict() for cle, t in r.tableaux.items()}
 
 
 def personne(app, pid: int) -> Beneficiaire:
@@ -66,6 +73,11 @@ def test_apres_la_conservation_la_personne_est_anonymisee_les_chiffres_restent(
     refuser(app_p, close)
     ouverte = prescrire(app_p, BINTA)  # still waiting: kept whatever its age
     avant = chiffres(app_p)
+    origines = {
+        ligne["cle"]: [c["nombre"] for c in ligne["cellules"]]
+        for ligne in avant["origines"]["lignes"]
+    }
+    assert origines["total"][-1] == 2  # Awa and Binta, counted
     with Session(app_p.extensions["db"]) as db:
         messages_avant = len(db.exec(select(Notification)).all())
     maintenant = places.maintenant_utc()
@@ -217,9 +229,11 @@ def test_l_effacement_demande_confirmation_puis_annule_et_anonymise(app_p):
         assert places.par_session(db, "velos-alencon")[""].places_restantes == 3
     assert "effacement à la demande de la personne" in audit(app_p, pid)
     apres = chiffres(app_p)
-    # Only the status moved (cancelled); who was asked for, by whom, stays.
-    for cle in ("total", "par_origine", "par_sexe", "par_tranche_age"):
+    # Only the status moved (cancelled); by whom, for whom (sex, age) and
+    # when it was asked stay as they were.
+    for cle in ("origines", "ages", "mois"):
         assert apres[cle] == avant[cle], cle
+    assert apres["parcours"] != avant["parcours"]
     # Erased people are not found again.
     trouve = poster(admin, "/pro/rgpd", {"nom": "Diallo", "contact": "06 12 34 56 78"})
     assert "Aucune donnée sur une personne de ce nom" in texte(trouve)
