@@ -73,3 +73,19 @@ PERSONNE = {
 def texte(reponse) -> str:
     """The page as the user reads it (entities decoded)."""
     return html.unescape(reponse.get_data(as_text=True))
+
+
+def figures(app, filtres=None, seuil=5):
+    """The département's pilotage figures, as its page computes them."""
+    from sqlmodel import Session
+
+    from prescription import pilotage
+
+    with Session(app.extensions["db"]) as db:
+        return pilotage.calculer(
+            db,
+            filtres or pilotage.Filtres(),
+            pilotage.lire_sorties(),
+            app.extensions["catalogue"].fiches,
+            seuil,
+        )

@@ -24,6 +24,7 @@ from prescription.pilotage import (
     tableau,
 )
 from prescription.workflow import TYPES_SORTIE
+from tests.prescription.conftest import figures
 
 RESULTATS = Path(__file__).resolve().parent.parent / "fixtures/pilotage/resultats.csv"
 SEXES = pilotage.COLONNES_SEXE
@@ -178,18 +179,6 @@ def demande(db, fiche, origine="referent", statut="demandee", le=None, **autres)
     db.flush()
     db.add(Transition(prescription_id=p.id, vers=statut, action="x", par="t", le=le))
     return p
-
-
-def figures(app, filtres: Filtres | None = None, seuil=5):
-    filtres = filtres or Filtres()
-    with Session(app.extensions["db"]) as db:
-        return pilotage.calculer(
-            db,
-            filtres,
-            lire_sorties(),
-            app.extensions["catalogue"].fiches,
-            seuil,
-        )
 
 
 def ligne(t: pilotage.Tableau, cle: str) -> list[int]:

@@ -4,9 +4,14 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from catalogue.places import JournalPlaces
-from prescription import pilotage
 from prescription.modeles import Beneficiaire, Prescription
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import (
+    PERSONNE,
+    figures,
+    poster,
+    se_connecter,
+    texte,
+)
 
 
 def des_demandes(app, fiche_id: str, statuts: list[str]) -> None:
@@ -37,14 +42,7 @@ def des_demandes(app, fiche_id: str, statuts: list[str]) -> None:
 def remplissage_des_velos(app) -> tuple[int, float, float | None]:
     """The vélos action's fill rate on the département's pilotage page:
     places taken, places funded, rate in %."""
-    with Session(app.extensions["db"]) as db:
-        r = pilotage.calculer(
-            db,
-            pilotage.Filtres(),
-            pilotage.lire_sorties(),
-            app.extensions["catalogue"].fiches,
-            seuil=1,
-        )
+    r = figures(app, seuil=1)
     velos = next(x for x in r.remplissage_fiches if x.cle.startswith("velos-alencon"))
     return velos.prises.valeur, velos.financees, velos.taux()
 

@@ -7,9 +7,15 @@ from datetime import timedelta
 from sqlmodel import Session, select
 
 from catalogue import places
-from prescription import pilotage, rgpd
+from prescription import rgpd
 from prescription.modeles import Audit, Beneficiaire, Notification, Prescription
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import (
+    PERSONNE,
+    figures,
+    poster,
+    se_connecter,
+    texte,
+)
 
 AWA = {**PERSONNE, "sexe": "femme", "tranche_age": "26-44"}
 BINTA = {**PERSONNE, "prenom": "Binta", "nom": "Sow", "telephone": "06 98 76 54 32"}
@@ -42,15 +48,7 @@ def refuser(app, pid: int) -> None:
 
 def chiffres(app) -> dict:
     """Every table of the département's pilotage, small numbers shown."""
-    with Session(app.extensions["db"]) as db:
-        r = pilotage.calculer(
-            db,
-            pilotage.Filtres(),
-            pilotage.lire_sorties(),
-            app.extensions["catalogue"].fiches,
-            seuil=1,
-        )
-    return {cle: t.en_dict() for cle, t in r.tableaux.items()}
+    return {cle: t.en_dict() for cle, t in figures(app, seuil=1).tableaux.items()}
 
 
 def personne(app, pid: int) -> Beneficiaire:
