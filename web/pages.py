@@ -73,13 +73,15 @@ def index():
     if corps is None:
         contexte = _contexte_recherche(request.args)
         corps = render_template(gabarit, oob=partiel, **contexte)
-        if not contexte["erreur"]:  # an engine down is not kept
+        if contexte["complete"]:  # a page missing a search's answer is not kept
             pages.garder(cle, corps)
     # A clean address to share or reload: no empty field, no default sort.
     reponse = make_response(
         corps, push_url=_adresse_propre(request.args) if partiel else None
     )
-    reponse.vary.update(("HX-Request", "HX-Target"))
+    reponse.vary.update(
+        ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+    )
     return reponse
 
 
@@ -87,13 +89,16 @@ class PagesRendues:
     """Search pages already rendered, by address, kept while the index and
     the validated fiches stay as they were: everyday searches repeat, and
     nothing on the page depends on who asks (no session, no form token).
-    Per worker, at most TAILLE pages, the least recently read dropped first;
-    a new day starts afresh (the cards read the next session against it)."""
+    Per worker, at most TAILLE pages and CARACTERES_MAX characters, the
+    least recently read dropped first; a new day starts afresh (the cards
+    read the next session against it)."""
 
     TAILLE = 256
+    CARACTERES_MAX = 8_000_000
 
     def __init__(self):
         self._pages: OrderedDict[tuple, str] = OrderedDict()
+        self._caracteres = 0
         self._verrou = threading.Lock()
 
     def lire(self, cle: tuple | None) -> str | None:
@@ -109,9 +114,14 @@ class PagesRendues:
         if cle is None:
             return
         with self._verrou:
+            ancien = self._pages.pop(cle, "")
             self._pages[cle] = corps
-            while len(self._pages) > self.TAILLE:
-                self._pages.popitem(last=False)
+            self._caracteres += len(corps) - len(ancien)
+            while (
+                len(self._pages) > self.TAILLE or self._caracteres > self.CARACTERES_MAX
+            ):
+                _cle, vieux = self._pages.popitem(last=False)
+                self._caracteres -= len(vieux)
 
 
 def _cle_de_page(partiel: bool) -> tuple | None:
@@ -146,7 +156,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         erreur = MESSAGE_INDISPONIBLE
         suivi = {"libres": None, "suivies": True}
     actifs = _filtres_actifs(requete, args)
-    propositions = []
+    propositions: list[dict] | None = []
     if not resultats.total and not erreur:
         propositions = _propositions(moteur, requete, args)
     lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
@@ -157,8 +167,11 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "resultats": resultats,
         "cartes": _cartes(resultats),
         "erreur": erreur,
+        "indisponible": erreur == MESSAGE_INDISPONIBLE,
+        # Every search answered: the page may be served again as it is.
+        "complete": erreur is None and propositions is not None,
         "suggestions": suggestions,
-        "propositions": propositions,
+        "propositions": propositions or [],
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
@@ -307,13 +320,14 @@ def _lieux_homonymes(args: MultiDict) -> tuple[str | None, list[tuple[str, str]]
     return resolution.lieu.libelle, _liens_lieux(resolution.autres)
 
 
-def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict]:
-    """The empty page's way out: (label, count, URL) of searches that find."""
+def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | None:
+    """The empty page's way out: (label, count, URL) of searches that find
+    (None: the engine did not answer)."""
     try:
         trouvees: Propositions = proposer(moteur, requete, _vocabulaire())
     except RechercheIndisponible:
         current_app.logger.warning("Propositions indisponibles")
-        return []
+        return None
     commune = (args.get("commune") or "").strip()
     lieu = trouver_lieu(commune).lieu if commune else None
     # "À Nancy" for a commune; "Essonne (91)" as it is for a wider place.

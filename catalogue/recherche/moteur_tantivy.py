@@ -19,6 +19,7 @@ A missing, damaged or read-only index never stops a worker from booting:
 it is set aside and rebuilt, or kept in memory, and the problem is logged.
 """
 
+import hashlib
 import json
 import logging
 import math
@@ -104,9 +105,11 @@ TRIS_PAR_CHAMP = {
 }
 # A single word, no filter: the page is looked for among this many times
 # its results by score alone (then checked to be active and open), before
-# going through every match.
+# going through every match. Deep pages go through every match at once:
+# the best k costs more than counting them all when k is large.
 CANDIDATS_PAR_RESULTAT = 2
 CANDIDATS_MIN = 60
+FIN_RAPIDE = int(os.environ.get("FIN_RAPIDE", "200"))
 # Counts by column when at most 1/PART_PEU of the index, or PEU documents,
 # may match.
 PART_PEU = 16
@@ -397,17 +400,19 @@ class MoteurTantivy:
     def __str__(self) -> str:
         return str(self.path)
 
-    def version(self) -> tuple | None:
-        """What every commit changes, from any process: the index folder and
-        its commit number (None for an index in memory). What was worked
-        out from the index can be kept while it stays the same."""
+    def version(self) -> bytes | None:
+        """What every commit changes, from any process (None for an index in
+        memory): a digest of meta.json, which holds the commit number and
+        the segments' random ids, so an index deleted and rebuilt to the
+        same number still differs. What was worked out from the index can
+        be kept while it stays the same."""
         if self.en_memoire:
             return None
         try:
-            meta = json.loads((self.dossier / "meta.json").read_bytes())
-        except (OSError, ValueError):
+            meta = (self.dossier / "meta.json").read_bytes()
+        except OSError:
             return None
-        return str(self.dossier), meta.get("opstamp")
+        return hashlib.blake2b(meta, digest_size=16).digest()
 
     def _searcher(self):
         if self._pid != os.getpid():  # forked: open our own copy
@@ -834,7 +839,7 @@ class MoteurTantivy:
         if requete.tri in TRIS_PAR_CHAMP:
             return self._par_champ(searcher, requete, requete_t)
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
-        if len(unites) == 1 and _sans_filtre(requete):
+        if len(unites) == 1 and _sans_filtre(requete) and debut + n <= FIN_RAPIDE:
             page = self._par_les_mots(searcher, unites[0], debut, debut + n)
             if page is not None:
                 return page
@@ -866,7 +871,7 @@ class MoteurTantivy:
             )
             exprimees = {_cle(a): (score, a) for score, a in trouvees.hits}
         k = max(CANDIDATS_MIN, CANDIDATS_PAR_RESULTAT * fin)
-        for _essai in range(3):
+        for _essai in range(2):
             hits = (
                 searcher.search(_ou(unite.termes), k, count=False).hits
                 if unite.termes

@@ -3,6 +3,7 @@ a form that works without JavaScript, a fiche page that answers a person's
 questions, and error pages in French."""
 
 import re
+import shutil
 from datetime import UTC, datetime
 
 import pytest
@@ -176,7 +177,13 @@ def test_recherche_indisponible(app_recherche):
     app_recherche.extensions["recherche"] = EnPanne()
     reponse = app_recherche.test_client().get("/?q=velo")
     assert reponse.status_code == 200
-    assert "ne répond pas" in page(reponse).find(id="annonce").text
+    soupe = page(reponse)
+    assert "ne répond pas" in soupe.find(id="annonce").text
+    # Never « aucune action »: nobody knows, the engine did not answer.
+    assert soupe.title.text.startswith("Recherche indisponible")
+    assert soupe.find(id="titre-resultats").text.strip() == (
+        "Résultats indisponibles pour le moment"
+    )
 
 
 def test_la_pagination_garde_la_recherche(client_recherche):
@@ -483,3 +490,37 @@ def test_une_recherche_deja_faite_est_resservie_jusqu_a_ce_qu_une_place_change(
     apres = page(client.get("/?q=velo")).find(id="resultats").text
     assert "1 place libre" in apres
     assert "4 places libres" not in apres
+
+
+def test_un_index_efface_puis_refait_ne_ressert_pas_les_pages_d_avant(app_recherche):
+    # L'exploitant efface l'index et le refait (deux fois) pendant que le
+    # site tourne : chaque index refait compte ses validations depuis zéro,
+    # la page doit pourtant suivre celui qui est là.
+    from catalogue.recherche.documents import champs_places, documents
+    from catalogue.recherche.moteur_tantivy import MoteurTantivy
+
+    client = app_recherche.test_client()
+    moteur = app_recherche.extensions["recherche"]
+    fiches = documents(app_recherche.extensions["catalogue"])
+
+    def refaire(places: int) -> None:
+        shutil.rmtree(moteur.dossier)
+        MoteurTantivy(moteur.path).reconstruire(
+            [
+                d | champs_places(places, "2030-01-01T00:00:00")
+                if d["id"] == "mob-velos-alencon"
+                else d
+                for d in fiches
+            ]
+        )
+
+    def places_lues() -> str:
+        carte = page(client.get("/?q=velo")).find(id="resultats")
+        return re.search(r"\d+ places? libres?", carte.text).group()
+
+    refaire(4)
+    assert places_lues() == "4 places libres"
+    moteur.maj_places("mob-velos-alencon", 1, datetime(2030, 1, 2, tzinfo=UTC))
+    assert places_lues() == "1 place libre"
+    refaire(2)
+    assert places_lues() == "2 places libres"
