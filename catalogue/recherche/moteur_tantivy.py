@@ -114,7 +114,7 @@ TRIS_PAR_CHAMP = {
 # the best k costs more than counting them all when k is large.
 CANDIDATS_PAR_RESULTAT = 2
 CANDIDATS_MIN = 60
-FIN_RAPIDE = int(os.environ.get("FIN_RAPIDE", "200"))
+FIN_RAPIDE = 200
 # Counts by column when at most 1/PART_PEU of the index, or PEU documents,
 # may match.
 PART_PEU = 16
