@@ -66,6 +66,15 @@ def _equivalences() -> dict[tuple[str, ...], tuple[set, set]]:
     return dict(sorted(table.items(), key=lambda e: -len(e[0])))
 
 
+def formes_connues() -> set[tuple[str, ...]]:
+    """Every synonym and thesaurus expression, as typed and as found."""
+    return {
+        forme
+        for tapee, (autres, _thematiques) in _equivalences().items()
+        for forme in (tapee, *autres)
+    }
+
+
 def _tape(forme: tuple[str, ...]) -> tuple[str, ...]:
     """An expression as searched: stop words are dropped from typed text."""
     return tuple(m for m in forme if m not in mots_vides()) or forme

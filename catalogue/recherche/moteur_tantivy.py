@@ -11,6 +11,10 @@ on the words as typed (stemmed, weighted by field), synonyms a little lower,
 typos and word beginnings lowest. When all the words cannot match together,
 the least useful ones are dropped in turn and reported (``mots_ignores``).
 
+A synonym expression of several words ("bénéficiaires du RSA") is indexed
+as one term where a fiche holds it, so it is found without reading the
+positions of every fiche holding its words.
+
 A word alone, with no filter (the commonest search, and the broadest), is
 scored as a plain sum of terms: tantivy then finds the best results without
 scoring every match, and the page is checked active and open afterwards.
@@ -58,6 +62,7 @@ from catalogue.recherche.langue import (
     DEBUT_MARQUE,
     FIN_MARQUE,
     expressions_equivalentes,
+    formes_connues,
     mots_vides,
     surligner,
 )
@@ -66,7 +71,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 8
+VERSION_SCHEMA = 9
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -88,6 +93,11 @@ POIDS_FAUTE = 0.5
 # every match (block-max WAND).
 ECHELLE_JUSTE = 10_000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
+# Each synonym or thesaurus expression of several words a fiche holds, as
+# one term ("beneficiaires _ rsa"): a phrase of common words reads the
+# positions of thousands of fiches (7 ms at 100 000 fiches), a term does not.
+EXPRESSIONS = "expressions"
+CLES_INDEXEES = "expressions_indexees.txt"
 DEBUTS = "debuts"  # the beginnings of every word, for search as you type
 DEBUT_MAX = 12
 TERMES_DUREE_S = 600
@@ -135,6 +145,17 @@ def _analyseur(racinisation: bool):
     return constructeur.build()
 
 
+@cache
+def _analyseur_sans_limite():
+    """TOUT's words with the too-long ones kept: each word at its place."""
+    return (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+        .build()
+    )
+
+
 def plier(texte: str) -> list[str]:
     """Words folded as the index holds them (lower case, no accents)."""
     return _analyseur(False).analyze(texte)
@@ -180,6 +201,82 @@ def _debuts_du_texte(texte: str) -> str:
     return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
 
 
+class _MotsDesJetons(dict):
+    """A chunk of text between spaces -> its words as TOUT holds them (too
+    long ones included, as they keep a place), worked out once per process."""
+
+    TAILLE_MAX = 200_000
+
+    def __missing__(self, jeton: str) -> list[str]:
+        if len(self) >= self.TAILLE_MAX:
+            self.clear()
+        mots = self[jeton] = _analyseur_sans_limite().analyze(jeton)
+        return mots
+
+
+_MOTS_DES_JETONS = _MotsDesJetons()
+
+
+def _expressions_du_texte(valeurs: list[str]) -> list[str]:
+    """The known expressions these TOUT values hold, once per occurrence,
+    exactly where a phrase query on TOUT finds them: tantivy leaves one
+    empty place between two values, and a word too long to be indexed
+    keeps its place (tests/catalogue/test_expressions.py compares them)."""
+    connues = _expressions_connues()
+    mots: list[str] = []
+    for valeur in valeurs:
+        if mots:
+            mots.append("")  # the place between two values
+        for jeton in valeur.split():
+            mots += _MOTS_DES_JETONS[jeton]
+    n, trouvees = len(mots), []
+    for premier in connues.keys() & set(mots):
+        motifs = connues[premier].items()
+        i = mots.index(premier)
+        while True:
+            trouvees += [
+                cle
+                for cle, motif in motifs
+                if all(i + d < n and mots[i + d] == m for d, m in motif)
+            ]
+            try:
+                i = mots.index(premier, i + 1)
+            except ValueError:
+                break
+    return trouvees
+
+
+def _cle_expression(places: list[tuple[int, str]]) -> str:
+    """An expression's term: its words at their places, "_" for a stop word."""
+    debut = places[0][0]
+    mots = {i - debut: m for i, m in places}
+    return " ".join(mots.get(i, "_") for i in range(places[-1][0] - debut + 1))
+
+
+@cache
+def _expressions_connues() -> dict[str, dict[str, tuple[tuple[int, str], ...]]]:
+    """Synonym and thesaurus expressions of several words: their first word
+    -> {term: (place, word) after the first}."""
+    par_premier: dict[str, dict[str, tuple[tuple[int, str], ...]]] = {}
+    for forme in formes_connues():
+        places = _places_des_mots(forme)
+        if len(places) >= 2:
+            debut, premier = places[0]
+            motif = tuple((i - debut, m) for i, m in places[1:])
+            par_premier.setdefault(premier, {})[_cle_expression(places)] = motif
+    return par_premier
+
+
+@cache
+def _cles_connues() -> frozenset[str]:
+    return frozenset(c for cles in _expressions_connues().values() for c in cles)
+
+
+def _idf(nombre_docs: int, n: int) -> float:
+    """tantivy's BM25 idf of a term in n of the documents."""
+    return math.log(1 + (nombre_docs - n + 0.5) / (n + 0.5))
+
+
 def _debuts(mot: str) -> tuple[str, ...]:
     """The beginnings of a word, from 2 letters to all but its last one
     (asked once per word: _debuts_texte keeps them)."""
@@ -199,6 +296,7 @@ def _schema() -> tantivy.Schema:
         s.add_text_field(champ, tokenizer_name="fr", index_option="freq")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
+    s.add_text_field(EXPRESSIONS, tokenizer_name="raw", index_option="freq")
     # Filters and counts only read which documents hold a value: no
     # frequencies or positions (and a column for counting few documents).
     s.add_text_field(
@@ -349,6 +447,7 @@ class MoteurTantivy:
         self.en_memoire = False
         self._anciens_retires = False
         self._termes_cache: dict = {}
+        self._cles_indexees: frozenset[str] = frozenset()
         self._ouvrir()
 
     # --- Opening: never fails ------------------------------------------------
@@ -434,6 +533,7 @@ class MoteurTantivy:
         if version is None or self.en_memoire or version != self._version_lue:
             self.index.reload()
             self._version_lue = version
+            self._cles_indexees = self._lire_cles()
         return self.index.searcher()
 
     # --- Writing ---------------------------------------------------------------
@@ -485,6 +585,8 @@ class MoteurTantivy:
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
         d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
+        for cle in _expressions_du_texte(textes):
+            d.add_text(EXPRESSIONS, cle)
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -510,8 +612,10 @@ class MoteurTantivy:
 
     def indexer(self, documents: Iterable[dict]) -> None:
         docs = list(documents)
+        vide = []
 
         def ecrire(ecrivain):
+            vide.append(not self._searcher().num_docs)
             # Read under the lock: no other process writes in between.
             anciens = self._sources([d["id"] for d in docs])
             for doc in docs:
@@ -520,6 +624,8 @@ class MoteurTantivy:
                 ecrivain.add_document(self._document(doc))
 
         self._ecrire(ecrire)
+        if vide[0]:
+            self._noter_cles()
 
     def maj_places(
         self, fiche_id: str, places_restantes: int | None, maj_le: datetime
@@ -568,6 +674,34 @@ class MoteurTantivy:
                 progression(n % 1000)
 
         self._ecrire(ecrire, fils=FILS_RECONSTRUCTION, tas=TAS_RECONSTRUCTION)
+        self._noter_cles()
+
+    def _noter_cles(self) -> None:
+        """Every fiche now carries the expressions known to this version of
+        the synonyms: they can be searched by their term. Written after the
+        commit: until then, the fiches carry the keys noted before."""
+        cles = _cles_connues()
+        if not self.en_memoire:
+            try:
+                provisoire = self.dossier / f"{CLES_INDEXEES}.{os.getpid()}"
+                provisoire.write_text("\n".join(sorted(cles)), encoding="utf-8")
+                provisoire.replace(self.dossier / CLES_INDEXEES)
+            except OSError:
+                logger.exception("Expressions indexées non notées : lues en phrases")
+                return
+        self._cles_indexees = cles
+
+    def _lire_cles(self) -> frozenset[str]:
+        """The expressions every fiche carries: those known when the index
+        was last filled from nothing. One added to the synonyms since is
+        searched as a phrase until the next rebuild."""
+        if self.en_memoire:
+            return self._cles_indexees
+        try:
+            texte = (self.dossier / CLES_INDEXEES).read_text(encoding="utf-8")
+        except OSError:
+            return frozenset()
+        return frozenset(texte.split("\n")) - {""}
 
     # --- Reading documents -------------------------------------------------------
 
@@ -1165,11 +1299,23 @@ class MoteurTantivy:
     def _expression(
         self, mots: list[str], poids: float, unite: Unite, searcher
     ) -> None:
-        """An expression of the unit: a word (one of its terms) or a phrase."""
+        """An expression of the unit: a word, a known expression (both
+        terms) or a phrase."""
         places = _places_des_mots(mots)
         if len(places) == 1:
             requete = Query.term_query(self.schema, TOUT, places[0][1])
             unite.termes.append(Query.boost_query(requete, poids))
+        elif (cle := _cle_expression(places)) in self._cles_indexees and (
+            cle in _cles_connues()
+        ):
+            # Scored as the phrase would be: BM25 weighs a phrase by the sum
+            # of its words' idf, the term by its own.
+            idf = partial(_idf, searcher.num_docs)
+            rapport = sum(idf(searcher.doc_freq(TOUT, m)) for _i, m in places) / idf(
+                searcher.doc_freq(EXPRESSIONS, cle)
+            )
+            requete = Query.term_query(self.schema, EXPRESSIONS, cle)
+            unite.termes.append(Query.boost_query(requete, poids * rapport))
         else:
             requete = Query.phrase_query(self.schema, TOUT, places)
             unite.phrases.append(Query.boost_query(requete, poids))
