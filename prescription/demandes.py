@@ -534,6 +534,10 @@ def appliquer(
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")
     elif r.action == "expirer":
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "expiree")
+    elif r.action == "proposer" and acteur.role != PRESTATAIRE:
+        # A freed place went to the first person waiting: her request now
+        # waits for the structure's answer, like a new one.
+        _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "proposee")
     _dire_au_referent(db, prescription, fiche, liens, r)
     return r
 
@@ -845,6 +849,11 @@ POUR_LA_STRUCTURE = {
         "Nouvelle inscription sur la liste d'attente",
         "Rien à faire pour l'instant : la première place libérée lui sera "
         "donnée. Vous pouvez aussi lui proposer une place vous-même.",
+    ),
+    "proposee": (
+        "Place libérée donnée à la liste d'attente",
+        "À faire : l'accepter ou la refuser. La place lui est gardée : c'était "
+        "la première personne de la liste d'attente.",
     ),
     "annulee": (
         "Demande annulée",

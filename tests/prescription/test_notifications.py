@@ -342,6 +342,17 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
     assert [r for r, s, _ in lus if s == annulee and r != "awa@exemple.fr"] == membres
     assert ("awa@exemple.fr", annulee) in [(r, s) for r, s, _ in lus]
     assert "bruno@exemple.fr" in [r for r, _, _ in lus]
+    # Bruno's request now waits for an answer: the members get its link.
+    [pid_bruno] = [
+        p.id
+        for p in Session(app.extensions["db"]).exec(select(Prescription))
+        if p.id != pid
+    ]
+    donnee = "Place libérée donnée à la liste d'attente – Prêt de vélos à Alençon"
+    assert [r for r, s, _ in lus if s == donnee] == membres
+    _, _, corps = next(x for x in lus if x[:2] == (membres[0], donnee))
+    assert "À faire : l'accepter ou la refuser." in corps
+    assert f"/pro/prescriptions/{pid_bruno}" in corps
 
     # The structure chooses one daily digest: nothing at once, one e-mail later.
     reponse = poster(prestataire, f"/pro/avis/{structure_id}", {"avis": "resume"})
