@@ -30,6 +30,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from sqlmodel import Session
 
 from catalogue.recherche import valeurs_connues
+from catalogue.recherche.langue import sans_accents
 from catalogue.vocabulaires import vocabulaire
 from prescription import pilotage
 from prescription.pilotage import Filtres, Pilotage, Tableau
@@ -582,7 +583,7 @@ def export(cle: str):
     if cle not in EXPORTS:
         return render_template("errors/404.html"), 404
     p, erreurs = lire_parametres(request.args)
-    f, (du, _) = filtres(p, erreurs)
+    f, (du, au) = filtres(p, erreurs)
     if erreurs:
         return Response("\n".join(erreurs.values()), status=400, mimetype="text/plain")
     r = calculer(f)
@@ -592,12 +593,29 @@ def export(cle: str):
     ecrivain = csv.writer(sortie, delimiter=";")
     for ligne in lignes_csv(cle, r, bilans, sorties(), comparaison):
         ecrivain.writerow([cellule(v) for v in ligne])
+    nom = nom_du_csv(cle, p, f, du, au)
     # Excel reads UTF-8 with a BOM.
     return Response(
         "\ufeff" + sortie.getvalue(),
         mimetype="text/csv",
-        headers={"Content-Disposition": f"attachment; filename=pilotage-{cle}.csv"},
+        headers={"Content-Disposition": f"attachment; filename={nom}"},
     )
+
+
+def nom_du_csv(cle: str, p: ParametresPilotage, f: Filtres, du: str, au: str) -> str:
+    """A file opened months later still says what it counts: the period and
+    each filter are in its name (« pilotage-origines-2026-01-2026-06-territoire-
+    61001.csv »), its table stays a plain table."""
+    morceaux = ["pilotage", cle, du, au]
+    if f.territoire:
+        morceaux += ["territoire", f.territoire]
+    for nom in ("thematique", "structure", "fiche", "financeur"):
+        if valeur := getattr(p, nom):
+            morceaux += [nom, valeur]
+    nom = "-".join(
+        re.sub(r"[^a-z0-9]+", "-", sans_accents(m)).strip("-") for m in morceaux
+    )
+    return f"{nom[:200]}.csv"
 
 
 # --- JSON API ---------------------------------------------------------------------

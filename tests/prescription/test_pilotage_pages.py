@@ -3,6 +3,7 @@ use them: the same figures everywhere, small counts never given away."""
 
 import csv
 import io
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -613,3 +614,23 @@ def test_un_territoire_tape_en_code_est_nomme_en_toutes_lettres(app_p):
     commune = texte(departement.get("/pro/pilotage?territoire=61001"))
     assert "celles qui habitent la commune Alençon (61000)." in commune
     assert "Personnes comptées" not in texte(departement.get("/pro/pilotage"))
+
+
+def test_le_nom_du_csv_dit_la_periode_et_les_filtres(app_p):
+    # Ouvert des mois plus tard, le fichier dit encore ce qu'il compte.
+    departement = se_connecter(app_p.test_client(), "departement")
+    fichier = departement.get(
+        "/pro/pilotage/origines.csv?du=2026-01&au=2026-06&territoire=Alençon"
+        "&structure=atelier-orne&thematique=mobilite--acceder-a-un-vehicule"
+    )
+    assert fichier.status_code == 200
+    assert fichier.headers["Content-Disposition"] == (
+        "attachment; filename=pilotage-origines-2026-01-2026-06-territoire-61001"
+        "-thematique-mobilite-acceder-a-un-vehicule-structure-atelier-orne.csv"
+    )
+    aujourd_hui = date.today()
+    sans_filtre = departement.get("/pro/pilotage/sorties.csv")
+    assert sans_filtre.headers["Content-Disposition"] == (
+        f"attachment; filename=pilotage-sorties-{aujourd_hui.year}-01-"
+        f"{aujourd_hui.year}-{aujourd_hui.month:02d}.csv"
+    )
