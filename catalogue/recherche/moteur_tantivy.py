@@ -229,9 +229,13 @@ def _expressions_du_texte(valeurs: list[str]) -> list[str]:
             mots.append("")  # the place between two values
         for jeton in valeur.split():
             mots += _MOTS_DES_JETONS[jeton]
+    presents = set(mots)
     n, trouvees = len(mots), []
-    for premier in connues.keys() & set(mots):
-        motifs = connues[premier].items()
+    for premier in connues.keys() & presents:
+        # Only those whose every word is in the text are looked for.
+        motifs = [(c, m) for c, m, besoin in connues[premier] if besoin <= presents]
+        if not motifs:
+            continue
         i = mots.index(premier)
         while True:
             trouvees += [
@@ -254,9 +258,9 @@ def _cle_expression(places: list[tuple[int, str]]) -> str:
 
 
 @cache
-def _expressions_connues() -> dict[str, dict[str, tuple[tuple[int, str], ...]]]:
-    """Synonym and thesaurus expressions of several words: their first word
-    -> {term: (place, word) after the first}."""
+def _expressions_connues() -> dict[str, list[tuple[str, tuple, frozenset[str]]]]:
+    """Synonym and thesaurus expressions of several words, by their first
+    word: (term, (place, word) after the first, all its words)."""
     par_premier: dict[str, dict[str, tuple[tuple[int, str], ...]]] = {}
     for forme in formes_connues():
         places = _places_des_mots(forme)
@@ -264,12 +268,18 @@ def _expressions_connues() -> dict[str, dict[str, tuple[tuple[int, str], ...]]]:
             debut, premier = places[0]
             motif = tuple((i - debut, m) for i, m in places[1:])
             par_premier.setdefault(premier, {})[_cle_expression(places)] = motif
-    return par_premier
+    return {
+        premier: [
+            (cle, motif, frozenset([premier, *(m for _d, m in motif)]))
+            for cle, motif in sorted(motifs.items())
+        ]
+        for premier, motifs in par_premier.items()
+    }
 
 
 @cache
 def _cles_connues() -> frozenset[str]:
-    return frozenset(c for cles in _expressions_connues().values() for c in cles)
+    return frozenset(e[0] for liste in _expressions_connues().values() for e in liste)
 
 
 def _idf(nombre_docs: int, n: int) -> float:
