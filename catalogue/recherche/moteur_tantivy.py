@@ -94,10 +94,16 @@ POIDS_FAUTE = 0.5
 ECHELLE_JUSTE = 10_000.0
 TOUT = "tout"  # every searchable text, words folded but not stemmed
 # Each synonym or thesaurus expression of several words a fiche holds, as
-# one term ("beneficiaires _ rsa"): a phrase of common words reads the
+# one term ("beneficiaires+_+rsa"): a phrase of common words reads the
 # positions of thousands of fiches (7 ms at 100 000 fiches), a term does not.
+# Filled up to as many words as TOUT, so that BM25 scores the term as the
+# phrase (same length, same average length).
 EXPRESSIONS = "expressions"
+REMPLISSAGE = "."
 CLES_INDEXEES = "expressions_indexees.txt"
+# Words of this many bytes or more, as written, are not indexed (their
+# place is kept).
+OCTETS_MAX = 40
 DEBUTS = "debuts"  # the beginnings of every word, for search as you type
 DEBUT_MAX = 12
 TERMES_DUREE_S = 600
@@ -136,7 +142,7 @@ CHAMPS_CARTE = ("id", "lieux", "places_restantes", "places_maj_le", *CHAMPS_SURL
 def _analyseur(racinisation: bool):
     constructeur = (
         TextAnalyzerBuilder(Tokenizer.simple())
-        .filter(Filter.remove_long(40))
+        .filter(Filter.remove_long(OCTETS_MAX))
         .filter(Filter.lowercase())
         .filter(Filter.ascii_fold())
     )
@@ -154,6 +160,12 @@ def _analyseur_sans_limite():
         .filter(Filter.ascii_fold())
         .build()
     )
+
+
+@cache
+def _analyseur_brut():
+    """The words as written, to measure them as tantivy does."""
+    return TextAnalyzerBuilder(Tokenizer.simple()).build()
 
 
 def plier(texte: str) -> list[str]:
@@ -201,34 +213,49 @@ def _debuts_du_texte(texte: str) -> str:
     return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
 
 
+# In the words of a text as TOUT places them: a word too long to be indexed
+# (it keeps its place), and the place tantivy leaves between two values.
+TROP_LONG, ENTRE_DEUX = "\x00", ""
+
+
 class _MotsDesJetons(dict):
     """A chunk of text between spaces -> its words as TOUT holds them (too
-    long ones included, as they keep a place), worked out once per process."""
+    long ones as TROP_LONG), worked out once per process."""
 
     TAILLE_MAX = 200_000
 
-    def __missing__(self, jeton: str) -> list[str]:
+    def __missing__(self, jeton: str) -> tuple[str, ...]:
         if len(self) >= self.TAILLE_MAX:
             self.clear()
-        mots = self[jeton] = _analyseur_sans_limite().analyze(jeton)
+        ecrits = _analyseur_brut().analyze(jeton)
+        plies = _analyseur_sans_limite().analyze(jeton)
+        mots = self[jeton] = tuple(
+            plie if len(ecrit.encode()) < OCTETS_MAX else TROP_LONG
+            for ecrit, plie in zip(ecrits, plies, strict=True)
+        )
         return mots
 
 
 _MOTS_DES_JETONS = _MotsDesJetons()
 
 
-def _expressions_du_texte(valeurs: list[str]) -> list[str]:
+def _expressions_du_texte(valeurs: list[str]) -> tuple[list[str], int]:
     """The known expressions these TOUT values hold, once per occurrence,
-    exactly where a phrase query on TOUT finds them: tantivy leaves one
-    empty place between two values, and a word too long to be indexed
-    keeps its place (tests/catalogue/test_expressions.py compares them)."""
+    exactly where a phrase query on TOUT finds them, and how many words TOUT
+    indexes (tests/catalogue/test_expressions.py compares them).
+
+    tantivy ends a value after its last word indexed, leaves one empty
+    place, then starts the next; a word too long keeps its place."""
     connues = _expressions_connues()
     mots: list[str] = []
     for valeur in valeurs:
+        while mots and mots[-1] == TROP_LONG:
+            mots.pop()
         if mots:
-            mots.append("")  # the place between two values
+            mots.append(ENTRE_DEUX)
         for jeton in valeur.split():
             mots += _MOTS_DES_JETONS[jeton]
+    indexes = len(mots) - mots.count(ENTRE_DEUX) - mots.count(TROP_LONG)
     presents = set(mots)
     n, trouvees = len(mots), []
     for premier in connues.keys() & presents:
@@ -247,14 +274,15 @@ def _expressions_du_texte(valeurs: list[str]) -> list[str]:
                 i = mots.index(premier, i + 1)
             except ValueError:
                 break
-    return trouvees
+    return trouvees, indexes
 
 
 def _cle_expression(places: list[tuple[int, str]]) -> str:
-    """An expression's term: its words at their places, "_" for a stop word."""
+    """An expression's term: its words at their places, "_" for a stop word
+    (one word for the whitespace tokenizer: "beneficiaires+_+rsa")."""
     debut = places[0][0]
     mots = {i - debut: m for i, m in places}
-    return " ".join(mots.get(i, "_") for i in range(places[-1][0] - debut + 1))
+    return "+".join(mots.get(i, "_") for i in range(places[-1][0] - debut + 1))
 
 
 @cache
@@ -306,7 +334,7 @@ def _schema() -> tantivy.Schema:
         s.add_text_field(champ, tokenizer_name="fr", index_option="freq")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
-    s.add_text_field(EXPRESSIONS, tokenizer_name="raw", index_option="freq")
+    s.add_text_field(EXPRESSIONS, tokenizer_name="espaces", index_option="freq")
     # Filters and counts only read which documents hold a value: no
     # frequencies or positions (and a column for counting few documents).
     s.add_text_field(
@@ -558,6 +586,12 @@ class MoteurTantivy:
         with self._verrou:
             if not (self._anciens_retires or self.en_memoire):
                 self._retirer_les_anciens()
+            # Written with the synonyms this process knows: an expression
+            # noted but unknown here (an older version still running, a
+            # synonym removed) is no longer carried by every fiche.
+            notees = self._lire_cles()
+            if notees - _cles_connues():
+                self._noter_cles(notees & _cles_connues())
             limite = time.monotonic() + ATTENTE_VERROU_S
             while True:
                 try:
@@ -595,8 +629,9 @@ class MoteurTantivy:
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
         d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
-        for cle in _expressions_du_texte(textes):
-            d.add_text(EXPRESSIONS, cle)
+        cles, nombre = _expressions_du_texte(textes)
+        cles += [REMPLISSAGE] * (nombre - len(cles))
+        d.add_text(EXPRESSIONS, " ".join(cles))
         for facette in FACETTES:
             for valeur in _valeurs(doc[facette]):
                 d.add_text(facette, valeur)
@@ -686,20 +721,33 @@ class MoteurTantivy:
         self._ecrire(ecrire, fils=FILS_RECONSTRUCTION, tas=TAS_RECONSTRUCTION)
         self._noter_cles()
 
-    def _noter_cles(self) -> None:
-        """Every fiche now carries the expressions known to this version of
-        the synonyms: they can be searched by their term. Written after the
-        commit: until then, the fiches carry the keys noted before."""
-        cles = _cles_connues()
+    def _noter_cles(self, cles: frozenset[str] | None = None) -> None:
+        """Every fiche carries these expressions (default: those this
+        version of the synonyms knows) where it holds them: they can be
+        searched by their term. After a rebuild, written after the commit:
+        until then, the fiches carry the keys noted before."""
+        cles = _cles_connues() if cles is None else cles
         if not self.en_memoire:
+            provisoire = self.dossier / f"{CLES_INDEXEES}.{os.getpid()}"
             try:
-                provisoire = self.dossier / f"{CLES_INDEXEES}.{os.getpid()}"
                 provisoire.write_text("\n".join(sorted(cles)), encoding="utf-8")
                 provisoire.replace(self.dossier / CLES_INDEXEES)
             except OSError:
                 logger.exception("Expressions indexées non notées : lues en phrases")
+                provisoire.unlink(missing_ok=True)
+                if not self._lire_cles() <= cles:
+                    # Some keys noted are no longer carried: with none, every
+                    # expression is read as a phrase, slower but never wrong.
+                    self._effacer_cles()
                 return
         self._cles_indexees = cles
+
+    def _effacer_cles(self) -> None:
+        try:
+            (self.dossier / CLES_INDEXEES).unlink(missing_ok=True)
+        except OSError:
+            logger.exception("Expressions indexées : la liste n'a pu être effacée")
+        self._cles_indexees = frozenset()
 
     def _lire_cles(self) -> frozenset[str]:
         """The expressions every fiche carries: those known when the index
@@ -709,7 +757,7 @@ class MoteurTantivy:
             return self._cles_indexees
         try:
             texte = (self.dossier / CLES_INDEXEES).read_text(encoding="utf-8")
-        except OSError:
+        except (OSError, ValueError):  # unreadable: read them as phrases
             return frozenset()
         return frozenset(texte.split("\n")) - {""}
 
