@@ -851,9 +851,9 @@ POUR_LA_STRUCTURE = {
         "donnée. Vous pouvez aussi lui proposer une place vous-même.",
     ),
     "proposee": (
-        "Place libérée donnée à la liste d'attente",
-        "À faire : l'accepter ou la refuser. La place lui est gardée : c'était "
-        "la première personne de la liste d'attente.",
+        "Place libérée proposée à la première personne en attente",
+        "À faire : accepter ou refuser sa demande. La place libérée est gardée "
+        "pour cette personne, la première de la liste d'attente.",
     ),
     "annulee": (
         "Demande annulée",

@@ -8,6 +8,7 @@ the server and writes the CSV. Works without JavaScript: a GET form.
 """
 
 import csv
+import hashlib
 import io
 import re
 from datetime import UTC, date, datetime
@@ -54,7 +55,7 @@ def _jamais_en_cache(reponse):
 
 # --- Parameters ------------------------------------------------------------------
 
-MOIS_RE = re.compile(r"^(\d{4})-(\d{2})$")
+MOIS_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # not every digit \d takes
 ANNEE_MIN, ANNEE_MAX = 2000, 2100
 
 
@@ -602,6 +603,12 @@ def export(cle: str):
     )
 
 
+# A value longer than this is cut and ends with a digest of the whole: every
+# filter keeps its place and two filters never share a name (at most 245
+# characters in all, under the 255 of most file systems).
+VALEUR_MAX = 30
+
+
 def nom_du_csv(cle: str, p: ParametresPilotage, f: Filtres, du: str, au: str) -> str:
     """A file opened months later still says what it counts: the period and
     each filter are in its name (« pilotage-origines-2026-01-2026-06-territoire-
@@ -612,10 +619,15 @@ def nom_du_csv(cle: str, p: ParametresPilotage, f: Filtres, du: str, au: str) ->
     for nom in ("thematique", "structure", "fiche", "financeur"):
         if valeur := getattr(p, nom):
             morceaux += [nom, valeur]
-    nom = "-".join(
-        re.sub(r"[^a-z0-9]+", "-", sans_accents(m)).strip("-") for m in morceaux
-    )
-    return f"{nom[:200]}.csv"
+    return "-".join(map(_morceau_de_nom, morceaux)) + ".csv"
+
+
+def _morceau_de_nom(texte: str) -> str:
+    morceau = re.sub(r"[^a-z0-9]+", "-", sans_accents(texte)).strip("-")
+    if len(morceau) <= VALEUR_MAX:
+        return morceau
+    empreinte = hashlib.blake2b(texte.encode(), digest_size=3).hexdigest()
+    return f"{morceau[: VALEUR_MAX - 7].rstrip('-')}-{empreinte}"
 
 
 # --- JSON API ---------------------------------------------------------------------

@@ -348,10 +348,13 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         for p in Session(app.extensions["db"]).exec(select(Prescription))
         if p.id != pid
     ]
-    donnee = "Place libérée donnée à la liste d'attente – Prêt de vélos à Alençon"
+    donnee = (
+        "Place libérée proposée à la première personne en attente – "
+        "Prêt de vélos à Alençon"
+    )
     assert [r for r, s, _ in lus if s == donnee] == membres
     _, _, corps = next(x for x in lus if x[:2] == (membres[0], donnee))
-    assert "À faire : l'accepter ou la refuser." in corps
+    assert "À faire : accepter ou refuser sa demande." in corps
     assert f"/pro/prescriptions/{pid_bruno}" in corps
 
     # The structure chooses one daily digest: nothing at once, one e-mail later.

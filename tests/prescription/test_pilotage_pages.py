@@ -628,6 +628,26 @@ def test_le_nom_du_csv_dit_la_periode_et_les_filtres(app_p):
         "attachment; filename=pilotage-origines-2026-01-2026-06-territoire-61001"
         "-thematique-mobilite-acceder-a-un-vehicule-structure-atelier-orne.csv"
     )
+    # Long values are cut and signed: every filter keeps its place, two
+    # themes that begin alike never share a name.
+    noms = []
+    for theme in (
+        "accompagnement-aux-demarches-administratives",
+        "accompagnement-pour-lacces-aux-droits",
+    ):
+        fichier = departement.get(
+            "/pro/pilotage/remplissage_structures.csv?territoire=Alençon"
+            f"&thematique=difficultes-administratives-ou-juridiques--{theme}"
+            "&structure=atelier-orne&financeur=cd61"
+        )
+        assert fichier.status_code == 200
+        noms.append(fichier.headers["Content-Disposition"].split("filename=")[1])
+    assert noms[0] != noms[1]
+    for nom in noms:
+        assert len(nom) <= 255 and nom.endswith("-financeur-cd61.csv")
+        assert "-territoire-61001-thematique-difficultes-administrat" in nom
+    # Digits of another script are not a month.
+    assert departement.get("/pro/pilotage/origines.csv?du=٢٠٢٦-٠١").status_code == 400
     aujourd_hui = date.today()
     sans_filtre = departement.get("/pro/pilotage/sorties.csv")
     assert sans_filtre.headers["Content-Disposition"] == (
