@@ -577,9 +577,14 @@ class MoteurTantivy:
     # --- Writing ---------------------------------------------------------------
 
     def _ecrire(
-        self, operation: Callable, fils: int = 1, tas: int = TAS_ECRITURE
+        self,
+        operation: Callable,
+        fils: int = 1,
+        tas: int = TAS_ECRITURE,
+        apres: Callable[[], None] | None = None,
     ) -> None:
-        """Run ``operation(writer)`` then commit, holding the index lock.
+        """Run ``operation(writer)`` then commit, then ``apres()``, holding
+        the index lock.
 
         ``fils``: tantivy's indexing threads, each with its share of the
         heap (a rebuild keeps them busy while Python prepares documents)."""
@@ -610,6 +615,8 @@ class MoteurTantivy:
             try:
                 operation(ecrivain)
                 ecrivain.commit()
+                if apres:
+                    apres()
                 ecrivain.wait_merging_threads()
             except BaseException:
                 ecrivain.rollback()
@@ -668,9 +675,8 @@ class MoteurTantivy:
                 ecrivain.delete_documents_by_term("id", doc["id"])
                 ecrivain.add_document(self._document(doc))
 
-        self._ecrire(ecrire)
-        if vide[0]:
-            self._noter_cles()
+        # Noted before another process can write: it may know fewer.
+        self._ecrire(ecrire, apres=lambda: vide[0] and self._noter_cles())
 
     def maj_places(
         self, fiche_id: str, places_restantes: int | None, maj_le: datetime
@@ -718,14 +724,19 @@ class MoteurTantivy:
             if progression and n % 1000:
                 progression(n % 1000)
 
-        self._ecrire(ecrire, fils=FILS_RECONSTRUCTION, tas=TAS_RECONSTRUCTION)
-        self._noter_cles()
+        self._ecrire(
+            ecrire,
+            fils=FILS_RECONSTRUCTION,
+            tas=TAS_RECONSTRUCTION,
+            apres=self._noter_cles,
+        )
 
     def _noter_cles(self, cles: frozenset[str] | None = None) -> None:
         """Every fiche carries these expressions (default: those this
         version of the synonyms knows) where it holds them: they can be
-        searched by their term. After a rebuild, written after the commit:
-        until then, the fiches carry the keys noted before."""
+        searched by their term. After a rebuild, written after the commit
+        (until then, the fiches carry the keys noted before) and before the
+        writer's lock is let go."""
         cles = _cles_connues() if cles is None else cles
         if not self.en_memoire:
             provisoire = self.dossier / f"{CLES_INDEXEES}.{os.getpid()}"
