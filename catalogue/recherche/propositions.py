@@ -14,7 +14,7 @@ from functools import cached_property
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-from catalogue.recherche import MoteurRecherche, Requete
+from catalogue.recherche import MoteurRecherche, Requete, Resultats
 from catalogue.recherche.langue import mots, mots_vides, sans_accents
 
 THEMES_PROPOSES = 3
@@ -47,46 +47,57 @@ def _total(moteur: MoteurRecherche, requete: Requete) -> int:
 def proposer(
     moteur: MoteurRecherche, requete: Requete, mots_connus: "Vocabulaire"
 ) -> Propositions:
-    """Searches close to ``requete`` (which found nothing) that find something."""
+    """Searches close to ``requete`` (which found nothing) that find something.
+
+    Without filters (the commonest empty page), the words anywhere and the
+    place without words are also what the themes are counted from: two
+    searches instead of four."""
     propositions = []
     correction = mots_connus.corriger(requete.texte)
     if correction:
         n = _total(moteur, replace(requete, texte=correction))
         if n:
             propositions.append(Proposition("orthographe", n, correction))
+    themes = ("categories_thematiques",)
     ailleurs = replace(requete, zone=(), point=None, rayon_km=None)
-    if requete.zone and (n := _total(moteur, ailleurs)):
-        propositions.append(Proposition("sans_lieu", n))
-    if requete.texte and (n := _total(moteur, replace(requete, texte=""))):
-        propositions.append(Proposition("sans_mots", n))
+    # The words anywhere, without filters; the place, without words or filters.
+    partout = None
+    if requete.texte:
+        partout = moteur.rechercher(
+            replace(ailleurs, filtres={}, page=1, par_page=1, facettes=themes)
+        )
+    ici = moteur.rechercher(
+        replace(requete, texte="", filtres={}, page=1, par_page=1, facettes=themes)
+    )
+    if requete.zone:
+        n = (
+            partout.total
+            if partout is not None and not requete.filtres
+            else _total(moteur, ailleurs)
+        )
+        if n:
+            propositions.append(Proposition("sans_lieu", n))
+    if requete.texte:
+        n = (
+            ici.total
+            if not requete.filtres
+            else _total(moteur, replace(requete, texte=""))
+        )
+        if n:
+            propositions.append(Proposition("sans_mots", n))
     if requete.filtres and (n := _total(moteur, replace(requete, filtres={}))):
         propositions.append(Proposition("sans_filtres", n))
-    propositions += _themes_proches(moteur, requete)
+    propositions += _themes_proches(partout, ici)
     return Propositions(propositions)
 
 
-def _themes_proches(moteur: MoteurRecherche, requete: Requete) -> list[Proposition]:
+def _themes_proches(partout: Resultats | None, ici: Resultats) -> list[Proposition]:
     """Themes of what the words find anywhere, counted where the person is;
     without words, the biggest themes there."""
-    ici = replace(requete, texte="", filtres={}, page=1, par_page=1)
     themes: Iterable[str] = ()
-    if requete.texte:
-        partout = moteur.rechercher(
-            replace(
-                requete,
-                zone=(),
-                point=None,
-                rayon_km=None,
-                filtres={},
-                page=1,
-                par_page=1,
-                facettes=("categories_thematiques",),
-            )
-        )
+    if partout is not None:
         themes = partout.facettes.get("categories_thematiques", {})
-    comptes = moteur.rechercher(
-        replace(ici, facettes=("categories_thematiques",))
-    ).facettes.get("categories_thematiques", {})
+    comptes = ici.facettes.get("categories_thematiques", {})
     choisis = [t for t in themes if comptes.get(t)] or list(comptes)
     return [Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]]
 

@@ -1,0 +1,70 @@
+"""An empty page's proposals: each one a search that finds something.
+
+Without filters, the words anywhere and the place without words also give
+the themes: the proposals must be those each search asked alone gives.
+"""
+
+from dataclasses import replace
+
+import pytest
+
+from catalogue.recherche import Requete
+from catalogue.recherche.propositions import (
+    THEMES_PROPOSES,
+    Proposition,
+    Vocabulaire,
+    proposer,
+)
+
+THEMES = ("categories_thematiques",)
+
+
+def une_par_une(moteur, requete, mots_connus) -> list[Proposition]:
+    """Every proposal from its own search, as the page first worked them out."""
+
+    def total(r):
+        return moteur.rechercher(replace(r, page=1, par_page=1, facettes=())).total
+
+    trouvees = []
+    if (correction := mots_connus.corriger(requete.texte)) and (
+        n := total(replace(requete, texte=correction))
+    ):
+        trouvees.append(Proposition("orthographe", n, correction))
+    ailleurs = replace(requete, zone=(), point=None, rayon_km=None)
+    if requete.zone and (n := total(ailleurs)):
+        trouvees.append(Proposition("sans_lieu", n))
+    if requete.texte and (n := total(replace(requete, texte=""))):
+        trouvees.append(Proposition("sans_mots", n))
+    if requete.filtres and (n := total(replace(requete, filtres={}))):
+        trouvees.append(Proposition("sans_filtres", n))
+    themes = {}
+    if requete.texte:
+        partout = replace(ailleurs, filtres={}, page=1, par_page=1, facettes=THEMES)
+        themes = moteur.rechercher(partout).facettes.get(THEMES[0], {})
+    ici = replace(requete, texte="", filtres={}, page=1, par_page=1, facettes=THEMES)
+    comptes = moteur.rechercher(ici).facettes.get(THEMES[0], {})
+    choisis = [t for t in themes if comptes.get(t)] or list(comptes)
+    return trouvees + [
+        Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]
+    ]
+
+
+ORNE, ALENCON = ("61", "61001"), (48.43, 0.09)
+
+
+@pytest.mark.parametrize(
+    "requete",
+    [
+        Requete(texte="astrophysique", zone=ORNE, point=ALENCON),
+        Requete(texte="velo", zone=("54",)),
+        Requete(texte="veko"),
+        Requete(zone=ORNE, point=ALENCON, rayon_km=1),
+        Requete(texte="velo", zone=("54",), filtres={"frais": ("payant",)}),
+        Requete(texte="francais", filtres={"publics": ("seniors",)}),
+        Requete(texte="garage", zone=ORNE, places_disponibles=True),
+    ],
+)
+def test_les_propositions_sont_celles_de_chaque_recherche_seule(moteur, docs, requete):
+    mots_connus = Vocabulaire.depuis(docs)
+    attendues = une_par_une(moteur, requete, mots_connus)
+    assert proposer(moteur, requete, mots_connus).propositions == attendues
