@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, cached_property, lru_cache, partial
+from itertools import chain
 from pathlib import Path
 
 import tantivy
@@ -248,13 +249,13 @@ def _expressions_du_texte(valeurs: list[str]) -> tuple[list[str], int]:
     place, then starts the next; a word too long keeps its place."""
     connues = _expressions_connues()
     mots: list[str] = []
+    mots_du_jeton = _MOTS_DES_JETONS.__getitem__
     for valeur in valeurs:
         while mots and mots[-1] == TROP_LONG:
             mots.pop()
         if mots:
             mots.append(ENTRE_DEUX)
-        for jeton in valeur.split():
-            mots += _MOTS_DES_JETONS[jeton]
+        mots += chain.from_iterable(map(mots_du_jeton, valeur.split()))
     indexes = len(mots) - mots.count(ENTRE_DEUX) - mots.count(TROP_LONG)
     presents = set(mots)
     n, trouvees = len(mots), []
