@@ -668,7 +668,8 @@ class MoteurTantivy:
         vide = []
 
         def ecrire(ecrivain):
-            vide.append(not self._searcher().num_docs)
+            with _illisible():
+                vide.append(not self._searcher().num_docs)
             # Read under the lock: no other process writes in between.
             anciens = self._sources([d["id"] for d in docs])
             for doc in docs:
