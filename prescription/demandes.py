@@ -514,9 +514,9 @@ def appliquer(
         effet_le,
     )
     auditer(db, prescription, acteur.auteur, f"transition : {r.action}", maintenant)
-    if r.rend_la_place and prescription.place_tenue:
+    rend = r.rend_la_place and prescription.place_tenue
+    if rend:
         prescription.place_tenue = False
-        rendre_la_place(db, prescription, fiche, liens, maintenant)
     # The person is told of every step, her own cancellation too (a written
     # trace of what she did); the structure of every cancellation not its own.
     beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
@@ -539,6 +539,10 @@ def appliquer(
         # waits for the structure's answer, like a new one.
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "proposee")
     _dire_au_referent(db, prescription, fiche, liens, r)
+    if rend:
+        # After this request's own messages: the next person's follow, in
+        # the order things happened.
+        rendre_la_place(db, prescription, fiche, liens, maintenant)
     return r
 
 

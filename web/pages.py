@@ -34,7 +34,7 @@ from catalogue.recherche import (
 )
 from catalogue.recherche.documents import documents
 from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
-from catalogue.territoires import referentiel
+from catalogue.territoires import Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
@@ -172,6 +172,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "complete": erreur is None and propositions is not None,
         "suggestions": suggestions,
         "propositions": propositions or [],
+        "lieu_cherche": _lieu_cherche(args) if propositions else None,
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
@@ -328,10 +329,9 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
     except RechercheIndisponible:
         current_app.logger.warning("Propositions indisponibles")
         return None
-    commune = (args.get("commune") or "").strip()
-    lieu = trouver_lieu(commune).lieu if commune else None
-    # "À Nancy" for a commune; "Essonne (91)" as it is for a wider place.
-    ici = f"À {commune}" if lieu and lieu.genre == "commune" else lieu and lieu.libelle
+    lieu = _lieu_cherche(args)
+    # "À Nantes (44000)" for a commune; "Essonne (91)" as it is for a wider place.
+    ici = lieu and (f"À {lieu.libelle}" if lieu.genre == "commune" else lieu.libelle)
     mots = f"« {requete.texte} »"
     liens = []
     for p in trouvees.propositions:
@@ -358,6 +358,9 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
             for facette in requete.filtres:
                 propres.poplist(facette)
             libelle = "Les mêmes mots, sans les filtres"
+        elif p.genre == "sans_places":
+            propres.poplist("places_disponibles")
+            libelle = "Aussi les actions complètes (liste d'attente)"
         else:
             propres.poplist("q")
             for facette in requete.filtres:
@@ -373,6 +376,12 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
             }
         )
     return liens
+
+
+def _lieu_cherche(args: MultiDict) -> Lieu | None:
+    """The place searched, as found: « 44000 » is Nantes (44000)."""
+    commune = (args.get("commune") or "").strip()
+    return trouver_lieu(commune).lieu if commune else None
 
 
 def _vocabulaire() -> Vocabulaire:

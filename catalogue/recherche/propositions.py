@@ -22,7 +22,8 @@ THEMES_PROPOSES = 3
 
 @dataclass(frozen=True)
 class Proposition:
-    # "sans_lieu", "sans_mots", "sans_filtres", "orthographe" or "theme"
+    # "sans_lieu", "sans_mots", "sans_filtres", "sans_places", "orthographe"
+    # or "theme"
     genre: str
     total: int
     # For "orthographe": the corrected text; for "theme": the category.
@@ -87,6 +88,11 @@ def proposer(
             propositions.append(Proposition("sans_mots", n))
     if requete.filtres and (n := _total(moteur, replace(requete, filtres={}))):
         propositions.append(Proposition("sans_filtres", n))
+    if requete.places_disponibles and (
+        n := _total(moteur, replace(requete, places_disponibles=False))
+    ):
+        # Full actions keep a waiting list: worth showing.
+        propositions.append(Proposition("sans_places", n))
     propositions += _themes_proches(partout, ici)
     return Propositions(propositions)
 

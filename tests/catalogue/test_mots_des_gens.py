@@ -76,8 +76,15 @@ def test_l_api_dit_aussi_quels_mots_sont_ignores(client):
 def test_une_page_vide_propose_la_commune_sans_le_mot_et_des_themes(client):
     page = trouvees(client, q="astrophysique", commune="Nancy")
     assert "Aucune action trouvée" in page
-    assert "À Nancy, sans « astrophysique »" in page
-    assert "Thèmes proches à Nancy" in page
+    assert "À Nancy (54000), sans « astrophysique »" in page
+    assert "Thèmes proches à Nancy (54000)" in page
+
+
+def test_la_page_vide_nomme_la_commune_trouvee_pas_le_code_tape(client):
+    page = trouvees(client, q="astrophysique", commune="54000")
+    assert "À Nancy (54000), sans « astrophysique »" in page
+    assert "Thèmes proches à Nancy (54000)" in page
+    assert "À 54000" not in page
 
 
 def test_une_page_vide_propose_la_bonne_orthographe(client):
@@ -113,3 +120,18 @@ def test_le_thesaurus_ne_cite_que_des_thematiques_du_vocabulaire():
     connues = set(vocabulaire("thematiques"))
     for entree in thesaurus():
         assert set(entree["thematiques"]) <= connues, entree["dit"]
+
+
+def test_beneficiaires_du_rsa_trouve_les_actions_pour_les_personnes_au_rsa(app):
+    # Most fiches say « Personnes au RSA »: the words a référent types must
+    # find them as « RSA » alone does.
+    moteur = app.extensions["recherche"]
+
+    def ids(texte: str) -> set[str]:
+        requete = Requete(texte=texte, par_page=100)
+        return {r.id for r in moteur.rechercher(requete).resultats}
+
+    rsa = ids("RSA")
+    assert len(rsa) > 20
+    for texte in ("bénéficiaires du RSA", "bénéficiaire du rsa", "personnes au RSA"):
+        assert ids(texte) == rsa, texte

@@ -4,10 +4,14 @@ Without filters, the words anywhere and the place without words also give
 the themes: the proposals must be those each search asked alone gives.
 """
 
+import html
+import re
 from dataclasses import replace
 
 import pytest
+from sqlmodel import Session
 
+from catalogue import places
 from catalogue.recherche import Requete
 from catalogue.recherche.propositions import (
     THEMES_PROPOSES,
@@ -37,6 +41,10 @@ def une_par_une(moteur, requete, mots_connus) -> list[Proposition]:
         trouvees.append(Proposition("sans_mots", n))
     if requete.filtres and (n := total(replace(requete, filtres={}))):
         trouvees.append(Proposition("sans_filtres", n))
+    if requete.places_disponibles and (
+        n := total(replace(requete, places_disponibles=False))
+    ):
+        trouvees.append(Proposition("sans_places", n))
     themes = {}
     if requete.texte:
         partout = replace(ailleurs, filtres={}, page=1, par_page=1, facettes=THEMES)
@@ -62,9 +70,30 @@ ORNE, ALENCON = ("61", "61001"), (48.43, 0.09)
         Requete(texte="velo", zone=("54",), filtres={"frais": ("payant",)}),
         Requete(texte="francais", filtres={"publics": ("seniors",)}),
         Requete(texte="garage", zone=ORNE, places_disponibles=True),
+        Requete(texte="velo", places_disponibles=True),
     ],
 )
 def test_les_propositions_sont_celles_de_chaque_recherche_seule(moteur, docs, requete):
     mots_connus = Vocabulaire.depuis(docs)
     attendues = une_par_une(moteur, requete, mots_connus)
     assert proposer(moteur, requete, mots_connus).propositions == attendues
+
+
+def test_une_page_vide_faute_de_places_propose_les_actions_completes(
+    app_recherche, client_recherche
+):
+    # The only bike action is full: with « places left » ticked, the empty
+    # page offers it anyway (its waiting list is still a way in).
+    with Session(app_recherche.extensions["db"]) as db:
+        places.fixer(db, "mob-velos-alencon", 0, "prestataire@exemple.fr")
+        db.commit()
+    places.publier(
+        app_recherche.extensions["db"], app_recherche.extensions["recherche"]
+    )
+
+    page = client_recherche.get("/?q=vélo&places_disponibles=1").get_data(as_text=True)
+    assert "Aucune action trouvée" in page
+    lien = re.search(r'<a href="([^"]+)">Aussi les actions complètes', page)
+    assert lien and "places_disponibles" not in lien.group(1)
+    suite = client_recherche.get(html.unescape(lien.group(1))).get_data(as_text=True)
+    assert "/fiches/mob-velos-alencon" in suite

@@ -298,8 +298,9 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         "prestataire-atelier-orne@demo.invalid",
     ]
 
-    def recus() -> list[tuple[str, str, str]]:
-        """(recipient, subject, body) of what the SMTP server got, then forget."""
+    def recus(trier: bool = True) -> list[tuple[str, str, str]]:
+        """(recipient, subject, body) of what the SMTP server got (sorted, or
+        in the order received), then forget."""
         app.test_cli_runner().invoke(args=["prescriptions", "relancer"])
         lus = [
             (rcpt, email.message_from_bytes(c.encode(), policy=email.policy.default))
@@ -307,7 +308,8 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
             for rcpt in rcpts
         ]
         boite.messages.clear()
-        return sorted((r, m["Subject"], m.get_content()) for r, m in lus)
+        lus = [(r, m["Subject"], m.get_content()) for r, m in lus]
+        return sorted(lus) if trier else lus
 
     awa = app.test_client()
     donnees = {**PERSONNE, "telephone": "", "courriel": "awa@exemple.fr"}
@@ -337,7 +339,8 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
 
     # Awa cancels: she and each member are told; Bruno gets her place.
     poster(awa, suivi + "/annuler", {"confirmer": "oui"})
-    lus = recus()
+    dans_l_ordre = recus(trier=False)
+    lus = sorted(dans_l_ordre)
     annulee = "Demande annulée – Prêt de vélos à Alençon"
     assert [r for r, s, _ in lus if s == annulee and r != "awa@exemple.fr"] == membres
     assert ("awa@exemple.fr", annulee) in [(r, s) for r, s, _ in lus]
@@ -353,6 +356,10 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         "Prêt de vélos à Alençon"
     )
     assert [r for r, s, _ in lus if s == donnee] == membres
+    # Each member reads them in the order they happened.
+    for membre in membres:
+        sujets = [s for r, s, _ in dans_l_ordre if r == membre]
+        assert sujets == [annulee, donnee]
     _, _, corps = next(x for x in lus if x[:2] == (membres[0], donnee))
     assert "À faire : accepter ou refuser sa demande." in corps
     assert f"/pro/prescriptions/{pid_bruno}" in corps
