@@ -360,7 +360,7 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
             libelle = "Les mêmes mots, sans les filtres"
         elif p.genre == "sans_places":
             propres.poplist("places_disponibles")
-            libelle = "Aussi les actions complètes (liste d'attente)"
+            libelle = "Aussi les actions sans place libre annoncée"
         else:
             propres.poplist("q")
             for facette in requete.filtres:

@@ -93,7 +93,9 @@ def test_une_page_vide_faute_de_places_propose_les_actions_completes(
 
     page = client_recherche.get("/?q=vélo&places_disponibles=1").get_data(as_text=True)
     assert "Aucune action trouvée" in page
-    lien = re.search(r'<a href="([^"]+)">Aussi les actions complètes', page)
+    lien = re.search(
+        r'<a href="([^"]+)">Aussi les actions sans place libre annoncée', page
+    )
     assert lien and "places_disponibles" not in lien.group(1)
     suite = client_recherche.get(html.unescape(lien.group(1))).get_data(as_text=True)
     assert "/fiches/mob-velos-alencon" in suite
