@@ -264,8 +264,15 @@ class Lieux:
         candidats = self._candidats(texte)
         if not candidats:
             return Resolution(suggestions=self.suggestions(texte, preferes))
+        # A code that is a postcode and some other commune's INSEE code:
+        # people type postcodes, the INSEE one comes after.
+        aussi_insee = texte in self.ref.par_code_postal
         candidats.sort(
-            key=lambda lieu: (lieu.departement not in preferes, -lieu.population)
+            key=lambda lieu: (
+                aussi_insee and lieu.genre == "commune" and lieu.code == texte,
+                lieu.departement not in preferes,
+                -lieu.population,
+            )
         )
         return Resolution(candidats[0], tuple(candidats[1:6]))
 
@@ -274,10 +281,11 @@ class Lieux:
         code = texte.upper()
         if re.fullmatch(r"\d{2}|2[AB]|97\d", code) and code in ref.departements:
             return [self.departement(code)]
-        if texte in ref.communes:
-            return [self.commune(ref.communes[texte])]
-        if texte in ref.par_code_postal:
-            return [self.commune(c) for c in ref.par_code_postal[texte]]
+        communes = [*ref.par_code_postal.get(texte, ())]
+        if texte in ref.communes and ref.communes[texte] not in communes:
+            communes.append(ref.communes[texte])
+        if communes:
+            return [self.commune(c) for c in communes]
         if texte in ref.epci and texte in self.communes_de_l_epci:
             return [self.epci(texte)]
         # "Alençon (61000)" as the autocomplete fills it in, "Essonne (91)".

@@ -190,6 +190,30 @@ def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
 
 
+class _DebutsDesJetons(dict):
+    """A chunk of text between spaces -> the beginnings of its words, worked
+    out once per process: the same chunks recur from fiche to fiche, so a
+    fiche's words are folded by looking them up, not by the analyser."""
+
+    TAILLE_MAX = 200_000
+
+    def __missing__(self, jeton: str) -> str:
+        if len(self) >= self.TAILLE_MAX:
+            self.clear()
+        debuts = self[jeton] = " ".join(filter(None, map(_debuts_texte, plier(jeton))))
+        return debuts
+
+
+_DEBUTS_DES_JETONS = _DebutsDesJetons()
+
+
+def _debuts_du_texte(texte: str) -> str:
+    """The beginnings of every word of a text, for search as you type. The
+    beginnings words share repeat in the text, still one posting per fiche."""
+    jetons = set(texte.lower().split())
+    return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
+
+
 # In the words of a text as TOUT places them: a word too long to be indexed
 # (it keeps its place), and the place tantivy leaves between two values.
 TROP_LONG, ENTRE_DEUX = "\x00", ""
@@ -197,61 +221,41 @@ TROP_LONG, ENTRE_DEUX = "\x00", ""
 
 class _MotsDesJetons(dict):
     """A chunk of text between spaces -> its words as TOUT holds them (too
-    long ones as TROP_LONG) and the beginnings of those indexed, worked out
-    once per process: the same chunks recur from fiche to fiche, so a
-    fiche's words are folded by looking them up, not by the analyser."""
+    long ones as TROP_LONG), worked out once per process."""
 
     TAILLE_MAX = 200_000
 
     def __missing__(self, jeton: str) -> tuple[str, ...]:
         if len(self) >= self.TAILLE_MAX:
             self.clear()
-            _DEBUTS_DES_JETONS.clear()
         ecrits = _analyseur_brut().analyze(jeton)
         plies = _analyseur_sans_limite().analyze(jeton)
-        mots = tuple(
+        mots = self[jeton] = tuple(
             plie if len(ecrit.encode()) < OCTETS_MAX else TROP_LONG
             for ecrit, plie in zip(ecrits, plies, strict=True)
         )
-        debuts = " ".join(
-            filter(None, (_debuts_texte(m) for m in mots if m != TROP_LONG))
-        )
-        _DEBUTS_DES_JETONS[jeton] = debuts
-        self[jeton] = mots
         return mots
 
 
 _MOTS_DES_JETONS = _MotsDesJetons()
-_DEBUTS_DES_JETONS: dict[str, str] = {}  # filled by _MOTS_DES_JETONS
 
 
-def _mots_du_texte(valeurs: list[str]) -> tuple[list[str], str]:
-    """TOUT's words of these values at their places, and the beginnings of
-    every word for search as you type (the beginnings words share repeat,
-    still one posting per fiche): one pass over the text for both.
+def _expressions_du_texte(valeurs: list[str]) -> tuple[list[str], int]:
+    """The known expressions these TOUT values hold, once per occurrence,
+    exactly where a phrase query on TOUT finds them, and how many words TOUT
+    indexes (tests/catalogue/test_expressions.py compares them).
 
     tantivy ends a value after its last word indexed, leaves one empty
     place, then starts the next; a word too long keeps its place."""
+    connues = _expressions_connues()
     mots: list[str] = []
-    debuts: set[str] = set()
+    mots_du_jeton = _MOTS_DES_JETONS.__getitem__
     for valeur in valeurs:
         while mots and mots[-1] == TROP_LONG:
             mots.pop()
         if mots:
             mots.append(ENTRE_DEUX)
-        jetons = valeur.split()
-        mots += chain.from_iterable(map(_MOTS_DES_JETONS.__getitem__, jetons))
-        debuts.update(map(_DEBUTS_DES_JETONS.__getitem__, jetons))
-    debuts.discard("")
-    return mots, " ".join(debuts)
-
-
-def _expressions_du_texte(mots: list[str]) -> tuple[list[str], int]:
-    """The known expressions in TOUT's words (``_mots_du_texte``), once per
-    occurrence, exactly where a phrase query on TOUT finds them, and how
-    many words TOUT indexes (tests/catalogue/test_expressions.py compares
-    them)."""
-    connues = _expressions_connues()
+        mots += chain.from_iterable(map(mots_du_jeton, valeur.split()))
     indexes = len(mots) - mots.count(ENTRE_DEUX) - mots.count(TROP_LONG)
     presents = set(mots)
     n, trouvees = len(mots), []
@@ -632,9 +636,8 @@ class MoteurTantivy:
                 d.add_text(champ, valeur)
                 d.add_text(TOUT, valeur)
                 textes.append(valeur)
-        mots, debuts = _mots_du_texte(textes)
-        d.add_text(DEBUTS, debuts)
-        cles, nombre = _expressions_du_texte(mots)
+        d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
+        cles, nombre = _expressions_du_texte(textes)
         cles += [REMPLISSAGE] * (nombre - len(cles))
         d.add_text(EXPRESSIONS, " ".join(cles))
         for facette in FACETTES:

@@ -194,3 +194,23 @@ def test_une_liste_d_expressions_illisible_fait_chercher_par_phrases(tmp_path, d
     assert [r.id for r in autre.rechercher(requete).resultats] == attendus
     autre.reconstruire(docs)  # and the rebuild writes it again
     assert "demandeurs+_+emploi" in autre._lire_cles()
+
+
+def test_des_caches_de_mots_qui_debordent_donnent_le_meme_index(
+    tmp_path, docs, monkeypatch
+):
+    # A big `make index` fills the per-process word caches; emptied in the
+    # middle of a fiche, they must still give the same words and beginnings.
+    textes = ["accompagn", "mob", "fo", "bénéficiaires du RSA", "français langue"]
+    # One indexing thread: two would place documents, and so ties, anyhow.
+    monkeypatch.setattr(moteur_tantivy, "FILS_RECONSTRUCTION", 1)
+    normal = MoteurTantivy(tmp_path / "normal")
+    normal.reconstruire(docs)
+    attendues = _pages(normal, textes)
+
+    for cache in (moteur_tantivy._MOTS_DES_JETONS, moteur_tantivy._DEBUTS_DES_JETONS):
+        monkeypatch.setattr(type(cache), "TAILLE_MAX", 3)
+        cache.clear()
+    deborde = MoteurTantivy(tmp_path / "deborde")
+    deborde.reconstruire(docs)
+    assert _pages(deborde, textes) == attendues

@@ -22,6 +22,15 @@ def test_un_departement_par_son_nom_ou_son_numero(texte):
     assert "91228" in lieu.codes_zone  # Évry-Courcouronnes lies in it
 
 
+def test_un_code_postal_passe_avant_la_commune_dont_c_est_le_code_insee():
+    # 54100 is Nancy's postcode and Brin-sur-Seille's INSEE code.
+    resolution = resoudre("54100")
+    assert resolution.lieu.libelle == "Nancy (54000)"
+    assert "Brin-sur-Seille (54280)" in [a.libelle for a in resolution.autres]
+    # An INSEE code that is no postcode still finds its commune.
+    assert resoudre("54395").lieu.libelle == "Nancy (54000)"
+
+
 def test_evry_va_ou_le_catalogue_a_des_actions_et_propose_les_autres():
     resolution = resoudre("Evry")
     assert resolution.lieu.libelle == "Évry-Courcouronnes (91000)"
