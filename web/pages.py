@@ -337,6 +337,8 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
     for p in trouvees.propositions:
         propres = MultiDict(args)
         propres.poplist("page")
+        if trouvees.sans_places:
+            propres.poplist("places_disponibles")
         if p.genre == "orthographe":
             propres.setlist("q", [p.valeur])
             libelle = f"Vouliez-vous dire « {p.valeur} » ?"
@@ -367,10 +369,13 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
                 propres.poplist(facette)
             propres.setlist("categories_thematiques", [p.valeur])
             libelle = affichage.libelle("categories_thematiques", p.valeur)
+        if trouvees.sans_places and p.genre != "theme":
+            libelle += ", même sans place libre annoncée"
         liens.append(
             {
                 "genre": p.genre,
                 "libelle": libelle,
+                "sans_places": trouvees.sans_places,
                 "total": p.total,
                 "lien": _adresse_recherche(propres),
             }

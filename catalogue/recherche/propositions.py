@@ -33,6 +33,8 @@ class Proposition:
 @dataclass(frozen=True)
 class Propositions:
     propositions: list[Proposition] = field(default_factory=list)
+    # Each found without « places left » (nothing was, with it).
+    sans_places: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.propositions)
@@ -94,6 +96,11 @@ def proposer(
         # Full actions keep a waiting list: worth showing.
         propositions.append(Proposition("sans_places", n))
     propositions += _themes_proches(partout, ici)
+    if not propositions and requete.places_disponibles:
+        # The words, the place and « places left » together leave nothing:
+        # the same ways out, the box unticked too.
+        sans = proposer(moteur, replace(requete, places_disponibles=False), mots_connus)
+        return replace(sans, sans_places=bool(sans))
     return Propositions(propositions)
 
 

@@ -52,9 +52,13 @@ def une_par_une(moteur, requete, mots_connus) -> list[Proposition]:
     ici = replace(requete, texte="", filtres={}, page=1, par_page=1, facettes=THEMES)
     comptes = moteur.rechercher(ici).facettes.get(THEMES[0], {})
     choisis = [t for t in themes if comptes.get(t)] or list(comptes)
-    return trouvees + [
-        Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]
-    ]
+    trouvees += [Proposition("theme", comptes[t], t) for t in choisis[:THEMES_PROPOSES]]
+    if not trouvees and requete.places_disponibles:
+        # Nothing with « places left »: the same, the box unticked.
+        return une_par_une(
+            moteur, replace(requete, places_disponibles=False), mots_connus
+        )
+    return trouvees
 
 
 ORNE, ALENCON = ("61", "61001"), (48.43, 0.09)
@@ -71,6 +75,9 @@ ORNE, ALENCON = ("61", "61001"), (48.43, 0.09)
         Requete(texte="francais", filtres={"publics": ("seniors",)}),
         Requete(texte="garage", zone=ORNE, places_disponibles=True),
         Requete(texte="velo", places_disponibles=True),
+        Requete(
+            texte="astrophysique", zone=ORNE, point=ALENCON, places_disponibles=True
+        ),
     ],
 )
 def test_les_propositions_sont_celles_de_chaque_recherche_seule(moteur, docs, requete):
@@ -99,3 +106,35 @@ def test_une_page_vide_faute_de_places_propose_les_actions_completes(
     assert lien and "places_disponibles" not in lien.group(1)
     suite = client_recherche.get(html.unescape(lien.group(1))).get_data(as_text=True)
     assert "/fiches/mob-velos-alencon" in suite
+
+
+def test_quand_rien_ne_se_trouve_avec_des_places_les_propositions_decochent_la_case(
+    app_recherche, client_recherche
+):
+    # No action at Évry has places left, and nothing is about astronomy:
+    # each way out drops the words or the place, and the box too.
+    with Session(app_recherche.extensions["db"]) as db:
+        for fiche in ("fle-evry", "mob-garage-evry"):
+            places.fixer(db, fiche, 0, "prestataire@exemple.fr")
+        db.commit()
+    places.publier(
+        app_recherche.extensions["db"], app_recherche.extensions["recherche"]
+    )
+
+    page = client_recherche.get(
+        "/?q=astrophysique&commune=Évry-Courcouronnes&places_disponibles=1"
+    ).get_data(as_text=True)
+    assert "Aucune action trouvée" in page
+    lien = re.search(
+        r'<a href="([^"]+)">À Évry-Courcouronnes \(91000\), sans « astrophysique », '
+        r"même sans place libre annoncée</a> \((\d+) actions?\)",
+        page,
+    )
+    assert lien, page
+    assert "places_disponibles" not in lien.group(1)
+    assert (
+        "Thèmes proches à Évry-Courcouronnes (91000), même sans place libre annoncée"
+        in page
+    )
+    suite = client_recherche.get(html.unescape(lien.group(1))).get_data(as_text=True)
+    assert f"{lien.group(2)} action" in suite
