@@ -860,14 +860,19 @@ class MoteurTantivy:
         compter = partial(
             self._compter, searcher, _et(criteres), requete.facettes, plafond
         )
-        if searcher.num_docs >= FICHES_POUR_COMPTER_A_COTE:
+        a_cote = searcher.num_docs >= FICHES_POUR_COMPTER_A_COTE
+        if a_cote:
             attendre = _fond().submit(compter).result
         else:
             attendre = partial(lambda comptes: comptes, compter())
         # Built once: each query wrapped in another is copied whole.
         devance, requete_t = None, _et(clauses)
-        if not (requete.tri == "distance" and requete.point):
+        par_distance = requete.tri == "distance" and requete.point
+        if not par_distance:
             devance = self._devancer(searcher, requete, requete_t, unites)
+        elif a_cote:
+            # Meanwhile, the page as for a total beyond it (kept only then).
+            devance = self._page_par_distance(searcher, requete, clauses, criteres)
         comptes = attendre()
         if not comptes["total"] and len(unites) > 1:
             devance = None
@@ -881,10 +886,12 @@ class MoteurTantivy:
                 requete_t = _et(clauses)
         if (requete.page - 1) * requete.par_page >= comptes["total"]:
             page, distances = [], {}  # past the end: nothing to read or sort
-        elif requete.tri == "distance" and requete.point:
-            page, distances = self._page_par_distance(
-                searcher, requete, clauses, criteres, comptes["total"]
-            )
+        elif par_distance:
+            if devance is None or comptes["total"] <= requete.page * requete.par_page:
+                devance = self._page_par_distance(
+                    searcher, requete, clauses, criteres, comptes["total"]
+                )
+            page, distances = devance
         else:
             page = self._page(searcher, requete, requete_t, comptes, devance)
             distances = {}
@@ -1163,14 +1170,16 @@ class MoteurTantivy:
         return [_carte(searcher.doc(a)) for a in page]
 
     def _page_par_distance(
-        self, searcher, requete: Requete, clauses, criteres, total
+        self, searcher, requete: Requete, clauses, criteres, total=None
     ) -> tuple:
         """Nearest first, without measuring every match: the distinct lieux
         in a growing box around the person, until the page is surely inside
-        the circle the box holds; actions with no lieu come last."""
+        the circle the box holds; actions with no lieu come last.
+
+        ``total`` (None: not known yet, taken as beyond this page)."""
         n, debut = requete.par_page, (requete.page - 1) * requete.par_page
         fin = debut + n
-        if total <= fin:  # all of them up to this page: read and measure them
+        if total is not None and total <= fin:  # all up to this page: measure them
             cartes = (
                 _cartes(searcher, searcher.search(_et(criteres), total, count=False))
                 if total

@@ -317,6 +317,15 @@ def grand_catalogue(tmp_path_factory):
     return moteur, docs
 
 
+@pytest.fixture(params=[False, True], ids=["comptes-puis-page", "page-pendant-comptes"])
+def comptes_a_cote(request, monkeypatch):
+    """On a large index the counts run in another thread while the page is
+    looked for (for tri=distance, as if beyond it, then kept or redone)."""
+    if request.param:
+        monkeypatch.setattr(moteur_tantivy, "FICHES_POUR_COMPTER_A_COTE", 0)
+    return request.param
+
+
 def _au_plus_pres(docs, point):
     return {
         d["id"]: min(distance_km(*point, p["lat"], p["lng"]) for p in d["lieux"])
@@ -327,7 +336,7 @@ def _au_plus_pres(docs, point):
 
 @pytest.mark.parametrize("page", [1, 2, 7])
 def test_tri_par_distance_dans_un_grand_catalogue_comme_en_mesurant_tout(
-    grand_catalogue, page
+    grand_catalogue, page, comptes_a_cote
 ):
     moteur, docs = grand_catalogue
     evry = (48.6298, 2.4417)
@@ -339,7 +348,33 @@ def test_tri_par_distance_dans_un_grand_catalogue_comme_en_mesurant_tout(
     assert resultats.resultats[0].distance_km == round(distances[attendu[debut]], 1)
 
 
-def test_tri_par_distance_les_actions_sans_lieu_a_la_fin(grand_catalogue):
+EVRY = (48.6298, 2.4417)
+
+
+@pytest.mark.parametrize(
+    "requete",
+    [
+        Requete(point=EVRY, tri="distance", page=3, par_page=7),
+        # Fewer results than the page's end: the page made meanwhile is redone.
+        Requete(point=EVRY, tri="distance", rayon_km=2, page=15),
+        Requete(point=EVRY, tri="distance", rayon_km=2, page=400),
+        # Nothing matches all the words: the page is made from those kept.
+        Requete(texte="astrophysique atelier", point=EVRY, tri="distance"),
+        Requete(texte="astrophysique", point=EVRY, tri="distance"),
+    ],
+)
+def test_la_page_par_distance_est_la_meme_faite_pendant_les_comptes(
+    grand_catalogue, monkeypatch, requete
+):
+    moteur, _docs = grand_catalogue
+    apres_les_comptes = moteur.rechercher(requete)
+    monkeypatch.setattr(moteur_tantivy, "FICHES_POUR_COMPTER_A_COTE", 0)
+    assert moteur.rechercher(requete) == apres_les_comptes
+
+
+def test_tri_par_distance_les_actions_sans_lieu_a_la_fin(
+    grand_catalogue, comptes_a_cote
+):
     moteur, docs = grand_catalogue
     avec_lieu = sum(bool(d["lieux"]) for d in docs)
     derniere = avec_lieu // 20 + 1
@@ -390,7 +425,7 @@ def test_les_mots_qui_ne_vont_pas_ensemble_sont_laisses_de_cote(
 
 
 def test_en_tournant_les_pages_par_distance_chaque_action_parait_une_fois(
-    grand_catalogue,
+    grand_catalogue, comptes_a_cote
 ):
     moteur, docs = grand_catalogue
     vues = []
