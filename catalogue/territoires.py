@@ -71,6 +71,15 @@ class Resolution:
 ABREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
 
+def code_de_commune(texte: str) -> str | None:
+    """A postcode or INSEE code as people type it: "54 000", "1000" (the
+    leading zero lost by a spreadsheet), "2a004"; None if not a code."""
+    code = re.sub(r"\s+", "", texte).upper()
+    if re.fullmatch(r"\d{4}", code):
+        code = "0" + code
+    return code if re.fullmatch(r"\d{5}|2[AB]\d{3}", code) else None
+
+
 def normalise(texte: str) -> str:
     """Lower case, no accents, hyphens and apostrophes as spaces, "St" as
     "Saint"."""
@@ -160,12 +169,14 @@ class Referentiel:
         return _uniques(debut)[:limite]
 
     def trouver(self, texte: str) -> Commune | None:
-        """One commune from a code INSEE, a postal code or an exact name."""
+        """One commune from a postal code, a code INSEE or an exact name (a
+        code that is both goes to the postal code, as people type it)."""
         texte = texte.strip()
-        if texte in self.communes:
-            return self.communes[texte]
-        if texte in self.par_code_postal:
-            return max(self.par_code_postal[texte], key=lambda c: c.population)
+        if code := code_de_commune(texte):
+            if code in self.par_code_postal:
+                return max(self.par_code_postal[code], key=lambda c: c.population)
+            if code in self.communes:
+                return self.communes[code]
         # "Alençon (61000)" as the autocomplete fills it in.
         if texte.endswith(")") and "(" in texte:
             nom, _, cp = texte[:-1].rpartition("(")
@@ -210,8 +221,8 @@ class Lieux:
             return self.epci(code)
         return self.commune(self.ref.communes[code])
 
-    def commune(self, c: Commune) -> Lieu:
-        cp = c.codes_postaux[0] if c.codes_postaux else c.departement
+    def commune(self, c: Commune, code_postal: str | None = None) -> Lieu:
+        cp = code_postal or (c.codes_postaux[0] if c.codes_postaux else c.departement)
         point = (c.latitude, c.longitude) if c.latitude is not None else None
         return Lieu(
             "commune",
@@ -266,10 +277,11 @@ class Lieux:
             return Resolution(suggestions=self.suggestions(texte, preferes))
         # A code that is a postcode and some other commune's INSEE code:
         # people type postcodes, the INSEE one comes after.
-        aussi_insee = texte in self.ref.par_code_postal
+        code = code_de_commune(texte)
+        aussi_insee = code in self.ref.par_code_postal
         candidats.sort(
             key=lambda lieu: (
-                aussi_insee and lieu.genre == "commune" and lieu.code == texte,
+                aussi_insee and lieu.genre == "commune" and lieu.code == code,
                 lieu.departement not in preferes,
                 -lieu.population,
             )
@@ -281,18 +293,25 @@ class Lieux:
         code = texte.upper()
         if re.fullmatch(r"\d{2}|2[AB]|97\d", code) and code in ref.departements:
             return [self.departement(code)]
-        communes = [*ref.par_code_postal.get(texte, ())]
-        if texte in ref.communes and ref.communes[texte] not in communes:
-            communes.append(ref.communes[texte])
-        if communes:
-            return [self.commune(c) for c in communes]
+        if code := code_de_commune(texte):
+            # Named with the postcode typed: « 75016 » is Paris (75016).
+            postaux = ref.par_code_postal.get(code, [])
+            insee = ref.communes.get(code)
+            lieux = [self.commune(c, code) for c in postaux]
+            if insee and insee not in postaux:
+                lieux.append(self.commune(insee))
+            if lieux:
+                return lieux
         if texte in ref.epci and texte in self.communes_de_l_epci:
             return [self.epci(texte)]
         # "Alençon (61000)" as the autocomplete fills it in, "Essonne (91)".
         nom = re.sub(r"\s*\([^)]*\)$", "", texte)
         if nom != texte and nom.strip():
             trouvee = ref.trouver(texte)
-            return [self.commune(trouvee)] if trouvee else self._candidats(nom)
+            if trouvee is None:
+                return self._candidats(nom)
+            cp = texte[len(nom) :].strip(" ()")
+            return [self.commune(trouvee, cp if cp in trouvee.codes_postaux else None)]
         cle = normalise(texte)
         exacts = [self.lieu(*e) for e in self.par_nom.get(cle, [])]
         # "Evry" is also the old name at the start of "Évry-Courcouronnes":

@@ -348,18 +348,23 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
             if propres.get("tri") == "distance":
                 propres.poplist("tri")
             # With no words typed, « » would stand alone in the link.
-            libelle = (
-                f"{mots} partout, sans la commune"
-                if requete.texte
-                else "Partout, sans la commune"
+            sans = (
+                "sans la commune"
+                if not lieu or lieu.genre == "commune"
+                else "sans ce lieu"
             )
+            libelle = f"{mots} partout, {sans}" if requete.texte else f"Partout, {sans}"
         elif p.genre == "sans_mots":
             propres.poplist("q")
             libelle = f"{ici}, sans {mots}" if ici else f"Sans {mots}"
         elif p.genre == "sans_filtres":
             for facette in requete.filtres:
                 propres.poplist(facette)
-            libelle = "Les mêmes mots, sans les filtres"
+            libelle = (
+                "Les mêmes mots, sans les filtres"
+                if requete.texte
+                else "Sans les filtres"
+            )
         elif p.genre == "sans_places":
             propres.poplist("places_disponibles")
             libelle = "Aussi les actions sans place libre annoncée"
@@ -370,7 +375,10 @@ def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | Non
             propres.setlist("categories_thematiques", [p.valeur])
             libelle = affichage.libelle("categories_thematiques", p.valeur)
         if trouvees.sans_places and p.genre != "theme":
-            libelle += ", même sans place libre annoncée"
+            # Before the question mark of « Vouliez-vous dire … ? ».
+            question = libelle.endswith(" ?")
+            libelle = libelle.removesuffix(" ?") + ", même sans place libre annoncée"
+            libelle += " ?" if question else ""
         liens.append(
             {
                 "genre": p.genre,

@@ -511,6 +511,12 @@ class MoteurTantivy:
             index.searcher().search(Query.all_query(), 1)
             return index
         except Exception:
+            if not os.access(self.dossier, os.R_OK | os.W_OK | os.X_OK):
+                # Not damaged: not ours to read or write (owner, mode). It
+                # stays as it is; _ouvrir says so and serves from memory.
+                raise PermissionError(
+                    f"droits insuffisants sur {self.dossier} (lecture et écriture)"
+                ) from None
             logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
         # Set aside for a look, the previous ones removed: a disk that keeps
         # failing must not fill up with copies of the index.

@@ -25,10 +25,35 @@ def test_un_departement_par_son_nom_ou_son_numero(texte):
 def test_un_code_postal_passe_avant_la_commune_dont_c_est_le_code_insee():
     # 54100 is Nancy's postcode and Brin-sur-Seille's INSEE code.
     resolution = resoudre("54100")
-    assert resolution.lieu.libelle == "Nancy (54000)"
+    assert resolution.lieu.libelle == "Nancy (54100)"
     assert "Brin-sur-Seille (54280)" in [a.libelle for a in resolution.autres]
     # An INSEE code that is no postcode still finds its commune.
     assert resoudre("54395").lieu.libelle == "Nancy (54000)"
+
+
+@pytest.mark.parametrize(
+    ("texte", "attendue"),
+    [
+        ("54 000", "Nancy (54000)"),  # spaces inside the code
+        (" 54 100 ", "Nancy (54100)"),
+        ("1000", "Bourg-en-Bresse (01000)"),  # leading zero lost
+        ("2a004", "Ajaccio (20000)"),  # Corsican INSEE code in lower case
+        ("75016", "Paris (75016)"),  # named with the postcode typed
+        ("Paris (75016)", "Paris (75016)"),  # and read back as it is
+    ],
+)
+def test_un_code_se_lit_comme_les_gens_l_ecrivent(texte, attendue):
+    assert resoudre(texte).lieu.libelle == attendue
+
+
+@pytest.mark.parametrize(
+    ("code", "commune"), [("61500", "Sées"), ("13001", "Marseille"), ("54100", "Nancy")]
+)
+def test_le_formulaire_lit_un_code_comme_la_recherche(code, commune):
+    # The booking form checks the person's commune with `trouver`: the same
+    # code must be the same commune as on the search page.
+    assert referentiel().trouver(code).nom == commune
+    assert resoudre(code).lieu.libelle.startswith(commune)
 
 
 def test_evry_va_ou_le_catalogue_a_des_actions_et_propose_les_autres():

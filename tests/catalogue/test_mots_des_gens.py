@@ -98,6 +98,19 @@ def test_une_page_vide_propose_la_meme_recherche_ailleurs(client):
     assert "« tapaj » partout, sans la commune" in page
 
 
+def test_les_propositions_disent_vrai_sur_le_lieu_les_mots_et_les_places(client):
+    # A département is no commune.
+    page = trouvees(client, q="tapaj", commune="Paris")
+    assert "« tapaj » partout, sans ce lieu" in page
+    # No words typed: no « mêmes mots ».
+    page = trouvees(client, commune="Toul", publics="jeunes")
+    assert "Aucune action trouvée" in page
+    assert "Sans les filtres</a>" in page and "mêmes mots" not in page
+    # No place left in the demo: the question keeps its question mark last.
+    page = trouvees(client, q="veko", places_disponibles="1")
+    assert "Vouliez-vous dire « vélo », même sans place libre annoncée ?" in page
+
+
 def test_sans_mot_tape_rien_autour_de_lyon_propose_partout_sans_guillemets_vides(
     client,
 ):

@@ -272,6 +272,33 @@ def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
     assert client.get("/fiches/mob-velos-alencon").status_code == 200
 
 
+def test_un_index_d_un_autre_proprietaire_n_est_pas_pris_pour_abime(
+    tmp_path, docs, caplog, monkeypatch
+):
+    # Deployed by another user (root) and served as nobody: tantivy cannot
+    # open it. The index is not damaged: it stays, the search goes to memory.
+    chemin = tmp_path / "recherche"
+    MoteurTantivy(chemin).indexer(docs)
+    dossier = chemin / f"v{moteur_tantivy.VERSION_SCHEMA}"
+    ouvrir = moteur_tantivy.tantivy.Index
+
+    def index(schema, path=None, **kwargs):
+        if path is not None:
+            raise ValueError(f"Failed to open file for read: Permission denied {path}")
+        return ouvrir(schema, **kwargs)
+
+    monkeypatch.setattr(moteur_tantivy.tantivy, "Index", index)
+    monkeypatch.setattr(
+        moteur_tantivy.os, "access", lambda chemin, mode: chemin != dossier
+    )
+    caplog.set_level(logging.ERROR)
+    moteur = MoteurTantivy(chemin)
+    assert moteur.en_memoire
+    assert "droits insuffisants" in caplog.text
+    assert "abîmé" not in caplog.text
+    assert dossier.exists() and not list(chemin.glob("abime-*"))
+
+
 def test_une_fiche_modifiee_ne_se_trouve_plus_par_ses_anciens_mots(embarque, docs):
     def trouvees(texte: str) -> list[str]:
         return [r.id for r in embarque.rechercher(Requete(texte=texte)).resultats]
