@@ -72,11 +72,10 @@ ABREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "sainte
 
 
 def code_de_commune(texte: str) -> str | None:
-    """A postcode or INSEE code as people type it: "54 000", "1000" (the
-    leading zero lost by a spreadsheet), "2a004"; None if not a code."""
+    """A postcode or INSEE code as people type it: "54 000", "2a004"; None
+    if not a code (four digits are a code being typed, not one whose
+    leading zero was lost: "6100" is on its way to 61000)."""
     code = re.sub(r"\s+", "", texte).upper()
-    if re.fullmatch(r"\d{4}", code):
-        code = "0" + code
     return code if re.fullmatch(r"\d{5}|2[AB]\d{3}", code) else None
 
 
@@ -153,7 +152,8 @@ class Referentiel:
         texte = texte.strip()
         if not texte:
             return []
-        if texte.isdigit():
+        if re.sub(r"\s+", "", texte).isdigit():  # "54 0": a postcode being typed
+            texte = re.sub(r"\s+", "", texte)
             trouvees = [
                 c
                 for cp, communes in self.par_code_postal.items()

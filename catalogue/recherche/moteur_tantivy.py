@@ -510,8 +510,8 @@ class MoteurTantivy:
             index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
             index.searcher().search(Query.all_query(), 1)
             return index
-        except Exception:
-            if not os.access(self.dossier, os.R_OK | os.W_OK | os.X_OK):
+        except Exception as e:
+            if _refuse(e) or not os.access(self.dossier, os.R_OK | os.W_OK | os.X_OK):
                 # Not damaged: not ours to read or write (owner, mode). It
                 # stays as it is; _ouvrir says so and serves from memory.
                 raise PermissionError(
@@ -876,8 +876,9 @@ class MoteurTantivy:
         par_distance = requete.tri == "distance" and requete.point
         if not par_distance:
             devance = self._devancer(searcher, requete, requete_t, unites)
-        elif a_cote:
-            # Meanwhile, the page as for a total beyond it (kept only then).
+        elif a_cote and plafond > requete.page * requete.par_page <= FIN_RAPIDE:
+            # Meanwhile, the page as for a total beyond it (kept only then):
+            # first pages only, where a page thrown away costs little.
             devance = self._page_par_distance(searcher, requete, clauses, criteres)
         comptes = attendre()
         if not comptes["total"] and len(unites) > 1:
@@ -1483,6 +1484,13 @@ def _illisible():
         if not _erreur_d_index(e):
             raise
         raise RechercheIndisponible(f"index embarqué illisible : {e}") from e
+
+
+def _refuse(e: BaseException) -> bool:
+    """The system refused access (a file of the index owned by another user)."""
+    return isinstance(e, PermissionError) or any(
+        m in str(e) for m in ("PermissionDenied", "Permission denied")
+    )
 
 
 def _erreur_d_index(e: BaseException) -> bool:

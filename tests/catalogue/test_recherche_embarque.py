@@ -272,11 +272,13 @@ def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
     assert client.get("/fiches/mob-velos-alencon").status_code == 200
 
 
+@pytest.mark.parametrize("dossier_lisible", [False, True])
 def test_un_index_d_un_autre_proprietaire_n_est_pas_pris_pour_abime(
-    tmp_path, docs, caplog, monkeypatch
+    tmp_path, docs, caplog, monkeypatch, dossier_lisible
 ):
     # Deployed by another user (root) and served as nobody: tantivy cannot
-    # open it. The index is not damaged: it stays, the search goes to memory.
+    # open it, its folder or only its files. The index is not damaged: it
+    # stays, the search goes to memory.
     chemin = tmp_path / "recherche"
     MoteurTantivy(chemin).indexer(docs)
     dossier = chemin / f"v{moteur_tantivy.VERSION_SCHEMA}"
@@ -289,7 +291,9 @@ def test_un_index_d_un_autre_proprietaire_n_est_pas_pris_pour_abime(
 
     monkeypatch.setattr(moteur_tantivy.tantivy, "Index", index)
     monkeypatch.setattr(
-        moteur_tantivy.os, "access", lambda chemin, mode: chemin != dossier
+        moteur_tantivy.os,
+        "access",
+        lambda chemin, mode: dossier_lisible or chemin != dossier,
     )
     caplog.set_level(logging.ERROR)
     moteur = MoteurTantivy(chemin)
