@@ -495,7 +495,9 @@ class MoteurTantivy:
         self._version_lue = None
         try:
             self.index = self._ouvrir_sur_disque()
-        except Exception:
+        except BaseException as e:
+            if not (isinstance(e, Exception) or _erreur_d_index(e)):
+                raise
             logger.exception(
                 "Index de recherche inutilisable dans %s : index en mémoire, "
                 "rempli au démarrage",
@@ -510,7 +512,10 @@ class MoteurTantivy:
             index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
             index.searcher().search(Query.all_query(), 1)
             return index
-        except Exception as e:
+        except BaseException as e:
+            # A Rust panic (a segment file cut short) is damage too.
+            if not (isinstance(e, Exception) or _erreur_d_index(e)):
+                raise
             if _refuse(e) or not os.access(self.dossier, os.R_OK | os.W_OK | os.X_OK):
                 # Not damaged: not ours to read or write (owner, mode). It
                 # stays as it is; _ouvrir says so and serves from memory.

@@ -215,6 +215,23 @@ def test_un_index_abime_souvent_ne_garde_que_la_derniere_copie(tmp_path, docs):
     assert moteur.rechercher(Requete()).total == 0  # rebuilt empty, then filled
 
 
+def test_un_segment_coupe_court_est_abime_et_reconstruit(tmp_path, docs, caplog):
+    # A disk full during a write leaves a term file of a few bytes: tantivy
+    # panics on opening it (a BaseException), the engine must still start.
+    chemin = tmp_path / "recherche"
+    MoteurTantivy(chemin).indexer(docs)
+    dossier = chemin / f"v{moteur_tantivy.VERSION_SCHEMA}"
+    for fichier in dossier.glob("*.term"):
+        with open(fichier, "r+b") as f:
+            f.truncate(5)
+    caplog.set_level(logging.ERROR)
+    moteur = MoteurTantivy(chemin)
+    assert "Index de recherche abîmé" in caplog.text
+    assert len(list(chemin.glob("abime-*"))) == 1
+    moteur.indexer(docs)
+    assert moteur.rechercher(Requete(texte="velo")).total
+
+
 def test_mise_a_jour_en_cours_un_ancien_index_part_un_index_plus_recent_reste(
     tmp_path, docs
 ):
