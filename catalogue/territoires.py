@@ -152,8 +152,9 @@ class Referentiel:
         texte = texte.strip()
         if not texte:
             return []
-        if re.sub(r"\s+", "", texte).isdigit():  # "54 0": a postcode being typed
-            texte = re.sub(r"\s+", "", texte)
+        chiffres = re.sub(r"\s+", "", texte)
+        if chiffres.isdigit():  # "54 0": a postcode being typed
+            texte = chiffres
             trouvees = [
                 c
                 for cp, communes in self.par_code_postal.items()
@@ -290,9 +291,9 @@ class Lieux:
 
     def _candidats(self, texte: str) -> list[Lieu]:
         ref = self.ref
-        code = texte.upper()
-        if re.fullmatch(r"\d{2}|2[AB]|97\d", code) and code in ref.departements:
-            return [self.departement(code)]
+        numero = texte.upper()
+        if re.fullmatch(r"\d{2}|2[AB]|97\d", numero) and numero in ref.departements:
+            return [self.departement(numero)]
         if code := code_de_commune(texte):
             # Named with the postcode typed: « 75016 » is Paris (75016).
             postaux = ref.par_code_postal.get(code, [])

@@ -157,8 +157,10 @@ def _contexte_recherche(args: MultiDict) -> dict:
         suivi = {"libres": None, "suivies": True}
     actifs = _filtres_actifs(requete, args)
     propositions: list[dict] | None = []
+    lieu_cherche = None
     if not resultats.total and not erreur:
-        propositions = _propositions(moteur, requete, args)
+        lieu_cherche = _lieu_cherche(args)
+        propositions = _propositions(moteur, requete, args, lieu_cherche)
     lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
     return {
         "lieu_choisi": lieu_choisi,
@@ -172,7 +174,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "complete": erreur is None and propositions is not None,
         "suggestions": suggestions,
         "propositions": propositions or [],
-        "lieu_cherche": _lieu_cherche(args) if propositions else None,
+        "lieu_cherche": lieu_cherche,
         "filtres": _filtres(requete, resultats),
         "masques": _filtres_masques(requete),
         "args": args,
@@ -321,15 +323,16 @@ def _lieux_homonymes(args: MultiDict) -> tuple[str | None, list[tuple[str, str]]
     return resolution.lieu.libelle, _liens_lieux(resolution.autres)
 
 
-def _propositions(moteur, requete: Requete, args: MultiDict) -> list[dict] | None:
+def _propositions(
+    moteur, requete: Requete, args: MultiDict, lieu: Lieu | None
+) -> list[dict] | None:
     """The empty page's way out: (label, count, URL) of searches that find
-    (None: the engine did not answer)."""
+    (None: the engine did not answer); ``lieu``: the place searched, found."""
     try:
         trouvees: Propositions = proposer(moteur, requete, _vocabulaire())
     except RechercheIndisponible:
         current_app.logger.warning("Propositions indisponibles")
         return None
-    lieu = _lieu_cherche(args)
     # "À Nantes (44000)" for a commune; "Essonne (91)" as it is for a wider place.
     ici = lieu and (f"À {lieu.libelle}" if lieu.genre == "commune" else lieu.libelle)
     mots = f"« {requete.texte} »"
