@@ -10,6 +10,7 @@ import csv
 import math
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -181,8 +182,10 @@ class Referentiel:
         # "Alençon (61000)" as the autocomplete fills it in.
         if texte.endswith(")") and "(" in texte:
             nom, _, cp = texte[:-1].rpartition("(")
-            for c in self.par_code_postal.get(cp.strip(), []):
-                if normalise(c.nom) == normalise(nom):
+            communes, cle = self.par_code_postal.get(cp.strip(), []), normalise(nom)
+            # "Evry (91000)": the old name at the start of the new one.
+            for c in sorted(communes, key=lambda c: normalise(c.nom) != cle):
+                if f"{normalise(c.nom)} ".startswith(f"{cle} "):
                     return c
             texte = nom
         cle = normalise(texte)
@@ -214,6 +217,22 @@ class Lieux:
         for nom, c in ref._index_noms:
             self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
         self.noms = tuple(self.par_nom)
+        # Labels as written here, read back as the same place (links carry
+        # them): "Doubs (25)" is the département, not the commune Doubs;
+        # "… du Val d'Essonne (CCVE)" the EPCI, acronym and all.
+        # Two EPCI of one name are told apart by their départements.
+        homonymes = Counter(ref.epci[code] for code in self.communes_de_l_epci)
+        self.libelles_epci: dict[str, str] = {}
+        for code in self.communes_de_l_epci:
+            libelle = ref.epci[code]
+            if homonymes[libelle] > 1:
+                libelle += f" ({', '.join(self._departements_de(code))})"
+            self.libelles_epci[code] = libelle
+        self.par_libelle: dict[str, tuple[str, str]] = {}
+        for code, nom in ref.departements.items():
+            self.par_libelle[normalise(f"{nom} ({code})")] = ("departement", code)
+        for code, libelle in self.libelles_epci.items():
+            self.par_libelle[normalise(libelle)] = ("epci", code)
 
     def lieu(self, genre: str, code: str) -> Lieu:
         if genre == "departement":
@@ -248,9 +267,12 @@ class Lieux:
             sum(c.population for c in communes),
         )
 
+    def _departements_de(self, code: str) -> list[str]:
+        return sorted({c.departement for c in self.communes_de_l_epci.get(code, [])})
+
     def epci(self, code: str) -> Lieu:
         communes = self.communes_de_l_epci.get(code, [])
-        departements = sorted({c.departement for c in communes})
+        departements = self._departements_de(code)
         centre = max(communes, key=lambda c: c.population, default=None)
         point = None
         if centre and centre.latitude is not None:
@@ -258,7 +280,7 @@ class Lieux:
         return Lieu(
             "epci",
             code,
-            self.ref.epci[code],
+            self.libelles_epci.get(code, self.ref.epci[code]),
             (code, *departements, *(c.code_insee for c in communes)),
             point,
             departements[0] if len(departements) == 1 else None,
@@ -305,6 +327,8 @@ class Lieux:
                 return lieux
         if texte in ref.epci and texte in self.communes_de_l_epci:
             return [self.epci(texte)]
+        if libelle := self.par_libelle.get(normalise(texte)):
+            return [self.lieu(*libelle)]
         # "Alençon (61000)" as the autocomplete fills it in, "Essonne (91)".
         nom = re.sub(r"\s*\([^)]*\)$", "", texte)
         if nom != texte and nom.strip():

@@ -39,10 +39,54 @@ def test_un_code_postal_passe_avant_la_commune_dont_c_est_le_code_insee():
         ("2a004", "Ajaccio (20000)"),  # Corsican INSEE code in lower case
         ("75016", "Paris (75016)"),  # named with the postcode typed
         ("Paris (75016)", "Paris (75016)"),  # and read back as it is
+        ("Evry (91000)", "Évry-Courcouronnes (91000)"),  # the old name
     ],
 )
 def test_un_code_se_lit_comme_les_gens_l_ecrivent(texte, attendue):
     assert resoudre(texte).lieu.libelle == attendue
+
+
+def test_chaque_lieu_se_relit_par_son_nom_affiche():
+    # The search box and the links to other places carry a place's label:
+    # read back, it must be that place, not a commune of the same name
+    # ("Doubs (25)"), nor nothing (an EPCI's acronym in brackets).
+    lieux = referentiel().lieux
+    tous = [
+        *(lieux.departement(code) for code in referentiel().departements),
+        *(lieux.epci(code) for code in lieux.communes_de_l_epci),
+        *(
+            lieux.commune(c, cp)
+            for c in referentiel().communes.values()
+            for cp in c.codes_postaux or [None]
+        ),
+    ]
+    relus = [resoudre(lieu.libelle).lieu for lieu in tous]
+    assert [
+        (lieu.libelle, relu and relu.libelle)
+        for lieu, relu in zip(tous, relus, strict=True)
+        if relu is None or (relu.genre, relu.code) != (lieu.genre, lieu.code)
+    ] == []
+    assert len(tous) > 36_000
+
+
+@pytest.mark.parametrize(
+    ("texte", "attendue"),
+    [
+        ("Doubs (25)", "departement"),
+        ("Doubs (25300)", "commune"),
+        ("Communauté de communes du Pays de Limours (CCPL)", "epci"),
+    ],
+)
+def test_un_departement_n_est_pas_pris_pour_sa_commune_homonyme(texte, attendue):
+    assert resoudre(texte).lieu.genre == attendue
+
+
+def test_deux_groupements_du_meme_nom_se_distinguent_par_leur_departement():
+    resolution = resoudre("Communauté de communes des Quatre Rivières")
+    assert {resolution.lieu.libelle, *(a.libelle for a in resolution.autres)} >= {
+        "Communauté de communes des Quatre Rivières (70)",
+        "Communauté de communes des Quatre Rivières (74)",
+    }
 
 
 def test_quatre_chiffres_sont_un_code_en_cours_de_frappe():
