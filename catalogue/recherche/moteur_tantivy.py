@@ -399,6 +399,10 @@ class Unite:
     # At most this many documents match (the sum of its terms' postings).
     plafond: int = 0
     exacts: set[str] = field(default_factory=set)
+    # Synonyms of several words, each word at its place from the first:
+    # marked only where they stand together (« RSA » marks « revenu de
+    # solidarité active », not every « activité »).
+    expressions: list[tuple[tuple[int, str], ...]] = field(default_factory=list)
     prefixes: set[str] = field(default_factory=set)
     corrections: list[str] = field(default_factory=list)
 
@@ -439,17 +443,38 @@ class Texte:
     def _vus(self) -> dict[str, bool]:
         return {}  # word as written -> marked (the same words recur on a page)
 
+    @cached_property
+    def _expressions(self) -> dict[str, list[tuple[tuple[int, str], ...]]]:
+        par_premier: dict[str, list[tuple[tuple[int, str], ...]]] = {}
+        for unite in self.unites:
+            for places in unite.expressions:
+                par_premier.setdefault(places[0][1], []).append(places)
+        return par_premier
+
+    def _dans_une_expression(self, mots: list[str]) -> set[int]:
+        """The places of the words that stand in one of the expressions."""
+        places: set[int] = set()
+        if not self._expressions:
+            return places
+        plies = [_mot_plie(m) for m in mots]
+        for i, mot in enumerate(plies):
+            for expression in self._expressions.get(mot, ()):
+                if all(i + d < len(plies) and plies[i + d] == m for d, m in expression):
+                    places.update(i + d for d, _m in expression)
+        return places
+
     def marquer(self, texte: str) -> str:
         """HTML-escaped text with <mark> around each word found."""
         cibles, longueurs = self._cibles
         vus = self._vus
         morceaux = _MOTS.split(texte)  # text, word, text, word, …, text
+        ensemble = self._dans_une_expression(morceaux[1::2])
         for i in range(1, len(morceaux), 2):
             mot = morceaux[i]
             marque = vus.get(mot)
             if marque is None:
                 marque = vus[mot] = _commence_par(_mot_plie(mot), cibles, longueurs)
-            if marque:
+            if marque or i // 2 in ensemble:
                 morceaux[i] = DEBUT_MARQUE + mot + FIN_MARQUE
         return surligner("".join(morceaux))
 
@@ -1374,7 +1399,12 @@ class MoteurTantivy:
                 list(forme), POIDS_SYNONYME * ECHELLE_JUSTE, unite, searcher
             )
             unite.plafond += _plafond_expression(searcher, forme)
-            unite.exacts.update(m for m in forme if m not in mots_vides())
+            places = _places_des_mots(forme)
+            if len(places) == 1:
+                unite.exacts.add(places[0][1])
+            else:
+                debut = places[0][0]
+                unite.expressions.append(tuple((i - debut, m) for i, m in places))
         for thematique in thematiques:
             n = frequence("thematiques", thematique)
             unite.plafond += n

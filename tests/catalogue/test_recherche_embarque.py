@@ -671,3 +671,22 @@ def test_un_mot_seul_donne_la_meme_page_sans_noter_chaque_fiche(
     assert rapide.total > 100
     assert [r.id for r in rapide.resultats] == [r.id for r in complete.resultats]
     assert len(rapide.resultats) == min(20, rapide.total - 20 * (page - 1))
+
+
+def test_un_synonyme_de_plusieurs_mots_n_est_surligne_que_tout_entier(tmp_path, docs):
+    # « RSA » finds « revenu de solidarité active »: that phrase is marked,
+    # not every « activité » or « revenu » met elsewhere in a fiche.
+    fiche = docs[0] | {
+        "id": "rsa",
+        "resume": "Pour les personnes au revenu de solidarité active. Une activité "
+        "sportive, un revenu d'appoint.",
+    }
+    moteur = MoteurTantivy(tmp_path / "recherche")
+    moteur.indexer([fiche, *docs[1:]])
+    resultat = next(
+        r for r in moteur.rechercher(Requete(texte="RSA")).resultats if r.id == "rsa"
+    )
+    assert resultat.surlignage["resume"] == (
+        "Pour les personnes au <mark>revenu</mark> de <mark>solidarité</mark> "
+        "<mark>active</mark>. Une activité sportive, un revenu d'appoint."
+    )
