@@ -170,6 +170,14 @@ class Referentiel:
             debut += [c for nom, c in self._index_noms if f" {cle}" in f" {nom}"]
         return _uniques(debut)[:limite]
 
+    def libelle_suggere(self, commune: Commune, texte: str = "") -> str:
+        """« Paris (75016) » as the autocomplete shows it: with the postcode
+        being typed, else the commune's first one."""
+        chiffres = re.sub(r"\s+", "", texte)
+        postaux = [cp for cp in commune.codes_postaux if cp.startswith(chiffres)]
+        cp = (postaux or commune.codes_postaux or ("",))[0]
+        return f"{commune.nom} ({cp})" if cp else commune.nom
+
     def trouver(self, texte: str) -> Commune | None:
         """One commune from a postal code, a code INSEE or an exact name (a
         code that is both goes to the postal code, as people type it)."""

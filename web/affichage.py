@@ -246,13 +246,6 @@ def zone(fiche: Fiche, au_plus: int = 3) -> str:
     return ", ".join(noms[:au_plus]) + (" et autres" if len(noms) > au_plus else "")
 
 
-def nom_commune(commune) -> str:
-    """« Évry-Courcouronnes (91000) », as the commune field shows it."""
-    if commune.codes_postaux:
-        return f"{commune.nom} ({commune.codes_postaux[0]})"
-    return commune.nom
-
-
 def nombre_fr(nombre: float) -> str:
     """« 20 », « 11,2 »: a French decimal comma, no trailing zero."""
     return f"{nombre:g}".replace(".", ",")

@@ -93,6 +93,7 @@ def fiche(fiche_id: str):
 @bp.get("/communes")
 def communes():
     """Autocomplete: communes whose name or postal code starts with ?q=."""
+    texte = request.args.get("q", "")[:100]
     return jsonify(
         [
             {
@@ -100,11 +101,9 @@ def communes():
                 "nom": c.nom,
                 "codes_postaux": list(c.codes_postaux),
                 "departement": c.departement,
-                "libelle": f"{c.nom} ({c.codes_postaux[0]})"
-                if c.codes_postaux
-                else c.nom,
+                "libelle": referentiel().libelle_suggere(c, texte),
             }
-            for c in referentiel().suggerer(request.args.get("q", "")[:100])
+            for c in referentiel().suggerer(texte)
         ]
     )
 

@@ -191,7 +191,11 @@ def communes():
     texte = request.args.get("commune", "")[:80]
     reponse = make_response(
         render_template(
-            "_partials/communes.html", communes=referentiel().suggerer(texte)
+            "_partials/communes.html",
+            libelles=[
+                referentiel().libelle_suggere(c, texte)
+                for c in referentiel().suggerer(texte)
+            ],
         )
     )
     reponse.cache_control.public = True

@@ -204,6 +204,17 @@ def test_suggestions_de_communes(client_recherche):
     assert page(client.get("/communes?commune=")).find_all("option") == []
 
 
+@pytest.mark.parametrize(
+    ("saisie", "proposee"), [("75016", "Paris (75016)"), ("13 00", "Marseille (13001)")]
+)
+def test_la_suggestion_garde_le_code_postal_tape(client_recherche, saisie, proposee):
+    # The person typing their postcode sees it, not the commune's first one.
+    soupe = page(client_recherche.get(f"/communes?commune={saisie}"))
+    assert soupe.find("option")["value"] == proposee
+    api = client_recherche.get(f"/api/v1/communes?q={saisie}").get_json()
+    assert api[0]["libelle"] == proposee
+
+
 # --- The fiche page --------------------------------------------------------
 
 
