@@ -163,6 +163,46 @@ def ajuster(
             return True
 
 
+def decaler(
+    db: Session,
+    fiche_id: str,
+    ecart: int,
+    auteur: str,
+    *,
+    session: str = ACTION,
+    maximum: float | None = None,
+    motif: str = "correction",
+    maintenant: datetime | None = None,
+) -> int | None:
+    """Move the remaining places by ``ecart`` in one conditional UPDATE,
+    within 0 and ``maximum``: two taps at once both count, and a place taken
+    meanwhile is not handed back. The new number; None if tracking is off
+    or it would leave those bounds. Not committed."""
+    maintenant = maintenant or maintenant_utc()
+    condition = [
+        Places.fiche_id == fiche_id,
+        Places.session == session,
+        Places.places_restantes + ecart >= 0,
+    ]
+    if maximum is not None:
+        condition.append(Places.places_restantes + ecart <= maximum)
+    resultat = db.execute(
+        update(Places)
+        .where(*condition)
+        .values(
+            places_restantes=Places.places_restantes + ecart,
+            maj_le=maintenant,
+            maj_par=auteur,
+        )
+        .returning(Places.places_restantes)
+    ).first()
+    if resultat is None:
+        return None
+    apres = resultat[0]
+    _noter(db, fiche_id, session, apres - ecart, apres, auteur, motif, maintenant)
+    return apres
+
+
 def prendre(
     db: Session,
     fiche_id: str,

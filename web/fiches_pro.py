@@ -380,6 +380,18 @@ def _publier(fiche, revision, qui: str) -> str | None:
             demandes.fixer_les_places(
                 db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
+    action = getattr(existantes.get(places.ACTION), "places_restantes", None)
+    if nouvelle.sessions and not fiche.sessions and action is not None:
+        # From now on counted by session: the whole action's count would
+        # stand before theirs in search and on the fiche.
+        demandes.fixer_les_places(
+            db(),
+            nouvelle,
+            None,
+            qui,
+            session=places.ACTION,
+            motif="places comptées par session",
+        )
     db().commit()
     # This worker at once; the others at their next request; the index
     # through the outbox the validation wrote in.

@@ -37,6 +37,12 @@ ENTIER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 def _lignes_places(fiche) -> list[dict]:
     existantes = places.par_session(db(), fiche.id)
     cles = [s["cle"] for s in _sessions(fiche)] if fiche.sessions else [places.ACTION]
+    if fiche.sessions and (
+        getattr(existantes.get(places.ACTION), "places_restantes", None) is not None
+    ):
+        # A count for the whole action beside its sessions (both written in
+        # the YAML): search shows it, so it can be changed or cleared here.
+        cles.insert(0, places.ACTION)
     return [
         {
             "fiche": fiche,
@@ -44,6 +50,7 @@ def _lignes_places(fiche) -> list[dict]:
             "restantes": getattr(existantes.get(cle), "places_restantes", None),
             "capacite": demandes.capacite(fiche, cle),
             "premiere": i == 0,
+            "toute_l_action": cle == places.ACTION and bool(fiche.sessions),
             "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,
             "en_attente": len(db().exec(demandes.file_d_attente(fiche.id)).all())
             if i == 0
@@ -74,8 +81,24 @@ def _changer_places(fiche, auteur: str):
     capacite = demandes.capacite(fiche, cle)
     valeur = request.form.get("places", "").strip()
     ecart = request.form.get("ecart")
+    if ecart in ("-1", "+1") and actuelle is not None:
+        # Relative, in the database: read-then-write would lose a tap.
+        apres = places.decaler(
+            db(),
+            fiche.id,
+            int(ecart),
+            auteur,
+            session=cle,
+            maximum=PLACES_MAX if capacite is None else capacite,
+            motif="correction (tableau de bord)",
+        )
+        if apres is None:
+            return cle, _hors_limites(int(ecart), capacite)
+        db().commit()
+        donnees.publier()
+        return cle, None
     if ecart in ("-1", "+1"):
-        nombre = (actuelle or 0) + int(ecart)
+        nombre = int(ecart)  # from untracked: "+1" starts counting at 1
     elif valeur == "":
         nombre = None
     elif ENTIER.fullmatch(valeur):
@@ -91,18 +114,25 @@ def _changer_places(fiche, auteur: str):
         )
     if nombre is not None and nombre > PLACES_MAX:
         return cle, "Au plus 100 000 places par action."
-    if nombre is not None and nombre < 0:
-        return cle, "Il ne peut pas rester moins de zéro place."
-    if nombre is not None and capacite is not None and nombre > capacite:
-        n = int(capacite)
-        pluriel = "s" if n > 1 else ""
-        return cle, f"Au plus {n} place{pluriel} : c'est la capacité de l'action."
+    if nombre is not None and (
+        nombre < 0 or (capacite is not None and nombre > capacite)
+    ):
+        return cle, _hors_limites(nombre, capacite)
     demandes.fixer_les_places(
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )
     db().commit()
     donnees.publier()
     return cle, None
+
+
+def _hors_limites(nombre: int, capacite: float | None) -> str:
+    if nombre < 0:
+        return "Il ne peut pas rester moins de zéro place."
+    if capacite is None:
+        return "Au plus 100 000 places par action."
+    n = int(capacite)
+    return f"Au plus {n} place{'s' if n > 1 else ''} : c'est la capacité de l'action."
 
 
 @bp.post("/pro/places/<fiche_id>")

@@ -241,3 +241,22 @@ def test_trois_appuis_sur_retirer_de_la_liste_ne_retirent_qu_une_fois(
         ).all()
     # Her waiting-list message, then one removal: never three.
     assert len(messages) == 2
+
+
+def test_six_appuis_simultanes_sur_plus_un_comptent_six_places(
+    creer_app_prescription,
+):
+    """A double tap, two tabs: each +1 counts, none overwrites another; past
+    the capacity (10), the extra taps are refused and the count stays 10."""
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    plus_un = ("/pro/places/velos-alencon", {"ecart": "+1"})  # 3 places left
+    reponses = en_meme_temps(app, "atelier-orne", [plus_un] * 6)
+    assert [r.status_code for r in reponses] == [303] * 6
+    with Session(app.extensions["db"]) as db:
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 9
+    reponses = en_meme_temps(app, "atelier-orne", [plus_un] * 3)
+    assert sorted(r.status_code for r in reponses) == [303, 422, 422]
+    refus = [html.unescape(r.text) for r in reponses if r.status_code == 422]
+    assert all("Au plus 10 places : c'est la capacité de l'action." in t for t in refus)
+    with Session(app.extensions["db"]) as db:
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 10

@@ -11,7 +11,7 @@ import pytest
 from data_inclusion.schema import v1
 from sqlmodel import Session, select
 
-from catalogue import revisions
+from catalogue import places, revisions
 from catalogue.chargement import charger_catalogue
 from catalogue.places import JournalPlaces
 from catalogue.recherche import RechercheIndisponible
@@ -278,6 +278,41 @@ def _places_dans_la_recherche(app, fiche_id: str):
     return next(r for r in reponse["resultats"] if r["id"] == fiche_id)[
         "places_restantes"
     ]
+
+
+def test_une_premiere_session_remplace_le_compte_de_toute_l_action(app_p):
+    # Counted for the whole action until now: once it runs by session, the
+    # old count no longer stands before the session's, in search or on the page.
+    client = _prestataire(app_p)
+    poster(client, f"/pro/places/{FICHE}", {"places": "7"})
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="12")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
+    trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
+    assert trouve["places_restantes"] == 12
+    fiche = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "mars 2031 – 12 places libres" in fiche
+    assert "7 places" not in fiche
+    tableau = texte(client.get("/pro/places"))
+    assert "toute l'action" not in tableau
+    assert "session du 2 mars 2031" in tableau
+
+
+def test_un_compte_de_toute_l_action_a_cote_des_sessions_se_corrige(app_p):
+    # Both written in the YAML: search shows the whole action's count, so
+    # the board shows it too, and it can be cleared.
+    client = _prestataire(app_p, structure="atelier-orne")
+    with Session(app_p.extensions["db"]) as db:
+        places.fixer(db, CV, 7, "fiche YAML")
+        db.commit()
+    assert "toute l'action" in texte(client.get("/pro/places"))
+    reponse = poster(client, f"/pro/places/{CV}", {"session": "", "places": ""})
+    assert reponse.status_code == 303
+    assert "toute l'action" not in texte(client.get("/pro/places"))
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, CV)[""].places_restantes is None
+    assert _places_dans_la_recherche(app_p, CV) == 5 + 1  # the sessions' again
 
 
 def test_une_session_retiree_ne_compte_plus_ses_places(app_p):
