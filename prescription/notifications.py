@@ -17,6 +17,7 @@ from sqlalchemy import Engine, or_, update
 from sqlmodel import Session, select
 
 from catalogue.places import maintenant_utc
+from prescription import telephones
 from prescription.modeles import AvisResume, Notification
 
 logger = logging.getLogger(__name__)
@@ -134,7 +135,7 @@ class SMSBrevo:
             self.url,
             json={
                 "sender": self.expediteur,
-                "recipient": _international(destinataire),
+                "recipient": telephones.international(destinataire),
                 "content": corps,
                 "type": "transactional",
             },
@@ -142,13 +143,6 @@ class SMSBrevo:
             timeout=self.delai,
         )
         reponse.raise_for_status()
-
-
-def _international(telephone: str) -> str:
-    chiffres = "".join(c for c in telephone if c.isdigit())
-    if chiffres.startswith("0") and len(chiffres) == 10:
-        return "33" + chiffres[1:]
-    return chiffres
 
 
 def envoyer_en_attente(

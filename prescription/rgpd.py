@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from catalogue.fiche import Fiche
-from prescription import demandes, liens
+from prescription import demandes, liens, telephones
 from prescription.modeles import (
     Audit,
     Beneficiaire,
@@ -133,11 +133,6 @@ def anonymiser(
 # --- On request: find, export, erase ------------------------------------------
 
 
-def _chiffres(telephone: str) -> str:
-    chiffres = "".join(c for c in telephone if c.isdigit())
-    return "0" + chiffres[2:] if chiffres.startswith("33") else chiffres
-
-
 def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
     """The records of a person known by their nom and a phone or e-mail."""
     nom, contact = nom.strip().casefold(), contact.strip()
@@ -155,8 +150,12 @@ def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
         return [
             b for b in candidats if (b.courriel or "").casefold() == contact.casefold()
         ]
-    numero = _chiffres(contact)
-    return [b for b in candidats if b.telephone and _chiffres(b.telephone) == numero]
+    numero = telephones.international(contact)
+    return [
+        b
+        for b in candidats
+        if b.telephone and telephones.international(b.telephone) == numero
+    ]
 
 
 def noter_la_recherche(

@@ -13,7 +13,6 @@ Every page works without JavaScript; htmx only swaps a row in place.
 from datetime import date, timedelta
 from functools import wraps
 
-import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from flask import (
     Blueprint,
@@ -32,7 +31,14 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import places, saisie
 from catalogue.territoires import referentiel
-from prescription import demandes, liens, notifications, sessions_pro, workflow
+from prescription import (
+    demandes,
+    liens,
+    notifications,
+    sessions_pro,
+    telephones,
+    workflow,
+)
 from prescription.demandes import Acteur, Personne, RegleNonRespectee
 from prescription.droits import Droits
 from prescription.modeles import (
@@ -194,14 +200,6 @@ def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
     return valeur
 
 
-# Numbers a text message reaches (06, 07 in France; the rest are landlines,
-# freephone or internet numbers).
-PORTABLES = {
-    phonenumbers.PhoneNumberType.MOBILE,
-    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
-}
-
-
 def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]]:
     erreurs: dict[str, str] = {}
     prenom = lire_texte(form, "prenom", "Le prénom", erreurs)
@@ -213,28 +211,21 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     telephone = lire_texte(form, "telephone", "Le téléphone", erreurs)
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:
-        try:
-            numero = phonenumbers.parse(telephone, "FR")
-            if not phonenumbers.is_valid_number(numero):
-                raise phonenumbers.NumberParseException(0, "invalide")
-            telephone = phonenumbers.format_number(
-                numero, phonenumbers.PhoneNumberFormat.NATIONAL
+        numero = telephones.lire(telephone)
+        if numero is None:
+            erreurs["telephone"] = (
+                "Ce numéro de téléphone n'est pas valide (ex. 06 12 34 56 78, "
+                "ou +262 692 12 34 56 avec l'indicatif du pays)."
             )
+        else:
+            telephone = telephones.ecrire(numero)
             # Alone, she follows her request by the link we send: a landline
             # would never receive it.
-            if (
-                pour_soi
-                and not courriel
-                and phonenumbers.number_type(numero) not in PORTABLES
-            ):
+            if pour_soi and not courriel and not telephones.portable(numero):
                 erreurs["telephone"] = (
                     "Ce numéro ne reçoit pas de SMS : donnez un numéro de portable "
                     "(06 ou 07) ou une adresse e-mail."
                 )
-        except phonenumbers.NumberParseException:
-            erreurs["telephone"] = (
-                "Ce numéro de téléphone n'est pas valide (ex. 06 12 34 56 78)."
-            )
     if courriel and "courriel" not in erreurs:
         try:
             courriel = validate_email(courriel, check_deliverability=False).normalized

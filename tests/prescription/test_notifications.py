@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from catalogue import places
 from prescription.modeles import (
     Adhesion,
+    Beneficiaire,
     Notification,
     Prescription,
     StructurePro,
@@ -109,6 +110,38 @@ def test_la_personne_sans_courriel_recoit_un_sms_par_l_api(
     assert corps["type"] == "transactional"
     assert corps["content"].startswith('Demande envoyée pour "Pret de vélos')
     assert "/suivi/" in corps["content"]
+
+
+@pytest.mark.parametrize(
+    ("tape", "garde", "envoye"),
+    [
+        ("0692 12 34 56", "+262 692 12 34 56", "262692123456"),  # La Réunion
+        ("+262 692 12 34 56", "+262 692 12 34 56", "262692123456"),
+        ("0690 12 34 56", "+590 690 12 34 56", "590690123456"),  # Guadeloupe
+        ("+213 551 23 45 67", "+213 551 23 45 67", "213551234567"),  # Algérie
+        ("00 44 7911 123456", "+44 7911 123456", "447911123456"),
+        ("+33 6 12 34 56 78", "06 12 34 56 78", "33612345678"),
+    ],
+)
+def test_un_numero_d_outre_mer_ou_de_l_etranger_garde_son_pays(
+    creer_app_prescription, httpserver, tape, garde, envoye
+):
+    # The SMS carries the personal follow-up link: sent to the same digits
+    # in metropolitan France, it would reach a stranger.
+    httpserver.expect_request("/sms", method="POST").respond_with_json({}, 201)
+    app = creer_app_prescription(
+        SMS_ENVOI="brevo", SMS_URL=httpserver.url_for("/sms"), SMS_CLE_API="cle"
+    )
+    reponse = poster(
+        app.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "telephone": tape, "consentement": "oui"},
+    )
+    assert reponse.status_code == 303
+    with Session(app.extensions["db"]) as db:
+        assert db.exec(select(Beneficiaire.telephone)).one() == garde
+    [(requete, _)] = httpserver.log
+    assert requete.get_json()["recipient"] == envoye
 
 
 def test_sms_refuse_par_l_api_il_reste_en_file(creer_app_prescription, httpserver):

@@ -184,6 +184,16 @@ def test_le_departement_exporte_tout_ce_qui_est_garde_sur_une_personne(app_p):
     assert "export des données de la personne" in audit(app_p, pid)
 
 
+def test_un_numero_d_outre_mer_se_retrouve_quelle_que_soit_son_ecriture(app_p):
+    prescrire(app_p, {**AWA, "telephone": "0692 12 34 56"})  # La Réunion
+    admin = departement(app_p)
+    for contact in ("+262 692 12 34 56", "0692123456", "00262692123456"):
+        trouve = texte(
+            poster(admin, "/pro/rgpd", {"nom": "Diallo", "contact": contact})
+        )
+        assert "Awa Diallo, +262 692 12 34 56" in trouve, contact
+
+
 def test_une_recherche_incomplete_ou_une_selection_vide_est_expliquee(app_p):
     prescrire(app_p, AWA)
     admin = departement(app_p)
