@@ -321,6 +321,12 @@ class Lieux:
 
     def _candidats(self, texte: str) -> list[Lieu]:
         ref = self.ref
+        # "Evry 91000", "91000 Evry": a name and a postcode, as on an envelope.
+        if m := re.fullmatch(
+            r"([^\d()]+?)[\s,]+(\d{5})|(\d{5})[\s,]+([^\d()]+)", texte
+        ):
+            nom, cp = (m[1], m[2]) if m[1] else (m[4], m[3])
+            return self._candidats(f"{nom.strip()} ({cp})")
         numero = texte.upper()
         if re.fullmatch(r"\d{2}|2[AB]|97\d", numero) and numero in ref.departements:
             return [self.departement(numero)]
@@ -372,6 +378,29 @@ class Lieux:
             key=lambda e: (e[0], e[1].departement not in preferes, -e[1].population)
         )
         return tuple(lieu for _d, lieu in lieux[:5])
+
+
+def commune_habitee(
+    texte: str, preferes: Collection[str] = ()
+) -> tuple[Commune | None, str | None]:
+    """The commune a form's field names, read as the search page reads a
+    place (toward ``preferes``, the départements of the action: « Evry » is
+    Évry-Courcouronnes for an Essonne action); else why not, in French."""
+    ref = referentiel()
+    resolution = ref.lieux.resoudre(texte, preferes)
+    lieu = resolution.lieu
+    if lieu is not None and lieu.genre == "commune":
+        return ref.communes[lieu.code], None
+    if lieu is not None:
+        return None, (
+            f"« {lieu.libelle} » n'est pas une commune : écrivez le nom ou le "
+            "code postal de la commune où la personne habite."
+        )
+    proposees = [s.libelle for s in resolution.suggestions if s.genre == "commune"]
+    message = "Commune inconnue : écrivez son nom ou son code postal."
+    if proposees:
+        message += f" Vouliez-vous dire {' ou '.join(proposees[:2])} ?"
+    return None, message
 
 
 def departements_des_zones(codes: Iterable[str], ref: "Referentiel") -> set[str]:

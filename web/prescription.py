@@ -30,7 +30,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
 from catalogue import places, saisie
-from catalogue.territoires import referentiel
+from catalogue.territoires import commune_habitee, departements_des_zones, referentiel
 from prescription import (
     demandes,
     liens,
@@ -242,11 +242,9 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     if not texte_commune:
         erreurs.setdefault("commune", "Indiquez la commune d'habitation.")
     elif "commune" not in erreurs:
-        commune = referentiel().trouver(texte_commune)
-        if commune is None:
-            erreurs["commune"] = (
-                "Commune inconnue : écrivez son nom ou son code postal (ex. Alençon)."
-            )
+        commune, erreur = commune_habitee(texte_commune, _departements_de(fiche))
+        if erreur:
+            erreurs["commune"] = erreur
     # Only what the form asked is kept, whatever else was posted.
     situations = demandes.situations_demandees(fiche)
     public = (form.get("public") or None) if situations else None
@@ -269,6 +267,14 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
         tranche_age=tranche,
     )
     return personne, erreurs
+
+
+def _departements_de(fiche) -> set[str]:
+    codes = [
+        *fiche.zone_eligibilite,
+        *(lieu.code_insee for lieu in fiche.lieux if lieu.code_insee),
+    ]
+    return departements_des_zones(codes, referentiel())
 
 
 def _session_choisie(form, fiche) -> str:

@@ -40,6 +40,8 @@ def test_un_code_postal_passe_avant_la_commune_dont_c_est_le_code_insee():
         ("75016", "Paris (75016)"),  # named with the postcode typed
         ("Paris (75016)", "Paris (75016)"),  # and read back as it is
         ("Evry (91000)", "Évry-Courcouronnes (91000)"),  # the old name
+        ("Evry 91000", "Évry-Courcouronnes (91000)"),  # as on an envelope
+        ("61000, Alencon", "Alençon (61000)"),
     ],
 )
 def test_un_code_se_lit_comme_les_gens_l_ecrivent(texte, attendue):

@@ -113,6 +113,48 @@ def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
     assert "Awa Diallo" not in texte(client_p.get("/pro/prescriptions?statut=entree"))
 
 
+@pytest.mark.parametrize(
+    ("tape", "code"),
+    [
+        ("Evry", "91228"),  # not Évry in the Yonne
+        ("Corbeil", "91174"),  # Corbeil-Essonnes, not Corbeil in the Marne
+        ("Evry 91000", "91228"),
+        ("91000 Évry", "91228"),  # as on an envelope
+        ("Evry (91000)", "91228"),
+    ],
+)
+def test_la_commune_tapee_se_lit_comme_dans_la_recherche(app_p, client_p, tape, code):
+    # A person of Évry asks for an Essonne action: never « hors zone ».
+    reponse = poster(
+        client_p,
+        "/fiches/garage-evry/inscription",
+        {**PERSONNE, "commune": tape, "consentement": "oui"},
+    )
+    assert reponse.status_code == 303, texte(reponse)
+    [p] = prescriptions(app_p)
+    assert p.hors_zone is False
+    with Session(app_p.extensions["db"]) as db:
+        assert db.get(Beneficiaire, p.beneficiaire_id).commune_code == code
+
+
+@pytest.mark.parametrize(
+    ("tape", "message"),
+    [
+        ("Essonne", "« Essonne (91) » n'est pas une commune"),
+        ("Evry Courcouronne", "Vouliez-vous dire Évry-Courcouronnes (91000) ?"),
+        ("Xqzwv", "Commune inconnue : écrivez son nom ou son code postal."),
+    ],
+)
+def test_un_lieu_qui_n_est_pas_une_commune_est_explique(client_p, tape, message):
+    reponse = poster(
+        client_p,
+        "/fiches/garage-evry/inscription",
+        {**PERSONNE, "commune": tape, "consentement": "oui"},
+    )
+    assert reponse.status_code == 422
+    assert message in texte(reponse)
+
+
 def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
     se_connecter(client_p, "referent", prescripteur="mission-locale")
     # Said when the form opens, before anything is typed.
