@@ -43,6 +43,24 @@ def test_faire_garder_mes_enfants_trouve_les_modes_de_garde(client):
     assert "/fiches/91-mdef-senart-modes-accueil-balle-au-bond" in page
 
 
+@pytest.mark.parametrize(
+    ("phrase", "premiere"),
+    [
+        ("je cherche un cours de francais", "61-ape-formation-linguistique-avant-ofii"),
+        ("besoin d'aide pour le permis", "61-edith-bonnem-permis-b"),
+        ("je veux passer le permis", "61-edith-bonnem-permis-b"),
+    ],
+)
+def test_une_phrase_dite_comme_on_parle_trouve_ce_qu_elle_demande(
+    app, phrase, premiere
+):
+    # « cherche », « besoin », « aide » say the asking, not what is asked:
+    # required, they found the two relocation programmes that « cherchent ».
+    resultats = app.extensions["recherche"].rechercher(Requete(texte=phrase))
+    assert resultats.resultats[0].id == premiere
+    assert resultats.mots_ignores == ()
+
+
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
     moteur = app.extensions["recherche"]
     court = {
