@@ -1,7 +1,11 @@
 """Free text people type, one rule for every form: no control character.
 
 A NUL byte is refused by PostgreSQL; the others hide text or break an export.
-Fields of several lines keep their line breaks and tabs.
+Format characters too: a right-to-left override makes « 21h-9h » read
+otherwise on the prestataire's screen than it was typed, a zero-width space
+makes two names look alike. The soft hyphen stays (word processors paste it,
+and it shows at most as a hyphen). Fields of several lines keep their line
+breaks and tabs.
 """
 
 import unicodedata
@@ -13,5 +17,8 @@ INVISIBLE = (
 
 
 def caractere_invisible(valeur: str, lignes: bool = False) -> bool:
-    permis = "\n\r\t" if lignes else ""
-    return any(unicodedata.category(c) == "Cc" and c not in permis for c in valeur)
+    permis = "\n\r\t\u00ad" if lignes else "\u00ad"
+    return any(
+        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") and c not in permis
+        for c in valeur
+    )

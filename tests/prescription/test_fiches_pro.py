@@ -457,9 +457,10 @@ def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
     client = _prestataire(app_p)
     donnees = _formulaire(
         client,
-        horaires_accueil="Le matin\x00",
+        horaires_accueil="Lundi \u202e21h-9h",  # would read « 9h-21h »
         conditions_acces="x" * 2001,
-        documents="Pièce d'identité\nAvis d'imposition",  # lines are welcome
+        # Lines are welcome, and a word processor's soft hyphen.
+        documents="Pièce d'identité\nAvis d'impo\u00adsition",
         session_0_lieu="Salle\x1b 2",
     )
     reponse = client.post(URL, data=donnees)

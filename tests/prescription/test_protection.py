@@ -342,13 +342,22 @@ def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
             "Le prénom est trop long : 3000 caractères, 100 au plus",
         ),
         ({"nom": "Dia\x00llo"}, "Le nom contient un caractère invisible"),
+        ({"prenom": "\u202eawA"}, "Le prénom contient un caractère invisible"),
+        ({"nom": "Diallo\u200b"}, "Le nom contient un caractère invisible"),
         ({"commune": "Alen\x07çon"}, "La commune contient un caractère invisible"),
         (
             {"telephone": "06 12\x00 34 56 78"},
             "Le téléphone contient un caractère invisible",
         ),
     ],
-    ids=["prenom-3000", "nom-nul", "commune-sonnette", "telephone-nul"],
+    ids=[
+        "prenom-3000",
+        "nom-nul",
+        "prenom-ecrit-a-l-envers",
+        "nom-espace-sans-largeur",
+        "commune-sonnette",
+        "telephone-nul",
+    ],
 )
 def test_un_texte_trop_long_ou_invisible_est_refuse_et_le_reste_est_garde(
     app_p, client_p, champs, message
