@@ -361,6 +361,13 @@ def transition(pid: int, action: str):
     pourquoi = lire_texte(request.form, "pourquoi", "La précision", erreurs)
     message = lire_texte(request.form, "message", "Le message", erreurs)
     effet_le = _lire_date(request.form.get("le", ""), erreurs)
+    if action == "annuler" and request.form.get("confirmer") != "oui":
+        # Next to « Refuser », one slip would free the place and tell the
+        # person: it is asked twice, as the person's own cancellation is.
+        erreurs["confirmer"] = (
+            "Cochez « Je confirme l'annulation » : la place est libérée et la "
+            "personne prévenue."
+        )
     erreur = next(iter(erreurs.values()), None)
     try:
         if erreur:

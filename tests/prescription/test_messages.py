@@ -120,7 +120,7 @@ def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
-    poster(prestataire, f"/pro/prescriptions/{premiere}/annuler")
+    poster(prestataire, f"/pro/prescriptions/{premiere}/annuler", {"confirmer": "oui"})
     attente, place = sms_recus(app_p)
     assert attente.startswith(
         'Liste d\'attente pour "Pret de vélos à Alencon" : '

@@ -212,6 +212,30 @@ def test_le_prestataire_inscrit_une_personne_venue_seule_et_repond(app_p, client
         ]
 
 
+def test_le_prestataire_confirme_avant_d_annuler_une_demande(app_p, client_p):
+    poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    [p] = prescriptions(app_p)
+    se_connecter(client_p, "prestataire", structure="atelier-orne")
+    page = texte(client_p.get(f"/pro/prescriptions/{p.id}"))
+    assert "Je confirme l'annulation" in page
+    # A slip on « Annuler », next to « Refuser »: nothing happens.
+    reponse = poster(client_p, f"/pro/prescriptions/{p.id}/annuler")
+    assert reponse.status_code == 422
+    assert "Cochez « Je confirme l'annulation »" in texte(reponse)
+    assert prescriptions(app_p)[0].statut == "demandee"
+    assert restantes(app_p, "velos-alencon") == 2
+    reponse = poster(
+        client_p, f"/pro/prescriptions/{p.id}/annuler", {"confirmer": "oui"}
+    )
+    assert reponse.status_code == 303
+    assert prescriptions(app_p)[0].statut == "annulee"
+    assert restantes(app_p, "velos-alencon") == 3
+
+
 def test_la_validation_ajoute_l_etape_a_valider(app_p):
     referent = se_connecter(
         app_p.test_client(), "referent", prescripteur="referent-rsa"
