@@ -306,8 +306,17 @@ class Tableau:
         return self.lignes + [(TOTAL, "Total")]
 
     def part(self, i: int) -> float | None:
-        """Row i's share of the grand total, in %, unless either is hidden."""
+        """Row i's share of the grand total, in %, unless either is hidden,
+        or another row is: « Autre, 100 % » beside hidden rows would say
+        there are none."""
+        if any(rangee[-1].masque for rangee in self.cellules[:-1]):
+            return None
         return part(self.cellules[i][-1], self.total)
+
+    def cellule(self, ligne: str, colonne: str) -> Cellule:
+        i = [cle for cle, _ in self.lignes_affichees()].index(ligne)
+        j = [cle for cle, _ in self.colonnes_affichees()].index(colonne)
+        return self.cellules[i][j]
 
     def en_dict(self) -> dict:
         return {
@@ -375,6 +384,49 @@ def tableau(
     )
     proteger(t)
     return t
+
+
+# Rows that count the same people in two tables or more (by construction):
+# hidden in one, they must be hidden in all, or one table gives away what
+# the other hides.
+MEMES_LIGNES = (
+    (("sorties", TOTAL), ("categories_sortie", TOTAL), ("parcours", "sortie")),
+    (("refus", TOTAL), ("parcours", "refusee")),
+    (("origines", TOTAL), ("parcours", TOTAL), ("ages", TOTAL)),
+)
+
+
+def _memes_cellules(tableaux: dict[str, Tableau]) -> list[list[Cellule]]:
+    groupes = [
+        [tableaux[cle].cellule(ligne, colonne) for cle, ligne in lien]
+        for lien in MEMES_LIGNES
+        for colonne in (*(c for c, _ in COLONNES_SEXE), TOTAL)
+    ]
+    # Every request, month by month: the same grand total.
+    groupes.append(
+        [
+            tableaux["mois"].cellule(TOTAL, "demandes"),
+            tableaux["origines"].cellule(TOTAL, TOTAL),
+        ]
+    )
+    return groupes
+
+
+def proteger_ensemble(tableaux: dict[str, Tableau]) -> None:
+    """Each table protected, then a count hidden anywhere hidden everywhere
+    it is shown, and the tables protected again, until nothing changes."""
+    groupes = _memes_cellules(tableaux)
+    change = True
+    while change:
+        change = False
+        for cellules in groupes:
+            if any(c.masque for c in cellules):
+                for c in cellules:
+                    if not c.masque:
+                        c.masque, change = COMPLEMENTAIRE, True
+        if change:
+            for t in tableaux.values():
+                proteger(t)
 
 
 def _relations(t: Tableau) -> list[tuple[list[tuple[int, int]], tuple[int, int]]]:
@@ -665,6 +717,7 @@ def calculer(
         {(m, "demandes"): comptes.mois[m] for m in mois},
         seuil,
     )
+    proteger_ensemble(tableaux)
     fiches_t, structures_t = _remplissage(
         comptes.prises, fiches, seuil, libelles_structures or {}
     )

@@ -18,6 +18,7 @@ from prescription.modeles import Beneficiaire, Prescription, Transition
 from prescription.pilotage import (
     COMPLEMENTAIRE,
     PRIMAIRE,
+    TOTAL,
     ErreurSorties,
     Filtres,
     lire_sorties,
@@ -230,6 +231,34 @@ def test_sorties_refus_et_delais_comptes_pour_la_periode(app_p):
     # 6 exits + 0 held places on 10 funded: 60 %.
     velos = next(r for r in f.remplissage_fiches if r.cle.startswith("velos"))
     assert (velos.financees, velos.prises.valeur, velos.taux()) == (10, 6, 60.0)
+
+
+def test_un_nombre_cache_dans_un_tableau_l_est_dans_tous(app_p):
+    # Nine exits, one of each type: every type is « < 5 ». Their total,
+    # hidden in the table of exits, must not be read in the table of
+    # categories nor in the row « Sortie de l'action » of the journey.
+    debut = datetime(2026, 12, 1, tzinfo=UTC)
+    with Session(app_p.extensions["db"]) as db:
+        for type_sortie in TYPES_SORTIE:
+            p = demande(db, "velos-alencon", statut="sortie", le=debut)
+            p.type_sortie = type_sortie
+        db.commit()
+    f = figures(app_p, Filtres(debut=debut, fin=datetime(2027, 1, 1, tzinfo=UTC)))
+    t = f.tableaux
+    vus = {
+        (cle, ligne_): t[cle].cellule(ligne_, TOTAL).texte(5)
+        for cle, ligne_ in [
+            ("sorties", TOTAL),
+            ("categories_sortie", TOTAL),
+            ("parcours", "sortie"),
+        ]
+    }
+    assert t["sorties"].total.masque
+    assert set(vus.values()) == {"secret"}, vus
+    # No « 100 % » for a category beside hidden ones.
+    assert [t["categories_sortie"].part(i) for i in range(4)] == [None] * 4
+    # And whatever stays visible, no hidden count is recomputed in any table.
+    assert [recalculables(u) for u in t.values()] == [[]] * len(t)
 
 
 def test_une_transition_fait_passer_la_demande_d_une_colonne_a_la_suivante(app_p):
