@@ -104,7 +104,9 @@ def connexion_requise(vue):
                 reponse = Response("Connexion nécessaire", status=401)
                 reponse.headers["HX-Redirect"] = url_for("connexion.connexion")
                 return reponse
-            return redirect(url_for("connexion.connexion", suite=request.path))
+            # The page asked for, its filters too (« ?du=2026-01 »).
+            suite = request.full_path.removesuffix("?")
+            return redirect(url_for("connexion.connexion", suite=suite))
         return vue(*args, **kwargs)
 
     return garde

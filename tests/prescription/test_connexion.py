@@ -13,7 +13,7 @@ from oidc_provider_mock import run_server_in_thread
 from sqlmodel import Session, select
 
 from prescription.modeles import Utilisateur
-from tests.prescription.conftest import texte
+from tests.prescription.conftest import poster, texte
 
 SUB = "agent-123@proconnect"
 # The provider (not our code) calls an Authlib API that Authlib deprecates.
@@ -116,6 +116,18 @@ def test_une_seconde_connexion_retrouve_le_meme_compte(app_oidc):
     assert reponse.headers["Location"] == "/pro/prescriptions"
     with Session(app_oidc.extensions["db"]) as db:
         assert len(db.exec(select(Utilisateur)).all()) == 1
+
+
+def test_apres_la_connexion_la_page_demandee_revient_avec_ses_filtres(app_p):
+    client = app_p.test_client()
+    demandee = "/pro/pilotage?du=2026-01&au=2026-03"
+    vers = client.get(demandee).headers["Location"]
+    page = texte(client.get(vers))
+    assert f'name="suite" value="{demandee}"' in page
+    reponse = poster(
+        client, "/connexion/demo", {"role": "departement", "suite": demandee}
+    )
+    assert reponse.headers["Location"] == demandee
 
 
 def test_un_retour_sans_etat_valide_est_refuse(app_oidc):
