@@ -135,6 +135,10 @@ def _saisie_refusee(form) -> dict[str, str]:
                 f"trop long : {len(valeur)} caractères, {maximum} au plus ; "
                 "raccourcissez-le"
             )
+    # The form lists the statuts: anything else never came from it, and the
+    # loader's message would point to a file of the repository.
+    if (form.get("statut") or "active") not in vocabulaire("statuts"):
+        erreurs["statut"] = "choisissez un statut de la liste"
     return erreurs
 
 

@@ -462,10 +462,13 @@ def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
         # Lines are welcome, and a word processor's soft hyphen.
         documents="Pièce d'identité\nAvis d'impo\u00adsition",
         session_0_lieu="Salle\x1b 2",
+        statut="fermee-pour-toujours",  # not one of the list
     )
     reponse = client.post(URL, data=donnees)
     assert reponse.status_code == 422
     page = texte(reponse)
+    assert "choisissez un statut de la liste" in page
+    assert "data/vocabulaires" not in page
     assert "Horaires : contient un caractère invisible" in page
     assert "Conditions d'accès : trop long : 2001 caractères, 2000 au plus" in page
     assert "Session 1, lieu : contient un caractère invisible" in page
