@@ -208,12 +208,16 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        if e.context_mark and "flow" in (e.context or ""):
+            # Where the bracket was opened, not the next line, where the
+            # parser gave up waiting for it to close.
+            mark = e.context_mark
         ligne = mark.line + 1 if mark else None
         detail = _detail_yaml(e.problem or e.context or "")
         msg = "syntaxe YAML invalide : " + (
             detail or "vérifiez l'indentation, les guillemets et les crochets"
         )
-        return None, [Erreur(nom_affiche, ligne, "", msg)]
+        return None, [Erreur(nom_affiche, ligne, _cle_de_la_ligne(texte, ligne), msg)]
     except yaml.reader.ReaderError as e:
         ligne = texte[: e.position].count("\n") + 1 if e.position is not None else None
         code = e.character if isinstance(e.character, int) else ord(e.character)
@@ -225,6 +229,15 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         return None, [Erreur(nom_affiche, ligne, "", msg)]
     except OSError as e:
         return None, [Erreur(nom_affiche, None, "", _erreur_systeme(e))]
+
+
+def _cle_de_la_ligne(texte: str, ligne: int | None) -> str:
+    """The field written on that line (« nom: [… »), if any."""
+    lignes = texte.splitlines()
+    if ligne is None or not 0 < ligne <= len(lignes):
+        return ""
+    cle = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:", lignes[ligne - 1])
+    return cle[1] if cle else ""
 
 
 # PyYAML's explanations, said for authors; the first matching start wins.

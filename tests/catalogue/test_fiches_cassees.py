@@ -178,3 +178,16 @@ def test_le_portail_demarre_et_le_verificateur_liste_tout_sans_trace(
     for nom, *_ in CAS:
         assert f"fiches/{nom}.yaml:" in sortie.output
     assert f"{len(CAS)} problème(s)" in sortie.output
+
+
+def test_un_crochet_jamais_ferme_est_signale_a_sa_ligne_et_a_son_champ(tmp_path):
+    # PyYAML gives up on the next line; the author looks for the bracket.
+    brut = "documents: [Pièce d'identité, justificatif\nsite_web: https://exemple.fr"
+    ecrire_fiche(tmp_path, "crochet-ouvert", brut=brut)
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    (erreur,) = catalogue.erreurs
+    assert (erreur.ligne, erreur.champ) == (
+        derniere_ligne(tmp_path, "crochet-ouvert") - 1,
+        "documents",
+    )
+    assert "syntaxe YAML invalide" in erreur.message
