@@ -208,9 +208,9 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        if e.context_mark and "flow" in (e.context or ""):
-            # Where the bracket was opened, not the next line, where the
-            # parser gave up waiting for it to close.
+        if e.context_mark and re.search(r"flow|quoted", e.context or ""):
+            # Where the bracket or the quote was opened, not the next line,
+            # where the parser gave up waiting for it to close.
             mark = e.context_mark
         ligne = mark.line + 1 if mark else None
         detail = _detail_yaml(e.problem or e.context or "")

@@ -63,7 +63,8 @@ CAS = [
     ("zz-doublon-id", 1, "id", "déjà utilisé par fiches/valide-atelier-cv.yaml"),
     ("champ-manquant", 1, "categorie", "champ obligatoire absent"),
     ("cle-en-double", 8, "type", "clé en double"),
-    ("yaml-illisible", 7, "", "syntaxe YAML invalide"),
+    # The line where the bracket opens, not the next one where PyYAML stops.
+    ("yaml-illisible", 6, "thematiques", "syntaxe YAML invalide"),
     ("pas-une-fiche", 1, "", "doit contenir des clés et des valeurs"),
 ]
 

@@ -9,37 +9,37 @@ from catalogue.chargement import charger_catalogue
 from tests.fiches import STRUCTURES, derniere_ligne, ecrire_fiche
 
 # (file, field removed, raw YAML added at the end, lines after the last one
-# where the error is, field named, French message)
+# where the error is, field named (written on that line), French message)
 CAS = [
-    ("crochet-ouvert", "publics", "publics: [demandeurs-emploi", 1, "",
+    ("crochet-ouvert", "publics", "publics: [demandeurs-emploi", 0, "publics",
      "syntaxe YAML invalide : il manque une virgule ou un « ] »"),
-    ("accolade-ouverte", "capacite", "capacite: {nombre: 3", 1, "",
+    ("accolade-ouverte", "capacite", "capacite: {nombre: 3", 0, "capacite",
      "syntaxe YAML invalide : il manque une virgule ou une « } »"),
-    ("guillemet-ouvert", "description", 'description: "Atelier', 1, "",
+    ("guillemet-ouvert", "description", 'description: "Atelier', 0, "description",
      "syntaxe YAML invalide : le fichier finit avant la fin d'une valeur : "
      "un guillemet n'est pas refermé ?"),
-    ("deux-points", "nom", "nom: Atelier : CV", 0, "",
+    ("deux-points", "nom", "nom: Atelier : CV", 0, "nom",
      "syntaxe YAML invalide : deux-points en trop : mettez une valeur qui "
      "contient « : » entre guillemets"),
-    ("tabulation", "nom", "nom:\t\x60Atelier\x60", 0, "",
+    ("tabulation", "nom", "nom:\t\x60Atelier\x60", 0, "nom",
      "syntaxe YAML invalide : caractère inattendu (tabulation, « @ » ou « ` » ?)"),
-    ("alias-sans-ancre", "nom", "nom: *atelier", 0, "",
+    ("alias-sans-ancre", "nom", "nom: *atelier", 0, "nom",
      "syntaxe YAML invalide : alias « * » sans ancre « & » du même nom"),
-    ("ancre-sans-nom", "nom", "nom: & Atelier", 0, "",
+    ("ancre-sans-nom", "nom", "nom: & Atelier", 0, "nom",
      "syntaxe YAML invalide : une ancre « & » ou un alias « * » doit être suivi "
      "d'un nom"),
-    ("echappement", "nom", 'nom: "C:\\qui"', 0, "",
+    ("echappement", "nom", 'nom: "C:\\qui"', 0, "nom",
      "syntaxe YAML invalide : « \\ » suivi d'un caractère inconnu entre "
      "guillemets doubles : utilisez des guillemets simples"),
     ("deux-documents", None, "---\nid: autre", -1, "",
      "syntaxe YAML invalide : un seul document par fichier : retirez « --- »"),
-    ("etiquette-python", "nom", "nom: !!python/object:os.system x", 0, "",
+    ("etiquette-python", "nom", "nom: !!python/object:os.system x", 0, "nom",
      "syntaxe YAML invalide : étiquette « ! » non autorisée : retirez-la"),
     ("etiquette-fausse", None, "nombre_semaines: !!int huit", 0, "",
      "une étiquette « !!… » ne convient pas à sa valeur : retirez-la"),
     ("cle-vide", None, "~: rien", 0, "",
      "clé invalide : une clé doit être un simple mot"),
-    ("mauvaise-cle-yaml", None, "documents:\n  - a\n b: c", 0, "",
+    ("mauvaise-cle-yaml", None, "documents:\n  - a\n b: c", 0, "b",
      "syntaxe YAML invalide : "),
     ("entier-decimal", None, "nombre_semaines: 2.5", 0, "nombre_semaines",
      "doit être un nombre entier"),
