@@ -18,10 +18,17 @@ from catalogue.export import (
     services_data_inclusion,
     structure_data_inclusion,
 )
+from catalogue.territoires import departements_des_zones, referentiel
+from catalogue.vocabulaires import categorie_thematique
 from web.api import bp
 from web.donnees import db
 from web.openapi import ExtensionPlaces, SessionPlaces
-from web.parametres import ParametreInvalide, ParametresPagination, lire_pagination
+from web.parametres import (
+    ParametreInvalide,
+    ParametresPagination,
+    ParametresServices,
+    lire_pagination,
+)
 from web.securite import url_absolue
 from web.site import erreur_json
 
@@ -56,7 +63,7 @@ def di_structures():
 @bp.get("/data-inclusion/services")
 def di_services():
     try:
-        p = lire_pagination(request.args)
+        p = lire_pagination(request.args, ParametresServices)
     except ParametreInvalide as e:
         return erreur_json(400, str(e))
     catalogue = current_app.extensions["catalogue"]
@@ -64,14 +71,41 @@ def di_services():
     for ligne in places.lignes(db()):
         par_fiche.setdefault(ligne.fiche_id, []).append(ligne)
     services = []
-    for fiche in sorted(fiches_exportees(catalogue), key=lambda f: f.id):
+    fiches = [f for f in fiches_exportees(catalogue) if _retenue(f, p)]
+    for fiche in sorted(fiches, key=lambda f: f.id):
         lignes = par_fiche.get(fiche.id, [])
         extra = _extension(fiche, lignes)
         for service in services_data_inclusion(
             fiche, catalogue.structures[fiche.structure], lien_de_la_fiche(fiche)
         ):
-            services.append({**service, "extra": extra})
+            if _service_retenu(service, p):
+                services.append({**service, "extra": extra})
     return _paginer(services, p)
+
+
+def _service_retenu(service: dict, p) -> bool:
+    """Thématiques and publics as the service carries them (each filter AND,
+    its values OR)."""
+    if p.thematiques and not any(
+        t in p.thematiques or categorie_thematique(t) in p.thematiques
+        for t in service["thematiques"] or ()
+    ):
+        return False
+    return not p.publics or bool(set(service["publics"] or ()) & set(p.publics))
+
+
+def _retenue(fiche, p) -> bool:
+    """Whether the fiche's place or zone is in the territory asked for."""
+    ref = referentiel()
+    if p.code_departement:
+        codes = [*fiche.zone_eligibilite, *(lieu.code_insee for lieu in fiche.lieux)]
+        if p.code_departement not in departements_des_zones(filter(None, codes), ref):
+            return False
+    if p.code_insee:
+        commune = ref.communes.get(p.code_insee)
+        if commune is None or not set(commune.codes_zone) & set(fiche.zone_eligibilite):
+            return False
+    return True
 
 
 def lien_de_la_fiche(fiche) -> str:

@@ -14,7 +14,11 @@ from pydantic.json_schema import models_json_schema
 
 from catalogue.fiche import Fiche
 from catalogue.recherche import FACETTES
-from web.parametres import ParametresPagination, ParametresRecherche
+from web.parametres import (
+    ParametresPagination,
+    ParametresRecherche,
+    ParametresServices,
+)
 from web.pilotage import ParametresPilotage, PilotageJson
 
 REF = "#/components/schemas/{model}"
@@ -170,7 +174,9 @@ def _chemin_di(quoi: str, modele: str) -> dict:
                 else ""
             ),
             "operationId": f"data_inclusion_{quoi}",
-            "parameters": _parametres(ParametresPagination),
+            "parameters": _parametres(
+                ParametresServices if quoi == "services" else ParametresPagination
+            ),
             "responses": {
                 "200": _reponse(f"Une page de {quoi}.", modele),
                 "400": _reponse("Paramètre invalide (message en français).", "Erreur"),

@@ -6,9 +6,11 @@ into the domain's ``Requete``; ``resoudre_lieu`` alone knows how a commune
 becomes a zone and a point.
 """
 
+import re
 import unicodedata
 from typing import Annotated, Literal
 
+from data_inclusion.schema import v1
 from flask import current_app, has_app_context
 from pydantic import (
     BaseModel,
@@ -33,6 +35,7 @@ from catalogue.territoires import (
     departements_des_zones,
     referentiel,
 )
+from catalogue.vocabulaires import categorie_thematique, vocabulaire
 
 
 class ParametreInvalide(ValueError):
@@ -349,17 +352,113 @@ class ParametresPagination(BaseModel):
     ] = 100
 
 
-def lire_pagination(args) -> ParametresPagination:
-    """Validate ?page=&taille=; ParametreInvalide names the first problem."""
-    donnees = {nom: args.get(nom) for nom in args if str(args.get(nom)).strip()}
+def _thematiques(brutes: object) -> list[str]:
+    """Thématiques (« mobilite--…») or whole categories (« mobilite »)."""
+    connues = set(vocabulaire("thematiques"))
+    categories = {categorie_thematique(t) for t in connues}
+    brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
+    valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
+    inconnues = [v for v in valeurs if v not in connues | categories]
+    if inconnues:
+        raise ValueError(f"Thématique inconnue : « {inconnues[0]} ».")
+    return list(dict.fromkeys(valeurs))
+
+
+def _publics_nationaux(brutes: object) -> list[str]:
+    connus = {p.value for p in v1.Public}
+    brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
+    valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
+    inconnus = [v for v in valeurs if v not in connus]
+    if inconnus:
+        raise ValueError(f"Public inconnu du référentiel national : « {inconnus[0]} ».")
+    return list(dict.fromkeys(valeurs))
+
+
+def _code(nom: str, motif: str, exemple: str):
+    def lire(brut: object) -> str:
+        code = str(brut).strip().upper()
+        if not re.fullmatch(motif, code):
+            raise ValueError(
+                f"« {nom} » est un code comme {exemple} (reçu : « {brut} »)."
+            )
+        return code
+
+    return BeforeValidator(lire)
+
+
+ParametresServices = create_model(
+    "ParametresServices",
+    __base__=ParametresPagination,
+    __doc__="?page=&taille= and the filters of the data·inclusion services.",
+    thematiques=(
+        Annotated[
+            list[str],
+            BeforeValidator(_thematiques),
+            Field(
+                description="Thématiques (ex. « mobilite--entretenir-reparer-son-"
+                "vehicule ») ou catégories entières (ex. « mobilite ») : répétées ou "
+                "séparées par des virgules, combinées par OU."
+            ),
+        ],
+        [],
+    ),
+    publics=(
+        Annotated[
+            list[str],
+            BeforeValidator(_publics_nationaux),
+            Field(
+                description="Publics du référentiel national data·inclusion (ex. "
+                "« demandeurs-emploi »), tels que les services les portent : "
+                "répétés ou séparés par des virgules, combinés par OU."
+            ),
+        ],
+        [],
+    ),
+    code_departement=(
+        Annotated[
+            str | None,
+            _code("code_departement", r"\d{2}|2[AB]|97\d", "91 ou 2A"),
+            Field(
+                description="Services dont le lieu ou la zone est dans ce département."
+            ),
+        ],
+        None,
+    ),
+    code_insee=(
+        Annotated[
+            str | None,
+            _code("code_insee", r"\d{5}|2[AB]\d{3}", "91228"),
+            Field(
+                description="Code INSEE d'une commune : services dont la zone "
+                "d'éligibilité la couvre."
+            ),
+        ],
+        None,
+    ),
+)
+LISTES_DES_SERVICES = ("thematiques", "publics")
+
+
+def lire_pagination(args, modele: type[BaseModel] = ParametresPagination):
+    """Validate ?page=&taille= (and the model's filters); ParametreInvalide
+    names the first problem."""
+    donnees = {}
+    for nom in args:
+        brutes = args.getlist(nom) if hasattr(args, "getlist") else [args.get(nom)]
+        brutes = [b for b in brutes if str(b).strip()]
+        if len(brutes) > 1 and nom not in LISTES_DES_SERVICES:
+            raise ParametreInvalide(f"Paramètre « {nom} » donné plusieurs fois.")
+        if brutes:
+            donnees[nom] = brutes if nom in LISTES_DES_SERVICES else brutes[0]
     try:
-        return ParametresPagination.model_validate(donnees)
+        return modele.model_validate(donnees)
     except ValidationError as exc:
         erreur = exc.errors()[0]
         if erreur["type"] == "extra_forbidden":
+            possibles = ", ".join(modele.model_fields)
             raise ParametreInvalide(
-                f"Paramètre inconnu : « {erreur['loc'][0]} » (possibles : page, "
-                "taille ; voir /api/v1/openapi.json)."
+                f"Paramètre inconnu : « {erreur['loc'][0]} » (possibles : "
+                f"{possibles} ; voir /api/v1/openapi.json)."
             ) from None
         cause = (erreur.get("ctx") or {}).get("error")
         raise ParametreInvalide(

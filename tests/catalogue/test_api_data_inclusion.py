@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from catalogue import places
 from catalogue.export import exporter_catalogue
+from catalogue.territoires import departements_des_zones, referentiel
 
 
 def tout_lire(client, quoi: str, taille: int) -> tuple[list[dict], list[dict]]:
@@ -99,10 +100,73 @@ def test_un_parametre_faux_recoit_son_message_en_francais(client_recherche):
 
 def test_le_document_openapi_decrit_les_deux_listes(client_recherche):
     document = client_recherche.get("/api/v1/openapi.json").get_json()
-    for quoi in ("structures", "services"):
+    for quoi, filtres in (
+        ("structures", []),
+        ("services", ["thematiques", "publics", "code_departement", "code_insee"]),
+    ):
         operation = document["paths"][f"/api/v1/data-inclusion/{quoi}"]["get"]
-        assert [p["name"] for p in operation["parameters"]] == ["page", "taille"]
+        noms = [p["name"] for p in operation["parameters"]]
+        assert noms == ["page", "taille", *filtres]
         assert {"200", "400"} <= set(operation["responses"])
     schemas = document["components"]["schemas"]
     assert "extra" in schemas["ServiceDI"]["properties"]
     assert "places_restantes" in schemas["ExtensionPlaces"]["properties"]
+
+
+def test_l_agregateur_filtre_les_services_par_thematique_public_et_territoire(
+    client,
+):
+    _, tous = tout_lire(client, "services", 1000)
+
+    def ids(requete: str) -> list[str]:
+        reponse = client.get(f"/api/v1/data-inclusion/services?taille=1000&{requete}")
+        assert reponse.status_code == 200, reponse.get_json()
+        return [s["id"] for s in reponse.get_json()["items"]]
+
+    mobilite = [
+        s["id"] for s in tous if any(t.startswith("mobilite") for t in s["thematiques"])
+    ]
+    assert 0 < len(mobilite) < len(tous)
+    assert ids("thematiques=mobilite") == mobilite
+    un_theme = "mobilite--entretenir-reparer-son-vehicule"
+    assert ids(f"thematiques={un_theme}") == [
+        s["id"] for s in tous if un_theme in s["thematiques"]
+    ]
+    # Publics of the national list, as the services carry them.
+    minimas = "beneficiaires-des-minimas-sociaux"
+    rsa = [s["id"] for s in tous if minimas in (s["publics"] or [])]
+    assert 0 < len(rsa) < len(tous)
+    assert ids(f"publics={minimas}") == rsa
+    # Filters combine: mobility for people on minimum benefits.
+    assert ids(f"thematiques=mobilite&publics={minimas}") == [
+        i for i in mobilite if i in rsa
+    ]
+    # A service is in the Essonne by its place or its zone, as it reads.
+    essonne = [
+        s["id"]
+        for s in tous
+        if "91"
+        in departements_des_zones(
+            filter(None, [s["code_insee"], *(s["zone_eligibilite"] or [])]),
+            referentiel(),
+        )
+    ]
+    assert 0 < len(essonne) < len(tous)
+    assert ids("code_departement=91") == essonne
+    # Évry-Courcouronnes: what the Essonne's zone covers is found from it.
+    assert set(essonne) >= set(ids("code_insee=91228")) > set()
+
+
+def test_un_filtre_faux_ou_repete_recoit_son_message_en_francais(client_recherche):
+    for requete, message in [
+        ("thematiques=velo", "Thématique inconnue : « velo »."),
+        ("publics=beneficiaires-rsa", "Public inconnu du référentiel national"),
+        ("code_departement=Essonne", "« code_departement » est un code comme 91"),
+        ("code_insee=9122", "« code_insee » est un code comme 91228"),
+        ("page=1&page=2", "Paramètre « page » donné plusieurs fois."),
+        ("sources=moi", "Paramètre inconnu : « sources » (possibles : page, taille, "
+         "thematiques, publics, code_departement, code_insee"),
+    ]:  # fmt: skip
+        reponse = client_recherche.get(f"/api/v1/data-inclusion/services?{requete}")
+        assert reponse.status_code == 400, requete
+        assert message in reponse.get_json()["erreur"], reponse.get_json()
