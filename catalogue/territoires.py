@@ -295,6 +295,16 @@ class Lieux:
             sum(c.population for c in communes),
         )
 
+    def nomme(self, texte: str) -> bool:
+        """Whether the text is a place's whole name or code, not the start of
+        one being typed (« evr »)."""
+        texte = texte.strip()
+        return bool(
+            code_de_commune(texte)
+            or texte.upper() in self.ref.departements
+            or normalise(texte) in self.par_nom
+        )
+
     def resoudre(self, texte: str, preferes: Collection[str] = ()) -> Resolution:
         """The place a person typed: a commune (name, postal code, INSEE
         code, "Nom (cp)"), an EPCI or a département (name or number).

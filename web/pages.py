@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from flask import (
     Blueprint,
     current_app,
+    redirect,
     render_template,
     request,
     url_for,
@@ -33,6 +34,7 @@ from catalogue.recherche import (
     rechercher_avec_facettes_ouvertes,
 )
 from catalogue.recherche.documents import documents
+from catalogue.recherche.langue import mots
 from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
 from catalogue.territoires import Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
@@ -72,6 +74,8 @@ def index():
     corps = pages.lire(cle)
     if corps is None:
         contexte = _contexte_recherche(request.args)
+        if contexte["lieu_dans_les_mots"]:
+            return redirect(contexte["lieu_dans_les_mots"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
             pages.garder(cle, corps)
@@ -163,6 +167,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         propositions = _propositions(moteur, requete, args, lieu_cherche)
     lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
     return {
+        "lieu_dans_les_mots": None if erreur else _lieu_dans_les_mots(args, resultats),
         "lieu_choisi": lieu_choisi,
         "autres_lieux": autres_lieux,
         "requete": requete,
@@ -293,6 +298,32 @@ def _requete_de_secours(args: MultiDict) -> Requete:
         return requete_depuis_args(propres)
     except ParametreInvalide:
         return Requete(texte=(args.get("q") or "").strip()[:200])
+
+
+def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> str | None:
+    """« cours de français evry »: words the search had to leave out that
+    name a place, at the end or the start of the text, when no place was
+    given: the same search there (its address), else None."""
+    ignores = {" ".join(mots(m)) for m in resultats.mots_ignores}
+    if not ignores or args.get("commune", "").strip():
+        return None
+    tapes = args.get("q", "").split()
+    for n in range(min(3, len(tapes) - 1), 0, -1):
+        for lieu_mots, reste in ((tapes[-n:], tapes[:-n]), (tapes[:n], tapes[n:])):
+            if not all(" ".join(mots(m)) in ignores for m in lieu_mots):
+                continue
+            texte = " ".join(lieu_mots)
+            # A whole name only: « evr » while « evry » is being typed is no place.
+            if not referentiel().lieux.nomme(texte):
+                continue
+            lieu = trouver_lieu(texte).lieu
+            if lieu is not None:
+                ailleurs = MultiDict(args)
+                ailleurs.setlist("q", [" ".join(reste)])
+                ailleurs.setlist("commune", [lieu.libelle])
+                ailleurs.setlist("page", [])
+                return _adresse_recherche(ailleurs)
+    return None
 
 
 def _suggestions_commune(texte: str) -> list[tuple[str, str]]:

@@ -5,6 +5,7 @@ The cases of the issue, on the demo catalogue whose fiches they name.
 
 import re
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -59,6 +60,30 @@ def test_une_phrase_dite_comme_on_parle_trouve_ce_qu_elle_demande(
     resultats = app.extensions["recherche"].rechercher(Requete(texte=phrase))
     assert resultats.resultats[0].id == premiere
     assert resultats.mots_ignores == ()
+
+
+def test_une_ville_tapee_avec_les_mots_devient_le_lieu_de_la_recherche(client):
+    # « evry » found with no French course: it was left out and the first
+    # courses were in Alençon. Read as the place, the courses near Évry come.
+    reponse = client.get("/", query_string={"q": "cours de francais evry"})
+    assert reponse.status_code == 303
+    suite = urlsplit(reponse.headers["Location"])
+    assert parse_qs(suite.query) == {
+        "q": ["cours de francais"],
+        "commune": ["Évry-Courcouronnes (91000)"],
+    }
+    page = client.get(reponse.headers["Location"]).get_data(as_text=True)
+    assert "/fiches/91-aries-remobilisation-linguistique" in page
+    assert "/fiches/61-ape-ateliers-sociolinguistiques" not in page
+    assert "ignoré" not in page
+    # The start of a name being typed is no place yet.
+    tape = {"q": "cours de francais evr"}
+    assert client.get("/", query_string=tape).status_code == 200
+    # Found together with the other words, a place name stays a word.
+    assert client.get("/", query_string={"q": "mobilite alencon"}).status_code == 200
+    # A place already chosen is never replaced.
+    choisi = {"q": "cours de francais evry", "commune": "Alençon"}
+    assert client.get("/", query_string=choisi).status_code == 200
 
 
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
