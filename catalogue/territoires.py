@@ -225,6 +225,14 @@ class Lieux:
         for nom, c in ref._index_noms:
             self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
         self.noms = tuple(self.par_nom)
+        # « Evri » is close to « Évry », and to the start of « Évry-
+        # Courcouronnes »: names of several words by their first one too.
+        self.par_premier_mot: dict[str, list[str]] = {}
+        for nom in self.noms:
+            premier, _, reste = nom.partition(" ")
+            if reste and len(premier) >= 4:
+                self.par_premier_mot.setdefault(premier, []).append(nom)
+        self.premiers_mots = tuple(self.par_premier_mot)
         # Labels as written here, read back as the same place (links carry
         # them): "Doubs (25)" is the département, not the commune Doubs;
         # "… du Val d'Essonne (CCVE)" the EPCI, acronym and all.
@@ -381,13 +389,28 @@ class Lieux:
         trouves = process.extract(
             cle, self.noms, scorer=Levenshtein.distance, score_cutoff=limite, limit=40
         )
+        if " " not in cle:
+            trouves += [
+                (nom, d, i)
+                for premier, d, i in process.extract(
+                    cle,
+                    self.premiers_mots,
+                    scorer=Levenshtein.distance,
+                    score_cutoff=limite,
+                    limit=10,
+                )
+                for nom in self.par_premier_mot[premier]
+            ]
         lieux = [
             (d, self.lieu(*e)) for nom, d, _i in trouves for e in self.par_nom[nom]
         ]
         lieux.sort(
             key=lambda e: (e[0], e[1].departement not in preferes, -e[1].population)
         )
-        return tuple(lieu for _d, lieu in lieux[:5])
+        proposes: dict[str, Lieu] = {}  # each place once, at its closest
+        for _d, lieu in lieux:
+            proposes.setdefault(lieu.libelle, lieu)
+        return tuple(proposes.values())[:5]
 
 
 def commune_habitee(

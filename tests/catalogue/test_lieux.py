@@ -145,7 +145,15 @@ def test_les_groupements_de_communes_sont_ecrits_en_toutes_lettres(court, en_let
 
 
 @pytest.mark.parametrize(
-    ("texte", "suggeree"), [("Alenson", "Alençon (61000)"), ("Nanci", "Nancy (54000)")]
+    ("texte", "suggeree"),
+    [
+        ("Alenson", "Alençon (61000)"),
+        ("Nanci", "Nancy (54000)"),
+        # Close to the first word of a longer name, in the catalogue's
+        # département: before Évry (89140), the one letter away.
+        ("Evri", "Évry-Courcouronnes (91000)"),
+        ("Corbeil Esonne", "Corbeil-Essonnes (91100)"),
+    ],
 )
 def test_une_faute_de_frappe_propose_le_bon_lieu(texte, suggeree):
     resolution = resoudre(texte)
