@@ -252,30 +252,19 @@ def rendre(
     motif: str = "place rendue",
     maintenant: datetime | None = None,
 ) -> bool:
-    """Give one place back (never above ``maximum``); False if not tracked."""
-    maintenant = maintenant or maintenant_utc()
-    condition = [
-        Places.fiche_id == fiche_id,
-        Places.session == session,
-        Places.places_restantes.is_not(None),
-    ]
-    if maximum is not None:
-        condition.append(Places.places_restantes < maximum)
-    resultat = db.execute(
-        update(Places)
-        .where(*condition)
-        .values(
-            places_restantes=Places.places_restantes + 1,
-            maj_le=maintenant,
-            maj_par=auteur,
-        )
-        .returning(Places.places_restantes)
-    ).first()
-    if resultat is None:
-        return False
-    apres = resultat[0]
-    _noter(db, fiche_id, session, apres - 1, apres, auteur, motif, maintenant)
-    return True
+    """Give one place back (never above ``maximum``); False if not tracked
+    (or already at ``maximum``)."""
+    apres = decaler(
+        db,
+        fiche_id,
+        1,
+        auteur,
+        session=session,
+        maximum=maximum,
+        motif=motif,
+        maintenant=maintenant,
+    )
+    return apres is not None
 
 
 def lignes(db: Session, fiche_ids: Iterable[str] | None = None) -> list[Places]:

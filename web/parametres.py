@@ -8,6 +8,7 @@ becomes a zone and a point.
 
 import re
 import unicodedata
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from data_inclusion.schema import v1
@@ -35,7 +36,7 @@ from catalogue.territoires import (
     departements_des_zones,
     referentiel,
 )
-from catalogue.vocabulaires import categorie_thematique, vocabulaire
+from catalogue.vocabulaires import vocabulaire
 
 
 class ParametreInvalide(ValueError):
@@ -122,21 +123,26 @@ def _tri(brut: object) -> str:
     return tri
 
 
-def _valeurs(facette: str):
-    """Repeated (?a=1&a=2) or comma-separated (?a=1,2) values, all known."""
+def _liste(permises: Callable[[], set[str]], inconnue: str):
+    """Repeated (?a=1&a=2) or comma-separated (?a=1,2) values, all among
+    ``permises()``; ``inconnue`` names the first one that is not (« {} »)."""
 
     def lire(brutes: object) -> list[str]:
         brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
         valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
-        inconnues = [v for v in valeurs if v not in valeurs_connues(facette)]
+        inconnues = [v for v in valeurs if v not in permises()]
         if inconnues:
-            raise ValueError(
-                f"Valeur inconnue pour le filtre « {NOMS_DES_FACETTES[facette]} » : "
-                f"« {inconnues[0]} »."
-            )
+            raise ValueError(inconnue.format(inconnues[0]))
         return list(dict.fromkeys(valeurs))
 
     return BeforeValidator(lire)
+
+
+def _valeurs(facette: str):
+    return _liste(
+        lambda: valeurs_connues(facette),
+        f"Valeur inconnue pour le filtre « {NOMS_DES_FACETTES[facette]} » : « {{}} ».",
+    )
 
 
 def _facette(facette: str):
@@ -352,26 +358,9 @@ class ParametresPagination(BaseModel):
     ] = 100
 
 
-def _thematiques(brutes: object) -> list[str]:
-    """Thématiques (« mobilite--…») or whole categories (« mobilite »)."""
-    connues = set(vocabulaire("thematiques"))
-    categories = {categorie_thematique(t) for t in connues}
-    brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
-    valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
-    inconnues = [v for v in valeurs if v not in connues | categories]
-    if inconnues:
-        raise ValueError(f"Thématique inconnue : « {inconnues[0]} ».")
-    return list(dict.fromkeys(valeurs))
-
-
-def _publics_nationaux(brutes: object) -> list[str]:
-    connus = {p.value for p in v1.Public}
-    brutes = brutes if isinstance(brutes, list | tuple) else [brutes]
-    valeurs = [v.strip() for b in brutes for v in str(b).split(",") if v.strip()]
-    inconnus = [v for v in valeurs if v not in connus]
-    if inconnus:
-        raise ValueError(f"Public inconnu du référentiel national : « {inconnus[0]} ».")
-    return list(dict.fromkeys(valeurs))
+def _thematiques_et_categories() -> set[str]:
+    """Thématiques (« mobilite--…») and whole categories (« mobilite »)."""
+    return set(vocabulaire("thematiques")) | valeurs_connues("categories_thematiques")
 
 
 def _code(nom: str, motif: str, exemple: str):
@@ -393,7 +382,7 @@ ParametresServices = create_model(
     thematiques=(
         Annotated[
             list[str],
-            BeforeValidator(_thematiques),
+            _liste(_thematiques_et_categories, "Thématique inconnue : « {} »."),
             Field(
                 description="Thématiques (ex. « mobilite--entretenir-reparer-son-"
                 "vehicule ») ou catégories entières (ex. « mobilite ») : répétées ou "
@@ -405,7 +394,10 @@ ParametresServices = create_model(
     publics=(
         Annotated[
             list[str],
-            BeforeValidator(_publics_nationaux),
+            _liste(
+                lambda: {p.value for p in v1.Public},
+                "Public inconnu du référentiel national : « {} ».",
+            ),
             Field(
                 description="Publics du référentiel national data·inclusion (ex. "
                 "« demandeurs-emploi »), tels que les services les portent : "
