@@ -87,8 +87,11 @@ def normalise(texte: str) -> str:
     sans_accents = "".join(c for c in sans_accents if not unicodedata.combining(c))
     for sep in "-'’.":
         sans_accents = sans_accents.replace(sep, " ")
+    # Lower case first: « CŒUVRES » too. The soft hyphen pasted from a word
+    # processor is no letter.
+    sans_accents = sans_accents.lower().replace("\u00ad", "")
     sans_accents = sans_accents.replace("œ", "oe").replace("æ", "ae")
-    return " ".join(ABREVIATIONS.get(m, m) for m in sans_accents.lower().split())
+    return " ".join(ABREVIATIONS.get(m, m) for m in sans_accents.split())
 
 
 class Referentiel:
@@ -178,6 +181,16 @@ class Referentiel:
         cp = (postaux or commune.codes_postaux or ("",))[0]
         return f"{commune.nom} ({cp})" if cp else commune.nom
 
+    def au_code_postal(self, nom: str, cp: str) -> Commune | None:
+        """The commune of that name at that postcode (« Alençon », « 61000 »),
+        or whose name starts with it (« Evry », « 91000 »: the old name at the
+        start of the new one); None if the postcode is another town's."""
+        communes, cle = self.par_code_postal.get(cp.strip(), []), normalise(nom)
+        for c in sorted(communes, key=lambda c: normalise(c.nom) != cle):
+            if f"{normalise(c.nom)} ".startswith(f"{cle} "):
+                return c
+        return None
+
     def trouver(self, texte: str) -> Commune | None:
         """One commune from a postal code, a code INSEE or an exact name (a
         code that is both goes to the postal code, as people type it)."""
@@ -190,11 +203,8 @@ class Referentiel:
         # "Alençon (61000)" as the autocomplete fills it in.
         if texte.endswith(")") and "(" in texte:
             nom, _, cp = texte[:-1].rpartition("(")
-            communes, cle = self.par_code_postal.get(cp.strip(), []), normalise(nom)
-            # "Evry (91000)": the old name at the start of the new one.
-            for c in sorted(communes, key=lambda c: normalise(c.nom) != cle):
-                if f"{normalise(c.nom)} ".startswith(f"{cle} "):
-                    return c
+            if commune := self.au_code_postal(nom, cp):
+                return commune
             texte = nom
         cle = normalise(texte)
         for nom, c in self._index_noms:
@@ -220,7 +230,11 @@ class Lieux:
             self.par_nom.setdefault(normalise(nom), []).append(("departement", code))
         for code, nom in ref.epci.items():
             if code in self.communes_de_l_epci:
-                for forme in {normalise(nom), normalise(ref.epci_courts[code])}:
+                # Long or short (« CC du … »), with or without the acronym
+                # in brackets (« (CCPL) »).
+                noms = {nom, ref.epci_courts[code]}
+                noms |= {re.sub(r"\s*\([^)]*\)$", "", n) for n in noms}
+                for forme in {normalise(n) for n in noms}:
                     self.par_nom.setdefault(forme, []).append(("epci", code))
         for nom, c in ref._index_noms:
             self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
@@ -249,6 +263,8 @@ class Lieux:
             self.par_libelle[normalise(f"{nom} ({code})")] = ("departement", code)
         for code, libelle in self.libelles_epci.items():
             self.par_libelle[normalise(libelle)] = ("epci", code)
+            court = normalise(ref.epci_courts[code])
+            self.par_libelle.setdefault(court, ("epci", code))
 
     def lieu(self, genre: str, code: str) -> Lieu:
         if genre == "departement":
@@ -364,11 +380,15 @@ class Lieux:
         # "Alençon (61000)" as the autocomplete fills it in, "Essonne (91)".
         nom = re.sub(r"\s*\([^)]*\)$", "", texte)
         if nom != texte and nom.strip():
-            trouvee = ref.trouver(texte)
-            if trouvee is None:
-                return self._candidats(nom)
             cp = texte[len(nom) :].strip(" ()")
-            return [self.commune(trouvee, cp if cp in trouvee.codes_postaux else None)]
+            trouvee = ref.au_code_postal(nom, cp)
+            if trouvee is None:
+                # « Corbeil (91000) »: the postcode is Évry's. The name is
+                # read alone, in the postcode's département if it is there.
+                candidats = self._candidats(nom)
+                ici = {c.departement for c in ref.par_code_postal.get(cp, [])}
+                return [c for c in candidats if c.departement in ici] or candidats
+            return [self.commune(trouvee, cp)]
         cle = normalise(texte)
         exacts = [self.lieu(*e) for e in self.par_nom.get(cle, [])]
         # "Evry" is also the old name at the start of "Évry-Courcouronnes":

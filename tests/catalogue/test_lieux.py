@@ -5,6 +5,7 @@ import pytest
 from catalogue.territoires import en_toutes_lettres, referentiel
 
 CATALOGUE = {"61", "91"}  # where the fixture catalogue has actions
+LIMOURS = "Communauté de communes du Pays de Limours (CCPL)"
 
 
 def resoudre(texte: str):
@@ -42,6 +43,15 @@ def test_un_code_postal_passe_avant_la_commune_dont_c_est_le_code_insee():
         ("Evry (91000)", "Évry-Courcouronnes (91000)"),  # the old name
         ("Evry 91000", "Évry-Courcouronnes (91000)"),  # as on an envelope
         ("61000, Alencon", "Alençon (61000)"),
+        # A postcode of another town: the name, in the postcode's département.
+        ("Corbeil 91000", "Corbeil-Essonnes (91100)"),
+        ("Evry 89000", "Évry (89140)"),
+        ("Oeuilly", "Œuilly (51480)"),
+        ("CŒUVRES-ET-VALSERY (02600)", "Cœuvres-et-Valsery (02600)"),
+        ("Ev\u00adry", "Évry-Courcouronnes (91000)"),  # a pasted soft hyphen
+        # A groupement by its short name, with or without its acronym.
+        ("CC du Pays de Limours", LIMOURS),
+        ("CC du Pays de Limours (CCPL)", LIMOURS),
     ],
 )
 def test_un_code_se_lit_comme_les_gens_l_ecrivent(texte, attendue):

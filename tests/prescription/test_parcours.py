@@ -121,6 +121,7 @@ def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
         ("Evry 91000", "91228"),
         ("91000 Évry", "91228"),  # as on an envelope
         ("Evry (91000)", "91228"),
+        ("Corbeil 91000", "91174"),  # Évry's postcode: still the Essonne's Corbeil
     ],
 )
 def test_la_commune_tapee_se_lit_comme_dans_la_recherche(app_p, client_p, tape, code):
