@@ -20,7 +20,7 @@ from catalogue import places
 from catalogue.fiche import Fiche
 from catalogue.places import Prise
 from catalogue.territoires import Commune
-from prescription import messages, notifications
+from prescription import messages, notifications, telephones
 from prescription.modeles import (
     AVIS_CHAQUE,
     AVIS_RESUME,
@@ -243,7 +243,9 @@ def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
     """
     contacts = []
     if personne.telephone:
-        contacts.append(Beneficiaire.telephone == personne.telephone)
+        contacts.append(
+            Beneficiaire.telephone.in_(sorted(telephones.formes(personne.telephone)))
+        )
     if personne.courriel:
         contacts.append(func.lower(Beneficiaire.courriel) == personne.courriel.lower())
     if not contacts:

@@ -134,28 +134,23 @@ def anonymiser(
 
 
 def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
-    """The records of a person known by their nom and a phone or e-mail."""
+    """The records of a person known by their nom and a phone or e-mail.
+
+    The contact is matched in SQL, the name here: SQLite's lower() leaves
+    « É » as it is, so « élodie » would never meet « Élodie » there."""
     nom, contact = nom.strip().casefold(), contact.strip()
     if not nom or not contact:
         return []
+    if "@" in contact:
+        par_contact = func.lower(Beneficiaire.courriel) == contact.lower()
+    else:
+        par_contact = Beneficiaire.telephone.in_(sorted(telephones.formes(contact)))
     candidats = db.exec(
         select(Beneficiaire)
-        .where(
-            func.lower(Beneficiaire.nom) == nom,
-            Beneficiaire.anonymise_le.is_(None),
-        )
+        .where(par_contact, Beneficiaire.anonymise_le.is_(None))
         .order_by(Beneficiaire.id)
     )
-    if "@" in contact:
-        return [
-            b for b in candidats if (b.courriel or "").casefold() == contact.casefold()
-        ]
-    numero = telephones.international(contact)
-    return [
-        b
-        for b in candidats
-        if b.telephone and telephones.international(b.telephone) == numero
-    ]
+    return [b for b in candidats if b.nom.strip().casefold() == nom]
 
 
 def noter_la_recherche(

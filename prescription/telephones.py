@@ -40,6 +40,16 @@ def ecrire(numero: phonenumbers.PhoneNumber) -> str:
     return phonenumbers.format_number(numero, forme)
 
 
+def formes(telephone: str) -> set[str]:
+    """Every way the same number may be stored: as written now, and in the
+    national form an older version kept for every country."""
+    numero = lire(telephone)
+    if numero is None:
+        return {telephone}
+    forme = phonenumbers.PhoneNumberFormat.NATIONAL
+    return {telephone, ecrire(numero), phonenumbers.format_number(numero, forme)}
+
+
 def portable(numero: phonenumbers.PhoneNumber) -> bool:
     return phonenumbers.number_type(numero) in PORTABLES
 

@@ -4,7 +4,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from prescription.modeles import Notification, Prescription
+from prescription.modeles import Beneficiaire, Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from web.affichage import date_fr
 
@@ -48,6 +48,21 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     assert demandes(app_p) == premiere
     sms = messages_a(app_p, "06 12 34 56 78")
     assert len(sms) == 2 and "/suivi/" in sms[1].corps
+
+
+def test_un_numero_garde_par_l_ancienne_version_se_reconnait(app_p, client_p):
+    # An older version kept « +262 692… » as « 0692 12 34 56 »: the same
+    # person, typing her number today, is still the same person.
+    donnees = {**PERSONNE, "telephone": "+262 692 12 34 56", "consentement": "oui"}
+    poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    with Session(app_p.extensions["db"]) as db:
+        personne = db.exec(select(Beneficiaire)).one()
+        personne.telephone = "0692 12 34 56"
+        db.add(personne)
+        db.commit()
+    reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 409
+    assert len(demandes(app_p)) == 1
 
 
 def test_taper_encore_le_nom_et_le_numero_d_une_autre_n_inonde_pas_son_telephone(

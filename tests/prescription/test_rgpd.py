@@ -194,6 +194,15 @@ def test_un_numero_d_outre_mer_se_retrouve_quelle_que_soit_son_ecriture(app_p):
         assert "Awa Diallo, +262 692 12 34 56" in trouve, contact
 
 
+def test_un_nom_accentue_se_retrouve_quelle_que_soit_sa_casse(app_p):
+    prescrire(app_p, {**AWA, "nom": "Élodie-Test"})
+    admin = departement(app_p)
+    for nom in ("Élodie-Test", "élodie-test", "ÉLODIE-TEST"):
+        recherche = {"nom": nom, "contact": "0612345678"}
+        trouve = texte(poster(admin, "/pro/rgpd", recherche))
+        assert "Awa Élodie-Test, 06 12 34 56 78" in trouve, nom
+
+
 def test_une_recherche_incomplete_ou_une_selection_vide_est_expliquee(app_p):
     prescrire(app_p, AWA)
     admin = departement(app_p)
