@@ -34,7 +34,7 @@ from catalogue.recherche import (
     rechercher_avec_facettes_ouvertes,
 )
 from catalogue.recherche.documents import documents
-from catalogue.recherche.langue import mots
+from catalogue.recherche.langue import mots, mots_vides
 from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
 from catalogue.territoires import Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
@@ -74,8 +74,10 @@ def index():
     corps = pages.lire(cle)
     if corps is None:
         contexte = _contexte_recherche(request.args)
-        if contexte["lieu_dans_les_mots"]:
-            return redirect(contexte["lieu_dans_les_mots"], 303)
+        if contexte["lieu_dans_les_mots"] and not htmx:
+            # A search sent whole: the place goes in its box. Typed as one
+            # goes (htmx), the page changes under no one's fingers: a link.
+            return redirect(contexte["lieu_dans_les_mots"]["adresse"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
             pages.garder(cle, corps)
@@ -300,21 +302,29 @@ def _requete_de_secours(args: MultiDict) -> Requete:
         return Requete(texte=(args.get("q") or "").strip()[:200])
 
 
-def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> str | None:
+def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
-    given: the same search there (its address), else None."""
+    given: the same search there (its address, the place, the other words)."""
     ignores = {" ".join(mots(m)) for m in resultats.mots_ignores}
     if not ignores or args.get("commune", "").strip():
         return None
+    vides = mots_vides()
+
+    def laisse(mot: str) -> bool:  # left out, or a stop word (« le Mans »)
+        plie = " ".join(mots(mot))
+        return plie in ignores or plie in vides
+
     tapes = args.get("q", "").split()
     for n in range(min(3, len(tapes) - 1), 0, -1):
         for lieu_mots, reste in ((tapes[-n:], tapes[:-n]), (tapes[:n], tapes[n:])):
-            if not all(" ".join(mots(m)) in ignores for m in lieu_mots):
-                continue
             texte = " ".join(lieu_mots)
             # A whole name only: « evr » while « evry » is being typed is no place.
-            if not referentiel().lieux.nomme(texte):
+            if not (
+                all(map(laisse, lieu_mots))
+                and any(" ".join(mots(m)) in ignores for m in lieu_mots)
+                and referentiel().lieux.nomme(texte)
+            ):
                 continue
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
@@ -322,7 +332,12 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> str | None:
                 ailleurs.setlist("q", [" ".join(reste)])
                 ailleurs.setlist("commune", [lieu.libelle])
                 ailleurs.setlist("page", [])
-                return _adresse_recherche(ailleurs)
+                return {
+                    "adresse": _adresse_recherche(ailleurs),
+                    "libelle": lieu.libelle,
+                    "commune": lieu.genre == "commune",
+                    "mots": " ".join(reste),
+                }
     return None
 
 

@@ -3,6 +3,7 @@
 The cases of the issue, on the demo catalogue whose fiches they name.
 """
 
+import html
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -76,6 +77,21 @@ def test_une_ville_tapee_avec_les_mots_devient_le_lieu_de_la_recherche(client):
     assert "/fiches/91-aries-remobilisation-linguistique" in page
     assert "/fiches/61-ape-ateliers-sociolinguistiques" not in page
     assert "ignoré" not in page
+    # Typed as one goes (htmx), the page does not jump: a link says it.
+    partiel = client.get(
+        "/",
+        query_string={"q": "cours de francais evry"},
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    )
+    assert partiel.status_code == 200
+    chercher = r'<a href="([^"]+)">Chercher « cours de francais » à '
+    lien = re.search(chercher, partiel.text)
+    assert lien and html.unescape(lien[1]) == reponse.headers["Location"]
+    # A stop word inside the name: « le Mans ».
+    mans = client.get("/", query_string={"q": "permis le mans"})
+    assert parse_qs(urlsplit(mans.headers["Location"]).query)["commune"] == [
+        "Le Mans (72000)"
+    ]
     # The start of a name being typed is no place yet.
     tape = {"q": "cours de francais evr"}
     assert client.get("/", query_string=tape).status_code == 200
