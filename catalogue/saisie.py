@@ -16,9 +16,24 @@ INVISIBLE = (
 )
 
 
+# Letters and marks that show nothing (Unicode's « default ignorable »
+# ones outside the categories below): Hangul fillers, the combining
+# grapheme joiner, variation selectors.
+SANS_TRACE = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0"
+    + "".join(map(chr, range(0x180B, 0x1810)))
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))
+)
+
+
 def caractere_invisible(valeur: str, lignes: bool = False) -> bool:
     permis = "\n\r\t\u00ad" if lignes else "\u00ad"
     return any(
-        unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn") and c not in permis
+        (
+            unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
+            or c in SANS_TRACE
+        )
+        and c not in permis
         for c in valeur
     )

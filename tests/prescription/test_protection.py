@@ -344,6 +344,8 @@ def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
         ({"nom": "Dia\x00llo"}, "Le nom contient un caractère invisible"),
         ({"prenom": "\u202eawA"}, "Le prénom contient un caractère invisible"),
         ({"nom": "Diallo\u200b"}, "Le nom contient un caractère invisible"),
+        ({"nom": "\u3164"}, "Le nom contient un caractère invisible"),
+        ({"prenom": "A\u2028wa"}, "Le prénom contient un caractère invisible"),
         ({"commune": "Alen\x07çon"}, "La commune contient un caractère invisible"),
         (
             {"telephone": "06 12\x00 34 56 78"},
@@ -355,6 +357,8 @@ def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
         "nom-nul",
         "prenom-ecrit-a-l-envers",
         "nom-espace-sans-largeur",
+        "nom-remplissage-hangul",
+        "prenom-separateur-de-ligne",
         "commune-sonnette",
         "telephone-nul",
     ],
