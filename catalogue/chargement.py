@@ -214,6 +214,10 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
             mark = e.context_mark
         ligne = mark.line + 1 if mark else None
         detail = _detail_yaml(e.problem or e.context or "")
+        if (ouvert := _guillemet_ouvert(texte, ligne)) is not None:
+            # « nom: "Atelier » runs on to the next quote, lines below,
+            # where the parser stops: the author looks for the open one.
+            ligne, detail = ouvert, "un guillemet n'est pas refermé sur sa ligne"
         msg = "syntaxe YAML invalide : " + (
             detail or "vérifiez l'indentation, les guillemets et les crochets"
         )
@@ -294,6 +298,20 @@ _DETAILS_YAML = (
 def _detail_yaml(probleme: str) -> str:
     """PyYAML's problem in French, or nothing (never its English)."""
     return next((fr for en, fr in _DETAILS_YAML if probleme.startswith(en)), "")
+
+
+def _guillemet_ouvert(texte: str, avant: int | None) -> int | None:
+    """The first line before ``avant`` whose value starts with a quote it
+    does not close (an odd count; « '' » is a quote inside single quotes).
+    Only a value that starts quoted: « L'atelier » unquoted is plain text."""
+    for numero, ligne in enumerate(texte.splitlines()[: (avant or 1) - 1], 1):
+        valeur = re.match(r"\s*(?:-\s+)?(?:[\w-]+\s*:\s*)?(.*)", ligne)[1]
+        quote = re.match(r"[\[{]?\s*([\"'])", valeur)
+        if quote:
+            valeur = valeur.replace('\\"', "").replace("''", "")
+            if valeur.count(quote[1]) % 2:
+                return numero
+    return None
 
 
 def _premiere_ligne_avec(texte: str, motif: str) -> int | None:

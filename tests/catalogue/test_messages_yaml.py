@@ -18,6 +18,14 @@ CAS = [
     ("guillemet-ouvert", "description", 'description: "Atelier', 0, "description",
      "syntaxe YAML invalide : le fichier finit avant la fin d'une valeur : "
      "un guillemet n'est pas refermé ?"),
+    # Closed lines below, by the next value's quote: found where it opens.
+    ("guillemet-ferme-plus-loin", "description",
+     'description: "Atelier\nsite_web: "https://exemple.fr"', -1, "description",
+     "syntaxe YAML invalide : un guillemet n'est pas refermé sur sa ligne"),
+    # An apostrophe in a plain value above is no open quote.
+    ("apostrophe-avant", "description",
+     "description: L'atelier du mardi\ndocuments: [CV, lettre\nsite_web: x", -1,
+     "documents", "syntaxe YAML invalide : il manque une virgule ou un « ] »"),
     ("deux-points", "nom", "nom: Atelier : CV", 0, "nom",
      "syntaxe YAML invalide : deux-points en trop : mettez une valeur qui "
      "contient « : » entre guillemets"),
