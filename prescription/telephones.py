@@ -1,7 +1,7 @@
 """Phone numbers as people type them, kept so that a text message reaches them.
 
-A number typed without its country is read as French, then as one of the
-overseas départements' (« 0692 12 34 56 » is a Réunion mobile). It is kept
+A number typed without its country is read in the French numbering plan,
+overseas départements included (« 0692 12 34 56 » is a Réunion mobile). It is kept
 in the national form in metropolitan France (« 06 12 34 56 78 ») and with
 its country code everywhere else (« +262 692 12 34 56 »): a national form
 alone would send a Réunion or an Algerian number to a stranger in France.
@@ -9,7 +9,10 @@ alone would send a Réunion or an Algerian number to a stranger in France.
 
 import phonenumbers
 
-REGIONS = ("FR", "RE", "GP", "MQ", "GF", "YT", "PM", "BL", "MF")
+# Overseas first: their numbers start with prefixes of their own (0262,
+# 0269, 0590, 0692…) that no metropolitan number uses, and the library takes
+# « 0269 » (Mayotte) for a metropolitan landline too.
+REGIONS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF", "FR")
 # Numbers a text message reaches (06, 07 in France; the rest are landlines,
 # freephone or internet numbers).
 PORTABLES = {
