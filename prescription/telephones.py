@@ -9,10 +9,14 @@ alone would send a Réunion or an Algerian number to a stranger in France.
 
 import phonenumbers
 
-# Overseas first: their numbers start with prefixes of their own (0262,
-# 0269, 0590, 0692…) that no metropolitan number uses, and the library takes
-# « 0269 » (Mayotte) for a metropolitan landline too.
-REGIONS = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF", "FR")
+REGIONS_OUTRE_MER = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
+# The overseas départements' own prefixes in the national plan (0262, 0269,
+# 0590, 0692…): the library takes some of them (« 0269 », Mayotte) for
+# metropolitan numbers. Every other number is read as metropolitan first.
+PREFIXES_OUTRE_MER = (
+    "262", "263", "269", "590", "594", "596", "639",
+    "690", "691", "692", "693", "694", "696", "697",
+)  # fmt: skip
 # Numbers a text message reaches (06, 07 in France; the rest are landlines,
 # freephone or internet numbers).
 PORTABLES = {
@@ -23,13 +27,19 @@ PORTABLES = {
 
 def lire(texte: str) -> phonenumbers.PhoneNumber | None:
     """The number typed, or None if it is no valid number."""
-    for region in REGIONS:
-        try:
-            numero = phonenumbers.parse(texte, region)
-        except phonenumbers.NumberParseException:
-            return None
-        if phonenumbers.is_valid_number(numero):
-            return numero
+    try:
+        numero = phonenumbers.parse(texte, "FR")
+    except phonenumbers.NumberParseException:
+        return None
+    outre_mer = numero.country_code == 33 and str(numero.national_number).startswith(
+        PREFIXES_OUTRE_MER
+    )
+    if not outre_mer:
+        return numero if phonenumbers.is_valid_number(numero) else None
+    for region in REGIONS_OUTRE_MER:
+        ailleurs = phonenumbers.parse(texte, region)
+        if phonenumbers.is_valid_number(ailleurs):
+            return ailleurs
     return None
 
 
@@ -45,12 +55,18 @@ def ecrire(numero: phonenumbers.PhoneNumber) -> str:
 
 def formes(telephone: str) -> set[str]:
     """Every way the same number may be stored: as written now, and in the
-    national form an older version kept for every country."""
+    national forms an older version kept (« 0692 12 34 56 » for Réunion,
+    « 02 69 61 12 34 » for Mayotte, read then as metropolitan)."""
     numero = lire(telephone)
     if numero is None:
         return {telephone}
-    forme = phonenumbers.PhoneNumberFormat.NATIONAL
-    return {telephone, ecrire(numero), phonenumbers.format_number(numero, forme)}
+    national = phonenumbers.PhoneNumberFormat.NATIONAL
+    formes_ = {telephone, ecrire(numero), phonenumbers.format_number(numero, national)}
+    chiffres = "0" + phonenumbers.national_significant_number(numero)
+    metropole = phonenumbers.parse(chiffres, "FR")
+    if phonenumbers.is_valid_number(metropole):
+        formes_.add(phonenumbers.format_number(metropole, national))
+    return formes_
 
 
 def portable(numero: phonenumbers.PhoneNumber) -> bool:

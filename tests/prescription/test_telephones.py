@@ -16,6 +16,8 @@ from prescription import telephones
         ("0639 01 23 45", "+262 639 01 23 45", "262639012345"),  # Mayotte
         ("0696 12 34 56", "+596 696 12 34 56", "596696123456"),  # Martinique
         ("+213 551 23 45 67", "+213 551 23 45 67", "213551234567"),
+        ("0800 12 34 56", "0 800 12 34 56", "33800123456"),  # numéro vert
+        ("0895 12 34 56", "0 895 12 34 56", "33895123456"),
     ],
 )
 def test_un_numero_garde_son_pays(tape, garde, sms):
@@ -28,3 +30,9 @@ def test_un_numero_garde_son_pays(tape, garde, sms):
 @pytest.mark.parametrize("tape", ["12", "06 12 34", "bonjour", "+999 1234", "0" * 20])
 def test_un_numero_impossible_n_est_pas_lu(tape):
     assert telephones.lire(tape) is None
+
+
+def test_un_numero_garde_par_l_ancienne_version_a_encore_sa_forme():
+    # Read as metropolitan before: « 02 69 61 12 34 », a Mayotte landline.
+    assert "02 69 61 12 34" in telephones.formes("+262 269 61 12 34")
+    assert "0692 12 34 56" in telephones.formes("+262 692 12 34 56")
