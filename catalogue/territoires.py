@@ -68,6 +68,8 @@ class Resolution:
     suggestions: tuple[Lieu, ...] = ()
 
 
+# "Evry 91000", "91000 Evry": a name and a postcode, as on an envelope.
+ENVELOPPE = r"([^\d()]+?)[\s,]+(\d{5})|(\d{5})[\s,]+([^\d()]+)"
 # "St-Denis", "Ste Foy": abbreviations as people type them.
 ABREVIATIONS = {"st": "saint", "ste": "sainte", "sts": "saints", "stes": "saintes"}
 
@@ -321,8 +323,10 @@ class Lieux:
 
     def nomme(self, texte: str) -> bool:
         """Whether the text is a place's whole name or code, not the start of
-        one being typed (« evr »)."""
+        one being typed (« evr »); « Corbeil 91000 » too."""
         texte = texte.strip()
+        if m := re.fullmatch(ENVELOPPE, texte):
+            return self.nomme(m[1] or m[4])
         return bool(
             code_de_commune(texte)
             or texte.upper() in self.ref.departements
@@ -356,9 +360,7 @@ class Lieux:
     def _candidats(self, texte: str) -> list[Lieu]:
         ref = self.ref
         # "Evry 91000", "91000 Evry": a name and a postcode, as on an envelope.
-        if m := re.fullmatch(
-            r"([^\d()]+?)[\s,]+(\d{5})|(\d{5})[\s,]+([^\d()]+)", texte
-        ):
+        if m := re.fullmatch(ENVELOPPE, texte):
             nom, cp = (m[1], m[2]) if m[1] else (m[4], m[3])
             return self._candidats(f"{nom.strip()} ({cp})")
         numero = texte.upper()
@@ -442,12 +444,14 @@ def commune_habitee(
     ref = referentiel()
     resolution = ref.lieux.resoudre(texte, preferes)
     lieu = resolution.lieu
-    if lieu is not None and lieu.genre == "commune":
-        return ref.communes[lieu.code], None
+    # « Paris » is the département and the commune: here, the commune.
+    communes = [x for x in (lieu, *resolution.autres) if x and x.genre == "commune"]
+    if communes:
+        return ref.communes[communes[0].code], None
     if lieu is not None:
         return None, (
             f"« {lieu.libelle} » n'est pas une commune : écrivez le nom ou le "
-            "code postal de la commune où la personne habite."
+            "code postal de la commune d'habitation."
         )
     proposees = [s.libelle for s in resolution.suggestions if s.genre == "commune"]
     message = "Commune inconnue : écrivez son nom ou son code postal."

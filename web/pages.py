@@ -5,6 +5,7 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
+import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
@@ -36,7 +37,7 @@ from catalogue.recherche import (
 from catalogue.recherche.documents import documents
 from catalogue.recherche.langue import mots, mots_vides
 from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
-from catalogue.territoires import Lieu, referentiel
+from catalogue.territoires import ENVELOPPE, Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
@@ -320,9 +321,11 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
         for lieu_mots, reste in ((tapes[-n:], tapes[:-n]), (tapes[:n], tapes[n:])):
             texte = " ".join(lieu_mots)
             # A whole name only: « evr » while « evry » is being typed is no place.
+            # Left out (or stop words), or with a postcode left out:
+            # « permis corbeil 91000 », where « corbeil » itself was found.
             if not (
-                all(map(laisse, lieu_mots))
-                and any(" ".join(mots(m)) in ignores for m in lieu_mots)
+                any(" ".join(mots(m)) in ignores for m in lieu_mots)
+                and (all(map(laisse, lieu_mots)) or re.fullmatch(ENVELOPPE, texte))
                 and referentiel().lieux.nomme(texte)
             ):
                 continue

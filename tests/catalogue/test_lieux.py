@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalogue.territoires import en_toutes_lettres, referentiel
+from catalogue.territoires import commune_habitee, en_toutes_lettres, referentiel
 
 CATALOGUE = {"61", "91"}  # where the fixture catalogue has actions
 LIMOURS = "Communauté de communes du Pays de Limours (CCPL)"
@@ -205,3 +205,13 @@ def test_le_rayon_se_choisit_dans_le_formulaire_et_reste_choisi(client_recherche
     )
     assert "rayon_km=20" in swap.headers["HX-Push-Url"]
     assert "/fiches/mob-garage-evry" not in swap.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("texte", "code"), [("Paris", "75056"), ("Paris 13001", "75056"), ("Evry", "91228")]
+)
+def test_un_formulaire_lit_une_commune_meme_homonyme_d_un_departement(texte, code):
+    # « Paris » is also the département: a form asking for a commune takes
+    # the commune, not « « Paris (75) » n'est pas une commune ».
+    commune, erreur = commune_habitee(texte, {"91"})
+    assert (commune.code_insee, erreur) == (code, None)

@@ -92,6 +92,13 @@ def test_une_ville_tapee_avec_les_mots_devient_le_lieu_de_la_recherche(client):
     assert parse_qs(urlsplit(mans.headers["Location"]).query)["commune"] == [
         "Le Mans (72000)"
     ]
+    # « corbeil » alone was found in a fiche, its postcode was left out:
+    # the two make the place, and neither stays among the words.
+    corbeil = client.get("/", query_string={"q": "permis corbeil 91000"})
+    assert parse_qs(urlsplit(corbeil.headers["Location"]).query) == {
+        "q": ["permis"],
+        "commune": ["Corbeil-Essonnes (91100)"],
+    }
     # The start of a name being typed is no place yet.
     tape = {"q": "cours de francais evr"}
     assert client.get("/", query_string=tape).status_code == 200
