@@ -208,13 +208,14 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        if e.context_mark and re.search(r"flow|quoted", e.context or ""):
+        ouverture = bool(e.context_mark and re.search(r"flow|quoted", e.context or ""))
+        if ouverture:
             # Where the bracket or the quote was opened, not the next line,
             # where the parser gave up waiting for it to close.
             mark = e.context_mark
         ligne = mark.line + 1 if mark else None
         detail = _detail_yaml(e.problem or e.context or "")
-        if (ouvert := _guillemet_ouvert(texte, ligne)) is not None:
+        if not ouverture and (ouvert := _guillemet_ouvert(texte, ligne)) is not None:
             # « nom: "Atelier » runs on to the next quote, lines below,
             # where the parser stops: the author looks for the open one.
             ligne, detail = ouvert, "un guillemet n'est pas refermé sur sa ligne"
@@ -301,17 +302,29 @@ def _detail_yaml(probleme: str) -> str:
 
 
 def _guillemet_ouvert(texte: str, avant: int | None) -> int | None:
-    """The first line before ``avant`` whose value starts with a quote it
-    does not close (an odd count; « '' » is a quote inside single quotes).
-    Only a value that starts quoted: « L'atelier » unquoted is plain text."""
-    for numero, ligne in enumerate(texte.splitlines()[: (avant or 1) - 1], 1):
-        valeur = re.match(r"\s*(?:-\s+)?(?:[\w-]+\s*:\s*)?(.*)", ligne)[1]
-        quote = re.match(r"[\[{]?\s*([\"'])", valeur)
-        if quote:
-            valeur = valeur.replace('\\"', "").replace("''", "")
-            if valeur.count(quote[1]) % 2:
-                return numero
-    return None
+    """The nearest line before ``avant`` whose value starts with a quote it
+    does not close (an odd count; « '' » is a quote inside single quotes),
+    when the parser stopped on a line holding a quote (the one that closed
+    it too late). Only a value that starts quoted: « L'atelier » unquoted is
+    plain text, and a quoted value may rightly run over two lines."""
+    lignes = texte.splitlines()
+    if avant is None or not 1 < avant <= len(lignes):
+        return None
+    if not any(q in lignes[avant - 1] for q in "\"'"):
+        return None
+    # The quote opened on the nearest line above that holds one.
+    numero = next(
+        (n for n in range(avant - 1, 0, -1) if any(q in lignes[n - 1] for q in "\"'")),
+        None,
+    )
+    if numero is None:
+        return None
+    valeur = re.match(r"\s*(?:-\s+)?(?:[\w-]+\s*:\s*)?(.*)", lignes[numero - 1])[1]
+    quote = re.match(r"[\[{]?\s*([\"'])", valeur)
+    if not quote:
+        return None
+    valeur = valeur.replace("\\\\", "").replace('\\"', "").replace("''", "")
+    return numero if valeur.count(quote[1]) % 2 else None
 
 
 def _premiere_ligne_avec(texte: str, motif: str) -> int | None:

@@ -22,6 +22,14 @@ CAS = [
     ("guillemet-ferme-plus-loin", "description",
      'description: "Atelier\nsite_web: "https://exemple.fr"', -1, "description",
      "syntaxe YAML invalide : un guillemet n'est pas refermé sur sa ligne"),
+    # A quoted value may run over two lines: the error is further down.
+    ("guillemet-sur-deux-lignes", "description",
+     'description: "Accompagnement vers\n  la création"\nstatut: [active', 0,
+     "statut", "syntaxe YAML invalide : il manque une virgule ou un « ] »"),
+    # « \\" » is a backslash, then the closing quote.
+    ("barre-oblique-echappee", "description",
+     'description: "Atelier \\\\"\nsite_web: "https://exemple.fr', 0, "site_web",
+     "syntaxe YAML invalide : le fichier finit avant la fin d'une valeur"),
     # An apostrophe in a plain value above is no open quote.
     ("apostrophe-avant", "description",
      "description: L'atelier du mardi\ndocuments: [CV, lettre\nsite_web: x", -1,
