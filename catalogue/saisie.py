@@ -18,9 +18,9 @@ INVISIBLE = (
 
 # Letters and marks that show nothing (Unicode's « default ignorable »
 # ones outside the categories below): Hangul fillers, the combining
-# grapheme joiner, variation selectors.
+# grapheme joiner, variation selectors, the blank braille pattern.
 SANS_TRACE = frozenset(
-    "\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0"
+    "\u034f\u115f\u1160\u17b4\u17b5\u2800\u3164\uffa0"
     + "".join(map(chr, range(0x180B, 0x1810)))
     + "".join(map(chr, range(0xFE00, 0xFE10)))
     + "".join(map(chr, range(0xE0100, 0xE01F0)))
