@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from catalogue import places
 from catalogue.fiche import Fiche
+from catalogue.territoires import normalise
 from prescription import demandes, liens, telephones
 from prescription.modeles import (
     Audit,
@@ -138,7 +139,7 @@ def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
 
     The contact is matched in SQL, the name here: SQLite's lower() leaves
     « É » as it is, so « élodie » would never meet « Élodie » there."""
-    nom, contact = nom.strip().casefold(), contact.strip()
+    nom, contact = normalise(nom), contact.strip()
     if not nom or not contact:
         return []
     if "@" in contact:
@@ -150,7 +151,9 @@ def trouver(db: Session, nom: str, contact: str) -> list[Beneficiaire]:
         .where(par_contact, Beneficiaire.anonymise_le.is_(None))
         .order_by(Beneficiaire.id)
     )
-    return [b for b in candidats if b.nom.strip().casefold() == nom]
+    # Accents and case aside (« elodie » is « Élodie »): the contact must
+    # match too.
+    return [b for b in candidats if normalise(b.nom) == nom]
 
 
 def noter_la_recherche(
