@@ -10,6 +10,7 @@ alone would send a Réunion or an Algerian number to a stranger in France.
 import phonenumbers
 
 REGIONS_OUTRE_MER = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
+INDICATIFS_OUTRE_MER = {262, 508, 590, 594, 596}
 # The overseas départements' own prefixes in the national plan (0262, 0269,
 # 0590, 0692…): the library takes some of them (« 0269 », Mayotte) for
 # metropolitan numbers. Every other number is read as metropolitan first.
@@ -62,10 +63,12 @@ def formes(telephone: str) -> set[str]:
         return {telephone}
     national = phonenumbers.PhoneNumberFormat.NATIONAL
     formes_ = {telephone, ecrire(numero), phonenumbers.format_number(numero, national)}
-    chiffres = "0" + phonenumbers.national_significant_number(numero)
-    metropole = phonenumbers.parse(chiffres, "FR")
-    if phonenumbers.is_valid_number(metropole):
-        formes_.add(phonenumbers.format_number(metropole, national))
+    if numero.country_code in INDICATIFS_OUTRE_MER:
+        # Only the French plan's: an Algerian « 551… » is no « 05 51… ».
+        chiffres = "0" + phonenumbers.national_significant_number(numero)
+        metropole = phonenumbers.parse(chiffres, "FR")
+        if phonenumbers.is_valid_number(metropole):
+            formes_.add(phonenumbers.format_number(metropole, national))
     return formes_
 
 

@@ -36,3 +36,11 @@ def test_un_numero_garde_par_l_ancienne_version_a_encore_sa_forme():
     # Read as metropolitan before: « 02 69 61 12 34 », a Mayotte landline.
     assert "02 69 61 12 34" in telephones.formes("+262 269 61 12 34")
     assert "0692 12 34 56" in telephones.formes("+262 692 12 34 56")
+
+
+def test_un_numero_etranger_n_a_pas_de_forme_de_metropole():
+    # « 0551 23 45 67 » was the old national form of this Algerian number;
+    # « 05 51 23 45 67 », a landline in the south-west, is someone else.
+    formes = telephones.formes("+213 551 23 45 67")
+    assert "0551 23 45 67" in formes
+    assert "05 51 23 45 67" not in formes
