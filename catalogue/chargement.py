@@ -208,7 +208,9 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
         return None, [Erreur(nom_affiche, e.ligne, str(e.cle), "clé en double")]
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        ouverture = bool(e.context_mark and re.search(r"flow|quoted", e.context or ""))
+        ouverture = bool(
+            e.context_mark and re.search(r"flow|quoted|simple key", e.context or "")
+        )
         if ouverture:
             # Where the bracket or the quote was opened, not the next line,
             # where the parser gave up waiting for it to close.
@@ -301,30 +303,35 @@ def _detail_yaml(probleme: str) -> str:
     return next((fr for en, fr in _DETAILS_YAML if probleme.startswith(en)), "")
 
 
-def _guillemet_ouvert(texte: str, avant: int | None) -> int | None:
+def _guillemet_ouvert(texte: str, avant: int | None, essais: int = 3) -> int | None:
     """The nearest line before ``avant`` whose value starts with a quote it
-    does not close (an odd count; « '' » is a quote inside single quotes),
-    when the parser stopped on a line holding a quote (the one that closed
-    it too late). Only a value that starts quoted: « L'atelier » unquoted is
-    plain text, and a quoted value may rightly run over two lines."""
+    does not close, and which, closed, lets the file be read past ``avant``:
+    the quote that ran on until the parser stopped. Checked by reading the
+    file again, so a value rightly quoted over two lines, an apostrophe
+    (« d'insertion ») or a quote in a comment is never accused."""
     lignes = texte.splitlines()
     if avant is None or not 1 < avant <= len(lignes):
         return None
-    if not any(q in lignes[avant - 1] for q in "\"'"):
-        return None
-    # The quote opened on the nearest line above that holds one.
-    numero = next(
-        (n for n in range(avant - 1, 0, -1) if any(q in lignes[n - 1] for q in "\"'")),
-        None,
-    )
-    if numero is None:
-        return None
-    valeur = re.match(r"\s*(?:-\s+)?(?:[\w-]+\s*:\s*)?(.*)", lignes[numero - 1])[1]
-    quote = re.match(r"[\[{]?\s*([\"'])", valeur)
-    if not quote:
-        return None
-    valeur = valeur.replace("\\\\", "").replace('\\"', "").replace("''", "")
-    return numero if valeur.count(quote[1]) % 2 else None
+    for numero in range(avant - 1, 0, -1):
+        valeur = re.match(r"\s*(?:-\s+)?(?:[\w-]+\s*:\s*)?(.*)", lignes[numero - 1])[1]
+        quote = re.match(r"[\[{]?\s*([\"'])", valeur)
+        if not quote:
+            continue
+        essais -= 1
+        corrige = lignes.copy()
+        corrige[numero - 1] += quote[1]
+        try:
+            for _evenement in yaml.parse("\n".join(corrige), Loader=yaml.SafeLoader):
+                pass  # read, not built: syntax only
+            return numero
+        except yaml.MarkedYAMLError as e:
+            if e.problem_mark and e.problem_mark.line + 1 > avant:
+                return numero
+        except yaml.YAMLError:
+            pass
+        if not essais:
+            return None
+    return None
 
 
 def _premiere_ligne_avec(texte: str, motif: str) -> int | None:

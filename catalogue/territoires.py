@@ -68,6 +68,7 @@ class Resolution:
     suggestions: tuple[Lieu, ...] = ()
 
 
+LIBELLE_MAX = 200  # the longest label (an EPCI's) is about 120 characters
 # "Evry 91000", "91000 Evry": a name and a postcode, as on an envelope.
 ENVELOPPE = r"([^\d()]+?)[\s,]+(\d{5})|(\d{5})[\s,]+([^\d()]+)"
 # "St-Denis", "Ste Foy": abbreviations as people type them.
@@ -87,12 +88,15 @@ def normalise(texte: str) -> str:
     "Saint"."""
     sans_accents = unicodedata.normalize("NFKD", texte)
     sans_accents = "".join(c for c in sans_accents if not unicodedata.combining(c))
-    for sep in "-'’.":
+    # Hyphens, dashes and apostrophes of every kind keyboards and word
+    # processors give.
+    for sep in "-‐‑–—'’‘ʼ.":
         sans_accents = sans_accents.replace(sep, " ")
     # Lower case first: « CŒUVRES » too. The soft hyphen pasted from a word
-    # processor is no letter.
+    # processor is no letter. Letters Unicode does not split: « ø », « ß ».
     sans_accents = sans_accents.lower().replace("\u00ad", "")
-    sans_accents = sans_accents.replace("œ", "oe").replace("æ", "ae")
+    for lettre, en_ascii in (("œ", "oe"), ("æ", "ae"), ("ß", "ss"), ("ø", "o")):
+        sans_accents = sans_accents.replace(lettre, en_ascii)
     return " ".join(ABREVIATIONS.get(m, m) for m in sans_accents.split())
 
 
@@ -339,7 +343,9 @@ class Lieux:
         Several places of that name: the one in ``preferes`` (départements
         where the catalogue has actions) first, then the biggest."""
         texte = texte.strip()
-        if not texte:
+        # No place is named in more than LIBELLE_MAX characters; longer
+        # text is not read (each bracket group costs a call, spaces a scan).
+        if not texte or len(texte) > LIBELLE_MAX:
             return Resolution()
         candidats = self._candidats(texte)
         if not candidats:

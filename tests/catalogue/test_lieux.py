@@ -215,3 +215,16 @@ def test_un_formulaire_lit_une_commune_meme_homonyme_d_un_departement(texte, cod
     # the commune, not « « Paris (75) » n'est pas une commune ».
     commune, erreur = commune_habitee(texte, {"91"})
     assert (commune.code_insee, erreur) == (code, None)
+
+
+@pytest.mark.parametrize(
+    "texte",
+    ["x" + " (1)" * 1200, "Paris" + " (75001)" * 1100, "a" + " " * 40_000 + "x"],
+)
+def test_un_lieu_demesure_recoit_un_message_et_non_une_erreur(texte):
+    # Each bracket group was one more call (RecursionError); the spaces, a
+    # scan growing with their square.
+    assert commune_habitee(texte) == (
+        None,
+        "Commune inconnue : écrivez son nom ou son code postal.",
+    )

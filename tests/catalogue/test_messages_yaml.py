@@ -30,6 +30,15 @@ CAS = [
     ("barre-oblique-echappee", "description",
      'description: "Atelier \\\\"\nsite_web: "https://exemple.fr', 0, "site_web",
      "syntaxe YAML invalide : le fichier finit avant la fin d'une valeur"),
+    # French apostrophes between the open quote and where the parser stops.
+    ("apostrophes-entre-deux", "description",
+     'description: "Atelier\nresume: l\'atelier d\'insertion\nsite_web: "https://x.fr"',
+     -2, "description",
+     "syntaxe YAML invalide : un guillemet n'est pas refermé sur sa ligne"),
+    # A quote in a comment above is no open quote.
+    ("commentaire-avec-apostrophe", None,
+     "site_web: 'https://x.fr' # c'est\nstatut: \"active\" x", 0, "statut",
+     "syntaxe YAML invalide : "),
     # An apostrophe in a plain value above is no open quote.
     ("apostrophe-avant", "description",
      "description: L'atelier du mardi\ndocuments: [CV, lettre\nsite_web: x", -1,
