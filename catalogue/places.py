@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from sqlalchemy import Engine, delete, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue.fiche import Fiche
@@ -201,6 +202,45 @@ def decaler(
     apres = resultat[0]
     _noter(db, fiche_id, session, apres - ecart, apres, auteur, motif, maintenant)
     return apres
+
+
+def commencer(
+    db: Session,
+    fiche_id: str,
+    nombre: int,
+    auteur: str,
+    *,
+    session: str = ACTION,
+    motif: str = "correction",
+    maintenant: datetime | None = None,
+) -> bool:
+    """Start counting at ``nombre`` places if they are not tracked, in one
+    conditional statement: of two first taps at once, one starts the count
+    and the other is told False (it then moves the count). Not committed."""
+    maintenant = maintenant or maintenant_utc()
+    valeurs = {"places_restantes": nombre, "maj_le": maintenant, "maj_par": auteur}
+    # RETURNING, not rowcount: psycopg tells -1 for an insert left undone.
+    fait = db.execute(
+        update(Places)
+        .where(
+            Places.fiche_id == fiche_id,
+            Places.session == session,
+            Places.places_restantes.is_(None),
+        )
+        .values(**valeurs)
+        .returning(Places.fiche_id)
+    ).first()
+    if fait is None:  # no row yet: the first insert wins, the others do nothing
+        dialecte = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+        fait = db.execute(
+            dialecte.insert(Places)
+            .values(fiche_id=fiche_id, session=session, **valeurs)
+            .on_conflict_do_nothing()
+            .returning(Places.fiche_id)
+        ).first()
+    if fait is not None:
+        _noter(db, fiche_id, session, None, nombre, auteur, motif, maintenant)
+    return fait is not None
 
 
 def prendre(

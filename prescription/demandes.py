@@ -655,7 +655,27 @@ def fixer_les_places(
     )
     if (avant is None) == (nombre is None):
         return 0
-    suivre = nombre is not None
+    return _tenir_les_places(db, fiche, session, nombre is not None)
+
+
+def commencer_le_compte(
+    db: Session,
+    fiche: Fiche,
+    nombre: int,
+    auteur: str,
+    *,
+    session: str = places.ACTION,
+    motif: str = "correction",
+) -> bool:
+    """Start tracking at ``nombre`` if nobody did meanwhile (a tap at the
+    same moment): False then, and nothing changed. Not committed."""
+    if not places.commencer(db, fiche.id, nombre, auteur, session=session, motif=motif):
+        return False
+    _tenir_les_places(db, fiche, session, True)
+    return True
+
+
+def _tenir_les_places(db: Session, fiche: Fiche, session: str, suivre: bool) -> int:
     concernees = db.exec(
         select(Prescription).where(
             Prescription.fiche_id == fiche.id,

@@ -2,6 +2,7 @@
 
 import re
 from datetime import timedelta
+from functools import partial
 
 from flask import (
     current_app,
@@ -75,31 +76,37 @@ def _changer_places(fiche, auteur: str):
     cle = request.form.get("session", places.ACTION)
     if cle not in {ligne["session"] for ligne in _lignes_places(fiche)}:
         return cle, "Cette session n'existe pas."
-    actuelle = getattr(
-        places.par_session(db(), fiche.id).get(cle), "places_restantes", None
-    )
     capacite = demandes.capacite(fiche, cle)
     valeur = request.form.get("places", "").strip()
     ecart = request.form.get("ecart")
-    if ecart in ("-1", "+1") and actuelle is not None:
+    if ecart in ("-1", "+1"):
         # Relative, in the database: read-then-write would lose a tap.
-        apres = places.decaler(
+        n, limite = int(ecart), PLACES_MAX if capacite is None else capacite
+        motif = "correction (tableau de bord)"
+        decaler = partial(
+            places.decaler,
             db(),
             fiche.id,
-            int(ecart),
+            n,
             auteur,
             session=cle,
-            maximum=PLACES_MAX if capacite is None else capacite,
-            motif="correction (tableau de bord)",
+            maximum=limite,
+            motif=motif,
         )
+        apres = decaler()
+        if apres is None and 0 < n <= limite:
+            # Not tracked: "+1" starts counting at 1, unless a tap at the
+            # same moment just did (then this one moves it).
+            commence = demandes.commencer_le_compte(
+                db(), fiche, n, auteur, session=cle, motif=motif
+            )
+            apres = n if commence else decaler()
         if apres is None:
-            return cle, _hors_limites(int(ecart), capacite)
+            return cle, _hors_limites(n, capacite)
         db().commit()
         donnees.publier()
         return cle, None
-    if ecart in ("-1", "+1"):
-        nombre = int(ecart)  # from untracked: "+1" starts counting at 1
-    elif valeur == "":
+    if valeur == "":
         nombre = None
     elif ENTIER.fullmatch(valeur):
         # Any length: a huge number is told its bound, not "not a number"

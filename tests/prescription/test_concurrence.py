@@ -260,3 +260,28 @@ def test_six_appuis_simultanes_sur_plus_un_comptent_six_places(
     assert all("Au plus 10 places : c'est la capacité de l'action." in t for t in refus)
     with Session(app.extensions["db"]) as db:
         assert places.par_session(db, "velos-alencon")[""].places_restantes == 10
+
+
+def test_cinq_premiers_appuis_simultanes_sur_plus_un_comptent_cinq_places(
+    creer_app_prescription,
+):
+    """The garage did not count its places yet: five « +1 » at once (two
+    tabs, a double tap) start the count once and add the four others."""
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    plus_un = ("/pro/places/garage-evry", {"ecart": "+1"})
+    reponses = en_meme_temps(app, "garage-essonne", [plus_un] * 5)
+    assert [r.status_code for r in reponses] == [303] * 5
+    with Session(app.extensions["db"]) as db:
+        assert places.par_session(db, "garage-evry")[""].places_restantes == 5
+        journal = db.exec(
+            select(places.JournalPlaces).where(
+                places.JournalPlaces.fiche_id == "garage-evry"
+            )
+        ).all()
+    assert sorted((j.avant, j.apres) for j in journal if j.avant is not None) == [
+        (1, 2),
+        (2, 3),
+        (3, 4),
+        (4, 5),
+    ]
+    assert [(j.avant, j.apres) for j in journal if j.avant is None] == [(None, 1)]
