@@ -346,7 +346,7 @@ def verifier_la_date(
 # Steps after which the person is told her session (its dates and place).
 DIRE_LA_SESSION = ("accepter", "valider", "proposer", "changer_session")
 # Steps the prestataire may send a few words to the person with.
-AVEC_MESSAGE = (*DIRE_LA_SESSION, "retirer")
+AVEC_MESSAGE = (*DIRE_LA_SESSION, "refuser", "retirer")
 
 
 def decrire_session(fiche: Fiche, cle: str) -> str:
@@ -484,6 +484,7 @@ def appliquer(
         motif_refus,
         type_sortie,
         session,
+        message,
     )
     de = prescription.statut
     avant = prescription.session
@@ -500,7 +501,10 @@ def appliquer(
         trace += f" ; avant : {decrire_session(fiche, avant) or 'sans session'}"
     if r.exige == "motif_refus":
         prescription.motif_refus = motif_refus
-        pourquoi = pourquoi or MOTIFS_REFUS[motif_refus]
+        # The structure's words stay in the log beside the reason.
+        pourquoi = pourquoi or " : ".join(
+            filter(None, (MOTIFS_REFUS[motif_refus], message))
+        )
     if r.exige == "type_sortie":
         prescription.type_sortie = type_sortie
         pourquoi = pourquoi or TYPES_SORTIE[type_sortie]
@@ -540,7 +544,7 @@ def appliquer(
         # A freed place went to the first person waiting: her request now
         # waits for the structure's answer, like a new one.
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "proposee")
-    _dire_au_referent(db, prescription, fiche, liens, r)
+    _dire_au_referent(db, prescription, fiche, liens, r, message)
     if rend:
         # After this request's own messages: the next person's follow, in
         # the order things happened.
@@ -956,7 +960,7 @@ def _dire_a_la_personne(
         )
 
 
-def _dire_au_referent(db, prescription, fiche, liens, r: Regle) -> None:
+def _dire_au_referent(db, prescription, fiche, liens, r: Regle, message="") -> None:
     if prescription.prescripteur_id is None or prescription.origine != ORIGINE_REFERENT:
         return
     referent = db.get(Utilisateur, prescription.prescripteur_id)
@@ -968,5 +972,6 @@ def _dire_au_referent(db, prescription, fiche, liens, r: Regle) -> None:
         liens.pro(prescription),
         motif_refus=prescription.motif_refus,
         action=r.action,
+        message=message,
     )
     notifications.mettre_en_file(db, "courriel", referent.courriel, sujet, corps)

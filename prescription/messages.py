@@ -113,12 +113,18 @@ def pour_le_referent(
     *,
     motif_refus: str | None = None,
     action: str | None = None,
+    message: str = "",
 ) -> tuple[str, str]:
-    """(subject, body) of the e-mail to the référent who asked for the place."""
+    """(subject, body) of the e-mail to the référent who asked for the place,
+    with the words the structure wrote to the person."""
     etape = REFERENT_PAR_ETAPE.get(action) or POUR_LE_REFERENT[statut]
     if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
         etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
-    return f"{etape} – {nom}", f"{etape} pour « {nom} ».\n\nVoir la demande : {lien}\n"
+    mot = f"Message de la structure : {message}\n\n" if message else ""
+    return (
+        f"{etape} – {nom}",
+        f"{etape} pour « {nom} ».\n\n{mot}Voir la demande : {lien}\n",
+    )
 
 
 @dataclass(frozen=True)

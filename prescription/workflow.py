@@ -54,6 +54,7 @@ def tient_une_place(statut: str | None) -> bool:
     return statut in TIENNENT_UNE_PLACE
 
 
+AUTRE_RAISON = "autre"
 MOTIFS_REFUS = {
     "complet": "L'action est complète",
     "hors-zone": "La personne n'habite pas dans la zone de l'action",
@@ -229,6 +230,7 @@ def regle(
     motif_refus: str | None = None,
     type_sortie: str | None = None,
     session: str | None = None,
+    message: str = "",
 ) -> Regle:
     """The table's row for this change, or TransitionRefusee (in French)."""
     r = PAR_ACTION.get(action)
@@ -250,6 +252,12 @@ def regle(
         )
     if r.exige == "motif_refus" and motif_refus not in MOTIFS_REFUS:
         raise TransitionRefusee("Choisissez la raison du refus.")
+    if r.exige == "motif_refus" and motif_refus == AUTRE_RAISON and not message.strip():
+        # Else the person and the référent learn only « refusée ».
+        raise TransitionRefusee(
+            "« Autre raison » : écrivez-la en quelques mots dans le message, "
+            "la personne et son référent la liront."
+        )
     if r.exige == "type_sortie" and type_sortie not in TYPES_SORTIE:
         raise TransitionRefusee("Choisissez comment la personne est sortie.")
     if r.exige == "session" and not session:

@@ -4,7 +4,7 @@ from sqlmodel import Session, select
 
 from prescription.messages import GSM, GSM_EXTENSION, SMS_MAX, longueur_sms
 from prescription.modeles import Notification, Prescription, Utilisateur
-from tests.prescription.conftest import PERSONNE, poster, se_connecter
+from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 
 
 def sms_recus(app, telephone="06 12 34 56 78") -> list[str]:
@@ -100,6 +100,50 @@ def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
     ((sujet, corps),) = courriels_recus(app_p, adresse)
     assert sujet == "Demande refusée : plus de place – Prêt de vélos à Alençon"
     assert f"/pro/prescriptions/{p.id}" in corps
+
+
+def test_un_refus_pour_autre_raison_dit_laquelle_a_la_personne_et_au_referent(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    poster(
+        referent,
+        "/fiches/velos-alencon/prescrire",
+        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
+    )
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    p = derniere_demande(app_p)
+    page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
+    assert "Message à la personne et à son référent" in page
+    assert "obligatoire pour « Autre raison »" in page
+    # « Autre raison » alone would tell them nothing: asked, nothing changes.
+    sans_mot = poster(
+        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "autre"}
+    )
+    assert sans_mot.status_code == 422
+    assert "« Autre raison » : écrivez-la en quelques mots" in texte(sans_mot)
+    assert derniere_demande(app_p).statut == "demandee"
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/refuser",
+        {"motif_refus": "autre", "message": "Les vélos sont en réparation."},
+    )
+    assert derniere_demande(app_p).statut == "refusee"
+    refus = sms_recus(app_p)[-1]
+    assert refus == (
+        'Votre demande pour "Pret de vélos à Alencon" est refusée. Votre '
+        "conseiller peut vous aider. Message de la structure : Les vélos sont "
+        "en réparation."
+    )
+    with Session(app_p.extensions["db"]) as db:
+        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
+    ((sujet, corps),) = courriels_recus(app_p, adresse)
+    assert sujet == "Demande refusée – Prêt de vélos à Alençon"
+    assert "Message de la structure : Les vélos sont en réparation." in corps
+    historique = texte(referent.get(f"/pro/prescriptions/{p.id}"))
+    assert "(Autre raison : Les vélos sont en réparation.)" in historique
 
 
 def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):

@@ -76,7 +76,11 @@ def test_chaque_transition_hors_table_est_refusee_et_ne_change_rien(app_p, fiche
             avant_places = places.par_session(db, fiche.id)[""].places_restantes
             avant_journal = db.exec(select(func.count(Transition.id))).one()
             r = workflow.PAR_ACTION[action]
-            details = {"motif_refus": "autre", "type_sortie": "abandon"}
+            details = {
+                "motif_refus": "autre",
+                "type_sortie": "abandon",
+                "message": "La session est reportée.",
+            }
             if permise(action, statut, role, validation):
                 demandes.appliquer(
                     db, p, action, Acteur(role, role), fiche, Liens(), **details
