@@ -169,8 +169,15 @@ def _contexte_recherche(args: MultiDict) -> dict:
         lieu_cherche = _lieu_cherche(args)
         propositions = _propositions(moteur, requete, args, lieu_cherche)
     lieu_choisi, autres_lieux = (None, []) if erreur else _lieux_homonymes(args)
+    # « permis massy » sorted by distance: the missing place is in the words.
+    sans_lieu = not args.get("commune", "").strip() and (
+        args.get("tri") == "distance" or args.get("rayon_km", "").strip()
+    )
+    lieu_dans_les_mots = None
+    if erreur is None or (sans_lieu and erreur != MESSAGE_INDISPONIBLE):
+        lieu_dans_les_mots = _lieu_dans_les_mots(args, resultats)
     return {
-        "lieu_dans_les_mots": None if erreur else _lieu_dans_les_mots(args, resultats),
+        "lieu_dans_les_mots": lieu_dans_les_mots,
         "lieu_choisi": lieu_choisi,
         "autres_lieux": autres_lieux,
         "requete": requete,

@@ -109,6 +109,32 @@ def test_une_ville_tapee_avec_les_mots_devient_le_lieu_de_la_recherche(client):
     assert client.get("/", query_string=choisi).status_code == 200
 
 
+def test_trier_par_distance_sans_commune_lit_la_ville_tapee_avec_les_mots(client):
+    # « Plus proches d'abord » needs a place: the one typed with the words
+    # is taken, the sort and the radius kept, instead of only an error.
+    reponse = client.get(
+        "/", query_string={"q": "cours de francais evry", "tri": "distance"}
+    )
+    assert reponse.status_code == 303
+    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == {
+        "q": ["cours de francais"],
+        "commune": ["Évry-Courcouronnes (91000)"],
+        "tri": ["distance"],
+    }
+    page = client.get(reponse.headers["Location"]).get_data(as_text=True)
+    assert "/fiches/91-aries-remobilisation-linguistique" in page
+    rayon = client.get("/", query_string={"q": "permis le mans", "rayon_km": "20"})
+    assert parse_qs(urlsplit(rayon.headers["Location"]).query) == {
+        "q": ["permis"],
+        "commune": ["Le Mans (72000)"],
+        "rayon_km": ["20"],
+    }
+    # No place in the words: the page says what is missing.
+    seul = client.get("/", query_string={"q": "permis", "tri": "distance"})
+    assert seul.status_code == 200
+    assert "Indiquez une commune pour chercher autour" in html.unescape(seul.text)
+
+
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
     moteur = app.extensions["recherche"]
     court = {
