@@ -244,6 +244,13 @@ class Lieux:
                     self.par_nom.setdefault(forme, []).append(("epci", code))
         for nom, c in ref._index_noms:
             self.par_nom.setdefault(nom, []).append(("commune", c.code_insee))
+        # Groupements as people say them (« Paris-Saclay », « Val d'Essonne »,
+        # « CCVE »), never instead of a commune or département so named.
+        for code in self.communes_de_l_epci:
+            for forme in _noms_usuels(ref.epci_courts[code]):
+                deja = self.par_nom.setdefault(forme, [])
+                if ("epci", code) not in deja and all(g == "epci" for g, _c in deja):
+                    deja.append(("epci", code))
         self.noms = tuple(self.par_nom)
         # « Evri » is close to « Évry », and to the start of « Évry-
         # Courcouronnes »: names of several words by their first one too.
@@ -486,6 +493,37 @@ _GROUPEMENTS = {
     "CC": "Communauté de communes",
     "CU": "Communauté urbaine",
 }
+
+
+def _noms_usuels(court: str) -> set[str]:
+    """A groupement's everyday names, normalised: « CA Communauté
+    Paris-Saclay » is « Communauté Paris-Saclay » and « Paris-Saclay »;
+    « CC du Val d'Essonne (CCVE) » « Val d'Essonne » and « CCVE »."""
+    sigle, _, reste = court.partition(" ")
+    if sigle not in _GROUPEMENTS or not reste:
+        return set()
+    formes = set()
+    if m := re.fullmatch(r"(.+?)\s*\(([A-Z0-9]{3,})\)", reste):
+        reste = m[1]
+        formes.add(m[2])
+    formes.add(reste)
+    reste = re.sub(r"\s+(?:Agglom[ée]ration|Agglo)$", "", reste)
+    formes.add(reste)
+    reste = re.sub(r"^(?:Communaut[ée]|Agglom[ée]ration)\s+", "", reste)
+    formes.add(reste)
+    article = r"^(?:(?:de la|du|des|de|le|la|les)\s+|(?:de l|d|l)['’]\s*)"
+    reste = re.sub(article, "", reste)
+    formes.add(reste)
+    # A long name by its first three words: « Grand Paris Sud » for « Grand
+    # Paris Sud Seine Essonne Sénart » (never « Pays de la »).
+    mots = normalise(reste).split()
+    if len(mots) >= 5 and not {mots[1], mots[2]} & _MOTS_DE_LIAISON:
+        formes.add(" ".join(mots[:3]))
+    return {cle for forme in formes if len(cle := normalise(forme)) >= 3}
+
+
+_MOTS_DE_LIAISON = {"a", "au", "aux", "d", "de", "des", "du", "en", "et", "l", "la"}
+_MOTS_DE_LIAISON |= {"le", "les", "sous", "sur"}
 
 
 def en_toutes_lettres(nom: str) -> str:

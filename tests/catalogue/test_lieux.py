@@ -58,6 +58,37 @@ def test_un_code_se_lit_comme_les_gens_l_ecrivent(texte, attendue):
     assert resoudre(texte).lieu.libelle == attendue
 
 
+@pytest.mark.parametrize(
+    ("texte", "code"),
+    [
+        ("Paris-Saclay", "200056232"),
+        ("communauté paris saclay", "200056232"),
+        ("Cœur d'Essonne", "200057859"),
+        ("Grand Paris Sud", "200059228"),
+        ("Val d'Essonne", "249100546"),
+        ("CCVE", "249100546"),
+        ("Pays de Limours", "249100074"),
+        ("Dourdannais en Hurepoix", "249100595"),
+    ],
+)
+def test_un_groupement_se_trouve_par_le_nom_qu_on_lui_donne(texte, code):
+    # The referential has « CA Communauté Paris-Saclay »; people say
+    # « Paris-Saclay », or the acronym a CC goes by.
+    lieu = resoudre(texte).lieu
+    assert (lieu.genre, lieu.code) == ("epci", code)
+
+
+@pytest.mark.parametrize(
+    ("texte", "attendue"),
+    [("Agen", "Agen (47000)"), ("Saint-Quentin", "Saint-Quentin (02100)")],
+)
+def test_une_commune_reste_la_commune_meme_si_un_groupement_porte_son_nom(
+    texte, attendue
+):
+    # « CA Agglomération d'Agen » is « Agen » too: the town keeps its name.
+    assert resoudre(texte).lieu.libelle == attendue
+
+
 def test_chaque_lieu_se_relit_par_son_nom_affiche():
     # The search box and the links to other places carry a place's label:
     # read back, it must be that place, not a commune of the same name
