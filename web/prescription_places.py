@@ -102,6 +102,12 @@ def _changer_places(fiche, auteur: str):
             )
             apres = n if commence else decaler()
         if apres is None:
+            ligne = places.par_session(db(), fiche.id).get(cle)
+            if getattr(ligne, "places_restantes", None) is None:
+                return cle, (
+                    "Les places ne sont pas suivies : écrivez le nombre de places "
+                    "restantes."
+                )
             return cle, _hors_limites(n, capacite)
         db().commit()
         donnees.publier()
@@ -152,7 +158,10 @@ def changer_places(fiche_id: str):
     ligne = next((x for x in _lignes_places(fiche) if x["session"] == cle), None)
     if htmx and ligne is not None:
         return render_template(
-            "prescription/_ligne_places.html", ligne=ligne, erreur=erreur
+            "prescription/_ligne_places.html",
+            ligne=ligne,
+            erreur=erreur,
+            saisie=request.form.get("places"),
         ), (422 if erreur else 200)
     if erreur:
         # Never a success banner on failure: the board again, the line told.
@@ -161,6 +170,7 @@ def changer_places(fiche_id: str):
             lignes=[x for f in _fiches_du_prestataire() for x in _lignes_places(f)],
             lien=None,
             erreurs={(fiche.id, cle): erreur},
+            saisies={(fiche.id, cle): request.form.get("places")},
         ), 422
     flash("Places mises à jour.")
     return redirect(url_for("prescription.tableau"), 303)
@@ -220,14 +230,16 @@ def places_lien(jeton: str):
     fiche = _fiche(lien.cible)
     erreur = None
     if request.method == "POST":
-        _, erreur = _changer_places(fiche, "lien de mise à jour")
+        cle, erreur = _changer_places(fiche, "lien de mise à jour")
         if not erreur:
             flash("Places mises à jour.")
             return redirect(url_for("prescription.places_lien", jeton=jeton), 303)
+    # The error under the line it is about, with what was typed there.
     return render_template(
         "prescription/places_lien.html",
         fiche=fiche,
         lignes=_lignes_places(fiche),
-        erreur=erreur,
+        erreurs={(fiche.id, cle): erreur} if erreur else {},
+        saisies={(fiche.id, cle): request.form.get("places")} if erreur else {},
         jeton=jeton,
     ), (422 if erreur else 200)

@@ -219,6 +219,26 @@ def test_le_prestataire_repond_et_tient_ses_places(
     sans_violation(axe, page, captures, f"demandes-{suffixe}")
 
 
+@pytest.mark.parametrize("avec_js", [True, False], ids=["avec-js", "sans-js"])
+def test_un_nombre_tape_puis_entree_est_enregistre(serveur_p, ouvrir, avec_js):
+    # Enter in the number pressed the form's first button, « −1 »: 5 typed
+    # over 3 left gave 2. And a wrong number came back erased.
+    page = ouvrir(TELEPHONE, avec_js)
+    en_prestataire(page, serveur_p)
+    page.get_by_role("link", name="Mes places").first.click()
+    ligne = page.locator("#places-velos-alencon")
+    ligne.get_by_label("Places restantes").fill("5")
+    ligne.get_by_label("Places restantes").press("Enter")
+    ligne = page.locator("#places-velos-alencon")
+    expect(ligne.get_by_text("5 places restantes")).to_be_visible()
+    ligne.get_by_label("Places restantes").fill("25")
+    ligne.get_by_label("Places restantes").press("Enter")
+    ligne = page.locator("#places-velos-alencon")
+    expect(ligne.get_by_text("Au plus 10 places")).to_be_visible()
+    expect(ligne.get_by_label("Places restantes")).to_have_value("25")
+    expect(ligne.get_by_text("5 places restantes")).to_be_visible()
+
+
 def test_le_departement_voit_ses_indicateurs(serveur_p, ouvrir, axe, captures):
     page = ouvrir(ORDINATEUR)
     connecter(page, serveur_p, "Agent du département (indicateurs)")

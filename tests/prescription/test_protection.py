@@ -488,3 +488,17 @@ def test_une_demande_demesuree_est_refusee_en_francais_sans_etre_renvoyee(app_p)
     reponse = envoyer_resultats(departement, csv_2_mo)
     assert reponse.status_code == 200
     assert "0 chiffre" in texte(reponse)
+
+
+def test_moins_un_sur_des_places_non_suivies_dit_d_ecrire_le_nombre(app_p):
+    # The garage does not count its places: « −1 » (greyed on the board,
+    # sent by an old page) is not « below zero », there is no number yet.
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="garage-essonne"
+    )
+    reponse = poster(prestataire, "/pro/places/garage-evry", {"ecart": "-1"})
+    assert reponse.status_code == 422
+    assert "Les places ne sont pas suivies : écrivez le nombre" in texte(reponse)
+    # The typed number is kept in the box after an error.
+    trop = poster(prestataire, "/pro/places/garage-evry", {"places": "51"})
+    assert 'value="51"' in trop.get_data(as_text=True)
