@@ -3,6 +3,7 @@
 import html
 import re
 import unicodedata
+from collections.abc import Iterable
 from functools import cache
 from typing import NamedTuple
 
@@ -38,12 +39,24 @@ def thesaurus() -> tuple[dict, ...]:
         return tuple(
             {
                 # str(): YAML reads "115" as a number
-                "dit": tuple(map(str, entree["dit"])),
+                "dit": _au_singulier_et_au_pluriel(map(str, entree["dit"])),
                 "cherche": tuple(map(str, entree.get("cherche", ()))),
                 "thematiques": tuple(entree.get("thematiques", ())),
             }
             for entree in yaml.safe_load(f)
         )
+
+
+def _au_singulier_et_au_pluriel(expressions: Iterable[str]) -> tuple[str, ...]:
+    """People type « dette » as well as « dettes »: a word alone is also
+    looked for with or without its final s (both engines read this list)."""
+    formes = list(expressions)
+    for forme in list(formes):
+        if re.fullmatch(r"[^\W\d_]{4,}", forme):
+            autre = forme[:-1] if forme.endswith("s") else forme + "s"
+            if autre not in formes:
+                formes.append(autre)
+    return tuple(formes)
 
 
 @cache

@@ -131,7 +131,8 @@ class Vocabulaire:
                 for texte in valeur if isinstance(valeur, list) else [valeur]:
                     for ecrit in re.findall(r"\w+", texte.lower()):
                         mot = sans_accents(ecrit)
-                        if len(mot) > 2:
+                        # Never « Vouliez-vous dire « cette » ? » for « dette ».
+                        if len(mot) > 2 and mot not in mots_vides():
                             trouves.setdefault(mot, ecrit)
         return cls(trouves)
 

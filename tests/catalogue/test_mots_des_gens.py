@@ -13,6 +13,7 @@ import pytest
 from catalogue.recherche import Requete
 from catalogue.recherche.langue import thesaurus
 from catalogue.recherche.pertinence import evaluer, lire_essais
+from catalogue.recherche.propositions import Vocabulaire
 from catalogue.vocabulaires import vocabulaire
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,3 +241,20 @@ def test_beneficiaires_du_rsa_trouve_les_actions_pour_les_personnes_au_rsa(app):
     assert len(rsa) > 20
     for texte in ("bénéficiaires du RSA", "bénéficiaire du rsa", "personnes au RSA"):
         assert ids(texte) == rsa, texte
+
+
+@pytest.mark.parametrize("mot", ["dette", "endettement", "surendetté"])
+def test_une_dette_se_cherche_au_singulier_comme_au_pluriel(app, mot):
+    # « dette » found nothing while « dettes » found the budget actions,
+    # and the empty page asked « Vouliez-vous dire « cette » ? ».
+    moteur = app.extensions["recherche"]
+    attendues = {r.id for r in moteur.rechercher(Requete(texte="dettes")).resultats}
+    trouvees_ = {r.id for r in moteur.rechercher(Requete(texte=mot)).resultats}
+    assert "57-udaf-accompagnement-global" in attendues
+    assert trouvees_ == attendues
+
+
+def test_un_mot_vide_n_est_jamais_propose_comme_orthographe():
+    connus = Vocabulaire.depuis([{"nom": "Cette action aide à payer ses dettes"}])
+    assert connus.corriger("sette") is None  # not « cette »
+    assert connus.corriger("detes") == "dettes"
