@@ -373,6 +373,17 @@ def _precision(action: str, jour: date | None, message: str, session: str = "") 
     return " ".join(morceaux)
 
 
+def journal(db: Session, prescription: Prescription) -> list[Transition]:
+    """The request's steps, in the order they happened."""
+    return list(
+        db.exec(
+            select(Transition)
+            .where(Transition.prescription_id == prescription.id)
+            .order_by(Transition.id)
+        )
+    )
+
+
 def capacite(fiche: Fiche, session: str) -> float | None:
     for s in fiche.sessions:
         if places.cle_session(s.debut) == session and s.places is not None:
@@ -501,10 +512,7 @@ def appliquer(
         trace += f" ; avant : {decrire_session(fiche, avant) or 'sans session'}"
     if r.exige == "motif_refus":
         prescription.motif_refus = motif_refus
-        # The structure's words stay in the log beside the reason.
-        pourquoi = pourquoi or " : ".join(
-            filter(None, (MOTIFS_REFUS[motif_refus], message))
-        )
+        pourquoi = pourquoi or MOTIFS_REFUS[motif_refus]
     if r.exige == "type_sortie":
         prescription.type_sortie = type_sortie
         pourquoi = pourquoi or TYPES_SORTIE[type_sortie]
@@ -516,8 +524,9 @@ def appliquer(
         de,
         acteur.auteur,
         maintenant,
-        " ; ".join(x for x in (trace, pourquoi or message) if x),
+        " ; ".join(x for x in (trace, pourquoi) if x),
         effet_le,
+        message,
     )
     auditer(db, prescription, acteur.auteur, f"transition : {r.action}", maintenant)
     rend = r.rend_la_place and prescription.place_tenue

@@ -170,6 +170,9 @@ class Transition(SQLModel, table=True):
     par: str = Field(max_length=200)
     le: datetime
     pourquoi: str = Field(default="", max_length=500)
+    # The prestataire's words to the person with this step (sent with the
+    # news, shown on her page): not the reason, which ``pourquoi`` holds.
+    message: str = Field(default="", max_length=500)
     # The day it happened (entry, exit) or starts (acceptance), as the
     # prestataire said: may be earlier than ``le``, the day it was written.
     effet_le: date | None = None

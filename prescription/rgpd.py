@@ -121,7 +121,7 @@ def anonymiser(
         p.motif = ""
         db.add(p)
         for t in db.exec(select(Transition).where(Transition.prescription_id == p.id)):
-            t.pourquoi = ""
+            t.pourquoi = t.message = ""
             db.add(t)
         liens.revoquer(db, "prescription", str(p.id))
         demandes.auditer(db, p, qui, quoi, maintenant)
@@ -263,6 +263,7 @@ def _demande(db: Session, p: Prescription, fiches: dict[str, Fiche]) -> dict:
                 "par": t.par,
                 "le": _date(t.le),
                 "pourquoi": t.pourquoi,
+                "message": t.message,
             }
             for t in transitions
         ],

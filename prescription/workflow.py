@@ -274,6 +274,7 @@ def noter(
     maintenant: datetime,
     pourquoi: str = "",
     effet_le: date | None = None,
+    message: str = "",
 ) -> None:
     db.add(
         Transition(
@@ -285,5 +286,6 @@ def noter(
             le=maintenant,
             pourquoi=pourquoi[:500],
             effet_le=effet_le,
+            message=message[:500],
         )
     )

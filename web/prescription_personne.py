@@ -99,13 +99,21 @@ def suivi(jeton: str):
         fiche=fiche,
         structure=_structure(fiche),
         jeton=jeton,
-        peut_annuler=bool(
-            workflow.possibles(p.statut, workflow.BENEFICIAIRE, True)
-            and p.statut not in workflow.TERMINES
-        ),
+        peut_annuler=_peut_annuler(p),
         statuts=workflow.STATUTS,
+        etapes=workflow.DANS_L_HISTORIQUE,
+        dates_d_effet=demandes.DATES_D_EFFET,
+        # What the structure told her at each step (dates, its words).
+        journal=demandes.journal(db(), p),
         # Said to her, as her messages say it: « vous », not « la personne ».
-        motifs=messages.RAISONS,
+        raison=messages.RAISONS.get(p.motif_refus or ""),
+    )
+
+
+def _peut_annuler(p: Prescription) -> bool:
+    return bool(
+        workflow.possibles(p.statut, workflow.BENEFICIAIRE, True)
+        and p.statut not in workflow.TERMINES
     )
 
 
@@ -122,9 +130,12 @@ def suivi_annuler(jeton: str):
     if p.statut == workflow.ANNULEE:
         # Already done (a double tap, the back button): show where it stands.
         return redirect(url_for("prescription.suivi", jeton=jeton), 303)
+    if not _peut_annuler(p):
+        # Over, or already in the action: her page says where it stands
+        # (an old link must not offer what can no longer be done).
+        flash("plus_annulable")
+        return redirect(url_for("prescription.suivi", jeton=jeton), 303)
     if request.method == "GET" or request.form.get("confirmer") != "oui":
-        if p.statut in workflow.TERMINES:
-            return redirect(url_for("prescription.suivi", jeton=jeton), 303)
         return render_template(
             "prescription/annuler.html", p=p, fiche=fiche, jeton=jeton
         )

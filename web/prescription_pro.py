@@ -31,7 +31,6 @@ from prescription.modeles import (
     Beneficiaire,
     Prescription,
     StructurePro,
-    Transition,
     Utilisateur,
 )
 from web.donnees import db
@@ -311,13 +310,7 @@ def _contexte_detail(p: Prescription) -> dict:
             for r in workflow.possibles(p.statut, role, fiche.validation != "aucune")
             if r.exige != "session" or fiche.sessions
         ],
-        "journal": list(
-            db().exec(
-                select(Transition)
-                .where(Transition.prescription_id == p.id)
-                .order_by(Transition.id)
-            )
-        ),
+        "journal": demandes.journal(db(), p),
         "statuts": workflow.STATUTS,
         "etapes": workflow.DANS_L_HISTORIQUE,
         "motifs": workflow.MOTIFS_REFUS,

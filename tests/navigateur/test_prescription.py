@@ -446,7 +446,7 @@ def test_le_prestataire_gere_sa_liste_d_attente(
         page.get_by_role("heading", name="Retirer Bruno Leroy de la liste d'attente ?")
     ).to_be_visible()
     sans_violation(axe, page, captures, f"retirer-{suffixe}")
-    page.get_by_label("Raison").select_option("desistement")
+    page.get_by_label("Raison", exact=True).select_option("desistement")
     page.get_by_label("Message à la personne").fill("Rappelez-nous en septembre.")
     page.get_by_role("button", name="Oui, retirer de la liste").click()
     expect(

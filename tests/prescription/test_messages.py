@@ -143,7 +143,10 @@ def test_un_refus_pour_autre_raison_dit_laquelle_a_la_personne_et_au_referent(ap
     assert sujet == "Demande refusée – Prêt de vélos à Alençon"
     assert "Message de la structure : Les vélos sont en réparation." in corps
     historique = texte(referent.get(f"/pro/prescriptions/{p.id}"))
-    assert "(Autre raison : Les vélos sont en réparation.)" in historique
+    assert (
+        "(Autre raison) – message à la personne : « Les vélos sont en réparation. »"
+        in historique
+    )
 
 
 def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):

@@ -498,3 +498,59 @@ def test_une_action_terminee_ne_montre_aucun_formulaire(app):
     page = texte(referent.get("/fiches/44-trajet-coach/prescrire"))
     assert "Cette action n'accueille personne en ce moment" in page
     assert 'class="formulaire"' not in page
+
+
+def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
+    # The SMS said when to come and what to bring; her page said only
+    # « Acceptée ». It keeps the day and the structure's words now.
+    suivi = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    ).headers["Location"]
+    p = prescriptions(app_p)[-1]
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    debut = (places.maintenant_utc() + timedelta(days=10)).date()
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/accepter",
+        {"le": debut.isoformat(), "message": "Venez avec une pièce d'identité."},
+    )
+    page = texte(client_p.get(suivi))
+    assert f"Acceptée – début le {aff.date_fr(debut)}" in page
+    assert "Message de la structure : « Venez avec une pièce d'identité. »" in page
+    # Once she has entered, an old « annuler » link says why it no longer can.
+    poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {})
+    for envoi in (client_p.get, lambda u: poster(client_p, u, {"confirmer": "oui"})):
+        reponse = envoi(suivi + "/annuler")
+        assert reponse.status_code == 303
+        page = texte(client_p.get(reponse.headers["Location"]))
+        assert (
+            "Votre entrée dans l'action est notée : la demande ne s'annule plus" in page
+        )
+        assert "Annuler ma demande" not in page
+    assert prescriptions(app_p)[-1].statut == "entree"
+
+
+def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, client_p):
+    suivi = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    ).headers["Location"]
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{prescriptions(app_p)[-1].id}/refuser",
+        {"motif_refus": "autre", "message": "L'atelier ferme en décembre."},
+    )
+    page = client_p.get(suivi).get_data(as_text=True)
+    assert "Raison : ." not in texte(client_p.get(suivi))
+    assert '<div class="encadre" role="status">' in page  # not a green success
+    assert "Message de la structure : « L'atelier ferme en décembre. »" in texte(
+        client_p.get(suivi)
+    )

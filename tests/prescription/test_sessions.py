@@ -69,9 +69,8 @@ def test_le_prestataire_accepte_dans_une_autre_session_avec_un_message(app_p):
     )
     dernier = journal(app_p, awa)[-1]
     assert (dernier.action, dernier.vers) == ("accepter", "acceptee")
-    assert dernier.pourquoi == (
-        "session du 01/06/2099 ; avant : session du 01/03/2099 ; Venez à 9 h, salle 2."
-    )
+    assert dernier.pourquoi == "session du 01/06/2099 ; avant : session du 01/03/2099"
+    assert dernier.message == "Venez à 9 h, salle 2."
     assert "Acceptée (session du 01/06/2099 ; avant" in texte(
         prestataire.get(f"/pro/prescriptions/{awa}")
     )
