@@ -30,7 +30,14 @@ from catalogue.recherche.documents import document
 PROPOSEE = "proposee"
 VALIDEE = "validee"
 REFUSEE = "refusee"
-STATUTS = {PROPOSEE: "Proposée", VALIDEE: "Validée", REFUSEE: "Refusée"}
+# An older proposal a newer one took in (each starts from the one before).
+REMPLACEE = "remplacee"
+STATUTS = {
+    PROPOSEE: "Proposée",
+    VALIDEE: "Validée",
+    REFUSEE: "Refusée",
+    REMPLACEE: "Comprise dans une plus récente",
+}
 
 # The fields a prestataire may change; everything else stays the YAML's.
 CHAMPS = (
@@ -101,6 +108,10 @@ class DerniereVersion(SQLModel, table=True):
     empreinte: str = Field(max_length=64)
     contenu: str  # JSON of the whole fiche, as the model dumps it
     lue_le: datetime
+
+
+class Depassee(ValueError):
+    """A newer change of the fiche is already published."""
 
 
 class Conflit(Exception):
@@ -245,16 +256,42 @@ def decider(
     qui: str,
     maintenant: datetime | None = None,
 ) -> None:
-    """Validate or refuse a proposed revision (not committed)."""
+    """Validate or refuse a proposed revision (not committed).
+
+    Validating it takes in the older proposals of the fiche (each one starts
+    from the one before); one older than a published change is Depassee."""
     if revision.statut != PROPOSEE:
         raise ValueError("cette modification a déjà été traitée")
     if statut not in (VALIDEE, REFUSEE):
         raise ValueError(f"décision inconnue « {statut} »")
+    de_la_fiche = RevisionFiche.fiche_id == revision.fiche_id
+    if statut == VALIDEE:
+        publiee = db.exec(
+            select(func.max(RevisionFiche.numero)).where(
+                de_la_fiche, RevisionFiche.statut == VALIDEE
+            )
+        ).one()
+        if publiee and publiee > revision.numero:
+            raise Depassee(
+                f"Une modification plus récente de cette fiche (n° {publiee}) est "
+                "déjà publiée : celle-ci, plus ancienne, ne peut plus l'être. "
+                "Refusez-la, ou demandez une nouvelle modification."
+            )
     revision.statut = statut
     revision.decide_par = qui
     revision.decide_le = maintenant or maintenant_utc()
     db.add(revision)
     if statut == VALIDEE:
+        db.execute(
+            update(RevisionFiche)
+            .where(
+                de_la_fiche,
+                RevisionFiche.statut == PROPOSEE,
+                RevisionFiche.numero < revision.numero,
+            )
+            .values(statut=REMPLACEE, decide_par=qui, decide_le=revision.decide_le)
+            .execution_options(synchronize_session="fetch")
+        )
         # Through the places' outbox: the index learns it even if down now.
         db.add(IndexAFaire(fiche_id=revision.fiche_id, cree_le=revision.decide_le))
         # Every worker reads this number before each request.

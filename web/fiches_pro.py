@@ -364,7 +364,11 @@ def _publier(fiche, revision, qui: str) -> str | None:
     occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
     if occupees:
         return _session_occupee(occupees, fiche.id)
-    revisions.decider(db(), revision, revisions.VALIDEE, qui)
+    try:
+        revisions.decider(db(), revision, revisions.VALIDEE, qui)
+    except revisions.Depassee as depassee:
+        db().rollback()
+        return str(depassee)
     existantes = places.par_session(db(), fiche.id)
     places_avant = {places.cle_session(s.debut): s.places for s in fiche.sessions}
     for s in nouvelle.sessions:

@@ -211,6 +211,39 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
     assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
 
 
+def test_une_modification_plus_ancienne_que_celle_publiee_ne_se_publie_pas(app_p):
+    # Three saves in a row: each starts from the one before. Once the newest
+    # is published the older ones are in it; validating one afterwards said
+    # « validée et publiée » and changed nothing.
+    client = _prestataire(app_p)
+    for heures in ("9 h à 12 h", "9 h à 17 h", "8 h à 18 h"):
+        reponse = client.post(URL, data=_formulaire(client, horaires_accueil=heures))
+        assert reponse.status_code == 303
+    admin = _departement(app_p)
+    ids = re.findall(r"/pro/modifications/(\d+)/valider",
+                     texte(admin.get("/pro/modifications")))  # fmt: skip
+    premiere, deuxieme, derniere = sorted(map(int, ids))
+    with Session(app_p.extensions["db"]) as db:
+        # Another tab of the département's page, still showing the 2nd.
+        ouverte_ailleurs = db.get(revisions.RevisionFiche, deuxieme)
+        assert (
+            poster(admin, f"/pro/modifications/{derniere}/valider").status_code == 303
+        )
+        with pytest.raises(revisions.Depassee, match="plus récente de cette fiche"):
+            revisions.decider(db, ouverte_ailleurs, revisions.VALIDEE, "essai")
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+    deja = poster(
+        admin, f"/pro/modifications/{premiere}/valider", follow_redirects=True
+    )
+    assert "Cette modification a déjà été traitée." in texte(deja)
+    assert "8 h à 18 h" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    with Session(app_p.extensions["db"]) as db:
+        statuts = [
+            db.get(revisions.RevisionFiche, i).statut for i in sorted(map(int, ids))
+        ]
+    assert statuts == ["remplacee", "remplacee", "validee"]
+
+
 def test_une_action_fermee_pendant_une_panne_de_l_index_en_sort_a_la_reprise(
     app_p, monkeypatch
 ):
