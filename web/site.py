@@ -4,6 +4,7 @@ import hashlib
 
 from flask import (
     Flask,
+    Request,
     Response,
     current_app,
     jsonify,
@@ -11,6 +12,7 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from web import affichage, securite, theme
@@ -116,7 +118,23 @@ def _versionner_le_theme(endpoint: str, values: dict) -> None:
         values["v"] = _version(css_du_theme(current_app.config))
 
 
+class RequeteDuSite(Request):
+    """Forms with their line breaks as one character: browsers send a
+    textarea's as CRLF, so 10 lines counted 10 characters too many against
+    the limit, and « \\r » reached the API, the exports and the YAML."""
+
+    def _load_form_data(self) -> None:
+        super()._load_form_data()
+        form = self.__dict__.get("form")
+        if form and any("\r" in v for _cle, v in form.items(multi=True)):
+            self.__dict__["form"] = ImmutableMultiDict(
+                (cle, valeur.replace("\r\n", "\n").replace("\r", "\n"))
+                for cle, valeur in form.items(multi=True)
+            )
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = RequeteDuSite
     app.context_processor(contexte_site)
     app.register_error_handler(HTTPException, erreur_http)
     app.register_error_handler(500, erreur_serveur)

@@ -507,3 +507,15 @@ def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
     assert "Session 1, lieu : contient un caractère invisible" in page
     assert "Pièces à fournir :" not in page
     assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))
+
+
+def test_les_retours_a_la_ligne_d_un_navigateur_comptent_pour_un_caractere(app_p):
+    # A textarea's line breaks arrive as CRLF: 10 lines of 199 letters were
+    # « trop long : 2010 caractères », and « \r » went to the API and YAML.
+    client = _prestataire(app_p)
+    horaires = "\r\n".join(["a" * 199] * 10)
+    reponse = client.post(URL, data=_formulaire(client, horaires_accueil=horaires))
+    assert reponse.status_code == 303, texte(reponse)
+    _valider_la_derniere(app_p)
+    api = app_p.test_client().get(f"/api/v1/fiches/{FICHE}").get_json()
+    assert api["horaires_accueil"] == "\n".join(["a" * 199] * 10)
