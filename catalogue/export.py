@@ -55,7 +55,7 @@ def structure_data_inclusion(structure: Structure) -> dict:
         "horaires_accueil": structure.horaires_accueil,
         **_adresse(structure),
     }
-    return v1.Structure.model_validate(data).model_dump(mode="json")
+    return _valide(v1.Structure, data)
 
 
 def _publics(fiche: Fiche) -> list[str] | None:
@@ -136,7 +136,19 @@ def _service(
         "lien_source": lien_source,
         **_adresse(lieu),
     }
-    return v1.Service.model_validate(data).model_dump(mode="json")
+    return _valide(v1.Service, data)
+
+
+def _valide(modele, data: dict) -> dict:
+    """Checked by the national schema, its lists in our order: the schema
+    reads them as sets, which have none (two exports of one catalogue
+    differed, and so did the API and the file)."""
+    sortie = modele.model_validate(data).model_dump(mode="json")
+    for cle, valeur in sortie.items():
+        if isinstance(valeur, list) and isinstance(data.get(cle), list | tuple):
+            rang = {v: i for i, v in enumerate(data[cle])}
+            sortie[cle] = sorted(valeur, key=lambda v: (rang.get(v, len(rang)), v))
+    return sortie
 
 
 def fiches_exportees(catalogue: Catalogue) -> list[Fiche]:
