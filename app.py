@@ -3,6 +3,7 @@
 import dataclasses
 import logging
 import threading
+from functools import partial
 from pathlib import Path
 
 import click
@@ -17,7 +18,7 @@ from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
 from catalogue.recherche.fabrique import moteur_depuis_config, remplir_si_vide
-from web import securite
+from web import donnees, securite
 from web.pilotage import TAILLE_CSV_MAX
 
 ROOT = Path(__file__).resolve().parent
@@ -118,7 +119,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["catalogue"] = catalogue
     app.extensions["publication"] = revisions.Publication(catalogue)
     engine = app.extensions["db"] = stockage.creer_moteur(app.config["DATABASE_URL"])
-    moteur = app.extensions["recherche"] = moteur_depuis_config(app.config)
+    moteur = app.extensions["recherche"] = moteur_depuis_config(
+        app.config, source=partial(_dans_l_app, app, donnees.tous_les_documents)
+    )
     preparer = app.extensions["preparer"] = _une_fois(
         lambda: _preparer(app, engine, moteur, catalogue)
     )
@@ -148,6 +151,12 @@ def _dossiers_du_catalogue(config) -> tuple[Path, Path]:
             )
         dossiers.append(dossier)
     return dossiers[0], dossiers[1]
+
+
+def _dans_l_app(app: Flask, fonction):
+    """``fonction()`` in an app context (from a thread of the app's own)."""
+    with app.app_context():
+        return fonction()
 
 
 def _une_fois(fonction):

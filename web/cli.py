@@ -6,11 +6,10 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlmodel import Session
 
 from catalogue import places, stockage
-from catalogue.recherche.documents import documents
 from catalogue.recherche.documents import synchroniser as synchroniser_index
+from web import donnees
 
 
 class ErreurCommande(click.ClickException):
@@ -101,9 +100,7 @@ index_cli = AppGroup("index", help="Construire et synchroniser l'index de recher
 def _documents() -> list[dict]:
     """The catalogue's documents, with the places the database holds."""
     current_app.extensions["preparer"]()  # the fiches' places into the database
-    with Session(current_app.extensions["db"]) as db:
-        etat = places.places_des_documents(places.etats(db))
-    return documents(current_app.extensions["catalogue"], etat)
+    return donnees.tous_les_documents()
 
 
 @index_cli.command("reconstruire")

@@ -6,6 +6,7 @@ from sqlmodel import Session
 
 from catalogue import places
 from catalogue.recherche import RechercheIndisponible
+from catalogue.recherche.documents import documents
 
 
 def db() -> Session:
@@ -19,6 +20,13 @@ def fermer(_exc=None) -> None:
     session = g.pop("db", None)
     if session is not None:
         session.close()
+
+
+def tous_les_documents() -> list[dict]:
+    """Every fiche's search document, with the places the database holds."""
+    with Session(current_app.extensions["db"]) as session:
+        etat = places.places_des_documents(places.etats(session))
+    return documents(current_app.extensions["catalogue"], etat)
 
 
 def publier() -> None:

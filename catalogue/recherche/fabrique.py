@@ -1,16 +1,20 @@
 """Build the configured engine (the only module that knows them all)."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from catalogue.recherche import MoteurRecherche, RechercheIndisponible
 from catalogue.recherche.documents import synchroniser
 
 
-def moteur_depuis_config(config: Mapping) -> MoteurRecherche:
-    """SEARCH_BACKEND "embarque" (default) or "meilisearch" (with a fallback)."""
+def moteur_depuis_config(
+    config: Mapping, source: Callable[[], Iterable[dict]] | None = None
+) -> MoteurRecherche:
+    """SEARCH_BACKEND "embarque" (default) or "meilisearch" (with a fallback);
+    ``source``: every fiche's document, to fill a deleted embedded index."""
     from catalogue.recherche.moteur_tantivy import MoteurTantivy
 
     embarque = MoteurTantivy(config["SEARCH_PATH"])
+    embarque.source = source
     backend = config.get("SEARCH_BACKEND") or "embarque"
     if backend == "embarque":
         return embarque

@@ -36,7 +36,7 @@ import time
 import unicodedata
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, cached_property, lru_cache, partial
@@ -111,6 +111,9 @@ TERMES_DUREE_S = 600
 TOUTES_FACETTES = "facettes"  # "facette=valeur" for each value of each facet
 PLACES = "_places"  # "_places=libres" (places left), "_places=complet" (full)
 ATTENTE_VERROU_S = 3.0
+# Beside the index while it is filled again after being deleted: every
+# process then answers « unavailable », not « nothing found ».
+A_REMPLIR = "a_remplir"
 TAS_ECRITURE = 50_000_000  # per indexing thread
 # A rebuild's budget per thread: 100 000 fiches fit in one segment each.
 # Fewer segments, quicker searches; with less, the few segments left below
@@ -512,7 +515,15 @@ class MoteurTantivy:
         self._anciens_retires = False
         self._termes_cache: dict = {}
         self._cles_indexees: frozenset[str] = frozenset()
+        # Every fiche's document (set by the app): an index deleted while
+        # serving is filled again from it, in the background.
+        self.source: Callable[[], Iterable[dict]] | None = None
+        self._remplissage = threading.Lock()
+        self._remplisseur: threading.Thread | None = None
         self._ouvrir()
+        # Left by a process stopped while filling: this one starts afresh.
+        with suppress(OSError):
+            (self.path / A_REMPLIR).unlink(missing_ok=True)
 
     # --- Opening: never fails ------------------------------------------------
 
@@ -605,11 +616,50 @@ class MoteurTantivy:
             version = (meta.st_ino, meta.st_mtime_ns, meta.st_size)
         except OSError:
             version = None
+        if not self.en_memoire and (version is None or self._en_remplissage()):
+            self._remplir_de_nouveau(version)
         if version is None or self.en_memoire or version != self._version_lue:
             self.index.reload()
             self._version_lue = version
             self._cles_indexees = self._lire_cles()
         return self.index.searcher()
+
+    def _en_remplissage(self) -> bool:
+        return (self.path / A_REMPLIR).exists()
+
+    def _remplir_de_nouveau(self, version) -> None:
+        """The index was deleted while serving (an operator's ``rm``): made
+        again and filled from ``source`` in the background; meanwhile every
+        process says the search is unavailable."""
+        if threading.current_thread() is self._remplisseur:
+            return
+        if version is not None or self.source is None:
+            if self._en_remplissage():
+                raise RechercheIndisponible("index embarqué en cours de remplissage")
+            return
+        if self._remplissage.acquire(blocking=False):
+            logger.error("Index de recherche effacé dans %s : il est refait", self)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                (self.path / A_REMPLIR).touch()
+                self._carnet = _Carnet(self.path / "a_resynchroniser.sqlite3")
+                self._ouvrir()
+            except BaseException:
+                self._remplissage.release()
+                raise
+            self._remplisseur = threading.Thread(target=self._remplir, daemon=True)
+            self._remplisseur.start()
+        raise RechercheIndisponible("index embarqué effacé : il est refait")
+
+    def _remplir(self) -> None:
+        try:
+            self.reconstruire(self.source())
+            logger.warning("Index de recherche refait dans %s", self)
+        except Exception:
+            logger.exception("Index de recherche effacé et pas refait dans %s", self)
+        finally:
+            (self.path / A_REMPLIR).unlink(missing_ok=True)
+            self._remplissage.release()
 
     # --- Writing ---------------------------------------------------------------
 

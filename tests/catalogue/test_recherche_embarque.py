@@ -5,6 +5,7 @@ import random
 import shutil
 import subprocess
 import sys
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -265,6 +266,26 @@ def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previ
     assert "La recherche ne répond pas pour le moment" in page.get_data(as_text=True)
     assert "Recherche indisponible" in caplog.text
     assert client_recherche.get("/fiches/mob-velos-alencon").status_code == 200
+
+
+def test_index_efface_pendant_le_service_se_refait_seul(
+    app_recherche, client_recherche, caplog
+):
+    # « rm -rf instance/recherche-index » while serving: every search said
+    # « indisponible » until a restart. Now the first search finding it gone
+    # has it refilled from the catalogue, in the background, and says so.
+    caplog.set_level(logging.WARNING)
+    shutil.rmtree(_index_de(app_recherche).path)
+    page = client_recherche.get("/?q=velo").get_data(as_text=True)
+    assert "La recherche ne répond pas pour le moment" in page
+    assert "Index de recherche effacé" in caplog.text
+    # Waits on what the person sees, at most a minute: the refill's end.
+    fin = time.monotonic() + 60
+    while "/fiches/mob-velos-alencon" not in page and time.monotonic() < fin:
+        page = client_recherche.get("/?q=velo").get_data(as_text=True)
+        time.sleep(0.05)
+    assert "/fiches/mob-velos-alencon" in page
+    assert "Index de recherche refait" in caplog.text
 
 
 def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
