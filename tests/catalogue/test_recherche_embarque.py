@@ -278,6 +278,7 @@ def test_index_efface_pendant_le_service_se_refait_seul(
     shutil.rmtree(_index_de(app_recherche).path)
     page = client_recherche.get("/?q=velo").get_data(as_text=True)
     assert "La recherche ne répond pas pour le moment" in page
+    assert "Essayez avec moins de mots" not in page  # not « nothing found »
     assert "Index de recherche effacé" in caplog.text
     # Waits on what the person sees, at most a minute: the refill's end.
     fin = time.monotonic() + 60
