@@ -35,12 +35,23 @@ def base_injoignable(erreur: DBAPIError):
     if not (isinstance(erreur, OperationalError) or erreur.connection_invalidated):
         return erreur_serveur(erreur)
     # The error's class only: its text may carry a query's values.
-    current_app.logger.warning(
-        "Base de données injoignable pendant %s %s (%s) : rien n'est enregistré",
-        request.method,
-        request.path,
-        type(erreur.orig).__name__,
-    )
+    if _en_lecture_seule(erreur):
+        # Not a blip: it lasts until someone changes the rights.
+        current_app.logger.error(
+            "Base de données en lecture seule pendant %s %s (%s) : rien n'est "
+            "enregistré ; vérifiez les droits du fichier et de son dossier (SQLite) "
+            "ou le mode de la base (PostgreSQL)",
+            request.method,
+            request.path,
+            type(erreur.orig).__name__,
+        )
+    else:
+        current_app.logger.warning(
+            "Base de données injoignable pendant %s %s (%s) : rien n'est enregistré",
+            request.method,
+            request.path,
+            type(erreur.orig).__name__,
+        )
     _oublier_la_transaction()
     if _api():
         return erreur_json(503, MESSAGE)
@@ -70,6 +81,14 @@ def base_injoignable(erreur: DBAPIError):
     reponse.headers["Cache-Control"] = "no-store, private"
     reponse.headers["Retry-After"] = "30"
     return reponse
+
+
+def _en_lecture_seule(erreur: DBAPIError) -> bool:
+    """SQLite's « readonly database », PostgreSQL's read-only transaction."""
+    return (
+        "readonly database" in str(erreur.orig)
+        or getattr(erreur.orig, "sqlstate", None) == "25006"
+    )
 
 
 def init_app(app: Flask) -> None:

@@ -138,3 +138,30 @@ def test_base_arretee_la_personne_le_lit_et_la_recherche_continue(
     api = client.get("/api/v1/fiches/velos-alencon")
     assert api.status_code == 503
     assert api.get_json()["erreur"].startswith("Le service est momentanément")
+
+
+def test_base_en_lecture_seule_l_exploitant_lit_la_vraie_cause(
+    creer_app_prescription, caplog
+):
+    # A database file the server may not write: the log said « injoignable »,
+    # which sends the operator to the network instead of the file's rights.
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    engine = app.extensions["db"]
+
+    def refuser(_conn, _curseur, instruction, *_):
+        if instruction.startswith("INSERT INTO beneficiaires"):
+            raise OperationalError(
+                instruction, {}, sqlite3.OperationalError(
+                    "attempt to write a readonly database")
+            )  # fmt: skip
+
+    event.listen(engine, "before_cursor_execute", refuser)
+    reponse = poster(
+        app.test_client(),
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    assert reponse.status_code == 503
+    assert "Base de données en lecture seule pendant POST" in caplog.text
+    assert "vérifiez les droits du fichier et de son dossier" in caplog.text
+    assert "injoignable" not in caplog.text
