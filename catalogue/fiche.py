@@ -92,7 +92,8 @@ def _site_web(valeur: str) -> str:
         valide = valeur.lower().startswith(("http://", "https://"))
     if not valide:
         raise ValueError(
-            f"adresse web invalide : « {valeur} » (elle commence par https://)"
+            f"adresse web invalide : « {valeur} » (elle commence par https:// ou "
+            "http://)"
         )
     return valeur
 

@@ -150,6 +150,8 @@ def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
         if m:
             rang = rangs[int(m[1])] if int(m[1]) < len(rangs) else 0
             nom = f"session_{rang}_{m[2] or 'debut'}"
+            if nom.endswith("_debut") and e.message == MANQUANT:
+                par_champ.setdefault(nom, "indiquez la date de début de la session")
         elif e.champ.startswith("documents"):
             nom = "documents"
         elif e.champ in revisions.CHAMPS:
@@ -160,6 +162,7 @@ def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
     return par_champ
 
 
+MANQUANT = "champ obligatoire absent"  # the loader's word for it
 PARTIES_SESSION = {"debut": "début", "fin": "fin", "places": "places", "lieu": "lieu"}
 
 

@@ -4,6 +4,7 @@ the prestataire receives, answers and signs people up.
 
 import csv
 import io
+import re
 from datetime import date, datetime
 
 from flask import (
@@ -341,7 +342,13 @@ def _lire_date(texte: str, erreurs: dict[str, str]) -> date | None:
             return datetime.strptime(texte, forme).date()
         except ValueError:
             continue
-    erreurs["le"] = f"« {texte[:20]} » n'est pas une date : écrivez-la JJ/MM/AAAA."
+    # Well formed but not in the calendar (« 2027-02-30 »): said so.
+    if m := re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", texte):
+        texte = f"{m[3]}/{m[2]}/{m[1]}"
+    if re.fullmatch(r"\d{1,2}/\d{1,2}/\d{4}", texte):
+        erreurs["le"] = f"Le {texte} n'existe pas dans le calendrier."
+    else:
+        erreurs["le"] = f"« {texte[:20]} » n'est pas une date : écrivez-la JJ/MM/AAAA."
     return None
 
 

@@ -519,3 +519,14 @@ def test_les_retours_a_la_ligne_d_un_navigateur_comptent_pour_un_caractere(app_p
     _valider_la_derniere(app_p)
     api = app_p.test_client().get(f"/api/v1/fiches/{FICHE}").get_json()
     assert api["horaires_accueil"] == "\n".join(["a" * 199] * 10)
+
+
+def test_une_session_sans_date_de_debut_le_dit_a_cote_du_champ(app_p):
+    client = _prestataire(app_p)
+    page = texte(client.get(URL))
+    assert "Début <span" not in page or "(obligatoire pour une session)" in page
+    reponse = client.post(URL, data=_formulaire(client, session_0_places="4"))
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "indiquez la date de début de la session" in page
+    assert "champ obligatoire absent" not in page

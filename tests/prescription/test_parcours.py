@@ -438,6 +438,12 @@ def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_
     assert "La date ne peut pas être avant la demande" in texte(refus)
     refus = poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {"le": "lundi"})
     assert "« lundi » n'est pas une date" in texte(refus)
+    # The date field sends AAAA-MM-JJ: a day out of the calendar is said so,
+    # not « write it JJ/MM/AAAA ».
+    refus = poster(
+        prestataire, f"/pro/prescriptions/{p.id}/entrer", {"le": "2027-02-30"}
+    )
+    assert "Le 30/02/2027 n'existe pas dans le calendrier." in texte(refus)
     assert prescriptions(app_p)[0].statut == "acceptee"
     # Entered today, exited today (the earliest day allowed: the request's).
     aujourd_hui = places.maintenant_utc().date()
