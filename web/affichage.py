@@ -4,6 +4,7 @@ No Flask here: views and templates call these helpers; tests call them directly.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -244,6 +245,12 @@ def zone(fiche: Fiche, au_plus: int = 3) -> str:
     ref = referentiel()
     noms = [ref.libelle_zone(code) for code in fiche.zone_eligibilite]
     return ", ".join(noms[:au_plus]) + (" et autres" if len(noms) > au_plus else "")
+
+
+def de(nom: str) -> str:
+    """« de Bruno », « d'Élodie », « d'Yves »: the elision French makes."""
+    premiere = unicodedata.normalize("NFD", nom[:1])[:1].lower()
+    return f"d'{nom}" if premiere in "aeiouy" and premiere else f"de {nom}"
 
 
 def nombre_fr(nombre: float) -> str:

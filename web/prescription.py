@@ -195,9 +195,11 @@ def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
     if saisie.caractere_invisible(valeur, lignes=nom in LIGNES):
         erreurs[nom] = f"{libelle} {saisie.INVISIBLE}."
     elif len(valeur) > maximum:
+        # Said the same for every field (« L'explication », « Le prénom »):
+        # no agreement to get wrong.
         erreurs[nom] = (
-            f"{libelle} est trop long : {len(valeur)} caractères, "
-            f"{maximum} au plus. Raccourcissez-le."
+            f"{libelle} dépasse la limite : {len(valeur)} caractères, "
+            f"{maximum} au plus. Raccourcissez le texte."
         )
     return valeur
 
@@ -206,10 +208,12 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     erreurs: dict[str, str] = {}
     prenom = lire_texte(form, "prenom", "Le prénom", erreurs)
     nom = lire_texte(form, "nom", "Le nom", erreurs)
+    # The person booking for herself reads « votre prénom ».
+    sien = "votre" if pour_soi else "le"
     if not prenom:
-        erreurs.setdefault("prenom", "Indiquez le prénom.")
+        erreurs.setdefault("prenom", f"Indiquez {sien} prénom.")
     if not nom:
-        erreurs.setdefault("nom", "Indiquez le nom.")
+        erreurs.setdefault("nom", f"Indiquez {sien} nom.")
     telephone = lire_texte(form, "telephone", "Le téléphone", erreurs)
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:

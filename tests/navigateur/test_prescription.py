@@ -126,7 +126,12 @@ def test_la_personne_s_inscrit_seule_sur_son_telephone(
     sans_violation(axe, page, captures, f"inscription-{suffixe}")
     # Forgetting everything: each mistake is listed, in French.
     page.get_by_role("button", name="Envoyer ma demande").click()
-    expect(page.get_by_role("alert").get_by_text("Indiquez le prénom.")).to_be_visible()
+    alerte = page.get_by_role("alert")
+    expect(alerte.get_by_text("Indiquez votre prénom.")).to_be_visible()
+    # On a phone the list sat below the fold, focus at the top: it is where
+    # the page now starts reading.
+    expect(page.locator("#erreurs")).to_be_focused()
+    expect(page.locator("#erreurs")).to_be_in_viewport()
     sans_violation(axe, page, captures, f"inscription-erreurs-{suffixe}")
     page.get_by_label("Prénom").fill("Awa")
     page.get_by_label("Nom", exact=True).fill("Diallo")
@@ -387,7 +392,7 @@ def test_une_erreur_de_reponse_s_affiche_et_garde_ce_qui_est_ecrit(
     accepter.get_by_label("Message à la personne").fill("x" * 501)
     accepter.get_by_role("button", name="Accepter").click()
     expect(
-        page.get_by_role("alert").get_by_text("Le message est trop long")
+        page.get_by_role("alert").get_by_text("Le message dépasse la limite")
     ).to_be_visible()
     accepter = page.locator("form", has=page.get_by_role("button", name="Accepter"))
     expect(accepter.get_by_label("Message à la personne")).to_have_value("x" * 501)

@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 from catalogue import places
 from prescription.modeles import Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web import affichage as aff
 
 
 def lu(reponse) -> str:
@@ -61,10 +62,15 @@ def test_le_rappel_dit_que_la_structure_repond_avant_de_commencer(app_p):
         app_p.test_client(), "referent", prescripteur="referent-rsa"
     )
     pro = lu(referent.get("/fiches/velos-alencon/prescrire"))
-    assert "reçoit la demande et répond ; vous êtes prévenu par e-mail" in pro
+    assert "reçoit la demande et répond ; on vous prévient par e-mail" in pro
     assert "si la réponse est oui, la personne peut commencer" in pro
     for page in (seule, pro):
         assert "l'entrée est directe" not in page and "Pas de validation" not in page
     chantier = lu(referent.get("/fiches/chantier-orne/prescrire"))
     assert "Avant de répondre : un comité étudie la demande." in chantier
     assert "si la réponse est oui" not in chantier
+
+
+def test_le_titre_d_une_demande_fait_l_elision():
+    assert aff.de("Élodie Martin") == "d'Élodie Martin"
+    assert aff.de("Bruno Leroy") == "de Bruno Leroy"

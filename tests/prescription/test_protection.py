@@ -342,7 +342,7 @@ def test_un_lien_personnel_envoye_avant_le_format_court_marche_encore(app_p):
     [
         (
             {"prenom": "A" * 3000},
-            "Le prénom est trop long : 3000 caractères, 100 au plus",
+            "Le prénom dépasse la limite : 3000 caractères, 100 au plus",
         ),
         ({"nom": "Dia\x00llo"}, "Le nom contient un caractère invisible"),
         ({"prenom": "\u202eawA"}, "Le prénom contient un caractère invisible"),
@@ -402,7 +402,7 @@ def test_un_motif_de_referent_garde_ses_retours_a_la_ligne_mais_pas_le_nul(
     )
     with Session(app_p.extensions["db"]) as db:
         [p] = db.exec(select(Prescription)).all()
-    assert p.motif == "Reprend\r\nun emploi à 6 km."
+    assert p.motif == "Reprend\nun emploi à 6 km."  # one line break, as typed
 
 
 def test_la_limite_rend_le_formulaire_rempli_et_epargne_la_personne_suivante(

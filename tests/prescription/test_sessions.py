@@ -204,7 +204,7 @@ def test_une_erreur_garde_le_formulaire_et_la_sortie_suit_l_entree(app_p):
     )
     assert refus.status_code == 422
     page = texte(refus)
-    assert "Le message est trop long : 501 caractères, 500 au plus." in page
+    assert "Le message dépasse la limite : 501 caractères, 500 au plus." in page
     # What was typed and chosen comes back, in the form it was typed in.
     assert f">{trop_long}</textarea>" in page
     assert f'<option value="{JUIN}" selected>' in page
