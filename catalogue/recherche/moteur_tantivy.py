@@ -188,6 +188,20 @@ def raciner(mot: str) -> str:
     return racines[0] if racines else mot
 
 
+@cache
+def _racines_vides() -> frozenset[str]:
+    """Stems of stop words: « sées » stems to « se », as « se » and « ses »
+    do, which every text holds."""
+    return frozenset(map(raciner, mots_vides()))
+
+
+def _racine_utile(mot: str) -> str | None:
+    """The word's stem, unless a stop word has it too (then only the word
+    itself, as written, can find what was meant)."""
+    racine = raciner(mot)
+    return None if racine in _racines_vides() and mot not in mots_vides() else racine
+
+
 @lru_cache(maxsize=100_000)
 def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
@@ -436,7 +450,7 @@ class Texte:
         as a beginning being typed (a regular expression would cost more
         to compile than marking a page takes)."""
         exacts = {m for u in self.unites for m in u.exacts if m}
-        debuts = {raciner(m) for m in exacts} | {
+        debuts = {r for m in exacts if (r := _racine_utile(m))} | {
             p for u in self.unites for p in u.prefixes
         }
         cibles = exacts | debuts
@@ -1390,15 +1404,29 @@ class MoteurTantivy:
         termes, phrases = unite.termes, unite.phrases
         if len(mots) == 1:
             mot = mots[0]
-            racine = raciner(mot)
+            racine = _racine_utile(mot)
             unite.exacts.add(mot)
-            termes += [
-                Query.boost_query(
-                    Query.term_query(self.schema, c, racine), POIDS[c] * ECHELLE_JUSTE
-                )
-                for c in CHAMPS_TEXTE
-            ]
-            unite.plafond += sum(frequence(c, racine) for c in CHAMPS_TEXTE)
+            if racine is None:
+                # « sées »: its stem « se » would find every fiche. The word
+                # as written, singular or plural, finds what was meant.
+                nombre = mot[:-1] if mot.endswith("s") else mot + "s"
+                for forme in (mot, nombre):
+                    termes.append(
+                        Query.boost_query(
+                            Query.term_query(self.schema, TOUT, forme),
+                            POIDS["nom"] * ECHELLE_JUSTE,
+                        )
+                    )
+                    unite.plafond += frequence(TOUT, forme)
+            else:
+                termes += [
+                    Query.boost_query(
+                        Query.term_query(self.schema, c, racine),
+                        POIDS[c] * ECHELLE_JUSTE,
+                    )
+                    for c in CHAMPS_TEXTE
+                ]
+                unite.plafond += sum(frequence(c, racine) for c in CHAMPS_TEXTE)
             if typos_permises(mot):
                 unite.corrections = proches(mot, self._termes(searcher, mot))
                 unite.exacts.update(unite.corrections)

@@ -258,3 +258,18 @@ def test_un_mot_vide_n_est_jamais_propose_comme_orthographe():
     connus = Vocabulaire.depuis([{"nom": "Cette action aide à payer ses dettes"}])
     assert connus.corriger("sette") is None  # not « cette »
     assert connus.corriger("detes") == "dettes"
+
+
+def test_un_mot_dont_la_racine_est_un_mot_vide_ne_trouve_pas_tout(app, client):
+    # « sées » stems to « se », like « se » and « ses »: it found 47 actions
+    # all over France, and « permis sees » never read the town.
+    moteur = app.extensions["recherche"]
+    trouvees_ = {r.id for r in moteur.rechercher(Requete(texte="sées")).resultats}
+    assert "61-ets-association-intermediaire-sees" in trouvees_
+    assert len(trouvees_) <= 3
+    reponse = client.get("/", query_string={"q": "permis sees"})
+    assert reponse.status_code == 303
+    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == {
+        "q": ["permis"],
+        "commune": ["Sées (61500)"],
+    }
