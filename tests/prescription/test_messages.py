@@ -68,7 +68,9 @@ def test_la_personne_seule_lit_un_sms_clair_a_chaque_reponse(app_p):
         assert "Statut" not in sms and "demandée" not in sms
 
 
-def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
+def prescrite_par_un_referent(app_p):
+    """A référent asks a place at the vélos for Awa: (référent, prestataire,
+    the request), each logged in."""
     referent = se_connecter(
         app_p.test_client(), "referent", prescripteur="referent-rsa"
     )
@@ -81,6 +83,11 @@ def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
     p = derniere_demande(app_p)
+    return referent, prestataire, p
+
+
+def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
+    referent, prestataire, p = prescrite_par_un_referent(app_p)
     poster(
         prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
     )
@@ -103,18 +110,7 @@ def test_un_refus_dit_la_raison_et_qui_peut_aider(app_p):
 
 
 def test_un_refus_pour_autre_raison_dit_laquelle_a_la_personne_et_au_referent(app_p):
-    referent = se_connecter(
-        app_p.test_client(), "referent", prescripteur="referent-rsa"
-    )
-    poster(
-        referent,
-        "/fiches/velos-alencon/prescrire",
-        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
-    )
-    prestataire = se_connecter(
-        app_p.test_client(), "prestataire", structure="atelier-orne"
-    )
-    p = derniere_demande(app_p)
+    referent, prestataire, p = prescrite_par_un_referent(app_p)
     page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
     assert "Message à la personne et à son référent" in page
     assert "obligatoire pour « Autre raison »" in page
