@@ -77,12 +77,14 @@ class Console:
                 len(corps),
             )
         else:
+            # Every line of the message indented: words typed by a
+            # prestataire never start a line that reads as a log entry.
             logger.info(
                 "%s (console) à %s : %s\n%s",
                 self.canal,
                 masquer(destinataire),
-                sujet,
-                corps,
+                " ".join(sujet.split()),
+                "\n".join(f"    | {ligne}" for ligne in corps.splitlines()),
             )
 
 

@@ -34,6 +34,19 @@ bp = Blueprint("fiches_pro", __name__)
 SESSIONS_NOUVELLES = 2
 SESSIONS_MAX = 200
 RE_CHAMP_SESSION = re.compile(r"session_\d+_(?:debut|fin|places|lieu)")
+RE_RANG_SESSION = re.compile(r"session_(\d{1,4})_(?:debut|fin|places|lieu)")
+# Every field the form has: one missing is not « emptied » (a cut-off post,
+# an old page), the change is refused.
+CHAMPS_DU_FORMULAIRE = (
+    "horaires_accueil",
+    "conditions_acces",
+    "documents",
+    "telephone",
+    "courriel",
+    "site_web",
+    "statut",
+    "sessions_affichees",
+)
 RE_ERREUR_SESSION = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?")
 
 
@@ -65,6 +78,16 @@ def _formulaire_depuis(champs: dict) -> dict:
         form[f"session_{i}_places"] = "" if s.get("places") is None else s["places"]
         form[f"session_{i}_lieu"] = s.get("lieu") or ""
     return form
+
+
+def _formulaire_entier(form) -> bool:
+    """Each field and each session row the page showed came back."""
+    if not all(cle in form for cle in CHAMPS_DU_FORMULAIRE):
+        return False
+    lignes = form["sessions_affichees"]
+    return lignes.isdigit() and all(
+        f"session_{i}_debut" in form for i in range(min(int(lignes), SESSIONS_MAX))
+    )
 
 
 def _lire(form, fiche) -> tuple[dict, list[int]]:
@@ -209,11 +232,13 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
     en_attente = [
         r for r in revisions.revisions(db(), fiche.id) if r.statut == revisions.PROPOSEE
     ]
-    # The rows holding something, then room for new sessions.
+    # The rows holding something, then room for new sessions (a name the
+    # form never has, « session_abc_debut », is not one of them).
     lignes = max(
-        [int(k.split("_")[1]) + 1 for k, v in form.items()
-         if k.startswith("session_") and str(v).strip()] or [0]
+        [int(m[1]) + 1 for k, v in form.items()
+         if (m := RE_RANG_SESSION.fullmatch(k)) and str(v).strip()] or [0]
     )  # fmt: skip
+    lignes = min(lignes, SESSIONS_MAX)
     actuels = revisions.champs_de(fiche)
     return render_template(
         "fiches_pro/modifier.html",
@@ -250,7 +275,7 @@ def modifier(fiche_id: str):
         )
         return _page(fiche, _formulaire_depuis(champs), {}, derniere)
     base_lue = request.form.get("base", "")
-    if not base_lue.isdigit():
+    if not base_lue.isdigit() or not _formulaire_entier(request.form):
         return _page(fiche, request.form, {"general": "Formulaire incomplet : "
                      "rechargez la page."}, derniere, 400)  # fmt: skip
     saisie = _saisie_refusee(request.form)

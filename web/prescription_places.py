@@ -5,6 +5,7 @@ from datetime import timedelta
 from functools import partial
 
 from flask import (
+    abort,
     current_app,
     flash,
     redirect,
@@ -29,6 +30,7 @@ from web.prescription import (
 )
 from web.securite import url_absolue
 
+INCOMPLET = "Formulaire incomplet : rechargez la page, rien n'a changé."
 # The most places one action can list (as the fiche format allows).
 PLACES_MAX = 100_000
 # A whole number as typed, sign included, so "-5" is told it is below zero.
@@ -75,10 +77,15 @@ def _changer_places(fiche, auteur: str):
     """Read the one-tap form and set the number; an error message or None."""
     cle = request.form.get("session", places.ACTION)
     if cle not in {ligne["session"] for ligne in _lignes_places(fiche)}:
-        return cle, "Cette session n'existe pas."
+        return cle, INCOMPLET
     capacite = demandes.capacite(fiche, cle)
-    valeur = request.form.get("places", "").strip()
     ecart = request.form.get("ecart")
+    if ecart not in (None, "-1", "+1") or (
+        ecart is None and "places" not in request.form
+    ):
+        # Not what the board sends: never read as « stop counting ».
+        return cle, INCOMPLET
+    valeur = request.form.get("places", "").strip()
     if ecart in ("-1", "+1"):
         # Relative, in the database: read-then-write would lose a tap.
         n, limite = int(ecart), PLACES_MAX if capacite is None else capacite
@@ -163,14 +170,18 @@ def changer_places(fiche_id: str):
             erreur=erreur,
             saisie=request.form.get("places"),
         ), (422 if erreur else 200)
+    if htmx and erreur:
+        abort(400)  # no line to swap: the page's own error message shows
     if erreur:
-        # Never a success banner on failure: the board again, the line told.
+        # Never a success banner on failure: the board again, the line told
+        # (or above the board when no line is that one).
         return render_template(
             "prescription/tableau.html",
             lignes=[x for f in _fiches_du_prestataire() for x in _lignes_places(f)],
             lien=None,
             erreurs={(fiche.id, cle): erreur},
             saisies={(fiche.id, cle): request.form.get("places")},
+            erreur_generale=None if ligne else erreur,
         ), 422
     flash("Places mises à jour.")
     return redirect(url_for("prescription.tableau"), 303)
@@ -235,11 +246,15 @@ def places_lien(jeton: str):
             flash("Places mises à jour.")
             return redirect(url_for("prescription.places_lien", jeton=jeton), 303)
     # The error under the line it is about, with what was typed there.
+    lignes = _lignes_places(fiche)
     return render_template(
         "prescription/places_lien.html",
         fiche=fiche,
-        lignes=_lignes_places(fiche),
+        lignes=lignes,
         erreurs={(fiche.id, cle): erreur} if erreur else {},
         saisies={(fiche.id, cle): request.form.get("places")} if erreur else {},
+        erreur_generale=erreur
+        if erreur and cle not in {x["session"] for x in lignes}
+        else None,
         jeton=jeton,
     ), (422 if erreur else 200)

@@ -519,6 +519,11 @@ def test_les_retours_a_la_ligne_d_un_navigateur_comptent_pour_un_caractere(app_p
     _valider_la_derniere(app_p)
     api = app_p.test_client().get(f"/api/v1/fiches/{FICHE}").get_json()
     assert api["horaires_accueil"] == "\n".join(["a" * 199] * 10)
+    # And shown on as many lines (the stylesheet keeps them).
+    page = app_p.test_client().get(f"/fiches/{FICHE}").get_data(as_text=True)
+    assert f'<dd class="lignes">{"a" * 199}\n{"a" * 199}' in page
+    css = (ROOT / "static" / "css" / "site.css").read_text(encoding="utf-8")
+    assert ".lignes { white-space: pre-line; }" in css
 
 
 def test_une_session_sans_date_de_debut_le_dit_a_cote_du_champ(app_p):
@@ -530,3 +535,23 @@ def test_une_session_sans_date_de_debut_le_dit_a_cote_du_champ(app_p):
     page = texte(reponse)
     assert "indiquez la date de début de la session" in page
     assert "champ obligatoire absent" not in page
+
+
+def test_un_formulaire_tronque_ou_fabrique_ne_vide_rien_et_ne_plante_pas(app_p):
+    # A post missing fields (cut off, an old page, a script) was read as
+    # « emptied » and proposed to erase them; an odd field name crashed.
+    client = _prestataire(app_p)
+    complet = _formulaire(client)
+    for donnees in (
+        {"csrf_token": complet["csrf_token"], "base": "0",
+         "session_0_debut": "2027-01-01"},
+        {k: v for k, v in complet.items() if k != "conditions_acces"},
+        {**complet, "sessions_affichees": "9"},  # rows the page never had
+        {**complet, "base": "x", "session_abc_debut": "1",
+         "session_99999999_debut": "x"},
+    ):  # fmt: skip
+        reponse = client.post(URL, data=donnees)
+        assert reponse.status_code == 400
+        assert "Formulaire incomplet : rechargez la page." in texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        assert revisions.revisions(db, FICHE) == []

@@ -140,8 +140,8 @@ def test_un_refus_pour_autre_raison_dit_laquelle_a_la_personne_et_au_referent(ap
     assert "Message de la structure : Les vélos sont en réparation." in corps
     historique = texte(referent.get(f"/pro/prescriptions/{p.id}"))
     assert (
-        "(Autre raison) – message à la personne : « Les vélos sont en réparation. »"
-        in historique
+        "(Autre raison) – message à la personne : "
+        '<span class="lignes">« Les vélos sont en réparation. »' in historique
     )
 
 

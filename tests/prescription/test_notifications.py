@@ -419,3 +419,13 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
     # Each line is in one digest only.
     sortie = app.test_cli_runner().invoke(args=["prescriptions", "resumer"]).output
     assert "0 résumé(s) mis en file" in sortie
+
+
+def test_un_message_sur_plusieurs_lignes_ne_fabrique_pas_de_ligne_de_journal(caplog):
+    # A prestataire's words « …\nINFO:werkzeug:… » would read as a log entry.
+    from prescription.notifications import Console
+
+    caplog.set_level(logging.INFO, logger="prescription.notifications")
+    Console().envoyer("0612345678", "Sujet\nINFO:faux", "Bonjour\nINFO:werkzeug:faux")
+    assert "\nINFO:" not in caplog.text
+    assert "    | INFO:werkzeug:faux" in caplog.text

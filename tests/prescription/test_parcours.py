@@ -526,7 +526,10 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
     )
     page = texte(client_p.get(suivi))
     assert f"Acceptée – début le {aff.date_fr(debut)}" in page
-    assert "Message de la structure : « Venez avec une pièce d'identité. »" in page
+    assert (
+        "Message de la structure : "
+        '<span class="lignes">« Venez avec une pièce d\'identité. »' in page
+    )
     # Once she has entered, an old « annuler » link says why it no longer can.
     poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {})
     for envoi in (client_p.get, lambda u: poster(client_p, u, {"confirmer": "oui"})):
@@ -557,6 +560,8 @@ def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, clien
     page = client_p.get(suivi).get_data(as_text=True)
     assert "Raison : ." not in texte(client_p.get(suivi))
     assert '<div class="encadre" role="status">' in page  # not a green success
-    assert "Message de la structure : « L'atelier ferme en décembre. »" in texte(
-        client_p.get(suivi)
+    assert (
+        "Message de la structure : "
+        '<span class="lignes">« L\'atelier ferme en décembre. »'
+        in texte(client_p.get(suivi))
     )

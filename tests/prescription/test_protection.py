@@ -502,3 +502,30 @@ def test_moins_un_sur_des_places_non_suivies_dit_d_ecrire_le_nombre(app_p):
     # The typed number is kept in the box after an error.
     trop = poster(prestataire, "/pro/places/garage-evry", {"places": "51"})
     assert 'value="51"' in trop.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "donnees",
+    [{"ecart": "+2"}, {"ecart": "0"}, {"places[]": "3"}, {}, {"session": "2020-01-01",
+     "ecart": "+1"}],
+)  # fmt: skip
+def test_un_envoi_que_le_tableau_ne_fait_pas_ne_cesse_pas_de_compter(app_p, donnees):
+    # A missing number, an unknown step or session read as « left empty »:
+    # the count stopped and the search lost « 3 places libres ».
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    reponse = poster(prestataire, "/pro/places/velos-alencon", donnees)
+    assert reponse.status_code == 422
+    assert "Formulaire incomplet : rechargez la page, rien n'a changé." in texte(
+        reponse
+    )
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 3
+    htmx = poster(
+        prestataire,
+        "/pro/places/velos-alencon",
+        donnees,
+        headers={"HX-Request": "true"},
+    )
+    assert htmx.status_code in (400, 422)
