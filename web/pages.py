@@ -314,7 +314,13 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
     given: the same search there (its address, the place, the other words)."""
+    tapes = args.get("q", "").split()
     ignores = {" ".join(mots(m)) for m in resultats.mots_ignores}
+    # Nothing found at all (« evry », « 91000 » alone): every word is left
+    # out, and the whole text may be the place.
+    rien = not resultats.total and not ignores
+    if rien:
+        ignores = {" ".join(mots(m)) for m in tapes}
     if not ignores or args.get("commune", "").strip():
         return None
     vides = mots_vides()
@@ -323,8 +329,7 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
         plie = " ".join(mots(mot))
         return plie in ignores or plie in vides
 
-    tapes = args.get("q", "").split()
-    for n in range(min(3, len(tapes) - 1), 0, -1):
+    for n in range(min(3, len(tapes) - (not rien)), 0, -1):
         for lieu_mots, reste in ((tapes[-n:], tapes[:-n]), (tapes[:n], tapes[n:])):
             texte = " ".join(lieu_mots)
             # A whole name only: « evr » while « evry » is being typed is no place.
@@ -339,7 +344,7 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
                 ailleurs = MultiDict(args)
-                ailleurs.setlist("q", [" ".join(reste)])
+                ailleurs.setlist("q", [" ".join(reste)] if reste else [])
                 ailleurs.setlist("commune", [lieu.libelle])
                 ailleurs.setlist("page", [])
                 return {

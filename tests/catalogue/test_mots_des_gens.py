@@ -273,3 +273,32 @@ def test_un_mot_dont_la_racine_est_un_mot_vide_ne_trouve_pas_tout(app, client):
         "q": ["permis"],
         "commune": ["Sées (61500)"],
     }
+
+
+@pytest.mark.parametrize(
+    ("tape", "commune"),
+    [
+        ("evry", "Évry-Courcouronnes (91000)"),
+        ("91000", "Évry-Courcouronnes (91000)"),
+        ("Massy", "Massy (91300)"),
+    ],
+)
+def test_une_ville_seule_dans_la_boite_de_recherche_devient_le_lieu(
+    client, tape, commune
+):
+    # Typing only where one lives is a common first search: it found
+    # nothing, and offered only « Sans « evry » ».
+    reponse = client.get("/", query_string={"q": tape})
+    assert reponse.status_code == 303
+    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == {
+        "commune": [commune]
+    }
+    page = client.get(reponse.headers["Location"])
+    assert "Aucune action trouvée" not in html.unescape(page.get_data(as_text=True))
+    # While typing (htmx), a link says it instead of moving the page.
+    partiel = client.get(
+        "/",
+        query_string={"q": tape},
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    )
+    assert f"Chercher les actions à {commune}" in html.unescape(partiel.text)
