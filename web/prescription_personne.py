@@ -18,7 +18,7 @@ from flask import (
 
 from prescription import demandes, liens, messages, workflow
 from prescription.demandes import Acteur, Demande
-from prescription.modeles import ORIGINE_AUTO, Prescription
+from prescription.modeles import ORIGINE_AUTO, Beneficiaire, Prescription
 from web import limites
 from web.donnees import db
 from web.prescription import (
@@ -60,7 +60,7 @@ def inscription(fiche_id: str):
     db().commit()
     _terminer()
     limites.nouvelle_visite()
-    flash("nouvelle")
+    flash("nouvelle", "suivi")
     return redirect(url_for("prescription.suivi", jeton=jeton), 303)
 
 
@@ -93,6 +93,7 @@ def suivi(jeton: str):
     fiche = _fiche(p.fiche_id)
     demandes.auditer(db(), p, "la personne (lien personnel)", "consultation")
     db().commit()
+    journal = demandes.journal(db(), p)
     return render_template(
         "prescription/suivi.html",
         p=p,
@@ -100,11 +101,25 @@ def suivi(jeton: str):
         structure=_structure(fiche),
         jeton=jeton,
         peut_annuler=_peut_annuler(p),
-        statuts=workflow.STATUTS,
+        # Her words, as her SMS says them (« à l'étude », not « à valider »).
+        statuts={**workflow.STATUTS, workflow.A_VALIDER: "À l'étude"},
+        # The day she starts and the structure's last words, under the status.
+        debut=next(
+            (
+                t.effet_le
+                for t in reversed(journal)
+                if t.effet_le and demandes.DATES_D_EFFET.get(t.action) == "futur"
+            ),
+            None,
+        ),
+        dernier_message=next((t.message for t in reversed(journal) if t.message), ""),
+        par_courriel=bool(
+            getattr(db().get(Beneficiaire, p.beneficiaire_id), "courriel", None)
+        ),
         etapes=workflow.DANS_L_HISTORIQUE,
         dates_d_effet=demandes.DATES_D_EFFET,
         # What the structure told her at each step (dates, its words).
-        journal=demandes.journal(db(), p),
+        journal=journal,
         # Said to her, as her messages say it: « vous », not « la personne ».
         raison=messages.RAISONS.get(p.motif_refus or ""),
     )
@@ -133,7 +148,7 @@ def suivi_annuler(jeton: str):
     if not _peut_annuler(p):
         # Over, or already in the action: her page says where it stands
         # (an old link must not offer what can no longer be done).
-        flash("plus_annulable")
+        flash("plus_annulable", "suivi")
         return redirect(url_for("prescription.suivi", jeton=jeton), 303)
     if request.method == "GET" or request.form.get("confirmer") != "oui":
         return render_template(
@@ -148,5 +163,5 @@ def suivi_annuler(jeton: str):
         ), 409
     db().commit()
     _terminer()
-    flash("annulee")
+    flash("annulee", "suivi")
     return redirect(url_for("prescription.suivi", jeton=jeton), 303)

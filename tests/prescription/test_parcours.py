@@ -29,7 +29,7 @@ def test_la_personne_s_inscrit_seule_et_suit_sa_demande(app_p, client_p):
     )
     assert reponse.status_code == 303
     suivi = client_p.get(reponse.headers["Location"])
-    assert "C'est envoyé. Vous allez recevoir un message" in texte(suivi)
+    assert "C'est envoyé. Vous allez recevoir un SMS avec le lien" in texte(suivi)
     assert "Statut : Demandée" in texte(suivi)
     assert "C'est envoyé" not in texte(client_p.get(reponse.headers["Location"]))
     # Her name is not in the address (« Awa » could be in its random token).
@@ -525,6 +525,7 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
         {"le": debut.isoformat(), "message": "Venez avec une pièce d'identité."},
     )
     page = texte(client_p.get(suivi))
+    assert f"Vous commencez le {aff.date_fr(debut)}." in page  # under the status
     assert f"Acceptée – début le {aff.date_fr(debut)}" in page
     assert (
         "Message de la structure : "
@@ -539,6 +540,7 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
         assert (
             "Votre entrée dans l'action est notée : la demande ne s'annule plus" in page
         )
+        assert "plus_annulable" not in page  # the code is never shown
         assert "Annuler ma demande" not in page
     assert prescriptions(app_p)[-1].statut == "entree"
 
@@ -560,6 +562,10 @@ def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, clien
     page = client_p.get(suivi).get_data(as_text=True)
     assert "Raison : ." not in texte(client_p.get(suivi))
     assert '<div class="encadre" role="status">' in page  # not a green success
+    assert "Un conseiller peut vous aider à trouver autre chose." in texte(
+        client_p.get(suivi)
+    )
+    assert "Chercher une autre action" in page
     assert (
         "Message de la structure : "
         '<span class="lignes">« L\'atelier ferme en décembre. »'
