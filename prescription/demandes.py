@@ -544,6 +544,7 @@ def appliquer(
         maintenant,
         r.action,
         precision=_precision(r.action, effet_le, message, dite),
+        quand_dit=bool(effet_le or dite),
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")
@@ -553,7 +554,15 @@ def appliquer(
         # A freed place went to the first person waiting: her request now
         # waits for the structure's answer, like a new one.
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "proposee")
-    _dire_au_referent(db, prescription, fiche, liens, r, message)
+    _dire_au_referent(
+        db,
+        prescription,
+        fiche,
+        liens,
+        r,
+        message,
+        _precision(r.action, effet_le, "", dite),
+    )
     if rend:
         # After this request's own messages: the next person's follow, in
         # the order things happened.
@@ -935,7 +944,15 @@ def _dire_a_la_structure(db, prescription, fiche, liens, maintenant, evenement):
 
 
 def _dire_a_la_personne(
-    db, prescription, beneficiaire, fiche, liens, maintenant, action=None, precision=""
+    db,
+    prescription,
+    beneficiaire,
+    fiche,
+    liens,
+    maintenant,
+    action=None,
+    precision="",
+    quand_dit=False,
 ) -> None:
     if beneficiaire is None or prescription.origine == ORIGINE_PRESTATAIRE:
         return
@@ -945,6 +962,7 @@ def _dire_a_la_personne(
         prescription.origine,
         action=action,
         motif_refus=prescription.motif_refus,
+        quand_dit=quand_dit,
     )
     if precision:
         # The prestataire's own words: braces must not reach str.format.
@@ -969,7 +987,9 @@ def _dire_a_la_personne(
         )
 
 
-def _dire_au_referent(db, prescription, fiche, liens, r: Regle, message="") -> None:
+def _dire_au_referent(
+    db, prescription, fiche, liens, r: Regle, message="", quand=""
+) -> None:
     if prescription.prescripteur_id is None or prescription.origine != ORIGINE_REFERENT:
         return
     referent = db.get(Utilisateur, prescription.prescripteur_id)
@@ -982,5 +1002,14 @@ def _dire_au_referent(db, prescription, fiche, liens, r: Regle, message="") -> N
         motif_refus=prescription.motif_refus,
         action=r.action,
         message=message,
+        personne=_initiale(db.get(Beneficiaire, prescription.beneficiaire_id)),
+        quand=quand,
     )
     notifications.mettre_en_file(db, "courriel", referent.courriel, sujet, corps)
+
+
+def _initiale(beneficiaire: Beneficiaire | None) -> str:
+    """« Awa D. »: which of the référent's people, with no more than needed."""
+    if beneficiaire is None or not beneficiaire.prenom:
+        return ""
+    return f"{beneficiaire.prenom} {beneficiaire.nom[:1]}.".strip(" .") + "."

@@ -114,16 +114,20 @@ def pour_le_referent(
     motif_refus: str | None = None,
     action: str | None = None,
     message: str = "",
+    personne: str = "",
+    quand: str = "",
 ) -> tuple[str, str]:
-    """(subject, body) of the e-mail to the référent who asked for the place,
-    with the words the structure wrote to the person."""
+    """(subject, body) of the e-mail to the référent who asked for the place:
+    whom it is about (« Awa D. »), when it starts, the structure's words."""
     etape = REFERENT_PAR_ETAPE.get(action) or POUR_LE_REFERENT[statut]
     if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
         etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
+    pour = f" ({personne})" if personne else ""
+    quand = f"{quand}\n\n" if quand else ""
     mot = f"Message de la structure : {message}\n\n" if message else ""
     return (
         f"{etape} – {nom}",
-        f"{etape} pour « {nom} ».\n\n{mot}Voir la demande : {lien}\n",
+        f"{etape}{pour} pour « {nom} ».\n\n{quand}{mot}Voir la demande : {lien}\n",
     )
 
 
@@ -141,14 +145,18 @@ def pour_la_personne(
     *,
     action: str | None = None,
     motif_refus: str | None = None,
+    quand_dit: bool = False,
 ) -> Message:
-    """What to tell the person now that her request reached ``statut``."""
+    """What to tell the person now that her request reached ``statut``;
+    ``quand_dit``: the day or the session follows (no « we will tell you »)."""
     if action in PAR_ETAPE:
         sujet, modele = PAR_ETAPE[action]
     elif statut == DEMANDEE and origine != ORIGINE_AUTO:
         sujet, modele = PAR_LE_REFERENT
     else:
         sujet, modele = PAR_STATUT[statut]
+    if statut == ACCEPTEE and quand_dit:
+        modele = modele.removesuffix(" La structure vous dira quand venir.")
     if statut == REFUSEE:
         raison = RAISONS.get(motif_refus or "")
         aide = (
@@ -176,8 +184,15 @@ def sms(message: Message, nom: str, lien: str) -> str:
     surplus = longueur_sms(texte) - SMS_MAX
     nom_gsm = en_gsm(nom)
     if surplus > 0 and len(nom_gsm) > 12:
-        court = nom_gsm[: max(12, len(nom_gsm) - surplus - 3)].rstrip() + "..."
-        texte = en_gsm(message.texte.format(nom=court)) + fin
+        coupe = nom_gsm[: max(12, len(nom_gsm) - surplus - 3)]
+        # At a space: « Formation au permis... », not « Formation au pe... ».
+        if (espace := coupe.rfind(" ", 12)) > 0:
+            coupe = coupe[:espace]
+        court = en_gsm(message.texte.format(nom=coupe.rstrip() + "...")) + fin
+        # Shortened only if that makes one SMS: a long message from the
+        # structure takes two anyway, and the name is better whole.
+        if longueur_sms(court) <= SMS_MAX:
+            texte = court
     return texte
 
 

@@ -1,8 +1,17 @@
 """What the person reads at each step: plain French, one SMS when possible."""
 
+from datetime import UTC, datetime, timedelta
+
 from sqlmodel import Session, select
 
-from prescription.messages import GSM, GSM_EXTENSION, SMS_MAX, longueur_sms
+from prescription.messages import (
+    GSM,
+    GSM_EXTENSION,
+    SMS_MAX,
+    Message,
+    longueur_sms,
+    sms,
+)
 from prescription.modeles import Notification, Prescription, Utilisateur
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 
@@ -63,9 +72,9 @@ def test_la_personne_seule_lit_un_sms_clair_a_chaque_reponse(app_p):
         "La structure vous dira quand venir. http://127.0.0.1:5000/suivi/"
     )
     assert "/suivi/" in accepte  # she may still cancel
-    for sms in (envoye, accepte):
-        assert tient_dans_un_sms(sms), (len(sms), sms)
-        assert "Statut" not in sms and "demandée" not in sms
+    for texte_sms in (envoye, accepte):
+        assert tient_dans_un_sms(texte_sms), (len(texte_sms), texte_sms)
+        assert "Statut" not in texte_sms and "demandée" not in texte_sms
 
 
 def prescrite_par_un_referent(app_p):
@@ -214,3 +223,40 @@ def test_l_euro_et_les_crochets_restent_dans_le_sms_et_comptent_double():
     assert "50 € [permis] {code}" in texte
     assert "?" not in texte
     assert longueur_sms(texte) == len(texte) + 5
+
+
+def test_une_acceptation_datee_ne_dit_pas_qu_on_dira_quand_venir(app_p):
+    # « La structure vous dira quand venir. Début le 04/01/2027. » said two
+    # things at once; and « Formation au... » cut the name mid-word although
+    # the structure's long message made two SMS anyway.
+    _referent, prestataire, p = prescrite_par_un_referent(app_p)
+    debut = (datetime.now(UTC) + timedelta(days=20)).date()
+    mot = "Venez au 12 rue des Lilas, bâtiment B, avec une pièce d'identité. " * 2
+    poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/accepter",
+        {"le": debut.isoformat(), "message": mot.strip()},
+    )
+    accepte = sms_recus(app_p)[-1]
+    assert accepte.startswith(
+        f'Demande acceptée pour "Pret de vélos à Alencon" ! Début le {debut:%d/%m/%Y}.'
+    )
+    assert "vous dira quand venir" not in accepte
+    # The référent reads whom it is about and when it starts.
+    with Session(app_p.extensions["db"]) as db:
+        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
+    (_sujet, corps), *_ = courriels_recus(app_p, adresse)
+    assert "Demande acceptée (Awa D.) pour « Prêt de vélos à Alençon »." in corps
+    assert f"Début le {debut:%d/%m/%Y}." in corps
+
+
+def test_un_nom_raccourci_dans_un_sms_l_est_entre_deux_mots():
+    message = Message(
+        "Demande acceptée", "Demande acceptée pour «{nom}» ! Merci.", True
+    )
+    nom = "Formation au permis de conduire pour les jeunes du territoire rural"
+    texte = sms(message, nom, "https://exemple.fr/suivi/" + "x" * 60)
+    assert tient_dans_un_sms(texte)
+    cite = texte.split('"')[1]
+    assert cite.endswith("...") and nom.startswith(cite.removesuffix("..."))
+    assert nom[len(cite) - 3] == " "  # cut where a word ends
