@@ -302,3 +302,15 @@ def test_une_ville_seule_dans_la_boite_de_recherche_devient_le_lieu(
         headers={"HX-Request": "true", "HX-Target": "resultats"},
     )
     assert f"Chercher les actions à {commune}" in html.unescape(partiel.text)
+
+
+def test_cv_trouve_toutes_les_actions_du_theme_cv(app):
+    # « cv » found 3 actions while the theme « CV, lettre, entretien » had 23.
+    moteur = app.extensions["recherche"]
+    theme = "preparer-sa-candidature--realiser-un-cv-et-ou-une-lettre-de-motivation"
+    du_theme = moteur.rechercher(
+        Requete(filtres={"thematiques": (theme,)}, par_page=100)
+    )
+    cv = moteur.rechercher(Requete(texte="cv", par_page=100))
+    assert du_theme.total >= 3 and cv.total >= 15
+    assert {r.id for r in du_theme.resultats} <= {r.id for r in cv.resultats}
