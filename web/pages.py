@@ -37,7 +37,7 @@ from catalogue.recherche import (
 from catalogue.recherche.documents import documents
 from catalogue.recherche.langue import mots, mots_vides
 from catalogue.recherche.propositions import Propositions, Vocabulaire, proposer
-from catalogue.territoires import ENVELOPPE, Lieu, referentiel
+from catalogue.territoires import ENVELOPPE, LIBELLE_MAX, Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
@@ -321,7 +321,16 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     rien = not resultats.total and not ignores
     if rien:
         ignores = {" ".join(mots(m)) for m in tapes}
-    if not ignores or args.get("commune", "").strip():
+    if args.get("commune", "").strip():
+        return None
+    # « orne », « essonne » alone: a département (or a groupement) is where
+    # one looks, even if some fiches write its name.
+    texte = " ".join(tapes)
+    if tapes and len(texte) <= LIBELLE_MAX and not rien:
+        lieu = trouver_lieu(texte).lieu
+        if lieu is not None and lieu.genre != "commune":
+            return _chercher_a(args, lieu, [])
+    if not ignores:
         return None
     vides = mots_vides()
 
@@ -343,17 +352,23 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
                 continue
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
-                ailleurs = MultiDict(args)
-                ailleurs.setlist("q", [" ".join(reste)] if reste else [])
-                ailleurs.setlist("commune", [lieu.libelle])
-                ailleurs.setlist("page", [])
-                return {
-                    "adresse": _adresse_recherche(ailleurs),
-                    "libelle": lieu.libelle,
-                    "commune": lieu.genre == "commune",
-                    "mots": " ".join(reste),
-                }
+                return _chercher_a(args, lieu, reste)
     return None
+
+
+def _chercher_a(args: MultiDict, lieu, reste: list[str]) -> dict:
+    """The same search at ``lieu``, with the words left (its address, the
+    place, the words)."""
+    ailleurs = MultiDict(args)
+    ailleurs.setlist("q", [" ".join(reste)] if reste else [])
+    ailleurs.setlist("commune", [lieu.libelle])
+    ailleurs.setlist("page", [])
+    return {
+        "adresse": _adresse_recherche(ailleurs),
+        "libelle": lieu.libelle,
+        "commune": lieu.genre == "commune",
+        "mots": " ".join(reste),
+    }
 
 
 def _suggestions_commune(texte: str) -> list[tuple[str, str]]:

@@ -276,23 +276,25 @@ def test_un_mot_dont_la_racine_est_un_mot_vide_ne_trouve_pas_tout(app, client):
 
 
 @pytest.mark.parametrize(
-    ("tape", "commune"),
+    ("tape", "lieu", "lien"),
     [
-        ("evry", "Évry-Courcouronnes (91000)"),
-        ("91000", "Évry-Courcouronnes (91000)"),
-        ("Massy", "Massy (91300)"),
+        ("evry", "Évry-Courcouronnes (91000)", "à"),
+        ("91000", "Évry-Courcouronnes (91000)", "à"),
+        ("Massy", "Massy (91300)", "à"),
+        ("61", "Orne (61)", "dans :"),
+        # Written in a few fiches, still where one looks first.
+        ("orne", "Orne (61)", "dans :"),
+        ("Val d'Essonne", "Communauté de communes du Val d'Essonne (CCVE)", "dans :"),
     ],
 )
-def test_une_ville_seule_dans_la_boite_de_recherche_devient_le_lieu(
-    client, tape, commune
+def test_un_lieu_seul_dans_la_boite_de_recherche_devient_le_lieu(
+    client, tape, lieu, lien
 ):
-    # Typing only where one lives is a common first search: it found
-    # nothing, and offered only « Sans « evry » ».
+    # Typing only where one lives is a common first search: « evry » found
+    # nothing and offered only « Sans « evry » »; « orne », 5 fiches.
     reponse = client.get("/", query_string={"q": tape})
     assert reponse.status_code == 303
-    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == {
-        "commune": [commune]
-    }
+    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == {"commune": [lieu]}
     page = client.get(reponse.headers["Location"])
     assert "Aucune action trouvée" not in html.unescape(page.get_data(as_text=True))
     # While typing (htmx), a link says it instead of moving the page.
@@ -301,7 +303,7 @@ def test_une_ville_seule_dans_la_boite_de_recherche_devient_le_lieu(
         query_string={"q": tape},
         headers={"HX-Request": "true", "HX-Target": "resultats"},
     )
-    assert f"Chercher les actions à {commune}" in html.unescape(partiel.text)
+    assert f"Chercher les actions {lien} {lieu}" in html.unescape(partiel.text)
 
 
 def test_cv_trouve_toutes_les_actions_du_theme_cv(app):
