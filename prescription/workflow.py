@@ -255,8 +255,8 @@ def regle(
     if r.exige == "motif_refus" and motif_refus == AUTRE_RAISON and not message.strip():
         # Else the person and the référent learn only « refusée ».
         raise TransitionRefusee(
-            "« Autre raison » : écrivez-la en quelques mots dans le message, "
-            "la personne et son référent la liront."
+            "« Autre raison » : écrivez-la en quelques mots dans le message ; "
+            "elle est transmise avec le refus."
         )
     if r.exige == "type_sortie" and type_sortie not in TYPES_SORTIE:
         raise TransitionRefusee("Choisissez comment la personne est sortie.")
