@@ -244,7 +244,27 @@ def _cle_de_la_ligne(texte: str, ligne: int | None) -> str:
     if ligne is None or not 0 < ligne <= len(lignes):
         return ""
     cle = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:", lignes[ligne - 1])
-    return cle[1] if cle else ""
+    if cle:
+        return cle[1]
+    # A list item (« - 'texte… »): the list's field, and which item.
+    item = re.match(r"(\s*)-\s", lignes[ligne - 1])
+    if not item:
+        return ""
+    rang = 0
+    for precedente in reversed(lignes[: ligne - 1]):
+        marge = len(precedente) - len(precedente.lstrip())
+        if (
+            not precedente.strip()
+            or precedente.lstrip().startswith("#")
+            or marge > len(item[1])  # the item before, on several lines
+        ):
+            continue
+        if marge == len(item[1]) and precedente.lstrip().startswith("- "):
+            rang += 1
+        elif marge < len(item[1]) or not precedente.lstrip().startswith("- "):
+            parent = re.match(r"\s*(?:-\s+)?([A-Za-z_][\w-]*)\s*:", precedente)
+            return f"{parent[1]}[{rang}]" if parent else ""
+    return ""
 
 
 # PyYAML's explanations, said for authors; the first matching start wins.

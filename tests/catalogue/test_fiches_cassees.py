@@ -191,3 +191,19 @@ def test_un_crochet_jamais_ferme_est_signale_a_sa_ligne_et_a_son_champ(tmp_path)
         "documents",
     )
     assert "syntaxe YAML invalide" in erreur.message
+
+
+def test_un_guillemet_ouvert_dans_une_liste_nomme_la_liste_et_l_element(tmp_path):
+    # The error was at the right line with no field: « documents[1] » says
+    # which list, and which of its items, to look at.
+    brut = (
+        "documents:\n  - Pièce d'identité\n  - \"Justificatif de domicile\n"
+        "  - RIB\nsite_web: https://exemple.fr"
+    )
+    ecrire_fiche(tmp_path, "guillemet-liste", brut=brut)
+    catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
+    (erreur,) = catalogue.erreurs
+    assert (erreur.ligne, erreur.champ) == (
+        derniere_ligne(tmp_path, "guillemet-liste") - 2,
+        "documents[1]",
+    )
