@@ -356,7 +356,9 @@ class Lieux:
             return Resolution()
         candidats = self._candidats(texte)
         if not candidats:
-            return Resolution(suggestions=self.suggestions(texte, preferes))
+            return Resolution(
+                suggestions=self.desaccord(texte) or self.suggestions(texte, preferes)
+            )
         # A code that is a postcode and some other commune's INSEE code:
         # people type postcodes, the INSEE one comes after.
         code = code_de_commune(texte)
@@ -402,7 +404,10 @@ class Lieux:
                 # read alone, in the postcode's département if it is there.
                 candidats = self._candidats(nom)
                 ici = {c.departement for c in ref.par_code_postal.get(cp, [])}
-                return [c for c in candidats if c.departement in ici] or candidats
+                if not ici:
+                    return candidats  # no such postcode: the name alone
+                # « Paris 13001 »: the name and the postcode disagree, asked.
+                return [c for c in candidats if c.departement in ici]
             return [self.commune(trouvee, cp)]
         cle = normalise(texte)
         exacts = [self.lieu(*e) for e in self.par_nom.get(cle, [])]
@@ -414,6 +419,21 @@ class Lieux:
             for c in ref._communes_qui_commencent(cle)
             if c.population > plus_grand
         ]
+
+    def desaccord(self, texte: str) -> tuple:
+        """« Paris 13001 »: the places of that name, then that postcode's."""
+        if len(texte) > LIBELLE_MAX:
+            return ()
+        m = re.fullmatch(ENVELOPPE, texte) or re.fullmatch(
+            r"(.+?)\s*\((\d{5})\)", texte
+        )
+        if not m:
+            return ()
+        nom, cp = (m[1], m[2]) if m[1] else (m[4], m[3])
+        return (
+            *self._candidats(nom.strip())[:3],
+            *(self.commune(c, cp) for c in self.ref.par_code_postal.get(cp, [])[:3]),
+        )
 
     def suggestions(self, texte: str, preferes: Collection[str] = ()) -> tuple:
         """Close spellings: "Alenson" -> Alençon, "Nanci" -> Nancy."""
@@ -468,6 +488,8 @@ def commune_habitee(
         )
     proposees = [s.libelle for s in resolution.suggestions if s.genre == "commune"]
     message = "Commune inconnue : écrivez son nom ou son code postal."
+    if ref.lieux.desaccord(texte.strip()):
+        message = "Ce nom et ce code postal ne vont pas ensemble."
     if proposees:
         message += f" Vouliez-vous dire {' ou '.join(proposees[:2])} ?"
     return None, message

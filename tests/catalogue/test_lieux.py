@@ -238,9 +238,7 @@ def test_le_rayon_se_choisit_dans_le_formulaire_et_reste_choisi(client_recherche
     assert "/fiches/mob-garage-evry" not in swap.get_data(as_text=True)
 
 
-@pytest.mark.parametrize(
-    ("texte", "code"), [("Paris", "75056"), ("Paris 13001", "75056"), ("Evry", "91228")]
-)
+@pytest.mark.parametrize(("texte", "code"), [("Paris", "75056"), ("Evry", "91228")])
 def test_un_formulaire_lit_une_commune_meme_homonyme_d_un_departement(texte, code):
     # « Paris » is also the département: a form asking for a commune takes
     # the commune, not « « Paris (75) » n'est pas une commune ».
@@ -259,3 +257,18 @@ def test_un_lieu_demesure_recoit_un_message_et_non_une_erreur(texte):
         None,
         "Commune inconnue : écrivez son nom ou son code postal.",
     )
+
+
+def test_un_nom_et_un_code_postal_qui_ne_s_accordent_pas_sont_demandes():
+    # « Paris 13001 » gave Paris without a word: 13001 is Marseille's.
+    resolution = resoudre("Paris 13001")
+    assert resolution.lieu is None
+    proposes = [s.libelle for s in resolution.suggestions]
+    assert "Paris (75001)" in proposes and "Marseille (13001)" in proposes
+    assert commune_habitee("Paris 13001") == (
+        None,
+        "Ce nom et ce code postal ne vont pas ensemble. Vouliez-vous dire "
+        "Paris (75001) ou Marseille (13001) ?",
+    )
+    # The postcode of another town of the same département still says which.
+    assert resoudre("Corbeil 91000").lieu.libelle == "Corbeil-Essonnes (91100)"
