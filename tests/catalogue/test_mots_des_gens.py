@@ -316,3 +316,11 @@ def test_cv_trouve_toutes_les_actions_du_theme_cv(app):
     cv = moteur.rechercher(Requete(texte="cv", par_page=100))
     assert du_theme.total >= 3 and cv.total >= 15
     assert {r.id for r in du_theme.resultats} <= {r.id for r in cv.resultats}
+
+
+def test_une_recherche_ecrite_comme_un_sms_trouve_comme_en_toutes_lettres(app):
+    # « jcherche 1 travail » found 5 actions where « travail » finds 62.
+    moteur = app.extensions["recherche"]
+    sms = moteur.rechercher(Requete(texte="jcherche 1 travail"))
+    assert sms.total == moteur.rechercher(Requete(texte="travail")).total
+    assert sms.mots_ignores == ()
