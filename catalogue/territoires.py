@@ -552,6 +552,8 @@ def en_toutes_lettres(nom: str) -> str:
     """« CC du Val d'Essonne » -> « Communauté de communes du Val d'Essonne »."""
     sigle, _, reste = nom.partition(" ")
     if sigle in _GROUPEMENTS and reste:
+        # « CA Communauté Paris-Saclay »: the kind is said once.
+        reste = re.sub(r"^Communauté\s+", "", reste)
         return f"{_GROUPEMENTS[sigle]} {reste}"
     return nom
 

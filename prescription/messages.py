@@ -188,7 +188,9 @@ def sms(message: Message, nom: str, lien: str) -> str:
         # At a space: « Formation au permis... », not « Formation au pe... ».
         if (espace := coupe.rfind(" ", 12)) > 0:
             coupe = coupe[:espace]
-        court = en_gsm(message.texte.format(nom=coupe.rstrip() + "...")) + fin
+        # « Mobilité vélo :... » said nothing: no punctuation before the dots.
+        coupe = coupe.rstrip(" :;,.-–—")
+        court = en_gsm(message.texte.format(nom=coupe + "...")) + fin
         # Shortened only if that makes one SMS: a long message from the
         # structure takes two anyway, and the name is better whole.
         if longueur_sms(court) <= SMS_MAX:

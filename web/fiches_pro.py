@@ -368,6 +368,9 @@ def decider(rid: int, decision: str):
     fiche = catalogue.fiches.get(revision.fiche_id)
     if fiche is None:
         raise NotFound()
+    if revision.statut == revisions.REMPLACEE:
+        flash("Cette modification est comprise dans une plus récente, déjà validée.")
+        return redirect(url_for("fiches_pro.modifications"), 303)
     if revision.statut != revisions.PROPOSEE:
         flash("Cette modification a déjà été traitée.")
         return redirect(url_for("fiches_pro.modifications"), 303)

@@ -75,10 +75,11 @@ def index():
     corps = pages.lire(cle)
     if corps is None:
         contexte = _contexte_recherche(request.args)
-        if contexte["lieu_dans_les_mots"] and not htmx:
+        ailleurs = contexte["lieu_dans_les_mots"]
+        if ailleurs and not ailleurs["lien_seul"] and not htmx:
             # A search sent whole: the place goes in its box. Typed as one
             # goes (htmx), the page changes under no one's fingers: a link.
-            return redirect(contexte["lieu_dans_les_mots"]["adresse"], 303)
+            return redirect(ailleurs["adresse"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
             pages.garder(cle, corps)
@@ -310,6 +311,9 @@ def _requete_de_secours(args: MultiDict) -> Requete:
         return Requete(texte=(args.get("q") or "").strip()[:200])
 
 
+POPULATION_PROPOSEE = 5000
+
+
 def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
@@ -329,7 +333,16 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     if tapes and len(texte) <= LIBELLE_MAX and not rien:
         lieu = trouver_lieu(texte).lieu
         if lieu is not None and lieu.genre != "commune":
-            return _chercher_a(args, lieu, [])
+            return _chercher_a(args, lieu.libelle, False, [])
+        if (
+            lieu is not None
+            and lieu.population >= POPULATION_PROPOSEE
+            and referentiel().lieux.nomme(texte)
+        ):
+            # « alençon », written in fiches' names too (« Mission locale du
+            # Pays d'Alençon »): a town is offered, never imposed; a village
+            # named like a word (« Rue », « Job ») is not even offered.
+            return _chercher_a(args, lieu.libelle, True, [], lien_seul=True)
     if not ignores:
         return None
     vides = mots_vides()
@@ -352,22 +365,29 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
                 continue
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
-                return _chercher_a(args, lieu, reste)
+                return _chercher_a(args, lieu.libelle, lieu.genre == "commune", reste)
+            if referentiel().lieux.desaccord(texte):
+                # « paris 13001 »: not Marseille for its postcode; the place
+                # box asks which was meant.
+                return _chercher_a(args, texte, True, reste)
     return None
 
 
-def _chercher_a(args: MultiDict, lieu, reste: list[str]) -> dict:
-    """The same search at ``lieu``, with the words left (its address, the
-    place, the words)."""
+def _chercher_a(
+    args: MultiDict, libelle: str, commune: bool, reste: list[str], lien_seul=False
+) -> dict:
+    """The same search at the place ``libelle``, with the words left (its
+    address, the place, the words); ``lien_seul``: offered, never imposed."""
     ailleurs = MultiDict(args)
     ailleurs.setlist("q", [" ".join(reste)] if reste else [])
-    ailleurs.setlist("commune", [lieu.libelle])
+    ailleurs.setlist("commune", [libelle])
     ailleurs.setlist("page", [])
     return {
         "adresse": _adresse_recherche(ailleurs),
-        "libelle": lieu.libelle,
-        "commune": lieu.genre == "commune",
+        "libelle": libelle,
+        "commune": commune,
         "mots": " ".join(reste),
+        "lien_seul": lien_seul,
     }
 
 

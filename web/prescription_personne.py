@@ -113,6 +113,10 @@ def suivi(jeton: str):
             None,
         ),
         dernier_message=next((t.message for t in reversed(journal) if t.message), ""),
+        entree_le=next(
+            (t.effet_le or t.le for t in reversed(journal) if t.action == "entrer"),
+            None,
+        ),
         par_courriel=bool(
             getattr(db().get(Beneficiaire, p.beneficiaire_id), "courriel", None)
         ),

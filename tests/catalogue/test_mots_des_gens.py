@@ -281,10 +281,14 @@ def test_un_mot_dont_la_racine_est_un_mot_vide_ne_trouve_pas_tout(app, client):
         ("evry", "Évry-Courcouronnes (91000)", "à"),
         ("91000", "Évry-Courcouronnes (91000)", "à"),
         ("Massy", "Massy (91300)", "à"),
-        ("61", "Orne (61)", "dans :"),
+        ("61", "Orne (61)", "sur ce territoire :"),
         # Written in a few fiches, still where one looks first.
-        ("orne", "Orne (61)", "dans :"),
-        ("Val d'Essonne", "Communauté de communes du Val d'Essonne (CCVE)", "dans :"),
+        ("orne", "Orne (61)", "sur ce territoire :"),
+        (
+            "Val d'Essonne",
+            "Communauté de communes du Val d'Essonne (CCVE)",
+            "sur ce territoire :",
+        ),
     ],
 )
 def test_un_lieu_seul_dans_la_boite_de_recherche_devient_le_lieu(
@@ -324,3 +328,19 @@ def test_une_recherche_ecrite_comme_un_sms_trouve_comme_en_toutes_lettres(app):
     sms = moteur.rechercher(Requete(texte="jcherche 1 travail"))
     assert sms.total == moteur.rechercher(Requete(texte="travail")).total
     assert sms.mots_ignores == ()
+
+
+def test_une_ville_ecrite_dans_des_fiches_est_proposee_comme_lieu(client):
+    # « alençon » alone matched « Mission locale du Pays d'Alençon » across the
+    # catalogue: the town is offered, never imposed (it is a word there).
+    reponse = client.get("/", query_string={"q": "alençon"})
+    assert reponse.status_code == 200
+    assert "Chercher les actions à Alençon (61000)" in html.unescape(reponse.text)
+    # A name and a postcode that disagree are asked about, not guessed.
+    paris = client.get("/", query_string={"q": "permis paris 13001"})
+    assert parse_qs(urlsplit(paris.headers["Location"]).query) == {
+        "q": ["permis"],
+        "commune": ["paris 13001"],
+    }
+    page = html.unescape(client.get(paris.headers["Location"]).text)
+    assert "Paris (75001)" in page and "Marseille (13001)" in page

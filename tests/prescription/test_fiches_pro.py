@@ -235,7 +235,7 @@ def test_une_modification_plus_ancienne_que_celle_publiee_ne_se_publie_pas(app_p
     deja = poster(
         admin, f"/pro/modifications/{premiere}/valider", follow_redirects=True
     )
-    assert "Cette modification a déjà été traitée." in texte(deja)
+    assert "Cette modification est comprise dans une plus récente" in texte(deja)
     assert "8 h à 18 h" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
     with Session(app_p.extensions["db"]) as db:
         statuts = [
@@ -523,7 +523,7 @@ def test_les_retours_a_la_ligne_d_un_navigateur_comptent_pour_un_caractere(app_p
     page = app_p.test_client().get(f"/fiches/{FICHE}").get_data(as_text=True)
     assert f'<dd class="lignes">{"a" * 199}\n{"a" * 199}' in page
     css = (ROOT / "static" / "css" / "site.css").read_text(encoding="utf-8")
-    assert ".lignes { white-space: pre-line; }" in css
+    assert ".lignes { white-space: pre-line;" in css
 
 
 def test_une_session_sans_date_de_debut_le_dit_a_cote_du_champ(app_p):

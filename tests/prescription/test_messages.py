@@ -129,6 +129,10 @@ def test_un_refus_pour_autre_raison_dit_laquelle_a_la_personne_et_au_referent(ap
     )
     assert sans_mot.status_code == 422
     assert "« Autre raison » : écrivez-la en quelques mots" in texte(sans_mot)
+    assert (
+        'name="message" rows="3" aria-invalid="true" '
+        'aria-describedby="erreur-demande"' in texte(sans_mot)
+    )
     assert derniere_demande(app_p).statut == "demandee"
     poster(
         prestataire,

@@ -541,6 +541,8 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
             "Votre entrée dans l'action est notée : la demande ne s'annule plus" in page
         )
         assert "plus_annulable" not in page  # the code is never shown
+        assert "Vous êtes dans l'action depuis le" in page
+        assert "Vous commencez le" not in page  # the planned day is past news
         assert "Annuler ma demande" not in page
     assert prescriptions(app_p)[-1].statut == "entree"
 
