@@ -41,7 +41,12 @@ from catalogue.territoires import ENVELOPPE, LIBELLE_MAX, Lieu, referentiel
 from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
-from web.parametres import ParametreInvalide, requete_depuis_args, trouver_lieu
+from web.parametres import (
+    ParametreInvalide,
+    departements_du_catalogue,
+    requete_depuis_args,
+    trouver_lieu,
+)
 from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
@@ -333,7 +338,7 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     if tapes and len(texte) <= LIBELLE_MAX and not rien:
         lieu = trouver_lieu(texte).lieu
         if lieu is not None and lieu.genre != "commune":
-            return _chercher_a(args, lieu.libelle, False, [])
+            return _chercher_a(args, lieu.libelle, False, [], not _ici(lieu))
         if (
             lieu is not None
             and lieu.population >= POPULATION_PROPOSEE
@@ -365,7 +370,8 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
                 continue
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
-                return _chercher_a(args, lieu.libelle, lieu.genre == "commune", reste)
+                commune = lieu.genre == "commune"
+                return _chercher_a(args, lieu.libelle, commune, reste, not _ici(lieu))
             if referentiel().lieux.desaccord(texte):
                 # « paris 13001 »: not Marseille for its postcode; the place
                 # box asks which was meant.
@@ -373,11 +379,22 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     return None
 
 
+def _ici(lieu: Lieu) -> bool:
+    """Where the catalogue has actions: taken as the place at once. Elsewhere
+    (« mer » is also Mer, in Loir-et-Cher) it is only offered."""
+    return lieu.departement is None or lieu.departement in departements_du_catalogue()
+
+
 def _chercher_a(
     args: MultiDict, libelle: str, commune: bool, reste: list[str], lien_seul=False
 ) -> dict:
     """The same search at the place ``libelle``, with the words left (its
     address, the place, the words); ``lien_seul``: offered, never imposed."""
+    vides = mots_vides()
+    while reste and " ".join(mots(reste[-1])) in vides:  # « formation à »
+        reste = reste[:-1]
+    while reste and " ".join(mots(reste[0])) in vides:
+        reste = reste[1:]
     ailleurs = MultiDict(args)
     ailleurs.setlist("q", [" ".join(reste)] if reste else [])
     ailleurs.setlist("commune", [libelle])

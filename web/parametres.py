@@ -288,10 +288,10 @@ def resoudre_lieu(
 def trouver_lieu(texte: str, ref: Referentiel | None = None) -> Resolution:
     """The typed place (catalogue.territoires), resolved toward where the
     catalogue has actions."""
-    return (ref or referentiel()).lieux.resoudre(texte, _departements_du_catalogue())
+    return (ref or referentiel()).lieux.resoudre(texte, departements_du_catalogue())
 
 
-def _departements_du_catalogue() -> frozenset[str]:
+def departements_du_catalogue() -> frozenset[str]:
     if not has_app_context():
         return frozenset()
     extensions = current_app.extensions

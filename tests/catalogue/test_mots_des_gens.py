@@ -344,3 +344,18 @@ def test_une_ville_ecrite_dans_des_fiches_est_proposee_comme_lieu(client):
     }
     page = html.unescape(client.get(paris.headers["Location"]).text)
     assert "Paris (75001)" in page and "Marseille (13001)" in page
+
+
+def test_un_village_lointain_nomme_comme_un_mot_est_propose_pas_impose(client):
+    # « mer » sent people to Mer (Loir-et-Cher), where the catalogue has
+    # nothing: a place outside its départements is only offered.
+    for mot, lieu in (("mer", "Mer (41500)"), ("orange", "Orange (84100)")):
+        reponse = client.get("/", query_string={"q": mot})
+        assert reponse.status_code == 200
+        assert f"Chercher les actions à {lieu}" in html.unescape(reponse.text)
+    # Where it has actions, the place is taken, stop words left behind.
+    a_evry = client.get("/", query_string={"q": "formation à evry"})
+    assert parse_qs(urlsplit(a_evry.headers["Location"]).query) == {
+        "q": ["formation"],
+        "commune": ["Évry-Courcouronnes (91000)"],
+    }

@@ -529,7 +529,7 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
     assert f"Acceptée – début le {aff.date_fr(debut)}" in page
     assert (
         "Message de la structure : "
-        '<span class="lignes">« Venez avec une pièce d\'identité. »' in page
+        '<span class="lignes">«\xa0Venez avec une pièce d\'identité.\xa0»' in page
     )
     # Once she has entered, an old « annuler » link says why it no longer can.
     poster(prestataire, f"/pro/prescriptions/{p.id}/entrer", {})
@@ -570,6 +570,6 @@ def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, clien
     assert "Chercher une autre action" in page
     assert (
         "Message de la structure : "
-        '<span class="lignes">« L\'atelier ferme en décembre. »'
+        '<span class="lignes">«\xa0L\'atelier ferme en décembre.\xa0»'
         in texte(client_p.get(suivi))
     )
