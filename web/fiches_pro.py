@@ -33,18 +33,11 @@ bp = Blueprint("fiches_pro", __name__)
 # Room for this many new sessions in one go (more: save, then add again).
 SESSIONS_NOUVELLES = 2
 SESSIONS_MAX = 200
-RE_CHAMP_SESSION = re.compile(r"session_\d+_(?:debut|fin|places|lieu)")
-RE_RANG_SESSION = re.compile(r"session_(\d{1,4})_(?:debut|fin|places|lieu)")
+RE_CHAMP_SESSION = re.compile(r"session_(\d{1,4})_(?:debut|fin|places|lieu)")
 # Every field the form has: one missing is not « emptied » (a cut-off post,
-# an old page), the change is refused.
+# an old page), the change is refused. The sessions come as rows.
 CHAMPS_DU_FORMULAIRE = (
-    "horaires_accueil",
-    "conditions_acces",
-    "documents",
-    "telephone",
-    "courriel",
-    "site_web",
-    "statut",
+    *(champ for champ in revisions.CHAMPS if champ != "sessions"),
     "sessions_affichees",
 )
 RE_ERREUR_SESSION = re.compile(r"^sessions\[(\d+)\](?:\.(\w+))?")
@@ -236,7 +229,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
     # form never has, « session_abc_debut », is not one of them).
     lignes = max(
         [int(m[1]) + 1 for k, v in form.items()
-         if (m := RE_RANG_SESSION.fullmatch(k)) and str(v).strip()] or [0]
+         if (m := RE_CHAMP_SESSION.fullmatch(k)) and str(v).strip()] or [0]
     )  # fmt: skip
     lignes = min(lignes, SESSIONS_MAX)
     actuels = revisions.champs_de(fiche)
