@@ -922,6 +922,9 @@ POUR_LA_STRUCTURE = {
 def _dire_a_la_structure(db, prescription, fiche, liens, maintenant, evenement):
     destinataires, avis = destinataires_structure(db, fiche, liens)
     sujet, a_faire = POUR_LA_STRUCTURE[evenement]
+    if fiche.validation != "aucune":
+        # Its first step is « Étudier la demande », not accept or refuse.
+        a_faire = a_faire.replace("l'accepter ou la refuser", "l'étudier")
     lien = liens.pro(prescription)
     for destinataire in destinataires:
         if avis == AVIS_RESUME:

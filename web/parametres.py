@@ -277,6 +277,10 @@ def resoudre_lieu(
     if not texte:
         return (), None
     lieu = trouver_lieu(texte, ref).lieu
+    if lieu is None and (ref or referentiel()).lieux.desaccord(texte.strip()):
+        raise ParametreInvalide(
+            f"« {texte} » : ce nom et ce code postal ne vont pas ensemble."
+        )
     if lieu is None:
         raise ParametreInvalide(
             f"Lieu introuvable : « {texte} ». Tapez une commune, un code "

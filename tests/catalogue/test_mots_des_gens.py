@@ -343,6 +343,7 @@ def test_une_ville_ecrite_dans_des_fiches_est_proposee_comme_lieu(client):
         "commune": ["paris 13001"],
     }
     page = html.unescape(client.get(paris.headers["Location"]).text)
+    assert "« paris 13001 » : ce nom et ce code postal ne vont pas ensemble." in page
     assert "Paris (75001)" in page and "Marseille (13001)" in page
 
 

@@ -264,3 +264,25 @@ def test_un_nom_raccourci_dans_un_sms_l_est_entre_deux_mots():
     cite = texte.split('"')[1]
     assert cite.endswith("...") and nom.startswith(cite.removesuffix("..."))
     assert nom[len(cite) - 3] == " "  # cut where a word ends
+
+
+def test_une_action_avec_etude_demande_a_la_structure_de_l_etudier(app_p):
+    # The chantier checks each request in committee: its first step is
+    # « Étudier la demande », not « accept or refuse ».
+    se_connecter(app_p.test_client(), "prestataire", structure="atelier-orne")
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    reponse = poster(
+        referent,
+        "/fiches/chantier-orne/prescrire",
+        {**PERSONNE, "motif": "Reprise d'emploi", "engagement": "oui"},
+    )
+    assert reponse.status_code == 303, texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        corps = [
+            n.corps
+            for n in db.exec(select(Notification))
+            if n.sujet.startswith("Nouvelle demande")
+        ]
+    assert corps and all("À faire : l'étudier." in c for c in corps)
