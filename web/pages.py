@@ -335,15 +335,18 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     # « orne », « essonne » alone: a département (or a groupement) is where
     # one looks, even if some fiches write its name.
     texte = " ".join(tapes)
-    if tapes and len(texte) <= LIBELLE_MAX and not rien:
+    # « nomme » first (microseconds): resolving an unknown text runs the
+    # fuzzy place suggestions, 2 ms on every search page.
+    if (
+        tapes
+        and len(texte) <= LIBELLE_MAX
+        and not rien
+        and referentiel().lieux.nomme(texte)
+    ):
         lieu = trouver_lieu(texte).lieu
         if lieu is not None and lieu.genre != "commune":
             return _chercher_a(args, lieu.libelle, False, [], not _ici(lieu))
-        if (
-            lieu is not None
-            and lieu.population >= POPULATION_PROPOSEE
-            and referentiel().lieux.nomme(texte)
-        ):
+        if lieu is not None and lieu.population >= POPULATION_PROPOSEE:
             # « alençon », written in fiches' names too (« Mission locale du
             # Pays d'Alençon »): a town is offered, never imposed; a village
             # named like a word (« Rue », « Job ») is not even offered.
