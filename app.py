@@ -13,7 +13,7 @@ from flask_htmx import HTMX
 from sqlmodel import Session
 
 import web
-from catalogue import places, revisions, stockage
+from catalogue import heure, places, revisions, stockage
 from catalogue.chargement import charger_catalogue
 from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import documents
@@ -54,6 +54,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ],
         DEPARTEMENT_NOM="Département de démonstration",
         DEPARTEMENT_CODE=None,
+        # Days and months as the département lives them (README).
+        FUSEAU_HORAIRE=heure.FUSEAU_DEFAUT,
         THEME_COULEUR="#1f4e79",
         THEME_COULEUR_ACCENT="#b34700",
         THEME_LOGO=None,
@@ -101,6 +103,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
     securite.verifier_configuration(app)
+    try:
+        heure.regler(app.config["FUSEAU_HORAIRE"])
+    except ValueError as e:
+        raise securite.ConfigurationInvalide(
+            f"FUSEAU_HORAIRE : {e} (exemples : Europe/Paris, Indian/Reunion, "
+            "America/Guadeloupe)."
+        ) from None
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 

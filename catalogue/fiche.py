@@ -23,6 +23,7 @@ from pydantic import (
     model_validator,
 )
 
+from catalogue import heure
 from catalogue.vocabulaires import vocabulaire
 
 SLUG = r"^[a-z0-9]+(-[a-z0-9]+)*$"
@@ -329,7 +330,7 @@ class Fiche(Strict):
         return sorted({t.split("--", 1)[0] for t in self.thematiques})
 
     def prochaine_session(self, aujourd_hui: date | None = None) -> Session | None:
-        jour = aujourd_hui or date.today()
+        jour = aujourd_hui or heure.aujourd_hui()
         a_venir = [s for s in self.sessions if s.debut >= jour]
         return min(a_venir, key=lambda s: s.debut) if a_venir else None
 

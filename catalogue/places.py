@@ -17,6 +17,7 @@ from sqlalchemy import Engine, delete, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, Session, SQLModel, select
 
+from catalogue import heure
 from catalogue.fiche import Fiche
 
 logger = logging.getLogger(__name__)
@@ -316,7 +317,7 @@ def lignes(db: Session, fiche_ids: Iterable[str] | None = None) -> list[Places]:
 
 def resumer(lignes_: Iterable[Places], aujourd_hui: date | None = None) -> Etat:
     """One action's state: its own count, else the sum over coming sessions."""
-    jour = (aujourd_hui or date.today()).isoformat()
+    jour = (aujourd_hui or heure.aujourd_hui()).isoformat()
     action, sessions = None, []
     for ligne in lignes_:
         if ligne.session == ACTION:

@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy import update
 from sqlmodel import Session, func, or_, select
 
-from catalogue import places
+from catalogue import heure, places
 from catalogue.fiche import Fiche
 from catalogue.places import Prise
 from catalogue.territoires import Commune
@@ -180,7 +180,7 @@ def dans_la_zone(fiche: Fiche, commune: Commune | None) -> bool:
 
 
 def sessions_ouvertes(fiche: Fiche, aujourd_hui: date | None = None) -> list[str]:
-    jour = aujourd_hui or date.today()
+    jour = aujourd_hui or heure.aujourd_hui()
     return [places.cle_session(s.debut) for s in fiche.sessions if s.debut >= jour]
 
 
@@ -322,7 +322,7 @@ def verifier_la_date(
     if sens is None:
         raise TransitionRefusee("Cette étape ne prend pas de date.")
     if sens == "passe":
-        demandee = _utc(prescription.cree_le).date()
+        demandee = heure.jour(prescription.cree_le)
         if jour > aujourd_hui:
             raise TransitionRefusee(
                 "La date ne peut pas être dans le futur : notez-la le jour venu."
@@ -391,6 +391,27 @@ def capacite(fiche: Fiche, session: str) -> float | None:
     return fiche.capacite.nombre
 
 
+def en_cours(db: Session, fiche_id: str, session: str) -> int:
+    """Requests holding a place of this count, or holding one as soon as it
+    is counted: asked, accepted or in the action."""
+    return db.exec(
+        select(func.count(Prescription.id)).where(
+            Prescription.fiche_id == fiche_id,
+            Prescription.session == session,
+            Prescription.statut.in_(TIENNENT_UNE_PLACE),
+        )
+    ).one()
+
+
+def plafond_des_places(db: Session, fiche: Fiche, session: str) -> int | None:
+    """The most places that can be left free: the capacity, less the places
+    the requests in progress hold (never below zero); None: no capacity."""
+    total = capacite(fiche, session)
+    if total is None:
+        return None
+    return max(0, int(total) - en_cours(db, fiche.id, session))
+
+
 def creer(
     db: Session,
     demande: Demande,
@@ -404,7 +425,7 @@ def creer(
     person may then choose the waiting list.
     """
     maintenant = maintenant or places.maintenant_utc()
-    avertissements = verifier(demande, maintenant.date())
+    avertissements = verifier(demande, heure.jour(maintenant))
     fiche = demande.fiche
     existante = demande_en_cours(db, fiche.id, demande.personne)
     if existante is not None:
@@ -486,7 +507,7 @@ def appliquer(
     """
     maintenant = maintenant or places.maintenant_utc()
     entree = jour_d_entree(db, prescription) if action == "sortir" else None
-    verifier_la_date(action, prescription, effet_le, maintenant.date(), entree)
+    verifier_la_date(action, prescription, effet_le, heure.jour(maintenant), entree)
     r = regle(
         action,
         prescription.statut,
@@ -543,7 +564,8 @@ def appliquer(
         liens,
         maintenant,
         r.action,
-        precision=_precision(r.action, effet_le, message, dite),
+        precision=_precision(r.action, effet_le, "", dite),
+        mot=message,
         quand_dit=bool(effet_le or dite),
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
@@ -603,7 +625,7 @@ def jour_d_entree(db: Session, p: Prescription) -> date | None:
         .where(Transition.prescription_id == p.id, Transition.action == "entrer")
         .order_by(Transition.id.desc())
     ).first()
-    return (t.effet_le or _utc(t.le).date()) if t else None
+    return (t.effet_le or heure.jour(t.le)) if t else None
 
 
 def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:
@@ -618,7 +640,7 @@ def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:
     if cible != p.session:
         if not tient_une_place(vers):
             raise TransitionRefusee("Cette étape ne change pas la session.")
-        if cible not in sessions_ouvertes(fiche, maintenant.date()):
+        if cible not in sessions_ouvertes(fiche, heure.jour(maintenant)):
             raise TransitionRefusee("Choisissez une des sessions à venir.")
     elif r.exige == "session":
         raise TransitionRefusee(
@@ -718,7 +740,9 @@ def file_d_attente(fiche_id: str, session: str | None = None):
         Prescription.fiche_id == fiche_id, Prescription.statut == LISTE_ATTENTE
     )
     if session is not None:
-        requete = requete.where(Prescription.session == session)
+        # Those who waited for the whole action, before it had sessions,
+        # wait for any of them.
+        requete = requete.where(Prescription.session.in_({session, places.ACTION}))
     return requete.order_by(Prescription.cree_le, Prescription.id)
 
 
@@ -750,12 +774,13 @@ def rendre_la_place(
             db,
             fiche.id,
             "liste d'attente",
-            session=premier.session,
+            session=prescription.session,
             motif="liste d'attente",
         )
         is not Prise.PRISE
     ):
         return
+    premier.session = prescription.session
     premier.place_tenue = True
     appliquer(
         db, premier, "proposer", Acteur.systeme(), fiche, liens, maintenant=maintenant
@@ -955,6 +980,7 @@ def _dire_a_la_personne(
     maintenant,
     action=None,
     precision="",
+    mot="",
     quand_dit=False,
 ) -> None:
     if beneficiaire is None or prescription.origine == ORIGINE_PRESTATAIRE:
@@ -967,12 +993,9 @@ def _dire_a_la_personne(
         motif_refus=prescription.motif_refus,
         quand_dit=quand_dit,
     )
-    if precision:
-        # The prestataire's own words: braces must not reach str.format.
-        libre = precision.replace("{", "{{").replace("}", "}}")
-        message = messages.Message(
-            message.sujet, f"{message.texte} {libre}", message.avec_lien
-        )
+    message = messages.completer(
+        message, precision, f"Message de la structure : {mot}" if mot else ""
+    )
     lien = liens.suivi(prescription) if message.avec_lien else ""
     if beneficiaire.courriel:
         sujet, corps = messages.courriel(message, fiche.nom, beneficiaire.prenom, lien)

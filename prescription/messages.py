@@ -10,7 +10,7 @@ the message to 70 characters.
 """
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prescription.modeles import ORIGINE_AUTO
 from prescription.workflow import (
@@ -166,6 +166,23 @@ def pour_la_personne(
         )
         modele += f" : {raison}. {aide}" if raison else f". {aide}"
     return Message(sujet, modele, statut not in TERMINES)
+
+
+# Said last, after the day: « Vous avez commencé « … ». Le 12/01/2027.
+# Bon courage ! », never « Bon courage ! Le 12/01/2027. ».
+FINS = (" Bon courage !", " Merci.")
+
+
+def completer(message: Message, faits: str, mot: str) -> Message:
+    """The message with the facts (session, day) before its closing words,
+    then the structure's own words (kept from str.format: braces doubled)."""
+    texte, fin = message.texte, ""
+    for une_fin in FINS:
+        if texte.endswith(une_fin):
+            texte, fin = texte.removesuffix(une_fin), une_fin
+    morceaux = [texte, faits.replace("{", "{{").replace("}", "}}")]
+    morceaux += [fin.strip(), mot.replace("{", "{{").replace("}", "}}")]
+    return replace(message, texte=" ".join(m for m in morceaux if m))
 
 
 def courriel(message: Message, nom: str, prenom: str, lien: str) -> tuple[str, str]:

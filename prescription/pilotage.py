@@ -28,6 +28,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, delete, select
 
+from catalogue import heure
 from catalogue.fiche import Fiche
 from catalogue.territoires import referentiel
 from prescription.demandes import SEXES, TRANCHES_AGE, capacite
@@ -602,9 +603,21 @@ def _dialecte(db) -> str:
 
 
 def _mois(db):
+    """The département's month of each request (stored in UTC), in SQL."""
     if _dialecte(db) == "postgresql":
-        return func.to_char(func.timezone("UTC", Prescription.cree_le), "YYYY-MM")
-    return func.strftime("%Y-%m", Prescription.cree_le)
+        # timestamptz -> the wall clock there
+        local = func.timezone(heure.fuseau().key, Prescription.cree_le)
+        return func.to_char(local, "YYYY-MM")
+    # SQLite knows no time zones: the zone's rules come from Python, on this
+    # very connection (whichever engine opened it, migrations included).
+    db.connection().connection.driver_connection.create_function(
+        "mois_local", 1, _mois_sqlite
+    )
+    return func.mois_local(Prescription.cree_le)
+
+
+def _mois_sqlite(texte: str | None) -> str | None:
+    return heure.mois(datetime.fromisoformat(texte)) if texte else None
 
 
 def _secondes(db, fin, debut):
@@ -614,9 +627,7 @@ def _secondes(db, fin, debut):
 
 
 def _au_mois(moment: datetime | None) -> bool:
-    return moment is None or (
-        moment.day == 1 and (moment.hour, moment.minute, moment.second) == (0, 0, 0)
-    )
+    return moment is None or heure.est_debut_de_mois(moment)
 
 
 def calculer(
@@ -738,9 +749,9 @@ def _depuis_resume(db: Session, f: Filtres) -> Comptes:
     C = ComptePilotage
     periode = [C.territoire == (f.territoire or TOUTES)]
     if f.debut is not None:
-        periode.append(C.mois >= f.debut.strftime("%Y-%m"))
+        periode.append(C.mois >= heure.mois(f.debut))
     if f.fin is not None:
-        periode.append(C.mois < f.fin.strftime("%Y-%m"))
+        periode.append(C.mois < heure.mois(f.fin))
     # The actions' own rows, for places taken and for chosen actions.
     if f.fiches is not None:
         detail = [*periode, C.fiche_id.in_(f.fiches)]
@@ -1255,7 +1266,7 @@ for _champ in CHAMPS_SUIVIS:
 
 def _cle_lieu(p_valeurs: dict) -> tuple[str, str, str, str]:
     return (
-        p_valeurs["cree_le"].strftime("%Y-%m"),
+        heure.mois(p_valeurs["cree_le"]),
         p_valeurs["fiche_id"],
         p_valeurs["session"] or "",
         p_valeurs["structure_catalogue"],
@@ -1416,8 +1427,8 @@ def recalculer(db: Session) -> int:
     lignes = 0
     for cle_mois in sorted(db.exec(select(mois).select_from(Prescription).distinct())):
         annee, numero = map(int, cle_mois.split("-"))
-        debut = datetime(annee, numero, 1, tzinfo=UTC)
-        fin = datetime(annee + numero // 12, numero % 12 + 1, 1, tzinfo=UTC)
+        debut = heure.debut_du_mois(annee, numero)
+        fin = heure.debut_du_mois(annee, numero + 1)
         lignes += _recalculer_le_mois(db, Filtres(debut=debut, fin=fin))
     return lignes
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from markupsafe import Markup, escape
 
+from catalogue import heure
 from catalogue.fiche import Fiche, Structure
 from catalogue.recherche import VOCABULAIRE_DES_FACETTES
 from catalogue.territoires import referentiel
@@ -164,9 +165,24 @@ def date_fr(jour: date | datetime | str | None) -> str:
     if jour is None:
         return ""
     if isinstance(jour, str):
-        jour = datetime.fromisoformat(jour)
+        jour = (
+            datetime.fromisoformat(jour) if len(jour) > 10 else date.fromisoformat(jour)
+        )
+    if isinstance(jour, datetime):  # a moment: its day in the département
+        jour = heure.jour(jour)
     premier = "1er" if jour.day == 1 else str(jour.day)
     return f"{premier} {MOIS[jour.month - 1]} {jour.year}"
+
+
+def jour_fr(moment: datetime) -> str:
+    """« 07/12/2026 »: the moment's day in the département."""
+    return f"{heure.jour(moment):%d/%m/%Y}"
+
+
+def moment_fr(moment: datetime) -> str:
+    """« 07/12/2026 à 05:47 », on the département's clock."""
+    local = heure.local(moment)
+    return f"{local:%d/%m/%Y} à {local:%H:%M}"
 
 
 def distance_fr(km: float | None) -> str:
@@ -272,7 +288,7 @@ def duree_en_mois(mois: int) -> str:
 
 
 def sessions_a_venir(fiche: Fiche, aujourd_hui: date | None = None) -> list:
-    jour = aujourd_hui or date.today()
+    jour = aujourd_hui or heure.aujourd_hui()
     return sorted(
         (s for s in fiche.sessions if (s.fin or s.debut) >= jour),
         key=lambda s: s.debut,

@@ -8,11 +8,10 @@ capacity, and the coming sessions with their own places.
 """
 
 import math
-from datetime import date
 
 from flask import current_app, jsonify, request
 
-from catalogue import places
+from catalogue import heure, places
 from catalogue.export import (
     fiches_exportees,
     services_data_inclusion,
@@ -117,7 +116,7 @@ def _extension(fiche, lignes: list[places.Places]) -> dict:
     """Places from the database (the prestataire's last figure), not the YAML."""
     etat = places.resumer(lignes)
     par_session = {ligne.session: ligne for ligne in lignes}
-    aujourd_hui = date.today()
+    aujourd_hui = heure.aujourd_hui()
     sessions = [
         SessionPlaces(
             debut=s.debut,

@@ -412,6 +412,15 @@ def _publier(fiche, revision, qui: str) -> str | None:
             demandes.fixer_les_places(
                 db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
+    sans_session = _demandes_par_session(fiche.id).get(places.ACTION, 0)
+    if nouvelle.sessions and not fiche.sessions and sans_session:
+        # Their places were the whole action's: each now goes in a session,
+        # chosen by the structure (the waiting list waits for any of them).
+        flash(
+            f"{sans_session} demande{'s' if sans_session > 1 else ''} en cours "
+            "pour toute l'action : la structure choisit la session de chacune "
+            "(sur la page de la demande)."
+        )
     action = getattr(existantes.get(places.ACTION), "places_restantes", None)
     if nouvelle.sessions and not fiche.sessions and action is not None:
         # From now on counted by session: the whole action's count would

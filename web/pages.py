@@ -9,7 +9,6 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import replace
-from datetime import date
 from urllib.parse import quote, urlencode, urlsplit
 
 from flask import (
@@ -25,9 +24,10 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import NotFound
 
-from catalogue import places
+from catalogue import heure, places
 from catalogue.recherche import (
     FACETTES,
+    RAYON_MAX_KM,
     VOCABULAIRE_DES_FACETTES,
     RechercheIndisponible,
     Requete,
@@ -42,6 +42,7 @@ from catalogue.vocabulaires import vocabulaire
 from web import affichage
 from web.donnees import db
 from web.parametres import (
+    RAYON_MIN_KM,
     ParametreInvalide,
     departements_du_catalogue,
     requete_depuis_args,
@@ -77,7 +78,7 @@ def index():
     gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
     pages = current_app.extensions.setdefault("pages_recherche", PagesRendues())
     cle = _cle_de_page(partiel)
-    corps = pages.lire(cle)
+    corps, statut = pages.lire(cle), 200
     if corps is None:
         contexte = _contexte_recherche(request.args)
         ailleurs = contexte["lieu_dans_les_mots"]
@@ -88,10 +89,16 @@ def index():
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
             pages.garder(cle, corps)
+        # Monitoring and crawlers see the outage; htmx swaps only success,
+        # and its swap says « indisponible » better than a generic error.
+        if contexte["indisponible"] and not partiel:
+            statut = 503
     # A clean address to share or reload: no empty field, no default sort.
     reponse = make_response(
-        corps, push_url=_adresse_propre(request.args) if partiel else None
+        corps, statut, push_url=_adresse_propre(request.args) if partiel else None
     )
+    if statut == 503:
+        reponse.headers["Retry-After"] = "30"
     reponse.vary.update(
         ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
     )
@@ -147,16 +154,16 @@ def _cle_de_page(partiel: bool) -> tuple | None:
     publication = current_app.extensions.get("publication")
     fiches = publication.version if publication else None
     # « Prochaine session le … » is read against today's date.
-    return index, fiches, date.today(), partiel, request.query_string
+    return index, fiches, heure.aujourd_hui(), partiel, request.query_string
 
 
 def _contexte_recherche(args: MultiDict) -> dict:
     """Run the search the query string asks for; say what went wrong, in French."""
-    erreur, suggestions = None, []
+    erreur, suggestions, champ_en_erreur = None, [], None
     try:
         requete = requete_depuis_args(args)
     except ParametreInvalide as exc:
-        erreur = str(exc)
+        erreur, champ_en_erreur = str(exc), exc.champ
         suggestions = _suggestions_commune(args.get("commune", ""))
         requete = _requete_de_secours(args)
     moteur = current_app.extensions["recherche"]
@@ -190,6 +197,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "resultats": resultats,
         "cartes": _cartes(resultats),
         "erreur": erreur,
+        "champ_en_erreur": champ_en_erreur,
         "indisponible": erreur == MESSAGE_INDISPONIBLE,
         # Every search answered: the page may be served again as it is.
         "complete": erreur is None and propositions is not None,
@@ -388,12 +396,37 @@ def _ici(lieu: Lieu) -> bool:
     return lieu.departement is None or lieu.departement in departements_du_catalogue()
 
 
+# « à 10 km de Massy », « permis 20km massy »: the distance read with the place.
+DISTANCE_TAPEE = re.compile(r"(?<!\w)(\d{1,3})\s*km(?!\w)", re.IGNORECASE)
+# Words around a distance (« à moins de », « dans un rayon de », « près de »).
+MOTS_DE_DISTANCE = {"moins", "rayon", "autour", "environ", "pres", "proche", "cote"}
+# « près de Massy »: what « près » means when no distance is given.
+RAYON_PRES_KM = "10"
+
+
+def _distance_tapee(reste: list[str]) -> tuple[str | None, list[str]]:
+    """The radius the words give with a town, and the words without it."""
+    texte = " ".join(reste)
+    lue = DISTANCE_TAPEE.search(texte)
+    if lue and RAYON_MIN_KM <= int(lue[1]) <= RAYON_MAX_KM:
+        rayon, texte = lue[1], texte[: lue.start()] + texte[lue.end() :]
+    elif any(mots(m) == ["pres"] or mots(m) == ["proche"] for m in reste):
+        rayon = RAYON_PRES_KM
+    else:
+        return None, reste
+    gardes = [m for m in texte.split() if " ".join(mots(m)) not in MOTS_DE_DISTANCE]
+    return rayon, gardes
+
+
 def _chercher_a(
     args: MultiDict, libelle: str, commune: bool, reste: list[str], lien_seul=False
 ) -> dict:
     """The same search at the place ``libelle``, with the words left (its
     address, the place, the words); ``lien_seul``: offered, never imposed."""
     vides = mots_vides()
+    rayon = None
+    if commune and not args.get("rayon_km", "").strip():
+        rayon, reste = _distance_tapee(reste)
     while reste and " ".join(mots(reste[-1])) in vides:  # « formation à »
         reste = reste[:-1]
     while reste and " ".join(mots(reste[0])) in vides:
@@ -401,6 +434,8 @@ def _chercher_a(
     ailleurs = MultiDict(args)
     ailleurs.setlist("q", [" ".join(reste)] if reste else [])
     ailleurs.setlist("commune", [libelle])
+    if rayon:
+        ailleurs.setlist("rayon_km", [rayon])
     ailleurs.setlist("page", [])
     return {
         "adresse": _adresse_recherche(ailleurs),

@@ -40,7 +40,12 @@ from catalogue.vocabulaires import vocabulaire
 
 
 class ParametreInvalide(ValueError):
-    """A search parameter the user can fix; the message is French, for them."""
+    """A search parameter the user can fix; the message is French, for them.
+    ``champ``: the parameter at fault, when one is (its field is marked)."""
+
+    def __init__(self, message: str, champ: str | None = None):
+        super().__init__(message)
+        self.champ = champ
 
 
 NOMS_DES_FACETTES = {
@@ -266,7 +271,8 @@ def lire_parametres(args):
         erreur = exc.errors()[0]
         cause = (erreur.get("ctx") or {}).get("error")
         raise ParametreInvalide(
-            str(cause) if cause else f"Paramètre « {erreur['loc'][0]} » invalide."
+            str(cause) if cause else f"Paramètre « {erreur['loc'][0]} » invalide.",
+            champ=str(erreur["loc"][0]) if erreur["loc"] else None,
         ) from None
 
 
@@ -279,12 +285,14 @@ def resoudre_lieu(
     lieu = trouver_lieu(texte, ref).lieu
     if lieu is None and (ref or referentiel()).lieux.desaccord(texte.strip()):
         raise ParametreInvalide(
-            f"« {texte} » : ce nom et ce code postal ne vont pas ensemble."
+            f"« {texte} » : ce nom et ce code postal ne vont pas ensemble.",
+            champ="commune",
         )
     if lieu is None:
         raise ParametreInvalide(
             f"Lieu introuvable : « {texte} ». Tapez une commune, un code "
-            "postal, une intercommunalité ou un département."
+            "postal, une intercommunalité ou un département.",
+            champ="commune",
         )
     return lieu.codes_zone, lieu.point
 
@@ -325,7 +333,8 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     zone, point = resoudre_lieu(p.commune, ref)
     if (p.rayon_km or p.tri == "distance") and point is None:
         raise ParametreInvalide(
-            "Indiquez une commune pour chercher autour d'elle ou trier par distance."
+            "Indiquez une commune pour chercher autour d'elle ou trier par distance.",
+            champ="commune",
         )
     return Requete(
         texte=p.q,

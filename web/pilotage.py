@@ -30,6 +30,7 @@ from flask.cli import AppGroup
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sqlmodel import Session
 
+from catalogue import heure
 from catalogue.recherche import valeurs_connues
 from catalogue.recherche.langue import sans_accents
 from catalogue.vocabulaires import vocabulaire
@@ -160,16 +161,16 @@ def lire_parametres(args) -> tuple[ParametresPilotage, dict[str, str]]:
 
 def _debut_du_mois(texte: str) -> datetime:
     annee, mois = map(int, texte.split("-"))
-    return datetime(annee, mois, 1, tzinfo=UTC)
+    return heure.debut_du_mois(annee, mois)
 
 
 def _mois_suivant(texte: str) -> datetime:
     annee, mois = map(int, texte.split("-"))
-    return datetime(annee + mois // 12, mois % 12 + 1, 1, tzinfo=UTC)
+    return heure.debut_du_mois(annee, mois + 1)
 
 
 def periode(p: ParametresPilotage, aujourd_hui: date | None = None) -> tuple[str, str]:
-    aujourd_hui = aujourd_hui or date.today()
+    aujourd_hui = aujourd_hui or heure.aujourd_hui()
     return (
         p.du or f"{aujourd_hui.year}-01",
         p.au or f"{aujourd_hui.year}-{aujourd_hui.month:02d}",

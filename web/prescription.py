@@ -10,7 +10,7 @@ then publish places to the search index and send the queued messages.
 Every page works without JavaScript; htmx only swaps a row in place.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 from functools import wraps
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,7 +29,7 @@ from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import NotFound
 
-from catalogue import places, saisie
+from catalogue import heure, places, saisie
 from catalogue.territoires import commune_habitee, departements_des_zones, referentiel
 from prescription import (
     demandes,
@@ -256,10 +256,12 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     public = (form.get("public") or None) if situations else None
     if public and public not in situations:
         erreurs["public"] = "Choisissez une situation de la liste."
-    sexe = form.get("sexe") or "non-renseigne"
+    # Never asked of the person booking alone (README, RGPD): a value posted
+    # anyway is not kept, and does not count in the figures.
+    sexe = (None if pour_soi else form.get("sexe")) or "non-renseigne"
     if sexe not in demandes.SEXES:
         erreurs["sexe"] = "Choisissez une réponse de la liste."
-    tranche = form.get("tranche_age") or "non-renseigne"
+    tranche = (None if pour_soi else form.get("tranche_age")) or "non-renseigne"
     if tranche not in demandes.TRANCHES_AGE:
         erreurs["tranche_age"] = "Choisissez une réponse de la liste."
     personne = Personne(
@@ -304,7 +306,7 @@ def _sessions(fiche) -> list[dict]:
             ),
         }
         for s in fiche.sessions
-        if s.debut >= date.today()
+        if s.debut >= heure.aujourd_hui()
     ]
 
 

@@ -78,7 +78,7 @@ def _changer_places(fiche, auteur: str):
     cle = request.form.get("session", places.ACTION)
     if cle not in {ligne["session"] for ligne in _lignes_places(fiche)}:
         return cle, INCOMPLET
-    capacite = demandes.capacite(fiche, cle)
+    plafond = demandes.plafond_des_places(db(), fiche, cle)
     ecart = request.form.get("ecart")
     if ecart not in (None, "-1", "+1") or (
         ecart is None and "places" not in request.form
@@ -88,7 +88,7 @@ def _changer_places(fiche, auteur: str):
     valeur = request.form.get("places", "").strip()
     if ecart in ("-1", "+1"):
         # Relative, in the database: read-then-write would lose a tap.
-        n, limite = int(ecart), PLACES_MAX if capacite is None else capacite
+        n, limite = int(ecart), PLACES_MAX if plafond is None else plafond
         motif = "correction (tableau de bord)"
         decaler = partial(
             places.decaler,
@@ -115,7 +115,7 @@ def _changer_places(fiche, auteur: str):
                     "Les places ne sont pas suivies : écrivez le nombre de places "
                     "restantes."
                 )
-            return cle, _hors_limites(n, capacite)
+            return cle, _hors_limites(fiche, cle, n, plafond)
         db().commit()
         donnees.publier()
         return cle, None
@@ -134,10 +134,9 @@ def _changer_places(fiche, auteur: str):
         )
     if nombre is not None and nombre > PLACES_MAX:
         return cle, "Au plus 100 000 places par action."
-    if nombre is not None and (
-        nombre < 0 or (capacite is not None and nombre > capacite)
-    ):
-        return cle, _hors_limites(nombre, capacite)
+    trop = plafond is not None and nombre is not None and nombre > plafond
+    if nombre is not None and (nombre < 0 or trop):
+        return cle, _hors_limites(fiche, cle, nombre, plafond)
     demandes.fixer_les_places(
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )
@@ -146,13 +145,23 @@ def _changer_places(fiche, auteur: str):
     return cle, None
 
 
-def _hors_limites(nombre: int, capacite: float | None) -> str:
+def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
     if nombre < 0:
         return "Il ne peut pas rester moins de zéro place."
-    if capacite is None:
+    if plafond is None:
         return "Au plus 100 000 places par action."
-    n = int(capacite)
-    return f"Au plus {n} place{'s' if n > 1 else ''} : c'est la capacité de l'action."
+    total = int(demandes.capacite(fiche, cle))
+    au_plus = f"Au plus {plafond} place{'s' if plafond > 1 else ''}"
+    if plafond == total:
+        return f"{au_plus} : c'est la capacité de l'action."
+    # Free places and places held share the capacity: 4 free beside 5 held
+    # on 4 was 125 % filled in the figures.
+    tenues = demandes.en_cours(db(), fiche.id, cle)
+    return (
+        f"{au_plus} : la capacité est de {total}, et {tenues} demande"
+        f"{'s' if tenues > 1 else ''} en cours en "
+        f"{'tiennent' if tenues > 1 else 'tient'} déjà."
+    )
 
 
 @bp.post("/pro/places/<fiche_id>")

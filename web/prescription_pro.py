@@ -19,7 +19,7 @@ from flask import (
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from catalogue import places
+from catalogue import heure
 from prescription import demandes, workflow
 from prescription.demandes import Demande
 from prescription.modeles import (
@@ -142,10 +142,18 @@ def mes_prescriptions():
     )
 
 
+def _statut_inconnu() -> str | None:
+    """A statut no list offers (an old or edited link): said, not ignored."""
+    statut = request.args.get("statut", "")
+    return statut if statut and statut not in workflow.STATUTS else None
+
+
 def _contexte_liste() -> dict:
+    inconnu = _statut_inconnu()
     return {
         "statuts": workflow.STATUTS,
-        "statut": request.args.get("statut", ""),
+        "statut": "" if inconnu else request.args.get("statut", ""),
+        "statut_inconnu": inconnu,
         "fiches": current_app.extensions["catalogue"].fiches,
         "origines": ORIGINES,
     }
@@ -204,6 +212,13 @@ def avis_structure(structure_id: int):
 @bp.get("/pro/demandes.csv")
 @prestataire_requis
 def export():
+    if inconnu := _statut_inconnu():
+        # A file of every request under a filter's name would mislead.
+        return (
+            f"Statut inconnu : « {inconnu} ». Aucun fichier n'a été fait.",
+            422,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
     requete = select(Prescription, Beneficiaire).where(
         Prescription.structure_catalogue.in_(droits().structures_prestataires)
     )
@@ -297,7 +312,7 @@ def _contexte_detail(p: Prescription) -> dict:
         "service": db().get(StructurePro, p.structure_prescriptrice_id)
         if p.structure_prescriptrice_id
         else None,
-        "aujourd_hui": places.maintenant_utc().date(),
+        "aujourd_hui": heure.aujourd_hui(),
         # An exit is dated on or after the entry.
         "entree": demandes.jour_d_entree(db(), p)
         if p.statut == workflow.ENTREE

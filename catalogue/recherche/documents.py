@@ -4,8 +4,8 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 
+from catalogue import heure
 from catalogue.fiche import Fiche, Structure
 from catalogue.recherche import MoteurRecherche
 from catalogue.recherche.langue import mots
@@ -63,7 +63,7 @@ def document(
         "session_ouverte": any(
             (s.places_restantes if s.places_restantes is not None else s.places or 0)
             > 0
-            and s.debut >= date.today()
+            and s.debut >= heure.aujourd_hui()
             for s in fiche.sessions
         ),
     }

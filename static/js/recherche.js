@@ -82,8 +82,31 @@
     });
   });
 
+  // 3. The field the error is about is marked invalid, as on a whole page.
+  function marquerLeChampEnErreur(form) {
+    var erreur = document.getElementById("erreur-recherche");
+    var nom = erreur && erreur.getAttribute("data-champ");
+    champs(form).forEach(function (champ) {
+      var decrit = (champ.getAttribute("aria-describedby") || "")
+        .split(" ")
+        .filter(function (id) {
+          return id && id !== "erreur-recherche";
+        });
+      if (champ.name === nom) {
+        champ.setAttribute("aria-invalid", "true");
+        decrit.push("erreur-recherche");
+      } else {
+        champ.removeAttribute("aria-invalid");
+      }
+      if (decrit.length) champ.setAttribute("aria-describedby", decrit.join(" "));
+      else champ.removeAttribute("aria-describedby");
+    });
+  }
+
   document.addEventListener("htmx:afterSettle", function (e) {
     if (!e.detail.target || e.detail.target.id !== "resultats") return;
+    var form = document.getElementById("formulaire-recherche");
+    if (form) marquerLeChampEnErreur(form);
     var source = e.detail.requestConfig && e.detail.requestConfig.elt;
     var titre = document.getElementById("titre-resultats");
     if (titre && source && source.hasAttribute("data-focus-resultats")) {

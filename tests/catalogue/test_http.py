@@ -203,6 +203,13 @@ def test_la_production_refuse_une_cle_secrete_par_defaut(monkeypatch, cle):
         create_app({"SECRET_KEY": cle, "CATALOGUE": object()})
 
 
+def test_un_fuseau_horaire_inconnu_est_refuse_au_demarrage():
+    with pytest.raises(ConfigurationInvalide, match="FUSEAU_HORAIRE.*Europe/Alencon"):
+        create_app(
+            {"TESTING": True, "FUSEAU_HORAIRE": "Europe/Alencon", "CATALOGUE": object()}
+        )
+
+
 def test_la_production_envoie_hsts(creer_app_recherche):
     app = creer_app_recherche(
         TESTING=False,

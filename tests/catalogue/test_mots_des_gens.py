@@ -136,6 +136,26 @@ def test_trier_par_distance_sans_commune_lit_la_ville_tapee_avec_les_mots(client
     assert "Indiquez une commune pour chercher autour" in html.unescape(seul.text)
 
 
+@pytest.mark.parametrize(
+    ("tape", "mots", "rayon"),
+    [
+        ("à 10 km de Massy", None, "10"),
+        ("a 10km de massy", None, "10"),
+        ("permis à moins de 20 km de massy", "permis", "20"),
+        ("permis pres de massy", "permis", "10"),
+    ],
+)
+def test_une_distance_tapee_avec_la_ville_devient_le_rayon(client, tape, mots, rayon):
+    # « à 10 km de Massy » kept « 10 km » as words: 3 actions holding « 10 »
+    # (« 10 jours »…), none of them around Massy.
+    reponse = client.get("/", query_string={"q": tape})
+    assert reponse.status_code == 303
+    attendu = {"commune": ["Massy (91300)"], "rayon_km": [rayon]}
+    if mots:
+        attendu["q"] = [mots]
+    assert parse_qs(urlsplit(reponse.headers["Location"]).query) == attendu
+
+
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
     moteur = app.extensions["recherche"]
     court = {
@@ -360,3 +380,44 @@ def test_un_village_lointain_nomme_comme_un_mot_est_propose_pas_impose(client):
         "q": ["formation"],
         "commune": ["Évry-Courcouronnes (91000)"],
     }
+
+
+def _ids(app, texte: str) -> list[str]:
+    resultats = app.extensions["recherche"].rechercher(Requete(texte=texte))
+    return [r.id for r in resultats.resultats]
+
+
+@pytest.mark.parametrize(
+    ("phrase", "attendues"),
+    [
+        # « pas » was required and found in 27 fiches, while « lire » and
+        # « francais » were left out: the reading and French courses came last.
+        ("je sais pas lire", {"61-boite-aux-lettres-afb-rsa"}),
+        ("je parle pas francais", {"61-ape-ateliers-sociolinguistiques"}),
+        ("jai pas de logement", {"91-ml-nord-essonne-cllaj"}),
+        # « B » alone: only the one fiche writing « permis B » was found.
+        ("mobilité permis B", {"91-essonne-mobilites-plateforme-mobilite"}),
+        # Written joined or with a hyphen, the same word.
+        (
+            "accompagnement socio-professionnel",
+            {"54-ars-sef-accompagnement-rsa-lunevillois"},
+        ),
+        # SIAE found only the SIAO.
+        ("siae", {"61-regie-des-quartiers-aci", "61-aide-association-intermediaire"}),
+        # One entry of the thesaurus: each of its words finds the others'.
+        ("alcool", {"91-ml-paris-saclay-egaux", "72-tarmac-tapaj-iod"}),
+        ("addiction", {"91-cd91-consultation-infirmiere-prevention"}),
+    ],
+)
+def test_les_mots_de_la_phrase_qui_ne_disent_pas_le_besoin_n_ecartent_rien(
+    app, phrase, attendues
+):
+    assert attendues <= set(_ids(app, phrase))
+
+
+def test_des_dettes_trouvent_le_budget_avant_les_aides_au_demenagement(app):
+    # « aide financière » (to move to the provinces) came first for debts.
+    assert _ids(app, "j'ai des dettes")[:2] == [
+        "57-udaf-accompagnement-global",
+        "91-cd91-pack-sortie-rsa",
+    ]

@@ -262,7 +262,7 @@ def test_index_abime_pendant_le_service_la_fiche_s_affiche_et_la_recherche_previ
     (_index_de(app_recherche).dossier / "meta.json").write_text("{abîmé")
     caplog.set_level(logging.WARNING)
     page = client_recherche.get("/?q=velo")
-    assert page.status_code == 200
+    assert page.status_code == 503
     assert "La recherche ne répond pas pour le moment" in page.get_data(as_text=True)
     assert "Recherche indisponible" in caplog.text
     assert client_recherche.get("/fiches/mob-velos-alencon").status_code == 200

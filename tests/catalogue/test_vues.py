@@ -153,6 +153,13 @@ def test_une_commune_inconnue_propose_des_communes(client_recherche):
     lien = annonce.find("a", string="Alençon (61000)")
     assert "commune=Alen%C3%A7on+(61000)" in lien["href"]
     assert "q=velo" in lien["href"]
+    # The field at fault, and only it, is marked and described by the error.
+    champ = page(reponse).find(id="commune")
+    assert champ["aria-invalid"] == "true"
+    assert champ["aria-describedby"] == "erreur-recherche"
+    assert page(reponse).find(id="erreur-recherche").text.startswith("Lieu introuvable")
+    assert not page(reponse).find(id="q").has_attr("aria-invalid")
+    assert page(reponse).find(id="q")["aria-describedby"] == "aide-q"
     # The rest of the search still runs.
     assert page(reponse).select("#resultats .carte")
 
@@ -176,7 +183,9 @@ def test_recherche_indisponible(app_recherche):
 
     app_recherche.extensions["recherche"] = EnPanne()
     reponse = app_recherche.test_client().get("/?q=velo")
-    assert reponse.status_code == 200
+    # Monitoring sees the outage; the person gets the page, in French.
+    assert reponse.status_code == 503
+    assert reponse.headers["Retry-After"] == "30"
     soupe = page(reponse)
     assert "ne répond pas" in soupe.find(id="annonce").text
     # Never « aucune action »: nobody knows, the engine did not answer.
@@ -184,6 +193,12 @@ def test_recherche_indisponible(app_recherche):
     assert soupe.find(id="titre-resultats").text.strip() == (
         "Résultats indisponibles pour le moment"
     )
+    # Typed as one goes, htmx swaps the same words in (it swaps only success).
+    partiel = app_recherche.test_client().get(
+        "/?q=velo", headers={"HX-Request": "true", "HX-Target": "resultats"}
+    )
+    assert partiel.status_code == 200
+    assert "Résultats indisponibles" in page(partiel).find(id="titre-resultats").text
 
 
 def test_la_pagination_garde_la_recherche(client_recherche):

@@ -66,9 +66,32 @@ def test_commune_inconnue_sans_javascript(serveur, telephone_sans_js):
     page = telephone_sans_js
     page.goto(serveur + "/?commune=Alenco")
     expect(page.locator("#annonce")).to_contain_text("Lieu introuvable")
+    commune = page.get_by_role("combobox", name="Votre commune")
+    expect(commune).to_have_attribute("aria-invalid", "true")
+    expect(commune).to_have_accessible_description(re.compile("^Lieu introuvable"))
     page.get_by_role("link", name="Alençon (61000)").click()
     expect(page.locator("#commune")).to_have_value("Alençon (61000)")
     expect(page.locator("#annonce .alerte")).to_have_count(0)
+    expect(commune).not_to_have_attribute("aria-invalid", "true")
+
+
+def test_une_commune_inconnue_tapee_marque_son_champ(serveur, telephone):
+    """Typed with htmx, only the results are swapped: the field is marked
+    as on a whole page, and unmarked once the place is found."""
+    page = telephone
+    page.goto(serveur + "/")
+    commune = page.get_by_role("combobox", name="Votre commune")
+    commune.fill("Alenco")
+    commune.press("Enter")
+    expect(page.locator("#annonce")).to_contain_text("Lieu introuvable")
+    expect(commune).to_have_attribute("aria-invalid", "true")
+    expect(commune).to_have_accessible_description(re.compile("^Lieu introuvable"))
+    expect(page.locator("#q")).not_to_have_attribute("aria-invalid", "true")
+    commune.fill("Alençon")
+    commune.press("Enter")
+    expect(page.locator("#annonce .alerte")).to_have_count(0)
+    expect(commune).not_to_have_attribute("aria-invalid", "true")
+    expect(commune).to_have_accessible_description("")
 
 
 @pytest.mark.parametrize("delai_ms", [None, 1500], ids=["normal", "telephone-lent"])

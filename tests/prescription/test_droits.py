@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from catalogue import places as places_
 from catalogue import revisions
 from catalogue.territoires import referentiel
-from prescription import demandes, liens
+from prescription import demandes, liens, workflow
 from prescription.demandes import Acteur, Demande, Personne
 from prescription.droits import Droits
 from prescription.modeles import (
@@ -158,8 +158,17 @@ def nouvelle_demande(app) -> dict:
     fiche = app.extensions["catalogue"].fiches[FICHE]
     secret = app.config["SECRET_KEY"]
     with Session(app.extensions["db"]) as db:
-        # Earlier rows may have set places: keep them untracked, never full.
+        # Earlier rows may have set places: keep them untracked, never full;
+        # their requests closed, so that they hold none of the capacity.
         places_.fixer(db, FICHE, None, "essai")
+        for ancienne in db.exec(
+            select(Prescription).where(
+                Prescription.fiche_id == FICHE,
+                Prescription.statut.in_(workflow.TIENNENT_UNE_PLACE),
+            )
+        ):
+            ancienne.statut = workflow.ANNULEE
+            db.add(ancienne)
         referent = db.exec(
             select(Utilisateur).where(Utilisateur.sub == "referent-referent-rsa")
         ).one()
@@ -328,6 +337,11 @@ def test_un_autre_prestataire_ne_voit_pas_les_personnes_d_une_autre_structure(
     assert "Diallo" in texte(monde["prestataire"].get("/pro/demandes.csv"))
     assert "Diallo" not in texte(monde["autre_prestataire"].get("/pro/demandes"))
     assert "Diallo" not in texte(monde["autre_prestataire"].get("/pro/demandes.csv"))
+    # A file of everything under a filter's name would mislead.
+    faux_filtre = monde["prestataire"].get("/pro/demandes.csv?statut=en-cours")
+    assert faux_filtre.status_code == 422
+    assert "Statut inconnu : « en-cours »" in texte(faux_filtre)
+    assert "Diallo" not in texte(faux_filtre)
 
 
 def test_un_fragment_htmx_sans_connexion_renvoie_vers_la_connexion(client_p):

@@ -15,6 +15,7 @@ from catalogue import places, revisions
 from catalogue.chargement import charger_catalogue
 from catalogue.places import JournalPlaces
 from catalogue.recherche import RechercheIndisponible
+from prescription.modeles import Prescription
 from tests.conftest import ROOT
 from tests.prescription.conftest import (
     PERSONNE,
@@ -555,3 +556,44 @@ def test_un_formulaire_tronque_ou_fabrique_ne_vide_rien_et_ne_plante_pas(app_p):
         assert "Formulaire incomplet : rechargez la page." in texte(reponse)
     with Session(app_p.extensions["db"]) as db:
         assert revisions.revisions(db, FICHE) == []
+
+
+def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
+    app_p,
+):
+    """Counted for the whole action, 2 places held and Chloé waiting; then
+    a first session is added. The held requests are said to need a session;
+    the waiting list waits for the sessions' places, not for a count gone."""
+    client = _prestataire(app_p)
+    poster(client, f"/pro/places/{FICHE}", {"places": "2"})
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "courriel": f"{prenom}@exemple.fr"}
+        envoi.pop("telephone")
+        if prenom == "Chloé":
+            envoi["liste_attente"] = "oui"
+        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="12")
+    assert client.post(URL, data=donnees).status_code == 303
+    admin = _valider_la_derniere(app_p)
+    assert (
+        "3 demandes en cours pour toute l'action : la structure choisit la session "
+        "de chacune" in texte(admin.get("/pro/modifications"))
+    )
+    with Session(app_p.extensions["db"]) as db:
+        awa, bruno, chloe = db.exec(select(Prescription).order_by(Prescription.id))
+    page = texte(client.get(f"/pro/prescriptions/{awa.id}"))
+    assert "choisissez-lui une session" in page
+    changer = f"/pro/prescriptions/{awa.id}/changer_session"
+    poster(client, changer, {"session": "2031-03-02"})
+    # Awa gives her session place back: Chloé, first waiting, gets it there.
+    poster(client, f"/pro/prescriptions/{awa.id}/annuler", {"confirmer": "oui"})
+    with Session(app_p.extensions["db"]) as db:
+        chloe = db.get(Prescription, chloe.id)
+        assert (chloe.statut, chloe.session, chloe.place_tenue) == (
+            "demandee",
+            "2031-03-02",
+            True,
+        )
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 11

@@ -38,6 +38,18 @@ def test_une_action_pour_un_seul_public_ne_demande_pas_la_situation(app_p):
     assert personne.sexe == "femme"
 
 
+def test_la_personne_qui_s_inscrit_seule_n_a_ni_sexe_ni_age_gardes(app_p, client_p):
+    """Never asked of her: posted anyway (an old form, a script), not kept,
+    and not counted in the gendered figures."""
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    assert 'name="sexe"' not in page and 'name="tranche_age"' not in page
+    envoi = {**PERSONNE, "consentement": "oui", "sexe": "femme", "tranche_age": "26-44"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", envoi)
+    assert reponse.status_code == 303
+    [personne] = beneficiaires(app_p)
+    assert (personne.sexe, personne.tranche_age) == ("non-renseigne", "non-renseigne")
+
+
 def test_la_situation_se_choisit_parmi_les_publics_de_l_action(app_p):
     pro = referent(app_p)
     page = texte(pro.get("/fiches/velos-alencon/prescrire"))

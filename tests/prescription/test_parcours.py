@@ -111,6 +111,10 @@ def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
     liste = texte(client_p.get("/pro/prescriptions?statut=demandee"))
     assert "Awa Diallo" in liste and "hors zone" in liste
     assert "Awa Diallo" not in texte(client_p.get("/pro/prescriptions?statut=entree"))
+    # An old or edited link with a statut no list offers: said, all listed.
+    liste = texte(client_p.get("/pro/prescriptions?statut=en-cours"))
+    assert "Statut inconnu : « en-cours ». Toutes les demandes sont affichées." in liste
+    assert "Awa Diallo" in liste
 
 
 @pytest.mark.parametrize(
@@ -451,6 +455,14 @@ def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_
         prestataire,
         f"/pro/prescriptions/{p.id}/entrer",
         {"le": aujourd_hui.strftime("%d/%m/%Y")},
+    )
+    # The day comes before the closing words, not after « Bon courage ! ».
+    with Session(app_p.extensions["db"]) as db:
+        bienvenue = db.exec(
+            select(Notification).where(Notification.sujet.startswith("Bienvenue"))
+        ).one()
+    assert f"». Le {aujourd_hui:%d/%m/%Y}. Bon courage !\n" in bienvenue.corps, (
+        bienvenue.corps
     )
     poster(
         prestataire,

@@ -523,9 +523,10 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
             )
         )
     migrer(url)
-    f = Filtres(
-        debut=datetime(2026, 1, 1, tzinfo=UTC), fin=datetime(2027, 1, 1, tzinfo=UTC)
-    )
+    from catalogue import heure
+
+    # Whole months on the département's clock: the summary answers.
+    f = Filtres(debut=heure.debut_du_mois(2026, 1), fin=heure.debut_du_mois(2027, 1))
     with Session(moteur) as db:
         r = pilotage.calculer(
             db, f, lire_sorties(), app_p.extensions["catalogue"].fiches, 1
@@ -543,3 +544,37 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
     assert r.source == "resume"
     assert ligne(r.tableaux["origines"], "total") == [1, 0, 0, 1]
     moteur.dispose()
+
+
+def test_les_mois_sont_ceux_du_departement_pas_ceux_de_l_utc(app_p):
+    """At 00:30 in Paris on 1 December (23:30 UTC on 30 November), a request
+    belongs to December: in the summary kept as it goes, in the summary
+    rebuilt, and in the requests counted one by one."""
+    from catalogue import heure
+
+    with Session(app_p.extensions["db"]) as db:
+        demande(db, "velos-alencon", le=datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+        demande(db, "velos-alencon", le=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+        db.commit()
+
+    def compter(annee, mois, source):
+        periode = Filtres(
+            debut=heure.debut_du_mois(annee, mois),
+            fin=heure.debut_du_mois(annee, mois + 1),
+        )
+        with Session(app_p.extensions["db"]) as db:
+            f = pilotage.calculer(
+                db, periode, pilotage.lire_sorties(), {}, 1, source=source
+            )
+        return f.tableaux["parcours"].total.valeur, [cle for cle, _ in f.mois]
+
+    assert heure.debut_du_mois(2026, 12) == datetime(2026, 11, 30, 23, tzinfo=UTC)
+    for source in ("resume", "demandes", "recalcule"):
+        if source == "recalcule":
+            with Session(app_p.extensions["db"]) as db:
+                pilotage.recalculer(db)
+                db.commit()
+            source = "resume"
+        assert compter(2026, 11, source) == (0, [])
+        assert compter(2026, 12, source) == (1, ["2026-12"])
+        assert compter(2027, 1, source) == (1, ["2027-01"])

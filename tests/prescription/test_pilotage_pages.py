@@ -105,6 +105,7 @@ def test_chaque_parcours_est_compte_sous_son_origine(app_1):
                 "prenom": "Bruno",
                 "motif": "Travail à 6 km.",
                 "engagement": "oui",
+                "sexe": "femme",
             },
         ).status_code
         == 303
@@ -120,8 +121,9 @@ def test_chaque_parcours_est_compte_sous_son_origine(app_1):
     assert inscrite.status_code == 303
     departement = se_connecter(app_1.test_client(), "departement")
     api = departement.get("/api/v1/pilotage").get_json()
-    assert rangee(api, "origines", "auto-prescription") == [1, 0, 0, 1]
-    assert rangee(api, "origines", "referent") == [0, 0, 1, 1]
+    # Her sex is never asked when she books alone: posted anyway, not kept.
+    assert rangee(api, "origines", "auto-prescription") == [0, 0, 1, 1]
+    assert rangee(api, "origines", "referent") == [1, 0, 0, 1]
     assert rangee(api, "origines", "prestataire") == [0, 1, 0, 1]
     page = texte(departement.get("/pro/pilotage"))
     assert "Inscription par la personne elle-même : 1" in page

@@ -96,3 +96,31 @@ def test_suivre_les_places_compte_les_demandes_qui_en_tiennent_deja_une(app_p):
         assert (
             places.par_session(db, "velos-alencon")[places.ACTION].places_restantes == 6
         )
+
+
+def test_les_places_libres_et_tenues_ne_depassent_pas_la_capacite(app_p):
+    """Vélos: 10 places, 5 held by people in progress. Typing 9 free places
+    made 14 on 10 (the figures read 140 %): refused, and said why."""
+    des_demandes(app_p, "velos-alencon", ["entree"] * 3 + ["acceptee"] * 2)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    refus = poster(prestataire, "/pro/places/velos-alencon", {"places": "9"})
+    assert refus.status_code == 422
+    assert (
+        "Au plus 5 places : la capacité est de 10, et 5 demandes en cours en "
+        "tiennent déjà." in texte(refus)
+    )
+    assert (
+        poster(prestataire, "/pro/places/velos-alencon", {"places": "5"}).status_code
+        == 303
+    )
+    # « +1 » at the bound is refused the same way; « −1 » still counts.
+    refus = poster(prestataire, "/pro/places/velos-alencon", {"ecart": "+1"})
+    assert "Au plus 5 places" in texte(refus)
+    poster(prestataire, "/pro/places/velos-alencon", {"ecart": "-1"})
+    with Session(app_p.extensions["db"]) as db:
+        assert (
+            places.par_session(db, "velos-alencon")[places.ACTION].places_restantes == 4
+        )
+    assert remplissage_des_velos(app_p) == (5, 10, 50.0)

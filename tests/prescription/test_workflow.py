@@ -151,3 +151,46 @@ def test_chaque_transition_a_un_libelle_francais_et_mene_a_un_statut_connu():
         assert r.libelle[0].isupper()
         assert r.vers in workflow.STATUTS or (r.vers is None and r.exige == "session")
         assert all(s is None or s in workflow.STATUTS for s in r.depuis)
+
+
+def test_l_entree_du_jour_se_note_apres_minuit_heure_de_paris(app_p):
+    """At 00:30 in Paris on 1 December (23:30 UTC on 30 November), the
+    prestataire notes today's entry: « today » is the 1st there, not a day
+    « in the future »; the request made that night is of the 1st too."""
+    from datetime import UTC, date, datetime
+
+    fiche = app_p.extensions["catalogue"].fiches["velos-alencon"]
+    nuit = datetime(2026, 11, 30, 23, 30, tzinfo=UTC)
+    with Session(app_p.extensions["db"]) as db:
+        p = une_demande(db, workflow.ACCEPTEE, place_tenue=False)
+        p.cree_le = nuit
+        prestataire = Acteur(workflow.PRESTATAIRE, "prestataire")
+        demandes.appliquer(
+            db,
+            p,
+            "entrer",
+            prestataire,
+            fiche,
+            Liens(),
+            effet_le=date(2026, 12, 1),
+            maintenant=nuit,
+        )
+        db.commit()
+        assert (p.statut, demandes.jour_d_entree(db, p)) == (
+            "entree",
+            date(2026, 12, 1),
+        )
+        # A day before the request's own (Paris) day is still refused.
+        p2 = une_demande(db, workflow.ACCEPTEE, place_tenue=False)
+        p2.cree_le = nuit
+        with pytest.raises(TransitionRefusee, match="faite le 01/12/2026"):
+            demandes.appliquer(
+                db,
+                p2,
+                "entrer",
+                prestataire,
+                fiche,
+                Liens(),
+                effet_le=date(2026, 11, 30),
+                maintenant=nuit,
+            )
