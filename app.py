@@ -99,9 +99,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         PLANIFICATEUR_RESUMES_S=86400,
         PLANIFICATEUR_RGPD_S=86400,
     )
+    defauts = dict(app.config)
     app.config.from_prefixed_env()
     if test_config:
         app.config.update(test_config)
+    securite.lire_les_types(app.config, defauts)
     securite.verifier_configuration(app)
     try:
         heure.regler(app.config["FUSEAU_HORAIRE"])

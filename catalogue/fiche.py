@@ -20,6 +20,7 @@ from pydantic import (
     PlainSerializer,
     TypeAdapter,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -280,6 +281,21 @@ class Fiche(Strict):
     nombre_semaines: Annotated[int, Field(ge=1, le=520)] | None = None
     mode_entree: Voc("modes_entree") = "entrees-sorties-permanentes"
     sessions: list[Session] = []
+
+    @field_validator("sessions")
+    @classmethod
+    def une_session_par_date(cls, sessions: list[Session]) -> list[Session]:
+        # Places, requests and waiting lists are kept by start date: two
+        # sessions of one day would share (and double) one count.
+        vus: set[date] = set()
+        for s in sessions:
+            if s.debut in vus:
+                raise ValueError(
+                    f"deux sessions commencent le {s.debut:%d/%m/%Y} : une seule "
+                    "session par date de début (réunissez leurs places)"
+                )
+            vus.add(s.debut)
+        return sessions
 
     # --- Places (extension) : capacité et places restantes ---
     capacite: Capacite

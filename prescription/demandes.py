@@ -142,6 +142,7 @@ class Demande:
     motif: str = ""
     liste_attente: bool = False
     structure_prescriptrice: StructurePro | None = None
+    jeton_envoi: str | None = None  # see Prescription.jeton_envoi
 
 
 @dataclass
@@ -412,6 +413,17 @@ def plafond_des_places(db: Session, fiche: Fiche, session: str) -> int | None:
     return max(0, int(total) - en_cours(db, fiche.id, session))
 
 
+def deja_envoyee(db: Session, fiche_id: str, jeton: str | None) -> Prescription | None:
+    """The request this very form already recorded, if it did."""
+    if not jeton:
+        return None
+    return db.exec(
+        select(Prescription).where(
+            Prescription.jeton_envoi == jeton, Prescription.fiche_id == fiche_id
+        )
+    ).first()
+
+
 def creer(
     db: Session,
     demande: Demande,
@@ -470,6 +482,7 @@ def creer(
         hors_zone=not dans_la_zone(fiche, p.commune),
         cree_le=maintenant,
         maj_le=maintenant,
+        jeton_envoi=demande.jeton_envoi,
     )
     db.add(prescription)
     db.flush()
@@ -799,9 +812,7 @@ def relancer_et_expirer(
     maintenant = maintenant or places.maintenant_utc()
     relances = expirees = 0
     attente = db.exec(
-        select(Prescription).where(
-            Prescription.statut.in_([*EN_ATTENTE_DE_REPONSE, LISTE_ATTENTE])
-        )
+        select(Prescription).where(Prescription.statut.in_(EN_ATTENTE_DE_REPONSE))
     ).all()
     for p in attente:
         fiche = fiches.get(p.fiche_id)
@@ -1000,7 +1011,13 @@ def _dire_a_la_personne(
     if beneficiaire.courriel:
         sujet, corps = messages.courriel(message, fiche.nom, beneficiaire.prenom, lien)
         notifications.mettre_en_file(
-            db, "courriel", beneficiaire.courriel, sujet, corps, maintenant
+            db,
+            "courriel",
+            beneficiaire.courriel,
+            sujet,
+            corps,
+            maintenant,
+            prescription_id=prescription.id,
         )
     elif beneficiaire.telephone:
         notifications.mettre_en_file(
@@ -1010,6 +1027,7 @@ def _dire_a_la_personne(
             message.sujet,
             messages.sms(message, fiche.nom, lien),
             maintenant,
+            prescription_id=prescription.id,
         )
 
 
@@ -1031,7 +1049,9 @@ def _dire_au_referent(
         personne=_initiale(db.get(Beneficiaire, prescription.beneficiaire_id)),
         quand=quand,
     )
-    notifications.mettre_en_file(db, "courriel", referent.courriel, sujet, corps)
+    notifications.mettre_en_file(
+        db, "courriel", referent.courriel, sujet, corps, prescription_id=prescription.id
+    )
 
 
 def _initiale(beneficiaire: Beneficiaire | None) -> str:

@@ -155,6 +155,11 @@ class Prescription(SQLModel, table=True):
     cree_le: datetime = Field(index=True)
     maj_le: datetime
     relance_le: datetime | None = None
+    # The form's own random token: the same form sent twice (a double tap,
+    # two tabs, a slow network) records one request, never two.
+    jeton_envoi: str | None = Field(
+        default=None, max_length=43, index=True, unique=True
+    )
 
 
 class Transition(SQLModel, table=True):
@@ -206,6 +211,9 @@ class Notification(SQLModel, table=True):
     # A worker sending it holds it until then: no message sent twice.
     reserve_jusqu_a: datetime | None = None
     derniere_erreur: str | None = Field(default=None, max_length=500)
+    # The request a message is about, when it names its person (the
+    # référent's « Awa D. »): wiped with her (RGPD anonymisation).
+    prescription_id: int | None = Field(default=None, index=True)
 
 
 class AvisResume(SQLModel, table=True):

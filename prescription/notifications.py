@@ -35,6 +35,7 @@ def mettre_en_file(
     sujet: str,
     corps: str,
     maintenant: datetime | None = None,
+    prescription_id: int | None = None,
 ) -> None:
     db.add(
         Notification(
@@ -43,6 +44,7 @@ def mettre_en_file(
             sujet=sujet[:200],
             corps=corps[:4000],
             cree_le=maintenant or maintenant_utc(),
+            prescription_id=prescription_id,
         )
     )
 

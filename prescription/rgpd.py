@@ -117,7 +117,14 @@ def anonymiser(
     if contacts:
         # Messages carry the first name and personal links.
         db.exec(delete(Notification).where(Notification.destinataire.in_(contacts)))
-    for p in _prescriptions(db, beneficiaire.id):
+    prescriptions = _prescriptions(db, beneficiaire.id)
+    # And those about her to others: the référent's name her (« Awa D. »).
+    db.exec(
+        delete(Notification).where(
+            Notification.prescription_id.in_([p.id for p in prescriptions])
+        )
+    )
+    for p in prescriptions:
         p.motif = ""
         db.add(p)
         for t in db.exec(select(Transition).where(Transition.prescription_id == p.id)):

@@ -195,11 +195,12 @@ TRANSITIONS: tuple[Regle, ...] = (
         (PRESTATAIRE,),
         exige="motif_refus",
     ),
-    # Time.
+    # Time. A place on the waiting list is an answer: it never expires as
+    # « sans réponse » (the prestataire takes people off it, with a reason).
     Regle(
         "expirer",
         "Expirer faute de réponse",
-        (DEMANDEE, A_VALIDER, LISTE_ATTENTE),
+        (DEMANDEE, A_VALIDER),
         EXPIREE,
         (SYSTEME,),
     ),

@@ -398,13 +398,22 @@ def _publier(fiche, revision, qui: str) -> str | None:
     for s in nouvelle.sessions:
         cle = places.cle_session(s.debut)
         avant = places_avant.get(cle)
-        if cle in existantes and None not in (avant, s.places) and avant != s.places:
+        compte = getattr(existantes.get(cle), "places_restantes", None)
+        if compte is not None and None not in (avant, s.places) and avant != s.places:
             # More or fewer seats: as many more or fewer left to take.
             places.ajuster(db(), fiche.id, s.places - avant, qui, session=cle)
-        elif cle not in existantes and s.places is not None:
-            # A new session opens with all its places free.
+        elif compte is None and s.places is not None:
+            # Counted from now on: its places are free, but for those the
+            # requests already made in it hold (2 seats given to a session
+            # where 3 were accepted left 2 free: 5 on 2).
+            tenues = demandes.en_cours(db(), fiche.id, cle)
             demandes.fixer_les_places(
-                db(), nouvelle, s.places, qui, session=cle, motif="session ajoutée"
+                db(),
+                nouvelle,
+                max(0, int(s.places) - tenues),
+                qui,
+                session=cle,
+                motif="session ajoutée" if cle not in existantes else "places comptées",
             )
     for cle in retirees:
         if getattr(existantes.get(cle), "places_restantes", None) is not None:

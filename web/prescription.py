@@ -10,6 +10,8 @@ then publish places to the search index and send the queued messages.
 Every page works without JavaScript; htmx only swaps a row in place.
 """
 
+import re
+import secrets
 from datetime import timedelta
 from functools import wraps
 
@@ -27,9 +29,11 @@ from flask import (
 )
 from flask_htmx import HTMX
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import NotFound
 
 from catalogue import heure, places, saisie
+from catalogue.places import Prise
 from catalogue.territoires import commune_habitee, departements_des_zones, referentiel
 from prescription import (
     demandes,
@@ -316,9 +320,21 @@ def _complet(fiche) -> bool:
     return etat is not None and etat.places_restantes == 0
 
 
+JETON_ENVOI = re.compile(r"[A-Za-z0-9_-]{16,43}")
+
+
+def _envoi(form) -> str | None:
+    """The form's submission token, when it is one we could have made."""
+    jeton = (form or {}).get("envoi") or ""
+    return jeton if JETON_ENVOI.fullmatch(jeton) else None
+
+
 def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
+    form = contexte.get("form") or {}
     return render_template(
         gabarit,
+        # The same submission when the form comes back to be corrected.
+        envoi=_envoi(form) or secrets.token_urlsafe(16),
         fiche=fiche,
         complet=_complet(fiche),
         structure=_structure(fiche),
@@ -344,6 +360,11 @@ def _demander(
     "M'inscrire"); otherwise a professional asks for someone else.
     """
     form = request.form
+    envoi = _envoi(form)
+    if (deja := demandes.deja_envoyee(db(), fiche.id, envoi)) is not None:
+        # This very form was recorded already (a double tap on a slow
+        # network): its answer again, not « already asked » and a 2nd SMS.
+        return demandes.Resultat(Prise.PRISE, deja)
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
     if erreurs:
@@ -351,8 +372,15 @@ def _demander(
     demande = demande_de(personne)
     demande.session = _session_choisie(form, fiche)
     demande.liste_attente = form.get("liste_attente") == "oui"
+    demande.jeton_envoi = envoi
     try:
         resultat = demandes.creer(db(), demande, acteur, LiensWeb())
+    except IntegrityError:
+        # Sent twice at the same instant: the other copy was recorded.
+        db().rollback()
+        if (deja := demandes.deja_envoyee(db(), fiche.id, envoi)) is None:
+            raise
+        return demandes.Resultat(Prise.PRISE, deja)
     except demandes.DejaDemandee as doublon:
         db().rollback()
         return _deja_demandee(fiche, doublon.existante.id, pour_soi, personne)

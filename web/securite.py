@@ -44,6 +44,38 @@ class ConfigurationInvalide(ErreurCommande):
     """
 
 
+VRAI = {"true", "1", "oui", "yes", "on"}
+FAUX = {"false", "0", "non", "no", "off", ""}
+
+
+def lire_les_types(config, defauts: dict) -> None:
+    """Each setting read as the type of its default. FLASK_… values are read
+    as JSON, so « FLASK_DEMO=False » stayed the string "False", which is
+    true: the passwordless demo login opened in production. A yes/no in
+    any usual spelling is read; anything else stops the start, in French."""
+    for cle, defaut in defauts.items():
+        valeur = config.get(cle)
+        if isinstance(defaut, bool) and type(valeur) is int:  # FLASK_DEMO=0
+            valeur = str(valeur)
+        if not isinstance(valeur, str) or isinstance(defaut, str) or defaut is None:
+            continue
+        texte = valeur.strip().lower()
+        if isinstance(defaut, bool):
+            if texte not in VRAI | FAUX:
+                raise ConfigurationInvalide(
+                    f"{cle} vaut « {valeur} » : écrivez true ou false."
+                )
+            config[cle] = texte in VRAI
+        elif isinstance(defaut, int | float):
+            try:
+                config[cle] = type(defaut)(texte)
+            except ValueError:
+                raise ConfigurationInvalide(
+                    f"{cle} vaut « {valeur} » : un nombre est attendu "
+                    f"(par défaut : {defaut})."
+                ) from None
+
+
 def en_production(app: Flask) -> bool:
     return not (app.debug or app.testing)
 
@@ -77,10 +109,42 @@ def verifier_configuration(app: Flask) -> None:
             "FLASK_ENVOI_CONSOLE_AUTORISE=true : le journal ne garde alors qu'un "
             "destinataire masqué, sans le message."
         )
+    _verifier_les_choix(app.config)
     if en_production(app):
         _verifier_les_envois(app.config)
+        if (app.config.get("SEARCH_BACKEND") == "meilisearch") and not app.config.get(
+            "MEILI_URL"
+        ):
+            raise ConfigurationInvalide(
+                "SEARCH_BACKEND vaut « meilisearch » mais MEILI_URL n'est pas "
+                "définie : donnez l'adresse du serveur (FLASK_MEILI_URL), ou "
+                "gardez le moteur embarqué (FLASK_SEARCH_BACKEND=embarque)."
+            )
         # The session cookie never travels in clear once the site is in HTTPS.
         app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")
+
+
+# Settings with a closed list of values: a typo (« brevoo ») would start,
+# then fail at every message, or at every search.
+CHOIX = {
+    "COURRIEL_ENVOI": ("console", "smtp"),
+    "SMS_ENVOI": ("console", "brevo"),
+    "SEARCH_BACKEND": ("embarque", "meilisearch"),
+}
+
+
+def _verifier_les_choix(config) -> None:
+    for cle, valeurs in CHOIX.items():
+        if (valeur := config.get(cle)) not in valeurs:
+            raise ConfigurationInvalide(
+                f"{cle} vaut « {valeur} » : valeurs possibles : {', '.join(valeurs)}."
+            )
+    url = config.get("URL_PUBLIQUE") or ""
+    if not url.startswith(("https://", "http://")):
+        raise ConfigurationInvalide(
+            f"URL_PUBLIQUE vaut « {url} » : écrivez l'adresse entière, avec "
+            "https:// (par exemple https://offre.mon-departement.fr)."
+        )
 
 
 def _verifier_les_envois(config) -> None:

@@ -87,6 +87,15 @@ CAS = [
         "adresse web invalide",
     ),
     (
+        # Places are kept by start date: the two would share one count.
+        "deux-sessions-le-meme-jour",
+        "sessions",
+        "sessions:\n  - debut: 2027-01-15\n    places: 2\n"
+        "  - debut: 2027-01-15\n    places: 8",
+        "sessions",
+        "deux sessions commencent le 15/01/2027",
+    ),
+    (
         "imbrication-en-blocs",
         "documents",
         "documents:\n" + "".join(" " * i + "-\n" for i in range(1, 40)),

@@ -203,6 +203,65 @@ def test_la_production_refuse_une_cle_secrete_par_defaut(monkeypatch, cle):
         create_app({"SECRET_KEY": cle, "CATALOGUE": object()})
 
 
+@pytest.mark.parametrize("faux", ["False", "false", "0", "non", "Off"])
+def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
+    monkeypatch, creer_app_recherche, faux
+):
+    # « FLASK_DEMO=False » was the string "False", which is true: the
+    # passwordless demo login opened in production.
+    monkeypatch.setenv("FLASK_DEMO", faux)
+    monkeypatch.setenv("FLASK_SMTP_STARTTLS", faux)
+    app = creer_app_recherche()
+    assert app.config["DEMO"] is False and app.config["SMTP_STARTTLS"] is False
+
+
+@pytest.mark.parametrize(
+    ("variable", "valeur", "message"),
+    [
+        ("FLASK_DEMO", "peut-être", "DEMO vaut « peut-être » : écrivez true ou false"),
+        (
+            "FLASK_PRESCRIPTION_LIEN_JOURS",
+            "abc",
+            "PRESCRIPTION_LIEN_JOURS vaut « abc »",
+        ),
+    ],
+)
+def test_un_reglage_illisible_arrete_le_demarrage(
+    monkeypatch, variable, valeur, message
+):
+    monkeypatch.setenv(variable, valeur)
+    with pytest.raises(ConfigurationInvalide, match=message):
+        create_app({"TESTING": True, "CATALOGUE": object()})
+
+
+@pytest.mark.parametrize(
+    ("reglages", "message"),
+    [
+        # Started, then every message failed (KeyError 'brevoo') for ever.
+        ({"SMS_ENVOI": "brevoo"}, "SMS_ENVOI vaut « brevoo » : valeurs possibles"),
+        ({"COURRIEL_ENVOI": "smtpp"}, "COURRIEL_ENVOI vaut « smtpp »"),
+        ({"SEARCH_BACKEND": "elastic"}, "SEARCH_BACKEND vaut « elastic »"),
+        ({"URL_PUBLIQUE": "offre.exemple.fr"}, "avec https://"),
+    ],
+)
+def test_une_valeur_hors_liste_arrete_le_demarrage_en_francais(reglages, message):
+    with pytest.raises(ConfigurationInvalide, match=message):
+        create_app({"TESTING": True, "CATALOGUE": object(), **reglages})
+
+
+def test_meilisearch_sans_adresse_ne_demarre_pas_en_production():
+    with pytest.raises(ConfigurationInvalide, match="MEILI_URL n'est pas définie"):
+        create_app(
+            {
+                "SECRET_KEY": "une-longue-cle-aleatoire",
+                "URL_PUBLIQUE": "https://offre.exemple.fr",
+                "ENVOI_CONSOLE_AUTORISE": True,
+                "SEARCH_BACKEND": "meilisearch",
+                "CATALOGUE": object(),
+            }
+        )
+
+
 def test_un_fuseau_horaire_inconnu_est_refuse_au_demarrage():
     with pytest.raises(ConfigurationInvalide, match="FUSEAU_HORAIRE.*Europe/Alencon"):
         create_app(

@@ -62,6 +62,38 @@ def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescript
         assert len(db.exec(select(Prescription)).all()) == 3
 
 
+def test_le_meme_formulaire_envoye_trois_fois_a_la_fois_fait_une_demande(
+    creer_app_prescription,
+):
+    """Three copies of one form at the same instant (a phone resending on a
+    bad network): one request, one place, and each copy leads to it."""
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    depart = threading.Barrier(3)
+    with servir(app) as base, requests.Session() as navigateur:
+        url = f"{base}/fiches/velos-alencon/inscription"
+        page = navigateur.get(url, timeout=60).text
+        donnees = {
+            **PERSONNE,
+            "consentement": "oui",
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
+            "envoi": re.search(r'name="envoi" value="([^"]+)"', page)[1],
+        }
+
+        def envoyer(_i):
+            depart.wait(timeout=60)
+            return navigateur.post(
+                url, data=donnees, allow_redirects=False, timeout=120
+            )
+
+        with ThreadPoolExecutor(3) as groupe:
+            reponses = list(groupe.map(envoyer, range(3)))
+    assert [r.status_code for r in reponses] == [303] * 3
+    assert all("/suivi/" in r.headers["Location"] for r in reponses)
+    with Session(app.extensions["db"]) as db:
+        assert len(db.exec(select(Prescription)).all()) == 1
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 2
+
+
 def places_vues_par_un_autre_processus(app) -> int | None:
     """Another worker process: its own app on the same database and index."""
     config = {

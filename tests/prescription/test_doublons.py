@@ -1,5 +1,6 @@
 """The same person asked twice for the same action: shown the first request."""
 
+import re
 from datetime import date
 
 from sqlmodel import Session, select
@@ -48,6 +49,29 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     assert demandes(app_p) == premiere
     sms = messages_a(app_p, "06 12 34 56 78")
     assert len(sms) == 2 and "/suivi/" in sms[1].corps
+
+
+def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(app_p, client_p):
+    """A double tap on a slow network: the second copy used to answer « une
+    demande existe déjà… rien de nouveau n'a été enregistré » and send a
+    second SMS; she never saw her confirmation. Now both lead to it."""
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
+    donnees = {**PERSONNE, "consentement": "oui", "envoi": envoi}
+    premier = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    second = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert (premier.status_code, second.status_code) == (303, 303)
+    assert second.headers["Location"].startswith("/suivi/")
+    assert "C'est envoyé" in texte(client_p.get(second.headers["Location"]))
+    assert len(demandes(app_p)) == 1
+    assert len(messages_a(app_p, "06 12 34 56 78")) == 1
+    # A new form is a new request: the same person is then told it exists.
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    autre = re.search(r'name="envoi" value="([^"]+)"', page)[1]
+    assert autre != envoi
+    encore = {**donnees, "envoi": autre}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", encore)
+    assert reponse.status_code == 409
 
 
 def test_un_numero_garde_par_l_ancienne_version_se_reconnait(app_p, client_p):

@@ -597,3 +597,29 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
             True,
         )
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 11
+
+
+def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
+    app_p,
+):
+    """A session opened without a number of places, 3 people asked for it;
+    then it is given 2 places: none is left (3 held), not 2 more to give."""
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
+        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+    donnees = _formulaire(client, session_0_places="2")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 0
+        tenues = db.exec(select(Prescription).where(Prescription.place_tenue)).all()
+    assert len(tenues) == 3
+    recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
+    trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
+    assert trouve["places_restantes"] == 0

@@ -206,6 +206,26 @@ def test_le_planificateur_relance_puis_expire_et_rend_la_place(app_p):
     assert "Demande fermée faute de réponse – Prêt de vélos à Alençon" in sujets
 
 
+def test_une_place_sur_la_liste_d_attente_n_expire_pas_faute_de_reponse(app_p):
+    """Put on the waiting list is an answer: after 3 weeks she still waits,
+    in her turn (she expired as « sans réponse » and the list emptied)."""
+    with Session(app_p.extensions["db"]) as db:
+        places.fixer(db, "velos-alencon", 0, "essai")
+        db.commit()
+    envoi = {**PERSONNE, "consentement": "oui", "liste_attente": "oui"}
+    poster(app_p.test_client(), "/fiches/velos-alencon/inscription", envoi)
+    with Session(app_p.extensions["db"]) as db:
+        p = db.exec(select(Prescription)).one()
+        assert p.statut == "liste_attente"
+        p.maj_le = p.cree_le = places.maintenant_utc() - timedelta(days=60)
+        db.add(p)
+        db.commit()
+    sortie = app_p.test_cli_runner().invoke(args=["prescriptions", "relancer"]).output
+    assert "0 relance(s), 0 demande(s) expirée(s)" in sortie
+    with Session(app_p.extensions["db"]) as db:
+        assert db.exec(select(Prescription)).one().statut == "liste_attente"
+
+
 EN_PRODUCTION = {
     "TESTING": False,
     "SECRET_KEY": "une-longue-cle-aleatoire",

@@ -87,6 +87,9 @@ def test_apres_la_conservation_la_personne_est_anonymisee_les_chiffres_restent(
         db.commit()
     assert bilan.personnes_anonymisees == 0
     assert personne(app_p, close).nom == "Diallo"
+    with Session(app_p.extensions["db"]) as db:
+        au_referent = [n.corps for n in db.exec(select(Notification))]
+    assert any("(Awa D.)" in corps for corps in au_referent)
 
     with Session(app_p.extensions["db"]) as db:
         bilan = rgpd.purger(db, maintenant + timedelta(days=25 * 31))
@@ -108,6 +111,9 @@ def test_apres_la_conservation_la_personne_est_anonymisee_les_chiffres_restent(
         assert "06 12 34 56 78" not in destinataires
         assert "06 98 76 54 32" in destinataires
         assert len(destinataires) < messages_avant
+        # And those about her to her référent, which named her « Awa D. ».
+        corps = [n.corps for n in db.exec(select(Notification))]
+        assert not any("(Awa D.)" in c for c in corps)
     assert "anonymisation : conservation dépassée" in audit(app_p, close)
     assert personne(app_p, ouverte).nom == "Sow"
     assert chiffres(app_p) == avant

@@ -1,0 +1,72 @@
+"""The Procfile's web process, run as production runs it: its access log
+never keeps the secret of a personal link."""
+
+import os
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _commande_web(port: int) -> list[str]:
+    ligne = next(
+        ligne.split(":", 1)[1]
+        for ligne in (ROOT / "Procfile").read_text().splitlines()
+        if ligne.startswith("web:")
+    )
+    mots = shlex.split(ligne.replace("${PORT:-5000}", str(port)))
+    mots[mots.index("--workers") + 1] = "1"
+    # The venv's gunicorn, whatever the PATH.
+    return [sys.executable, "-m", *mots]
+
+
+def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        **os.environ,
+        "FLASK_SECRET_KEY": "une-longue-cle-aleatoire-pour-l-essai",
+        "FLASK_URL_PUBLIQUE": "https://offre.exemple.fr",
+        "FLASK_ENVOI_CONSOLE_AUTORISE": "true",
+        "FLASK_DATABASE_URL": f"sqlite:///{tmp_path / 'offre.sqlite3'}",
+        "FLASK_SEARCH_PATH": str(tmp_path / "index"),
+    }
+    journal = tmp_path / "journal.txt"
+    with journal.open("w") as sortie:
+        serveur = subprocess.Popen(
+            _commande_web(port), cwd=ROOT, env=env, stdout=sortie, stderr=sortie
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            fin = time.monotonic() + 60
+            while True:  # up when it answers
+                try:
+                    requests.get(base + "/glossaire", timeout=2)
+                    break
+                except requests.ConnectionError:
+                    assert serveur.poll() is None, journal.read_text()
+                    assert time.monotonic() < fin, journal.read_text()
+                    time.sleep(0.1)
+            jeton = "AbCdEf0123456789.SECRETsecret-42"
+            requests.get(f"{base}/suivi/{jeton}", timeout=30)
+            requests.get(
+                f"{base}/glossaire",
+                headers={"Referer": f"{base}/places/{jeton}"},
+                timeout=30,
+            )
+            requests.get(f"{base}/pro/places/velos-alencon", timeout=30)
+        finally:
+            serveur.terminate()
+            serveur.wait(timeout=30)
+    texte = journal.read_text()
+    assert "GET /suivi/••• HTTP/1.1" in texte
+    assert "/places/•••" in texte  # the Referer of a page it loaded
+    assert "SECRET" not in texte
+    assert "/pro/places/velos-alencon" in texte  # an action's id is no secret

@@ -1,0 +1,27 @@
+"""gunicorn's access log without the personal links' secrets.
+
+« GET /suivi/<jeton> » opened a person's request for 90 days (and let one
+cancel it), « /places/<jeton> » a structure's places for 30: the log kept
+them whole, in the request line and in the Referer of every page they load.
+The Procfile names this class (``--logger-class``).
+"""
+
+import re
+
+from gunicorn.glogging import Logger
+
+# /suivi/<jeton> and /places/<jeton>, not /pro/places/<fiche>.
+JETON_DANS_L_ADRESSE = re.compile(r"(?<!/pro)(/(?:suivi|places)/)[^/?#\s\"]+")
+
+
+def masquer_les_jetons(texte: str) -> str:
+    return JETON_DANS_L_ADRESSE.sub(r"\1•••", texte)
+
+
+class JournalMasque(Logger):
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        return {
+            cle: masquer_les_jetons(valeur) if isinstance(valeur, str) else valeur
+            for cle, valeur in atoms.items()
+        }
