@@ -548,18 +548,34 @@ def _lire_tout(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
 
 
 def _charger_dossier(dossier: Path, model, racine: Path, catalogue: Catalogue):
-    objets = {}
+    objets, lignes_id = {}, {}
     paths = sorted(dossier.glob("*.yaml")) if dossier.is_dir() else []
     fichiers = [(path, _relatif(path, racine)) for path in paths]
     for path, nom, obj, erreurs, ligne_id in _lire_tout(model, fichiers):
         if obj is not None and obj.id in objets:
-            premier = catalogue.fichiers[f"{model.__name__}:{obj.id}"]
-            message = (
-                f"identifiant « {obj.id} » déjà utilisé par {_relatif(premier, racine)}"
-            )
-            erreurs, obj = [Erreur(nom, ligne_id, "id", message)], None
+            cle = f"{model.__name__}:{obj.id}"
+            premier = catalogue.fichiers[cle]
+            if path.stem == obj.id and premier.stem != obj.id:
+                # A copy (« 00-copie.yaml ») sorted before the fiche's own
+                # file took its id, and the real one was set aside: the file
+                # named after the id keeps it, the copy is reported.
+                catalogue.erreurs.append(
+                    Erreur(
+                        _relatif(premier, racine),
+                        lignes_id[obj.id],
+                        "id",
+                        f"identifiant « {obj.id} » déjà celui de {nom}",
+                    )
+                )
+            else:
+                message = (
+                    f"identifiant « {obj.id} » déjà utilisé par "
+                    f"{_relatif(premier, racine)}"
+                )
+                erreurs, obj = [Erreur(nom, ligne_id, "id", message)], None
         if obj is not None:
             objets[obj.id] = obj
+            lignes_id[obj.id] = ligne_id
             catalogue.fichiers[f"{model.__name__}:{obj.id}"] = path
         catalogue.erreurs.extend(erreurs)
     return objets

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Engine, UniqueConstraint, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
+from catalogue import heure
 from catalogue.chargement import Catalogue, Erreur, valider
 from catalogue.fiche import Fiche
 from catalogue.places import IndexAFaire, places_des_documents
@@ -78,6 +79,8 @@ class RevisionFiche(SQLModel, table=True):
     statut: str = Field(default=PROPOSEE, max_length=20)
     decide_par: str | None = Field(default=None, max_length=200)
     decide_le: datetime | None = None
+    # Why the département refused it: the prestataire reads it on the form.
+    motif_refus: str = Field(default="", max_length=500)
 
 
 class VersionFiches(SQLModel, table=True):
@@ -255,8 +258,10 @@ def decider(
     statut: str,
     qui: str,
     maintenant: datetime | None = None,
+    motif: str = "",
 ) -> None:
-    """Validate or refuse a proposed revision (not committed).
+    """Validate or refuse a proposed revision (not committed); ``motif``:
+    why it is refused, for its author.
 
     Validating it takes in the older proposals of the fiche (each one starts
     from the one before); one older than a published change is Depassee."""
@@ -280,6 +285,8 @@ def decider(
     revision.statut = statut
     revision.decide_par = qui
     revision.decide_le = maintenant or maintenant_utc()
+    if statut == REFUSEE:
+        revision.motif_refus = motif.strip()[:500]
     db.add(revision)
     if statut == VALIDEE:
         db.execute(
@@ -303,7 +310,7 @@ def decider(
 
 
 def _jour_de(revision: RevisionFiche):
-    return (revision.decide_le or revision.cree_le).date()
+    return heure.jour(revision.decide_le or revision.cree_le)
 
 
 def fiche_validee(fiche: Fiche, revision: RevisionFiche) -> Fiche:
@@ -434,11 +441,12 @@ class Publication:
             db.commit()
         except IntegrityError:
             db.rollback()  # another worker booting wrote the same rows
-        racine = catalogue.racine or Path.cwd()
-        casses = {str((racine / e.fichier).resolve()) for e in catalogue.erreurs}
+        # By file name: the fiches sit in one folder, which a new release
+        # or container may move (the whole path then never matched).
+        casses = {Path(e.fichier).name for e in catalogue.erreurs}
         reprises = []
         for fiche_id, (_, fichier) in connues.items():
-            if fichier in casses and fiche_id not in catalogue.fiches:
+            if Path(fichier).name in casses and fiche_id not in catalogue.fiches:
                 version = db.get(DerniereVersion, fiche_id)
                 fiche = Fiche.model_validate_json(version.contenu)
                 catalogue.fiches[fiche_id] = self._yaml[fiche_id] = fiche

@@ -72,7 +72,12 @@ TRANCHES_AGE = {
 
 
 class RegleNonRespectee(Exception):
-    """The fiche's rules forbid this request; the message explains why."""
+    """The fiche's rules forbid this request; the message explains why, and
+    ``champ`` names the form's field it is about, when one is."""
+
+    def __init__(self, message: str = "", champ: str | None = None):
+        super().__init__(message)
+        self.champ = champ
 
 
 class DejaDemandee(RegleNonRespectee):
@@ -212,7 +217,7 @@ def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
     ouvertes = sessions_ouvertes(fiche, aujourd_hui)
     if fiche.sessions:
         if demande.session not in ouvertes:
-            raise RegleNonRespectee("Choisissez une des sessions à venir.")
+            raise RegleNonRespectee("Choisissez une des sessions à venir.", "session")
     elif demande.session != places.ACTION:
         raise RegleNonRespectee("Cette action n'a pas de sessions.")
     if not dans_la_zone(fiche, demande.personne.commune):
@@ -220,7 +225,8 @@ def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
             raise RegleNonRespectee(
                 f"Cette action est réservée aux habitants de certaines communes, et "
                 f"{demande.personne.commune.nom} n'en fait pas partie. Un conseiller "
-                f"peut vous aider à trouver une action près de chez vous."
+                f"peut vous aider à trouver une action près de chez vous.",
+                "commune",
             )
         avertissements.append(
             f"{demande.personne.commune.nom} est hors de la zone de l'action : "

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import OperationalError
 
 from catalogue import places, stockage
 from catalogue.recherche.documents import synchroniser as synchroniser_index
@@ -112,6 +113,27 @@ def reconstruire():
     with click.progressbar(length=len(docs), label="Indexation des fiches") as barre:
         moteur.reconstruire(docs, progression=barre.update)
     click.echo(f"Index reconstruit : {len(docs)} fiches.")
+    _rien_de_perdu(moteur)
+
+
+def _rien_de_perdu(moteur) -> None:
+    """Exit 1 when what was written will not last, or did not reach the
+    engine asked for: the Procfile's `release` must not pass a deployment
+    whose search is not there."""
+    secours = getattr(moteur, "secours", None)
+    if secours is not None and (en_retard := secours.a_resynchroniser()):
+        raise ErreurCommande(
+            f"Meilisearch n'a pas reçu {len(en_retard)} fiche(s) : seul l'index "
+            "embarqué de secours est à jour. Vérifiez MEILI_URL et le serveur, "
+            "puis relancez la commande."
+        )
+    embarque = secours or moteur
+    if getattr(embarque, "en_memoire", False):
+        raise ErreurCommande(
+            f"l'index n'a pas pu être écrit dans {embarque.path} (dossier non "
+            "modifiable ?) : il était en mémoire et se perd avec la commande. "
+            "Réglez SEARCH_PATH sur un dossier où l'application peut écrire."
+        )
 
 
 @index_cli.command("synchroniser")
@@ -128,6 +150,7 @@ def synchroniser():
         f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
         f"modifiée(s), {bilan.supprimees} retirée(s)."
     )
+    _rien_de_perdu(moteur)
 
 
 db_cli = AppGroup("db", help="Base de données.")
@@ -136,7 +159,14 @@ db_cli = AppGroup("db", help="Base de données.")
 @db_cli.command("migrer")
 def migrer():
     """Applique les migrations (crée la base si elle n'existe pas)."""
-    stockage.migrer(current_app.config["DATABASE_URL"])
+    try:
+        stockage.migrer(current_app.config["DATABASE_URL"])
+    except OperationalError as e:
+        # A server down, a wrong password or host: said, not a traceback.
+        raise ErreurCommande(
+            "base de données injoignable (DATABASE_URL) : "
+            f"{str(e.orig).strip().splitlines()[0] if e.orig else e}"
+        ) from None
     click.echo("Base de données à jour.")
 
 

@@ -222,9 +222,11 @@ def _session_en_mots(s: dict) -> str:
 
 
 def _page(fiche, form, erreurs, base, statut=200, autres=()):
-    en_attente = [
-        r for r in revisions.revisions(db(), fiche.id) if r.statut == revisions.PROPOSEE
-    ]
+    toutes = revisions.revisions(db(), fiche.id)  # newest first
+    en_attente = [r for r in toutes if r.statut == revisions.PROPOSEE]
+    # The département's last word, if it is a refusal: its author reads why.
+    derniere = next((r for r in toutes if r.statut != revisions.REMPLACEE), None)
+    refusee = derniere if derniere and derniere.statut == revisions.REFUSEE else None
     # The rows holding something, then room for new sessions (a name the
     # form never has, « session_abc_debut », is not one of them).
     lignes = max(
@@ -246,6 +248,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
         lignes_sessions=lignes + SESSIONS_NOUVELLES,
         statuts=list(vocabulaire("statuts").entrees.items()),
         en_attente=en_attente,
+        refusee=refusee,
         autres=[(r, _differences(actuels, revisions.contenu(r))) for r in autres],
     ), statut
 
@@ -369,9 +372,17 @@ def decider(rid: int, decision: str):
         return redirect(url_for("fiches_pro.modifications"), 303)
     qui = _auteur()
     if decision == "refuser":
-        revisions.decider(db(), revision, revisions.REFUSEE, qui)
+        motif = request.form.get("motif", "").strip()
+        if not motif or len(motif) > 500 or saisie.caractere_invisible(motif, True):
+            flash(
+                f"Modification de « {fiche.nom} » toujours en attente : dites à la "
+                "structure pourquoi vous la refusez, en 500 caractères au plus "
+                "(elle le lira)."
+            )
+            return redirect(url_for("fiches_pro.modifications"), 303)
+        revisions.decider(db(), revision, revisions.REFUSEE, qui, motif=motif)
         db().commit()
-        flash(f"Modification de « {fiche.nom} » refusée.")
+        flash(f"Modification de « {fiche.nom} » refusée. La structure lira pourquoi.")
         return redirect(url_for("fiches_pro.modifications"), 303)
     refus = _publier(fiche, revision, qui)
     if refus:

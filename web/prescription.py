@@ -386,6 +386,13 @@ def _demander(
         return _deja_demandee(fiche, doublon.existante.id, pour_soi, personne)
     except RegleNonRespectee as refus:
         db().rollback()
+        if refus.champ:
+            # About one answer (her commune, the session): beside it, marked
+            # and in the error list that takes the focus.
+            erreurs = {refus.champ: str(refus)}
+            return _formulaire(
+                gabarit, fiche, 422, form=form, erreurs=erreurs, **contexte
+            )
         return _formulaire(gabarit, fiche, 422, form=form, refus=str(refus), **contexte)
     if resultat.complet:
         db().rollback()

@@ -1,6 +1,7 @@
 """le jeton d'envoi du formulaire de demande : le même formulaire envoyé deux
 fois (double appui, réseau lent, deux onglets) n'enregistre qu'une demande ;
-la demande dont parle un message (effacé avec la personne, RGPD)
+la demande dont parle un message (effacé avec la personne, RGPD) ; la raison
+d'un refus de modification de fiche, pour la structure
 
 Revision ID: 0013
 Revises: 0012
@@ -31,6 +32,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_prescriptions_jeton_envoi"), ["jeton_envoi"], unique=True
         )
+    with op.batch_alter_table("fiches_revisions", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "motif_refus",
+                sqlmodel.sql.sqltypes.AutoString(length=500),
+                nullable=False,
+                server_default="",
+            )
+        )
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.add_column(sa.Column("prescription_id", sa.Integer(), nullable=True))
         batch_op.create_index(
@@ -41,6 +51,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("fiches_revisions", schema=None) as batch_op:
+        batch_op.drop_column("motif_refus")
     with op.batch_alter_table("notifications", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_notifications_prescription_id"))
         batch_op.drop_column("prescription_id")

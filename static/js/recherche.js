@@ -82,7 +82,23 @@
     });
   });
 
-  // 3. The field the error is about is marked invalid, as on a whole page.
+  // 3. While a search is on its way (seconds on a slow network), the old
+  //    results are marked busy, and fade: a tap then is not taken for one
+  //    on the new ones.
+  function resultatsCibles(e) {
+    var cible = e.detail && e.detail.target;
+    return cible && cible.id === "resultats" ? cible : null;
+  }
+  document.addEventListener("htmx:beforeRequest", function (e) {
+    var resultats = resultatsCibles(e);
+    if (resultats) resultats.setAttribute("aria-busy", "true");
+  });
+  document.addEventListener("htmx:afterRequest", function (e) {
+    var resultats = resultatsCibles(e);
+    if (resultats) resultats.removeAttribute("aria-busy");
+  });
+
+  // 4. The field the error is about is marked invalid, as on a whole page.
   function marquerLeChampEnErreur(form) {
     var erreur = document.getElementById("erreur-recherche");
     var nom = erreur && erreur.getAttribute("data-champ");

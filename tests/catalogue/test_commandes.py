@@ -167,3 +167,13 @@ def test_verifier_pendant_une_mise_a_jour_laisse_l_index_de_l_ancienne_version(
     client = servie.test_client()
     assert "actions trouvées" in client.get("/?q=emploi").get_data(as_text=True)
     servie.extensions["db"].dispose()
+
+
+def test_migrer_une_base_injoignable_le_dit_en_francais(creer_app):
+    # A PostgreSQL down (nothing listens on port 9): a raw traceback before.
+    app = creer_app(DATABASE_URL="postgresql+psycopg://offre:secret@127.0.0.1:9/offre")
+    resultat = app.test_cli_runner().invoke(args=["db", "migrer"])
+    assert resultat.exit_code == 1
+    assert resultat.output.startswith("Erreur : base de données injoignable")
+    assert "Traceback" not in resultat.output
+    assert "secret" not in resultat.output

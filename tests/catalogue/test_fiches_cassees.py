@@ -216,3 +216,18 @@ def test_un_guillemet_ouvert_dans_une_liste_nomme_la_liste_et_l_element(tmp_path
         derniere_ligne(tmp_path, "guillemet-liste") - 2,
         "documents[1]",
     )
+
+
+def test_une_copie_qui_prend_l_identifiant_d_une_fiche_ne_la_remplace_pas(tmp_path):
+    # « 00-copie.yaml », a copy kept its id and sorted first: it was
+    # published, and the fiche's own file was the one set aside.
+    fiches = ecrire_fiche(tmp_path, "atelier-cv", nom="Atelier CV")
+    (fiches / "00-copie.yaml").write_text(
+        (fiches / "atelier-cv.yaml").read_text().replace("Atelier CV", "Copie"),
+        encoding="utf-8",
+    )
+    catalogue = charger_catalogue(fiches, STRUCTURES, racine=tmp_path)
+    assert catalogue.fiches["atelier-cv"].nom == "Atelier CV"
+    (erreur,) = catalogue.erreurs
+    assert str(erreur).startswith("fiches/00-copie.yaml:1 [id] : identifiant")
+    assert "déjà celui de fiches/atelier-cv.yaml" in erreur.message

@@ -404,6 +404,8 @@ def _ids(app, texte: str) -> list[str]:
         ),
         # SIAE found only the SIAO.
         ("siae", {"61-regie-des-quartiers-aci", "61-aide-association-intermediaire"}),
+        # The référents' word for what keeps people from work.
+        ("levée des freins périphériques", {"91-cd91-pack-sortie-rsa"}),
         # One entry of the thesaurus: each of its words finds the others'.
         ("alcool", {"91-ml-paris-saclay-egaux", "72-tarmac-tapaj-iod"}),
         ("addiction", {"91-cd91-consultation-infirmiere-prevention"}),

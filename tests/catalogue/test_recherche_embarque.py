@@ -309,6 +309,11 @@ def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
     client = app.test_client()
     assert "/fiches/mob-velos-alencon" in client.get("/?q=velo").get_data(as_text=True)
     assert client.get("/fiches/mob-velos-alencon").status_code == 200
+    # A rebuild there is lost with the command: said, and exit code 1 (the
+    # Procfile's release step used to pass « Index reconstruit »).
+    resultat = app.test_cli_runner().invoke(args=["index", "reconstruire"])
+    assert resultat.exit_code == 1
+    assert "l'index n'a pas pu être écrit dans" in resultat.output
 
 
 @pytest.mark.parametrize("dossier_lisible", [False, True])

@@ -114,3 +114,18 @@ def test_l_api_repond_meme_si_meilisearch_est_absent(creer_app_recherche, url, c
     assert [r["id"] for r in corps["resultats"]] == ["mob-velos-alencon"]
     assert corps["avertissement"] == AVERTISSEMENT_SECOURS
     assert "Meilisearch" in caplog.text
+
+
+@pytest.mark.parametrize("commande", ["reconstruire", "synchroniser"])
+def test_une_commande_d_index_sans_meilisearch_echoue_en_le_disant(
+    creer_app_recherche, commande
+):
+    # « Index reconstruit : 75 fiches », exit 0, while Meilisearch got
+    # nothing: the Procfile's release step passed a deployment without search.
+    app = creer_app_recherche(
+        SEARCH_BACKEND="meilisearch", MEILI_URL="http://127.0.0.1:9"
+    )
+    resultat = app.test_cli_runner().invoke(args=["index", commande])
+    assert resultat.exit_code == 1, resultat.output
+    assert "Meilisearch n'a pas reçu" in resultat.output
+    assert "seul l'index embarqué de secours est à jour" in resultat.output

@@ -162,3 +162,21 @@ def test_une_erreur_htmx_s_affiche_en_francais(serveur, telephone):
     page.route(re.compile(r".*/\?q=coupure.*"), lambda route: route.abort())
     page.locator("#q").fill("coupure")
     expect(page.locator("#erreur-htmx")).to_contain_text("Pas de connexion internet")
+
+
+def test_sur_un_reseau_lent_la_recherche_en_cours_se_voit(serveur, telephone):
+    """Seconds on a slow network: « Recherche en cours… » sat below the form,
+    off a phone's screen, and the old results looked current (a tap opened
+    one of them). The band shows at the top, the old results are busy."""
+    page = telephone
+    page.goto(serveur + "/?q=permis")
+    retenues = []
+    page.route(re.compile(r".*/\?q=francais.*"), lambda route: retenues.append(route))
+    page.locator("#q").fill("francais")
+    bandeau = page.get_by_text("Recherche en cours…")
+    expect(bandeau).to_be_in_viewport()
+    expect(page.locator("#resultats")).to_have_attribute("aria-busy", "true")
+    retenues[0].continue_()
+    attendre_recherche(page, r"q=francais")
+    expect(page.locator("#resultats")).not_to_have_attribute("aria-busy", "true")
+    expect(bandeau).to_be_hidden()

@@ -42,6 +42,27 @@ def test_une_faute_dans_le_fichier_laisse_la_derniere_version_en_ligne(
     assert "Votre demande est annulée." in texte(visiteur.get(lien))
 
 
+def test_la_derniere_version_reste_en_ligne_quand_le_dossier_a_change_de_place(
+    creer_app_prescription, tmp_path
+):
+    """A new release in another folder (or container path): the broken file
+    was matched by its whole path, so the action left the site."""
+    avant, apres = tmp_path / "version-1", tmp_path / "version-2"
+    for dossier in (avant, apres):
+        shutil.copytree(PRESCRIPTION / "fiches", dossier / "fiches")
+    structures = str(PRESCRIPTION / "structures")
+    creer_app_prescription(FICHES_DIR=str(avant / "fiches"), STRUCTURES_DIR=structures)
+    fichier = apres / "fiches" / "velos-alencon.yaml"
+    fichier.write_text(
+        fichier.read_text(encoding="utf-8").replace("2025-01-15", "2025-02-30"),
+        encoding="utf-8",
+    )
+    app = creer_app_prescription(
+        FICHES_DIR=str(apres / "fiches"), STRUCTURES_DIR=structures
+    )
+    assert app.test_client().get("/fiches/velos-alencon").status_code == 200
+
+
 def test_une_fiche_jamais_lue_valide_reste_ecartee(creer_app_prescription, tmp_path):
     fiches, structures = tmp_path / "fiches", tmp_path / "structures"
     shutil.copytree(PRESCRIPTION / "fiches", fiches)

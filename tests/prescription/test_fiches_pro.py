@@ -207,9 +207,20 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
     admin = _departement(app_p)
     rid = re.search(r"/pro/modifications/(\d+)/refuser",
                     texte(admin.get("/pro/modifications")))[1]  # fmt: skip
-    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    # Refused without a word, the prestataire would only see its text gone.
+    sans_raison = poster(
+        admin, f"/pro/modifications/{rid}/refuser", follow_redirects=True
+    )
+    assert "toujours en attente : dites à la structure pourquoi" in texte(sans_raison)
+    raison = "Un accueil ouvert « jamais » ne se publie pas. Appelez-nous."
+    reponse = poster(admin, f"/pro/modifications/{rid}/refuser", {"motif": raison})
+    assert reponse.status_code == 303
     assert "Jamais" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
     assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+    # The prestataire reads it, on the form it would fill again.
+    page = texte(client.get(URL))
+    assert "Le département a refusé la modification du " in page
+    assert "« Un accueil ouvert « jamais » ne se publie pas. Appelez-nous. »" in page
 
 
 def test_une_modification_plus_ancienne_que_celle_publiee_ne_se_publie_pas(app_p):
@@ -419,7 +430,8 @@ def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
     assert "juin 2099" in texte(app_p.test_client().get(f"/fiches/{CV}"))
 
     # Refused by the département, then proposed again: told at once, on the form.
-    assert poster(admin, f"/pro/modifications/{rid}/refuser").status_code == 303
+    refus = {"motif": "Des personnes y sont encore inscrites."}
+    assert poster(admin, f"/pro/modifications/{rid}/refuser", refus).status_code == 303
     form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
     reponse = client.post(URL_CV, data=form)
     assert reponse.status_code == 422

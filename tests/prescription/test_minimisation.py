@@ -59,6 +59,10 @@ def test_la_situation_se_choisit_parmi_les_publics_de_l_action(app_p):
     reponse = poster(pro, "/fiches/velos-alencon/prescrire", ailleurs)
     assert reponse.status_code == 422
     assert "Choisissez une situation de la liste." in texte(reponse)
+    # The list at fault is marked, and read with its error.
+    liste = BeautifulSoup(texte(reponse), "html.parser").find("select", id="public")
+    assert liste["aria-invalid"] == "true"
+    assert "public-erreur" in liste["aria-describedby"].split()
     assert beneficiaires(app_p) == []
     envoi = {**DEMANDE, "public": "beneficiaires-rsa"}
     assert poster(pro, "/fiches/velos-alencon/prescrire", envoi).status_code == 303

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 
 from catalogue import places
@@ -83,6 +84,12 @@ def test_hors_zone_l_inscription_seule_est_refusee_avec_une_explication(
     assert reponse.status_code == 422
     assert "Argentan n'en fait pas partie" in texte(reponse)
     assert prescriptions(app_p) == []
+    # Beside her commune, which is marked: not a box the focus never reaches.
+    soupe = BeautifulSoup(texte(reponse), "html.parser")
+    assert soupe.find(id="erreurs").find("a")["href"] == "#commune"
+    assert soupe.find("input", id="commune")["aria-invalid"] == "true"
+    assert "n'en fait pas partie" in soupe.find(id="commune-erreur").text
+    assert soupe.find("input", id="commune")["value"] == "Argentan"
 
 
 def test_une_action_reservee_aux_professionnels_refuse_l_inscription_seule(client_p):
