@@ -90,6 +90,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ENVOI_CONSOLE_AUTORISE=False,
         # Personal data: months kept after the last request closed, and the
         # audit log's own period (see README, « Données personnelles »).
+        # Pilotage figures from 1 to this − 1 show « < 5 » (README).
+        PILOTAGE_SEUIL=5,
         RGPD_CONSERVATION_MOIS=24,
         RGPD_AUDIT_CONSERVATION_MOIS=12,
         # The scheduler's intervals, in seconds (`flask planificateur`).

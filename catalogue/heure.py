@@ -19,7 +19,7 @@ def regler(nom: str) -> None:
     global _fuseau
     try:
         _fuseau = ZoneInfo(nom)
-    except (KeyError, ValueError, OSError) as e:  # not found: a KeyError
+    except (KeyError, ValueError, OSError, TypeError) as e:  # not found: KeyError
         raise ValueError(f"fuseau horaire inconnu : « {nom} »") from e
 
 

@@ -419,14 +419,12 @@ def plafond_des_places(db: Session, fiche: Fiche, session: str) -> int | None:
     return max(0, int(total) - en_cours(db, fiche.id, session))
 
 
-def deja_envoyee(db: Session, fiche_id: str, jeton: str | None) -> Prescription | None:
-    """The request this very form already recorded, if it did."""
+def deja_envoyee(db: Session, jeton: str | None) -> Prescription | None:
+    """The request a form with this token already recorded, if one did."""
     if not jeton:
         return None
     return db.exec(
-        select(Prescription).where(
-            Prescription.jeton_envoi == jeton, Prescription.fiche_id == fiche_id
-        )
+        select(Prescription).where(Prescription.jeton_envoi == jeton)
     ).first()
 
 

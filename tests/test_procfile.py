@@ -62,6 +62,10 @@ def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path):
                 timeout=30,
             )
             requests.get(f"{base}/pro/places/velos-alencon", timeout=30)
+            # The same route, written otherwise (a link rewriter, a trick).
+            requests.get(f"{base}/%73uivi/{jeton}", timeout=30)
+            requests.get(f"{base}/suivi%2F{jeton}", timeout=30)
+            requests.get(f"{base}/glossaire?r=%252Fplaces%252F{jeton}", timeout=30)
         finally:
             serveur.terminate()
             serveur.wait(timeout=30)

@@ -23,10 +23,11 @@ from werkzeug.exceptions import NotFound
 from catalogue import places, revisions, saisie
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, workflow
+from prescription.demandes import Acteur
 from prescription.modeles import Prescription
 from web import affichage, donnees
 from web.donnees import db
-from web.prescription import departement_requis, droits, prestataire_requis
+from web.prescription import LiensWeb, departement_requis, droits, prestataire_requis
 
 bp = Blueprint("fiches_pro", __name__)
 
@@ -405,6 +406,8 @@ def _publier(fiche, revision, qui: str) -> str | None:
         db().rollback()
         return str(depassee)
     existantes = places.par_session(db(), fiche.id)
+    if nouvelle.sessions and not fiche.sessions:
+        _passer_aux_sessions(nouvelle, existantes, qui)
     places_avant = {places.cle_session(s.debut): s.places for s in fiche.sessions}
     for s in nouvelle.sessions:
         cle = places.cle_session(s.debut)
@@ -432,19 +435,23 @@ def _publier(fiche, revision, qui: str) -> str | None:
             demandes.fixer_les_places(
                 db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
-    sans_session = _demandes_par_session(fiche.id).get(places.ACTION, 0)
-    if nouvelle.sessions and not fiche.sessions and sans_session:
-        # Their places were the whole action's: each now goes in a session,
-        # chosen by the structure (the waiting list waits for any of them).
-        flash(
-            f"{sans_session} demande{'s' if sans_session > 1 else ''} en cours "
-            "pour toute l'action : la structure choisit la session de chacune "
-            "(sur la page de la demande)."
-        )
-    action = getattr(existantes.get(places.ACTION), "places_restantes", None)
-    if nouvelle.sessions and not fiche.sessions and action is not None:
-        # From now on counted by session: the whole action's count would
-        # stand before theirs in search and on the fiche.
+    db().commit()
+    # This worker at once; the others at their next request; the index
+    # through the outbox the validation wrote in.
+    current_app.extensions["publication"].synchroniser(db())
+    donnees.publier()
+    return None
+
+
+def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
+    """The action, counted as a whole until now, runs by session from now
+    on. Its whole count goes (it would stand before the sessions' in search
+    and on the fiche); the requests waiting for an answer or accepted go to
+    the first coming session, told as any change of session (the structure
+    may move each again); its places are then counted less theirs. People
+    already in the action stay as they are; the waiting list waits for a
+    place in any session."""
+    if getattr(existantes.get(places.ACTION), "places_restantes", None) is not None:
         demandes.fixer_les_places(
             db(),
             nouvelle,
@@ -453,12 +460,36 @@ def _publier(fiche, revision, qui: str) -> str | None:
             session=places.ACTION,
             motif="places comptées par session",
         )
-    db().commit()
-    # This worker at once; the others at their next request; the index
-    # through the outbox the validation wrote in.
-    current_app.extensions["publication"].synchroniser(db())
-    donnees.publier()
-    return None
+    a_venir = demandes.sessions_ouvertes(nouvelle)
+    if not a_venir:
+        return
+    premiere = min(a_venir)
+    a_placer = (
+        db()
+        .exec(
+            select(Prescription).where(
+                Prescription.fiche_id == nouvelle.id,
+                Prescription.session == places.ACTION,
+                Prescription.statut.in_(
+                    (workflow.DEMANDEE, workflow.A_VALIDER, workflow.ACCEPTEE)
+                ),
+            )
+        )
+        .all()
+    )
+    acteur = Acteur(workflow.PRESTATAIRE, qui)
+    for p in a_placer:
+        demandes.appliquer(
+            db(), p, "changer_session", acteur, nouvelle, LiensWeb(), session=premiere
+        )
+    if a_placer:
+        n = len(a_placer)
+        flash(
+            f"{n} demande{'s' if n > 1 else ''} en cours pour toute l'action "
+            f"{'passent' if n > 1 else 'passe'} à la "
+            f"{demandes.decrire_session(nouvelle, premiere)} (les personnes sont "
+            "prévenues ; la structure peut en changer)."
+        )
 
 
 def _sessions_retirees(avant, apres) -> list[str]:

@@ -7,15 +7,28 @@ The Procfile names this class (``--logger-class``).
 """
 
 import re
+from urllib.parse import unquote
 
 from gunicorn.glogging import Logger
 
 # /suivi/<jeton> and /places/<jeton>, not /pro/places/<fiche>.
-JETON_DANS_L_ADRESSE = re.compile(r"(?<!/pro)(/(?:suivi|places)/)[^/?#\s\"]+")
+JETON_DANS_L_ADRESSE = re.compile(
+    r"(?<!/pro)(/(?:suivi|places)/)[^/?#&\s\"]+", re.IGNORECASE
+)
 
 
 def masquer_les_jetons(texte: str) -> str:
-    return JETON_DANS_L_ADRESSE.sub(r"\1•••", texte)
+    """The text with each link's secret masked. Read decoded too: the
+    server routes « /%73uivi/… » and « /suivi%2F… » as « /suivi/… », and a
+    link rewriter may encode it (then the line is logged decoded)."""
+    lu = texte
+    for _ in range(3):  # encoded twice over, at most
+        if (decode := unquote(lu)) == lu:
+            break
+        lu = decode
+    if JETON_DANS_L_ADRESSE.search(lu):
+        return JETON_DANS_L_ADRESSE.sub(r"\1•••", lu)
+    return texte
 
 
 class JournalMasque(Logger):

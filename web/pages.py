@@ -5,6 +5,7 @@ One URL gives two renderings: the full page, or only the results when htmx
 asks for them (``HX-Target: resultats``).
 """
 
+import math
 import re
 import threading
 from collections import OrderedDict
@@ -331,7 +332,7 @@ def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
     given: the same search there (its address, the place, the other words)."""
-    tapes = args.get("q", "").split()
+    tapes = _mots_tapes(args.get("q", ""))
     ignores = {" ".join(mots(m)) for m in resultats.mots_ignores}
     # Nothing found at all (« evry », « 91000 » alone): every word is left
     # out, and the whole text may be the place.
@@ -396,26 +397,38 @@ def _ici(lieu: Lieu) -> bool:
     return lieu.departement is None or lieu.departement in departements_du_catalogue()
 
 
-# « à 10 km de Massy », « permis 20km massy »: the distance read with the place.
-DISTANCE_TAPEE = re.compile(r"(?<!\w)(\d{1,3})\s*km(?!\w)", re.IGNORECASE)
-# Words around a distance (« à moins de », « dans un rayon de », « près de »).
-MOTS_DE_DISTANCE = {"moins", "rayon", "autour", "environ", "pres", "proche", "cote"}
-# « près de Massy »: what « près » means when no distance is given.
-RAYON_PRES_KM = "10"
+# « à 10 km de Massy », « dans un rayon de 2,5 km », « 3 km à pied »: the
+# distance read with a town, the words around it included.
+DISTANCE_TAPEE = re.compile(
+    r"(?:(?<!\w)(?:dans un rayon de|[àa] moins de|[àa])\s+)?"
+    r"(?<![\w,.])(\d{1,3}(?:[.,]\d+)?)\s*kms?(?!\w)(?:\s+[àa] pied(?!\w))?",
+    re.IGNORECASE,
+)
+# Words that only say where, next to the town: « près de Massy ».
+PRES_DU_LIEU = {"pres", "autour", "vers", "cote", "proximite", "alentours", "environs"}
+# « d'Orsay », « l'Haÿ-les-Roses »: the town after its elision.
+ELISION = re.compile(r"^([dlDL]['’])(\w.*)$")
+
+
+def _mots_tapes(texte: str) -> list[str]:
+    """The typed words, an elided article apart from its town."""
+    mots_ = []
+    for t in texte.split():
+        elision = ELISION.match(t)
+        mots_ += elision.groups() if elision else [t]
+    return mots_
 
 
 def _distance_tapee(reste: list[str]) -> tuple[str | None, list[str]]:
     """The radius the words give with a town, and the words without it."""
     texte = " ".join(reste)
     lue = DISTANCE_TAPEE.search(texte)
-    if lue and RAYON_MIN_KM <= int(lue[1]) <= RAYON_MAX_KM:
-        rayon, texte = lue[1], texte[: lue.start()] + texte[lue.end() :]
-    elif any(mots(m) == ["pres"] or mots(m) == ["proche"] for m in reste):
-        rayon = RAYON_PRES_KM
-    else:
+    if not lue:
         return None, reste
-    gardes = [m for m in texte.split() if " ".join(mots(m)) not in MOTS_DE_DISTANCE]
-    return rayon, gardes
+    rayon = math.ceil(float(lue[1].replace(",", ".")))
+    if not RAYON_MIN_KM <= rayon <= RAYON_MAX_KM:
+        return None, reste
+    return str(rayon), (texte[: lue.start()] + texte[lue.end() :]).split()
 
 
 def _chercher_a(
@@ -423,13 +436,14 @@ def _chercher_a(
 ) -> dict:
     """The same search at the place ``libelle``, with the words left (its
     address, the place, the words); ``lien_seul``: offered, never imposed."""
-    vides = mots_vides()
     rayon = None
     if commune and not args.get("rayon_km", "").strip():
         rayon, reste = _distance_tapee(reste)
-    while reste and " ".join(mots(reste[-1])) in vides:  # « formation à »
+    # « formation à », « permis près de »: what only leads to the place.
+    autour = mots_vides() | PRES_DU_LIEU
+    while reste and " ".join(mots(reste[-1])) in autour:
         reste = reste[:-1]
-    while reste and " ".join(mots(reste[0])) in vides:
+    while reste and " ".join(mots(reste[0])) in autour:
         reste = reste[1:]
     ailleurs = MultiDict(args)
     ailleurs.setlist("q", [" ".join(reste)] if reste else [])

@@ -323,6 +323,15 @@ def departements_du_catalogue() -> frozenset[str]:
     return extensions["departements_du_catalogue"]
 
 
+# « U.D.A.F », « C.C.A.S. »: an acronym written with dots, letters alone.
+SIGLE_POINTE = re.compile(r"(?<!\w)(?:[^\W\d_]\.){2,}(?:[^\W\d_](?!\w))?")
+
+
+def _sigles_sans_points(texte: str) -> str:
+    """« U.D.A.F » is searched as « UDAF »: one letter alone is no word."""
+    return SIGLE_POINTE.sub(lambda m: m[0].replace(".", ""), texte)
+
+
 def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     """Read ?q=&thematiques=&commune=&rayon_km=&tri=&page=… into a Requete.
 
@@ -337,7 +346,7 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
             champ="commune",
         )
     return Requete(
-        texte=p.q,
+        texte=_sigles_sans_points(p.q),
         filtres={f: tuple(getattr(p, f)) for f in FACETTES if getattr(p, f)},
         zone=zone,
         point=point,

@@ -46,6 +46,7 @@ from prescription import (
 from prescription.demandes import Acteur, Personne, RegleNonRespectee
 from prescription.droits import Droits
 from prescription.modeles import (
+    ORIGINE_AUTO,
     ORIGINES,
     Beneficiaire,
     Prescription,
@@ -321,12 +322,30 @@ def _complet(fiche) -> bool:
 
 
 JETON_ENVOI = re.compile(r"[A-Za-z0-9_-]{16,43}")
+# The form tokens this browser was given, newest last: a token counts only
+# in the browser it was made for (anybody may read it in a page).
+ENVOIS_GARDES = 20
 
 
 def _envoi(form) -> str | None:
-    """The form's submission token, when it is one we could have made."""
+    """The form's submission token, if this browser was given it."""
     jeton = (form or {}).get("envoi") or ""
-    return jeton if JETON_ENVOI.fullmatch(jeton) else None
+    if JETON_ENVOI.fullmatch(jeton) and jeton in session.get("envois", ()):
+        return jeton
+    return None
+
+
+def _nouvel_envoi() -> str:
+    jeton = secrets.token_urlsafe(16)
+    session["envois"] = [*session.get("envois", ())][-(ENVOIS_GARDES - 1) :] + [jeton]
+    return jeton
+
+
+def oublier_envoi(form) -> None:
+    """Once its request is made, a form sent again from this browser later
+    (Back, on a shared computer) is a new request, checked as such."""
+    if (jeton := _envoi(form)) is not None:
+        session["envois"] = [e for e in session["envois"] if e != jeton]
 
 
 def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
@@ -334,7 +353,7 @@ def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
     return render_template(
         gabarit,
         # The same submission when the form comes back to be corrected.
-        envoi=_envoi(form) or secrets.token_urlsafe(16),
+        envoi=_envoi(form) or _nouvel_envoi(),
         fiche=fiche,
         complet=_complet(fiche),
         structure=_structure(fiche),
@@ -361,10 +380,15 @@ def _demander(
     """
     form = request.form
     envoi = _envoi(form)
-    if (deja := demandes.deja_envoyee(db(), fiche.id, envoi)) is not None:
-        # This very form was recorded already (a double tap on a slow
-        # network): its answer again, not « already asked » and a 2nd SMS.
-        return demandes.Resultat(Prise.PRISE, deja)
+    if (deja := demandes.deja_envoyee(db(), envoi)) is not None:
+        if _meme_envoi(deja, fiche, acteur, form):
+            # This very form was recorded already (a double tap on a slow
+            # network): its answer again, not « already asked » and a 2nd SMS.
+            oublier_envoi(form)
+            return demandes.Resultat(Prise.PRISE, deja)
+        # Back to a sent form, another person typed in (a référent's next
+        # one): a new request, which the token no longer tells apart.
+        envoi = None
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
     if erreurs:
@@ -378,8 +402,10 @@ def _demander(
     except IntegrityError:
         # Sent twice at the same instant: the other copy was recorded.
         db().rollback()
-        if (deja := demandes.deja_envoyee(db(), fiche.id, envoi)) is None:
+        deja = demandes.deja_envoyee(db(), envoi)
+        if deja is None or not _meme_envoi(deja, fiche, acteur, form):
             raise
+        oublier_envoi(form)
         return demandes.Resultat(Prise.PRISE, deja)
     except demandes.DejaDemandee as doublon:
         db().rollback()
@@ -404,7 +430,30 @@ def _demander(
             session_choisie=demande.session,
             pour_soi=pour_soi,
         )
+    oublier_envoi(form)
     return resultat
+
+
+def _meme_envoi(p: Prescription, fiche, acteur: Acteur, form) -> bool:
+    """The request this form made: same action, same sender, same person."""
+    return (
+        p.fiche_id == fiche.id
+        and p.prescripteur_id == acteur.utilisateur_id
+        and (p.origine == ORIGINE_AUTO) == (acteur.role == workflow.BENEFICIAIRE)
+        and _meme_personne(p, form)
+    )
+
+
+def _meme_personne(p: Prescription, form) -> bool:
+    b = db().get(Beneficiaire, p.beneficiaire_id)
+
+    def pareil(a, b) -> bool:
+        return (
+            " ".join((a or "").split()).casefold()
+            == " ".join((b or "").split()).casefold()
+        )
+
+    return pareil(b.prenom, form.get("prenom")) and pareil(b.nom, form.get("nom"))
 
 
 def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):

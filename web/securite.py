@@ -6,6 +6,7 @@ absolute URLs come from ``URL_PUBLIQUE``, never from the Host header.
 """
 
 import hashlib
+import math
 from functools import cache
 from pathlib import Path
 
@@ -52,28 +53,46 @@ def lire_les_types(config, defauts: dict) -> None:
     """Each setting read as the type of its default. FLASK_… values are read
     as JSON, so « FLASK_DEMO=False » stayed the string "False", which is
     true: the passwordless demo login opened in production. A yes/no in
-    any usual spelling is read; anything else stops the start, in French."""
+    any usual spelling is read; a number must be finite, and positive where
+    its default is; anything else stops the start, in French."""
     for cle, defaut in defauts.items():
-        valeur = config.get(cle)
-        if isinstance(defaut, bool) and type(valeur) is int:  # FLASK_DEMO=0
-            valeur = str(valeur)
-        if not isinstance(valeur, str) or isinstance(defaut, str) or defaut is None:
+        if cle not in config or defaut is None:
             continue
-        texte = valeur.strip().lower()
+        valeur = config[cle]
         if isinstance(defaut, bool):
-            if texte not in VRAI | FAUX:
-                raise ConfigurationInvalide(
-                    f"{cle} vaut « {valeur} » : écrivez true ou false."
-                )
-            config[cle] = texte in VRAI
+            config[cle] = _oui_ou_non(cle, valeur)
         elif isinstance(defaut, int | float):
-            try:
-                config[cle] = type(defaut)(texte)
-            except ValueError:
-                raise ConfigurationInvalide(
-                    f"{cle} vaut « {valeur} » : un nombre est attendu "
-                    f"(par défaut : {defaut})."
-                ) from None
+            config[cle] = _nombre(cle, valeur, defaut)
+        elif isinstance(defaut, str) and isinstance(valeur, int | float):
+            config[cle] = str(valeur)  # FLASK_FUSEAU_HORAIRE=123: a name
+
+
+def _oui_ou_non(cle: str, valeur) -> bool:
+    if isinstance(valeur, bool):
+        return valeur
+    texte = str(valeur).strip().lower() if isinstance(valeur, str | int) else None
+    if texte not in VRAI | FAUX:
+        raise ConfigurationInvalide(f"{cle} vaut « {valeur} » : écrivez true ou false.")
+    return texte in VRAI
+
+
+def _nombre(cle: str, valeur, defaut: int | float) -> int | float:
+    try:
+        if isinstance(valeur, bool) or not isinstance(valeur, str | int | float):
+            raise ValueError
+        if isinstance(defaut, int) and isinstance(valeur, float):
+            if not valeur.is_integer():  # 1.5 days: not silently 1
+                raise ValueError
+            valeur = int(valeur)
+        nombre = type(defaut)(valeur.strip() if isinstance(valeur, str) else valeur)
+        if not math.isfinite(nombre) or nombre < 0 or (defaut > 0 and nombre <= 0):
+            raise ValueError
+    except (ValueError, OverflowError):
+        raise ConfigurationInvalide(
+            f"{cle} vaut « {valeur} » : un nombre "
+            f"{'positif ' if defaut > 0 else ''}est attendu (par défaut : {defaut})."
+        ) from None
+    return nombre
 
 
 def en_production(app: Flask) -> bool:

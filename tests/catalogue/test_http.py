@@ -224,6 +224,20 @@ def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
             "abc",
             "PRESCRIPTION_LIEN_JOURS vaut « abc »",
         ),
+        # Truthy, as JSON reads them: the demo login opened again.
+        ("FLASK_DEMO", "1.0", "DEMO vaut « 1.0 »"),
+        ("FLASK_DEMO", "[0]", "DEMO vaut « \\[0\\] »"),
+        # Every personal link a 500 (timedelta of nan days), or dead at once.
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "NaN", "un nombre positif est attendu"),
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "-5", "un nombre positif est attendu"),
+        (
+            "FLASK_PRESCRIPTION_LIEN_JOURS",
+            "1.5",
+            "PRESCRIPTION_LIEN_JOURS vaut « 1.5 »",
+        ),
+        ("FLASK_MEILI_TIMEOUT", "Infinity", "MEILI_TIMEOUT vaut « inf »"),
+        ("FLASK_PILOTAGE_SEUIL", "0", "PILOTAGE_SEUIL vaut « 0 »"),
+        ("FLASK_FUSEAU_HORAIRE", "123", "fuseau horaire inconnu : « 123 »"),
     ],
 )
 def test_un_reglage_illisible_arrete_le_demarrage(

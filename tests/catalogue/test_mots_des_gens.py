@@ -142,7 +142,14 @@ def test_trier_par_distance_sans_commune_lit_la_ville_tapee_avec_les_mots(client
         ("à 10 km de Massy", None, "10"),
         ("a 10km de massy", None, "10"),
         ("permis à moins de 20 km de massy", "permis", "20"),
-        ("permis pres de massy", "permis", "10"),
+        ("permis à 2,5 km de Massy", "permis", "3"),
+        ("permis à 3 km à pied de Massy", "permis", "3"),
+        ("permis dans un rayon de 15 kms de Massy", "permis", "15"),
+        # « près de » says where, not how far: no radius (it would hide the
+        # actions without an address, which serve the town too).
+        ("permis près de massy", "permis", None),
+        ("jeunes moins de 26 ans à 10 km de Massy", "jeunes moins de 26 ans", "10"),
+        ("permis à 10 km d'Orsay", "permis", "10"),
     ],
 )
 def test_une_distance_tapee_avec_la_ville_devient_le_rayon(client, tape, mots, rayon):
@@ -150,7 +157,8 @@ def test_une_distance_tapee_avec_la_ville_devient_le_rayon(client, tape, mots, r
     # (« 10 jours »…), none of them around Massy.
     reponse = client.get("/", query_string={"q": tape})
     assert reponse.status_code == 303
-    attendu = {"commune": ["Massy (91300)"], "rayon_km": [rayon]}
+    ville = "Orsay (91400)" if "Orsay" in tape else "Massy (91300)"
+    attendu = {"commune": [ville]} | ({"rayon_km": [rayon]} if rayon else {})
     if mots:
         attendu["q"] = [mots]
     assert parse_qs(urlsplit(reponse.headers["Location"]).query) == attendu
@@ -423,3 +431,19 @@ def test_des_dettes_trouvent_le_budget_avant_les_aides_au_demenagement(app):
         "57-udaf-accompagnement-global",
         "91-cd91-pack-sortie-rsa",
     ]
+
+
+@pytest.mark.parametrize(
+    ("sigle", "attendue"),
+    [
+        ("U.D.A.F", "57-udaf-accompagnement-global"),
+        ("C.C.A.S.", "61-ccas-alencon-referent-social-rsa"),
+        ("r.q.t.h", "91-free-competences-pre-eligibilite-travailleur-handicape"),
+    ],
+)
+def test_un_sigle_ecrit_avec_des_points_se_cherche_comme_le_sigle(
+    client, sigle, attendue
+):
+    # Letters alone are no words: « U.D.A.F » found 65 unrelated actions.
+    resultats = client.get("/api/v1/fiches", query_string={"q": sigle}).get_json()
+    assert resultats["resultats"][0]["id"] == attendue

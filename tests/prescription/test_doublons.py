@@ -58,13 +58,20 @@ def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(app_p, client
     page = texte(client_p.get("/fiches/velos-alencon/inscription"))
     envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
     donnees = {**PERSONNE, "consentement": "oui", "envoi": envoi}
+    # Both taps leave before the first answer: they carry the same cookie.
+    cookie = client_p.get_cookie("session")
     premier = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    client_p.set_cookie("session", cookie.value)
     second = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
     assert (premier.status_code, second.status_code) == (303, 303)
     assert second.headers["Location"].startswith("/suivi/")
     assert "C'est envoyé" in texte(client_p.get(second.headers["Location"]))
     assert len(demandes(app_p)) == 1
     assert len(messages_a(app_p, "06 12 34 56 78")) == 1
+    # Sent again later from this browser (Back, on a shared computer): a new
+    # request, never her link on screen.
+    encore = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert encore.status_code == 409 and "/suivi/" not in texte(encore)
     # A new form is a new request: the same person is then told it exists.
     page = texte(client_p.get("/fiches/velos-alencon/inscription"))
     autre = re.search(r'name="envoi" value="([^"]+)"', page)[1]
@@ -161,3 +168,46 @@ def test_une_seconde_inscription_ne_montre_pas_un_contact_qu_on_n_a_pas_tape(
     page = texte(reponse)
     assert "example.org" not in page and "z•••" not in page
     assert "donnés lors de la première demande" in page
+
+
+def test_un_formulaire_renvoye_pour_une_autre_personne_fait_sa_demande(app_p):
+    """The référent goes back to the form she sent for Awa and types Binta:
+    the same form token, another person. Binta's request is made; it is not
+    taken for a second copy of Awa's."""
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    page = texte(referent.get("/fiches/velos-alencon/prescrire"))
+    envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
+    donnees = {**PERSONNE, "motif": "Emploi", "engagement": "oui", "envoi": envoi}
+    poster(referent, "/fiches/velos-alencon/prescrire", donnees)
+    binta = {**donnees, "prenom": "Binta", "nom": "Sow", "telephone": "06 98 76 54 32"}
+    assert poster(referent, "/fiches/velos-alencon/prescrire", binta).status_code == 303
+    with Session(app_p.extensions["db"]) as db:
+        noms = sorted(b.prenom for b in db.exec(select(Beneficiaire)))
+    assert noms == ["Awa", "Binta"]
+
+
+def test_le_jeton_d_un_formulaire_ne_sert_qu_au_navigateur_qui_l_a_recu(
+    app_p, client_p
+):
+    """Read in her page (a shared computer, someone beside her), the token
+    used to give anyone a new follow link to her request, and the right to
+    cancel it; on another action it gave a 500."""
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
+    donnees = {**PERSONNE, "consentement": "oui", "envoi": envoi}
+    assert (
+        poster(client_p, "/fiches/velos-alencon/inscription", donnees).status_code
+        == 303
+    )
+    autre = app_p.test_client()
+    vole = poster(autre, "/fiches/velos-alencon/inscription", donnees)
+    assert vole.status_code == 409 and "/suivi/" not in texte(vole)
+    seul = poster(autre, "/fiches/velos-alencon/inscription", {"envoi": envoi})
+    assert seul.status_code == 422
+    # Her browser, another action, with the same token: a request of its own.
+    a_evry = {**donnees, "commune": "Évry-Courcouronnes"}
+    ailleurs = poster(client_p, "/fiches/garage-evry/inscription", a_evry)
+    assert ailleurs.status_code == 303, texte(ailleurs)
+    assert [p.fiche_id for p in demandes(app_p)] == ["velos-alencon", "garage-evry"]

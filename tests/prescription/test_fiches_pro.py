@@ -15,7 +15,7 @@ from catalogue import places, revisions
 from catalogue.chargement import charger_catalogue
 from catalogue.places import JournalPlaces
 from catalogue.recherche import RechercheIndisponible
-from prescription.modeles import Prescription
+from prescription.modeles import Notification, Prescription
 from tests.conftest import ROOT
 from tests.prescription.conftest import (
     PERSONNE,
@@ -574,8 +574,8 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
     app_p,
 ):
     """Counted for the whole action, 2 places held and Chloé waiting; then
-    a first session is added. The held requests are said to need a session;
-    the waiting list waits for the sessions' places, not for a count gone."""
+    a first session is added. The two keep a place, in that session, and
+    are told; its places count them; Chloé waits for a place in it."""
     client = _prestataire(app_p)
     poster(client, f"/pro/places/{FICHE}", {"places": "2"})
     personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
@@ -590,15 +590,17 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
     assert client.post(URL, data=donnees).status_code == 303
     admin = _valider_la_derniere(app_p)
     assert (
-        "3 demandes en cours pour toute l'action : la structure choisit la session "
-        "de chacune" in texte(admin.get("/pro/modifications"))
+        "2 demandes en cours pour toute l'action passent à la session du 02/03/2031"
+        in texte(admin.get("/pro/modifications"))
     )
     with Session(app_p.extensions["db"]) as db:
         awa, bruno, chloe = db.exec(select(Prescription).order_by(Prescription.id))
-    page = texte(client.get(f"/pro/prescriptions/{awa.id}"))
-    assert "choisissez-lui une session" in page
-    changer = f"/pro/prescriptions/{awa.id}/changer_session"
-    poster(client, changer, {"session": "2031-03-02"})
+        assert [(p.session, p.place_tenue) for p in (awa, bruno)] == [
+            ("2031-03-02", True)
+        ] * 2
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 10
+        sujets = [n.sujet for n in db.exec(select(Notification))]
+    assert sujets.count("Changement de date – Garage solidaire") == 2
     # Awa gives her session place back: Chloé, first waiting, gets it there.
     poster(client, f"/pro/prescriptions/{awa.id}/annuler", {"confirmer": "oui"})
     with Session(app_p.extensions["db"]) as db:
@@ -608,7 +610,7 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
             "2031-03-02",
             True,
         )
-        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 11
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 10
 
 
 def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
