@@ -139,9 +139,12 @@ def ajuster(
     session: str = ACTION,
     motif: str = "places de la session changées",
     maintenant: datetime | None = None,
+    maximum: int | None = None,
 ) -> bool:
     """A session got ``ecart`` more (or fewer) places: the remaining ones move
-    by as much, never below zero; False if its places are not tracked.
+    by as much, never below zero nor above ``maximum`` (its capacity less the
+    places held: 5 seats cut to 1 then back to 5, with 3 held, leave 2 free,
+    not 4); False if its places are not tracked.
 
     Written only if the number read is still there (compare and set): a
     booking at the same moment is counted, never overwritten, on SQLite as
@@ -154,6 +157,8 @@ def ajuster(
         if avant is None:
             return False  # no row, or places not tracked
         apres = max(0, avant + ecart)
+        if maximum is not None:
+            apres = max(0, min(apres, maximum))
         fait = db.execute(
             update(Places)
             .where(*ici, Places.places_restantes == avant)

@@ -534,6 +534,7 @@ def appliquer(
         type_sortie,
         session,
         message,
+        pourquoi,
     )
     de = prescription.statut
     avant = prescription.session
@@ -633,6 +634,15 @@ def _reclamer(
             f"« {r.libelle} » n'est plus possible : la demande vient de changer, "
             f"elle est maintenant « {STATUTS[statut].lower()} »."
         )
+
+
+def debut_annonce(db: Session, p: Prescription) -> date | None:
+    """The start day the person was last told (at acceptance, or when a
+    place was offered), if one was."""
+    for t in reversed(journal(db, p)):
+        if t.effet_le and DATES_D_EFFET.get(t.action) == "futur":
+            return t.effet_le
+    return None
 
 
 def jour_d_entree(db: Session, p: Prescription) -> date | None:
@@ -1052,6 +1062,7 @@ def _dire_au_referent(
         message=message,
         personne=_initiale(db.get(Beneficiaire, prescription.beneficiaire_id)),
         quand=quand,
+        type_sortie=prescription.type_sortie,
     )
     notifications.mettre_en_file(
         db, "courriel", referent.courriel, sujet, corps, prescription_id=prescription.id

@@ -24,6 +24,7 @@ from prescription.workflow import (
     REFUSEE,
     SORTIE,
     TERMINES,
+    TYPES_SORTIE,
 )
 
 SMS_MAX = 160
@@ -116,12 +117,18 @@ def pour_le_referent(
     message: str = "",
     personne: str = "",
     quand: str = "",
+    type_sortie: str | None = None,
 ) -> tuple[str, str]:
     """(subject, body) of the e-mail to the référent who asked for the place:
     whom it is about (« Awa D. »), when it starts, the structure's words."""
     etape = REFERENT_PAR_ETAPE.get(action) or POUR_LE_REFERENT[statut]
     if statut == REFUSEE and motif_refus in MOTIFS_POUR_LE_REFERENT:
         etape += f" : {MOTIFS_POUR_LE_REFERENT[motif_refus]}"
+    if statut == SORTIE and type_sortie in TYPES_SORTIE:
+        # How she left: what the référent does next depends on it.
+        etape += (
+            f" : {TYPES_SORTIE[type_sortie][0].lower()}{TYPES_SORTIE[type_sortie][1:]}"
+        )
     pour = f" ({personne})" if personne else ""
     quand = f"{quand}\n\n" if quand else ""
     mot = f"Message de la structure : {message}\n\n" if message else ""

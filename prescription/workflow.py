@@ -55,6 +55,7 @@ def tient_une_place(statut: str | None) -> bool:
 
 
 AUTRE_RAISON = "autre"
+AUTRE_SORTIE = "autre"
 MOTIFS_REFUS = {
     "complet": "L'action est complète",
     "hors-zone": "La personne n'habite pas dans la zone de l'action",
@@ -232,6 +233,7 @@ def regle(
     type_sortie: str | None = None,
     session: str | None = None,
     message: str = "",
+    pourquoi: str = "",
 ) -> Regle:
     """The table's row for this change, or TransitionRefusee (in French)."""
     r = PAR_ACTION.get(action)
@@ -261,6 +263,16 @@ def regle(
         )
     if r.exige == "type_sortie" and type_sortie not in TYPES_SORTIE:
         raise TransitionRefusee("Choisissez comment la personne est sortie.")
+    if (
+        r.exige == "type_sortie"
+        and type_sortie == AUTRE_SORTIE
+        and not pourquoi.strip()
+    ):
+        # Else the département counts an « Autre » it can never read.
+        raise TransitionRefusee(
+            "« Autre » : dites en quelques mots comment la personne sort, dans "
+            "la précision."
+        )
     if r.exige == "session" and not session:
         raise TransitionRefusee("Choisissez la nouvelle session.")
     return r

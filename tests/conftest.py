@@ -94,7 +94,7 @@ def creer_app(tmp_path, base_de_donnees, catalogues):
         config = {**(config or {}), **autres}
         reglages = {
             "TESTING": True,
-            "SECRET_KEY": "test",
+            "SECRET_KEY": "cle-des-tests-assez-longue",
             "SEARCH_PATH": str(tmp_path / "recherche"),
             **config,
         }

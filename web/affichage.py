@@ -174,6 +174,11 @@ def date_fr(jour: date | datetime | str | None) -> str:
     return f"{premier} {MOIS[jour.month - 1]} {jour.year}"
 
 
+def jour(moment: datetime) -> date:
+    """The moment's day in the département (templates: a date field's min)."""
+    return heure.jour(moment)
+
+
 def jour_fr(moment: datetime) -> str:
     """« 07/12/2026 »: the moment's day in the département."""
     return f"{heure.jour(moment):%d/%m/%Y}"

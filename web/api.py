@@ -1,15 +1,17 @@
 """Read-only JSON API: /api/v1/…"""
 
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, jsonify, request
 
-from catalogue import places
+from catalogue import heure, places
 from catalogue.recherche import RechercheIndisponible, Resultats
 from catalogue.territoires import referentiel
 from web.affichage import AVERTISSEMENT_SECOURS
 from web.donnees import db
 from web.openapi import document_openapi
+from web.pages import lieu_tape_dans_les_mots
 from web.parametres import PARAMETRES, ParametreInvalide, requete_depuis_args
 from web.securite import url_absolue
 from web.site import erreur_json
@@ -34,7 +36,20 @@ def fiches():
     except RechercheIndisponible:
         current_app.logger.warning("Recherche impossible : moteur indisponible")
         return erreur_json(503, "La recherche est momentanément indisponible.")
-    return jsonify(_en_json(resultats))
+    corps = _en_json(resultats)
+    # « permis à 10 km de Massy »: the page goes there; the API says it,
+    # and gives the same search there.
+    if lieu := lieu_tape_dans_les_mots(request.args, resultats):
+        rayon = lieu["args"].get("rayon_km")
+        corps["lieu_propose"] = {
+            "libelle": lieu["libelle"],
+            "mots": lieu["mots"],
+            "rayon_km": float(rayon) if rayon else None,
+            "url": url_absolue("api.fiches")
+            + "?"
+            + urlencode(list(lieu["args"].items(multi=True))),
+        }
+    return jsonify(corps)
 
 
 def _en_json(resultats: Resultats) -> dict:
@@ -80,7 +95,9 @@ def fiche(fiche_id: str):
     etat = places.etats(db(), [fiche.id]).get(fiche.id)
     if etat is not None:
         corps["places_restantes"] = etat.places_restantes
-        corps["places_maj_le"] = etat.maj_le.date().isoformat() if etat.maj_le else None
+        corps["places_maj_le"] = (
+            heure.jour(etat.maj_le).isoformat() if etat.maj_le else None
+        )
     # Each session's too, as the fiche's page shows them.
     par_session = places.par_session(db(), fiche.id)
     for session in corps.get("sessions") or []:

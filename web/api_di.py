@@ -133,6 +133,6 @@ def _extension(fiche, lignes: list[places.Places]) -> dict:
         capacite=fiche.capacite.nombre,
         unite=fiche.capacite.unite,
         places_restantes=etat.places_restantes if lignes else None,
-        places_maj_le=etat.maj_le.date() if lignes and etat.maj_le else None,
+        places_maj_le=heure.jour(etat.maj_le) if lignes and etat.maj_le else None,
         sessions=sessions,
     ).model_dump(mode="json")

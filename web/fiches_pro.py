@@ -22,12 +22,19 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import places, revisions, saisie
 from catalogue.vocabulaires import vocabulaire
-from prescription import demandes, workflow
+from prescription import demandes, notifications, workflow
 from prescription.demandes import Acteur
 from prescription.modeles import Prescription
 from web import affichage, donnees
 from web.donnees import db
-from web.prescription import LiensWeb, departement_requis, droits, prestataire_requis
+from web.prescription import (
+    LiensWeb,
+    departement_requis,
+    droits,
+    envoyer_messages,
+    prestataire_requis,
+)
+from web.securite import url_absolue
 
 bp = Blueprint("fiches_pro", __name__)
 
@@ -222,12 +229,34 @@ def _session_en_mots(s: dict) -> str:
     return mots + (f", {s['lieu']}" if s.get("lieu") else "")
 
 
-def _page(fiche, form, erreurs, base, statut=200, autres=()):
+def _dire_le_refus(fiche, revision, motif: str) -> None:
+    """The structure hears of it at once, with why, and where to take it up
+    again (its form starts from the refused change)."""
+    destinataires, _avis = demandes.destinataires_structure(db(), fiche, LiensWeb())
+    lien = url_absolue("fiches_pro.modifier", fiche_id=fiche.id)
+    corps = (
+        f"Le département a refusé la modification de « {fiche.nom} » proposée "
+        f"le {affichage.moment_fr(revision.cree_le)}.\n\nPourquoi : {motif}\n\n"
+        "La fiche publiée n'a pas changé. Pour reprendre cette modification "
+        f"(connexion nécessaire) :\n{lien}\n"
+    )
+    for destinataire in destinataires:
+        notifications.mettre_en_file(
+            db(), "courriel", destinataire, f"Modification refusée – {fiche.nom}", corps
+        )
+
+
+def _dernier_refus(toutes):
+    """The département's last word on the fiche, if it is a refusal."""
+    derniere = next((r for r in toutes if r.statut != revisions.REMPLACEE), None)
+    return derniere if derniere and derniere.statut == revisions.REFUSEE else None
+
+
+def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
     toutes = revisions.revisions(db(), fiche.id)  # newest first
     en_attente = [r for r in toutes if r.statut == revisions.PROPOSEE]
-    # The département's last word, if it is a refusal: its author reads why.
-    derniere = next((r for r in toutes if r.statut != revisions.REMPLACEE), None)
-    refusee = derniere if derniere and derniere.statut == revisions.REFUSEE else None
+    # Its author reads why, above the form.
+    refusee = _dernier_refus(toutes)
     # The rows holding something, then room for new sessions (a name the
     # form never has, « session_abc_debut », is not one of them).
     lignes = max(
@@ -250,6 +279,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=()):
         statuts=list(vocabulaire("statuts").entrees.items()),
         en_attente=en_attente,
         refusee=refusee,
+        reprise=reprise,
         autres=[(r, _differences(actuels, revisions.contenu(r))) for r in autres],
     ), statut
 
@@ -267,10 +297,17 @@ def modifier(fiche_id: str):
             r for r in revisions.revisions(db(), fiche.id)
             if r.statut == revisions.PROPOSEE
         ]  # fmt: skip
+        # A refused change is taken up again (to correct one detail, the
+        # author retyped everything); « repartir » starts from the fiche.
+        refusee = None
+        if not attente and request.args.get("depuis") != "publiee":
+            refusee = _dernier_refus(revisions.revisions(db(), fiche.id))
         champs = (
-            revisions.contenu(attente[0]) if attente else revisions.champs_de(fiche)
+            revisions.contenu(attente[0] if attente else refusee)
+            if attente or refusee
+            else revisions.champs_de(fiche)
         )
-        return _page(fiche, _formulaire_depuis(champs), {}, derniere)
+        return _page(fiche, _formulaire_depuis(champs), {}, derniere, reprise=refusee)
     base_lue = request.form.get("base", "")
     if not base_lue.isdigit() or not _formulaire_entier(request.form):
         return _page(fiche, request.form, {"general": "Formulaire incomplet : "
@@ -382,7 +419,9 @@ def decider(rid: int, decision: str):
             )
             return redirect(url_for("fiches_pro.modifications"), 303)
         revisions.decider(db(), revision, revisions.REFUSEE, qui, motif=motif)
+        _dire_le_refus(fiche, revision, motif)
         db().commit()
+        envoyer_messages()
         flash(f"Modification de « {fiche.nom} » refusée. La structure lira pourquoi.")
         return redirect(url_for("fiches_pro.modifications"), 303)
     refus = _publier(fiche, revision, qui)
@@ -414,8 +453,16 @@ def _publier(fiche, revision, qui: str) -> str | None:
         avant = places_avant.get(cle)
         compte = getattr(existantes.get(cle), "places_restantes", None)
         if compte is not None and None not in (avant, s.places) and avant != s.places:
-            # More or fewer seats: as many more or fewer left to take.
-            places.ajuster(db(), fiche.id, s.places - avant, qui, session=cle)
+            # More or fewer seats: as many more or fewer left to take, never
+            # more than the seats the requests in it leave.
+            places.ajuster(
+                db(),
+                fiche.id,
+                s.places - avant,
+                qui,
+                session=cle,
+                maximum=int(s.places) - demandes.en_cours(db(), fiche.id, cle),
+            )
         elif compte is None and s.places is not None:
             # Counted from now on: its places are free, but for those the
             # requests already made in it hold (2 seats given to a session
@@ -446,9 +493,11 @@ def _publier(fiche, revision, qui: str) -> str | None:
 def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
     """The action, counted as a whole until now, runs by session from now
     on. Its whole count goes (it would stand before the sessions' in search
-    and on the fiche); the requests waiting for an answer or accepted go to
-    the first coming session, told as any change of session (the structure
-    may move each again); its places are then counted less theirs. People
+    and on the fiche); the requests waiting for an answer or accepted go, in
+    the order they came, to the first coming session with a seat left, told
+    as any change of session (the structure may move each again); those no
+    session can take stay, for the structure to place. Its places are then
+    counted less theirs. People
     already in the action stay as they are; the waiting list waits for a
     place in any session."""
     if getattr(existantes.get(places.ACTION), "places_restantes", None) is not None:
@@ -460,35 +509,57 @@ def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
             session=places.ACTION,
             motif="places comptées par session",
         )
-    a_venir = demandes.sessions_ouvertes(nouvelle)
-    if not a_venir:
-        return
-    premiere = min(a_venir)
+    a_venir = sorted(demandes.sessions_ouvertes(nouvelle))
+    sieges = {places.cle_session(s.debut): s.places for s in nouvelle.sessions}
+    # Seats left in each (None: not counted), never more than it has.
+    reste = {
+        cle: None
+        if sieges[cle] is None
+        else int(sieges[cle]) - demandes.en_cours(db(), nouvelle.id, cle)
+        for cle in a_venir
+    }
     a_placer = (
         db()
         .exec(
-            select(Prescription).where(
+            select(Prescription)
+            .where(
                 Prescription.fiche_id == nouvelle.id,
                 Prescription.session == places.ACTION,
                 Prescription.statut.in_(
                     (workflow.DEMANDEE, workflow.A_VALIDER, workflow.ACCEPTEE)
                 ),
             )
+            .order_by(Prescription.cree_le, Prescription.id)
         )
         .all()
     )
     acteur = Acteur(workflow.PRESTATAIRE, qui)
+    placees: dict[str, int] = {}
     for p in a_placer:
+        # The first coming session with a seat left, in the order they asked.
+        cle = next((c for c in a_venir if reste[c] is None or reste[c] > 0), None)
+        if cle is None:
+            continue
+        if reste[cle] is not None:
+            reste[cle] -= 1
         demandes.appliquer(
-            db(), p, "changer_session", acteur, nouvelle, LiensWeb(), session=premiere
+            db(), p, "changer_session", acteur, nouvelle, LiensWeb(), session=cle
         )
-    if a_placer:
-        n = len(a_placer)
+        placees[cle] = placees.get(cle, 0) + 1
+    if placees:
+        ou = ", ".join(
+            f"{n} à la {demandes.decrire_session(nouvelle, cle)}"
+            for cle, n in placees.items()
+        )
         flash(
-            f"{n} demande{'s' if n > 1 else ''} en cours pour toute l'action "
-            f"{'passent' if n > 1 else 'passe'} à la "
-            f"{demandes.decrire_session(nouvelle, premiere)} (les personnes sont "
-            "prévenues ; la structure peut en changer)."
+            f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
+            "(les personnes sont prévenues ; la structure peut en changer)."
+        )
+    if sans := len(a_placer) - sum(placees.values()):
+        flash(
+            f"{sans} demande{'s' if sans > 1 else ''} en cours sans place dans une "
+            "session : la structure choisit la session de chacune (sur la page de "
+            "la demande)."
         )
 
 

@@ -11,24 +11,30 @@ from urllib.parse import unquote
 
 from gunicorn.glogging import Logger
 
-# /suivi/<jeton> and /places/<jeton>, not /pro/places/<fiche>.
+# /suivi/<jeton> and /places/<jeton>, not /pro/places/<fiche>; also after
+# « // », « /./ » or a backslash, which the server redirects or reads alike.
 JETON_DANS_L_ADRESSE = re.compile(
-    r"(?<!/pro)(/(?:suivi|places)/)[^/?#&\s\"]+", re.IGNORECASE
+    r"(?<!/pro)(/(?:suivi|places)[/\\.]*[/\\])([^/\\?#&\s\"]+)", re.IGNORECASE
 )
+# What a decoded line must not carry into the log: a newline would forge
+# another line, an escape code would rewrite the operator's terminal.
+CONTROLE = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def masquer_les_jetons(texte: str) -> str:
     """The text with each link's secret masked. Read decoded too: the
     server routes « /%73uivi/… » and « /suivi%2F… » as « /suivi/… », and a
-    link rewriter may encode it (then the line is logged decoded)."""
+    link rewriter may encode it. Such a line is logged decoded, its control
+    characters encoded again."""
     lu = texte
     for _ in range(3):  # encoded twice over, at most
         if (decode := unquote(lu)) == lu:
             break
         lu = decode
-    if JETON_DANS_L_ADRESSE.search(lu):
-        return JETON_DANS_L_ADRESSE.sub(r"\1•••", lu)
-    return texte
+    if not JETON_DANS_L_ADRESSE.search(lu):
+        return texte
+    masque = JETON_DANS_L_ADRESSE.sub(r"\1•••", lu)
+    return CONTROLE.sub(lambda c: f"%{ord(c[0]):02X}", masque)
 
 
 class JournalMasque(Logger):

@@ -46,6 +46,13 @@ class ResultatJson(BaseModel):
     complet: bool
 
 
+class LieuProposeJson(BaseModel):
+    libelle: str = Field(description="La commune, l'EPCI ou le département lu.")
+    mots: str = Field(description="Les autres mots de la recherche.")
+    rayon_km: float | None = Field(description="La distance tapée avec la commune.")
+    url: str = Field(description="La même recherche à ce lieu (cette API).")
+
+
 class ResultatsJson(BaseModel):
     total: int
     page: int
@@ -60,6 +67,12 @@ class ResultatsJson(BaseModel):
     mots_ignores: list[str] = Field(
         default_factory=list,
         description="Mots laissés de côté pour que les autres trouvent des fiches.",
+    )
+    lieu_propose: LieuProposeJson | None = Field(
+        None,
+        description="Présent quand des mots laissés de côté nomment un lieu "
+        "(« permis à 10 km de Massy ») : la page de recherche y va d'elle-même, "
+        "l'API le propose.",
     )
 
 

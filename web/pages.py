@@ -189,7 +189,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
     )
     lieu_dans_les_mots = None
     if erreur is None or (sans_lieu and erreur != MESSAGE_INDISPONIBLE):
-        lieu_dans_les_mots = _lieu_dans_les_mots(args, resultats)
+        lieu_dans_les_mots = lieu_tape_dans_les_mots(args, resultats)
     return {
         "lieu_dans_les_mots": lieu_dans_les_mots,
         "lieu_choisi": lieu_choisi,
@@ -328,7 +328,7 @@ def _requete_de_secours(args: MultiDict) -> Requete:
 POPULATION_PROPOSEE = 5000
 
 
-def _lieu_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
+def lieu_tape_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | None:
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
     given: the same search there (its address, the place, the other words)."""
@@ -453,6 +453,7 @@ def _chercher_a(
     ailleurs.setlist("page", [])
     return {
         "adresse": _adresse_recherche(ailleurs),
+        "args": ailleurs,
         "libelle": libelle,
         "commune": commune,
         "mots": " ".join(reste),

@@ -6,9 +6,12 @@ Nothing is half written: a booking (place decrement, person, request, log)
 is one transaction, which the database rolls back when the connection drops.
 """
 
+import traceback
+
 from flask import Flask, current_app, g, render_template, request
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from web.journal_gunicorn import masquer_les_jetons
 from web.site import _api, erreur_json, erreur_serveur
 
 # Forms that take a place: the page says none was taken.
@@ -33,6 +36,15 @@ def _oublier_la_transaction() -> None:
 
 def base_injoignable(erreur: DBAPIError):
     if not (isinstance(erreur, OperationalError) or erreur.connection_invalidated):
+        # A bug, not an outage: logged (a handled error is not, by Flask),
+        # with where it happened but not the query's values (people's data).
+        current_app.logger.error(
+            "Erreur de la base pendant %s %s (%s), appelée depuis :\n%s",
+            request.method,
+            masquer_les_jetons(request.path),
+            type(erreur.orig).__name__,
+            "".join(traceback.format_tb(erreur.__traceback__)),
+        )
         return erreur_serveur(erreur)
     # The error's class only: its text may carry a query's values.
     if _en_lecture_seule(erreur):
@@ -42,14 +54,14 @@ def base_injoignable(erreur: DBAPIError):
             "enregistré ; vérifiez les droits du fichier et de son dossier (SQLite) "
             "ou le mode de la base (PostgreSQL)",
             request.method,
-            request.path,
+            masquer_les_jetons(request.path),
             type(erreur.orig).__name__,
         )
     else:
         current_app.logger.warning(
             "Base de données injoignable pendant %s %s (%s) : rien n'est enregistré",
             request.method,
-            request.path,
+            masquer_les_jetons(request.path),
             type(erreur.orig).__name__,
         )
     _oublier_la_transaction()

@@ -398,15 +398,20 @@ def _demander(
     demande.liste_attente = form.get("liste_attente") == "oui"
     demande.jeton_envoi = envoi
     try:
-        resultat = demandes.creer(db(), demande, acteur, LiensWeb())
-    except IntegrityError:
-        # Sent twice at the same instant: the other copy was recorded.
-        db().rollback()
-        deja = demandes.deja_envoyee(db(), envoi)
-        if deja is None or not _meme_envoi(deja, fiche, acteur, form):
-            raise
-        oublier_envoi(form)
-        return demandes.Resultat(Prise.PRISE, deja)
+        try:
+            resultat = demandes.creer(db(), demande, acteur, LiensWeb())
+        except IntegrityError:
+            # Sent twice at the same instant: the other copy was recorded.
+            db().rollback()
+            deja = demandes.deja_envoyee(db(), envoi)
+            if deja is None:
+                raise
+            if _meme_envoi(deja, fiche, acteur, form):
+                oublier_envoi(form)
+                return demandes.Resultat(Prise.PRISE, deja)
+            # The same form, two people typed in two tabs: each its own.
+            demande.jeton_envoi = None
+            resultat = demandes.creer(db(), demande, acteur, LiensWeb())
     except demandes.DejaDemandee as doublon:
         db().rollback()
         return _deja_demandee(fiche, doublon.existante.id, pour_soi, personne)

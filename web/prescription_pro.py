@@ -255,7 +255,7 @@ def export():
                 b.telephone or "",
                 b.courriel or "",
                 b.commune_nom or "",
-                p.cree_le.date().isoformat(),
+                heure.jour(p.cree_le).isoformat(),
                 workflow.MOTIFS_REFUS.get(p.motif_refus, ""),
                 workflow.TYPES_SORTIE.get(p.type_sortie, ""),
             ]
@@ -373,6 +373,7 @@ def transition(pid: int, action: str):
     p = _prescription_visible(pid)
     fiche = _fiche(p.fiche_id)
     erreurs: dict[str, str] = {}
+    avertissement = None
     pourquoi = lire_texte(request.form, "pourquoi", "La précision", erreurs)
     message = lire_texte(request.form, "message", "Le message", erreurs)
     effet_le = _lire_date(request.form.get("le", ""), erreurs)
@@ -407,17 +408,37 @@ def transition(pid: int, action: str):
     else:
         db().commit()
         _terminer()
+        avertissement = _avant_le_debut(p) if action == "entrer" else None
         if not htmx:
             # What is now true, not the button's verb (« refuser »).
             flash(f"C'est noté. La demande est « {workflow.STATUTS[p.statut]} ».")
+            if avertissement:
+                flash(avertissement)
             return redirect(url_for("prescription.detail", pid=pid), 303)
     p = db().get(Prescription, pid)
     gabarit = "prescription/_detail.html" if htmx else "prescription/detail.html"
     # After an error, the form sent comes back as it was typed.
     envoye = request.form if erreur else {}
     return render_template(
-        gabarit, erreur=erreur, envoye=envoye, envoyee=action, **_contexte_detail(p)
+        gabarit,
+        erreur=erreur,
+        avertissement=None if erreur else avertissement,
+        envoye=envoye,
+        envoyee=action,
+        **_contexte_detail(p),
     ), (422 if erreur else 200)
+
+
+def _avant_le_debut(p: Prescription) -> str | None:
+    """An entry noted before the day the person was told to start: allowed
+    (she may come early), but said, in case the date was mistyped."""
+    entree, debut = demandes.jour_d_entree(db(), p), demandes.debut_annonce(db(), p)
+    if entree and debut and entree < debut:
+        return (
+            f"Entrée notée le {entree:%d/%m/%Y}, avant le début annoncé à la "
+            f"personne (le {debut:%d/%m/%Y})."
+        )
+    return None
 
 
 @bp.route("/pro/fiches/<fiche_id>/inscrire", methods=["GET", "POST"])

@@ -7,10 +7,13 @@ absolute URLs come from ``URL_PUBLIQUE``, never from the Host header.
 
 import hashlib
 import math
+import re
 from functools import cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, request, url_for
+from limits import parse_many
 from werkzeug.routing import IntegerConverter
 
 from web.cli import ErreurCommande
@@ -35,6 +38,8 @@ LONGUEUR_REQUETE_MAX = 4096
 # The largest id a table holds (PostgreSQL INTEGER); beyond it, no such row.
 ID_MAX = 2**31 - 1
 CLES_PAR_DEFAUT = {None, "", "dev", "changeme", "secret"}
+# Shorter, a production key is guessed (« 1 », « True » were accepted).
+LONGUEUR_CLE_MIN = 16
 URL_PUBLIQUE_LOCALE = "http://127.0.0.1:5000"
 
 
@@ -45,6 +50,8 @@ class ConfigurationInvalide(ErreurCommande):
     """
 
 
+NOMBRE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
+NOMBRE_MAX = 1_000_000
 VRAI = {"true", "1", "oui", "yes", "on"}
 FAUX = {"false", "0", "non", "no", "off", ""}
 
@@ -65,6 +72,11 @@ def lire_les_types(config, defauts: dict) -> None:
             config[cle] = _nombre(cle, valeur, defaut)
         elif isinstance(defaut, str) and isinstance(valeur, int | float):
             config[cle] = str(valeur)  # FLASK_FUSEAU_HORAIRE=123: a name
+        elif isinstance(defaut, str) and not isinstance(valeur, str):
+            raise ConfigurationInvalide(
+                f"{cle} vaut « {valeur} » : un texte est attendu (par défaut : "
+                f"{defaut or 'vide'})."
+            )
 
 
 def _oui_ou_non(cle: str, valeur) -> bool:
@@ -80,12 +92,17 @@ def _nombre(cle: str, valeur, defaut: int | float) -> int | float:
     try:
         if isinstance(valeur, bool) or not isinstance(valeur, str | int | float):
             raise ValueError
+        if isinstance(valeur, str) and not NOMBRE.fullmatch(valeur.strip()):
+            raise ValueError  # « 1_000 », « ١٢ »: Python reads them, people not
         if isinstance(defaut, int) and isinstance(valeur, float):
             if not valeur.is_integer():  # 1.5 days: not silently 1
                 raise ValueError
             valeur = int(valeur)
         nombre = type(defaut)(valeur.strip() if isinstance(valeur, str) else valeur)
         if not math.isfinite(nombre) or nombre < 0 or (defaut > 0 and nombre <= 0):
+            raise ValueError
+        if nombre > max(NOMBRE_MAX, defaut * 1000):
+            # 10 000 000 days of link: every booking a 500 (date overflow).
             raise ValueError
     except (ValueError, OverflowError):
         raise ConfigurationInvalide(
@@ -101,9 +118,13 @@ def en_production(app: Flask) -> bool:
 
 def verifier_configuration(app: Flask) -> None:
     """Production never runs with a default secret (sessions could be forged)."""
-    if en_production(app) and app.config.get("SECRET_KEY") in CLES_PAR_DEFAUT:
+    cle = app.config.get("SECRET_KEY")
+    if en_production(app) and (
+        cle in CLES_PAR_DEFAUT or len(str(cle).strip()) < LONGUEUR_CLE_MIN
+    ):
         raise ConfigurationInvalide(
-            "SECRET_KEY est absente ou vaut une valeur par défaut : définissez "
+            "SECRET_KEY est absente, trop courte (moins de 16 caractères) ou vaut "
+            "une valeur par défaut : définissez "
             "FLASK_SECRET_KEY avec une longue valeur aléatoire (par exemple "
             '`python3 -c "import secrets; print(secrets.token_hex(32))"`), '
             "ou lancez l'application en mode développement (`flask --debug`)."
@@ -143,6 +164,12 @@ def verifier_configuration(app: Flask) -> None:
         app.config["SESSION_COOKIE_SECURE"] = url.startswith("https://")
 
 
+# Rate limits: an unreadable one would start and limit nothing.
+LIMITES = (
+    "PRESCRIPTION_LIMITE_INSCRIPTION",
+    "PRESCRIPTION_LIMITE_INSCRIPTION_ADRESSE",
+    "PRESCRIPTION_LIMITE_LIENS",
+)
 # Settings with a closed list of values: a typo (« brevoo ») would start,
 # then fail at every message, or at every search.
 CHOIX = {
@@ -159,11 +186,24 @@ def _verifier_les_choix(config) -> None:
                 f"{cle} vaut « {valeur} » : valeurs possibles : {', '.join(valeurs)}."
             )
     url = config.get("URL_PUBLIQUE") or ""
-    if not url.startswith(("https://", "http://")):
+    morceaux = urlsplit(url)
+    if (
+        morceaux.scheme not in ("https", "http")
+        or not morceaux.hostname
+        or any(c.isspace() for c in url)
+    ):
         raise ConfigurationInvalide(
             f"URL_PUBLIQUE vaut « {url} » : écrivez l'adresse entière, avec "
             "https:// (par exemple https://offre.mon-departement.fr)."
         )
+    for cle in LIMITES:
+        try:
+            parse_many(config.get(cle) or "")
+        except ValueError:
+            raise ConfigurationInvalide(
+                f"{cle} vaut « {config.get(cle)} » : écrivez une limite comme "
+                "« 10 per hour » ou « 60 per minute »."
+            ) from None
 
 
 def _verifier_les_envois(config) -> None:

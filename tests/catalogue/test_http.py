@@ -195,7 +195,7 @@ def test_les_liens_partages_ignorent_l_en_tete_host(creer_app_recherche):
     )
 
 
-@pytest.mark.parametrize("cle", [None, "", "dev"])
+@pytest.mark.parametrize("cle", [None, "", "dev", "1", "True", "   courte   "])
 def test_la_production_refuse_une_cle_secrete_par_defaut(monkeypatch, cle):
     monkeypatch.delenv("FLASK_SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)
@@ -238,6 +238,15 @@ def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
         ("FLASK_MEILI_TIMEOUT", "Infinity", "MEILI_TIMEOUT vaut « inf »"),
         ("FLASK_PILOTAGE_SEUIL", "0", "PILOTAGE_SEUIL vaut « 0 »"),
         ("FLASK_FUSEAU_HORAIRE", "123", "fuseau horaire inconnu : « 123 »"),
+        # Accepted, then every booking a 500 (a date past the year 9999).
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "10000000", "un nombre positif est attendu"),
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "1_000", "PRESCRIPTION_LIEN_JOURS vaut"),
+        ("FLASK_SECRET_KEY", "[]", "SECRET_KEY vaut « \\[\\] » : un texte est attendu"),
+        ("FLASK_DEPARTEMENT_NOM", "null", "DEPARTEMENT_NOM vaut « None »"),
+        ("FLASK_URL_PUBLIQUE", '"https://a b"', "URL_PUBLIQUE vaut « https://a b »"),
+        ("FLASK_URL_PUBLIQUE", '"https://"', "URL_PUBLIQUE vaut « https:// »"),
+        # Started, and limited nothing.
+        ("FLASK_PRESCRIPTION_LIMITE_INSCRIPTION", "abc", "écrivez une limite"),
     ],
 )
 def test_un_reglage_illisible_arrete_le_demarrage(

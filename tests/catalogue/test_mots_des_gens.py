@@ -403,6 +403,14 @@ def _ids(app, texte: str) -> list[str]:
         ("je sais pas lire", {"61-boite-aux-lettres-afb-rsa"}),
         ("je parle pas francais", {"61-ape-ateliers-sociolinguistiques"}),
         ("jai pas de logement", {"91-ml-nord-essonne-cllaj"}),
+        # « plus », « payer » were required: two actions unrelated to rent.
+        (
+            "je peux plus payer mon loyer",
+            {
+                "57-udaf-accompagnement-global",
+                "49-aide-accueil-competences-mutualisees",
+            },
+        ),
         # « B » alone: only the one fiche writing « permis B » was found.
         ("mobilité permis B", {"91-essonne-mobilites-plateforme-mobilite"}),
         # Written joined or with a hyphen, the same word.
@@ -447,3 +455,25 @@ def test_un_sigle_ecrit_avec_des_points_se_cherche_comme_le_sigle(
     # Letters alone are no words: « U.D.A.F » found 65 unrelated actions.
     resultats = client.get("/api/v1/fiches", query_string={"q": sigle}).get_json()
     assert resultats["resultats"][0]["id"] == attendue
+
+
+def test_l_api_propose_le_lieu_tape_avec_les_mots(client):
+    """The page moves « à 10 km de Massy » to its place box; the API gave 7
+    actions from everywhere, Massy « ignored ». It now says where, and how
+    to search there."""
+    corps = client.get(
+        "/api/v1/fiches", query_string={"q": "permis à 10 km de Massy"}
+    ).get_json()
+    lieu = corps["lieu_propose"]
+    assert (lieu["libelle"], lieu["mots"], lieu["rayon_km"]) == (
+        "Massy (91300)",
+        "permis",
+        10.0,
+    )
+    chemin = lieu["url"].split("://", 1)[1].split("/", 1)[1]
+    la_bas = client.get("/" + chemin).get_json()
+    assert "lieu_propose" not in la_bas
+    assert [r["id"] for r in la_bas["resultats"]] == [
+        "91-essonne-mobilites-plateforme-mobilite"
+    ]
+    assert "lieu_propose" not in client.get("/api/v1/fiches?q=permis").get_json()

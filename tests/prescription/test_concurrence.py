@@ -94,6 +94,37 @@ def test_le_meme_formulaire_envoye_trois_fois_a_la_fois_fait_une_demande(
         assert places.par_session(db, "velos-alencon")[""].places_restantes == 2
 
 
+def test_un_formulaire_envoye_a_la_fois_pour_deux_personnes_fait_deux_demandes(
+    creer_app_prescription,
+):
+    """One form's token, two names typed in two tabs, sent at the same
+    instant: the unique token made the second a 500; each gets its request."""
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    depart = threading.Barrier(2)
+    with servir(app) as base, requests.Session() as navigateur:
+        url = f"{base}/fiches/velos-alencon/inscription"
+        page = navigateur.get(url, timeout=60).text
+        commun = {
+            **PERSONNE,
+            "consentement": "oui",
+            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
+            "envoi": re.search(r'name="envoi" value="([^"]+)"', page)[1],
+        }
+
+        def envoyer(prenom):
+            donnees = {**commun, "prenom": prenom, "courriel": f"{prenom}@exemple.fr"}
+            depart.wait(timeout=60)
+            return navigateur.post(
+                url, data=donnees, allow_redirects=False, timeout=120
+            )
+
+        with ThreadPoolExecutor(2) as groupe:
+            reponses = list(groupe.map(envoyer, ["Awa", "Binta"]))
+    assert [r.status_code for r in reponses] == [303, 303]
+    with Session(app.extensions["db"]) as db:
+        assert len(db.exec(select(Prescription)).all()) == 2
+
+
 def places_vues_par_un_autre_processus(app) -> int | None:
     """Another worker process: its own app on the same database and index."""
     config = {

@@ -217,10 +217,22 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
     assert reponse.status_code == 303
     assert "Jamais" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
     assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
-    # The prestataire reads it, on the form it would fill again.
+    # The prestataire reads it, on the form it would fill again, which
+    # takes up its change (to correct one detail, not retype everything).
     page = texte(client.get(URL))
     assert "Le département a refusé la modification du " in page
     assert "« Un accueil ouvert « jamais » ne se publie pas. Appelez-nous. »" in page
+    assert _champs_de_la_page(page)["horaires_accueil"] == "Jamais"
+    repartir = texte(client.get(URL + "?depuis=publiee"))
+    assert _champs_de_la_page(repartir)["horaires_accueil"] != "Jamais"
+    # And the structure is told at once, by e-mail, with why and where.
+    with Session(app_p.extensions["db"]) as db:
+        refus = db.exec(
+            select(Notification).where(
+                Notification.sujet.startswith("Modification refusée")
+            )
+        ).all()
+    assert refus and all(raison in n.corps and URL in n.corps for n in refus)
 
 
 def test_une_modification_plus_ancienne_que_celle_publiee_ne_se_publie_pas(app_p):
@@ -432,7 +444,9 @@ def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
     # Refused by the département, then proposed again: told at once, on the form.
     refus = {"motif": "Des personnes y sont encore inscrites."}
     assert poster(admin, f"/pro/modifications/{rid}/refuser", refus).status_code == 303
-    form = _sans_la_session(_formulaire(client, URL_CV), "2099-06-01")
+    # The form takes up the refused change, June's session still removed.
+    form = _formulaire(client, URL_CV)
+    assert "2099-06-01" not in form.values()
     reponse = client.post(URL_CV, data=form)
     assert reponse.status_code == 422
     assert "La session du 01/06/2099 a encore 1 demande en cours" in texte(reponse)
@@ -590,8 +604,8 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
     assert client.post(URL, data=donnees).status_code == 303
     admin = _valider_la_derniere(app_p)
     assert (
-        "2 demandes en cours pour toute l'action passent à la session du 02/03/2031"
-        in texte(admin.get("/pro/modifications"))
+        "Demandes en cours pour toute l'action placées dans les sessions : 2 à la "
+        "session du 02/03/2031" in texte(admin.get("/pro/modifications"))
     )
     with Session(app_p.extensions["db"]) as db:
         awa, bruno, chloe = db.exec(select(Prescription).order_by(Prescription.id))
@@ -637,3 +651,50 @@ def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
     recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
     trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
     assert trouve["places_restantes"] == 0
+
+
+def test_passer_aux_sessions_ne_met_pas_plus_de_demandes_qu_une_session_n_a_de_places(
+    app_p,
+):
+    """Three people asked for the whole action; the first session has 2
+    seats, the next 5: the third goes to the next one, never 3 on 2."""
+    client = _prestataire(app_p)
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "courriel": f"{prenom}@exemple.fr"}
+        poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+    donnees = _formulaire(
+        client,
+        session_0_debut="2031-03-02",
+        session_0_places="2",
+        session_1_debut="2031-04-06",
+        session_1_places="5",
+    )
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        sessions = [
+            p.session for p in db.exec(select(Prescription).order_by(Prescription.id))
+        ]
+        restantes = places.par_session(db, FICHE)
+        assert sessions == ["2031-03-02", "2031-03-02", "2031-04-06"]
+        assert restantes["2031-03-02"].places_restantes == 0
+        assert restantes["2031-04-06"].places_restantes == 4
+
+
+def test_des_places_retirees_puis_rendues_a_une_session_ne_s_inventent_pas(app_p):
+    """5 seats, 3 held; cut to 1 then back to 5: 2 free, not 4 (7 on 5)."""
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
+        poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+    for sieges in ("1", "5"):
+        donnees = _formulaire(client, session_0_places=sieges)
+        assert client.post(URL, data=donnees).status_code == 303
+        _valider_la_derniere(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2

@@ -286,3 +286,25 @@ def test_une_action_avec_etude_demande_a_la_structure_de_l_etudier(app_p):
             if n.sujet.startswith("Nouvelle demande")
         ]
     assert corps and all("À faire : l'étudier." in c for c in corps)
+
+
+def test_une_sortie_autre_se_precise_et_le_referent_lit_comment_elle_sort(app_p):
+    """« Autre » with nothing said was counted in the département's exits
+    by type, never explained; the référent's e-mail never said how."""
+    _referent, prestataire, p = prescrite_par_un_referent(app_p)
+    poster(prestataire, f"/pro/prescriptions/{p.id}/accepter")
+    poster(prestataire, f"/pro/prescriptions/{p.id}/entrer")
+    sans = poster(
+        prestataire, f"/pro/prescriptions/{p.id}/sortir", {"type_sortie": "autre"}
+    )
+    assert sans.status_code == 422
+    page = texte(sans)
+    assert "« Autre » : dites en quelques mots comment la personne sort" in page
+    assert 'id="pourquoi-sortir" name="pourquoi" rows="2" aria-invalid="true"' in page
+    precise = {"type_sortie": "autre", "pourquoi": "Service civique à Caen."}
+    reponse = poster(prestataire, f"/pro/prescriptions/{p.id}/sortir", precise)
+    assert reponse.status_code == 303
+    with Session(app_p.extensions["db"]) as db:
+        adresse = db.get(Utilisateur, p.prescripteur_id).courriel
+    sujet, _corps = courriels_recus(app_p, adresse)[-1]
+    assert sujet.startswith("La personne a terminé l'action : autre")

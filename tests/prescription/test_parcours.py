@@ -463,6 +463,11 @@ def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_
         f"/pro/prescriptions/{p.id}/entrer",
         {"le": aujourd_hui.strftime("%d/%m/%Y")},
     )
+    # Before the start day she was told (in a week): allowed, and said.
+    assert (
+        f"Entrée notée le {aujourd_hui:%d/%m/%Y}, avant le début annoncé à la "
+        f"personne (le {debut:%d/%m/%Y})."
+    ) in texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
     # The day comes before the closing words, not after « Bon courage ! ».
     with Session(app_p.extensions["db"]) as db:
         bienvenue = db.exec(
