@@ -12,8 +12,14 @@ FLASK := $(BIN)/flask --app app --debug
 
 .PHONY: run test migrer verifier exporter index bench lint paquets-systeme
 
+# Debian ships venv apart (python3-venv): installed if missing.
 $(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  echo "Installation de python3-venv (paquet Debian)…"; rm -rf $(VENV); \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq python3-venv >/dev/null && \
+	  $(PYTHON) -m venv $(VENV); }
 
 # Reinstall only when the dependencies change.
 $(VENV)/.installe: pyproject.toml | $(BIN)/python

@@ -185,6 +185,15 @@ def dans_la_zone(fiche: Fiche, commune: Commune | None) -> bool:
     )
 
 
+def hors_zone(commune: Commune) -> str:
+    """Why the person alone cannot ask, living outside the action's zone."""
+    return (
+        f"Cette action est réservée aux habitants de certaines communes, et "
+        f"{commune.nom} n'en fait pas partie. Un conseiller peut vous aider à "
+        f"trouver une action près de chez vous."
+    )
+
+
 def sessions_ouvertes(fiche: Fiche, aujourd_hui: date | None = None) -> list[str]:
     jour = aujourd_hui or heure.aujourd_hui()
     return [places.cle_session(s.debut) for s in fiche.sessions if s.debut >= jour]
@@ -222,12 +231,7 @@ def verifier(demande: Demande, aujourd_hui: date | None = None) -> list[str]:
         raise RegleNonRespectee("Cette action n'a pas de sessions.")
     if not dans_la_zone(fiche, demande.personne.commune):
         if demande.origine == ORIGINE_AUTO:
-            raise RegleNonRespectee(
-                f"Cette action est réservée aux habitants de certaines communes, et "
-                f"{demande.personne.commune.nom} n'en fait pas partie. Un conseiller "
-                f"peut vous aider à trouver une action près de chez vous.",
-                "commune",
-            )
+            raise RegleNonRespectee(hors_zone(demande.personne.commune), "commune")
         avertissements.append(
             f"{demande.personne.commune.nom} est hors de la zone de l'action : "
             f"le prestataire pourra refuser la demande."

@@ -53,12 +53,15 @@ def mois_avant(moment: datetime, mois: int) -> datetime:
     """The same day ``mois`` months earlier (the last day if it has none)."""
     annee, m = divmod(moment.year * 12 + moment.month - 1 - mois, 12)
     m += 1
+    if annee < 1:  # further back than the calendar: nothing is that old
+        return moment.replace(year=1, month=1, day=1)
     jour = moment.day
-    while True:
+    while jour > 28:  # the 31st of a month of 30 days: its last day
         try:
             return moment.replace(year=annee, month=m, day=jour)
         except ValueError:
             jour -= 1
+    return moment.replace(year=annee, month=m, day=jour)
 
 
 def a_anonymiser(db: Session, limite: datetime) -> list[int]:

@@ -79,13 +79,19 @@ def index():
     gabarit = "catalogue/_resultats.html" if partiel else "catalogue/index.html"
     pages = current_app.extensions.setdefault("pages_recherche", PagesRendues())
     cle = _cle_de_page(partiel)
-    corps, statut = pages.lire(cle), 200
+    # « Rechercher » pressed (recherche.js says so), not words being typed.
+    envoyee = bool(htmx) and request.headers.get("X-Recherche-Envoyee") == "1"
+    corps, statut = (None if envoyee else pages.lire(cle)), 200
     if corps is None:
         contexte = _contexte_recherche(request.args)
         ailleurs = contexte["lieu_dans_les_mots"]
-        if ailleurs and not ailleurs["lien_seul"] and not htmx:
+        if ailleurs and not ailleurs["lien_seul"] and (envoyee or not htmx):
             # A search sent whole: the place goes in its box. Typed as one
             # goes (htmx), the page changes under no one's fingers: a link.
+            if envoyee:
+                reponse = make_response("", 200)
+                reponse.headers["HX-Redirect"] = ailleurs["adresse"]
+                return reponse
             return redirect(ailleurs["adresse"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
@@ -101,7 +107,13 @@ def index():
     if statut == 503:
         reponse.headers["Retry-After"] = "30"
     reponse.vary.update(
-        ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+        (
+            "HX-Request",
+            "HX-Target",
+            "HX-Boosted",
+            "HX-History-Restore-Request",
+            "X-Recherche-Envoyee",
+        )
     )
     return reponse
 
@@ -332,7 +344,9 @@ def lieu_tape_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | Non
     """« cours de français evry »: words the search had to leave out that
     name a place, at the end or the start of the text, when no place was
     given: the same search there (its address, the place, the other words)."""
-    tapes = _mots_tapes(args.get("q", ""))
+    # « permis massy 10 km », « à 10 km de Massy »: the distance is read
+    # first, wherever it is, so that the town is at an end of the words.
+    rayon, tapes = _distance_tapee(_mots_tapes(args.get("q", "")))
     ignores = {" ".join(mots(m)) for m in resultats.mots_ignores}
     # Nothing found at all (« evry », « 91000 » alone): every word is left
     # out, and the whole text may be the place.
@@ -355,11 +369,12 @@ def lieu_tape_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | Non
         lieu = trouver_lieu(texte).lieu
         if lieu is not None and lieu.genre != "commune":
             return _chercher_a(args, lieu.libelle, False, [], not _ici(lieu))
-        if lieu is not None and lieu.population >= POPULATION_PROPOSEE:
+        if lieu is not None and (rayon or lieu.population >= POPULATION_PROPOSEE):
             # « alençon », written in fiches' names too (« Mission locale du
-            # Pays d'Alençon »): a town is offered, never imposed; a village
-            # named like a word (« Rue », « Job ») is not even offered.
-            return _chercher_a(args, lieu.libelle, True, [], lien_seul=True)
+            # Pays d'Alençon »): a town is offered, never imposed (unless a
+            # distance says it is a place); a village named like a word
+            # (« Rue », « Job ») is not even offered.
+            return _chercher_a(args, lieu.libelle, True, [], not rayon, rayon)
     if not ignores:
         return None
     vides = mots_vides()
@@ -383,7 +398,9 @@ def lieu_tape_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | Non
             lieu = trouver_lieu(texte).lieu
             if lieu is not None:
                 commune = lieu.genre == "commune"
-                return _chercher_a(args, lieu.libelle, commune, reste, not _ici(lieu))
+                return _chercher_a(
+                    args, lieu.libelle, commune, reste, not _ici(lieu), rayon
+                )
             if referentiel().lieux.desaccord(texte):
                 # « paris 13001 »: not Marseille for its postcode; the place
                 # box asks which was meant.
@@ -432,13 +449,18 @@ def _distance_tapee(reste: list[str]) -> tuple[str | None, list[str]]:
 
 
 def _chercher_a(
-    args: MultiDict, libelle: str, commune: bool, reste: list[str], lien_seul=False
+    args: MultiDict,
+    libelle: str,
+    commune: bool,
+    reste: list[str],
+    lien_seul=False,
+    rayon: str | None = None,
 ) -> dict:
     """The same search at the place ``libelle``, with the words left (its
-    address, the place, the words); ``lien_seul``: offered, never imposed."""
-    rayon = None
-    if commune and not args.get("rayon_km", "").strip():
-        rayon, reste = _distance_tapee(reste)
+    address, the place, the words); ``lien_seul``: offered, never imposed;
+    ``rayon``: the distance typed, for a town when none was chosen."""
+    if not commune or args.get("rayon_km", "").strip():
+        rayon = None
     # « formation à », « permis près de »: what only leads to the place.
     autour = mots_vides() | PRES_DU_LIEU
     while reste and " ".join(mots(reste[-1])) in autour:

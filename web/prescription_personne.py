@@ -3,7 +3,7 @@
 No account: the person holds a signed personal link.
 """
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import (
     Response,
@@ -94,6 +94,20 @@ def suivi(jeton: str):
     demandes.auditer(db(), p, "la personne (lien personnel)", "consultation")
     db().commit()
     journal = demandes.journal(db(), p)
+    # Since her last change of session: an older start day and words were
+    # for the old one (she would come on the wrong day).
+    changements = [i for i, t in enumerate(journal) if t.action == "changer_session"]
+    depuis = journal[changements[-1] :] if changements else journal
+    debut = next(
+        (
+            t.effet_le
+            for t in reversed(depuis)
+            if t.effet_le and demandes.DATES_D_EFFET.get(t.action) == "futur"
+        ),
+        None,
+    )
+    if debut is None and changements and p.session:
+        debut = date.fromisoformat(p.session)
     return render_template(
         "prescription/suivi.html",
         p=p,
@@ -104,15 +118,12 @@ def suivi(jeton: str):
         # Her words, as her SMS says them (« à l'étude », not « à valider »).
         statuts={**workflow.STATUTS, workflow.A_VALIDER: "À l'étude"},
         # The day she starts and the structure's last words, under the status.
-        debut=next(
-            (
-                t.effet_le
-                for t in reversed(journal)
-                if t.effet_le and demandes.DATES_D_EFFET.get(t.action) == "futur"
-            ),
-            None,
+        debut=debut,
+        dernier_message=next((t.message for t in reversed(depuis) if t.message), ""),
+        # « du 01/02/2027 au 26/02/2027, lieu : Gymnase… », as her SMS says.
+        session_dite=demandes.decrire_session(fiche, p.session).removeprefix(
+            "session "
         ),
-        dernier_message=next((t.message for t in reversed(journal) if t.message), ""),
         entree_le=next(
             (t.effet_le or t.le for t in reversed(journal) if t.action == "entrer"),
             None,

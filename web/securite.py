@@ -52,6 +52,27 @@ class ConfigurationInvalide(ErreurCommande):
 
 NOMBRE = re.compile(r"[0-9]+(\.[0-9]+)?", re.ASCII)
 NOMBRE_MAX = 1_000_000
+# Tighter bounds where a larger value means nothing or breaks a computation.
+BORNES = {
+    "SMTP_PORT": 65535,
+    "RGPD_CONSERVATION_MOIS": 1200,
+    "RGPD_AUDIT_CONSERVATION_MOIS": 1200,
+    "PRESCRIPTION_LIEN_JOURS": 3650,
+    "PLACES_LIEN_JOURS": 3650,
+}
+# Settings of text with no default (None): a number typed there
+# (FLASK_SMTP_MOT_DE_PASSE=12345678) is read as the text it is.
+TEXTES = (
+    "SMTP_UTILISATEUR",
+    "SMTP_MOT_DE_PASSE",
+    "DEPARTEMENT_CODE",
+    "MEILI_URL",
+    "MEILI_API_KEY",
+    "PROCONNECT_CLIENT_ID",
+    "PROCONNECT_CLIENT_SECRET",
+    "SMS_CLE_API",
+    "THEME_LOGO",
+)
 VRAI = {"true", "1", "oui", "yes", "on"}
 FAUX = {"false", "0", "non", "no", "off", ""}
 
@@ -63,6 +84,8 @@ def lire_les_types(config, defauts: dict) -> None:
     any usual spelling is read; a number must be finite, and positive where
     its default is; anything else stops the start, in French."""
     for cle, defaut in defauts.items():
+        if cle in TEXTES and config.get(cle) is not None:
+            defaut = ""
         if cle not in config or defaut is None:
             continue
         valeur = config[cle]
@@ -101,13 +124,16 @@ def _nombre(cle: str, valeur, defaut: int | float) -> int | float:
         nombre = type(defaut)(valeur.strip() if isinstance(valeur, str) else valeur)
         if not math.isfinite(nombre) or nombre < 0 or (defaut > 0 and nombre <= 0):
             raise ValueError
-        if nombre > max(NOMBRE_MAX, defaut * 1000):
+        if nombre > BORNES.get(cle, max(NOMBRE_MAX, defaut * 1000)):
             # 10 000 000 days of link: every booking a 500 (date overflow).
             raise ValueError
     except (ValueError, OverflowError):
+        sorte = "entier " if isinstance(defaut, int) else ""
+        signe = "positif " if defaut > 0 else ""
+        borne = BORNES.get(cle, max(NOMBRE_MAX, defaut * 1000))
         raise ConfigurationInvalide(
-            f"{cle} vaut « {valeur} » : un nombre "
-            f"{'positif ' if defaut > 0 else ''}est attendu (par défaut : {defaut})."
+            f"{cle} vaut « {valeur} » : un nombre {sorte}{signe}d'au plus {borne} "
+            f"est attendu (par défaut : {defaut})."
         ) from None
     return nombre
 
@@ -130,7 +156,7 @@ def verifier_configuration(app: Flask) -> None:
             "ou lancez l'application en mode développement (`flask --debug`)."
         )
     url = app.config.get("URL_PUBLIQUE") or ""
-    if en_production(app) and (not url or url == URL_PUBLIQUE_LOCALE):
+    if en_production(app) and (not url or url.rstrip("/") == URL_PUBLIQUE_LOCALE):
         raise ConfigurationInvalide(
             "URL_PUBLIQUE n'est pas définie : donnez l'adresse publique du site "
             "(par exemple FLASK_URL_PUBLIQUE=https://offre.mon-departement.fr) ; "
@@ -187,9 +213,19 @@ def _verifier_les_choix(config) -> None:
             )
     url = config.get("URL_PUBLIQUE") or ""
     morceaux = urlsplit(url)
+    try:
+        morceaux.port  # noqa: B018 - raises on « :99999 »
+        port_lisible = True
+    except ValueError:
+        port_lisible = False
     if (
         morceaux.scheme not in ("https", "http")
         or not morceaux.hostname
+        or not port_lisible
+        or morceaux.query
+        or morceaux.fragment
+        or "?" in url
+        or "#" in url
         or any(c.isspace() for c in url)
     ):
         raise ConfigurationInvalide(
@@ -198,7 +234,8 @@ def _verifier_les_choix(config) -> None:
         )
     for cle in LIMITES:
         try:
-            parse_many(config.get(cle) or "")
+            if any(limite.amount < 1 for limite in parse_many(config.get(cle) or "")):
+                raise ValueError  # « 0 per hour » refused every sign-up
         except ValueError:
             raise ConfigurationInvalide(
                 f"{cle} vaut « {config.get(cle)} » : écrivez une limite comme "

@@ -98,7 +98,18 @@
     if (resultats) resultats.removeAttribute("aria-busy");
   });
 
-  // 4. The field the error is about is marked invalid, as on a whole page.
+  // 4. « Rechercher » pressed (or Enter), not words being typed: the server
+  //    may then take the place out of the words and go there, as it does
+  //    for a search sent without JavaScript.
+  document.addEventListener("htmx:configRequest", function (e) {
+    var declencheur = e.detail.triggeringEvent;
+    if (declencheur && declencheur.type === "submit" && e.detail.elt &&
+        e.detail.elt.id === "formulaire-recherche") {
+      e.detail.headers["X-Recherche-Envoyee"] = "1";
+    }
+  });
+
+  // 5. The field the error is about is marked invalid, as on a whole page.
   function marquerLeChampEnErreur(form) {
     var erreur = document.getElementById("erreur-recherche");
     var nom = erreur && erreur.getAttribute("data-champ");

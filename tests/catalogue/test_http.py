@@ -228,8 +228,8 @@ def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
         ("FLASK_DEMO", "1.0", "DEMO vaut « 1.0 »"),
         ("FLASK_DEMO", "[0]", "DEMO vaut « \\[0\\] »"),
         # Every personal link a 500 (timedelta of nan days), or dead at once.
-        ("FLASK_PRESCRIPTION_LIEN_JOURS", "NaN", "un nombre positif est attendu"),
-        ("FLASK_PRESCRIPTION_LIEN_JOURS", "-5", "un nombre positif est attendu"),
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "NaN", "un nombre entier positif"),
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "-5", "un nombre entier positif"),
         (
             "FLASK_PRESCRIPTION_LIEN_JOURS",
             "1.5",
@@ -239,7 +239,7 @@ def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
         ("FLASK_PILOTAGE_SEUIL", "0", "PILOTAGE_SEUIL vaut « 0 »"),
         ("FLASK_FUSEAU_HORAIRE", "123", "fuseau horaire inconnu : « 123 »"),
         # Accepted, then every booking a 500 (a date past the year 9999).
-        ("FLASK_PRESCRIPTION_LIEN_JOURS", "10000000", "un nombre positif est attendu"),
+        ("FLASK_PRESCRIPTION_LIEN_JOURS", "10000000", "un nombre entier positif"),
         ("FLASK_PRESCRIPTION_LIEN_JOURS", "1_000", "PRESCRIPTION_LIEN_JOURS vaut"),
         ("FLASK_SECRET_KEY", "[]", "SECRET_KEY vaut « \\[\\] » : un texte est attendu"),
         ("FLASK_DEPARTEMENT_NOM", "null", "DEPARTEMENT_NOM vaut « None »"),
@@ -247,6 +247,16 @@ def test_un_reglage_a_faux_ecrit_comme_on_veut_est_faux(
         ("FLASK_URL_PUBLIQUE", '"https://"', "URL_PUBLIQUE vaut « https:// »"),
         # Started, and limited nothing.
         ("FLASK_PRESCRIPTION_LIMITE_INSCRIPTION", "abc", "écrivez une limite"),
+        # Refused every sign-up.
+        ("FLASK_PRESCRIPTION_LIMITE_INSCRIPTION", "0 per hour", "écrivez une limite"),
+        # The RGPD purge looped for ever (a year before the calendar's first).
+        ("FLASK_RGPD_CONSERVATION_MOIS", "999999", "d'au plus 1200"),
+        ("FLASK_SMTP_PORT", "70000", "SMTP_PORT vaut « 70000 »"),
+        ("FLASK_PLANIFICATEUR_MESSAGES_S", "0.5", "un nombre entier positif"),
+        # Every link sent would have carried them.
+        ("FLASK_URL_PUBLIQUE", "https://offre.exemple.fr/?x", "URL_PUBLIQUE vaut"),
+        ("FLASK_URL_PUBLIQUE", "https://offre.exemple.fr/#", "URL_PUBLIQUE vaut"),
+        ("FLASK_URL_PUBLIQUE", "https://offre.exemple.fr:99999", "URL_PUBLIQUE vaut"),
     ],
 )
 def test_un_reglage_illisible_arrete_le_demarrage(
@@ -280,6 +290,24 @@ def test_meilisearch_sans_adresse_ne_demarre_pas_en_production():
                 "URL_PUBLIQUE": "https://offre.exemple.fr",
                 "ENVOI_CONSOLE_AUTORISE": True,
                 "SEARCH_BACKEND": "meilisearch",
+                "CATALOGUE": object(),
+            }
+        )
+
+
+def test_un_mot_de_passe_en_chiffres_reste_un_texte(monkeypatch, creer_app_recherche):
+    # Read as the number 12345678, it made smtplib fail at every message.
+    monkeypatch.setenv("FLASK_SMTP_MOT_DE_PASSE", "12345678")
+    assert creer_app_recherche().config["SMTP_MOT_DE_PASSE"] == "12345678"
+
+
+def test_la_production_refuse_l_adresse_locale_meme_avec_une_barre_finale():
+    with pytest.raises(ConfigurationInvalide, match="URL_PUBLIQUE n'est pas définie"):
+        create_app(
+            {
+                "SECRET_KEY": "une-longue-cle-aleatoire",
+                "URL_PUBLIQUE": "http://127.0.0.1:5000/",
+                "ENVOI_CONSOLE_AUTORISE": True,
                 "CATALOGUE": object(),
             }
         )

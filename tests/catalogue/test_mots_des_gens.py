@@ -150,6 +150,10 @@ def test_trier_par_distance_sans_commune_lit_la_ville_tapee_avec_les_mots(client
         ("permis près de massy", "permis", None),
         ("jeunes moins de 26 ans à 10 km de Massy", "jeunes moins de 26 ans", "10"),
         ("permis à 10 km d'Orsay", "permis", "10"),
+        # The distance after the town, or the town alone with it.
+        ("permis massy 10 km", "permis", "10"),
+        ("permis à massy dans un rayon de 10 km", "permis", "10"),
+        ("massy 20km", None, "20"),
     ],
 )
 def test_une_distance_tapee_avec_la_ville_devient_le_rayon(client, tape, mots, rayon):

@@ -180,3 +180,17 @@ def test_sur_un_reseau_lent_la_recherche_en_cours_se_voit(serveur, telephone):
     attendre_recherche(page, r"q=francais")
     expect(page.locator("#resultats")).not_to_have_attribute("aria-busy", "true")
     expect(bandeau).to_be_hidden()
+
+
+def test_rechercher_une_ville_et_une_distance_tapees_va_a_ce_lieu(serveur, telephone):
+    """With JavaScript, « Rechercher » used to leave « Massy » and « 10 km »
+    among the words (7 actions, the first in the Orne) with only a link:
+    pressed, not typed as one goes, the search goes there, as without it."""
+    page = telephone
+    page.goto(serveur + "/")
+    page.locator("#q").fill("permis à 10 km de Massy")
+    page.locator("#q").press("Enter")
+    page.wait_for_url(re.compile(r"commune=Massy.*rayon_km=10"))
+    expect(page.locator("#commune")).to_have_value("Massy (91300)")
+    expect(page.locator("#q")).to_have_value("permis")
+    expect(page.locator("#rayon_km")).to_have_value("10")

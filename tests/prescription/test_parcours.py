@@ -90,6 +90,12 @@ def test_hors_zone_l_inscription_seule_est_refusee_avec_une_explication(
     assert soupe.find("input", id="commune")["aria-invalid"] == "true"
     assert "n'en fait pas partie" in soupe.find(id="commune-erreur").text
     assert soupe.find("input", id="commune")["value"] == "Argentan"
+    # With another mistake, both are said at once, not in two rounds.
+    deux = poster(
+        client_p, "/fiches/velos-alencon/inscription", {**donnees, "telephone": "0612"}
+    )
+    liens = BeautifulSoup(texte(deux), "html.parser").find(id="erreurs").find_all("a")
+    assert sorted(a["href"] for a in liens) == ["#commune", "#telephone"]
 
 
 def test_une_action_reservee_aux_professionnels_refuse_l_inscription_seule(client_p):

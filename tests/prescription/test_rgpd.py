@@ -3,7 +3,7 @@ shown and erased on request by the département, each step in the audit log."""
 
 import json
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
@@ -265,3 +265,10 @@ def test_l_effacement_demande_confirmation_puis_annule_et_anonymise(app_p):
     # Erased people are not found again.
     trouve = poster(admin, "/pro/rgpd", {"nom": "Diallo", "contact": "06 12 34 56 78"})
     assert "Aucune donnée sur une personne de ce nom" in texte(trouve)
+
+
+def test_un_mois_avant_tombe_toujours_sur_un_jour_du_calendrier():
+    fin_mars = datetime(2026, 3, 31, 12, tzinfo=UTC)
+    assert rgpd.mois_avant(fin_mars, 1) == datetime(2026, 2, 28, 12, tzinfo=UTC)
+    # Further back than the year 1 it looped for ever (the purge never ended).
+    assert rgpd.mois_avant(fin_mars, 999_999).year == 1

@@ -21,6 +21,7 @@ from tests.prescription.test_attente import (
 )
 from tests.prescription.test_parcours import restantes
 from tests.prescription.test_workflow import ROLES, Liens, une_demande
+from web import affichage as aff
 
 FICHE = "cv-sessions-alencon"  # 01/03/2099: 5 places left; 01/06/2099: 1
 MARS, JUIN = "2099-03-01", "2099-06-01"
@@ -293,3 +294,31 @@ def test_changer_de_session_suit_la_table_pour_chaque_statut_et_chaque_role(app_
                 db.refresh(p)
                 assert (p.statut, p.session) == (statut, MARS)
             assert restantes(app_p, FICHE, JUIN) == 1
+
+
+def test_apres_un_changement_de_session_sa_page_dit_le_nouveau_debut(app_p):
+    """Accepted in June's session with a start day, then moved to the March
+    session: her page still said « Vous commencez le » the old day, and the
+    old words (she would have come on the wrong day)."""
+    personne = app_p.test_client()
+    envoi = {**PERSONNE, "consentement": "oui", "session": JUIN}
+    suivi = poster(personne, f"/fiches/{FICHE}/inscription", envoi).headers["Location"]
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    with Session(app_p.extensions["db"]) as db:
+        pid = db.exec(select(Prescription.id)).one()
+    debut = places.maintenant_utc().date() + timedelta(days=30)
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{pid}/accepter",
+        {"le": debut.isoformat(), "message": "Venez le 2 juin à 14 h."},
+    )
+    assert reponse.status_code == 303, texte(reponse)
+    assert f"Vous commencez le {aff.date_fr(debut)}" in texte(personne.get(suivi))
+    poster(prestataire, f"/pro/prescriptions/{pid}/changer_session", {"session": MARS})
+    page = texte(personne.get(suivi))
+    assert "Vous commencez le 1er mars 2099" in page
+    assert "Venez le 2 juin" not in page.split("Ce qui s'est passé")[0]
+    assert "<dd>du 01/03/2099" in page
+    assert "Session changée (session du 01/03/2099" in page
