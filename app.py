@@ -2,6 +2,7 @@
 
 import dataclasses
 import logging
+import os
 import threading
 from functools import partial
 from pathlib import Path
@@ -103,9 +104,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     defauts = dict(app.config)
     app.config.from_prefixed_env()
+    # As typed: JSON would make « FLASK_SMTP_MOT_DE_PASSE=true » "True".
+    tapes = {
+        cle.removeprefix("FLASK_"): valeur
+        for cle, valeur in os.environ.items()
+        if cle.startswith("FLASK_")
+        and cle.removeprefix("FLASK_") not in (test_config or {})
+    }
     if test_config:
         app.config.update(test_config)
-    securite.lire_les_types(app.config, defauts)
+    securite.lire_les_types(app.config, defauts, tapes)
     securite.verifier_configuration(app)
     try:
         heure.regler(app.config["FUSEAU_HORAIRE"])

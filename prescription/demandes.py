@@ -641,11 +641,14 @@ def _reclamer(
 
 
 def debut_annonce(db: Session, p: Prescription) -> date | None:
-    """The start day the person was last told (at acceptance, or when a
-    place was offered), if one was."""
+    """The start day the person was last told: at acceptance, or when a
+    place was offered; since a change of session, that session's first day
+    (an older day was for the old one: she would come on the wrong day)."""
     for t in reversed(journal(db, p)):
         if t.effet_le and DATES_D_EFFET.get(t.action) == "futur":
             return t.effet_le
+        if t.action == "changer_session":
+            return date.fromisoformat(p.session) if p.session else None
     return None
 
 

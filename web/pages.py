@@ -89,8 +89,10 @@ def index():
             # A search sent whole: the place goes in its box. Typed as one
             # goes (htmx), the page changes under no one's fingers: a link.
             if envoyee:
+                # recherche.js goes there in place of the address the typing
+                # pushed (HX-Redirect would add one: Back came here again).
                 reponse = make_response("", 200)
-                reponse.headers["HX-Redirect"] = ailleurs["adresse"]
+                reponse.headers["X-Aller-A"] = ailleurs["adresse"]
                 return reponse
             return redirect(ailleurs["adresse"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
@@ -369,12 +371,16 @@ def lieu_tape_dans_les_mots(args: MultiDict, resultats: Resultats) -> dict | Non
         lieu = trouver_lieu(texte).lieu
         if lieu is not None and lieu.genre != "commune":
             return _chercher_a(args, lieu.libelle, False, [], not _ici(lieu))
-        if lieu is not None and (rayon or lieu.population >= POPULATION_PROPOSEE):
+        # With a distance, a town where the catalogue has actions is the
+        # place (« massy 20km »); « job 10 km » is still the word.
+        impose = bool(rayon) and _ici(lieu) if lieu is not None else False
+        if lieu is not None and (impose or lieu.population >= POPULATION_PROPOSEE):
             # « alençon », written in fiches' names too (« Mission locale du
-            # Pays d'Alençon »): a town is offered, never imposed (unless a
-            # distance says it is a place); a village named like a word
-            # (« Rue », « Job ») is not even offered.
-            return _chercher_a(args, lieu.libelle, True, [], not rayon, rayon)
+            # Pays d'Alençon »): a town is offered, never imposed; a village
+            # named like a word (« Rue », « Job ») is not even offered.
+            return _chercher_a(
+                args, lieu.libelle, True, [], not impose, rayon if impose else None
+            )
     if not ignores:
         return None
     vides = mots_vides()
@@ -474,8 +480,9 @@ def _chercher_a(
         ailleurs.setlist("rayon_km", [rayon])
     ailleurs.setlist("page", [])
     return {
-        "adresse": _adresse_recherche(ailleurs),
+        "adresse": _adresse_propre(ailleurs),
         "args": ailleurs,
+        "rayon": rayon,
         "libelle": libelle,
         "commune": commune,
         "mots": " ".join(reste),

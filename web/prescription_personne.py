@@ -3,7 +3,7 @@
 No account: the person holds a signed personal link.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask import (
     Response,
@@ -98,16 +98,6 @@ def suivi(jeton: str):
     # for the old one (she would come on the wrong day).
     changements = [i for i, t in enumerate(journal) if t.action == "changer_session"]
     depuis = journal[changements[-1] :] if changements else journal
-    debut = next(
-        (
-            t.effet_le
-            for t in reversed(depuis)
-            if t.effet_le and demandes.DATES_D_EFFET.get(t.action) == "futur"
-        ),
-        None,
-    )
-    if debut is None and changements and p.session:
-        debut = date.fromisoformat(p.session)
     return render_template(
         "prescription/suivi.html",
         p=p,
@@ -118,7 +108,7 @@ def suivi(jeton: str):
         # Her words, as her SMS says them (« à l'étude », not « à valider »).
         statuts={**workflow.STATUTS, workflow.A_VALIDER: "À l'étude"},
         # The day she starts and the structure's last words, under the status.
-        debut=debut,
+        debut=demandes.debut_annonce(db(), p),
         dernier_message=next((t.message for t in reversed(depuis) if t.message), ""),
         # « du 01/02/2027 au 26/02/2027, lieu : Gymnase… », as her SMS says.
         session_dite=demandes.decrire_session(fiche, p.session).removeprefix(

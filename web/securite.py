@@ -77,13 +77,18 @@ VRAI = {"true", "1", "oui", "yes", "on"}
 FAUX = {"false", "0", "non", "no", "off", ""}
 
 
-def lire_les_types(config, defauts: dict) -> None:
+def lire_les_types(config, defauts: dict, tapes: dict | None = None) -> None:
     """Each setting read as the type of its default. FLASK_… values are read
     as JSON, so « FLASK_DEMO=False » stayed the string "False", which is
     true: the passwordless demo login opened in production. A yes/no in
     any usual spelling is read; a number must be finite, and positive where
     its default is; anything else stops the start, in French."""
+    tapes = tapes or {}
     for cle, defaut in defauts.items():
+        if cle in TEXTES or isinstance(defaut, str):
+            if cle in tapes:  # a text, exactly as typed (« true », « 1.50 »)
+                config[cle] = tapes[cle]
+                continue
         if cle in TEXTES and config.get(cle) is not None:
             defaut = ""
         if cle not in config or defaut is None:

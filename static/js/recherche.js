@@ -109,6 +109,19 @@
     }
   });
 
+  //    It answers with the address to go to, which replaces the one the
+  //    typing pushed: Back then returns to the page before, not here.
+  //    (If the typing had not pushed these words yet, the page is kept.)
+  document.addEventListener("htmx:beforeSwap", function (e) {
+    var aller = e.detail.xhr && e.detail.xhr.getResponseHeader("X-Aller-A");
+    if (!aller || aller.charAt(0) !== "/" || aller.charAt(1) === "/") return;
+    e.detail.shouldSwap = false;
+    var q = document.getElementById("q");
+    var ici = new URLSearchParams(location.search).get("q");
+    if (q && ici !== null && ici === q.value) location.replace(aller);
+    else location.assign(aller);
+  });
+
   // 5. The field the error is about is marked invalid, as on a whole page.
   function marquerLeChampEnErreur(form) {
     var erreur = document.getElementById("erreur-recherche");

@@ -168,6 +168,27 @@ def test_une_distance_tapee_avec_la_ville_devient_le_rayon(client, tape, mots, r
     assert parse_qs(urlsplit(reponse.headers["Location"]).query) == attendu
 
 
+def test_un_mot_suivi_d_une_distance_reste_un_mot(client):
+    # « job 10 km » went to Job (63990), a village of the Puy-de-Dôme:
+    # no action, and « job » lost. A distance imposes a town only where
+    # the catalogue has actions; a village named like a word stays a word.
+    for tape in ("job 10 km", "rue 5 km"):
+        reponse = client.get("/", query_string={"q": tape})
+        assert reponse.status_code == 200
+        assert "(63990)" not in reponse.text and "(80120)" not in reponse.text
+
+
+def test_le_lien_propose_dit_la_distance_tapee(client):
+    partiel = client.get(
+        "/",
+        query_string={"q": "permis à 10 km de Massy"},
+        headers={"HX-Request": "true", "HX-Target": "resultats"},
+    )
+    assert "Chercher « permis » à moins de 10 km de Massy (91300)" in html.unescape(
+        partiel.text
+    )
+
+
 def test_creer_mon_entreprise_trouve_autant_que_creer_entreprise(app):
     moteur = app.extensions["recherche"]
     court = {

@@ -189,8 +189,17 @@ def test_rechercher_une_ville_et_une_distance_tapees_va_a_ce_lieu(serveur, telep
     page = telephone
     page.goto(serveur + "/")
     page.locator("#q").fill("permis à 10 km de Massy")
+    # Typed as one goes: its address is pushed, and only a link is offered.
+    attendre_recherche(page, r"q=permis")
+    expect(
+        page.get_by_role("link", name=re.compile("à moins de 10 km de Massy"))
+    ).to_be_visible()
     page.locator("#q").press("Enter")
     page.wait_for_url(re.compile(r"commune=Massy.*rayon_km=10"))
     expect(page.locator("#commune")).to_have_value("Massy (91300)")
     expect(page.locator("#q")).to_have_value("permis")
     expect(page.locator("#rayon_km")).to_have_value("10")
+    # The address the typing pushed was replaced: Back leaves the search.
+    page.go_back()
+    page.wait_for_url(serveur + "/")
+    expect(page.locator("#q")).to_have_value("")

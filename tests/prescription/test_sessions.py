@@ -322,3 +322,9 @@ def test_apres_un_changement_de_session_sa_page_dit_le_nouveau_debut(app_p):
     assert "Venez le 2 juin" not in page.split("Ce qui s'est passé")[0]
     assert "<dd>du 01/03/2099" in page
     assert "Session changée (session du 01/03/2099" in page
+    # An entry today is before what she was told now (1 March), not the
+    # old day: the prestataire's warning says the same.
+    poster(prestataire, f"/pro/prescriptions/{pid}/entrer")
+    assert "avant le début annoncé à la personne (le 01/03/2099)" in texte(
+        prestataire.get(f"/pro/prescriptions/{pid}")
+    )
