@@ -216,7 +216,10 @@ def conduire(port, fin, rng, resultats, verrou, urls_recherche, urls_fiche):
         try:
             if genre == "recherche":
                 url = rng.choice(urls_recherche)
-                lignes.append(_mesurer(client, "recherche", "GET", url)[:3])
+                # A place typed in the words sends to its search (303).
+                lignes.append(
+                    _mesurer(client, "recherche", "GET", url, attendus=(200, 303))[:3]
+                )
             elif genre == "fiche":
                 url = rng.choice(urls_fiche)
                 lignes.append(_mesurer(client, "fiche", "GET", url)[:3])

@@ -82,6 +82,9 @@ def index():
     # « Rechercher » pressed (recherche.js says so), not words being typed.
     envoyee = bool(htmx) and request.headers.get("X-Recherche-Envoyee") == "1"
     corps, statut = (None if envoyee else pages.lire(cle)), 200
+    if corps is not None and corps.startswith(REDIRECTION):
+        # « orne », « sdf nancy »: decided once, not searched again each time.
+        return redirect(corps.removeprefix(REDIRECTION), 303)
     if corps is None:
         contexte = _contexte_recherche(request.args)
         ailleurs = contexte["lieu_dans_les_mots"]
@@ -94,6 +97,8 @@ def index():
                 reponse = make_response("", 200)
                 reponse.headers["X-Aller-A"] = ailleurs["adresse"]
                 return reponse
+            if contexte["complete"]:
+                pages.garder(cle, REDIRECTION + ailleurs["adresse"])
             return redirect(ailleurs["adresse"], 303)
         corps = render_template(gabarit, oob=partiel, **contexte)
         if contexte["complete"]:  # a page missing a search's answer is not kept
@@ -118,6 +123,10 @@ def index():
         )
     )
     return reponse
+
+
+# A kept « page » that is a redirection (the place was in the words).
+REDIRECTION = "\x00303 "
 
 
 class PagesRendues:

@@ -550,3 +550,22 @@ def test_un_index_efface_puis_refait_ne_ressert_pas_les_pages_d_avant(app_recher
     assert places_lues() == "1 place libre"
     refaire(2)
     assert places_lues() == "2 places libres"
+
+
+def test_une_redirection_vers_le_lieu_tape_est_gardee_comme_une_page(
+    client_recherche, monkeypatch
+):
+    # « orne » alone, « sdf nancy »: searched again at every request, while
+    # the pages around them were kept (the search page's throughput fell).
+    import web.pages
+
+    appels = []
+    vrai = web.pages._contexte_recherche
+    monkeypatch.setattr(
+        web.pages, "_contexte_recherche", lambda args: appels.append(1) or vrai(args)
+    )
+    premiere = client_recherche.get("/?q=orne")
+    seconde = client_recherche.get("/?q=orne")
+    assert premiere.status_code == seconde.status_code == 303
+    assert premiere.headers["Location"] == seconde.headers["Location"]
+    assert len(appels) == 1
