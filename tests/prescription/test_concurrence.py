@@ -62,6 +62,17 @@ def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescript
         assert len(db.exec(select(Prescription)).all()) == 3
 
 
+def _formulaire_rempli(navigateur, url: str) -> dict:
+    """Awa's answers, with the tokens of the one form this browser got."""
+    page = navigateur.get(url, timeout=60).text
+    return {
+        **PERSONNE,
+        "consentement": "oui",
+        "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
+        "envoi": re.search(r'name="envoi" value="([^"]+)"', page)[1],
+    }
+
+
 def test_le_meme_formulaire_envoye_trois_fois_a_la_fois_fait_une_demande(
     creer_app_prescription,
 ):
@@ -71,13 +82,7 @@ def test_le_meme_formulaire_envoye_trois_fois_a_la_fois_fait_une_demande(
     depart = threading.Barrier(3)
     with servir(app) as base, requests.Session() as navigateur:
         url = f"{base}/fiches/velos-alencon/inscription"
-        page = navigateur.get(url, timeout=60).text
-        donnees = {
-            **PERSONNE,
-            "consentement": "oui",
-            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
-            "envoi": re.search(r'name="envoi" value="([^"]+)"', page)[1],
-        }
+        donnees = _formulaire_rempli(navigateur, url)
 
         def envoyer(_i):
             depart.wait(timeout=60)
@@ -103,13 +108,7 @@ def test_un_formulaire_envoye_a_la_fois_pour_deux_personnes_fait_deux_demandes(
     depart = threading.Barrier(2)
     with servir(app) as base, requests.Session() as navigateur:
         url = f"{base}/fiches/velos-alencon/inscription"
-        page = navigateur.get(url, timeout=60).text
-        commun = {
-            **PERSONNE,
-            "consentement": "oui",
-            "csrf_token": re.search(r'name="csrf_token" value="([^"]+)"', page)[1],
-            "envoi": re.search(r'name="envoi" value="([^"]+)"', page)[1],
-        }
+        commun = _formulaire_rempli(navigateur, url)
 
         def envoyer(prenom):
             donnees = {**commun, "prenom": prenom, "courriel": f"{prenom}@exemple.fr"}
