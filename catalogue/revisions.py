@@ -13,6 +13,7 @@ other is told which change came first.
 
 import json
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -339,8 +340,9 @@ class Publication:
 
     Each worker holds its own catalogue; the database says which revisions
     are validated. A worker that did not validate one learns it at its next
-    request (one count query) and lays it over the YAML fiche, so every
-    worker shows the same fiche at once.
+    request (one bare query) and lays it over the YAML fiche, so every
+    worker shows the same fiche at once; the public pages, read most, ask
+    at most once a second (see web/donnees.py).
     """
 
     def __init__(self, catalogue: Catalogue):
@@ -349,17 +351,26 @@ class Publication:
         self._vues: int | None = None  # validated revisions laid over so far
         self._appliquees: set[int] = set()
         self._verrou = threading.Lock()
+        self._lue_le: float | None = None  # the last version read (monotonic)
+        self.horloge = time.monotonic
 
     @property
     def version(self) -> int | None:
         """The validated revisions laid over so far (changes with each one)."""
         return self._vues
 
-    def a_jour(self, engine: Engine) -> list[str]:
-        """``synchroniser`` for every request: one bare query when nothing changed."""
+    def a_jour(self, engine: Engine, au_plus_tous_les_s: float = 0.0) -> list[str]:
+        """``synchroniser`` for every request: one bare query when nothing
+        changed, and none if the last one is less than ``au_plus_tous_les_s``
+        seconds old."""
+        maintenant = self.horloge()
+        if self._lue_le is not None and maintenant - self._lue_le < au_plus_tous_les_s:
+            return []
         with engine.connect() as cnx:
-            if _version(cnx) == self._vues:
-                return []
+            version = _version(cnx)
+        self._lue_le = maintenant
+        if version == self._vues:
+            return []
         with Session(engine) as db:
             return self.synchroniser(db)
 

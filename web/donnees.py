@@ -47,13 +47,22 @@ def publier() -> None:
         )
 
 
-def fiches_a_jour() -> None:
-    """Before a request: this worker's fiches as the database has validated them."""
+# The public pages (search, fiche) are most of the traffic: asking the
+# database on each one was a third of a kept search page's cost. A change
+# the département validates reaches them within this delay.
+RELECTURE_PUBLIQUE_S = 1.0
+
+
+def fiches_a_jour(publique: bool = False) -> None:
+    """Before a request: this worker's fiches as the database has validated
+    them (``publique``: read at most every RELECTURE_PUBLIQUE_S)."""
     publication = current_app.extensions.get("publication")
     if publication is None:
         return
     try:
-        publication.a_jour(current_app.extensions["db"])
+        publication.a_jour(
+            current_app.extensions["db"], RELECTURE_PUBLIQUE_S if publique else 0.0
+        )
     except SQLAlchemyError:
         # Not migrated yet, or the database is down: the YAML fiches serve.
         current_app.logger.warning("Modifications validées des fiches non relues")

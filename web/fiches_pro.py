@@ -595,4 +595,8 @@ def _session_occupee(sessions: list[str], fiche_id: str) -> str:
 @bp.before_app_request
 def _fiches_a_jour():
     if request.endpoint != "static":
-        donnees.fiches_a_jour()
+        # Professionals' pages and every change see the latest at once.
+        donnees.fiches_a_jour(
+            publique=request.method in ("GET", "HEAD")
+            and not request.path.startswith("/pro/")
+        )

@@ -9,7 +9,7 @@ default); a deployment with Redis may set ``redis://…`` instead.
 import secrets
 import time
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits.storage import Storage
@@ -180,5 +180,9 @@ def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
                 deduct_when=_envoi_accepte if par == "appareil" else None,
             )(vue)
         app.view_functions[endpoint] = vue
+    # No default limits: the other pages (the search first) skip the
+    # limiter's work, a seventh of a kept search page's cost.
+    limitees = frozenset(limites)
+    limiter.request_filter(lambda: request.endpoint not in limitees)
     app.extensions["limiteur"] = limiter
     return limiter

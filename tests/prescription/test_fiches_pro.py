@@ -124,6 +124,44 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
 
 
+def test_l_autre_worker_montre_aux_pros_la_fiche_validee_a_l_instant(
+    app_p, creer_app_prescription
+):
+    autre_worker = creer_app_prescription()
+    horloge = [100.0]
+    autre_worker.extensions["publication"].horloge = lambda: horloge[0]
+    public = autre_worker.test_client()
+    assert "9 h à 17 h" not in texte(public.get(f"/fiches/{FICHE}"))
+    client = _prestataire(app_p)
+    poster(client, URL, _formulaire(client, horaires_accueil="De 9 h à 17 h"))
+    _valider_la_derniere(app_p)
+
+    # The structure, on the other worker, sees its fiche as validated at once.
+    pro = _prestataire(autre_worker)
+    assert "De 9 h à 17 h" in html.unescape(texte(pro.get(URL)))
+    # The public pages of that worker read the database at most once a
+    # second: the version read by the pro page serves them too.
+    assert "De 9 h à 17 h" in texte(public.get(f"/fiches/{FICHE}"))
+
+
+def test_une_page_publique_relit_les_fiches_validees_au_plus_une_fois_par_seconde(
+    app_p, creer_app_prescription
+):
+    autre_worker = creer_app_prescription()
+    horloge = [100.0]
+    autre_worker.extensions["publication"].horloge = lambda: horloge[0]
+    public = autre_worker.test_client()
+    assert "9 h à 17 h" not in texte(public.get(f"/fiches/{FICHE}"))
+    client = _prestataire(app_p)
+    poster(client, URL, _formulaire(client, horaires_accueil="De 9 h à 17 h"))
+    _valider_la_derniere(app_p)
+
+    horloge[0] += 0.5
+    assert "9 h à 17 h" not in texte(public.get(f"/fiches/{FICHE}"))
+    horloge[0] += 0.5
+    assert "De 9 h à 17 h" in texte(public.get(f"/fiches/{FICHE}"))
+
+
 def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(
     app_p, tmp_path
 ):
