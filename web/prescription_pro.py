@@ -20,6 +20,7 @@ from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from catalogue import heure
+from catalogue.saisie import caractere_invisible
 from prescription import demandes, workflow
 from prescription.demandes import Demande
 from prescription.modeles import (
@@ -108,7 +109,7 @@ def _filtrer(requete):
     if statut in workflow.STATUTS:
         requete = requete.where(Prescription.statut == statut)
     fiche_id = request.args.get("fiche", "")
-    if fiche_id:
+    if fiche_id and not _fiche_illisible():
         requete = requete.where(Prescription.fiche_id == fiche_id)
     return requete.order_by(Prescription.maj_le.desc(), Prescription.id.desc())
 
@@ -148,9 +149,16 @@ def _statut_inconnu() -> str | None:
     return statut if statut and statut not in workflow.STATUTS else None
 
 
+def _fiche_illisible() -> bool:
+    """An action id with a control character (an edited link): no fiche has
+    one, and PostgreSQL refuses a NUL byte in a query."""
+    return caractere_invisible(request.args.get("fiche", ""))
+
+
 def _contexte_liste() -> dict:
     inconnu = _statut_inconnu()
     return {
+        "fiche_illisible": _fiche_illisible(),
         "statuts": workflow.STATUTS,
         "statut": "" if inconnu else request.args.get("statut", ""),
         "statut_inconnu": inconnu,
@@ -216,6 +224,12 @@ def export():
         # A file of every request under a filter's name would mislead.
         return (
             f"Statut inconnu : « {inconnu} ». Aucun fichier n'a été fait.",
+            422,
+            {"Content-Type": "text/plain; charset=utf-8"},
+        )
+    if _fiche_illisible():
+        return (
+            "Action illisible dans l'adresse. Aucun fichier n'a été fait.",
             422,
             {"Content-Type": "text/plain; charset=utf-8"},
         )

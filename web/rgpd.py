@@ -9,9 +9,16 @@ import json
 from typing import Annotated
 
 from flask import Response, current_app, render_template, request
-from pydantic import BaseModel, BeforeValidator, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    Field,
+    ValidationError,
+)
 from sqlmodel import select
 
+from catalogue.saisie import caractere_invisible
 from prescription import rgpd
 from prescription.modeles import Beneficiaire, Prescription
 from web.donnees import db
@@ -32,9 +39,19 @@ def _ids(brut: object) -> list[int]:
     return [int(b) for b in brutes]
 
 
+def _visible(valeur: str) -> str:
+    # What a person gave is never invisible: a pasted control character
+    # (a NUL byte, which PostgreSQL refuses) would only find nothing.
+    if caractere_invisible(valeur):
+        raise ValueError(
+            "Le nom ou le contact contient un caractère invisible : retapez-le."
+        )
+    return valeur
+
+
 class Recherche(BaseModel):
-    nom: Annotated[str, Field(max_length=100)] = ""
-    contact: Annotated[str, Field(max_length=254)] = ""
+    nom: Annotated[str, Field(max_length=100), AfterValidator(_visible)] = ""
+    contact: Annotated[str, Field(max_length=254), AfterValidator(_visible)] = ""
 
 
 class Selection(Recherche):

@@ -344,6 +344,22 @@ def test_un_autre_prestataire_ne_voit_pas_les_personnes_d_une_autre_structure(
     assert "Diallo" not in texte(faux_filtre)
 
 
+def test_une_action_illisible_dans_l_adresse_des_listes_est_dite(app_p, monde):
+    nouvelle_demande(app_p)
+    # A NUL byte in the filter: PostgreSQL refused the query (500).
+    for client, url in (
+        (monde["prestataire"], "/pro/demandes"),
+        (monde["referent"], "/pro/prescriptions"),
+    ):
+        liste = client.get(f"{url}?fiche=velos%00alencon")
+        assert liste.status_code == 200
+        assert "Action illisible dans l'adresse" in texte(liste)
+        assert "Diallo" in texte(liste)
+    fichier = monde["prestataire"].get("/pro/demandes.csv?fiche=velos%00alencon")
+    assert fichier.status_code == 422
+    assert "Diallo" not in texte(fichier)
+
+
 def test_un_fragment_htmx_sans_connexion_renvoie_vers_la_connexion(client_p):
     reponse = client_p.get("/pro/prescriptions/1", headers={"HX-Request": "true"})
     assert reponse.status_code == 401

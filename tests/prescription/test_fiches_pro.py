@@ -124,9 +124,9 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
 
 
-def test_l_autre_worker_montre_aux_pros_la_fiche_validee_a_l_instant(
-    app_p, creer_app_prescription
-):
+def _validee_pendant_qu_un_autre_worker_sert_le_public(app_p, creer_app_prescription):
+    """A second worker served the public fiche (at 100 s on its clock), then
+    the first one validated new hours: (that worker, its clock, its public)."""
     autre_worker = creer_app_prescription()
     horloge = [100.0]
     autre_worker.extensions["publication"].horloge = lambda: horloge[0]
@@ -135,7 +135,15 @@ def test_l_autre_worker_montre_aux_pros_la_fiche_validee_a_l_instant(
     client = _prestataire(app_p)
     poster(client, URL, _formulaire(client, horaires_accueil="De 9 h à 17 h"))
     _valider_la_derniere(app_p)
+    return autre_worker, horloge, public
 
+
+def test_l_autre_worker_montre_aux_pros_la_fiche_validee_a_l_instant(
+    app_p, creer_app_prescription
+):
+    autre_worker, _, public = _validee_pendant_qu_un_autre_worker_sert_le_public(
+        app_p, creer_app_prescription
+    )
     # The structure, on the other worker, sees its fiche as validated at once.
     pro = _prestataire(autre_worker)
     assert "De 9 h à 17 h" in html.unescape(texte(pro.get(URL)))
@@ -147,15 +155,9 @@ def test_l_autre_worker_montre_aux_pros_la_fiche_validee_a_l_instant(
 def test_une_page_publique_relit_les_fiches_validees_au_plus_une_fois_par_seconde(
     app_p, creer_app_prescription
 ):
-    autre_worker = creer_app_prescription()
-    horloge = [100.0]
-    autre_worker.extensions["publication"].horloge = lambda: horloge[0]
-    public = autre_worker.test_client()
-    assert "9 h à 17 h" not in texte(public.get(f"/fiches/{FICHE}"))
-    client = _prestataire(app_p)
-    poster(client, URL, _formulaire(client, horaires_accueil="De 9 h à 17 h"))
-    _valider_la_derniere(app_p)
-
+    _, horloge, public = _validee_pendant_qu_un_autre_worker_sert_le_public(
+        app_p, creer_app_prescription
+    )
     horloge[0] += 0.5
     assert "9 h à 17 h" not in texte(public.get(f"/fiches/{FICHE}"))
     horloge[0] += 0.5

@@ -232,6 +232,18 @@ def test_une_recherche_incomplete_ou_une_selection_vide_est_expliquee(app_p):
     assert reponse.status_code == 422
 
 
+def test_un_caractere_invisible_colle_dans_la_recherche_est_explique(app_p):
+    prescrire(app_p, AWA)
+    admin = departement(app_p)
+    # PostgreSQL refuses a NUL byte in a query: it answered 500.
+    reponse = poster(admin, "/pro/rgpd", {"nom": "Dia\x00llo", "contact": "06\x00"})
+    assert reponse.status_code == 422
+    assert "caractère invisible : retapez-le" in texte(reponse)
+    reponse = poster(admin, "/pro/rgpd", {"nom": "Diallo", "contact": "06 12 34 56 78"})
+    assert reponse.status_code == 200
+    assert "Diallo" in texte(reponse)
+
+
 def test_l_effacement_demande_confirmation_puis_annule_et_anonymise(app_p):
     pid = prescrire(app_p, AWA)
     with Session(app_p.extensions["db"]) as db:
