@@ -46,6 +46,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its form; anything bigger gets a 413 before it is read.
         MAX_CONTENT_LENGTH=TAILLE_CSV_MAX + 64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
+        # A form's token lasts as long as the browser's session (Flask-WTF's
+        # default hour threw away a booking typed slowly, or left open).
+        WTF_CSRF_TIME_LIMIT=None,
         COMPRESS_MIMETYPES=[
             "text/html",
             "text/css",

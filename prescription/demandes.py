@@ -303,7 +303,9 @@ def redire_le_suivi(
     ).one()
     if recus >= MESSAGES_PAR_JOUR_AU_PLUS:
         return False
-    _dire_a_la_personne(db, prescription, beneficiaire, fiche, liens, maintenant)
+    _dire_a_la_personne(
+        db, prescription, beneficiaire, fiche, liens, maintenant, action="redire"
+    )
     return True
 
 

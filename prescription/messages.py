@@ -77,6 +77,11 @@ PAR_ETAPE = {
         "Changement de date",
         "Votre place pour «{nom}» change de date.",
     ),
+    # Asked again for herself: her link again, not « Demande envoyée » twice.
+    "redire": (
+        "Demande déjà en cours",
+        "Votre demande pour «{nom}» est déjà en cours. Rien de nouveau.",
+    ),
 }
 
 

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,7 +27,20 @@ def _commande_web(port: int) -> list[str]:
     return [sys.executable, "-m", *mots]
 
 
-def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path):
+def _commande_make_run(port: int) -> list[str]:
+    """`make run`'s development server (werkzeug), as the Makefile starts it."""
+    ligne = next(
+        ligne.split(":=", 1)[1]
+        for ligne in (ROOT / "Makefile").read_text().splitlines()
+        if ligne.startswith("FLASK :=")
+    )
+    mots = shlex.split(ligne)
+    assert mots[0] == "$(BIN)/flask"
+    return [sys.executable, "-m", "flask", *mots[1:], "run", "--port", str(port)]
+
+
+@pytest.mark.parametrize("commande", [_commande_web, _commande_make_run])
+def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path, commande):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -41,7 +55,7 @@ def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path):
     journal = tmp_path / "journal.txt"
     with journal.open("w") as sortie:
         serveur = subprocess.Popen(
-            _commande_web(port), cwd=ROOT, env=env, stdout=sortie, stderr=sortie
+            commande(port), cwd=ROOT, env=env, stdout=sortie, stderr=sortie
         )
         try:
             base = f"http://127.0.0.1:{port}"

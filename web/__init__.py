@@ -16,6 +16,7 @@ def init_app(app: Flask) -> None:
         connexion,
         donnees,
         fiches_pro,
+        journal_gunicorn,
         limites,
         pages,
         pannes,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
 
     site.init_app(app)
     pannes.init_app(app)
+    journal_gunicorn.masquer_le_journal_werkzeug()
     app.teardown_appcontext(donnees.fermer)
     app.register_blueprint(api.bp)
     app.register_blueprint(pages.bp)

@@ -3,9 +3,11 @@
 « GET /suivi/<jeton> » opened a person's request for 90 days (and let one
 cancel it), « /places/<jeton> » a structure's places for 30: the log kept
 them whole, in the request line and in the Referer of every page they load.
-The Procfile names this class (``--logger-class``).
+The Procfile names this class (``--logger-class``); the development
+server's log gets the same filter.
 """
 
+import logging
 import re
 from urllib.parse import unquote
 
@@ -35,6 +37,21 @@ def masquer_les_jetons(texte: str) -> str:
         return texte
     masque = JETON_DANS_L_ADRESSE.sub(r"\1•••", lu)
     return CONTROLE.sub(lambda c: f"%{ord(c[0]):02X}", masque)
+
+
+class FiltreMasque(logging.Filter):
+    """The same masking for the development server's access log (werkzeug's
+    logger: `make run`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = masquer_les_jetons(record.getMessage()), ()
+        return True
+
+
+def masquer_le_journal_werkzeug() -> None:
+    journal = logging.getLogger("werkzeug")
+    if not any(isinstance(f, FiltreMasque) for f in journal.filters):
+        journal.addFilter(FiltreMasque())
 
 
 class JournalMasque(Logger):

@@ -12,6 +12,7 @@ Every page works without JavaScript; htmx only swaps a row in place.
 
 import re
 import secrets
+import time
 from datetime import timedelta
 from functools import wraps
 
@@ -327,25 +328,40 @@ JETON_ENVOI = re.compile(r"[A-Za-z0-9_-]{16,43}")
 ENVOIS_GARDES = 20
 
 
+# A used token still answers with its request this long: a second tap on a
+# slow network often leaves after the first answer set the cookie.
+ENVOI_REPRIS_S = 600
+
+
 def _envoi(form) -> str | None:
-    """The form's submission token, if this browser was given it."""
+    """The form's submission token, if this browser was given it (and did
+    not use it more than ENVOI_REPRIS_S ago)."""
     jeton = (form or {}).get("envoi") or ""
-    if JETON_ENVOI.fullmatch(jeton) and jeton in session.get("envois", ()):
-        return jeton
-    return None
+    if not (JETON_ENVOI.fullmatch(jeton) and jeton in session.get("envois", ())):
+        return None
+    fait = session.get("envois_faits", {}).get(jeton)
+    if fait is not None and not 0 <= time.time() - fait <= ENVOI_REPRIS_S:
+        return None
+    return jeton
 
 
 def _nouvel_envoi() -> str:
     jeton = secrets.token_urlsafe(16)
-    session["envois"] = [*session.get("envois", ())][-(ENVOIS_GARDES - 1) :] + [jeton]
+    envois = [*session.get("envois", ())][-(ENVOIS_GARDES - 1) :] + [jeton]
+    session["envois"] = envois
+    faits = session.get("envois_faits", {})
+    session["envois_faits"] = {j: t for j, t in faits.items() if j in envois}
     return jeton
 
 
 def oublier_envoi(form) -> None:
-    """Once its request is made, a form sent again from this browser later
-    (Back, on a shared computer) is a new request, checked as such."""
+    """Once its request is made, the form sent again from this browser is
+    the same request for ENVOI_REPRIS_S (a second tap), then a new request,
+    checked as such (Back, on a shared computer)."""
     if (jeton := _envoi(form)) is not None:
-        session["envois"] = [e for e in session["envois"] if e != jeton]
+        faits = session.get("envois_faits", {})
+        if jeton not in faits:
+            session["envois_faits"] = {**faits, jeton: int(time.time())}
 
 
 def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
@@ -479,12 +495,16 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):
         db().commit()
         envoyer_messages()
     d = droits()
+    structure = _structure(fiche)
     return render_template(
         "prescription/deja_demandee.html",
         fiche=fiche,
         p=existante,
         pour_soi=pour_soi,
         renvoye=renvoye,
+        telephone=fiche.telephone or (structure.telephone if structure else None),
+        # Another service's référent learns no date, status nor number: a
+        # name and a phone number must not tell where someone is followed.
         visible=bool(d and d.peut_voir(existante)),
         contact=_contact_masque(beneficiaire, tape),
         statuts=workflow.STATUTS,
@@ -557,9 +577,17 @@ def accueil():
 def contexte_pro() -> dict:
     return {
         "droits_pro": droits,
+        "refus_de_prescrire": _refus_de_prescrire,
         "fiches_du_prestataire": _fiches_du_prestataire,
         "longueurs": LONGUEURS,
     }
+
+
+def _refus_de_prescrire(fiche) -> str | None:
+    """Why the logged-in référent's service may not prescribe this action:
+    said on the fiche, where the button would lead to a refusal."""
+    d = droits()
+    return demandes.refus_du_service(fiche, d.service if d else None)
 
 
 def _pour_pro() -> bool:
@@ -569,6 +597,23 @@ def _pour_pro() -> bool:
 
 @bp.app_errorhandler(CSRFError)
 def jeton_csrf_absent(_erreur):
+    if request.endpoint == "prescription.inscription" and request.method == "POST":
+        # Her session was lost (the browser closed, cookies cleared): the
+        # form comes back as she typed it, with a new token, nothing sent.
+        fiche = current_app.extensions["catalogue"].fiches.get(
+            (request.view_args or {}).get("fiche_id", "")
+        )
+    else:
+        fiche = None
+    if fiche is not None:
+        return _formulaire(
+            "prescription/inscription.html",
+            fiche,
+            400,
+            form=request.form,
+            refus="Rien n'est encore envoyé : la page avait expiré. Vérifiez ce que "
+            "vous avez écrit ci-dessous, puis envoyez de nouveau.",
+        )
     return render_template(
         "prescription/lien_invalide.html",
         titre="Formulaire expiré",

@@ -98,11 +98,15 @@ def suivi(jeton: str):
     # for the old one (she would come on the wrong day).
     changements = [i for i, t in enumerate(journal) if t.action == "changer_session"]
     depuis = journal[changements[-1] :] if changements else journal
+    structure = _structure(fiche)
     return render_template(
         "prescription/suivi.html",
         p=p,
         fiche=fiche,
-        structure=_structure(fiche),
+        structure=structure,
+        # Whom to call about it: her page had no number, even once accepted.
+        telephone=fiche.telephone or (structure.telephone if structure else None),
+        courriel=fiche.courriel or (structure.courriel if structure else None),
         jeton=jeton,
         peut_annuler=_peut_annuler(p),
         # Her words, as her SMS says them (« à l'étude », not « à valider »).

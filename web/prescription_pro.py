@@ -100,7 +100,13 @@ def prescrire(fiche_id: str):
     _terminer()
     for avertissement in resultat.avertissements:
         flash(avertissement)
-    flash("Demande envoyée : la structure va vous répondre.")
+    if resultat.prescription.statut == workflow.LISTE_ATTENTE:
+        flash(
+            "La personne est inscrite sur la liste d'attente : elle sera prévenue "
+            "si une place se libère, et vous aussi."
+        )
+    else:
+        flash("Demande envoyée : la structure va vous répondre.")
     return redirect(url_for("prescription.detail", pid=resultat.prescription.id), 303)
 
 

@@ -147,10 +147,22 @@
     if (!e.detail.target || e.detail.target.id !== "resultats") return;
     var form = document.getElementById("formulaire-recherche");
     if (form) marquerLeChampEnErreur(form);
-    var source = e.detail.requestConfig && e.detail.requestConfig.elt;
+    var config = e.detail.requestConfig || {};
+    var source = config.elt;
     var titre = document.getElementById("titre-resultats");
     if (titre && source && source.hasAttribute("data-focus-resultats")) {
       titre.focus();
+    }
+    // 6. « Rechercher » pressed on a phone: the form fills the screen and
+    //    the new results were below it, out of sight; go to them, as the
+    //    page does without JavaScript (#titre-resultats).
+    var envoyee = config.headers && config.headers["X-Recherche-Envoyee"] === "1";
+    if (titre && envoyee) {
+      var haut = titre.getBoundingClientRect().top;
+      if (haut < 0 || haut > window.innerHeight - 80) {
+        titre.scrollIntoView({ block: "start" });
+        titre.focus({ preventScroll: true });
+      }
     }
   });
 })();

@@ -51,7 +51,10 @@ def test_la_page_de_recherche_est_un_vrai_formulaire_get(client_recherche):
     assert "HX-Request" in reponse.headers["Vary"]
     soupe = page(reponse)
     formulaire = soupe.find("form", attrs={"role": "search"})
-    assert formulaire["method"] == "get" and formulaire["action"] == "/"
+    # Sent without JavaScript, the new page opens on its results (a phone
+    # showed only the form, and the search seemed to do nothing).
+    assert formulaire["method"] == "get"
+    assert formulaire["action"] == "/#titre-resultats"
     assert formulaire["hx-push-url"] == "true"
     noms = {champ["name"] for champ in formulaire.find_all(["input", "select"])}
     assert {"q", "commune", "places_disponibles", "mobilisable_par", "tri"} <= noms
@@ -272,6 +275,7 @@ def client_fiches(creer_app, tmp_path):
         structure="cd91",
         lieux=None,
         zone_eligibilite=["91"],
+        mobilisation_precisions="C'est le Département qui vous oriente.",
     )
     ecrire_fiche(
         tmp_path,
@@ -316,6 +320,20 @@ def test_la_fiche_repond_aux_questions(client_fiches):
     assert sms["href"].startswith("sms:?&body=")
     # URL_PUBLIQUE's default, never the test client's Host (localhost).
     assert "127.0.0.1%3A5000/fiches/pret-deux-roues" in sms["href"]
+
+
+def test_comment_entrer_est_dit_a_la_personne_pas_aux_seuls_pros(client_fiches):
+    """How one gets in sat in the professionals' fold, while her part said
+    « Parlez-en à votre référent » even for a référent's own action."""
+    actions = page(client_fiches.get("/fiches/pack-sortie-rsa")).find(
+        "section", class_="actions"
+    )
+    pro = actions.find("details", class_="pro").extract()
+    assert "Comment y entrer : C'est le Département qui vous oriente." in " ".join(
+        actions.text.split()
+    )
+    assert "Parlez-en à votre référent" not in actions.text
+    assert "C'est le Département qui vous oriente" not in pro.text
 
 
 def test_inscription_directe_avec_telephone(client_fiches):

@@ -131,6 +131,28 @@ def test_page_suivante_sans_javascript_mene_aux_resultats(serveur, telephone_san
     expect(page.locator("#titre-resultats")).to_be_in_viewport()
 
 
+@pytest.mark.parametrize("js", [True, False], ids=["js", "sans-js"])
+def test_rechercher_sur_un_telephone_montre_les_resultats(serveur, navigateur, js):
+    """The form fills a phone's screen: the results came below it, out of
+    sight, and « Rechercher » seemed to do nothing."""
+    context, page = page_sur(navigateur, TELEPHONE, js)
+    try:
+        page.goto(serveur + "/")
+        titre = page.locator("#titre-resultats")
+        expect(titre).not_to_be_in_viewport(ratio=0.5)
+        avant = titre.inner_text()
+        page.locator("#q").fill("permis")
+        page.locator("#q").press("Enter")  # the keyboard's search key
+        expect(titre).not_to_have_text(avant)
+        expect(titre).to_be_in_viewport(ratio=1)
+        if js:
+            expect(titre).to_be_focused()
+        else:
+            page.wait_for_url(re.compile(r"q=permis.*#titre-resultats$"))
+    finally:
+        context.close()
+
+
 def test_chaque_carte_explique_ses_sigles(serveur, telephone):
     telephone.goto(serveur + "/?q=fle")
     cartes = telephone.locator(".carte")

@@ -33,6 +33,10 @@ def en_attente(app, prenom: str, par: str = "personne") -> int:
         )
         donnees.update(motif="Reprend un emploi.", engagement="oui")
         reponse = poster(client, "/fiches/velos-alencon/prescrire", donnees)
+        # What the référent reads next: the waiting list, not « envoyée ».
+        suite = texte(client.get(reponse.headers["Location"]))
+        assert "inscrite sur la liste d'attente : elle sera prévenue" in suite
+        assert "Demande envoyée : la structure va vous répondre" not in suite
     else:
         donnees["consentement"] = "oui"
         reponse = poster(

@@ -7,7 +7,18 @@ from sqlmodel import Session, select
 
 from prescription.modeles import Beneficiaire, Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from web import prescription as prescription_web
 from web.affichage import date_fr
+
+
+class FausseHorloge:
+    """``time`` for the form tokens: the seconds the test says."""
+
+    def __init__(self, maintenant: float):
+        self.maintenant = maintenant
+
+    def time(self) -> float:
+        return self.maintenant
 
 
 def demandes(app) -> list[Prescription]:
@@ -49,12 +60,19 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     assert demandes(app_p) == premiere
     sms = messages_a(app_p, "06 12 34 56 78")
     assert len(sms) == 2 and "/suivi/" in sms[1].corps
+    # Her link again, in words that do not announce a second request.
+    assert "est déjà en cours. Rien de nouveau." in sms[1].corps
+    assert "Demande envoyée" not in sms[1].corps
 
 
-def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(app_p, client_p):
+def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(
+    app_p, client_p, monkeypatch
+):
     """A double tap on a slow network: the second copy used to answer « une
     demande existe déjà… rien de nouveau n'a été enregistré » and send a
     second SMS; she never saw her confirmation. Now both lead to it."""
+    horloge = FausseHorloge(1_900_000_000)
+    monkeypatch.setattr(prescription_web, "time", horloge)
     page = texte(client_p.get("/fiches/velos-alencon/inscription"))
     envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
     donnees = {**PERSONNE, "consentement": "oui", "envoi": envoi}
@@ -68,8 +86,17 @@ def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(app_p, client
     assert "C'est envoyé" in texte(client_p.get(second.headers["Location"]))
     assert len(demandes(app_p)) == 1
     assert len(messages_a(app_p, "06 12 34 56 78")) == 1
-    # Sent again later from this browser (Back, on a shared computer): a new
-    # request, never her link on screen.
+    # A second tap once the first answer set the cookie (the next page is
+    # still loading): the same request again, not « déjà en cours ».
+    horloge.maintenant += 590
+    troisieme = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert troisieme.status_code == 303
+    assert "C'est envoyé" in texte(client_p.get(troisieme.headers["Location"]))
+    assert len(demandes(app_p)) == 1
+    assert len(messages_a(app_p, "06 12 34 56 78")) == 1
+    # Sent again ten minutes later from this browser (Back, on a shared
+    # computer): a new request, never her link on screen.
+    horloge.maintenant += 20
     encore = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
     assert encore.status_code == 409 and "/suivi/" not in texte(encore)
     # A new form is a new request: the same person is then told it exists.
@@ -125,6 +152,27 @@ def test_le_referent_voit_la_demande_existante_avec_son_lien(app_p):
     assert "Cette personne a déjà une demande pour « Prêt de vélos à Alençon" in page
     assert "Statut : Demandée" in page
     assert f'href="/pro/prescriptions/{p.id}"' in page
+    assert len(demandes(app_p)) == 1
+
+
+def test_le_referent_d_un_autre_service_n_apprend_ni_date_ni_statut(app_p):
+    """A name and a phone number must not tell another service where someone
+    is followed, since when, nor how it went."""
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {**PERSONNE, "motif": "Reprend un emploi.", "engagement": "oui"}
+    poster(referent, "/fiches/velos-alencon/prescrire", donnees)
+    [p] = demandes(app_p)
+    autre = se_connecter(app_p.test_client(), "referent", prescripteur="siao")
+    reponse = poster(autre, "/fiches/velos-alencon/prescrire", donnees)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "déjà une demande en cours pour « Prêt de vélos à Alençon »" in page
+    assert "n'a pas été faite par votre service" in page
+    for dit in ("Statut", "Demandée", "Origine", date_fr(date.today()), "n°"):
+        assert dit not in page, dit
+    assert f"/pro/prescriptions/{p.id}" not in page
     assert len(demandes(app_p)) == 1
 
 

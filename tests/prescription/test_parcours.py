@@ -32,6 +32,9 @@ def test_la_personne_s_inscrit_seule_et_suit_sa_demande(app_p, client_p):
     suivi = client_p.get(reponse.headers["Location"])
     assert "C'est envoyé. Vous allez recevoir un SMS avec le lien" in texte(suivi)
     assert "Statut : Demandée" in texte(suivi)
+    # Whom to call about it, on her page.
+    assert "Une question ?" in texte(suivi)
+    assert 'href="mailto:accueil@atelier-orne.example"' in texte(suivi)
     assert "C'est envoyé" not in texte(client_p.get(reponse.headers["Location"]))
     # Her name is not in the address (« Awa » could be in its random token).
     assert "Diallo" not in reponse.headers["Location"]
@@ -387,6 +390,17 @@ def test_la_liste_d_attente_demandee_quand_une_place_s_est_liberee_donne_la_plac
     reponse = poster(personne, "/fiches/velos-alencon/inscription", donnees)
     assert "Statut : Demandée" in texte(personne.get(reponse.headers["Location"]))
     assert restantes(app_p, "velos-alencon") == 2
+
+
+def test_un_referent_d_un_service_non_prescripteur_le_lit_sur_la_fiche(app_p):
+    """The button led to a page that only said « Votre service ne fait pas
+    partie des prescripteurs » : said on the fiche, with whom to call."""
+    referent = se_connecter(app_p.test_client(), "referent", prescripteur="siao")
+    page = texte(referent.get("/fiches/chantier-orne"))
+    debut = page.index("Je veux y participer")
+    section = page[debut : page.index("Vous êtes référent ou conseiller", debut)]
+    assert "Votre service ne fait pas partie des prescripteurs" in section
+    assert ">Prescrire<" not in section
 
 
 def test_le_referent_connecte_voit_prescrire_en_premier(app_p):

@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+import itsdangerous
 import pytest
 from sqlmodel import Session, select
 
@@ -25,10 +26,20 @@ def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p)
     reponse = client.post(
         "/fiches/velos-alencon/inscription", data={**PERSONNE, "consentement": "oui"}
     )
+    # Her session lost (browser closed): nothing sent, nothing she typed lost.
     assert reponse.status_code == 400
-    assert "Ce formulaire a expiré ou ne vient pas de ce site" in texte(reponse)
+    page = texte(reponse)
+    assert "Rien n'est encore envoyé : la page avait expiré" in page
+    assert 'value="Diallo"' in page and 'value="06 12 34 56 78"' in page
     with Session(app_p.extensions["db"]) as db:
         assert db.exec(select(Prescription)).all() == []
+    # The form it gives back carries a new token: sent again, it is recorded.
+    jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    envoi = re.search(r'name="envoi" value="([^"]+)"', page)[1]
+    donnees = {**PERSONNE, "consentement": "oui", "csrf_token": jeton, "envoi": envoi}
+    reponse = client.post("/fiches/velos-alencon/inscription", data=donnees)
+    assert reponse.status_code == 303
+    assert reponse.headers["Location"].startswith("/suivi/")
     # A professional's expired form sends them back to their space.
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
@@ -37,6 +48,23 @@ def test_sans_jeton_csrf_une_demande_est_refusee_et_rien_n_est_enregistre(app_p)
     assert "Ce formulaire a expiré" in expire
     assert 'href="/pro/">Retour à mon espace professionnel' in expire
     assert "Si vous avez fait une demande" not in expire
+
+
+def test_un_formulaire_rempli_lentement_s_envoie_encore_deux_heures_apres(
+    app_p, client_p, monkeypatch
+):
+    page = texte(client_p.get("/fiches/velos-alencon/inscription"))
+    jeton = re.search(r'name="csrf_token" value="([^"]+)"', page)[1]
+    # Two hours later: Flask-WTF's default hour refused it, all typed lost.
+    plus_tard = itsdangerous.TimestampSigner.get_timestamp
+    monkeypatch.setattr(
+        itsdangerous.TimestampSigner,
+        "get_timestamp",
+        lambda self: plus_tard(self) + 2 * 3600,
+    )
+    donnees = {**PERSONNE, "consentement": "oui", "csrf_token": jeton}
+    reponse = client_p.post("/fiches/velos-alencon/inscription", data=donnees)
+    assert reponse.status_code == 303, texte(reponse)
 
 
 def test_sans_jeton_csrf_un_fragment_htmx_est_refuse(app_p):
