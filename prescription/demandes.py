@@ -398,10 +398,16 @@ def journal(db: Session, prescription: Prescription) -> list[Transition]:
 
 
 def capacite(fiche: Fiche, session: str) -> float | None:
+    return capacite_et_periode(fiche, session)[0]
+
+
+def capacite_et_periode(fiche: Fiche, session: str) -> tuple[float | None, str | None]:
+    """The places of this count, and what they are over: a session's own
+    places are « session », else the fiche's period (« an », « simultane »…)."""
     for s in fiche.sessions:
         if places.cle_session(s.debut) == session and s.places is not None:
-            return s.places
-    return fiche.capacite.nombre
+            return s.places, "session"
+    return fiche.capacite.nombre, fiche.capacite.periode
 
 
 def en_cours(db: Session, fiche_id: str, session: str) -> int:
@@ -662,6 +668,33 @@ def jour_d_entree(db: Session, p: Prescription) -> date | None:
         .order_by(Transition.id.desc())
     ).first()
     return (t.effet_le or heure.jour(t.le)) if t else None
+
+
+def jours_d_entree_et_de_sortie(
+    db: Session, structures: list[str] | tuple[str, ...]
+) -> dict[int, dict[str, date]]:
+    """Per request of these structures: the day the person entered
+    ("entrer") and left ("sortir"), as the prestataire last noted them.
+
+    One query for a whole export, not one per request.
+    """
+    jours: dict[int, dict[str, date]] = {}
+    for prescription_id, action, effet_le, le in db.exec(
+        select(
+            Transition.prescription_id,
+            Transition.action,
+            Transition.effet_le,
+            Transition.le,
+        )
+        .join(Prescription, Prescription.id == Transition.prescription_id)
+        .where(
+            Prescription.structure_catalogue.in_(structures),
+            Transition.action.in_(("entrer", "sortir")),
+        )
+        .order_by(Transition.id)
+    ):
+        jours.setdefault(prescription_id, {})[action] = effet_le or heure.jour(le)
+    return jours
 
 
 def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:

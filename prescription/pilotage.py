@@ -31,7 +31,7 @@ from sqlmodel import Session, delete, select
 from catalogue import heure
 from catalogue.fiche import Fiche
 from catalogue.territoires import referentiel
-from prescription.demandes import SEXES, TRANCHES_AGE, capacite
+from prescription.demandes import SEXES, TRANCHES_AGE, capacite_et_periode
 from prescription.modeles import (
     COLONNES_COMPTE,
     ORIGINES,
@@ -528,17 +528,34 @@ class Delais:
     masque: bool = False
 
 
+# A capacity « par an » is prorated to the period's months; the others
+# (par session, en même temps, sur la durée de la convention) are taken as
+# they are written.
+PAR_AN = "an"
+
+
 @dataclass
 class Remplissage:
     cle: str
     libelle: str
-    financees: float | None
+    financees: float | None  # places funded over the period
     prises: Cellule
+    # What the fiche (or session) says, and over what: "an", "session",
+    # "simultane", "convention" (None: not said). None for a structure.
+    capacite: float | None = None
+    periode: str | None = None
+    mois: float | None = None  # the period, when a yearly capacity is prorated
+    # An action counting no places: "illimitee", "inconnue" or "" (none given).
+    sans_places: str | None = None
 
     def taux(self) -> float | None:
         if self.prises.visible is None or not self.financees:
             return None
         return 100 * self.prises.visible / self.financees
+
+    @property
+    def proratisee(self) -> bool:
+        return self.periode == PAR_AN and self.mois is not None
 
 
 @dataclass
@@ -730,7 +747,11 @@ def calculer(
     )
     proteger_ensemble(tableaux)
     fiches_t, structures_t = _remplissage(
-        comptes.prises, fiches, seuil, libelles_structures or {}
+        comptes.prises,
+        fiches,
+        seuil,
+        libelles_structures or {},
+        mois_de_la_periode(filtres, min(comptes.mois, default=None)),
     )
     t = tableaux["mois"]
     return Pilotage(
@@ -915,22 +936,80 @@ def _delais(cases: dict[str, tuple[int, float]], seuil: int) -> Delais:
     return Delais(publie(nombre, seuil), moyenne, mediane, masque=nombre < seuil)
 
 
+def mois_de_la_periode(
+    f: Filtres, premier_mois: str | None, aujourd_hui: date | None = None
+) -> float | None:
+    """How many months the figures cover: whole months between the bounds;
+    with no start, from the first month counted (``premier_mois``, « AAAA-MM »);
+    with no end, to this month included. None: nothing counted, no start."""
+    debut = f.debut
+    if debut is None and premier_mois:
+        debut = heure.debut_du_mois(*map(int, premier_mois.split("-")))
+    if debut is None:
+        return None
+    fin = f.fin
+    if fin is None:
+        aujourd_hui = aujourd_hui or heure.aujourd_hui()
+        fin = heure.debut_du_mois(aujourd_hui.year, aujourd_hui.month + 1)
+    if _au_mois(debut) and _au_mois(fin):
+        (a1, m1), (a2, m2) = (map(int, heure.mois(x).split("-")) for x in (debut, fin))
+        return max(0, (a2 - a1) * 12 + m2 - m1)
+    # Bounds inside a month (counted from the requests): months of average length.
+    return max(0.0, (fin - debut).total_seconds() / 86400 / (365.25 / 12))
+
+
+def _places_financees(
+    fiche: Fiche, session: str, mois: float | None
+) -> tuple[float | None, float | None, str | None]:
+    """(places over the period, the number written, its period)."""
+    nombre, periode = capacite_et_periode(fiche, session)
+    if nombre is None:
+        return None, None, None
+    if periode == PAR_AN and mois is not None:
+        return nombre * mois / 12, nombre, periode
+    return nombre, nombre, periode
+
+
+def _sans_places(fiche: Fiche | None) -> str:
+    if fiche is None:
+        return ""
+    if fiche.capacite.illimitee:
+        return "illimitee"
+    return "inconnue" if fiche.capacite.inconnue else ""
+
+
 def _remplissage(
     prises: dict[tuple[str, str], int],
     fiches: dict[str, Fiche],
     seuil: int,
     libelles_structures: dict[str, str],
+    mois: float | None = None,
 ) -> tuple[list[Remplissage], list[Remplissage]]:
-    """Places funded against places taken, per fiche and session, per structure."""
+    """Places funded against places taken, per fiche and session, per structure.
+
+    ``mois``: the period's length, which a capacity « par an » is prorated
+    to. A structure's ratio counts only its actions with funded places: the
+    requests on an action that counts no places take none of them.
+    """
     lignes: list[tuple[str, str, str, float | None, int]] = []
+    details: dict[str, tuple] = {}
     for (fiche_id, session), n in prises.items():
         fiche = fiches.get(fiche_id)
         nom = fiche.nom if fiche else fiche_id
         jour = date.fromisoformat(session).strftime("%d/%m/%Y") if session else ""
         libelle = f"{nom} (session du {jour})" if session else nom
-        financees = capacite(fiche, session) if fiche else None
+        financees, nombre, periode = (
+            _places_financees(fiche, session, mois) if fiche else (None, None, None)
+        )
         structure = fiche.structure if fiche else ""
-        lignes.append((f"{fiche_id}/{session}", libelle, structure, financees, n))
+        cle = f"{fiche_id}/{session}"
+        lignes.append((cle, libelle, structure, financees, n))
+        details[cle] = (
+            nombre,
+            periode,
+            mois if periode == PAR_AN else None,
+            None if financees is not None else _sans_places(fiche),
+        )
     lignes.sort(key=lambda x: x[1])
     # Protected as a one-column table: same rule, same totals.
     t = tableau(
@@ -943,12 +1022,14 @@ def _remplissage(
         seuil,
     )
     par_fiche = [
-        Remplissage(cle, lib, fin, t.cellules[i][0])
+        Remplissage(cle, lib, fin, t.cellules[i][0], *details[cle])
         for i, (cle, lib, _, fin, _) in enumerate(lignes)
     ]
     par_structure: dict[str, list] = defaultdict(lambda: [0.0, 0])
     for _cle, _, structure, fin, n in lignes:
-        par_structure[structure][0] += fin or 0
+        if fin is None:
+            continue
+        par_structure[structure][0] += fin
         par_structure[structure][1] += n
     noms = sorted(par_structure, key=lambda s: libelles_structures.get(s, s))
     ts = tableau(

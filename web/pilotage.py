@@ -405,6 +405,8 @@ def page():
         args={n: v for n, v in request.args.items() if n in PARAMETRES},
         P=pilotage,
         entier=entier,
+        duree=duree,
+        capacite_lue=capacite_lue,
         zip=zip,
     ), (400 if erreurs else 200)
 
@@ -441,6 +443,43 @@ def _nombre(n: float | None, decimales: int = 1) -> str:
     return f"{n:.{decimales}f}".replace(".", ",")
 
 
+def _heures(jours: float | None) -> float | None:
+    return None if jours is None else jours * 24
+
+
+def duree(jours: float) -> str:
+    """A delay said in the unit that keeps it: « 12 minutes », « 5,5 heures »
+    (the bounds of the median are whole hours), « 3,5 jours »."""
+    heures = jours * 24
+    if heures < 1:
+        minutes = round(heures * 60)
+        if minutes < 1:
+            return "moins d'une minute"
+        return f"{minutes} minute{'s' if minutes > 1 else ''}"
+    if round(heures, 1) < 24:
+        return affichage.heures(round(heures, 1))
+    j = round(jours, 1)
+    return f"{affichage.nombre_fr(j)} jour{'s' if j >= 2 else ''}"
+
+
+def capacite_lue(x: pilotage.Remplissage) -> str:
+    """What the funded places are: « 50 par an, soit 4,2 sur la période
+    (1 mois) », « 10 par session », « capacité illimitée : places non
+    comptées »."""
+    if x.capacite is None:
+        if x.sans_places == "illimitee":
+            return "Capacité illimitée : places non comptées"
+        return "Capacité non connue : places non comptées"
+    texte = affichage.nombre_fr(x.capacite)
+    if x.periode:
+        texte += " " + vocabulaire("periodes").libelle(x.periode)
+    if x.proratisee:
+        places = affichage.nombre_fr(round(x.financees, 1))
+        mois = affichage.nombre_fr(round(x.mois, 1))
+        texte += f", soit {places} sur la période ({mois} mois, au prorata)"
+    return texte
+
+
 def _texte_cellule(c: pilotage.Cellule | None, seuil: int):
     """A count as the CSV gives it: the number, « < 5 », « secret » or empty."""
     if c is None:
@@ -464,13 +503,13 @@ def lignes_csv(
             lignes.append([libelle, *valeurs, *extra])
         return lignes
     if cle in ("remplissage", "remplissage_structures"):
-        liste = (
-            r.remplissage_fiches if cle == "remplissage" else r.remplissage_structures
-        )
+        par_action = cle == "remplissage"
+        liste = r.remplissage_fiches if par_action else r.remplissage_structures
         lignes = [
             [
-                "Action" if cle == "remplissage" else "Structure",
-                "Places financées",
+                "Action" if par_action else "Structure",
+                *(["Capacité"] if par_action else []),
+                "Places financées sur la période",
                 "Places prises",
                 "Taux de remplissage (%)",
             ]
@@ -479,7 +518,8 @@ def lignes_csv(
             lignes.append(
                 [
                     x.libelle,
-                    _nombre(x.financees, 0),
+                    *([capacite_lue(x)] if par_action else []),
+                    _nombre(x.financees),
                     _texte_cellule(x.prises, r.seuil),
                     _nombre(x.taux()),
                 ]
@@ -488,16 +528,17 @@ def lignes_csv(
     if cle == "delais":
         d = r.delais
         cache = d.masque
+        # Hours: a median of « 1 heure » must not read « 0,0 jour ».
         return [
             [
                 "Demandes ayant reçu une réponse",
-                "Délai moyen (jours)",
-                "La moitié en moins de (jours)",
+                "Délai moyen (heures)",
+                "La moitié en moins de (heures)",
             ],
             [
                 f"< {r.seuil}" if cache else d.nombre,
-                "" if cache else _nombre(d.moyenne_jours),
-                "" if cache else _nombre(d.mediane_jours),
+                "" if cache else _nombre(_heures(d.moyenne_jours)),
+                "" if cache else _nombre(_heures(d.mediane_jours), 0),
             ],
         ]
     if cle == "comparaison":
@@ -673,7 +714,17 @@ class DelaisJson(BaseModel):
 class RemplissageJson(BaseModel):
     cle: str = Field(description="fiche/session")
     libelle: str
-    places_financees: float | None
+    places_financees: float | None = Field(
+        description="Sur la période : une capacité « par an » au prorata des mois."
+    )
+    capacite: float | None = Field(
+        description="Le nombre que donne la fiche (ou la session) ; null : "
+        "places non comptées."
+    )
+    periode_capacite: str | None = Field(
+        description="Sur quoi s'entend la capacité : an, session, simultane, "
+        "convention."
+    )
     places_prises: int | None
     affichage: str
     taux: float | None = Field(description="En %, null si masqué ou sans capacité.")
@@ -780,6 +831,8 @@ def api():
                 "cle": x.cle,
                 "libelle": x.libelle,
                 "places_financees": x.financees,
+                "capacite": x.capacite,
+                "periode_capacite": x.periode,
                 "places_prises": x.prises.visible,
                 "affichage": x.prises.texte(r.seuil),
                 "taux": x.taux(),

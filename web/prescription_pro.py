@@ -57,6 +57,10 @@ from web.prescription import (
 DEBUTS_DE_FORMULE = ("=", "+", "-", "@", "\t", "\r")
 
 
+def _jour(jour: date | None) -> str:
+    return jour.isoformat() if jour else ""
+
+
 def cellule(valeur) -> str:
     """A CSV cell a spreadsheet shows as text, never runs as a formula."""
     texte = "" if valeur is None else str(valeur)
@@ -239,14 +243,18 @@ def export():
             422,
             {"Content-Type": "text/plain; charset=utf-8"},
         )
+    structures = droits().structures_prestataires
     requete = select(Prescription, Beneficiaire).where(
-        Prescription.structure_catalogue.in_(droits().structures_prestataires)
+        Prescription.structure_catalogue.in_(structures)
     )
+    fiches = current_app.extensions["catalogue"].fiches
+    jours = demandes.jours_d_entree_et_de_sortie(db(), tuple(structures))
     sortie = io.StringIO()
     ecrivain = csv.writer(sortie, delimiter=";")
     ecrivain.writerow(
         [
             "numero",
+            "action_id",
             "action",
             "session",
             "origine",
@@ -257,16 +265,21 @@ def export():
             "courriel",
             "commune",
             "demande_le",
+            "entree_le",
+            "sortie_le",
             "motif_refus",
             "type_sortie",
         ]
     )
     for p, b in _lignes(requete):
+        fiche = fiches.get(p.fiche_id)
+        dates = jours.get(p.id, {})
         ecrivain.writerow(
             cellule(v)
             for v in [
                 p.id,
                 p.fiche_id,
+                fiche.nom if fiche else "",
                 p.session,
                 ORIGINES[p.origine],
                 workflow.STATUTS[p.statut],
@@ -276,6 +289,8 @@ def export():
                 b.courriel or "",
                 b.commune_nom or "",
                 heure.jour(p.cree_le).isoformat(),
+                _jour(dates.get("entrer")),
+                _jour(dates.get("sortir")),
                 workflow.MOTIFS_REFUS.get(p.motif_refus, ""),
                 workflow.TYPES_SORTIE.get(p.type_sortie, ""),
             ]

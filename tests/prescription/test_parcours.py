@@ -1,5 +1,7 @@
 """The three journeys through the web pages, and the fiche's own rules."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -515,6 +517,41 @@ def test_le_prestataire_accepte_avec_une_date_et_un_message_puis_date_entree_et_
     ]
     page = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
     assert f"Acceptée – début le {aff.date_fr(debut)}" in page
+
+
+def test_le_fichier_du_prestataire_nomme_l_action_et_date_l_entree_et_la_sortie(
+    app_p, client_p
+):
+    # The prestataire signs a person in, notes her entry, then her exit; a
+    # second one is only accepted. Her spreadsheet names the action (not
+    # only its code) and says when each one entered and left.
+    se_connecter(client_p, "prestataire", structure="atelier-orne")
+    poster(client_p, "/pro/fiches/velos-alencon/inscrire", PERSONNE)
+    poster(
+        client_p,
+        "/pro/fiches/chantier-orne/inscrire",
+        {**PERSONNE, "prenom": "Fatou", "telephone": "06 98 76 54 32"},
+    )
+    [p] = [x for x in prescriptions(app_p) if x.fiche_id == "velos-alencon"]
+    aujourd_hui = places.maintenant_utc().date()
+    poster(client_p, f"/pro/prescriptions/{p.id}/entrer", {"le": str(aujourd_hui)})
+    poster(
+        client_p,
+        f"/pro/prescriptions/{p.id}/sortir",
+        {"le": str(aujourd_hui), "type_sortie": "formation"},
+    )
+    corps = client_p.get("/pro/demandes.csv").get_data(as_text=True)
+    lignes = list(csv.DictReader(io.StringIO(corps.lstrip("\ufeff")), delimiter=";"))
+    par_action = {x["action_id"]: x for x in lignes}
+    velos, chantier = par_action["velos-alencon"], par_action["chantier-orne"]
+    assert velos["action"] == "Prêt de vélos à Alençon"
+    assert (velos["entree_le"], velos["sortie_le"], velos["type_sortie"]) == (
+        aujourd_hui.isoformat(),
+        aujourd_hui.isoformat(),
+        "Formation qualifiante",
+    )
+    assert chantier["action"] == "Chantier d'insertion espaces verts"
+    assert (chantier["entree_le"], chantier["sortie_le"]) == ("", "")
 
 
 def test_la_personne_lit_la_raison_d_un_refus_dite_a_elle(app_p, client_p):

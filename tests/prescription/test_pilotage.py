@@ -5,14 +5,14 @@ classified as the département's file says; last years' results load from
 a CSV built from the seeds' own figures.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from itertools import product
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, select
 
-from catalogue import places
+from catalogue import heure, places
 from prescription import pilotage
 from prescription.modeles import Beneficiaire, Prescription, Transition
 from prescription.pilotage import (
@@ -216,9 +216,11 @@ def test_sorties_refus_et_delais_comptes_pour_la_periode(app_p):
         # Outside the period: not counted.
         demande(db, "velos-alencon", le=datetime(2025, 1, 5, tzinfo=UTC))
         db.commit()
-    f = figures(
-        app_p, Filtres(debut=debut, fin=datetime(2026, 4, 1, tzinfo=UTC)), seuil=3
+    # The year 2026: its 10 places « par an », whole.
+    annee = Filtres(
+        debut=heure.debut_du_mois(2026, 1), fin=heure.debut_du_mois(2027, 1)
     )
+    f = figures(app_p, annee, seuil=3)
     assert f.tableaux["parcours"].total.valeur == 13
     assert ligne(f.tableaux["refus"], "complet") == [0, 7, 0, 7]
     assert ligne(f.tableaux["sorties"], "emploi-durable") == [4, 0, 0, 4]
@@ -231,6 +233,21 @@ def test_sorties_refus_et_delais_comptes_pour_la_periode(app_p):
     # 6 exits + 0 held places on 10 funded: 60 %.
     velos = next(r for r in f.remplissage_fiches if r.cle.startswith("velos"))
     assert (velos.financees, velos.prises.valeur, velos.taux()) == (10, 6, 60.0)
+
+
+def test_une_periode_ouverte_va_du_premier_mois_compte_a_ce_mois_ci():
+    # A yearly capacity is prorated to the months the figures cover.
+    en_2026 = Filtres(debut=heure.debut_du_mois(2026, 1))
+    assert pilotage.mois_de_la_periode(en_2026, None, date(2026, 6, 15)) == 6
+    assert pilotage.mois_de_la_periode(Filtres(), "2026-03", date(2026, 12, 5)) == 10
+    assert pilotage.mois_de_la_periode(Filtres(), None) is None
+    # Bounds inside a month: months of average length.
+    quinze_jours = Filtres(
+        debut=datetime(2026, 3, 2, tzinfo=UTC), fin=datetime(2026, 3, 17, tzinfo=UTC)
+    )
+    assert pilotage.mois_de_la_periode(quinze_jours, None) == pytest.approx(
+        15 / (365.25 / 12)
+    )
 
 
 def test_un_nombre_cache_dans_un_tableau_l_est_dans_tous(app_p):
@@ -523,7 +540,6 @@ def test_la_migration_compte_les_demandes_d_avant(tmp_path, app_p):
             )
         )
     migrer(url)
-    from catalogue import heure
 
     # Whole months on the département's clock: the summary answers.
     f = Filtres(debut=heure.debut_du_mois(2026, 1), fin=heure.debut_du_mois(2027, 1))
@@ -550,7 +566,6 @@ def test_les_mois_sont_ceux_du_departement_pas_ceux_de_l_utc(app_p):
     """At 00:30 in Paris on 1 December (23:30 UTC on 30 November), a request
     belongs to December: in the summary kept as it goes, in the summary
     rebuilt, and in the requests counted one by one."""
-    from catalogue import heure
 
     with Session(app_p.extensions["db"]) as db:
         demande(db, "velos-alencon", le=datetime(2026, 11, 30, 23, 30, tzinfo=UTC))

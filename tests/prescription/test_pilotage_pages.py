@@ -656,3 +656,212 @@ def test_le_nom_du_csv_dit_la_periode_et_les_filtres(app_p):
         f"attachment; filename=pilotage-sorties-{aujourd_hui.year}-01-"
         f"{aujourd_hui.year}-{aujourd_hui.month:02d}.csv"
     )
+
+
+def test_une_capacite_par_an_suit_la_longueur_de_la_periode(app_1):
+    # The garage funds 50 people a year; 5 entered in December 2026.
+    from datetime import UTC, datetime
+
+    with Session(app_1.extensions["db"]) as db:
+        for _ in range(5):
+            demande(
+                db,
+                "garage-evry",
+                statut="entree",
+                le=datetime(2026, 12, 10, tzinfo=UTC),
+                structure="garage-essonne",
+            )
+        db.commit()
+    departement = se_connecter(app_1.test_client(), "departement")
+
+    def garage(du, au):
+        lignes = lire_csv(
+            departement.get(f"/pro/pilotage/remplissage.csv?du={du}&au={au}")
+        )
+        return [x for x in lignes if x[0] == "Garage solidaire"]
+
+    assert lire_csv(departement.get("/pro/pilotage/remplissage.csv"))[0] == [
+        "Action",
+        "Capacité",
+        "Places financées sur la période",
+        "Places prises",
+        "Taux de remplissage (%)",
+    ]
+    # One month: a twelfth of the year's places.
+    assert garage("2026-12", "2026-12") == [
+        [
+            "Garage solidaire",
+            "50 par an, soit 4,2 sur la période (1 mois, au prorata)",
+            "4,2",
+            "5",
+            "120,0",
+        ]
+    ]
+    # A year: the 50; two years: twice as many.
+    assert garage("2026-01", "2026-12")[0][2:] == ["50,0", "5", "10,0"]
+    assert garage("2025-01", "2026-12")[0][1:] == [
+        "50 par an, soit 100 sur la période (24 mois, au prorata)",
+        "100,0",
+        "5",
+        "5,0",
+    ]
+    page = texte(departement.get("/pro/pilotage?du=2026-12&au=2026-12"))
+    [ligne] = [
+        x
+        for x in tableau_affiche(page, "Remplissage par action")
+        if x[0] == "Garage solidaire"
+    ]
+    assert ligne[1:] == [
+        "50 par an, soit 4,2 sur la période (1 mois, au prorata)",
+        "4,2",
+        "5",
+        "120 %",
+    ]
+    assert "une capacité « par an » est prise au prorata des mois" in page
+
+
+def test_une_capacite_par_session_ou_simultanee_reste_telle_quelle(app_1):
+    # The chantier's 8 places « par an » are prorated; a session's own places
+    # are for that session, whatever the period.
+    from datetime import UTC, datetime
+
+    with Session(app_1.extensions["db"]) as db:
+        demande(db, "cv-sessions-alencon", le=datetime(2026, 12, 10, tzinfo=UTC))
+        demande(
+            db,
+            "cv-sessions-alencon",
+            le=datetime(2026, 12, 10, tzinfo=UTC),
+            session="2099-03-01",
+        )
+        db.commit()
+    departement = se_connecter(app_1.test_client(), "departement")
+    lignes = lire_csv(
+        departement.get("/pro/pilotage/remplissage.csv?du=2026-12&au=2026-12")
+    )
+    assert [x[:3] for x in lignes[1:]] == [
+        ["Atelier curriculum vitae", "10 par session", "10,0"],
+        ["Atelier curriculum vitae (session du 01/03/2099)", "10 par session", "10,0"],
+    ]
+
+
+@pytest.fixture
+def app_permanence(creer_app_prescription, tmp_path):
+    """The catalogue, plus an action of the garage that counts no places."""
+    import shutil
+
+    from tests.prescription.conftest import PRESCRIPTION
+
+    fiches = tmp_path / "fiches"
+    shutil.copytree(PRESCRIPTION / "fiches", fiches)
+    garage = (fiches / "garage-evry.yaml").read_text(encoding="utf-8")
+    (fiches / "permanence-evry.yaml").write_text(
+        garage.replace("id: garage-evry", "id: permanence-evry")
+        .replace("nom: Garage solidaire", "nom: Permanence mobilité")
+        .replace(
+            "capacite: {nombre: 50, unite: beneficiaires, periode: an}",
+            "capacite: {illimitee: true}",
+        ),
+        encoding="utf-8",
+    )
+    return creer_app_prescription(FICHES_DIR=str(fiches), PILOTAGE_SEUIL=1)
+
+
+def test_une_action_sans_places_comptees_n_entre_pas_dans_le_taux_de_sa_structure(
+    app_permanence,
+):
+    # The garage's funded action: 5 people on 50 a year. Somebody books
+    # herself into its permanence, which counts no places.
+    from datetime import UTC, datetime
+
+    with Session(app_permanence.extensions["db"]) as db:
+        for _ in range(5):
+            demande(
+                db,
+                "garage-evry",
+                statut="entree",
+                le=datetime(2026, 3, 10, tzinfo=UTC),
+                structure="garage-essonne",
+            )
+        demande(
+            db,
+            "permanence-evry",
+            origine="auto-prescription",
+            le=datetime(2026, 3, 12, tzinfo=UTC),
+            structure="garage-essonne",
+        )
+        db.commit()
+    departement = se_connecter(app_permanence.test_client(), "departement")
+    periode = "du=2026-01&au=2026-12"
+    structures = lire_csv(
+        departement.get(f"/pro/pilotage/remplissage_structures.csv?{periode}")
+    )
+    assert structures == [
+        [
+            "Structure",
+            "Places financées sur la période",
+            "Places prises",
+            "Taux de remplissage (%)",
+        ],
+        ["Garage solidaire de l'Essonne", "50,0", "5", "10,0"],
+    ]
+    actions = lire_csv(departement.get(f"/pro/pilotage/remplissage.csv?{periode}"))
+    assert actions[1:] == [
+        [
+            "Garage solidaire",
+            "50 par an, soit 50 sur la période (12 mois, au prorata)",
+            "50,0",
+            "5",
+            "10,0",
+        ],
+        [
+            "Permanence mobilité",
+            "Capacité illimitée : places non comptées",
+            "",
+            "1",
+            "",
+        ],
+    ]
+    page = texte(departement.get(f"/pro/pilotage?{periode}"))
+    assert tableau_affiche(page, "Remplissage par structure") == [
+        ["Garage solidaire de l'Essonne", "50", "5", "10 %"]
+    ]
+
+
+def test_les_delais_du_csv_disent_ce_que_dit_l_ecran(app_1):
+    # Six requests answered ten minutes after they came.
+    from datetime import UTC, datetime, timedelta
+
+    from prescription.modeles import Transition
+
+    debut = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with Session(app_1.extensions["db"]) as db:
+        for _ in range(6):
+            p = demande(db, "velos-alencon", statut="acceptee", le=debut)
+            db.add(
+                Transition(
+                    prescription_id=p.id,
+                    de="demandee",
+                    vers="acceptee",
+                    action="accepter",
+                    par="t",
+                    le=debut + timedelta(minutes=10),
+                )
+            )
+        db.commit()
+    departement = se_connecter(app_1.test_client(), "departement")
+    page = texte(departement.get("/pro/pilotage?du=2026-03&au=2026-03"))
+    assert (
+        "6 demandes ont reçu une réponse : en moyenne après 10 minutes ; "
+        "la moitié en moins de 1 heure."
+    ) in page
+    assert "0,0 jour" not in page
+    assert lire_csv(
+        departement.get("/pro/pilotage/delais.csv?du=2026-03&au=2026-03")
+    ) == [
+        [
+            "Demandes ayant reçu une réponse",
+            "Délai moyen (heures)",
+            "La moitié en moins de (heures)",
+        ],
+        ["6", "0,2", "1"],
+    ]
