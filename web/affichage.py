@@ -3,6 +3,7 @@
 No Flask here: views and templates call these helpers; tests call them directly.
 """
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from markupsafe import Markup, escape
 from catalogue import heure
 from catalogue.fiche import Fiche, Structure
 from catalogue.recherche import VOCABULAIRE_DES_FACETTES
-from catalogue.territoires import referentiel
+from catalogue.territoires import distance_km, referentiel
 from catalogue.vocabulaires import vocabulaire
 
 AVERTISSEMENT_SECOURS = (
@@ -198,6 +199,10 @@ def distance_fr(km: float | None) -> str:
     return f"à {km:.0f} km" if km >= 10 else f"à {km:.1f} km".replace(".", ",")
 
 
+# Said to a person, not to the prestataire: what to do, in plain words.
+NON_SUIVIES = "Demandez à la structure s'il reste des places"
+
+
 @dataclass(frozen=True)
 class Places:
     """What to say about the places left: ``etat`` is a CSS-friendly key."""
@@ -221,7 +226,7 @@ def places(
     if fiche.capacite.illimitee:
         return Places("illimitees", "Pas de limite de places", maj_le=quand)
     if restantes is None:
-        return Places("non-suivies", "Places non suivies", maj_le=quand)
+        return Places("non-suivies", NON_SUIVIES, maj_le=quand)
     if restantes == 0:
         return Places("complet", "Complet pour le moment", 0, quand)
     pluriel = "s" if restantes > 1 else ""
@@ -253,9 +258,26 @@ def quand(fiche: Fiche, aujourd_hui: date | None = None) -> str:
     return vocabulaire("modes_entree").libelle(fiche.mode_entree)
 
 
-def communes(fiche: Fiche, structure: Structure | None) -> list[str]:
-    """Where it happens: the lieux' communes, else the porteur's."""
-    noms = [lieu.commune for lieu in fiche.lieux if lieu.commune]
+def communes(
+    fiche: Fiche,
+    structure: Structure | None,
+    pres_de: tuple[float, float] | None = None,
+) -> list[str]:
+    """Where it happens: the lieux' communes, else the porteur's.
+
+    ``pres_de``: the point a distance is measured from; the nearest lieu's
+    commune then comes first, the one the distance shown is about."""
+    lieux = list(fiche.lieux)
+    if pres_de:
+        # Stable sort: lieux without coordinates keep their order, last.
+        lieux.sort(
+            key=lambda lieu: (
+                distance_km(*pres_de, lieu.latitude, lieu.longitude)
+                if lieu.latitude is not None and lieu.longitude is not None
+                else math.inf
+            )
+        )
+    noms = [lieu.commune for lieu in lieux if lieu.commune]
     if not noms and structure and structure.commune:
         noms = [structure.commune]
     return list(dict.fromkeys(noms))

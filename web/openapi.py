@@ -38,7 +38,9 @@ class ResultatJson(BaseModel):
     structure: str | None
     url: str = Field(description="Adresse de la fiche dans l'API.")
     distance_km: float | None
-    places_restantes: int | None = Field(description="null : places non suivies.")
+    places_restantes: int | None = Field(
+        description="null : places non suivies, ou pas de limite de places."
+    )
     places_maj_le: str | None
     surlignage: dict[str, str] = Field(
         description="Texte échappé (HTML) avec <mark> autour des mots trouvés."

@@ -219,7 +219,7 @@ def _contexte_recherche(args: MultiDict) -> dict:
         "autres_lieux": autres_lieux,
         "requete": requete,
         "resultats": resultats,
-        "cartes": _cartes(resultats),
+        "cartes": _cartes(resultats, requete.point),
         "erreur": erreur,
         "champ_en_erreur": champ_en_erreur,
         "indisponible": erreur == MESSAGE_INDISPONIBLE,
@@ -632,8 +632,11 @@ def _adresse_recherche(args: MultiDict) -> str:
     return url_for("catalogue.index") + (f"?{requete}" if requete else "")
 
 
-def _cartes(resultats: Resultats) -> list[dict]:
-    """What a result card shows, for each result still in the catalogue."""
+def _cartes(
+    resultats: Resultats, point: tuple[float, float] | None = None
+) -> list[dict]:
+    """What a result card shows, for each result still in the catalogue
+    (``point``: where distances are measured from)."""
     catalogue = current_app.extensions["catalogue"]
     cartes = []
     for resultat in resultats.resultats:
@@ -642,13 +645,15 @@ def _cartes(resultats: Resultats) -> list[dict]:
             continue
         structure = catalogue.structures.get(fiche.structure)
         surlignage = resultat.surlignage
+        # The distance is to the nearest lieu: its commune comes first.
+        depuis = point if resultat.distance_km is not None else None
         cartes.append(
             {
                 "fiche": fiche,
                 "structure": structure,
                 "nom": Markup(surlignage["nom"]) if "nom" in surlignage else fiche.nom,
                 "resume": Markup(surlignage.get("resume", "")) or fiche.resume,
-                "communes": affichage.communes(fiche, structure),
+                "communes": affichage.communes(fiche, structure, depuis),
                 "distance": affichage.distance_fr(resultat.distance_km),
                 "places": affichage.places(
                     fiche, resultat.places_restantes, resultat.places_maj_le

@@ -6,10 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from catalogue import heure
-from catalogue.fiche import Fiche, Structure
+from catalogue.fiche import PLACES_MAX, Fiche, Structure
 from catalogue.recherche import MoteurRecherche
 from catalogue.recherche.langue import mots
 from catalogue.vocabulaires import vocabulaire
+
+# The "places" sort key of an action with no limit: above any count.
+PLACES_ILLIMITEES_TRI = PLACES_MAX + 1
 
 
 def document(
@@ -66,12 +69,14 @@ def document(
             and s.debut >= heure.aujourd_hui()
             for s in fiche.sessions
         ),
+        # No limit: there is always room, whatever is counted.
+        "places_illimitees": fiche.capacite.illimitee,
     }
     doc["empreinte"] = empreinte(doc)
     if places is None:
         maj_le = fiche.places_maj_le.isoformat() if fiche.places_maj_le else None
         places = (fiche.places_restantes, maj_le)
-    return doc | champs_places(*places)
+    return doc | champs_places(*places, illimitees=fiche.capacite.illimitee)
 
 
 def empreinte(doc: dict) -> str:
@@ -80,14 +85,23 @@ def empreinte(doc: dict) -> str:
     return hashlib.sha1(contenu.encode()).hexdigest()[:16]
 
 
-def champs_places(places_restantes: int | None, maj_le: str | None) -> dict:
-    """The place fields of a document, also sent alone when places change."""
+def champs_places(
+    places_restantes: int | None, maj_le: str | None, illimitees: bool = False
+) -> dict:
+    """The place fields of a document, also sent alone when places change.
+
+    With no limit a count means nothing (the pages say « Pas de limite »):
+    never full, and first when most places come first."""
+    if illimitees:
+        places_restantes, tri = None, PLACES_ILLIMITEES_TRI
+    else:
+        # Untracked ones before full ones.
+        tri = -1 if places_restantes == 0 else places_restantes or 0
     return {
         "places_restantes": places_restantes,
         "places_maj_le": maj_le,
         "complet": places_restantes == 0,
-        # Sort key for "most places first": untracked ones before full ones.
-        "places_tri": -1 if places_restantes == 0 else places_restantes or 0,
+        "places_tri": tri,
     }
 
 
@@ -97,7 +111,11 @@ def places_les_plus_recentes(doc: dict, ancien: Mapping | None) -> dict:
         return doc
     if doc.get("places_maj_le") and doc["places_maj_le"] >= ancien["places_maj_le"]:
         return doc
-    return doc | champs_places(ancien["places_restantes"], ancien["places_maj_le"])
+    return doc | champs_places(
+        ancien["places_restantes"],
+        ancien["places_maj_le"],
+        illimitees=bool(doc.get("places_illimitees")),
+    )
 
 
 def documents(catalogue, places: Mapping[str, tuple] | None = None) -> list[dict]:

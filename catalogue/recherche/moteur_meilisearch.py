@@ -50,7 +50,8 @@ DELAI_S = 0.5
 ECRITURE_PLUS_LENTE = 10
 TRI = {
     "pertinence": ["complet:asc"],
-    "places": ["places_tri:desc"],
+    # The flag first: a place update sends places_tri without knowing it.
+    "places": ["places_illimitees:desc", "places_tri:desc"],
     "nom": ["nom_tri:asc"],
 }
 
@@ -92,10 +93,17 @@ def reglages() -> dict:
             "zone",
             "places_restantes",
             "session_ouverte",
+            "places_illimitees",
             "a_distance",
             "_geo",
         ],
-        "sortableAttributes": ["complet", "places_tri", "nom_tri", "_geo"],
+        "sortableAttributes": [
+            "complet",
+            "places_illimitees",
+            "places_tri",
+            "nom_tri",
+            "_geo",
+        ],
         # "sort" first: full actions go last, then relevance decides.
         "rankingRules": [
             "sort",
@@ -112,6 +120,7 @@ def reglages() -> dict:
             "lieux",
             "empreinte",
             *CHAMPS_PLACES,
+            "places_illimitees",  # read back when places change
         ],
         "faceting": {"maxValuesPerFacet": 200, "sortFacetValuesBy": {"*": "count"}},
         "pagination": {"maxTotalHits": 100_000},
@@ -141,7 +150,13 @@ def filtre(requete: Requete) -> list:
     if requete.zone:
         clauses.append([f"zone = {cite(code)}" for code in requete.zone])
     if requete.places_disponibles:
-        clauses.append(["places_restantes > 0", "session_ouverte = true"])
+        clauses.append(
+            [
+                "places_restantes > 0",
+                "session_ouverte = true",
+                "places_illimitees = true",
+            ]
+        )
     if requete.rayon_km is not None and requete.point:
         lat, lng = requete.point
         metres = round(requete.rayon_km * 1000)
@@ -285,8 +300,14 @@ class MoteurMeilisearch:
         self, fiche_id: str, places_restantes: int | None, maj_le: datetime
     ) -> None:
         # Only the place fields travel; skip_creation keeps a deleted fiche away.
-        champs = champs_places(places_restantes, maj_le.isoformat(timespec="seconds"))
         with self._erreurs("mise à jour des places") as client:
+            # They depend on the fiche's limit, which only the index knows here.
+            ancien = self._places(client, [fiche_id]).get(fiche_id, {})
+            champs = champs_places(
+                places_restantes,
+                maj_le.isoformat(timespec="seconds"),
+                bool(ancien.get("places_illimitees")),
+            )
             tache = client.index(self.nom_index).update_documents(
                 [{"id": fiche_id, **champs}], skip_creation=True
             )
@@ -453,7 +474,7 @@ class MoteurMeilisearch:
             reponse = client.index(self.nom_index).get_documents(
                 {
                     "filter": filtre_ids(ids),
-                    "fields": ["id", *CHAMPS_PLACES],
+                    "fields": ["id", *CHAMPS_PLACES, "places_illimitees"],
                     "limit": len(ids),
                 }
             )

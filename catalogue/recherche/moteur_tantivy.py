@@ -724,6 +724,10 @@ class MoteurTantivy:
                 raise
 
     def _document(self, doc: dict) -> tantivy.Document:
+        # Older documents have no "places_illimitees": read as limited.
+        illimitees = bool(doc.get("places_illimitees"))
+        if illimitees:  # a count given with it means nothing (champs_places)
+            doc = doc | champs_places(None, doc.get("places_maj_le"), illimitees)
         d = tantivy.Document()
         d.add_text("id", doc["id"])
         d.add_text("nom_tri", doc["nom_tri"])
@@ -748,14 +752,16 @@ class MoteurTantivy:
             d.add_text("zone", code)
         places = doc.get("places_restantes")
         d.add_boolean("complet", places == 0)
-        disponible = bool(places) or bool(doc["session_ouverte"])
+        disponible = bool(places) or bool(doc["session_ouverte"]) or illimitees
         d.add_boolean("disponible", disponible)
         if disponible:  # counted with the facets, for the "places left" box
             d.add_text(TOUTES_FACETTES, f"{PLACES}=libres")
         if places == 0:  # and the full ones, shown after the open ones
             d.add_text(TOUTES_FACETTES, f"{PLACES}=complet")
         d.add_boolean("a_distance", bool(doc["a_distance"]))
-        d.add_integer("places_tri", champs_places(places, None)["places_tri"])
+        d.add_integer(
+            "places_tri", champs_places(places, None, illimitees)["places_tri"]
+        )
         d.add_integer("actif", int(doc["statut"] == "active"))
         for point in doc["lieux"]:
             d.add_float("lat", point["lat"])
@@ -788,7 +794,9 @@ class MoteurTantivy:
             if source is None:
                 raise KeyError(fiche_id)
             doc = source | champs_places(
-                places_restantes, maj_le.isoformat(timespec="seconds")
+                places_restantes,
+                maj_le.isoformat(timespec="seconds"),
+                bool(source.get("places_illimitees")),
             )
             ecrivain.delete_documents_by_term("id", fiche_id)
             ecrivain.add_document(self._document(doc))
@@ -919,7 +927,11 @@ class MoteurTantivy:
 
     def places(self, fiche_ids: Iterable[str]) -> dict[str, dict]:
         return {
-            i: champs_places(s["places_restantes"], s["places_maj_le"])
+            i: champs_places(
+                s["places_restantes"],
+                s["places_maj_le"],
+                bool(s.get("places_illimitees")),
+            )
             for i, s in self._sources(list(fiche_ids)).items()
         }
 

@@ -33,8 +33,13 @@ def test_filtres_commune_et_places_dans_l_url(client_recherche):
         "&mobilisable_par=professionnels&tri=distance"
     )
     corps = reponse.get_json()
-    assert [r["id"] for r in corps["resultats"]] == ["mob-velos-alencon"]
+    # The remote one has no limit of places: it has room, at no distance.
+    assert [r["id"] for r in corps["resultats"]] == [
+        "mob-velos-alencon",
+        "numerique-a-distance",
+    ]
     assert corps["resultats"][0]["distance_km"] == 0
+    assert corps["resultats"][1]["distance_km"] is None
 
 
 def test_valeurs_repetees_ou_separees_par_des_virgules(client_recherche):

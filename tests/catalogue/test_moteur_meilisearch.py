@@ -67,7 +67,11 @@ def test_filtres_en_ou_dans_une_facette_et_en_et_entre_facettes():
         ['publics = "jeunes"'],
         ['statut = "active"'],
         ['zone = "61001"', 'zone = "61"', 'zone = "246100663"'],
-        ["places_restantes > 0", "session_ouverte = true"],
+        [
+            "places_restantes > 0",
+            "session_ouverte = true",
+            "places_illimitees = true",
+        ],
     ]
 
 
@@ -120,7 +124,7 @@ def test_reglages_de_l_index():
     ("tri", "attendu"),
     [
         ("pertinence", ["complet:asc"]),
-        ("places", ["places_tri:desc"]),
+        ("places", ["places_illimitees:desc", "places_tri:desc"]),
         ("nom", ["nom_tri:asc"]),
         ("distance", ["_geoPoint(48.430800, 0.092100):asc"]),
     ],
@@ -210,6 +214,17 @@ def test_une_place_prise_n_envoie_que_les_champs_des_places(faux, meili):
         }
     ]
     assert faux.index["fiches"]["fle-evry"]["nom"] == "Cours"
+
+
+def test_une_place_sur_une_action_sans_limite_ne_la_dit_pas_complete(faux, meili):
+    faux.index["fiches"] = {
+        "job91": {"id": "job91", "nom": "Job91", "places_illimitees": True}
+    }
+    meili.maj_places("job91", 0, datetime(2030, 1, 1, 9, 30))
+    (envoye,) = faux.envoyes("PUT", "/indexes/fiches/documents")
+    assert envoye[0]["places_restantes"] is None
+    assert envoye[0]["complet"] is False
+    assert envoye[0]["places_tri"] > 100_000  # before any number of places
 
 
 def test_une_place_sur_une_fiche_supprimee_ne_la_recree_pas(faux, meili):

@@ -90,19 +90,21 @@ def test_sans_filtre_pas_de_liste_de_filtres(client_recherche):
 
 
 def test_la_case_places_dit_quand_les_places_ne_sont_pas_suivies(client_recherche):
-    label = page(client_recherche.get("/?q=internet")).select_one(
+    # The French workshops of Alençon do not count their places.
+    label = page(client_recherche.get("/?q=petits groupes")).select_one(
         "label[for=places_disponibles]"
     )
-    assert "Aucune action de cette recherche ne suit ses places" in label.text
+    assert "Cette action ne dit pas combien il reste de places" in label.text
     assert "(0)" not in label.text
     # Full everywhere it is counted: 0 is then the truth.
     label = page(client_recherche.get("/?q=permis")).select_one(
         "label[for=places_disponibles]"
     )
     assert " ".join(label.text.split()) == "Seulement s'il reste des places (0)"
-    # Vélos (4 left), garage (12), crèche (3), CV session (5), FLE Évry (6).
+    # Vélos (4 left), garage (12), crèche (3), CV session (5), FLE Évry (6),
+    # and the internet first steps, which have no limit.
     label = page(client_recherche.get("/")).select_one("label[for=places_disponibles]")
-    assert " ".join(label.text.split()) == "Seulement s'il reste des places (5)"
+    assert " ".join(label.text.split()) == "Seulement s'il reste des places (6)"
 
 
 def test_la_pagination_mene_au_titre_des_resultats(client_recherche):

@@ -159,14 +159,28 @@ def test_une_place_prise_par_une_instance_se_voit_dans_une_autre(fabrique, moteu
 
 def test_les_places_disponibles_excluent_complet_et_non_suivi(moteur):
     trouvees = ids(moteur.rechercher(Requete(places_disponibles=True)))
-    # Open sessions count as places; untracked places (None) do not.
+    # Open sessions and no limit count as places; untracked places (None) do not.
     assert trouvees == {
         "mob-velos-alencon",
         "mob-garage-evry",
         "fle-evry",
         "garde-enfants-argentan",
         "cv-sessions-alencon",
+        "numerique-a-distance",
     }
+
+
+def test_une_action_sans_limite_de_places_reste_s_il_faut_des_places(moteur):
+    # « Premiers pas sur internet » takes everyone: it always has room.
+    internet = Requete(texte="internet", places_disponibles=True)
+    assert ids(moteur.rechercher(internet)) == {"numerique-a-distance"}
+    # Even when someone says none is left: the fiche says no limit.
+    moteur.maj_places("numerique-a-distance", 0, datetime(2030, 1, 1, 9, 30))
+    (resultat,) = moteur.rechercher(internet).resultats
+    assert resultat.id == "numerique-a-distance"
+    assert not resultat.complet
+    ordre = [r.id for r in moteur.rechercher(Requete(tri="places")).resultats]
+    assert ordre[0] == "numerique-a-distance"
 
 
 def test_une_action_complete_passe_apres_les_ouvertes_et_dit_depuis_quand(moteur):
@@ -208,7 +222,13 @@ def test_tri_par_distance_le_plus_proche_d_abord(moteur):
 
 def test_tri_par_places_le_plus_de_places_d_abord_complet_en_dernier(moteur):
     ordre = [r.id for r in moteur.rechercher(Requete(tri="places")).resultats]
-    assert ordre[:3] == ["mob-garage-evry", "fle-evry", "mob-velos-alencon"]
+    # No limit comes before any number of places.
+    assert ordre[:4] == [
+        "numerique-a-distance",
+        "mob-garage-evry",
+        "fle-evry",
+        "mob-velos-alencon",
+    ]
     assert ordre[-1] == "mob-permis-alencon"
 
 

@@ -11,7 +11,7 @@ from bs4 import BeautifulSoup
 from markupsafe import Markup
 
 from catalogue.recherche import RechercheIndisponible
-from tests.fiches import ecrire_fiche, ecrire_structure
+from tests.fiches import STRUCTURES, ecrire_fiche, ecrire_structure
 from web import affichage, theme
 
 HTMX = {"HX-Request": "true", "HX-Target": "resultats"}
@@ -358,6 +358,71 @@ def test_places_de_la_fiche_et_date_de_mise_a_jour(client_recherche):
     essentiel = soupe.find("section", class_="essentiel")
     assert "4 places libres" in essentiel.text
     assert "Mis à jour le 10 janvier 2025" in essentiel.text
+
+
+def fait(carte, question: str) -> str:
+    """The answer a card gives to « Où », « Places »…, as read aloud."""
+    dt = carte.find("dt", string=question)
+    return " ".join(dt.find_next_sibling("dd").get_text(" ").split())
+
+
+def test_une_action_sans_limite_reste_quand_on_veut_des_places(client_recherche):
+    # « Premiers pas sur internet » takes everyone who comes.
+    soupe = page(client_recherche.get("/?q=internet&places_disponibles=1"))
+    assert soupe.find(id="titre-resultats").text.strip() == "1 action trouvée"
+    carte = soupe.select_one("#resultats .carte")
+    assert "Premiers pas sur internet" in carte.text
+    assert fait(carte, "Places") == "Pas de limite de places"
+    label = soupe.select_one("label[for=places_disponibles]")
+    assert " ".join(label.text.split()) == "Seulement s'il reste des places (1)"
+
+
+def test_des_places_non_comptees_disent_a_qui_les_demander(client_recherche):
+    carte = page(client_recherche.get("/?q=petits groupes")).select_one(
+        "#resultats .carte"
+    )
+    assert "Ateliers de français" in carte.text
+    assert fait(carte, "Places") == "Demandez à la structure s'il reste des places"
+    fiche = page(client_recherche.get("/fiches/fle-alencon")).text
+    assert "Demandez à la structure s'il reste des places" in fiche
+    assert "non suivies" not in fiche
+
+
+@pytest.fixture
+def client_quartiers(creer_app, tmp_path):
+    """One action in four towns of the Orne, Alençon written first."""
+    ecrire_fiche(
+        tmp_path,
+        "coach-quartiers",
+        nom="Un coach dans votre quartier",
+        lieux=[
+            {"nom": "Quartiers d'Alençon", "code_insee": "61001"},
+            {"nom": "Quartiers d'Argentan", "code_insee": "61006"},
+            {"nom": "Quartiers de Flers", "code_insee": "61169"},
+            {"nom": "Quartiers de L'Aigle", "code_insee": "61214"},
+        ],
+    )
+    app = creer_app(
+        FICHES_DIR=str(tmp_path / "fiches"),
+        STRUCTURES_DIR=str(STRUCTURES),
+    )
+    assert app.extensions["catalogue"].erreurs == []
+    return app.test_client()
+
+
+def test_la_distance_est_dite_avec_le_lieu_le_plus_proche(client_quartiers):
+    # Someone in Argentan: the card names Argentan, not Alençon 40 km away.
+    carte = page(client_quartiers.get("/?commune=Argentan")).select_one(
+        "#resultats .carte"
+    )
+    assert fait(carte, "Où") == "Argentan et 3 autres lieux (à moins de 1 km)"
+    carte = page(client_quartiers.get("/?commune=Flers")).select_one(
+        "#resultats .carte"
+    )
+    assert fait(carte, "Où") == "Flers et 3 autres lieux (à moins de 1 km)"
+    # Without a town, the lieux keep the fiche's order.
+    carte = page(client_quartiers.get("/")).select_one("#resultats .carte")
+    assert fait(carte, "Où") == "Alençon et 3 autres lieux"
 
 
 def test_retour_a_la_recherche_d_ou_l_on_vient(client_recherche):

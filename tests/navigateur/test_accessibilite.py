@@ -32,7 +32,7 @@ ETATS = {
         "&places_disponibles=1"
     ),
     "aucun-resultat": "/?q=zzzqqqxx&commune=Alen%C3%A7on+(61000)",
-    "places-non-suivies": "/?q=internet",
+    "places-non-suivies": "/?statut=suspendue",
     "glossaire": "/glossaire",
     "fiche-a-imprimer": "/fiches/mob-permis-alencon",
     "page-2": "/?par_page=3&page=2",

@@ -95,11 +95,11 @@ def test_retirer_un_filtre_sans_javascript(serveur, telephone_sans_js):
 
 
 def test_les_places_non_suivies_sont_dites(serveur, telephone):
-    # The only action about the internet has no limit: no place to count.
-    telephone.goto(serveur + "/?q=internet")
+    # The suspended action does not count its places.
+    telephone.goto(serveur + "/?statut=suspendue")
     case = telephone.get_by_label(re.compile("Seulement s'il reste des places"))
     expect(case).to_have_accessible_description(
-        re.compile("Aucune action de cette recherche ne suit ses places")
+        re.compile("Cette action ne dit pas combien il reste de places")
     )
     # Alençon (4 places, told by the opérateur) and Évry (6, in the fiche).
     telephone.goto(serveur + "/?q=francais")
