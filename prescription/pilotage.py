@@ -528,7 +528,8 @@ class Delais:
     masque: bool = False
 
 
-# A capacity « par an » is prorated to the period's months; the others
+# A capacity « par an » counts a year's places for a year or less, and is
+# prorated to the months beyond; the others
 # (par session, en même temps, sur la durée de la convention) are taken as
 # they are written.
 PAR_AN = "an"
@@ -544,7 +545,7 @@ class Remplissage:
     # "simultane", "convention" (None: not said). None for a structure.
     capacite: float | None = None
     periode: str | None = None
-    mois: float | None = None  # the period, when a yearly capacity is prorated
+    mois: float | None = None  # the period, for a yearly capacity
     # An action counting no places: "illimitee", "inconnue" or "" (none given).
     sans_places: str | None = None
 
@@ -555,7 +556,7 @@ class Remplissage:
 
     @property
     def proratisee(self) -> bool:
-        return self.periode == PAR_AN and self.mois is not None
+        return self.periode == PAR_AN and self.mois is not None and self.mois > 12
 
 
 @dataclass
@@ -965,7 +966,10 @@ def _places_financees(
     nombre, periode = capacite_et_periode(fiche, session)
     if nombre is None:
         return None, None, None
-    if periode == PAR_AN and mois is not None:
+    if periode == PAR_AN and mois is not None and mois > 12:
+        # Over several years, as many years' places. Within one year, the
+        # year's places: the people a month counts use theirs for months
+        # (a twelfth of them read 600 % for five people in a 10-place year).
         return nombre * mois / 12, nombre, periode
     return nombre, nombre, periode
 
@@ -987,9 +991,10 @@ def _remplissage(
 ) -> tuple[list[Remplissage], list[Remplissage]]:
     """Places funded against places taken, per fiche and session, per structure.
 
-    ``mois``: the period's length, which a capacity « par an » is prorated
-    to. A structure's ratio counts only its actions with funded places: the
-    requests on an action that counts no places take none of them.
+    ``mois``: the period's length: a capacity « par an » counts as many
+    years' places as it has, one year's at least. A structure's ratio counts
+    only its actions with funded places: the requests on an action that
+    counts no places take none of them.
     """
     lignes: list[tuple[str, str, str, float | None, int]] = []
     details: dict[str, tuple] = {}

@@ -463,8 +463,8 @@ def duree(jours: float) -> str:
 
 
 def capacite_lue(x: pilotage.Remplissage) -> str:
-    """What the funded places are: « 50 par an, soit 4,2 sur la période
-    (1 mois) », « 10 par session », « capacité illimitée : places non
+    """What the funded places are: « 50 par an », « 50 par an, soit 100 sur
+    la période (24 mois) », « 10 par session », « capacité illimitée : places non
     comptées »."""
     if x.capacite is None:
         if x.sans_places == "illimitee":
@@ -476,7 +476,7 @@ def capacite_lue(x: pilotage.Remplissage) -> str:
     if x.proratisee:
         places = affichage.nombre_fr(round(x.financees, 1))
         mois = affichage.nombre_fr(round(x.mois, 1))
-        texte += f", soit {places} sur la période ({mois} mois, au prorata)"
+        texte += f", soit {places} sur la période ({mois} mois)"
     return texte
 
 
@@ -715,7 +715,8 @@ class RemplissageJson(BaseModel):
     cle: str = Field(description="fiche/session")
     libelle: str
     places_financees: float | None = Field(
-        description="Sur la période : une capacité « par an » au prorata des mois."
+        description="Sur la période : une capacité « par an » compte les places "
+        "d'une année pour une période d'un an au plus, au prorata des mois au-delà."
     )
     capacite: float | None = Field(
         description="Le nombre que donne la fiche (ou la session) ; null : "

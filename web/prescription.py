@@ -225,9 +225,11 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     if telephone and "telephone" not in erreurs:
         numero = telephones.lire(telephone)
         if numero is None:
+            # An overseas number was the example, on every département's site.
             erreurs["telephone"] = (
-                "Ce numéro de téléphone n'est pas valide (ex. 06 12 34 56 78, "
-                "ou +262 692 12 34 56 avec l'indicatif du pays)."
+                "Ce numéro de téléphone n'est pas valide : écrivez ses 10 "
+                "chiffres (par exemple 06 12 34 56 78), ou l'indicatif du pays "
+                "suivi du numéro."
             )
         else:
             telephone = telephones.ecrire(numero)

@@ -61,6 +61,15 @@ def proposer(
         n = _total(moteur, replace(requete, texte=correction))
         if n:
             propositions.append(Proposition("orthographe", n, correction))
+        elif requete.places_disponibles and _total(
+            moteur, replace(requete, texte=correction, places_disponibles=False)
+        ):
+            # A misspelt word first: its actions, even without a place left,
+            # before « the place without the words » (other actions).
+            sans = proposer(
+                moteur, replace(requete, places_disponibles=False), mots_connus
+            )
+            return replace(sans, sans_places=True)
     themes = ("categories_thematiques",)
     ailleurs = replace(requete, zone=(), point=None, rayon_km=None)
     # The words anywhere, without filters; the place, without words or filters.

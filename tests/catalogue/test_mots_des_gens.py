@@ -252,7 +252,8 @@ def test_les_propositions_disent_vrai_sur_le_lieu_les_mots_et_les_places(client)
     page = trouvees(client, commune="Toul", publics="jeunes")
     assert "Aucune action trouvée" in page
     assert "Sans les filtres</a>" in page and "mêmes mots" not in page
-    # No place left in the demo: the question keeps its question mark last.
+    # No « vélo » action has a place left in the demo (some others have):
+    # the spelling comes first, and its question mark stays last.
     page = trouvees(client, q="veko", places_disponibles="1")
     assert "Vouliez-vous dire « vélo », même sans place libre annoncée ?" in page
 

@@ -56,6 +56,17 @@ def test_sans_consentement_rien_n_est_enregistre(app_p, client_p):
     assert prescriptions(app_p) == []
 
 
+def test_un_numero_incomplet_est_explique_avec_un_exemple_d_ici(app_p, client_p):
+    donnees = {**PERSONNE, "telephone": "06 12 34 56 7", "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "écrivez ses 10 chiffres (par exemple 06 12 34 56 78)" in page
+    # An overseas example on every site puzzled people in the Orne.
+    assert "+262" not in page
+    assert prescriptions(app_p) == []
+
+
 def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
     donnees = {**PERSONNE, "telephone": "", "consentement": "oui"}
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)

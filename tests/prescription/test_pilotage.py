@@ -236,7 +236,7 @@ def test_sorties_refus_et_delais_comptes_pour_la_periode(app_p):
 
 
 def test_une_periode_ouverte_va_du_premier_mois_compte_a_ce_mois_ci():
-    # A yearly capacity is prorated to the months the figures cover.
+    # A yearly capacity counts as many years' places as the figures cover.
     en_2026 = Filtres(debut=heure.debut_du_mois(2026, 1))
     assert pilotage.mois_de_la_periode(en_2026, None, date(2026, 6, 15)) == 6
     assert pilotage.mois_de_la_periode(Filtres(), "2026-03", date(2026, 12, 5)) == 10

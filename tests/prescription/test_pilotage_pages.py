@@ -687,42 +687,36 @@ def test_une_capacite_par_an_suit_la_longueur_de_la_periode(app_1):
         "Places prises",
         "Taux de remplissage (%)",
     ]
-    # One month: a twelfth of the year's places.
+    # One month, a year: the year's places (five people entered in a
+    # month hold their places for months, not a twelfth of the year's).
     assert garage("2026-12", "2026-12") == [
-        [
-            "Garage solidaire",
-            "50 par an, soit 4,2 sur la période (1 mois, au prorata)",
-            "4,2",
-            "5",
-            "120,0",
-        ]
+        ["Garage solidaire", "50 par an", "50,0", "5", "10,0"]
     ]
-    # A year: the 50; two years: twice as many.
     assert garage("2026-01", "2026-12")[0][2:] == ["50,0", "5", "10,0"]
+    # Two years: twice as many; it used to say the same 50 and 10 %.
     assert garage("2025-01", "2026-12")[0][1:] == [
-        "50 par an, soit 100 sur la période (24 mois, au prorata)",
+        "50 par an, soit 100 sur la période (24 mois)",
         "100,0",
         "5",
         "5,0",
     ]
-    page = texte(departement.get("/pro/pilotage?du=2026-12&au=2026-12"))
+    page = texte(departement.get("/pro/pilotage?du=2025-01&au=2026-12"))
     [ligne] = [
         x
         for x in tableau_affiche(page, "Remplissage par action")
         if x[0] == "Garage solidaire"
     ]
     assert ligne[1:] == [
-        "50 par an, soit 4,2 sur la période (1 mois, au prorata)",
-        "4,2",
+        "50 par an, soit 100 sur la période (24 mois)",
+        "100",
         "5",
-        "120 %",
+        "5 %",
     ]
-    assert "une capacité « par an » est prise au prorata des mois" in page
+    assert "au-delà au prorata des mois" in page
 
 
 def test_une_capacite_par_session_ou_simultanee_reste_telle_quelle(app_1):
-    # The chantier's 8 places « par an » are prorated; a session's own places
-    # are for that session, whatever the period.
+    # A session's own places are for that session, whatever the period.
     from datetime import UTC, datetime
 
     with Session(app_1.extensions["db"]) as db:
@@ -808,7 +802,7 @@ def test_une_action_sans_places_comptees_n_entre_pas_dans_le_taux_de_sa_structur
     assert actions[1:] == [
         [
             "Garage solidaire",
-            "50 par an, soit 50 sur la période (12 mois, au prorata)",
+            "50 par an",
             "50,0",
             "5",
             "10,0",
