@@ -12,6 +12,7 @@ from flask import Flask
 from flask_compress import Compress
 from flask_htmx import HTMX
 from sqlmodel import Session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import web
 from catalogue import heure, places, revisions, stockage
@@ -46,6 +47,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         # its form; anything bigger gets a 413 before it is read.
         MAX_CONTENT_LENGTH=TAILLE_CSV_MAX + 64 * 1024,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Reverse proxies in front (README, « Déploiement »): their
+        # X-Forwarded-For gives each visitor's address to the rate limits.
+        PROXIES_DEVANT=0,
         # A form's token lasts as long as the browser's session (Flask-WTF's
         # default hour threw away a booking typed slowly, or left open).
         WTF_CSRF_TIME_LIMIT=None,
@@ -125,6 +129,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             f"FUSEAU_HORAIRE : {e} (exemples : Europe/Paris, Indian/Reunion, "
             "America/Guadeloupe)."
         ) from None
+    if app.config["PROXIES_DEVANT"]:
+        n = app.config["PROXIES_DEVANT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.INFO)
 

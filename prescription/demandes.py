@@ -245,13 +245,8 @@ def _cle_de_nom(prenom: str, nom: str) -> str:
     return "".join(c for c in sans_accents.casefold() if c.isalnum())
 
 
-def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
-    """The open request of the same person (name + phone or e-mail), if any.
-
-    Names alone are not enough (namesakes); a phone or an e-mail alone is not
-    either (a family, a social worker's number). The contacts are matched in
-    SQL, the few candidates compared by name here.
-    """
+def _memes_contacts(personne: Personne) -> list:
+    """SQL conditions: a Beneficiaire with her phone (any writing) or e-mail."""
     contacts = []
     if personne.telephone:
         contacts.append(
@@ -259,6 +254,47 @@ def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
         )
     if personne.courriel:
         contacts.append(func.lower(Beneficiaire.courriel) == personne.courriel.lower())
+    return contacts
+
+
+# Requests a person may make alone with one phone number or e-mail address
+# in a day (a family books for several): past that, anyone typing someone
+# else's number would send them a text each time and hold places in her name.
+DEMANDES_SEULE_PAR_CONTACT_PAR_JOUR = 5
+
+
+def _pas_trop_pour_ce_contact(
+    db: Session, personne: Personne, maintenant: datetime
+) -> None:
+    contacts = _memes_contacts(personne)
+    if not contacts:
+        return
+    faites = db.exec(
+        select(func.count(Prescription.id))
+        .join(Beneficiaire, Beneficiaire.id == Prescription.beneficiaire_id)
+        .where(
+            Prescription.origine == ORIGINE_AUTO,
+            Prescription.cree_le > maintenant - timedelta(days=1),
+            or_(*contacts),
+        )
+    ).one()
+    if faites >= DEMANDES_SEULE_PAR_CONTACT_PAR_JOUR:
+        quoi = "numéro" if personne.telephone else "adresse e-mail"
+        raise RegleNonRespectee(
+            f"Ce {quoi} a déjà servi à {faites} demandes en 24 heures. Pour en "
+            "faire une autre, revenez demain, ou appelez la structure.",
+            "telephone" if personne.telephone else "courriel",
+        )
+
+
+def demande_en_cours(db: Session, fiche_id: str, personne: Personne):
+    """The open request of the same person (name + phone or e-mail), if any.
+
+    Names alone are not enough (namesakes); a phone or an e-mail alone is not
+    either (a family, a social worker's number). The contacts are matched in
+    SQL, the few candidates compared by name here.
+    """
+    contacts = _memes_contacts(personne)
     if not contacts:
         return None
     cle = _cle_de_nom(personne.prenom, personne.nom)
@@ -458,6 +494,8 @@ def creer(
     existante = demande_en_cours(db, fiche.id, demande.personne)
     if existante is not None:
         raise DejaDemandee(existante)
+    if demande.origine == ORIGINE_AUTO:
+        _pas_trop_pour_ce_contact(db, demande.personne, maintenant)
     prise = places.prendre(
         db, fiche.id, acteur.auteur, session=demande.session, motif="demande"
     )
@@ -606,15 +644,19 @@ def appliquer(
         # A freed place went to the first person waiting: her request now
         # waits for the structure's answer, like a new one.
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "proposee")
-    _dire_au_referent(
-        db,
-        prescription,
-        fiche,
-        liens,
-        r,
-        message,
-        _precision(r.action, effet_le, "", dite),
-    )
+    if acteur.utilisateur_id is None or acteur.utilisateur_id != (
+        prescription.prescripteur_id
+    ):
+        # Not about what she just did herself (her own cancellation).
+        _dire_au_referent(
+            db,
+            prescription,
+            fiche,
+            liens,
+            r,
+            message,
+            _precision(r.action, effet_le, "", dite),
+        )
     if rend:
         # After this request's own messages: the next person's follow, in
         # the order things happened.

@@ -3,6 +3,7 @@ never keeps the secret of a personal link."""
 
 import os
 import shlex
+import signal
 import socket
 import subprocess
 import sys
@@ -54,15 +55,23 @@ def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path, commande):
     }
     journal = tmp_path / "journal.txt"
     with journal.open("w") as sortie:
+        # Its own process group: `flask run --debug`'s reloader runs the
+        # server in a child, which must stop with it.
         serveur = subprocess.Popen(
-            commande(port), cwd=ROOT, env=env, stdout=sortie, stderr=sortie
+            commande(port),
+            cwd=ROOT,
+            env=env,
+            stdout=sortie,
+            stderr=sortie,
+            start_new_session=True,
         )
         try:
             base = f"http://127.0.0.1:{port}"
             fin = time.monotonic() + 60
             while True:  # up when it answers
                 try:
-                    requests.get(base + "/glossaire", timeout=2)
+                    # `flask run` prepares the index at its first request.
+                    requests.get(base + "/glossaire", timeout=60)
                     break
                 except requests.ConnectionError:
                     assert serveur.poll() is None, journal.read_text()
@@ -81,7 +90,7 @@ def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path, commande):
             requests.get(f"{base}/suivi%2F{jeton}", timeout=30)
             requests.get(f"{base}/glossaire?r=%252Fplaces%252F{jeton}", timeout=30)
         finally:
-            serveur.terminate()
+            os.killpg(serveur.pid, signal.SIGTERM)
             serveur.wait(timeout=30)
     texte = journal.read_text()
     assert "GET /suivi/••• HTTP/1.1" in texte

@@ -6,6 +6,7 @@ holds the counters (``RATELIMIT_STORAGE_URI = "offre+base://"``, the
 default); a deployment with Redis may set ``redis://…`` instead.
 """
 
+import ipaddress
 import secrets
 import time
 
@@ -104,6 +105,19 @@ class StockageBase(Storage):
             db.commit()
 
 
+def par_adresse() -> str:
+    """The client's address; for IPv6 its /64 network, which one subscriber
+    gets whole (each of its addresses counted alone gave no limit at all)."""
+    adresse = get_remote_address()
+    try:
+        ip = ipaddress.ip_address(adresse)
+    except ValueError:
+        return adresse
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return adresse
+
+
 def par_appareil() -> str:
     """The address and this browser's visit: a shared computer (CCAS, France
     Services) is not blocked by the people who used it before.
@@ -114,7 +128,7 @@ def par_appareil() -> str:
     """
     if "visite" not in session:
         nouvelle_visite()
-    return f"{get_remote_address()}|{session['visite']}"
+    return f"{par_adresse()}|{session['visite']}"
 
 
 def nouvelle_visite() -> None:
@@ -122,7 +136,7 @@ def nouvelle_visite() -> None:
     session["visite"] = secrets.token_urlsafe(8)
 
 
-CLES = {"adresse": get_remote_address, "appareil": par_appareil}
+CLES = {"adresse": par_adresse, "appareil": par_appareil}
 
 
 def attente_en_mots() -> str:
@@ -156,7 +170,7 @@ def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:
     if uri == "offre+base://":
         uri = f"offre+base://{nom}"
     limiter = Limiter(
-        get_remote_address,
+        par_adresse,
         app=app,
         storage_uri=uri,
         default_limits=[],

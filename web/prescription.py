@@ -409,10 +409,20 @@ def _demander(
         envoi = None
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
-    if erreurs and pour_soi and personne.commune and "commune" not in erreurs:
+    hors_zone = bool(
+        pour_soi
+        and personne.commune
+        and not demandes.dans_la_zone(fiche, personne.commune)
+    )
+    if hors_zone:
+        # Not a dead end: the actions open to where she lives.
+        contexte["ailleurs"] = {
+            "commune": personne.commune.nom,
+            "lien": url_for("catalogue.index", commune=personne.commune.nom),
+        }
+    if erreurs and hors_zone and "commune" not in erreurs:
         # Every problem at once: on a phone each round trip costs.
-        if not demandes.dans_la_zone(fiche, personne.commune):
-            erreurs["commune"] = demandes.hors_zone(personne.commune)
+        erreurs["commune"] = demandes.hors_zone(personne.commune)
     if erreurs:
         return _formulaire(gabarit, fiche, 422, form=form, erreurs=erreurs, **contexte)
     demande = demande_de(personne)

@@ -59,6 +59,7 @@ BORNES = {
     "RGPD_AUDIT_CONSERVATION_MOIS": 1200,
     "PRESCRIPTION_LIEN_JOURS": 3650,
     "PLACES_LIEN_JOURS": 3650,
+    "PROXIES_DEVANT": 5,
 }
 # Settings of text with no default (None): a number typed there
 # (FLASK_SMTP_MOT_DE_PASSE=12345678) is read as the text it is.

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from catalogue import places
 from prescription.modeles import Beneficiaire, Notification, Prescription
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from web import prescription as prescription_web
@@ -135,6 +136,37 @@ def test_taper_encore_le_nom_et_le_numero_d_une_autre_n_inonde_pas_son_telephone
     assert "a déjà été envoyé aujourd'hui sur le numéro 06•••••78" in texte(reponse)
     # The request's own message, then one link sent again: two in a day.
     assert len(messages_a(app_p, "06 12 34 56 78")) == 2
+
+
+def test_un_meme_numero_ne_sert_pas_a_plus_de_cinq_demandes_par_jour(app_p):
+    """Anyone could type someone else's number under new names: a text to
+    her each time, and the action's places held in her name."""
+    with Session(app_p.extensions["db"]) as db:
+        places.fixer(db, "velos-alencon", 20, "essai")
+        db.commit()
+    prenoms = ["Awa", "Binta", "Chloé", "Dina", "Emma"]
+    for prenom in prenoms:  # a family: one phone for five
+        donnees = {**PERSONNE, "prenom": prenom, "consentement": "oui"}
+        reponse = poster(
+            app_p.test_client(), "/fiches/velos-alencon/inscription", donnees
+        )
+        assert reponse.status_code == 303
+    sixieme = {**PERSONNE, "prenom": "Fatou", "consentement": "oui"}
+    reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", sixieme)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "Ce numéro a déjà servi à 5 demandes en 24 heures" in page
+    assert 'value="Fatou"' in page  # nothing she typed is lost
+    assert len(demandes(app_p)) == 5
+    assert len(messages_a(app_p, "06 12 34 56 78")) == 5
+    # A référent, who knows the person, is not held by it.
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {**sixieme, "motif": "Reprend un emploi.", "engagement": "oui"}
+    assert (
+        poster(referent, "/fiches/velos-alencon/prescrire", donnees).status_code == 303
+    )
 
 
 def test_le_referent_voit_la_demande_existante_avec_son_lien(app_p):

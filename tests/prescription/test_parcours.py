@@ -106,6 +106,9 @@ def test_hors_zone_l_inscription_seule_est_refusee_avec_une_explication(
     assert soupe.find("input", id="commune")["aria-invalid"] == "true"
     assert "n'en fait pas partie" in soupe.find(id="commune-erreur").text
     assert soupe.find("input", id="commune")["value"] == "Argentan"
+    # Not a dead end: the actions open to where she lives.
+    ici = soupe.find("a", string="Voir les actions pour Argentan")
+    assert ici["href"] == "/?commune=Argentan"
     # With another mistake, both are said at once, not in two rounds.
     deux = poster(
         client_p, "/fiches/velos-alencon/inscription", {**donnees, "telephone": "0612"}
@@ -268,6 +271,39 @@ def test_le_prestataire_confirme_avant_d_annuler_une_demande(app_p, client_p):
     assert reponse.status_code == 303
     assert prescriptions(app_p)[0].statut == "annulee"
     assert restantes(app_p, "velos-alencon") == 3
+
+
+def test_le_referent_n_est_pas_prevenu_de_ce_qu_il_vient_de_faire(app_p):
+    referent = se_connecter(
+        app_p.test_client(), "referent", prescripteur="referent-rsa"
+    )
+    donnees = {**PERSONNE, "motif": "Reprend un emploi.", "engagement": "oui"}
+    for prenom in ("Awa", "Binta"):
+        poster(
+            referent, "/fiches/velos-alencon/prescrire", {**donnees, "prenom": prenom}
+        )
+    awa, binta = prescriptions(app_p)
+
+    def annonces() -> list[str]:
+        with Session(app_p.extensions["db"]) as db:
+            return [
+                n.sujet
+                for n in db.exec(select(Notification))
+                if n.sujet.startswith("Demande annulée")
+                and n.destinataire.endswith("demo.invalid")
+            ]
+
+    # She cancels hers: no e-mail to herself about it.
+    annuler = {"confirmer": "oui"}
+    poster(referent, f"/pro/prescriptions/{awa.id}/annuler", annuler)
+    assert prescriptions(app_p)[0].statut == "annulee"
+    assert annonces() == []
+    # The structure cancels the other: she is told.
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, f"/pro/prescriptions/{binta.id}/annuler", annuler)
+    assert annonces() == ["Demande annulée – Prêt de vélos à Alençon"]
 
 
 def test_la_validation_ajoute_l_etape_a_valider(app_p):

@@ -167,6 +167,44 @@ def test_les_limites_sont_partagees_par_tous_les_workers(creer_app_prescription)
     assert worker_2.get(adresse).status_code == 200
 
 
+def _liens_ouverts(app, *adresses: dict) -> list[int]:
+    """Statuses of a bad personal link opened from each client address."""
+    return [
+        app.test_client().get("/suivi/inconnu", **adresse).status_code
+        for adresse in adresses
+    ]
+
+
+def test_une_adresse_ipv6_compte_pour_son_reseau(creer_app_prescription):
+    """Each address of one subscriber's /64 counted alone: no limit at all."""
+    app = creer_app_prescription(PRESCRIPTION_LIMITE_LIENS="2 per minute")
+    voisines = [
+        {"environ_base": {"REMOTE_ADDR": f"2001:db8:1:2::{i}"}} for i in range(1, 4)
+    ]
+    assert _liens_ouverts(app, *voisines) == [410, 410, 429]
+    ailleurs = {"environ_base": {"REMOTE_ADDR": "2001:db8:1:3::1"}}
+    assert _liens_ouverts(app, ailleurs) == [410]
+
+
+@pytest.mark.parametrize("proxies, attendus", [(0, [410, 410, 429]), (1, [410] * 3)])
+def test_derriere_un_proxy_chaque_visiteur_a_sa_limite(
+    creer_app_prescription, proxies, attendus
+):
+    app = creer_app_prescription(
+        PRESCRIPTION_LIMITE_LIENS="2 per minute", PROXIES_DEVANT=proxies
+    )
+    # Everyone comes from the proxy; it names each visitor in a header.
+    visiteurs = [
+        {
+            "environ_base": {"REMOTE_ADDR": "10.0.0.1"},
+            "headers": {"X-Forwarded-For": f"203.0.113.{i}"},
+        }
+        for i in range(1, 4)
+    ]
+    # Without the setting, the header (anyone can write it) is not read.
+    assert _liens_ouverts(app, *visiteurs) == attendus
+
+
 @pytest.mark.parametrize(
     "suite",
     ["//ailleurs.example", "/\t/ailleurs.example", "/\\ailleurs.example",
