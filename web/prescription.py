@@ -389,7 +389,13 @@ def _formulaire(gabarit: str, fiche, statut: int = 200, **contexte):
 
 
 def _demander(
-    gabarit: str, fiche, demande_de, acteur: Acteur, pour_soi=False, **contexte
+    gabarit: str,
+    fiche,
+    demande_de,
+    acteur: Acteur,
+    pour_soi=False,
+    confirmer_hors_zone=False,
+    **contexte,
 ):
     """The common path of every journey's POST: check, record, answer.
 
@@ -423,6 +429,20 @@ def _demander(
     if erreurs and hors_zone and "commune" not in erreurs:
         # Every problem at once: on a phone each round trip costs.
         erreurs["commune"] = demandes.hors_zone(personne.commune)
+    if (
+        confirmer_hors_zone
+        and personne.commune
+        and not demandes.dans_la_zone(fiche, personne.commune)
+    ):
+        # Asked before a place is held for someone the structure will likely
+        # refuse (a typo in the commune, often), not said afterwards.
+        contexte["hors_zone_a_confirmer"] = personne.commune.nom
+        if form.get("hors_zone") != "oui":
+            erreurs["hors_zone"] = (
+                f"{personne.commune.nom} est hors de la zone de l'action : "
+                "vérifiez la commune. Si c'est bien elle, cochez cette case "
+                "pour envoyer quand même (la structure pourra refuser)."
+            )
     if erreurs:
         return _formulaire(gabarit, fiche, 422, form=form, erreurs=erreurs, **contexte)
     demande = demande_de(personne)

@@ -96,6 +96,7 @@ def prescrire(fiche_id: str):
             structure_prescriptrice=service,
         ),
         acteur_pro(workflow.REFERENT),
+        confirmer_hors_zone=True,
         erreurs_en_plus=en_plus,
     )
     if not isinstance(resultat, demandes.Resultat):

@@ -564,7 +564,8 @@ def test_une_action_sans_lieu_connu_dit_pour_quels_habitants(client_fiches):
 
 def test_une_capacite_en_postes_decimaux_s_affiche_a_la_francaise(client_fiches):
     page = client_fiches.get("/fiches/aci-textile").get_data(as_text=True)
-    assert "En tout : 11,2 postes en équivalent temps plein." in page
+    # « En tout » read as a total, beside « au moins 4 au RSA » (vélo-école).
+    assert "Prévu pour : 11,2 postes en équivalent temps plein." in page
 
 
 def test_une_action_terminee_ne_dit_plus_qu_on_peut_y_entrer(client):

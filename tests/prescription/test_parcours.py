@@ -134,7 +134,17 @@ def test_le_referent_prescrit_et_le_hors_zone_lui_est_signale(app_p, client_p):
         "sexe": "femme",
         "tranche_age": "26-44",
     }
+    # Asked before a place is held, not said afterwards.
     reponse = poster(client_p, "/fiches/velos-alencon/prescrire", donnees)
+    assert reponse.status_code == 422
+    assert "Argentan est hors de la zone de l'action : vérifiez la commune" in texte(
+        reponse
+    )
+    assert 'value="Argentan"' in texte(reponse)
+    assert prescriptions(app_p) == [] and restantes(app_p, "velos-alencon") == 3
+    reponse = poster(
+        client_p, "/fiches/velos-alencon/prescrire", {**donnees, "hors_zone": "oui"}
+    )
     assert reponse.status_code == 303
     detail = texte(client_p.get(reponse.headers["Location"]))
     assert "Argentan est hors de la zone" in detail
