@@ -621,6 +621,10 @@ def appliquer(
     rend = r.rend_la_place and prescription.place_tenue
     if rend:
         prescription.place_tenue = False
+    if r.exige == "motif_refus" and motif_refus == "complet":
+        # « L'action est complète »: the place she held does not exist; given
+        # back, it went on sale (or to the next person waiting) at once.
+        rend = False
     # The person is told of every step, her own cancellation too (a written
     # trace of what she did); the structure of every cancellation not its own.
     beneficiaire = db.get(Beneficiaire, prescription.beneficiaire_id)
@@ -877,25 +881,39 @@ def rendre_la_place(
     )
     if not rendue:
         return
-    premier = db.exec(file_d_attente(fiche.id, prescription.session).limit(1)).first()
-    if premier is None:
-        return
-    if (
-        places.prendre(
-            db,
-            fiche.id,
-            "liste d'attente",
-            session=prescription.session,
-            motif="liste d'attente",
+    donner_a_la_liste_d_attente(db, fiche, prescription.session, liens, maintenant)
+
+
+def donner_a_la_liste_d_attente(
+    db: Session,
+    fiche: Fiche,
+    session: str,
+    liens: Liens,
+    maintenant: datetime | None = None,
+) -> int:
+    """The free places of this count go to the people waiting, in their
+    order, before anyone new can take them (a place given back, places
+    added by the structure, a new session); how many were offered."""
+    offertes = 0
+    while premier := db.exec(file_d_attente(fiche.id, session).limit(1)).first():
+        prise = places.prendre(
+            db, fiche.id, "liste d'attente", session=session, motif="liste d'attente"
         )
-        is not Prise.PRISE
-    ):
-        return
-    premier.session = prescription.session
-    premier.place_tenue = True
-    appliquer(
-        db, premier, "proposer", Acteur.systeme(), fiche, liens, maintenant=maintenant
-    )
+        if prise is not Prise.PRISE:
+            break
+        premier.session = session
+        premier.place_tenue = True
+        appliquer(
+            db,
+            premier,
+            "proposer",
+            Acteur.systeme(),
+            fiche,
+            liens,
+            maintenant=maintenant,
+        )
+        offertes += 1
+    return offertes
 
 
 def relancer_et_expirer(

@@ -482,11 +482,18 @@ def _publier(fiche, revision, qui: str) -> str | None:
             demandes.fixer_les_places(
                 db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
+    # Seats added or a new session: the people waiting get them first
+    # (newcomers took them, and those waiting were passed over).
+    for cle in demandes.sessions_ouvertes(nouvelle):
+        demandes.donner_a_la_liste_d_attente(db(), nouvelle, cle, LiensWeb())
     db().commit()
     # This worker at once; the others at their next request; the index
     # through the outbox the validation wrote in.
     current_app.extensions["publication"].synchroniser(db())
     donnees.publier()
+    # The people moved or offered a place are told now, not at the next
+    # message someone else happens to send.
+    envoyer_messages()
     return None
 
 

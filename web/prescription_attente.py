@@ -8,6 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from catalogue import places
+from catalogue.fiche import PLACES_MAX
 from prescription import demandes, workflow
 from prescription.modeles import (
     ORIGINES,
@@ -125,18 +126,37 @@ def attente_proposer(fiche_id: str, pid: int):
     if p.statut != workflow.LISTE_ATTENTE:
         # An old tab, or the place already went to her: say where she is.
         return _page(fiche, 422, erreur=_pas_sur_la_liste(p))
-    try:
-        demandes.appliquer(
+    acteur = acteur_pro(workflow.PRESTATAIRE)
+    # No place free: one added in « Mes places » goes to the first waiting
+    # at once. To choose her instead, the structure says a place came free
+    # for her (the button under the refusal), within the capacity the
+    # requests in progress leave.
+    compte = places.par_session(db(), fiche.id).get(p.session)
+    if (
+        request.form.get("ajouter") == "oui"
+        and compte is not None
+        and compte.places_restantes == 0
+    ):
+        plafond = demandes.plafond_des_places(db(), fiche, p.session)
+        places.decaler(
             db(),
-            p,
-            "proposer",
-            acteur_pro(workflow.PRESTATAIRE),
-            fiche,
-            LiensWeb(),
+            fiche.id,
+            1,
+            acteur.auteur,
+            session=p.session,
+            maximum=PLACES_MAX if plafond is None else plafond,
+            motif="place ajoutée pour la liste d'attente",
         )
+    try:
+        demandes.appliquer(db(), p, "proposer", acteur, fiche, LiensWeb())
     except workflow.TransitionRefusee as refus:
         db().rollback()
-        return _page(fiche, 422, erreur=f"{_nom(p)} reste sur la liste. {refus}")
+        return _page(
+            fiche,
+            422,
+            erreur=f"{_nom(p)} reste sur la liste. {refus}",
+            ajouter_pour=p if compte is not None else None,
+        )
     db().commit()
     _terminer()
     annonce = (

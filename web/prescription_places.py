@@ -16,13 +16,14 @@ from flask import (
 
 from catalogue import places
 from prescription import demandes, liens
-from web import donnees
 from web.donnees import db
 from web.prescription import (
     LIEN_PLACES,
+    LiensWeb,
     _fiche,
     _fiches_du_prestataire,
     _sessions,
+    _terminer,
     bp,
     droits,
     htmx,
@@ -117,7 +118,7 @@ def _changer_places(fiche, auteur: str):
                 )
             return cle, _hors_limites(fiche, cle, n, plafond)
         db().commit()
-        donnees.publier()
+        _a_la_liste_d_attente(fiche, cle)
         return cle, None
     if valeur == "":
         nombre = None
@@ -141,8 +142,26 @@ def _changer_places(fiche, auteur: str):
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )
     db().commit()
-    donnees.publier()
+    _a_la_liste_d_attente(fiche, cle)
     return cle, None
+
+
+def _a_la_liste_d_attente(fiche, cle: str) -> None:
+    """Places added while people wait are theirs first: a newcomer took the
+    place the structure had just added, and those waiting were passed over."""
+    offertes = demandes.donner_a_la_liste_d_attente(db(), fiche, cle, LiensWeb())
+    db().commit()
+    if offertes == 1:
+        flash(
+            "1 place proposée à la première personne de la liste d'attente : "
+            "elle est prévenue."
+        )
+    elif offertes:
+        flash(
+            f"{offertes} places proposées aux premières personnes de la liste "
+            "d'attente : elles sont prévenues."
+        )
+    _terminer()
 
 
 def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
@@ -151,7 +170,11 @@ def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
     if plafond is None:
         return "Au plus 100 000 places par action."
     total = int(demandes.capacite(fiche, cle))
-    au_plus = f"Au plus {plafond} place{'s' if plafond > 1 else ''}"
+    au_plus = (
+        f"Au plus {plafond} place{'s' if plafond > 1 else ''}"
+        if plafond
+        else "Aucune place libre possible"
+    )
     if plafond == total:
         return f"{au_plus} : c'est la capacité de l'action."
     # Free places and places held share the capacity: 4 free beside 5 held

@@ -355,6 +355,10 @@ def _contexte_detail(p: Prescription) -> dict:
         else None,
         "dates_d_effet": demandes.DATES_D_EFFET,
         "avec_message": demandes.AVEC_MESSAGE,
+        # A refusal or a removal takes no place: no session to choose (the
+        # list sent its first one, and « ne change pas la session » stuck a
+        # request made before the action had sessions).
+        "avec_session": demandes.DIRE_LA_SESSION,
         # Chosen at acceptance, when offering a place, or changed later.
         "sessions": _sessions(fiche) if fiche.sessions else [],
         "possibles": [

@@ -116,10 +116,10 @@ def test_le_prestataire_voit_la_liste_dans_l_ordre_et_propose_une_place(app_p):
         in texte(refus)
     )
     assert demande(app_p, chloe).statut == "liste_attente"
-    # One more place counted in "Mes places": the prestataire offers it to
-    # Chloé (her situation fits), not necessarily the first.
-    poster(prestataire, "/pro/places/velos-alencon", {"places": "1"})
-    offre = poster(prestataire, f"{LISTE}/{chloe}/proposer")
+    # A place came free outside the portal: the prestataire offers it to
+    # Chloé (her situation fits), not necessarily the first, in one tap.
+    assert "Ajouter une place et la lui proposer" in texte(refus)
+    offre = poster(prestataire, f"{LISTE}/{chloe}/proposer", {"ajouter": "oui"})
     assert offre.status_code == 303
     page = texte(prestataire.get(offre.headers["Location"]))
     assert "une place est proposée à Chloé Leroy" in page
@@ -137,6 +137,31 @@ def test_le_prestataire_voit_la_liste_dans_l_ordre_et_propose_une_place(app_p):
     detail = texte(prestataire.get(f"/pro/prescriptions/{chloe}"))
     assert "Place proposée (liste d'attente)" in detail
     assert ">Accepter</button>" in detail
+    # A place added in « Mes places » goes to the first waiting at once: a
+    # newcomer used to take it, and Bruno was passed over.
+    ajout = poster(prestataire, "/pro/places/velos-alencon", {"ecart": "+1"})
+    assert "1 place proposée à la première personne de la liste d'attente" in texte(
+        prestataire.get(ajout.headers["Location"])
+    )
+    assert demande(app_p, bruno).statut == "demandee"
+    assert restantes(app_p, "velos-alencon") == 0
+
+
+def test_une_place_ajoutee_va_a_la_liste_d_attente_pas_au_nouveau_venu(app_p):
+    remplir(app_p)
+    bruno = en_attente(app_p, "Bruno", par="referent")
+    chloe = en_attente(app_p, "Chloé")
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, "/pro/places/velos-alencon", {"places": "1"})
+    assert demande(app_p, bruno).statut == "demandee"
+    assert demande(app_p, chloe).statut == "liste_attente"
+    # The newcomer finds it full, and may wait too.
+    nouveau = {**PERSONNE, "prenom": "Eli", "nom": "Martin", "consentement": "oui"}
+    reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", nouveau)
+    assert "complet" in texte(reponse).lower()
+    assert restantes(app_p, "velos-alencon") == 0
 
 
 def test_avec_htmx_la_liste_se_met_a_jour_sur_place(app_p):
@@ -151,8 +176,9 @@ def test_avec_htmx_la_liste_se_met_a_jour_sur_place(app_p):
     fragment = texte(refus)
     assert fragment.startswith('<div id="attente">')
     assert 'role="alert"' in fragment and "Plus de place libre" in fragment
-    poster(prestataire, "/pro/places/velos-alencon", {"places": "1"})
-    offre = poster(prestataire, f"{LISTE}/{chloe}/proposer", headers=htmx)
+    offre = poster(
+        prestataire, f"{LISTE}/{chloe}/proposer", {"ajouter": "oui"}, headers=htmx
+    )
     assert offre.status_code == 200
     assert "une place est proposée à Chloé Leroy" in texte(offre)
     assert "Personne n'attend." in texte(offre)

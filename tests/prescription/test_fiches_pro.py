@@ -629,7 +629,8 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
 ):
     """Counted for the whole action, 2 places held and Chloé waiting; then
     a first session is added. The two keep a place, in that session, and
-    are told; its places count them; Chloé waits for a place in it."""
+    are told; its places count them; Chloé, waiting, gets one of its free
+    seats before any newcomer (the seats went to new requests)."""
     client = _prestataire(app_p)
     poster(client, f"/pro/places/{FICHE}", {"places": "2"})
     personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
@@ -652,19 +653,20 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
         assert [(p.session, p.place_tenue) for p in (awa, bruno)] == [
             ("2031-03-02", True)
         ] * 2
-        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 10
-        sujets = [n.sujet for n in db.exec(select(Notification))]
-    assert sujets.count("Changement de date – Garage solidaire") == 2
-    # Awa gives her session place back: Chloé, first waiting, gets it there.
-    poster(client, f"/pro/prescriptions/{awa.id}/annuler", {"confirmer": "oui"})
-    with Session(app_p.extensions["db"]) as db:
-        chloe = db.get(Prescription, chloe.id)
         assert (chloe.statut, chloe.session, chloe.place_tenue) == (
             "demandee",
             "2031-03-02",
             True,
         )
-        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 10
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 9
+        notes = list(db.exec(select(Notification)))
+    sujets = [n.sujet for n in notes]
+    assert sujets.count("Changement de date – Garage solidaire") == 2
+    assert "Une place pour vous – Garage solidaire" in sujets
+    # Told at the validation, not at the next message someone else sends.
+    assert all(n.envoye_le is not None for n in notes), [
+        (n.sujet, n.envoye_le) for n in notes
+    ]
 
 
 def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(

@@ -711,3 +711,24 @@ def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, clien
         '<span class="lignes">«\xa0L\'atelier ferme en décembre.\xa0»'
         in texte(client_p.get(suivi))
     )
+
+
+def test_refusee_faute_de_place_la_place_ne_se_remet_pas_en_vente(app_p, client_p):
+    """« L'action est complète »: the place she held does not exist. Given
+    back, the fiche showed « 1 place libre » at once."""
+    poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    )
+    [p] = prescriptions(app_p)
+    assert restantes(app_p, "velos-alencon") == 2
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(
+        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
+    )
+    [p] = prescriptions(app_p)
+    assert (p.statut, p.place_tenue) == ("refusee", False)
+    assert restantes(app_p, "velos-alencon") == 2

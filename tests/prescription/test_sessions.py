@@ -328,3 +328,28 @@ def test_apres_un_changement_de_session_sa_page_dit_le_nouveau_debut(app_p):
     assert "avant le début annoncé à la personne (le 01/03/2099)" in texte(
         prestataire.get(f"/pro/prescriptions/{pid}")
     )
+
+
+def test_une_demande_d_avant_les_sessions_se_refuse(app_p):
+    """Made before the action had sessions: the refusal form sent the first
+    session of its list, and « Cette étape ne change pas la session »
+    refused every try."""
+    with Session(app_p.extensions["db"]) as db:
+        p = une_demande(db, "demandee", place_tenue=False)
+        p.fiche_id, p.session = FICHE, places.ACTION
+        db.commit()
+        pid = p.id
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    page = texte(prestataire.get(f"/pro/prescriptions/{pid}"))
+    refuser = page[page.index(f"/pro/prescriptions/{pid}/refuser") :]
+    refuser = refuser[: refuser.index("</form>")]
+    assert 'name="session"' not in refuser
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{pid}/refuser",
+        {"motif_refus": "public-non-concerne"},
+    )
+    assert reponse.status_code == 303
+    assert demande(app_p, pid).statut == "refusee"
