@@ -1,6 +1,8 @@
 """Command line: `flask --app app fiches verifier|exporter`, `index …`."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -9,6 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy.exc import OperationalError
 
 from catalogue import places, stockage
+from catalogue.recherche import RechercheIndisponible
 from catalogue.recherche.documents import synchroniser as synchroniser_index
 from web import donnees
 
@@ -111,9 +114,22 @@ def reconstruire():
     docs = _documents()
     moteur = current_app.extensions["recherche"]
     with click.progressbar(length=len(docs), label="Indexation des fiches") as barre:
-        moteur.reconstruire(docs, progression=barre.update)
-    click.echo(f"Index reconstruit : {len(docs)} fiches.")
+        with _sinon_erreur("reconstruit"):
+            moteur.reconstruire(docs, progression=barre.update)
     _rien_de_perdu(moteur)
+    click.echo(f"Index reconstruit : {len(docs)} fiches.")
+
+
+@contextmanager
+def _sinon_erreur(fait: str) -> Iterator[None]:
+    """The index could not be written (full disk, I/O): one French line."""
+    try:
+        yield
+    except RechercheIndisponible as e:
+        raise ErreurCommande(
+            f"index non {fait} : {e}. Libérez de la place ou réglez SEARCH_PATH, "
+            "puis relancez la commande."
+        ) from None
 
 
 def _rien_de_perdu(moteur) -> None:
@@ -127,11 +143,18 @@ def _rien_de_perdu(moteur) -> None:
             "embarqué de secours est à jour. Vérifiez MEILI_URL et le serveur, "
             "puis relancez la commande."
         )
+    if secours is not None and (erreur := moteur.injoignable()):
+        raise ErreurCommande(
+            f"Meilisearch ne répond pas ({erreur}) : seul l'index embarqué de "
+            "secours est à jour. Vérifiez MEILI_URL et le serveur, puis relancez "
+            "la commande."
+        )
     embarque = secours or moteur
     if getattr(embarque, "en_memoire", False):
+        cause = embarque.cause_en_memoire or "dossier non modifiable ?"
         raise ErreurCommande(
-            f"l'index n'a pas pu être écrit dans {embarque.path} (dossier non "
-            "modifiable ?) : il était en mémoire et se perd avec la commande. "
+            f"l'index n'a pas pu être écrit dans {embarque.path} ({cause}) : il "
+            "était en mémoire et se perd avec la commande. "
             "Réglez SEARCH_PATH sur un dossier où l'application peut écrire."
         )
 
@@ -140,17 +163,18 @@ def _rien_de_perdu(moteur) -> None:
 def synchroniser():
     """Ajoute, met à jour et retire les fiches modifiées depuis la dernière fois."""
     moteur = current_app.extensions["recherche"]
-    bilan = synchroniser_index(moteur, _documents())
-    places.publier(
-        current_app.extensions["db"],
-        moteur,
-        documents=current_app.extensions["publication"].documents,
-    )
+    with _sinon_erreur("synchronisé"):
+        bilan = synchroniser_index(moteur, _documents())
+        places.publier(
+            current_app.extensions["db"],
+            moteur,
+            documents=current_app.extensions["publication"].documents,
+        )
+    _rien_de_perdu(moteur)
     click.echo(
         f"Index synchronisé : {bilan.ajoutees} ajoutée(s), {bilan.modifiees} "
         f"modifiée(s), {bilan.supprimees} retirée(s)."
     )
-    _rien_de_perdu(moteur)
 
 
 db_cli = AppGroup("db", help="Base de données.")

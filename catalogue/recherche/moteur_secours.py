@@ -43,6 +43,8 @@ class Disjoncteur:
         self.horloge = horloge or time.monotonic
         self.echecs = 0
         self.ouvert_jusqu_a = 0.0
+        # Why the last call failed; None once Meilisearch answers again.
+        self.derniere_erreur: Exception | None = None
         self._verrou = threading.Lock()
 
     def ouvert(self) -> bool:
@@ -51,6 +53,7 @@ class Disjoncteur:
     def echec(self, erreur: Exception) -> None:
         with self._verrou:
             self.echecs += 1
+            self.derniere_erreur = erreur
             if self.echecs == 1:
                 logger.warning(
                     "Meilisearch ne répond pas (%s). Recherche servie par l'index "
@@ -69,6 +72,7 @@ class Disjoncteur:
                     "Meilisearch répond de nouveau après %d échec(s)", self.echecs
                 )
             self.echecs, self.ouvert_jusqu_a = 0, 0.0
+            self.derniere_erreur = None
 
 
 class MoteurAvecSecours:
@@ -80,6 +84,14 @@ class MoteurAvecSecours:
     ):
         self.principal, self.secours = principal, secours
         self.disjoncteur = disjoncteur or Disjoncteur()
+
+    def injoignable(self) -> Exception | None:
+        """Why Meilisearch did not answer the last call, if it did not.
+
+        A sync that could not read Meilisearch compares the fiches with the
+        embedded index and may find nothing to send: only this says that
+        Meilisearch was never reached."""
+        return self.disjoncteur.derniere_erreur
 
     def _essayer(self, ecrire: Callable[[], None], fiche_ids: list[str]) -> None:
         try:

@@ -526,6 +526,8 @@ class MoteurTantivy:
         self._pid = os.getpid()
         self._carnet = _Carnet(self.path / "a_resynchroniser.sqlite3")
         self.en_memoire = False
+        # Why it is in memory, in French (for the commands' message).
+        self.cause_en_memoire: str | None = None
         self._anciens_retires = False
         self._termes_cache: dict = {}
         self._cles_indexees: frozenset[str] = frozenset()
@@ -548,10 +550,15 @@ class MoteurTantivy:
         except BaseException as e:
             if not (isinstance(e, Exception) or _erreur_d_index(e)):
                 raise
-            logger.exception(
-                "Index de recherche inutilisable dans %s : index en mémoire, "
+            self.cause_en_memoire = _cause(e, self.path)
+            # A known cause is said in one line; anything else with its trace.
+            connue = isinstance(e, IndexNonModifiable)
+            journal = logger.error if connue else logger.exception
+            journal(
+                "Index de recherche inutilisable dans %s (%s) : index en mémoire, "
                 "rempli au démarrage",
                 self.path,
+                self.cause_en_memoire,
             )
             self.index = self._preparer(tantivy.Index(self.schema))
             self.en_memoire = True
@@ -569,9 +576,13 @@ class MoteurTantivy:
             if _refuse(e) or not os.access(self.dossier, os.R_OK | os.W_OK | os.X_OK):
                 # Not damaged: not ours to read or write (owner, mode). It
                 # stays as it is; _ouvrir says so and serves from memory.
-                raise PermissionError(
+                raise IndexNonModifiable(
                     f"droits insuffisants sur {self.dossier} (lecture et écriture)"
                 ) from None
+            if _plus_de_place(e, self.path):
+                # Not damaged either: setting it aside would leave a copy
+                # of it at every start on a disk already full.
+                raise IndexNonModifiable(_cause(e, self.path)) from None
             logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
         # Set aside for a look, the previous ones removed: a disk that keeps
         # failing must not fill up with copies of the index.
@@ -719,8 +730,19 @@ class MoteurTantivy:
                 if apres:
                     apres()
                 ecrivain.wait_merging_threads()
-            except BaseException:
-                ecrivain.rollback()
+            except BaseException as e:
+                # A writer killed by the disk cannot roll back either.
+                with suppress(ValueError, OSError):
+                    ecrivain.rollback()
+                # The lock goes now, not with the traceback that holds the
+                # writer (a command's error, a test's result).
+                with suppress(ValueError, OSError):
+                    ecrivain.wait_merging_threads()
+                if _ecriture_impossible(e):
+                    raise RechercheIndisponible(
+                        f"l'index embarqué n'a pas pu être écrit dans {self.path} "
+                        f"({_cause(e, self.path)})"
+                    ) from e
                 raise
 
     def _document(self, doc: dict) -> tantivy.Document:
@@ -1616,6 +1638,49 @@ def _refuse(e: BaseException) -> bool:
     return isinstance(e, PermissionError) or any(
         m in str(e) for m in ("PermissionDenied", "Permission denied")
     )
+
+
+class IndexNonModifiable(PermissionError):
+    """The index folder cannot be written (rights, full disk): not damage."""
+
+
+# Below this, a failed write is put down to the disk being full: tantivy's
+# writer threads often die with only « An index writer was killed ».
+PLACE_MINIMUM = 64 * 1024 * 1024
+
+
+def _plus_de_place(e: BaseException, chemin: Path) -> bool:
+    texte = str(e)
+    if "No space left" in texte or "os error 28" in texte:
+        return True
+    for dossier in (chemin, *chemin.parents):
+        if dossier.exists():
+            try:
+                return shutil.disk_usage(dossier).free < PLACE_MINIMUM
+            except OSError:
+                return False
+    return False
+
+
+def _ecriture_impossible(e: BaseException) -> bool:
+    """tantivy failing to write (disk, I/O), not a bug of ours: its own errors
+    only, the other ValueErrors keep their traceback."""
+    texte = str(e)
+    return isinstance(e, OSError) or (
+        isinstance(e, ValueError)
+        and any(m in texte for m in ("IO error", "io::Error", "writer was killed"))
+    )
+
+
+def _cause(e: BaseException, chemin: Path) -> str:
+    """Why the index could not be opened or written, in French."""
+    if isinstance(e, IndexNonModifiable):
+        return str(e)
+    if _plus_de_place(e, chemin):
+        return "plus de place sur le disque"
+    if _refuse(e):
+        return "droits insuffisants"
+    return str(e) or type(e).__name__
 
 
 def _erreur_d_index(e: BaseException) -> bool:

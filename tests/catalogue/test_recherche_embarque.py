@@ -316,6 +316,71 @@ def test_index_en_lecture_seule_l_app_demarre_et_cherche_en_memoire(
     assert "l'index n'a pas pu être écrit dans" in resultat.output
 
 
+# What tantivy says when the disk is full: the writer's threads die, and the
+# writer then only says that it was killed.
+ECRIVAIN_TUE = (
+    "An error occurred in a thread: 'An index writer was killed.. A worker "
+    "thread encountered an error (io::Error most likely) or panicked.'"
+)
+
+
+def _disque_plein(monkeypatch):
+    libre = shutil.disk_usage(Path.cwd())
+    monkeypatch.setattr(
+        moteur_tantivy.shutil, "disk_usage", lambda chemin: libre._replace(free=0)
+    )
+
+
+def test_disque_plein_la_reconstruction_echoue_en_une_ligne(
+    creer_app_recherche, monkeypatch
+):
+    # Used to end in a traceback (ValueError: An index writer was killed…).
+    def ecrivain_tue(moteur, doc):
+        raise ValueError(ECRIVAIN_TUE)
+
+    _disque_plein(monkeypatch)
+    monkeypatch.setattr(MoteurTantivy, "_document", ecrivain_tue)
+    runner = creer_app_recherche().test_cli_runner()
+    for commande, fait in (
+        ("reconstruire", "reconstruit"),
+        ("synchroniser", "synchronisé"),
+    ):
+        resultat = runner.invoke(args=["index", commande])
+        assert resultat.exit_code == 1, resultat.output
+        assert resultat.output.splitlines()[-1] == (
+            f"Erreur : index non {fait} : l'index embarqué n'a pas pu être écrit "
+            f"dans {_index_de(runner.app).path} (plus de place sur le disque). "
+            "Libérez de la place ou réglez SEARCH_PATH, puis relancez la commande."
+        )
+        assert "Traceback" not in resultat.output
+        assert "Index reconstruit" not in resultat.output
+        assert "Index synchronisé" not in resultat.output
+
+
+def test_disque_plein_un_dossier_vide_n_est_pas_pris_pour_un_index_abime(
+    creer_app_recherche, tmp_path, monkeypatch
+):
+    # Each run set an « abime-… » copy aside and printed « Index reconstruit »
+    # before saying that it was lost with the command.
+    ouvrir = moteur_tantivy.tantivy.Index
+
+    def index(schema, path=None, **kwargs):
+        if path is not None:
+            raise ValueError(
+                "An IO error occurred: 'No space left on device (os error 28) "
+                f'at path "{path}/.tmpznGqYu"\''
+            )
+        return ouvrir(schema, **kwargs)
+
+    monkeypatch.setattr(moteur_tantivy.tantivy, "Index", index)
+    app = creer_app_recherche(SEARCH_PATH=str(tmp_path / "plein"))
+    resultat = app.test_cli_runner().invoke(args=["index", "reconstruire"])
+    assert resultat.exit_code == 1
+    assert "Index reconstruit" not in resultat.output
+    assert "(plus de place sur le disque) : il était en mémoire" in resultat.output
+    assert not list((tmp_path / "plein").glob("abime-*"))
+
+
 @pytest.mark.parametrize("dossier_lisible", [False, True])
 def test_un_index_d_un_autre_proprietaire_n_est_pas_pris_pour_abime(
     tmp_path, docs, caplog, monkeypatch, dossier_lisible

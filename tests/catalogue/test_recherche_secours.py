@@ -129,3 +129,31 @@ def test_une_commande_d_index_sans_meilisearch_echoue_en_le_disant(
     assert resultat.exit_code == 1, resultat.output
     assert "Meilisearch n'a pas reçu" in resultat.output
     assert "seul l'index embarqué de secours est à jour" in resultat.output
+
+
+def test_la_synchronisation_echoue_si_meilisearch_n_a_pas_pu_etre_lu(
+    creer_app_recherche,
+):
+    # The embedded index was already up to date: compared with it, the sync
+    # found nothing to send, said « Index synchronisé » and exited 0 while
+    # Meilisearch was never reached (the release step passed).
+    creer_app_recherche().test_cli_runner().invoke(args=["index", "reconstruire"])
+    app = creer_app_recherche(
+        SEARCH_BACKEND="meilisearch", MEILI_URL="http://127.0.0.1:9"
+    )
+    resultat = app.test_cli_runner().invoke(args=["index", "synchroniser"])
+    assert resultat.exit_code == 1, resultat.output
+    assert "Erreur : Meilisearch ne répond pas" in resultat.output
+    assert "seul l'index embarqué de secours est à jour" in resultat.output
+    assert "Vérifiez MEILI_URL" in resultat.output
+    assert "Traceback" not in resultat.output
+
+
+def test_sans_meilisearch_la_synchronisation_de_l_index_embarque_reussit(
+    creer_app_recherche,
+):
+    runner = creer_app_recherche().test_cli_runner()
+    runner.invoke(args=["index", "reconstruire"])
+    resultat = runner.invoke(args=["index", "synchroniser"])
+    assert resultat.exit_code == 0, resultat.output
+    assert "Index synchronisé : 0 ajoutée(s)" in resultat.output
