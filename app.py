@@ -4,6 +4,8 @@ import dataclasses
 import logging
 import os
 import threading
+import time
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +26,10 @@ from web import donnees, securite
 from web.pilotage import TAILLE_CSV_MAX
 
 ROOT = Path(__file__).resolve().parent
+# A preparation that failed (database down while workers boot) is tried
+# again at a request, no sooner than this: an outage then costs one round
+# trip per worker every half-minute, not one per request.
+PAUSE_PREPARATION_S = 30.0
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -153,16 +159,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     moteur = app.extensions["recherche"] = moteur_depuis_config(
         app.config, source=partial(_dans_l_app, app, donnees.tous_les_documents)
     )
-    preparer = app.extensions["preparer"] = _une_fois(
-        lambda: _preparer(app, engine, moteur, catalogue)
+    preparer = app.extensions["preparer"] = JusquAReussir(
+        partial(_preparer, app, engine, moteur, catalogue)
     )
     if click.get_current_context(silent=True) is None:
         preparer()  # a worker (gunicorn) or a test: ready before serving
-    else:
-        # `flask …`: only the commands that need places call it, and `flask
-        # run` at its first request. `fiches verifier` does not: a
-        # verification reads the files and writes nothing.
-        app.before_request(preparer)
+    # `flask …`: only the commands that need places call it, and `flask run`
+    # at its first request. `fiches verifier` does not: a verification reads
+    # the files and writes nothing. A worker whose preparation failed tries
+    # again at a later request.
+    app.before_request(preparer)
 
     web.init_app(app)
     return app
@@ -190,30 +196,56 @@ def _dans_l_app(app: Flask, fonction):
         return fonction()
 
 
-def _une_fois(fonction):
-    """``fonction`` run by the first caller only (threads included)."""
-    verrou, fait = threading.Lock(), []
+class JusquAReussir:
+    """``fonction(premier_essai)`` run by the first caller, then, while it
+    returns False, again by a later caller at most every ``pause_s`` seconds
+    (threads included); once it returned True, never again.
 
-    def appel() -> None:
-        with verrou:
-            if not fait:
-                fait.append(True)
-                fonction()
+    The first call waits for a call under way (a command or a worker needs
+    the result); a later one never does: its request goes on meanwhile."""
 
-    return appel
+    def __init__(
+        self,
+        fonction: Callable[[bool], bool],
+        pause_s: float = PAUSE_PREPARATION_S,
+        horloge: Callable[[], float] = time.monotonic,
+    ):
+        self.fonction, self.pause_s, self.horloge = fonction, pause_s, horloge
+        self.fait = False
+        self.essais = 0
+        self.prochain_essai = 0.0
+        self._verrou = threading.Lock()
+
+    def __call__(self) -> None:
+        if self.fait or (self.essais and self.horloge() < self.prochain_essai):
+            return
+        if not self._verrou.acquire(blocking=not self.essais):
+            return
+        try:
+            if self.fait or (self.essais and self.horloge() < self.prochain_essai):
+                return
+            self.essais += 1
+            try:
+                self.fait = bool(self.fonction(self.essais == 1))
+            finally:
+                self.prochain_essai = self.horloge() + self.pause_s
+        finally:
+            self._verrou.release()
 
 
-def _preparer(app: Flask, engine, moteur, catalogue) -> None:
-    """Places from the database into the index; never stops a worker booting."""
-    for erreur in catalogue.erreurs:
-        app.logger.error("Fiche ignorée : %s", erreur)
+def _preparer(app: Flask, engine, moteur, catalogue, premier_essai: bool) -> bool:
+    """Places from the database into the index; never stops a worker booting.
+    False when it must be tried again (database down or not migrated)."""
+    if premier_essai:
+        for erreur in catalogue.erreurs:
+            app.logger.error("Fiche ignorée : %s", erreur)
     try:
         if not stockage.schema_a_jour(engine):
             app.logger.warning(
                 "Base de données pas encore à jour : places et demandes indisponibles "
                 "tant que `flask --app app db migrer` n'a pas tourné"
             )
-            return
+            return False
         with Session(engine) as db:
             # A fiche whose file broke keeps its last valid version online.
             for fiche_id, lue_le in app.extensions["publication"].reprendre(db):
@@ -232,6 +264,15 @@ def _preparer(app: Flask, engine, moteur, catalogue) -> None:
             engine, moteur, documents=app.extensions["publication"].documents
         )
     except RechercheIndisponible:
+        # The database part is done; the outbox keeps what the index missed.
         app.logger.warning("Index de recherche non mis à jour au démarrage")
     except Exception:  # noqa: BLE001 - a worker must boot and serve pages anyway
-        app.logger.exception("Préparation des places et de l'index interrompue")
+        app.logger.exception(
+            "Préparation des places et de l'index interrompue : nouvel essai à une "
+            "prochaine requête, dans %d s au plus tôt",
+            PAUSE_PREPARATION_S,
+        )
+        return False
+    if not premier_essai:
+        app.logger.warning("Préparation des places et de l'index faite")
+    return True

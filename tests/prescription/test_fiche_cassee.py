@@ -1,7 +1,12 @@
 """A fiche's file broken by a typo: the action and its requests stay online."""
 
 import shutil
+import sqlite3
+import time
 
+from sqlalchemy.exc import OperationalError
+
+from catalogue import stockage
 from tests.prescription.conftest import PERSONNE, PRESCRIPTION, poster, texte
 
 
@@ -76,3 +81,46 @@ def test_une_fiche_jamais_lue_valide_reste_ecartee(creer_app_prescription, tmp_p
     app = creer_app_prescription(FICHES_DIR=str(fiches), STRUCTURES_DIR=str(structures))
     assert "velos-neufs" not in app.extensions["catalogue"].fiches
     assert app.test_client().get("/fiches/velos-neufs").status_code == 404
+
+
+def test_base_injoignable_au_demarrage_la_derniere_version_revient_ensuite(
+    creer_app_prescription, tmp_path, caplog, monkeypatch
+):
+    """Workers booted while the database was down: the preparation was never
+    tried again, so the broken fiche stayed off the site (404) until restart."""
+    fiches = tmp_path / "fiches"
+    shutil.copytree(PRESCRIPTION / "fiches", fiches)
+    reglages = {
+        "FICHES_DIR": str(fiches),
+        "STRUCTURES_DIR": str(PRESCRIPTION / "structures"),
+    }
+    creer_app_prescription(reglages)
+    fichier = fiches / "velos-alencon.yaml"
+    fichier.write_text(
+        fichier.read_text(encoding="utf-8").replace("2025-01-15", "2025-02-30"),
+        encoding="utf-8",
+    )
+    essais = []
+
+    def base_injoignable(engine):
+        essais.append(True)
+        raise OperationalError(
+            "SELECT", {}, sqlite3.OperationalError("connection refused")
+        )
+
+    monkeypatch.setattr(stockage, "schema_a_jour", base_injoignable)
+    app = creer_app_prescription(reglages)
+    assert "Préparation des places et de l'index interrompue" in caplog.text
+    visiteur = app.test_client()
+    for _ in range(3):  # an outage costs no database round trip per request
+        assert visiteur.get("/fiches/velos-alencon").status_code == 404
+    assert len(essais) == 1
+
+    monkeypatch.undo()  # the database answers again
+    preparer = app.extensions["preparer"]
+    assert visiteur.get("/fiches/velos-alencon").status_code == 404  # not yet
+    plus_tard = time.monotonic() + 30  # tried again half a minute later
+    preparer.horloge = lambda: plus_tard
+    assert "Prêt de vélos à Alençon" in texte(visiteur.get("/fiches/velos-alencon"))
+    assert "Préparation des places et de l'index faite" in caplog.text
+    assert "« velos-alencon » : son fichier a une erreur" in caplog.text
