@@ -4,6 +4,7 @@ SQLite in ``instance/`` by default, PostgreSQL in production; the schema is
 made and changed only by the Alembic migrations of ``migrations/``.
 """
 
+import re
 from pathlib import Path
 
 from alembic import command
@@ -11,9 +12,43 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlmodel import create_engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+# The URLs this project can open (its only PostgreSQL driver is psycopg 3).
+FORMES_ACCEPTEES = (
+    "sqlite:///chemin/vers/offre.sqlite3 ou "
+    "postgresql+psycopg://utilisateur:motdepasse@hote/base"
+)
+
+
+class AdresseInvalide(ValueError):
+    """A database URL this project cannot open; the message says why."""
+
+
+def adresse_de_la_base(url: str) -> str:
+    """The URL as SQLAlchemy must read it, or AdresseInvalide.
+
+    PaaS hosts give ``postgres://`` or ``postgresql://``: SQLAlchemy knows
+    no « postgres » and would look for psycopg2, so both mean psycopg 3."""
+    try:
+        lue = make_url(url)
+    except (ArgumentError, ValueError):
+        raise AdresseInvalide("adresse illisible") from None
+    base, _, pilote = lue.drivername.partition("+")
+    if base in ("postgres", "postgresql") and pilote in ("", "psycopg"):
+        # Only the scheme changes: the rest stays as typed (escapes included).
+        return "postgresql+psycopg" + url[url.index(":") :]
+    if base == "sqlite" and pilote in ("", "pysqlite"):
+        return url
+    raise AdresseInvalide(f"« {lue.drivername}:// » n'est pas pris en charge")
+
+
+def sans_mot_de_passe(url: str) -> str:
+    """The URL to show in a message: its password replaced by •••."""
+    return re.sub(r"^(.*?//)?([^:@/]*):[^@]*@", r"\1\2:•••@", url, count=1)
 
 
 def creer_moteur(url: str) -> Engine:

@@ -16,6 +16,7 @@ from flask import Flask, abort, current_app, request, url_for
 from limits import parse_many
 from werkzeug.routing import IntegerConverter
 
+from catalogue import stockage
 from web.cli import ErreurCommande
 
 # No inline script or style anywhere: every script and style is a file.
@@ -211,7 +212,21 @@ CHOIX = {
 }
 
 
+def _verifier_la_base(config) -> None:
+    """An unusable DATABASE_URL stopped every command with a traceback
+    (even `fiches verifier`, which never opens the database)."""
+    url = config.get("DATABASE_URL") or ""
+    try:
+        config["DATABASE_URL"] = stockage.adresse_de_la_base(url)
+    except stockage.AdresseInvalide as e:
+        raise ConfigurationInvalide(
+            f"DATABASE_URL vaut « {stockage.sans_mot_de_passe(url)} » : {e}. "
+            f"Écrivez {stockage.FORMES_ACCEPTEES}."
+        ) from None
+
+
 def _verifier_les_choix(config) -> None:
+    _verifier_la_base(config)
     for cle, valeurs in CHOIX.items():
         if (valeur := config.get(cle)) not in valeurs:
             raise ConfigurationInvalide(

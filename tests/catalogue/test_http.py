@@ -376,3 +376,48 @@ def test_hors_developpement_la_commande_dit_seulement_pourquoi_elle_refuse(comma
     assert fini.stderr.startswith("Erreur : SECRET_KEY est absente")
     assert "Traceback" not in fini.stderr
     assert len(fini.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("adresse", "lue"),
+    [
+        ("nimportequoi", "« nimportequoi » : adresse illisible"),
+        ("mysql://u:s3cret@hote/x", "« mysql://u:•••@hote/x » : « mysql:// » n'est"),
+        (
+            "postgresql+psycopg2://u:s3cret@hote/x",  # a driver not installed
+            "« postgresql+psycopg2://u:•••@hote/x » : « postgresql+psycopg2:// »",
+        ),
+    ],
+)
+def test_une_adresse_de_base_inutilisable_arrete_la_commande_en_une_ligne(adresse, lue):
+    # Each of them gave a traceback (ArgumentError, ModuleNotFoundError…),
+    # even to `fiches verifier`, which never opens the database.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
+    fini = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "app", "--debug"]
+        + ["fiches", "verifier"],
+        cwd=ROOT,
+        env={**env, "FLASK_DATABASE_URL": adresse},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fini.returncode == 1
+    assert fini.stderr.startswith(f"Erreur : DATABASE_URL vaut {lue}")
+    assert "sqlite:///" in fini.stderr and "postgresql+psycopg://" in fini.stderr
+    assert "s3cret" not in fini.stderr
+    assert "Traceback" not in fini.stderr
+    assert len(fini.stderr.splitlines()) == 1
+
+
+@pytest.mark.parametrize("schema", ["postgres", "postgresql"])
+def test_l_adresse_postgresql_des_hebergeurs_est_lue_avec_psycopg(
+    creer_app_recherche, schema
+):
+    # postgres:// (NoSuchModuleError) and postgresql:// (psycopg2, not
+    # installed) are what PaaS hosts give.
+    app = creer_app_recherche(DATABASE_URL=f"{schema}://u:p%40ss@127.0.0.1:1/offre")
+    assert (
+        app.config["DATABASE_URL"] == "postgresql+psycopg://u:p%40ss@127.0.0.1:1/offre"
+    )
+    assert app.extensions["db"].dialect.driver == "psycopg"
