@@ -17,6 +17,7 @@ from limits import parse_many
 from werkzeug.routing import IntegerConverter
 
 from catalogue import stockage
+from web import theme
 from web.cli import ErreurCommande
 
 # No inline script or style anywhere: every script and style is a file.
@@ -225,8 +226,20 @@ def _verifier_la_base(config) -> None:
         ) from None
 
 
+def _verifier_les_couleurs(config) -> None:
+    """A colour the CSS cannot take was silently replaced by the default."""
+    for cle, defaut in theme.DEFAUTS.items():
+        valeur = config.get(cle)
+        if valeur and not theme.RE_HEX.fullmatch(str(valeur)):
+            raise ConfigurationInvalide(
+                f"{cle} vaut « {valeur} » : écrivez une couleur en hexadécimal, "
+                f"#rrggbb ou #rgb (par défaut : {defaut})."
+            )
+
+
 def _verifier_les_choix(config) -> None:
     _verifier_la_base(config)
+    _verifier_les_couleurs(config)
     for cle, valeurs in CHOIX.items():
         if (valeur := config.get(cle)) not in valeurs:
             raise ConfigurationInvalide(

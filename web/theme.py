@@ -48,7 +48,7 @@ def assombrir(couleur: str, cible: float = 4.5) -> str:
 
 def couleur(config: dict, cle: str) -> str:
     valeur = config.get(cle) or ""
-    return valeur if RE_HEX.match(valeur) else DEFAUTS[cle]
+    return valeur if RE_HEX.fullmatch(valeur) else DEFAUTS[cle]
 
 
 def site(config: dict, url_statique) -> dict:

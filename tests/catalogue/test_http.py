@@ -273,6 +273,17 @@ def test_un_reglage_illisible_arrete_le_demarrage(
         ({"COURRIEL_ENVOI": "smtpp"}, "COURRIEL_ENVOI vaut « smtpp »"),
         ({"SEARCH_BACKEND": "elastic"}, "SEARCH_BACKEND vaut « elastic »"),
         ({"URL_PUBLIQUE": "offre.exemple.fr"}, "avec https://"),
+        # Served the default colour without a word.
+        (
+            {"THEME_COULEUR": "rouge"},
+            "THEME_COULEUR vaut « rouge » : écrivez une couleur en hexadécimal, "
+            "#rrggbb ou #rgb \\(par défaut : #1f4e79\\)",
+        ),
+        (
+            {"THEME_COULEUR_ACCENT": "#b34700;"},
+            "THEME_COULEUR_ACCENT vaut « #b34700; »",
+        ),
+        ({"THEME_COULEUR": "#fff\n"}, "THEME_COULEUR vaut"),
     ],
 )
 def test_une_valeur_hors_liste_arrete_le_demarrage_en_francais(reglages, message):
