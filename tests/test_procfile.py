@@ -1,6 +1,7 @@
 """The Procfile's web process, run as production runs it: its access log
 never keeps the secret of a personal link."""
 
+import logging
 import os
 import shlex
 import signal
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from web.journal_gunicorn import FiltreMasque
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -97,3 +100,27 @@ def test_le_journal_d_acces_masque_les_liens_personnels(tmp_path, commande):
     assert "/places/•••" in texte  # the Referer of a page it loaded
     assert "SECRET" not in texte
     assert "/pro/places/velos-alencon" in texte  # an action's id is no secret
+    # werkzeug's colours around a masked line were shown as text.
+    assert "%1B" not in texte
+
+
+def _ligne_werkzeug(message: str, *args) -> str:
+    ligne = logging.LogRecord("werkzeug", logging.INFO, "", 0, message, args, None)
+    FiltreMasque().filter(ligne)
+    return ligne.getMessage()
+
+
+def test_une_ligne_masquee_du_serveur_de_developpement_perd_ses_couleurs():
+    rouge = "\x1b[31m\x1b[1mGET /suivi/AbCdEf0123 HTTP/1.1\x1b[0m"
+    assert _ligne_werkzeug('"%s" %s %s', rouge, "410", "-") == (
+        '"GET /suivi/••• HTTP/1.1" 410 -'
+    )
+    # A line with no secret keeps them, for the terminal.
+    jaune = "\x1b[33mGET /rien HTTP/1.1\x1b[0m"
+    assert _ligne_werkzeug('"%s" %s %s', jaune, "404", "-") == f'"{jaune}" 404 -'
+
+
+def test_une_ligne_forgee_reste_encodee_sans_ses_couleurs():
+    forgee = "\x1b[31mGET /suivi/Ab%0A127.0.0.1 - faux%1B]0;titre%07 HTTP/1.1\x1b[0m"
+    ligne = _ligne_werkzeug('"%s" %s %s', forgee, "410", "-")
+    assert ligne == '"GET /suivi/•••%0A127.0.0.1 - faux%1B]0;titre%07 HTTP/1.1" 410 -'

@@ -21,6 +21,9 @@ JETON_DANS_L_ADRESSE = re.compile(
 # What a decoded line must not carry into the log: a newline would forge
 # another line, an escape code would rewrite the operator's terminal.
 CONTROLE = re.compile(r"[\x00-\x1f\x7f]")
+# The colours werkzeug puts around a request line (« ESC[31m »): encoded
+# again with the rest, they showed as « %1B[31m » in `make run`'s log.
+COULEURS = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def masquer_les_jetons(texte: str) -> str:
@@ -44,7 +47,12 @@ class FiltreMasque(logging.Filter):
     logger: `make run`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = masquer_les_jetons(record.getMessage()), ()
+        message = record.getMessage()
+        sans_couleurs = COULEURS.sub("", message)
+        masque = masquer_les_jetons(sans_couleurs)
+        # A line with nothing to mask keeps its colours.
+        record.msg = masque if masque != sans_couleurs else message
+        record.args = ()
         return True
 
 
