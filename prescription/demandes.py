@@ -635,7 +635,10 @@ def appliquer(
         fiche,
         liens,
         maintenant,
-        r.action,
+        # Placed in a session, she had no date before: not « changes date ».
+        "placer"
+        if r.action == "changer_session" and avant == places.ACTION
+        else r.action,
         precision=_precision(r.action, effet_le, "", dite),
         mot=message,
         quand_dit=bool(effet_le or dite),
@@ -763,16 +766,22 @@ def _placer(db, p, fiche, de, r, session, acteur, liens, maintenant) -> None:
         )
     elif p.place_tenue or not tient_une_place(vers) or tient_une_place(de):
         return
+    if fiche.sessions and cible == places.ACTION:
+        # Asked before the action had sessions: no count to take a place
+        # from (a place « offered » there did not exist).
+        raise TransitionRefusee(
+            "Sa demande date d'avant les sessions : choisissez-lui une session "
+            "(depuis sa demande)."
+        )
     prise = places.prendre(
         db, fiche.id, acteur.auteur, session=cible, motif=f"demande {p.id}"
     )
     if prise is Prise.COMPLET:
         ou = f" dans la {decrire_session(fiche, cible)}" if cible else ""
         raise TransitionRefusee(
-            f"Plus de place libre{ou} : rien n'a changé. Ajoutez une place dans "
-            f"« Mes places » si vous en avez une"
+            f"Plus de place libre{ou} : rien n'a changé"
             + (
-                ", ou choisissez une autre session."
+                ". Choisissez une autre session."
                 if fiche.sessions and r.action != "proposer"
                 else "."
             )
@@ -1052,7 +1061,7 @@ POUR_LA_STRUCTURE = {
     ),
     "proposee": (
         "Place libérée proposée à la première personne en attente",
-        "À faire : accepter ou refuser sa demande. La place libérée est gardée "
+        "À faire : l'accepter ou la refuser. La place libérée est gardée "
         "pour cette personne, la première de la liste d'attente.",
     ),
     "annulee": (

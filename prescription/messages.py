@@ -77,6 +77,11 @@ PAR_ETAPE = {
         "Changement de date",
         "Votre place pour «{nom}» change de date.",
     ),
+    # The action now runs by session: hers is given (she had no date yet).
+    "placer": (
+        "Votre session",
+        "Votre place pour «{nom}» est maintenant dans une session.",
+    ),
     # Asked again for herself: her link again, not « Demande envoyée » twice.
     "redire": (
         "Demande déjà en cours",

@@ -595,7 +595,9 @@ def _session_occupee(sessions: list[str], fiche_id: str) -> str:
     return (
         f"La session du {jours} a encore {nombre} demande"
         f"{'s' if nombre > 1 else ''} en cours : répondez-y ou clôturez-les "
-        "(« Demandes reçues ») avant de la retirer."
+        "(« Demandes reçues ») avant de la retirer. Pour changer sa date : "
+        "gardez-la, ajoutez la session à la nouvelle date, passez-y les "
+        "personnes (« Changer de session ») puis retirez l'ancienne."
     )
 
 

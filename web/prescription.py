@@ -486,6 +486,12 @@ def _demander(
             action=request.path,
             session_choisie=demande.session,
             pour_soi=pour_soi,
+            # Another session of the action with a place left: said first.
+            autres_sessions=[
+                s
+                for s in _sessions(fiche)
+                if s["cle"] != demande.session and s["restantes"]
+            ],
         )
     oublier_envoi(form)
     return resultat

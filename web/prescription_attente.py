@@ -151,11 +151,18 @@ def attente_proposer(fiche_id: str, pid: int):
         demandes.appliquer(db(), p, "proposer", acteur, fiche, LiensWeb())
     except workflow.TransitionRefusee as refus:
         db().rollback()
+        plafond = demandes.plafond_des_places(db(), fiche, p.session)
+        if compte is not None and plafond == 0:
+            refus = (
+                f"{refus} La capacité de l'action est atteinte : toutes ses "
+                "places sont tenues par des demandes en cours."
+            )
         return _page(
             fiche,
             422,
             erreur=f"{_nom(p)} reste sur la liste. {refus}",
-            ajouter_pour=p if compte is not None else None,
+            # Only where a place can still be added.
+            ajouter_pour=p if compte is not None and plafond != 0 else None,
         )
     db().commit()
     _terminer()

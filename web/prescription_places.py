@@ -117,7 +117,6 @@ def _changer_places(fiche, auteur: str):
                     "restantes."
                 )
             return cle, _hors_limites(fiche, cle, n, plafond)
-        db().commit()
         _a_la_liste_d_attente(fiche, cle)
         return cle, None
     if valeur == "":
@@ -141,14 +140,15 @@ def _changer_places(fiche, auteur: str):
     demandes.fixer_les_places(
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )
-    db().commit()
     _a_la_liste_d_attente(fiche, cle)
     return cle, None
 
 
 def _a_la_liste_d_attente(fiche, cle: str) -> None:
     """Places added while people wait are theirs first: a newcomer took the
-    place the structure had just added, and those waiting were passed over."""
+    place the structure had just added, and those waiting were passed over.
+    In the transaction that added them (committed here): between two, a
+    request sent at that instant still took it."""
     offertes = demandes.donner_a_la_liste_d_attente(db(), fiche, cle, LiensWeb())
     db().commit()
     if offertes == 1:

@@ -153,7 +153,8 @@ def filtre(requete: Requete) -> list:
         clauses.append(
             [
                 "places_restantes > 0",
-                "session_ouverte = true",
+                # Only where no places are counted (see moteur_tantivy).
+                "(session_ouverte = true AND places_restantes IS NULL)",
                 "places_illimitees = true",
             ]
         )

@@ -774,7 +774,10 @@ class MoteurTantivy:
             d.add_text("zone", code)
         places = doc.get("places_restantes")
         d.add_boolean("complet", places == 0)
-        disponible = bool(places) or bool(doc["session_ouverte"]) or illimitees
+        # An open session vouches for places only where none are counted:
+        # counted and all taken, the action is full (it was listed).
+        ouverte = places is None and bool(doc["session_ouverte"])
+        disponible = bool(places) or ouverte or illimitees
         d.add_boolean("disponible", disponible)
         if disponible:  # counted with the facets, for the "places left" box
             d.add_text(TOUTES_FACETTES, f"{PLACES}=libres")

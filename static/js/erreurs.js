@@ -10,6 +10,12 @@
     p.className = "alerte";
     p.textContent = texte;
     z.appendChild(p);
+    // On a phone it sat above the screen while the old results stayed in
+    // view: bring it into sight.
+    var haut = z.getBoundingClientRect().top;
+    if (haut < 0 || haut > window.innerHeight - 40) {
+      z.scrollIntoView({ block: "center" });
+    }
   }
   document.addEventListener("htmx:beforeRequest", function () {
     var z = zone();

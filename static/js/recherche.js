@@ -122,6 +122,15 @@
     else location.assign(aller);
   });
 
+  //    « Rechercher » once the typing pushed these very words: the same
+  //    address again (Back then seemed to do nothing): replaced, not pushed.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (e) {
+    var h = e.detail.history;
+    if (h && h.type === "push" && h.path === location.pathname + location.search) {
+      h.type = "replace";
+    }
+  });
+
   // 5. The field the error is about is marked invalid, as on a whole page.
   function marquerLeChampEnErreur(form) {
     var erreur = document.getElementById("erreur-recherche");

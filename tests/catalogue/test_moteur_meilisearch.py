@@ -69,7 +69,7 @@ def test_filtres_en_ou_dans_une_facette_et_en_et_entre_facettes():
         ['zone = "61001"', 'zone = "61"', 'zone = "246100663"'],
         [
             "places_restantes > 0",
-            "session_ouverte = true",
+            "(session_ouverte = true AND places_restantes IS NULL)",
             "places_illimitees = true",
         ],
     ]

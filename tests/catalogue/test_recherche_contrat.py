@@ -183,6 +183,17 @@ def test_une_action_sans_limite_de_places_reste_s_il_faut_des_places(moteur):
     assert ordre[0] == "numerique-a-distance"
 
 
+def test_des_sessions_toutes_prises_ne_passent_plus_s_il_faut_des_places(moteur):
+    # Its sessions are to come; counted, their places are all taken: full.
+    cv = Requete(texte="curriculum", places_disponibles=True)
+    assert "cv-sessions-alencon" in ids(moteur.rechercher(cv))
+    moteur.maj_places("cv-sessions-alencon", 0, datetime(2030, 1, 1, 9, 30))
+    assert "cv-sessions-alencon" not in ids(moteur.rechercher(cv))
+    # Not counted any more: its open sessions vouch for places again.
+    moteur.maj_places("cv-sessions-alencon", None, datetime(2030, 1, 1, 9, 31))
+    assert "cv-sessions-alencon" in ids(moteur.rechercher(cv))
+
+
 def test_une_action_complete_passe_apres_les_ouvertes_et_dit_depuis_quand(moteur):
     resultats = moteur.rechercher(Requete(texte="mobilite"))
     dernier = resultats.resultats[-1]

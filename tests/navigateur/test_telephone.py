@@ -113,14 +113,24 @@ def test_les_places_non_suivies_sont_dites(serveur, telephone):
     )
 
 
-def test_page_suivante_donne_le_focus_au_titre_des_resultats(serveur, telephone):
-    page = telephone
-    page.goto(serveur + "/?par_page=3")
-    premiers = page.locator(".carte__titre").all_inner_texts()
-    page.get_by_role("link", name="Page suivante").click()
-    page.wait_for_url(re.compile(r"page=2"))
-    expect(page.locator(".carte__titre").first).not_to_have_text(premiers[0])
-    expect(page.locator("#titre-resultats")).to_be_focused()
+@pytest.mark.parametrize("taille", [TELEPHONE, PETIT_TELEPHONE], ids=["390", "320"])
+def test_page_suivante_donne_le_focus_au_titre_des_resultats(
+    serveur, navigateur, taille
+):
+    context, page = page_sur(navigateur, taille)
+    try:
+        page.goto(serveur + "/?par_page=3")
+        premiers = page.locator(".carte__titre").all_inner_texts()
+        page.get_by_role("link", name="Page suivante").click()
+        page.wait_for_url(re.compile(r"page=2"))
+        expect(page.locator(".carte__titre").first).not_to_have_text(premiers[0])
+        titre = page.locator("#titre-resultats")
+        expect(titre).to_be_focused()
+        # In sight, as without JavaScript (it scrolled to the form above,
+        # and at 320 px left the focused heading below the screen).
+        expect(titre).to_be_in_viewport(ratio=0.9)
+    finally:
+        context.close()
 
 
 def test_page_suivante_sans_javascript_mene_aux_resultats(serveur, telephone_sans_js):
@@ -149,8 +159,31 @@ def test_rechercher_sur_un_telephone_montre_les_resultats(serveur, navigateur, j
             expect(titre).to_be_focused()
         else:
             page.wait_for_url(re.compile(r"q=permis.*#titre-resultats$"))
+        # A misspelt town: its message and suggestions right under the
+        # heading, in sight (they were above it, off the screen).
+        page.locator("#commune").fill("Alenco")
+        page.locator("#q").press("Enter")
+        erreur = page.locator("#erreur-recherche")
+        expect(erreur).to_contain_text("Alenco")
+        expect(erreur).to_be_in_viewport()
     finally:
         context.close()
+
+
+def test_rechercher_apres_la_frappe_ne_double_pas_l_adresse(serveur, telephone):
+    """The typing pushed « ?q=permis »; « Rechercher » pushed it again, and
+    the first Back seemed to do nothing."""
+    page = telephone
+    page.goto(serveur + "/glossaire")
+    page.goto(serveur + "/")
+    page.locator("#q").fill("permis")
+    page.wait_for_url(re.compile(r"\?q=permis$"))  # pushed by the typing
+    longueur = page.evaluate("history.length")
+    page.locator("#q").press("Enter")
+    expect(page.locator("#titre-resultats")).to_be_focused()
+    assert page.evaluate("history.length") == longueur
+    page.go_back()
+    page.wait_for_url(re.compile(r"/$"))
 
 
 def test_chaque_carte_explique_ses_sigles(serveur, telephone):

@@ -13,6 +13,7 @@ import requests
 from sqlmodel import Session, select
 
 from catalogue import places
+from prescription import demandes
 from prescription.modeles import Notification, Prescription, Transition
 from tests.navigateur.conftest import servir
 from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
@@ -347,3 +348,59 @@ def test_cinq_premiers_appuis_simultanes_sur_plus_un_comptent_cinq_places(
         (4, 5),
     ]
     assert [(j.avant, j.apres) for j in journal if j.avant is None] == [(None, 1)]
+
+
+def test_une_place_ajoutee_pendant_une_inscription_va_a_la_personne_qui_attend(
+    creer_app_prescription, monkeypatch
+):
+    """The +1 was committed, then offered in a second transaction: a booking
+    sent in between took the place, and Bruno, waiting, was passed over (3
+    times in 5 for an outside tester). Here the booking is sent exactly
+    then: the offer waits for it (at most a second)."""
+    app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
+    with Session(app.extensions["db"]) as db:
+        places.fixer(db, "velos-alencon", 0, "essai")
+        db.commit()
+    bruno = {**PERSONNE, "prenom": "Bruno", "consentement": "oui"}
+    attente = {**bruno, "liste_attente": "oui"}
+    assert poster(app.test_client(), "/fiches/velos-alencon/inscription", attente)
+    ajoutee, inscrite = threading.Event(), threading.Event()
+    offrir = demandes.donner_a_la_liste_d_attente
+
+    def offrir_apres_l_inscription(*args, **kwargs):
+        ajoutee.set()
+        inscrite.wait(timeout=1)  # with the place held, she waits for it
+        return offrir(*args, **kwargs)
+
+    monkeypatch.setattr(
+        demandes, "donner_a_la_liste_d_attente", offrir_apres_l_inscription
+    )
+    with servir(app) as base:
+        nouvelle = requests.Session()
+        page = nouvelle.get(f"{base}/fiches/velos-alencon/inscription", timeout=60)
+        jeton = re.search(r'name="csrf_token" value="([^"]+)"', page.text)[1]
+
+        def s_inscrire() -> requests.Response:
+            ajoutee.wait(timeout=60)
+            donnees = {**bruno, "prenom": "Nouvelle", "telephone": "06 11 22 33 44"}
+            try:
+                return nouvelle.post(
+                    f"{base}/fiches/velos-alencon/inscription",
+                    data={**donnees, "csrf_token": jeton},
+                    allow_redirects=False,
+                    timeout=120,
+                )
+            finally:
+                inscrite.set()
+
+        with ThreadPoolExecutor(1) as fil:
+            reponse = fil.submit(s_inscrire)
+            prestataire = se_connecter(
+                app.test_client(), "prestataire", structure="atelier-orne"
+            )
+            poster(prestataire, "/pro/places/velos-alencon", {"ecart": "+1"})
+            assert reponse.result().status_code == 200  # « C'est complet »
+    with Session(app.extensions["db"]) as db:
+        tenues = db.exec(select(Prescription).where(Prescription.place_tenue)).all()
+        assert [p.id for p in tenues] == [1]  # Bruno's, the first request
+        assert places.par_session(db, "velos-alencon")[""].places_restantes == 0

@@ -478,6 +478,8 @@ def test_une_session_qui_a_des_demandes_en_cours_reste(app_p):
     poster(admin, f"/pro/modifications/{rid}/valider")
     page = texte(admin.get("/pro/modifications"))
     assert "La session du 01/06/2099 a encore 1 demande en cours" in page
+    # A date to change is a session to keep: the way is said.
+    assert "Pour changer sa date : gardez-la, ajoutez la session" in page
     assert "Proposée par" in page  # still waiting, nothing decided
     assert "juin 2099" in texte(app_p.test_client().get(f"/fiches/{CV}"))
 
@@ -661,7 +663,14 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 9
         notes = list(db.exec(select(Notification)))
     sujets = [n.sujet for n in notes]
-    assert sujets.count("Changement de date – Garage solidaire") == 2
+    # They had no date before: their place is now in a session, which is said.
+    assert sujets.count("Votre session – Garage solidaire") == 2
+    assert "Changement de date – Garage solidaire" not in sujets
+    [corps, *_] = [n.corps for n in notes if n.sujet.startswith("Votre session")]
+    assert "Votre place pour « Garage solidaire » est maintenant dans une session" in (
+        corps
+    )
+    assert "02/03/2031" in corps
     assert "Une place pour vous – Garage solidaire" in sujets
     # Told at the validation, not at the next message someone else sends.
     assert all(n.envoye_le is not None for n in notes), [

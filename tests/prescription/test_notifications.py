@@ -414,7 +414,7 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         sujets = [s for r, s, _ in dans_l_ordre if r == membre]
         assert sujets == [annulee, donnee]
     _, _, corps = next(x for x in lus if x[:2] == (membres[0], donnee))
-    assert "À faire : accepter ou refuser sa demande." in corps
+    assert "À faire : l'accepter ou la refuser." in corps
     assert f"/pro/prescriptions/{pid_bruno}" in corps
 
     # The structure chooses one daily digest: nothing at once, one e-mail later.

@@ -62,6 +62,8 @@ def test_un_numero_incomplet_est_explique_avec_un_exemple_d_ici(app_p, client_p)
     assert reponse.status_code == 422
     page = texte(reponse)
     assert "écrivez ses 10 chiffres (par exemple 06 12 34 56 78)" in page
+    # The page's title says it too (read first by a screen reader).
+    assert "<title>1 point à corriger – M'inscrire" in page
     # An overseas example on every site puzzled people in the Orne.
     assert "+262" not in page
     assert prescriptions(app_p) == []

@@ -90,8 +90,7 @@ def test_une_session_complete_est_refusee_et_rien_ne_change(app_p):
         assert refus.status_code == 422
         assert (
             "Plus de place libre dans la session du 01/06/2099 : rien n'a changé. "
-            "Ajoutez une place dans « Mes places » si vous en avez une, ou "
-            "choisissez une autre session." in texte(refus)
+            "Choisissez une autre session." in texte(refus)
         )
     p = demande(app_p, fatou)
     assert (p.statut, p.session, p.place_tenue) == ("demandee", MARS, True)
@@ -353,3 +352,46 @@ def test_une_demande_d_avant_les_sessions_se_refuse(app_p):
     )
     assert reponse.status_code == 303
     assert demande(app_p, pid).statut == "refusee"
+
+
+def test_complet_a_une_session_l_autre_session_libre_est_proposee(app_p):
+    """June is full, March has places: the « complet » page only offered
+    June's waiting list."""
+    prescrire(app_p, "Awa", JUIN)  # the last place of June
+    personne = app_p.test_client()
+    donnees = {**PERSONNE, "prenom": "Bruno", "consentement": "oui", "session": JUIN}
+    complet = texte(poster(personne, f"/fiches/{FICHE}/inscription", donnees))
+    assert "C'est complet" in complet
+    assert "La session du 1er mars 2099 a encore 5 places." in complet
+    assert "Choisir la session du 1er mars 2099" in complet
+    mars = poster(
+        personne, f"/fiches/{FICHE}/inscription", {**donnees, "session": MARS}
+    )
+    assert mars.status_code == 303
+    assert restantes(app_p, FICHE, MARS) == 4
+
+
+def test_une_place_ne_se_propose_pas_hors_session_a_une_action_qui_en_a(app_p):
+    """Waiting since before the action had sessions: « Proposer une place »
+    told her « une place est libre » for a place that did not exist."""
+    with Session(app_p.extensions["db"]) as db:
+        p = une_demande(db, "liste_attente", place_tenue=False)
+        p.fiche_id, p.session = FICHE, places.ACTION
+        db.commit()
+        pid = p.id
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    refus = poster(prestataire, f"/pro/fiches/{FICHE}/attente/{pid}/proposer")
+    assert refus.status_code == 422
+    assert "Sa demande date d'avant les sessions : choisissez-lui une session" in (
+        texte(refus)
+    )
+    assert demande(app_p, pid).statut == "liste_attente"
+    # From her request's page, in a session with a place: offered there.
+    offre = poster(prestataire, f"/pro/prescriptions/{pid}/proposer", {"session": MARS})
+    assert offre.status_code == 303
+    assert (demande(app_p, pid).session, demande(app_p, pid).place_tenue) == (
+        MARS,
+        True,
+    )
