@@ -144,6 +144,13 @@ class Planificateur:
     def arreter(self, *_signal) -> None:
         self.arret.set()
 
+    def arreter_au_signal(self, *_signal) -> None:
+        """SIGTERM, SIGINT. The handler runs in the main thread, which may be
+        inside ``arret.wait`` holding its lock: setting the event there hung
+        the scheduler for good (seen in CI, the test waiting on it). Set by
+        another thread, which takes the lock once the wait lets it go."""
+        threading.Thread(target=self.arret.set, name="arret", daemon=True).start()
+
 
 def taches_depuis_config(config) -> list[Tache]:
     return [
@@ -170,6 +177,6 @@ def planificateur_cli(une_fois: bool):
     if une_fois:
         faits = p.tic()
         raise SystemExit(0 if all(faits.values()) else 1)
-    signal.signal(signal.SIGTERM, p.arreter)
-    signal.signal(signal.SIGINT, p.arreter)
+    signal.signal(signal.SIGTERM, p.arreter_au_signal)
+    signal.signal(signal.SIGINT, p.arreter_au_signal)
     p.tourner()

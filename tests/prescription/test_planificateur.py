@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -149,3 +150,17 @@ def test_une_fois_pour_un_cron_chaque_tache_tourne_puis_s_arrete(app_p):
     assert resultat.exit_code == 0, resultat.output
     with Session(app_p.extensions["db"]) as db:
         assert db.get(Prescription, pid).relance_le is not None
+
+
+def test_le_signal_d_arret_ne_touche_pas_au_verrou_de_l_attente(app_p):
+    """SIGTERM came while the main thread was inside ``arret.wait``: the
+    handler, in that same thread, set the event and waited for a lock that
+    thread already held. The scheduler hung for good (seen in CI)."""
+    p = Planificateur(app_p, [])
+    qui = []
+    p.arret.set = lambda: qui.append(threading.current_thread())
+    p.arreter_au_signal(signal.SIGTERM, None)
+    for fil in threading.enumerate():
+        if fil.name == "arret":
+            fil.join(timeout=30)
+    assert qui and qui[0] is not threading.main_thread()
