@@ -252,7 +252,8 @@ def _reserver(client, rng):
         "csrf_token": jeton[1],
         "prenom": "Awa",
         "nom": f"Charge{rng.randrange(10**6)}",
-        "telephone": "06 12 34 56 78",
+        # One person each: a number serves at most 5 self-bookings a day.
+        "telephone": f"06 12 {rng.randrange(10**6):06d}",
         "commune": commune,
         "consentement": "oui",
     }
