@@ -1060,8 +1060,9 @@ POUR_LA_STRUCTURE = {
         "donnée. Vous pouvez aussi lui proposer une place vous-même.",
     ),
     "proposee": (
-        "Place libérée proposée à la première personne en attente",
-        "À faire : l'accepter ou la refuser. La place libérée est gardée "
+        # Freed by someone, or added by the structure itself: not « libérée ».
+        "Place proposée à la première personne en attente",
+        "À faire : l'accepter ou la refuser. La place est gardée "
         "pour cette personne, la première de la liste d'attente.",
     ),
     "annulee": (

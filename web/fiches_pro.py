@@ -484,8 +484,17 @@ def _publier(fiche, revision, qui: str) -> str | None:
             )
     # Seats added or a new session: the people waiting get them first
     # (newcomers took them, and those waiting were passed over).
-    for cle in demandes.sessions_ouvertes(nouvelle):
+    offertes = sum(
         demandes.donner_a_la_liste_d_attente(db(), nouvelle, cle, LiensWeb())
+        for cle in demandes.sessions_ouvertes(nouvelle)
+    )
+    if offertes:
+        # Said to the département, as the requests moved into sessions are.
+        flash(
+            f"{offertes} place{'s' if offertes > 1 else ''} des sessions "
+            f"proposée{'s' if offertes > 1 else ''} à la liste d'attente, dans son "
+            "ordre (les personnes sont prévenues)."
+        )
     db().commit()
     # This worker at once; the others at their next request; the index
     # through the outbox the validation wrote in.

@@ -646,10 +646,13 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
     donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="12")
     assert client.post(URL, data=donnees).status_code == 303
     admin = _valider_la_derniere(app_p)
+    annonces = texte(admin.get("/pro/modifications"))
     assert (
         "Demandes en cours pour toute l'action placées dans les sessions : 2 à la "
-        "session du 02/03/2031" in texte(admin.get("/pro/modifications"))
+        "session du 02/03/2031" in annonces
     )
+    # Chloé, waiting, offered a seat: the département reads it too.
+    assert "1 place des sessions proposée à la liste d'attente" in annonces
     with Session(app_p.extensions["db"]) as db:
         awa, bruno, chloe = db.exec(select(Prescription).order_by(Prescription.id))
         assert [(p.session, p.place_tenue) for p in (awa, bruno)] == [

@@ -405,8 +405,7 @@ def test_chaque_membre_de_la_structure_est_prevenu_a_chaque_etape(
         if p.id != pid
     ]
     donnee = (
-        "Place libérée proposée à la première personne en attente – "
-        "Prêt de vélos à Alençon"
+        "Place proposée à la première personne en attente – Prêt de vélos à Alençon"
     )
     assert [r for r, s, _ in lus if s == donnee] == membres
     # Each member reads them in the order they happened.
