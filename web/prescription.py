@@ -415,25 +415,19 @@ def _demander(
         envoi = None
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
-    hors_zone = bool(
-        pour_soi
-        and personne.commune
-        and not demandes.dans_la_zone(fiche, personne.commune)
+    dehors = bool(
+        personne.commune and not demandes.dans_la_zone(fiche, personne.commune)
     )
-    if hors_zone:
+    if dehors and pour_soi:
         # Not a dead end: the actions open to where she lives.
         contexte["ailleurs"] = {
             "commune": personne.commune.nom,
             "lien": url_for("catalogue.index", commune=personne.commune.nom),
         }
-    if erreurs and hors_zone and "commune" not in erreurs:
-        # Every problem at once: on a phone each round trip costs.
-        erreurs["commune"] = demandes.hors_zone(personne.commune)
-    if (
-        confirmer_hors_zone
-        and personne.commune
-        and not demandes.dans_la_zone(fiche, personne.commune)
-    ):
+        if erreurs and "commune" not in erreurs:
+            # Every problem at once: on a phone each round trip costs.
+            erreurs["commune"] = demandes.hors_zone(personne.commune)
+    if dehors and confirmer_hors_zone:
         # Asked before a place is held for someone the structure will likely
         # refuse (a typo in the commune, often), not said afterwards.
         contexte["hors_zone_a_confirmer"] = personne.commune.nom

@@ -329,18 +329,22 @@ def test_apres_un_changement_de_session_sa_page_dit_le_nouveau_debut(app_p):
     )
 
 
+def _demande_d_avant_les_sessions(app, statut: str):
+    """A request made when the action was counted as a whole: (its number,
+    the structure's logged-in client)."""
+    with Session(app.extensions["db"]) as db:
+        p = une_demande(db, statut, place_tenue=False)
+        p.fiche_id, p.session = FICHE, places.ACTION
+        db.commit()
+        pid = p.id
+    return pid, se_connecter(app.test_client(), "prestataire", structure="atelier-orne")
+
+
 def test_une_demande_d_avant_les_sessions_se_refuse(app_p):
     """Made before the action had sessions: the refusal form sent the first
     session of its list, and « Cette étape ne change pas la session »
     refused every try."""
-    with Session(app_p.extensions["db"]) as db:
-        p = une_demande(db, "demandee", place_tenue=False)
-        p.fiche_id, p.session = FICHE, places.ACTION
-        db.commit()
-        pid = p.id
-    prestataire = se_connecter(
-        app_p.test_client(), "prestataire", structure="atelier-orne"
-    )
+    pid, prestataire = _demande_d_avant_les_sessions(app_p, "demandee")
     page = texte(prestataire.get(f"/pro/prescriptions/{pid}"))
     refuser = page[page.index(f"/pro/prescriptions/{pid}/refuser") :]
     refuser = refuser[: refuser.index("</form>")]
@@ -374,14 +378,7 @@ def test_complet_a_une_session_l_autre_session_libre_est_proposee(app_p):
 def test_une_place_ne_se_propose_pas_hors_session_a_une_action_qui_en_a(app_p):
     """Waiting since before the action had sessions: « Proposer une place »
     told her « une place est libre » for a place that did not exist."""
-    with Session(app_p.extensions["db"]) as db:
-        p = une_demande(db, "liste_attente", place_tenue=False)
-        p.fiche_id, p.session = FICHE, places.ACTION
-        db.commit()
-        pid = p.id
-    prestataire = se_connecter(
-        app_p.test_client(), "prestataire", structure="atelier-orne"
-    )
+    pid, prestataire = _demande_d_avant_les_sessions(app_p, "liste_attente")
     refus = poster(prestataire, f"/pro/fiches/{FICHE}/attente/{pid}/proposer")
     assert refus.status_code == 422
     assert "Sa demande date d'avant les sessions : choisissez-lui une session" in (
