@@ -202,7 +202,8 @@ ParametresRecherche = create_model(
                 ge=RAYON_MIN_KM,
                 le=RAYON_MAX_KM,
                 description="Avec « commune » : garde les actions sur place à moins "
-                "de ce rayon, et les actions à distance.",
+                "de ce rayon, les actions à distance, et celles dont l'adresse "
+                "n'est pas connue (leur zone couvre la commune).",
             ),
         ]
         | None,

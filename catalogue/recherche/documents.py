@@ -63,6 +63,8 @@ def document(
         "lieux": points,
         "_geo": points[0] if points else None,
         "a_distance": "a-distance" in fiche.modes_accueil,
+        # No address known: a radius keeps it where its zone covers the town.
+        "sans_lieu": not points,
         "session_ouverte": any(
             (s.places_restantes if s.places_restantes is not None else s.places or 0)
             > 0

@@ -95,6 +95,7 @@ def reglages() -> dict:
             "session_ouverte",
             "places_illimitees",
             "a_distance",
+            "sans_lieu",
             "_geo",
         ],
         "sortableAttributes": [
@@ -162,7 +163,12 @@ def filtre(requete: Requete) -> list:
         lat, lng = requete.point
         metres = round(requete.rayon_km * 1000)
         clauses.append(
-            [f"_geoRadius({lat:.6f}, {lng:.6f}, {metres})", "a_distance = true"]
+            [
+                f"_geoRadius({lat:.6f}, {lng:.6f}, {metres})",
+                "a_distance = true",
+                # With no address, its zone (above) says whom it serves.
+                "sans_lieu = true",
+            ]
         )
     return clauses
 

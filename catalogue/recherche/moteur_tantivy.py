@@ -1121,7 +1121,8 @@ class MoteurTantivy:
         )
 
     def _rayon(self, searcher, filtres: list[Query], requete: Requete) -> Query:
-        """Actions with a lieu within the radius, or done at a distance.
+        """Actions with a lieu within the radius, done at a distance, or with
+        no address known (the zone filter says whom those serve).
 
         The box around the circle narrows the lieux; the distinct points in
         it are measured, and those inside the circle become the filter."""
@@ -1131,11 +1132,12 @@ class MoteurTantivy:
             for d, cle, _n in self._points(searcher, boite, requete.point)
             if d <= requete.rayon_km
         ]
-        # "Not (neither at a distance nor inside)": exclusions are checked
-        # document by document, where a union with the many actions done at
-        # a distance would be read in bulk around every candidate.
+        # "Not (with a lieu, neither at a distance nor inside)": exclusions
+        # are checked document by document, where a union with the many
+        # actions done at a distance would be read in bulk around every
+        # candidate.
         loin = _sauf(
-            Query.all_query(),
+            Query.exists_query("geo"),
             [
                 self._vrai("a_distance"),
                 Query.term_set_query(self.schema, "geo", dedans),

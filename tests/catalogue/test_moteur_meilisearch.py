@@ -80,11 +80,12 @@ def test_un_statut_demande_remplace_les_actives_par_defaut():
     assert clauses == [['statut = "suspendue"']]
 
 
-def test_le_rayon_garde_aussi_les_actions_a_distance():
+def test_le_rayon_garde_aussi_les_actions_a_distance_et_sans_adresse():
     requete = Requete(point=(48.4308, 0.0921), rayon_km=12.5)
     assert filtre(requete)[-1] == [
         "_geoRadius(48.430800, 0.092100, 12500)",
         "a_distance = true",
+        "sans_lieu = true",
     ]
 
 
@@ -102,6 +103,8 @@ def test_reglages_de_l_index():
         "frais",
         "modes_accueil",
         "statut",
+        "a_distance",
+        "sans_lieu",
         "_geo",
     ):
         assert champ in r["filterableAttributes"]

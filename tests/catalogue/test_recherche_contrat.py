@@ -9,6 +9,7 @@ from datetime import datetime
 import pytest
 
 from catalogue.recherche import Requete
+from catalogue.recherche.documents import document
 from catalogue.territoires import referentiel
 
 MOBILITE = {"mob-velos-alencon", "mob-permis-alencon", "mob-garage-evry"}
@@ -220,6 +221,43 @@ def test_rayon_garde_les_lieux_proches_et_les_actions_a_distance(moteur):
     distances = {r.id: r.distance_km for r in resultats.resultats}
     assert distances["mob-velos-alencon"] == pytest.approx(8.9, abs=0.2)
     assert distances["numerique-a-distance"] is None
+
+
+def test_rayon_garde_les_actions_sans_adresse_dont_la_zone_couvre_la_commune(
+    moteur, catalogue_recherche
+):
+    # Met at « the usual place » of the Orne: no address in the fiche, none
+    # for its structure. Within 20 km of Écouves, the Orne's one is offered
+    # (its zone covers the town), the Essonne's one is not.
+    garde = catalogue_recherche.fiches["garde-enfants-argentan"]
+    sans_adresse = [
+        document(
+            garde.model_copy(
+                update={
+                    "id": f"sans-adresse-{code}",
+                    "lieux": [],
+                    "zone_eligibilite": [code],
+                }
+            ),
+            None,
+        )
+        for code in ("61", "91")
+    ]
+    moteur.indexer(sans_adresse)
+    resultats = moteur.rechercher(dans_la_commune("Écouves", rayon_km=20))
+    assert "sans-adresse-61" in ids(resultats)
+    assert "sans-adresse-91" not in ids(resultats)
+    assert "mob-velos-alencon" in ids(resultats)
+    assert "mob-garage-evry" not in ids(resultats)  # an address 150 km away
+    # Nearest first: those with no address or done at a distance come last.
+    par_distance = moteur.rechercher(
+        dans_la_commune("Écouves", rayon_km=20, tri="distance")
+    ).resultats
+    assert {r.id for r in par_distance[-2:]} == {
+        "numerique-a-distance",
+        "sans-adresse-61",
+    }
+    assert all(r.distance_km is not None for r in par_distance[:-2])
 
 
 def test_tri_par_distance_le_plus_proche_d_abord(moteur):
