@@ -20,6 +20,7 @@ from pydantic import (
     PlainSerializer,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -225,11 +226,15 @@ class Session(Strict):
     places_restantes: Places | None = None
     lieu: str | None = None
 
-    @model_validator(mode="after")
-    def dates_dans_l_ordre(self):
-        if self.fin and self.fin < self.debut:
+    # On the field, not the model: said beside « fin », and along with the
+    # other fields' errors (a model check waits until they are all valid).
+    @field_validator("fin")
+    @classmethod
+    def dates_dans_l_ordre(cls, fin: date | None, info: ValidationInfo):
+        debut = info.data.get("debut")
+        if fin and debut and fin < debut:
             raise ValueError("la session finit avant de commencer")
-        return self
+        return fin
 
 
 class Duree(Strict):

@@ -12,6 +12,7 @@ other is told which change came first.
 """
 
 import json
+import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue import heure
-from catalogue.chargement import Catalogue, Erreur, valider
+from catalogue.chargement import Catalogue, Erreur, lire_yaml, valider
 from catalogue.fiche import Fiche
 from catalogue.places import IndexAFaire, places_des_documents
 from catalogue.recherche.documents import document
@@ -214,6 +215,19 @@ def proposer(
     except IntegrityError:
         # Another proposal took this number between our read and our write.
         raise Conflit(_depuis(db, fiche.id, base)) from None
+    # It holds the ones still waiting (the form starts from the newest, a
+    # conflict joins them): the département decides on it alone. Left
+    # waiting, an older one refused would still be published by this one.
+    db.execute(
+        update(RevisionFiche)
+        .where(
+            RevisionFiche.fiche_id == fiche.id,
+            RevisionFiche.statut == PROPOSEE,
+            RevisionFiche.numero < revision.numero,
+        )
+        .values(statut=REMPLACEE)
+        .execution_options(synchronize_session="fetch")
+    )
     return Proposition(revision, [])
 
 
@@ -494,7 +508,9 @@ def _str_multiligne(dumper, valeur: str):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def increase_indent(self, flow=False, indentless=False):
+        # "  - item" under its key, as the fiches are written by hand.
+        return super().increase_indent(flow, False)
 
 
 _Dumper.add_representer(str, _str_multiligne)
@@ -506,9 +522,74 @@ def en_yaml(fiche: Fiche) -> str:
     Only the keys the author wrote (or a revision set) are written, in the
     model's order; comments of the original file are not kept.
     """
-    donnees = fiche.model_dump(mode="python", exclude_unset=True)
+    return _yaml(fiche.model_dump(mode="python", exclude_unset=True))
+
+
+@dataclass
+class ExportYaml:
+    ecrites: list[str]
+    inchangees: int
+    # Files that do not read now: the author's edit is never written over.
+    cassees: list[Erreur]
+
+
+# The keys a validated revision may change (and the day it is dated).
+CLES_REVISEES = (*CHAMPS, "date_maj")
+
+
+def _lire_fiche(chemin: Path) -> tuple[Fiche | None, object, list[Erreur]]:
+    data, erreurs = lire_yaml(chemin, str(chemin))
+    if erreurs:
+        return None, data, erreurs
+    fiche, erreurs = valider(Fiche, data, str(chemin))
+    return fiche, data, erreurs
+
+
+def _valeurs(fiche: Fiche, cles) -> dict:
+    return fiche.model_dump(mode="json", include=set(cles))
+
+
+def _blocs_remplaces(texte: str, data, fiche: Fiche, cles: list[str]) -> str:
+    """The file's text with only these top-level keys written anew, each in
+    place of its own lines: comments and the author's layout stay."""
+    lignes = texte.splitlines(keepends=True)
+    debuts = sorted((ligne - 1, cle) for cle, ligne in data.lignes.items())
+    fins = {}
+    for (debut, cle), suivant in zip(
+        debuts, [*debuts[1:], (len(lignes), None)], strict=True
+    ):
+        fin = suivant[0]
+        # Comments and blank lines just above the next key belong to it.
+        while fin > debut + 1 and lignes[fin - 1].lstrip()[:1] in ("#", ""):
+            fin -= 1
+        fins[cle] = (debut, fin)
+    valeurs = fiche.model_dump(mode="python", exclude_unset=True)
+    ajouts = []
+    for cle in sorted(cles, key=lambda c: -fins.get(c, (len(lignes), 0))[0]):
+        bloc = _yaml({cle: valeurs[cle]}) if cle in valeurs else ""
+        if cle in fins:
+            debut, fin = fins[cle]
+            lignes[debut:fin] = [bloc]
+        elif bloc:
+            ajouts.append(bloc)
+    texte = "".join(lignes)
+    if ajouts and not texte.endswith("\n"):
+        texte += "\n"
+    return texte + "".join(reversed(ajouts))
+
+
+def _sans_vides(valeur):
+    """No « key: null »: an absent key reads the same, and reads better."""
+    if isinstance(valeur, dict):
+        return {k: _sans_vides(v) for k, v in valeur.items() if v is not None}
+    if isinstance(valeur, list):
+        return [_sans_vides(v) for v in valeur]
+    return valeur
+
+
+def _yaml(donnees: dict) -> str:
     return yaml.dump(
-        donnees,
+        _sans_vides(donnees),
         Dumper=_Dumper,
         allow_unicode=True,
         sort_keys=False,
@@ -517,8 +598,49 @@ def en_yaml(fiche: Fiche) -> str:
     )
 
 
-def exporter_yaml(catalogue: Catalogue, dossier: Path) -> int:
+def _texte_relu(texte: str, fiche: Fiche, telle: Fiche) -> bool:
+    """The edited text reads back to ``fiche`` where it differs from the
+    file (``telle``), and to the file everywhere else."""
+    with tempfile.TemporaryDirectory() as tmp:  # never among the fiches
+        essai = Path(tmp) / f"{fiche.id}.yaml"
+        essai.write_text(texte, encoding="utf-8")
+        relue, _data, erreurs = _lire_fiche(essai)
+    if erreurs or relue is None:
+        return False
+    autres = set(Fiche.model_fields) - set(CLES_REVISEES)
+    return _valeurs(relue, CLES_REVISEES) == _valeurs(fiche, CLES_REVISEES) and (
+        _valeurs(relue, autres) == _valeurs(telle, autres)
+    )
+
+
+def exporter_yaml(catalogue: Catalogue, dossier: Path) -> ExportYaml:
+    """Write each fiche's validated changes into its YAML file.
+
+    A file that reads the same is left alone; one that differs gets only
+    its changed keys rewritten (a ``git diff`` shows the change, nothing
+    else); one that does not read now is left for its author to mend. A
+    fiche with no file there is written whole."""
     dossier.mkdir(parents=True, exist_ok=True)
+    resultat = ExportYaml([], 0, [])
     for fiche in catalogue.fiches.values():
-        (dossier / f"{fiche.id}.yaml").write_text(en_yaml(fiche), encoding="utf-8")
-    return len(catalogue.fiches)
+        chemin = dossier / f"{fiche.id}.yaml"
+        if not chemin.exists():
+            chemin.write_text(en_yaml(fiche), encoding="utf-8")
+            resultat.ecrites.append(chemin.name)
+            continue
+        telle, data, erreurs = _lire_fiche(chemin)
+        if erreurs or telle is None:
+            resultat.cassees.extend(erreurs[:1])
+            continue
+        avant, apres = _valeurs(telle, CLES_REVISEES), _valeurs(fiche, CLES_REVISEES)
+        changees = [c for c in CLES_REVISEES if avant.get(c) != apres.get(c)]
+        if not changees:
+            resultat.inchangees += 1
+            continue
+        texte = chemin.read_text(encoding="utf-8")
+        nouveau = _blocs_remplaces(texte, data, fiche, changees)
+        if not _texte_relu(nouveau, fiche, telle):
+            nouveau = en_yaml(fiche)  # an odd layout: written whole
+        chemin.write_text(nouveau, encoding="utf-8")
+        resultat.ecrites.append(chemin.name)
+    return resultat

@@ -94,8 +94,22 @@ def exporter_yaml(sortie: Path | None):
 
     current_app.extensions["preparer"]()  # validated revisions over the YAML
     dossier = sortie or Path(current_app.config["FICHES_DIR"])
-    nombre = ecrire(current_app.extensions["catalogue"], dossier)
-    click.echo(f"{nombre} fiches écrites dans {dossier}")
+    export = ecrire(current_app.extensions["catalogue"], dossier)
+    click.echo(
+        f"{len(export.ecrites)} fiches écrites dans {dossier}, "
+        f"{export.inchangees} déjà à jour"
+    )
+    for nom in export.ecrites:
+        click.echo(f"  écrite : {nom}")
+    if export.cassees:
+        click.echo(
+            f"{len(export.cassees)} fichiers illisibles laissés tels quels (corrigez-"
+            "les, puis relancez : leurs modifications validées y seront écrites) :",
+            err=True,
+        )
+        for erreur in export.cassees:
+            click.echo(f"  {erreur}", err=True)
+        raise SystemExit(1)
 
 
 index_cli = AppGroup("index", help="Construire et synchroniser l'index de recherche.")

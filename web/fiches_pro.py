@@ -166,12 +166,19 @@ def _saisie_refusee(form) -> dict[str, str]:
     return erreurs
 
 
-def _erreurs_par_champ(erreurs, rangs: list[int]) -> dict[str, str]:
-    """Loader errors (« sessions[1].places ») next to the form field they name."""
+def _erreurs_par_champ(erreurs, rangs: list[int], sessions=()) -> dict[str, str]:
+    """Loader errors (« sessions[1].places ») next to the form field they name;
+    one about the sessions together (two the same day) next to the second."""
     par_champ: dict[str, str] = {}
     for e in erreurs:
         m = RE_ERREUR_SESSION.match(e.champ)
-        if m:
+        if e.champ == "sessions" and rangs:
+            debuts = [s.get("debut") for s in sessions]
+            deuxieme = next(
+                (i for i, d in enumerate(debuts) if d and d in debuts[:i]), 0
+            )
+            nom = f"session_{rangs[deuxieme]}_debut"
+        elif m:
             rang = rangs[int(m[1])] if int(m[1]) < len(rangs) else 0
             nom = f"session_{rang}_{m[2] or 'debut'}"
             if nom.endswith("_debut") and e.message == MANQUANT:
@@ -335,7 +342,7 @@ def modifier(fiche_id: str):
         return _page(
             fiche,
             request.form,
-            _erreurs_par_champ(proposition.erreurs, rangs),
+            _erreurs_par_champ(proposition.erreurs, rangs, champs["sessions"]),
             int(base_lue),
             422,
         )
@@ -403,7 +410,15 @@ def decider(rid: int, decision: str):
     if fiche is None:
         raise NotFound()
     if revision.statut == revisions.REMPLACEE:
-        flash("Cette modification est comprise dans une plus récente, déjà validée.")
+        plus_recente = revisions.revisions(db(), fiche.id)[0]
+        flash(
+            "Cette modification est comprise dans une plus récente, "
+            + (
+                "à valider ou à refuser ci-dessous."
+                if plus_recente.statut == revisions.PROPOSEE
+                else "déjà traitée."
+            )
+        )
         return redirect(url_for("fiches_pro.modifications"), 303)
     if revision.statut != revisions.PROPOSEE:
         flash("Cette modification a déjà été traitée.")

@@ -196,6 +196,45 @@ def test_une_valeur_fausse_recoit_le_message_du_chargeur_a_cote_du_champ(
     )
 
 
+def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
+    app_p,
+):
+    client = _prestataire(app_p)
+    # « Ends before it starts » waited until the other errors were mended.
+    page = texte(
+        client.post(
+            URL,
+            data=_formulaire(
+                client,
+                telephone="abc",
+                session_0_debut="2027-03-10",
+                session_0_fin="2027-03-01",
+                session_0_places="-1",
+            ),
+        )
+    )
+    assert 'id="session_0_fin-erreur">la session finit avant de commencer<' in page
+    assert 'id="session_0_places-erreur">' in page
+    assert 'id="telephone-erreur">' in page
+    # Two sessions the same day: said beside the second one's start, where
+    # the summary's link leads.
+    reponse = client.post(
+        URL,
+        data=_formulaire(
+            client,
+            session_0_debut="2027-03-10",
+            session_1_debut="2027-03-10",
+            session_1_places="3",
+        ),
+    )
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert 'id="session_1_debut-erreur">deux sessions commencent le 10/03/2027' in (
+        page
+    )
+    assert 'href="#session_1_debut"' in page
+
+
 def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
     alice, bruno = _prestataire(app_p), _prestataire(app_p)
     form_alice = _formulaire(alice, horaires_accueil="Le matin")
@@ -212,10 +251,11 @@ def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
     assert form_bruno["horaires_accueil"] == "Le matin"
     assert form_bruno["conditions_acces"] == "Avoir un véhicule"
     assert bruno.post(URL, data=form_bruno).status_code == 303
+    # His holds hers: the département decides on both at once.
     a_valider = texte(_departement(app_p).get("/pro/modifications"))
-    assert a_valider.count("Proposée par") == 2
+    assert a_valider.count("Proposée par") == 1
+    assert "Le matin" in a_valider and "Avoir un véhicule" in a_valider
 
-    _valider_la_derniere(app_p)
     _valider_la_derniere(app_p)
     publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
     assert "Le matin" in publiee
@@ -275,37 +315,70 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
     assert refus and all(raison in n.corps and URL in n.corps for n in refus)
 
 
-def test_une_modification_plus_ancienne_que_celle_publiee_ne_se_publie_pas(app_p):
-    # Three saves in a row: each starts from the one before. Once the newest
-    # is published the older ones are in it; validating one afterwards said
-    # « validée et publiée » and changed nothing.
+def test_chaque_enregistrement_remplace_celui_qui_attend(app_p):
+    # Three saves in a row: each starts from the one before, so the newest
+    # holds them all and is the only one to decide on.
     client = _prestataire(app_p)
     for heures in ("9 h à 12 h", "9 h à 17 h", "8 h à 18 h"):
         reponse = client.post(URL, data=_formulaire(client, horaires_accueil=heures))
         assert reponse.status_code == 303
     admin = _departement(app_p)
-    ids = re.findall(r"/pro/modifications/(\d+)/valider",
-                     texte(admin.get("/pro/modifications")))  # fmt: skip
-    premiere, deuxieme, derniere = sorted(map(int, ids))
-    with Session(app_p.extensions["db"]) as db:
-        # Another tab of the département's page, still showing the 2nd.
-        ouverte_ailleurs = db.get(revisions.RevisionFiche, deuxieme)
-        assert (
-            poster(admin, f"/pro/modifications/{derniere}/valider").status_code == 303
-        )
-        with pytest.raises(revisions.Depassee, match="plus récente de cette fiche"):
-            revisions.decider(db, ouverte_ailleurs, revisions.VALIDEE, "essai")
-    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+    page = texte(admin.get("/pro/modifications"))
+    assert page.count("Proposée par") == 1
+    (derniere,) = re.findall(r"/pro/modifications/(\d+)/valider", page)
+    premiere = int(derniere) - 2
+    # Another tab of the département's page, still showing the first one.
     deja = poster(
         admin, f"/pro/modifications/{premiere}/valider", follow_redirects=True
     )
-    assert "Cette modification est comprise dans une plus récente" in texte(deja)
+    assert (
+        "Cette modification est comprise dans une plus récente, à valider ou à "
+        "refuser ci-dessous." in texte(deja)
+    )
+    assert "9 h à 12 h" not in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert poster(admin, f"/pro/modifications/{derniere}/valider").status_code == 303
     assert "8 h à 18 h" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
     with Session(app_p.extensions["db"]) as db:
         statuts = [
-            db.get(revisions.RevisionFiche, i).statut for i in sorted(map(int, ids))
+            db.get(revisions.RevisionFiche, i).statut
+            for i in range(premiere, int(derniere) + 1)
         ]
-    assert statuts == ["remplacee", "remplacee", "validee"]
+        assert statuts == ["remplacee", "remplacee", "validee"]
+        # One left waiting from before (older data) cannot be published
+        # over the newer one.
+        ancienne = db.get(revisions.RevisionFiche, premiere)
+        ancienne.statut = revisions.PROPOSEE
+        with pytest.raises(revisions.Depassee, match="plus récente de cette fiche"):
+            revisions.decider(db, ancienne, revisions.VALIDEE, "essai")
+
+
+def test_un_changement_refuse_ne_passe_pas_avec_le_suivant(app_p):
+    # A new phone number proposed, then the hours: the département refused
+    # the phone, then validated the hours, and the refused phone went out
+    # with them (the second change held the first).
+    client = _prestataire(app_p)
+    poster_form = _formulaire(client, telephone="06 99 99 99 99")
+    assert client.post(URL, data=poster_form).status_code == 303
+    suite = _formulaire(client, horaires_accueil="Horaires P2")
+    assert suite["telephone"] == "06 99 99 99 99"  # the form starts from it
+    assert client.post(URL, data=suite).status_code == 303
+    admin = _departement(app_p)
+    page = texte(admin.get("/pro/modifications"))
+    assert page.count("Proposée par") == 1
+    assert "06 99 99 99 99" in page and "Horaires P2" in page
+    rid = re.search(r"/pro/modifications/(\d+)/refuser", page)[1]
+    motif = "Un numéro personnel ne se publie pas."
+    assert (
+        poster(admin, f"/pro/modifications/{rid}/refuser", {"motif": motif})
+    ).status_code == 303
+    publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "06 99 99 99 99" not in publiee and "Horaires P2" not in publiee
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+    # Its author reads why, above the form that takes up both changes.
+    formulaire = texte(client.get(URL))
+    assert motif in formulaire
+    assert _champs_de_la_page(formulaire)["horaires_accueil"] == "Horaires P2"
 
 
 def test_une_action_fermee_pendant_une_panne_de_l_index_en_sort_a_la_reprise(
@@ -525,6 +598,69 @@ def test_un_yaml_modifie_apres_la_validation_l_emporte(
 
     assert horaires_publies("2026-03-01", "Le soir") == "Le matin"
     assert horaires_publies("2026-03-05", "L'après-midi") == "L'après-midi"
+
+
+def test_l_export_yaml_n_ecrit_que_les_changements_valides(
+    creer_app_prescription, tmp_path
+):
+    """Written back into the fiches' folder for a review by git diff: only
+    the validated keys of the changed fiche; a file broken meanwhile by its
+    author is left as it is, and named."""
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    fiches = tmp_path / "catalogue" / "fiches"
+    dossiers = {
+        "FICHES_DIR": str(fiches),
+        "STRUCTURES_DIR": str(tmp_path / "catalogue" / "structures"),
+    }
+    app = creer_app_prescription(dossiers)
+    with Session(app.extensions["db"]) as db:
+        fiche = app.extensions["catalogue"].fiches[FICHE]
+        champs = {"horaires_accueil": "Du lundi au jeudi, 9 h à 17 h"}
+        revision = revisions.proposer(db, fiche, champs, "Alice", 0).revision
+        revisions.decider(
+            db, revision, revisions.VALIDEE, "Dép.", datetime(2026, 3, 2, tzinfo=UTC)
+        )
+        db.commit()
+    avant = {f.name: f.read_text(encoding="utf-8") for f in fiches.glob("*.yaml")}
+    # Another fiche's author is midway through an edit: the file does not read.
+    cassee = "cv-sessions-alencon.yaml"
+    (fiches / cassee).write_text(avant[cassee] + "date_maj: 2026-02-30\n")
+
+    # The command starts as a new process would.
+    nouvelle = creer_app_prescription(dossiers)
+    commande = nouvelle.test_cli_runner()
+    resultat = commande.invoke(args=["fiches", "exporter-yaml"])
+
+    assert resultat.exit_code == 1
+    assert "1 fiches écrites" in resultat.output
+    assert f"écrite : {FICHE}.yaml" in resultat.output
+    assert f"{cassee}" in resultat.output and "laissés tels quels" in resultat.output
+    apres = {f.name: f.read_text(encoding="utf-8") for f in fiches.glob("*.yaml")}
+    assert apres[cassee] == avant[cassee] + "date_maj: 2026-02-30\n"
+    changes = [nom for nom in avant if apres[nom] != avant[nom]]
+    assert sorted(changes) == sorted([f"{FICHE}.yaml", cassee])
+    # The fiche's comment, its key order and its one-line lists stay: the
+    # diff is the new key and the day of the validation.
+    ajoutees = set(apres[f"{FICHE}.yaml"].splitlines()) - set(
+        avant[f"{FICHE}.yaml"].splitlines()
+    )
+    retirees = set(avant[f"{FICHE}.yaml"].splitlines()) - set(
+        apres[f"{FICHE}.yaml"].splitlines()
+    )
+    assert ajoutees == {
+        "horaires_accueil: Du lundi au jeudi, 9 h à 17 h",
+        "date_maj: 2026-03-02",
+    }
+    assert retirees == {"date_maj: 2025-01-15"}
+    (fiches / cassee).write_text(avant[cassee])
+    relue = charger_catalogue(fiches, PRESCRIPTION / "structures", racine=ROOT)
+    publiee = nouvelle.extensions["catalogue"].fiches[FICHE]
+    assert publiee.horaires_accueil == "Du lundi au jeudi, 9 h à 17 h"
+    assert relue.fiches[FICHE] == publiee
+    # Run again: everything is up to date, nothing is written.
+    deux = commande.invoke(args=["fiches", "exporter-yaml"])
+    assert deux.exit_code == 0, deux.output
+    assert "0 fiches écrites" in deux.output
 
 
 def test_une_fiche_dont_la_regle_le_permet_est_publiee_sans_attendre(
