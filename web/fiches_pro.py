@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from catalogue import places, revisions, saisie
+from catalogue import heure, places, revisions, saisie
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, notifications, workflow
 from prescription.demandes import Acteur
@@ -163,6 +163,27 @@ def _saisie_refusee(form) -> dict[str, str]:
     # loader's message would point to a file of the repository.
     if (form.get("statut") or "active") not in vocabulaire("statuts"):
         erreurs["statut"] = "choisissez un statut de la liste"
+    return erreurs
+
+
+def _sessions_passees(fiche, sessions: list[dict], rangs: list[int]) -> dict:
+    """A new session over before today (a year mistyped) would never show:
+    said beside its start. Those the fiche already had stay as they are."""
+    connues = {s.debut.isoformat() for s in fiche.sessions}
+    aujourd_hui = heure.aujourd_hui()
+    erreurs = {}
+    for session, rang in zip(sessions, rangs, strict=True):
+        if session.get("debut") in connues:
+            continue
+        try:
+            fin = date.fromisoformat(session.get("fin") or session.get("debut") or "")
+        except ValueError:
+            continue  # the model says what is wrong with it
+        if fin < aujourd_hui:
+            erreurs[f"session_{rang}_debut"] = (
+                f"cette session est déjà passée (elle finit le {fin:%d/%m/%Y}) : "
+                "vérifiez l'année"
+            )
     return erreurs
 
 
@@ -323,7 +344,11 @@ def modifier(fiche_id: str):
     if saisie:
         return _page(fiche, request.form, saisie, int(base_lue), 422)
     champs, rangs = _lire(request.form, fiche)
-    nouvelle, _ = revisions.appliquer(fiche, champs)
+    nouvelle, erreurs_modele = revisions.appliquer(fiche, champs)
+    passees = _sessions_passees(fiche, champs["sessions"], rangs)
+    if passees:  # said with the model's errors, all at once
+        erreurs = _erreurs_par_champ(erreurs_modele, rangs, champs["sessions"])
+        return _page(fiche, request.form, passees | erreurs, int(base_lue), 422)
     if nouvelle is not None:
         occupees = [
             c

@@ -235,6 +235,29 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
     assert 'href="#session_1_debut"' in page
 
 
+def test_une_session_deja_passee_est_signalee_a_cote_de_son_debut(app_p):
+    # 2020 for 2027: accepted, validated, and never shown to anyone.
+    client = _prestataire(app_p)
+    reponse = client.post(
+        URL,
+        data=_formulaire(
+            client,
+            telephone="abc",
+            session_0_debut="2020-01-06",
+            session_0_fin="2020-01-31",
+        ),
+    )
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert (
+        'id="session_0_debut-erreur">cette session est déjà passée (elle finit le '
+        "31/01/2020) : vérifiez l'année<" in page
+    )
+    assert 'id="telephone-erreur">' in page  # the other errors at once
+    assert 'value="2020-01-06"' in page
+    assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))
+
+
 def test_deux_modifications_en_meme_temps_la_seconde_voit_la_premiere(app_p):
     alice, bruno = _prestataire(app_p), _prestataire(app_p)
     form_alice = _formulaire(alice, horaires_accueil="Le matin")
