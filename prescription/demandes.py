@@ -641,7 +641,9 @@ def appliquer(
         else r.action,
         precision=_precision(r.action, effet_le, "", dite),
         mot=message,
-        quand_dit=bool(effet_le or dite),
+        # The structure's own words on acceptance say when to come (its
+        # form asks for it): not « la structure vous dira quand venir ».
+        quand_dit=bool(effet_le or dite or message),
     )
     if r.action == "annuler" and acteur.role != PRESTATAIRE:
         _dire_a_la_structure(db, prescription, fiche, liens, maintenant, "annulee")

@@ -21,6 +21,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -224,7 +225,14 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:
         numero = telephones.lire(telephone)
-        if numero is None:
+        chiffres = "".join(c for c in telephone if c.isdigit())
+        if numero is None and len(chiffres) == 10 and chiffres[0] == "0":
+            # Its 10 digits are there: « write its 10 digits » would puzzle.
+            erreurs["telephone"] = (
+                "Ce numéro n'existe pas (il n'est donné à personne) : vérifiez ses "
+                "chiffres."
+            )
+        elif numero is None:
             # An overseas number was the example, on every département's site.
             erreurs["telephone"] = (
                 "Ce numéro de téléphone n'est pas valide : écrivez ses 10 "
@@ -345,6 +353,18 @@ def _envoi(form) -> str | None:
     if fait is not None and not 0 <= time.time() - fait <= ENVOI_REPRIS_S:
         return None
     return jeton
+
+
+# A request this browser made leads back to its page this long (Back, then
+# « Envoyer » again). Its follow page is in this browser's history anyway;
+# later, or from any other device, it is « déjà » and the link by message.
+FAITE_ICI_S = 2 * 3600
+
+
+def _faite_ici(p: Prescription) -> bool:
+    """Made from this browser, by a form token it was given, lately."""
+    fait = session.get("envois_faits", {}).get(p.jeton_envoi or "")
+    return fait is not None and 0 <= time.time() - fait <= FAITE_ICI_S
 
 
 def _nouvel_envoi() -> str:
@@ -520,6 +540,14 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):
     not on screen: whoever types her name and number must not read it.
     """
     existante = db().get(Prescription, pid)
+    if pour_soi and _faite_ici(existante):
+        # She went Back and sent it again (the form had a new token): this
+        # browser made that very request, and its follow page is in its
+        # history already. Her page, not « déjà » and a second SMS.
+        jeton = _lien_de_suivi(existante)
+        db().commit()
+        flash("deja_ici", "suivi")
+        return redirect(url_for("prescription.suivi", jeton=jeton), 303)
     beneficiaire = db().get(Beneficiaire, existante.beneficiaire_id)
     renvoye = False
     if pour_soi:

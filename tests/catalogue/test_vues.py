@@ -267,6 +267,7 @@ def client_fiches(creer_app, tmp_path):
         structure="atelier-mob",
         mobilisable_par=["usagers", "professionnels"],
         telephone="02 33 26 58 51",
+        mobilisation_precisions="Appelez le centre social pour une place.",
     )
     ecrire_fiche(
         tmp_path,
@@ -334,6 +335,19 @@ def test_comment_entrer_est_dit_a_la_personne_pas_aux_seuls_pros(client_fiches):
     )
     assert "Parlez-en à votre référent" not in actions.text
     assert "C'est le Département qui vous oriente" not in pro.text
+
+
+def test_ce_que_la_fiche_dit_a_la_personne_qui_s_inscrit_seule_est_dans_sa_partie(
+    client_fiches,
+):
+    # « Vous pouvez demander vous-même une place en appelant le centre
+    # social » sat in the fold « Vous êtes référent ou conseiller ».
+    actions = page(client_fiches.get("/fiches/velo-ecole")).find(
+        "section", class_="actions"
+    )
+    pro = actions.find("details", class_="pro").extract()
+    assert "Appelez le centre social pour une place." in actions.text
+    assert "Appelez le centre social" not in pro.text
 
 
 def test_inscription_directe_avec_telephone(client_fiches):

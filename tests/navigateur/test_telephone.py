@@ -141,6 +141,23 @@ def test_page_suivante_sans_javascript_mene_aux_resultats(serveur, telephone_san
     expect(page.locator("#titre-resultats")).to_be_in_viewport()
 
 
+def test_sans_javascript_les_erreurs_du_formulaire_sont_sur_le_premier_ecran(
+    serveur, navigateur
+):
+    # The « À savoir » reminder pushed them 662 px down a 740 px screen.
+    contexte, page = page_sur(navigateur, PETIT_TELEPHONE, js=False)
+    page.goto(serveur + "/fiches/fle-alencon/inscription")
+    page.get_by_label("Prénom").fill("Awa")
+    page.locator("#telephone").fill("06 12 34 56")
+    page.get_by_role("button", name="Envoyer ma demande").click()
+    # Focused on load, the box was only brought to the screen's bottom edge.
+    expect(page.locator("#erreurs")).to_be_in_viewport(ratio=1)
+    # The reminder is still there, after the form and its errors.
+    expect(page.locator("#erreurs, #titre-rappel").first).to_have_id("erreurs")
+    expect(page.locator("#titre-rappel")).to_have_text("À savoir avant de demander")
+    contexte.close()
+
+
 @pytest.mark.parametrize("js", [True, False], ids=["js", "sans-js"])
 def test_rechercher_sur_un_telephone_montre_les_resultats(serveur, navigateur, js):
     """The form fills a phone's screen: the results came below it, out of

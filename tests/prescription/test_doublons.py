@@ -95,18 +95,26 @@ def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(
     assert "C'est envoyé" in texte(client_p.get(troisieme.headers["Location"]))
     assert len(demandes(app_p)) == 1
     assert len(messages_a(app_p, "06 12 34 56 78")) == 1
-    # Sent again ten minutes later from this browser (Back, on a shared
-    # computer): a new request, never her link on screen.
+    # Back, then « Envoyer » again (the page reloads: a new form token): this
+    # browser made that request, whose page is in its history. Her page,
+    # not a red « déjà » and a second SMS.
     horloge.maintenant += 20
-    encore = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
-    assert encore.status_code == 409 and "/suivi/" not in texte(encore)
-    # A new form is a new request: the same person is then told it exists.
     page = texte(client_p.get("/fiches/velos-alencon/inscription"))
     autre = re.search(r'name="envoi" value="([^"]+)"', page)[1]
     assert autre != envoi
-    encore = {**donnees, "envoi": autre}
-    reponse = poster(client_p, "/fiches/velos-alencon/inscription", encore)
-    assert reponse.status_code == 409
+    encore = poster(
+        client_p, "/fiches/velos-alencon/inscription", {**donnees, "envoi": autre}
+    )
+    assert encore.status_code == 303
+    suivi = texte(client_p.get(encore.headers["Location"]))
+    assert "Vous aviez déjà envoyé cette demande : la voici." in suivi
+    assert len(demandes(app_p)) == 1
+    assert len(messages_a(app_p, "06 12 34 56 78")) == 1
+    # Hours later (the next person on a shared computer): a new request,
+    # told « déjà », never her link on screen.
+    horloge.maintenant += 2 * 3600
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 409 and "/suivi/" not in texte(reponse)
 
 
 def test_un_numero_garde_par_l_ancienne_version_se_reconnait(app_p, client_p):

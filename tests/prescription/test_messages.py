@@ -254,6 +254,17 @@ def test_une_acceptation_datee_ne_dit_pas_qu_on_dira_quand_venir(app_p):
     assert f"Début le {debut:%d/%m/%Y}." in corps
 
 
+def test_une_acceptation_avec_un_mot_de_la_structure_ne_dit_pas_qu_elle_le_dira(app_p):
+    # « La structure vous dira quand venir. Message de la structure : Venez le
+    # lundi 14 à 10 h… » said both.
+    _referent, prestataire, p = prescrite_par_un_referent(app_p)
+    mot = "Venez le lundi 14 décembre à 10 h, 59 rue Saint-Blaise."
+    poster(prestataire, f"/pro/prescriptions/{p.id}/accepter", {"message": mot})
+    accepte = sms_recus(app_p)[-1]
+    assert "vous dira quand venir" not in accepte
+    assert mot in accepte
+
+
 def test_un_nom_raccourci_dans_un_sms_l_est_entre_deux_mots():
     message = Message(
         "Demande acceptée", "Demande acceptée pour «{nom}» ! Merci.", True

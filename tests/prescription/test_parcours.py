@@ -69,6 +69,15 @@ def test_un_numero_incomplet_est_explique_avec_un_exemple_d_ici(app_p, client_p)
     assert prescriptions(app_p) == []
 
 
+def test_un_numero_de_10_chiffres_qui_n_existe_pas_le_dit(app_p, client_p):
+    # « 07 11 … » has its 10 digits; « écrivez ses 10 chiffres » puzzled.
+    donnees = {**PERSONNE, "telephone": "07 11 22 33 44", "consentement": "oui"}
+    page = texte(poster(client_p, "/fiches/velos-alencon/inscription", donnees))
+    assert "Ce numéro n'existe pas (il n'est donné à personne) : vérifiez" in page
+    assert "écrivez ses 10 chiffres" not in page
+    assert prescriptions(app_p) == []
+
+
 def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
     donnees = {**PERSONNE, "telephone": "", "consentement": "oui"}
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
@@ -685,6 +694,23 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
         assert "Vous commencez le" not in page  # the planned day is past news
         assert "Annuler ma demande" not in page
     assert prescriptions(app_p)[-1].statut == "entree"
+
+
+def test_acceptee_sans_date_ni_mot_la_page_dit_la_suite_et_le_lieu(app_p, client_p):
+    # « Statut : Acceptée », and nothing about what comes next or where.
+    suivi = poster(
+        client_p,
+        "/fiches/velos-alencon/inscription",
+        {**PERSONNE, "consentement": "oui"},
+    ).headers["Location"]
+    p = prescriptions(app_p)[-1]
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    poster(prestataire, f"/pro/prescriptions/{p.id}/accepter", {})
+    page = texte(client_p.get(suivi))
+    assert "va vous contacter pour vous dire quand et où venir." in page
+    assert "<dt>Où</dt><dd>" in page and "Alençon" in page
 
 
 def test_un_refus_pour_autre_raison_montre_les_mots_de_la_structure(app_p, client_p):
