@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -692,4 +693,46 @@ def _verifier_fiche(fiche, catalogue, path, racine, ref) -> list[Erreur]:
     for i, lieu in enumerate(fiche.lieux):
         for e in _verifier_adresse(lieu, ["lieux", i], path, racine, ref, data):
             erreurs.append(e)
+    for champ, cle in _cles_dans_un_texte(fiche):
+        data = data if data is not None else _reload_lines(path)
+        ligne = _ligne_de_la_cle(path, cle, _ligne(data, [champ]))
+        erreurs.append(
+            Erreur(
+                nom,
+                ligne,
+                cle,
+                f"« {cle}: » est lu comme du texte de « {champ} » : sa ligne est "
+                "sans doute trop indentée (une clé de la fiche commence au début "
+                "de la ligne)",
+            )
+        )
     return erreurs
+
+
+@cache
+def _motif_des_cles():
+    """A key of the fiche (those with an underscore: no prose word has one)."""
+    cles = sorted((c for c in Fiche.model_fields if "_" in c), key=len, reverse=True)
+    return re.compile(r"(?<![\w])(" + "|".join(cles) + r"):(?:\s|$)")
+
+
+def _cles_dans_un_texte(fiche) -> list[tuple[str, str]]:
+    """(text field, key) for a key line indented into the block above it,
+    which YAML silently reads as more of that text, the key gone."""
+    trouvees = []
+    for champ in fiche.model_fields_set:
+        valeur = getattr(fiche, champ)
+        if isinstance(valeur, str) and (m := _motif_des_cles().search(valeur)):
+            trouvees.append((champ, m[1]))
+    return trouvees
+
+
+def _ligne_de_la_cle(path: Path, cle: str, depuis: int | None) -> int | None:
+    try:
+        lignes = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return depuis
+    for numero in range(depuis or 1, len(lignes) + 1):
+        if lignes[numero - 1].lstrip().startswith(f"{cle}:"):
+            return numero
+    return depuis

@@ -219,6 +219,23 @@ class Capacite(Strict):
         return self
 
 
+def session_en_double(debuts: list) -> int | None:
+    """The index of the first session starting the same day as an earlier one."""
+    vus = set()
+    for i, debut in enumerate(debuts):
+        if debut is not None and debut in vus:
+            return i
+        vus.add(debut)
+    return None
+
+
+def message_session_en_double(debut: date) -> str:
+    return (
+        f"deux sessions commencent le {debut:%d/%m/%Y} : une seule session par "
+        "date de début (réunissez leurs places)"
+    )
+
+
 class Session(Strict):
     debut: date
     fin: date | None = None
@@ -292,14 +309,8 @@ class Fiche(Strict):
     def une_session_par_date(cls, sessions: list[Session]) -> list[Session]:
         # Places, requests and waiting lists are kept by start date: two
         # sessions of one day would share (and double) one count.
-        vus: set[date] = set()
-        for s in sessions:
-            if s.debut in vus:
-                raise ValueError(
-                    f"deux sessions commencent le {s.debut:%d/%m/%Y} : une seule "
-                    "session par date de début (réunissez leurs places)"
-                )
-            vus.add(s.debut)
+        if (double := session_en_double([s.debut for s in sessions])) is not None:
+            raise ValueError(message_session_en_double(sessions[double].debut))
         return sessions
 
     # --- Places (extension) : capacité et places restantes ---

@@ -15,6 +15,7 @@ import json
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -241,13 +242,17 @@ def _depuis(db: Session, fiche_id: str, base: int) -> list[RevisionFiche]:
     )
 
 
-def contenu_au(db: Session, fiche_yaml: Fiche, numero: int) -> dict:
-    """The editable fields as revision ``numero`` left them (0: the YAML's)."""
-    revision = db.exec(
+def revision_numero(db: Session, fiche_id: str, numero: int) -> RevisionFiche | None:
+    return db.exec(
         select(RevisionFiche).where(
-            RevisionFiche.fiche_id == fiche_yaml.id, RevisionFiche.numero == numero
+            RevisionFiche.fiche_id == fiche_id, RevisionFiche.numero == numero
         )
     ).first()
+
+
+def contenu_au(db: Session, fiche_yaml: Fiche, numero: int) -> dict:
+    """The editable fields as revision ``numero`` left them (0: the YAML's)."""
+    revision = revision_numero(db, fiche_yaml.id, numero)
     return contenu(revision) if revision else champs_de(fiche_yaml)
 
 
@@ -533,8 +538,9 @@ class ExportYaml:
     cassees: list[Erreur]
 
 
-# The keys a validated revision may change (and the day it is dated).
-CLES_REVISEES = (*CHAMPS, "date_maj")
+# The keys a validated revision may change (and the day it is dated), and
+# the day the file's places date from (see _places_datees).
+CLES_REVISEES = (*CHAMPS, "date_maj", "places_maj_le")
 
 
 def _lire_fiche(chemin: Path) -> tuple[Fiche | None, object, list[Erreur]]:
@@ -559,8 +565,11 @@ def _blocs_remplaces(texte: str, data, fiche: Fiche, cles: list[str]) -> str:
         debuts, [*debuts[1:], (len(lignes), None)], strict=True
     ):
         fin = suivant[0]
-        # Comments and blank lines just above the next key belong to it.
-        while fin > debut + 1 and lignes[fin - 1].lstrip()[:1] in ("#", ""):
+        # Comments and blank lines just above the next key belong to it (an
+        # indented « # » line is text of a block, not a comment).
+        while fin > debut + 1 and (
+            not lignes[fin - 1].strip() or lignes[fin - 1].startswith("#")
+        ):
             fin -= 1
         fins[cle] = (debut, fin)
     valeurs = fiche.model_dump(mode="python", exclude_unset=True)
@@ -575,7 +584,7 @@ def _blocs_remplaces(texte: str, data, fiche: Fiche, cles: list[str]) -> str:
     texte = "".join(lignes)
     if ajouts and not texte.endswith("\n"):
         texte += "\n"
-    return texte + "".join(reversed(ajouts))
+    return texte + "".join(ajouts)
 
 
 def _sans_vides(valeur):
@@ -613,7 +622,32 @@ def _texte_relu(texte: str, fiche: Fiche, telle: Fiche) -> bool:
     )
 
 
-def exporter_yaml(catalogue: Catalogue, dossier: Path) -> ExportYaml:
+def _places_datees(fiche: Fiche, yaml_: Fiche | None) -> Fiche:
+    """The fiche, its written places still dated from the file's day.
+
+    Places written in a file count from its ``places_maj_le`` (else its
+    ``date_maj``), and win at the next start over a live count older than
+    that. A validation moves ``date_maj`` to its own day: written so, the
+    sessions' seats would count as fresh and wipe the places taken since
+    the file's day."""
+    a_des_places = fiche.places_restantes is not None or any(
+        s.places is not None or s.places_restantes is not None for s in fiche.sessions
+    )
+    if yaml_ is None or fiche.places_maj_le is not None or not a_des_places:
+        return fiche
+    jour = yaml_.places_maj_le or yaml_.date_maj
+    if jour == fiche.date_maj:
+        return fiche
+    datee = fiche.model_copy(update={"places_maj_le": jour})
+    datee.model_fields_set.add("places_maj_le")
+    return datee
+
+
+def exporter_yaml(
+    catalogue: Catalogue,
+    dossier: Path,
+    telle_quelle: Callable[[str], Fiche | None] = lambda _id: None,
+) -> ExportYaml:
     """Write each fiche's validated changes into its YAML file.
 
     A file that reads the same is left alone; one that differs gets only
@@ -624,6 +658,8 @@ def exporter_yaml(catalogue: Catalogue, dossier: Path) -> ExportYaml:
     resultat = ExportYaml([], 0, [])
     for fiche in catalogue.fiches.values():
         chemin = dossier / f"{fiche.id}.yaml"
+        # ``telle_quelle``: the fiche as its source file reads, no revision.
+        fiche = _places_datees(fiche, telle_quelle(fiche.id))
         if not chemin.exists():
             chemin.write_text(en_yaml(fiche), encoding="utf-8")
             resultat.ecrites.append(chemin.name)
@@ -641,6 +677,8 @@ def exporter_yaml(catalogue: Catalogue, dossier: Path) -> ExportYaml:
         nouveau = _blocs_remplaces(texte, data, fiche, changees)
         if not _texte_relu(nouveau, fiche, telle):
             nouveau = en_yaml(fiche)  # an odd layout: written whole
-        chemin.write_text(nouveau, encoding="utf-8")
+        # Its line endings kept: a file written on Windows stays so.
+        fin_de_ligne = "\r\n" if b"\r\n" in chemin.read_bytes() else None
+        chemin.write_text(nouveau, encoding="utf-8", newline=fin_de_ligne)
         resultat.ecrites.append(chemin.name)
     return resultat

@@ -94,7 +94,11 @@ def exporter_yaml(sortie: Path | None):
 
     current_app.extensions["preparer"]()  # validated revisions over the YAML
     dossier = sortie or Path(current_app.config["FICHES_DIR"])
-    export = ecrire(current_app.extensions["catalogue"], dossier)
+    export = ecrire(
+        current_app.extensions["catalogue"],
+        dossier,
+        current_app.extensions["publication"].yaml,
+    )
     click.echo(
         f"{len(export.ecrites)} fiches écrites dans {dossier}, "
         f"{export.inchangees} déjà à jour"

@@ -21,6 +21,7 @@ from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from catalogue import heure, places, revisions, saisie
+from catalogue.fiche import message_session_en_double, session_en_double
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, notifications, workflow
 from prescription.demandes import Acteur
@@ -32,7 +33,7 @@ from web.prescription import (
     departement_requis,
     droits,
     envoyer_messages,
-    prestataire_requis,
+    role_requis,
 )
 from web.securite import url_absolue
 
@@ -187,18 +188,28 @@ def _sessions_passees(fiche, sessions: list[dict], rangs: list[int]) -> dict:
     return erreurs
 
 
+def _jour(texte) -> date | None:
+    try:
+        return date.fromisoformat(str(texte or ""))
+    except ValueError:
+        return None
+
+
 def _erreurs_par_champ(erreurs, rangs: list[int], sessions=()) -> dict[str, str]:
     """Loader errors (« sessions[1].places ») next to the form field they name;
     one about the sessions together (two the same day) next to the second."""
     par_champ: dict[str, str] = {}
+    double = session_en_double([_jour(s.get("debut")) for s in sessions])
+    if double is not None:
+        # Said with the sessions' own errors: the model checks the days only
+        # once every session is valid.
+        par_champ[f"session_{rangs[double]}_debut"] = message_session_en_double(
+            _jour(sessions[double]["debut"])
+        )
     for e in erreurs:
         m = RE_ERREUR_SESSION.match(e.champ)
         if e.champ == "sessions" and rangs:
-            debuts = [s.get("debut") for s in sessions]
-            deuxieme = next(
-                (i for i, d in enumerate(debuts) if d and d in debuts[:i]), 0
-            )
-            nom = f"session_{rangs[deuxieme]}_debut"
+            nom = f"session_{rangs[double or 0]}_debut"
         elif m:
             rang = rangs[int(m[1])] if int(m[1]) < len(rangs) else 0
             nom = f"session_{rang}_{m[2] or 'debut'}"
@@ -313,10 +324,12 @@ def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
 
 
 @bp.route("/pro/fiches/<fiche_id>/modifier", methods=["GET", "POST"])
-@prestataire_requis
+# The département keeps the whole catalogue: it mends a detail itself rather
+# than refuse and wait for a new proposal.
+@role_requis(lambda d: d.prestataire or d.departement)
 def modifier(fiche_id: str):
     fiche = _fiche(fiche_id)
-    if not droits().repond_pour(fiche.structure):
+    if not (droits().departement or droits().repond_pour(fiche.structure)):
         return render_template("prescription/interdit.html"), 403
     derniere = revisions.dernier_numero(db(), fiche.id)
     if request.method == "GET":
@@ -343,6 +356,21 @@ def modifier(fiche_id: str):
     saisie = _saisie_refusee(request.form)
     if saisie:
         return _page(fiche, request.form, saisie, int(base_lue), 422)
+    partie_de = revisions.revision_numero(db(), fiche.id, int(base_lue))
+    if (
+        partie_de is not None
+        and partie_de.statut == revisions.REFUSEE
+        and request.form.get("refus_vu") != str(partie_de.id)
+    ):
+        # A tab opened before the refusal: saved as is, the refused values
+        # went out again with the new one, and nobody read why.
+        message = (
+            "Le département a refusé la modification dont ce formulaire part"
+            + (f" : « {partie_de.motif_refus} »" if partie_de.motif_refus else "")
+            + ". Le formulaire garde ce que vous avez tapé : retirez ce qui a été "
+            "refusé, puis enregistrez de nouveau."
+        )
+        return _page(fiche, request.form, {"general": message}, int(base_lue), 409)
     champs, rangs = _lire(request.form, fiche)
     nouvelle, erreurs_modele = revisions.appliquer(fiche, champs)
     passees = _sessions_passees(fiche, champs["sessions"], rangs)
@@ -371,8 +399,9 @@ def modifier(fiche_id: str):
             int(base_lue),
             422,
         )
-    if fiche.publication_modifications == "prestataire":
-        # The fiche's own rule: its prestataire publishes without a check.
+    if fiche.publication_modifications == "prestataire" or droits().departement:
+        # The fiche's own rule: its prestataire publishes without a check;
+        # the département, who validates, publishes its own at once.
         refus = _publier(fiche, proposition.revision, _auteur())
         flash(refus or "Modification publiée.")
     else:

@@ -233,6 +233,22 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
         page
     )
     assert 'href="#session_1_debut"' in page
+    # With another session's error, the same day was said only next time.
+    page = texte(
+        client.post(
+            URL,
+            data=_formulaire(
+                client,
+                session_0_debut="2027-03-10",
+                session_0_fin="2027-03-01",
+                session_1_debut="2027-03-10",
+            ),
+        )
+    )
+    assert 'id="session_0_fin-erreur">la session finit avant de commencer<' in page
+    assert 'id="session_1_debut-erreur">deux sessions commencent le 10/03/2027' in (
+        page
+    )
 
 
 def test_une_session_deja_passee_est_signalee_a_cote_de_son_debut(app_p):
@@ -301,7 +317,30 @@ def test_un_prestataire_d_une_autre_structure_est_refuse(app_p):
     assert curieux.get(URL).status_code == 403
     donnees = {"csrf_token": jeton_csrf(curieux), "base": "0", "horaires_accueil": "x"}
     assert curieux.post(URL, data=donnees).status_code == 403
-    assert _departement(app_p).get(URL).status_code == 403
+    referent = se_connecter(app_p.test_client(), "referent", prescripteur="siao")
+    assert referent.get(URL).status_code == 403
+
+
+def test_le_departement_corrige_un_detail_lui_meme_et_c_est_publie(app_p):
+    # It could only refuse, and wait for the structure to propose again.
+    admin = _departement(app_p)
+    fiche = texte(admin.get(f"/fiches/{FICHE}"))
+    assert f'href="{URL}">Modifier cette fiche' in fiche
+    page = texte(admin.get(URL))
+    assert "vos modifications sont publiées aussitôt enregistrées" in page
+    assert "Retour aux modifications à valider" in page
+    reponse = admin.post(URL, data=_formulaire(admin, telephone="01 60 00 00 01"))
+    assert reponse.status_code == 303
+    assert "Modification publiée." in texte(admin.get(URL))
+    assert "01 60 00 00 01" in texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    with Session(app_p.extensions["db"]) as db:
+        [revision] = revisions.revisions(db, FICHE)
+        assert revision.statut == revisions.VALIDEE
+        assert revision.decide_par == revision.auteur  # the département, logged
+    # Nobody else sees the button.
+    assert "Modifier cette fiche" not in texte(
+        app_p.test_client().get(f"/fiches/{FICHE}")
+    )
 
 
 def test_une_modification_refusee_n_est_pas_publiee(app_p):
@@ -336,6 +375,32 @@ def test_une_modification_refusee_n_est_pas_publiee(app_p):
             )
         ).all()
     assert refus and all(raison in n.corps and URL in n.corps for n in refus)
+
+
+def test_un_onglet_ouvert_avant_un_refus_ne_renvoie_pas_ce_qui_est_refuse(app_p):
+    client = _prestataire(app_p)
+    assert (
+        client.post(URL, data=_formulaire(client, telephone="01 22 22 22 22"))
+    ).status_code == 303
+    # A tab opened now, on the proposal waiting.
+    onglet = _formulaire(client, courriel="contact@garage.example")
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/refuser",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    poster(admin, f"/pro/modifications/{rid}/refuser", {"motif": "Téléphone faux."})
+    # Saved from the old tab: the refused phone went out again, unsaid.
+    reponse = client.post(URL, data=onglet)
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Le département a refusé la modification dont ce formulaire part : « " in (
+        page
+    )
+    assert "Téléphone faux." in page
+    assert _champs_de_la_page(page)["courriel"] == "contact@garage.example"
+    assert "Aucune modification en attente" in texte(admin.get("/pro/modifications"))
+    # Read, then saved again: a new proposal, knowingly.
+    assert client.post(URL, data=_champs_de_la_page(page)).status_code == 303
+    assert "Proposée par" in texte(admin.get("/pro/modifications"))
 
 
 def test_chaque_enregistrement_remplace_celui_qui_attend(app_p):
@@ -684,6 +749,50 @@ def test_l_export_yaml_n_ecrit_que_les_changements_valides(
     deux = commande.invoke(args=["fiches", "exporter-yaml"])
     assert deux.exit_code == 0, deux.output
     assert "0 fiches écrites" in deux.output
+
+
+def test_l_export_yaml_ne_rend_pas_les_places_prises_depuis_le_fichier(
+    creer_app_prescription, tmp_path
+):
+    """The export dates the fiche from its validation: its sessions' seats
+    then looked newer than the places taken before, and the next start put
+    them back on sale."""
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    fiches = tmp_path / "catalogue" / "fiches"
+    dossiers = {
+        "FICHES_DIR": str(fiches),
+        "STRUCTURES_DIR": str(tmp_path / "catalogue" / "structures"),
+    }
+    # Windows line endings, kept by the export.
+    chemin = fiches / f"{CV}.yaml"
+    chemin.write_bytes(chemin.read_bytes().replace(b"\n", b"\r\n"))
+    app = creer_app_prescription(dossiers)
+    session_mars = places.cle_session(datetime(2099, 3, 1).date())
+    with Session(app.extensions["db"]) as db:
+        # Taken on 1 March 2026, before the validation (2 March).
+        places.fixer(
+            db, CV, 2, "Atelier", session=session_mars,
+            maintenant=datetime(2026, 3, 1, tzinfo=UTC),
+        )  # fmt: skip
+        fiche = app.extensions["catalogue"].fiches[CV]
+        champs = {**revisions.champs_de(fiche), "telephone": "02 33 00 00 09"}
+        revision = revisions.proposer(db, fiche, champs, "Alice", 0).revision
+        revisions.decider(
+            db, revision, revisions.VALIDEE, "Dép.", datetime(2026, 3, 2, tzinfo=UTC)
+        )
+        db.commit()
+    commande = creer_app_prescription(dossiers).test_cli_runner()
+    resultat = commande.invoke(args=["fiches", "exporter-yaml"])
+    assert resultat.exit_code == 0, resultat.output
+    brut = chemin.read_bytes()
+    assert b"places_maj_le: 2025-01-15\r\n" in brut
+    assert b"date_maj: 2026-03-02\r\n" in brut and b"\n" not in brut.replace(
+        b"\r\n", b""
+    )
+    # The next start reads the file: the 2 places left stay 2.
+    redemarree = creer_app_prescription(dossiers)
+    with Session(redemarree.extensions["db"]) as db:
+        assert places.par_session(db, CV)[session_mars].places_restantes == 2
 
 
 def test_une_fiche_dont_la_regle_le_permet_est_publiee_sans_attendre(
