@@ -6,6 +6,7 @@ No Flask here: views and templates call these helpers; tests call them directly.
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
@@ -283,10 +284,15 @@ def communes(
     return list(dict.fromkeys(noms))
 
 
-def zone(fiche: Fiche, au_plus: int = 3) -> str:
-    """Where people must live to come: « Essonne », « CU d'Alençon, Sées »."""
+def zone(fiche: Fiche, au_plus: int = 3, d_abord: Iterable[str] = ()) -> str:
+    """Where people must live to come: « Essonne », « CU d'Alençon, Sées ».
+
+    ``d_abord``: the codes covering the town searched, named first (« Paris,
+    Seine-et-Marne, Yvelines et autres » hid the Essonne that let it in)."""
     ref = referentiel()
-    noms = [ref.libelle_zone(code) for code in fiche.zone_eligibilite]
+    devant = set(d_abord)
+    codes = sorted(fiche.zone_eligibilite, key=lambda code: code not in devant)
+    noms = [ref.libelle_zone(code) for code in codes]
     return ", ".join(noms[:au_plus]) + (" et autres" if len(noms) > au_plus else "")
 
 

@@ -223,7 +223,10 @@ ParametresRecherche = create_model(
         Annotated[
             Literal[TRIS],
             BeforeValidator(_tri),
-            Field(description="Ordre des résultats."),
+            Field(
+                description="Ordre des résultats. Sans mots et avec une commune, "
+                "« pertinence » (le défaut) range du plus près au plus loin."
+            ),
         ],
         "pertinence",
     ),
@@ -346,6 +349,11 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
             "Indiquez une commune pour chercher autour d'elle ou trier par distance.",
             champ="commune",
         )
+    tri = p.tri
+    if tri == "pertinence" and point is not None and not p.q.strip():
+        # No words to rank by: nearest first, as one browsing near home
+        # expects (the order of the index put 61 km before 1 km).
+        tri = "distance"
     return Requete(
         texte=_sigles_sans_points(p.q),
         filtres={f: tuple(getattr(p, f)) for f in FACETTES if getattr(p, f)},
@@ -353,7 +361,7 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
         point=point,
         rayon_km=p.rayon_km,
         places_disponibles=p.places_disponibles,
-        tri=p.tri,
+        tri=tri,
         page=p.page,
         par_page=p.par_page,
     )

@@ -21,7 +21,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    flash,
     g,
     redirect,
     render_template,
@@ -225,8 +224,7 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:
         numero = telephones.lire(telephone)
-        chiffres = "".join(c for c in telephone if c.isdigit())
-        if numero is None and len(chiffres) == 10 and chiffres[0] == "0":
+        if numero is None and _dix_chiffres(telephone):
             # Its 10 digits are there: « write its 10 digits » would puzzle.
             erreurs["telephone"] = (
                 "Ce numéro n'existe pas (il n'est donné à personne) : vérifiez ses "
@@ -355,10 +353,26 @@ def _envoi(form) -> str | None:
     return jeton
 
 
-# A request this browser made leads back to its page this long (Back, then
-# « Envoyer » again). Its follow page is in this browser's history anyway;
-# later, or from any other device, it is « déjà » and the link by message.
+# A request this browser made is said calmly, its link not sent again, this
+# long (Back, then « Envoyer » again).
 FAITE_ICI_S = 2 * 3600
+
+
+def _dix_chiffres(telephone: str) -> bool:
+    """A whole French number as written (06…, +33 6…, 0033 6…, +33 (0)6…),
+    nothing but it: if it is refused, it is the number that does not exist,
+    not the way it was typed."""
+    if not re.fullmatch(r"[\d\s.\-+()/]+", telephone):
+        return False  # « 06 12 34 56 78 (maman) »: not a number alone
+    texte = telephone.replace("(0)", "")
+    chiffres = "".join(c for c in texte if c.isdigit())
+    for indicatif in ("0033", "33"):
+        if chiffres.startswith(indicatif) and (
+            indicatif == "0033" or texte.lstrip().startswith("+")
+        ):
+            chiffres = "0" + chiffres.removeprefix(indicatif)
+            break
+    return len(chiffres) == 10 and chiffres[0] == "0"
 
 
 def _faite_ici(p: Prescription) -> bool:
@@ -540,17 +554,14 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):
     not on screen: whoever types her name and number must not read it.
     """
     existante = db().get(Prescription, pid)
-    if pour_soi and _faite_ici(existante):
-        # She went Back and sent it again (the form had a new token): this
-        # browser made that very request, and its follow page is in its
-        # history already. Her page, not « déjà » and a second SMS.
-        jeton = _lien_de_suivi(existante)
-        db().commit()
-        flash("deja_ici", "suivi")
-        return redirect(url_for("prescription.suivi", jeton=jeton), 303)
+    # Sent again from the browser that made it (Back, then « Envoyer »: the
+    # page reloads with a new form token). Her link went to her phone a
+    # moment ago: said calmly, and not sent twice. Never on screen: the next
+    # person at a shared computer could type her name and number too.
+    ici = pour_soi and _faite_ici(existante)
     beneficiaire = db().get(Beneficiaire, existante.beneficiaire_id)
     renvoye = False
-    if pour_soi:
+    if pour_soi and not ici:
         renvoye = demandes.redire_le_suivi(db(), existante, fiche, LiensWeb())
         db().commit()
         envoyer_messages()
@@ -561,6 +572,7 @@ def _deja_demandee(fiche, pid: int, pour_soi: bool, tape: Personne):
         fiche=fiche,
         p=existante,
         pour_soi=pour_soi,
+        ici=ici,
         renvoye=renvoye,
         telephone=fiche.telephone or (structure.telephone if structure else None),
         # Another service's référent learns no date, status nor number: a

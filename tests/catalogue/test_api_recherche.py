@@ -109,3 +109,16 @@ def test_un_index_illisible_donne_503_en_francais(app_recherche, client_recherch
     assert reponse.status_code == 503
     erreur = reponse.get_json()["erreur"]
     assert erreur == "La recherche est momentanément indisponible."
+
+
+def test_sans_mots_avec_une_commune_le_plus_pres_d_abord(client):
+    # Browsing near Alençon: the index's order put an action 2.9 km away
+    # before those in the town, and with words a platform 61 km away first.
+    corps = client.get("/api/v1/fiches?commune=Alençon&par_page=50").get_json()
+    distances = [r["distance_km"] for r in corps["resultats"]]
+    connues = [d for d in distances if d is not None]
+    assert connues == sorted(connues) and len(connues) > 10
+    assert distances[: len(connues)] == connues  # no address: after them
+    # Words keep their order by relevance; the page still offers « pertinence ».
+    page = client.get("/?commune=Alençon").get_data(as_text=True)
+    assert '<option value="pertinence" selected>' in page

@@ -667,3 +667,10 @@ def test_une_redirection_vers_le_lieu_tape_est_gardee_comme_une_page(
     assert premiere.status_code == seconde.status_code == 303
     assert premiere.headers["Location"] == seconde.headers["Location"]
     assert len(appels) == 1
+
+
+def test_une_action_sans_adresse_nomme_d_abord_la_zone_de_la_commune_cherchee(client):
+    # EMILE is open to all of Île-de-France: « Paris, Seine-et-Marne,
+    # Yvelines et autres » hid the Essonne that let it in near Massy.
+    page = client.get("/?commune=Massy&rayon_km=10").get_data(as_text=True)
+    assert "Lieu à préciser, pour les habitants de : Essonne, Paris," in page

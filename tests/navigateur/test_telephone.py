@@ -154,7 +154,7 @@ def test_sans_javascript_les_erreurs_du_formulaire_sont_sur_le_premier_ecran(
     expect(page.locator("#erreurs")).to_be_in_viewport(ratio=1)
     # The reminder is still there, after the form and its errors.
     expect(page.locator("#erreurs, #titre-rappel").first).to_have_id("erreurs")
-    expect(page.locator("#titre-rappel")).to_have_text("À savoir avant de demander")
+    expect(page.locator("#titre-rappel")).to_have_text("À savoir sur cette action")
     contexte.close()
 
 

@@ -96,8 +96,9 @@ def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(
     assert len(demandes(app_p)) == 1
     assert len(messages_a(app_p, "06 12 34 56 78")) == 1
     # Back, then « Envoyer » again (the page reloads: a new form token): this
-    # browser made that request, whose page is in its history. Her page,
-    # not a red « déjà » and a second SMS.
+    # browser made that request a moment ago. Said calmly, no second SMS,
+    # and never her link on screen (the next person at a shared computer
+    # could type her name and number too).
     horloge.maintenant += 20
     page = texte(client_p.get("/fiches/velos-alencon/inscription"))
     autre = re.search(r'name="envoi" value="([^"]+)"', page)[1]
@@ -105,9 +106,11 @@ def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(
     encore = poster(
         client_p, "/fiches/velos-alencon/inscription", {**donnees, "envoi": autre}
     )
-    assert encore.status_code == 303
-    suivi = texte(client_p.get(encore.headers["Location"]))
-    assert "Vous aviez déjà envoyé cette demande : la voici." in suivi
+    assert encore.status_code == 409
+    page = texte(encore)
+    assert "a déjà été envoyée depuis ce navigateur" in page
+    assert "Le lien pour la suivre ou l'annuler est dans le message envoyé" in page
+    assert "/suivi/" not in page and 'class="alerte"' not in page
     assert len(demandes(app_p)) == 1
     assert len(messages_a(app_p, "06 12 34 56 78")) == 1
     # Hours later (the next person on a shared computer): a new request,

@@ -78,6 +78,23 @@ def test_un_numero_de_10_chiffres_qui_n_existe_pas_le_dit(app_p, client_p):
     assert prescriptions(app_p) == []
 
 
+@pytest.mark.parametrize(
+    ("telephone", "attendu"),
+    [
+        ("+33 7 11 22 33 44", "Ce numéro n'existe pas"),
+        ("0033 7 11 22 33 44", "Ce numéro n'existe pas"),
+        ("+33 (0)7 11 22 33 44", "Ce numéro n'existe pas"),
+        # Its digits are right: the words around them are the problem.
+        ("07 11 22 33 44 (maman)", "écrivez ses 10 chiffres"),
+        ("06 12 34 56 7", "écrivez ses 10 chiffres"),
+    ],
+)
+def test_le_message_du_numero_dit_ce_qui_ne_va_pas(app_p, client_p, telephone, attendu):
+    donnees = {**PERSONNE, "telephone": telephone, "consentement": "oui"}
+    page = texte(poster(client_p, "/fiches/velos-alencon/inscription", donnees))
+    assert attendu in page
+
+
 def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
     donnees = {**PERSONNE, "telephone": "", "consentement": "oui"}
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
