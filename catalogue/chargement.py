@@ -176,7 +176,39 @@ class Catalogue:
     racine: Path | None = None
 
 
-def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
+_ENTETE_DE_BLOC = re.compile(r"([A-Za-z_]\w*):[ \t]*[>|][-+0-9]*[ \t]*(?:#.*)?")
+
+
+@cache
+def _candidates(cles: frozenset[str]) -> re.Pattern:
+    return re.compile(
+        r"^[ \t]+(" + "|".join(sorted(cles)) + r"):(?:[ \t]|$)", re.MULTILINE
+    )
+
+
+def _cles_dans_les_blocs(texte: str, cles: frozenset[str]) -> list[tuple]:
+    """(line, key, text key) for each line of a block of text (``>-``,
+    ``|``) that reads as a key of the file: indented too far, YAML takes it
+    as more of that text, silently, and the key is gone."""
+    if not _candidates(cles).search(texte):  # the usual case, at C speed
+        return []
+    trouvees, bloc = [], None
+    for numero, ligne in enumerate(texte.splitlines(), 1):
+        if not ligne.strip():
+            continue
+        if ligne[0] not in " \t":  # a key (or comment) at the line's start
+            m = _ENTETE_DE_BLOC.fullmatch(ligne)
+            bloc = m[1] if m else None
+        elif bloc and (m := _candidates(cles).match(ligne)):
+            trouvees.append((numero, m[1], bloc))
+    return trouvees
+
+
+def lire_yaml(
+    path: Path, nom_affiche: str, cles: frozenset[str] = frozenset()
+) -> tuple[object, list[Erreur]]:
+    """The file's data, or its problems in French. ``cles``: the keys of
+    the model it holds, never to be found inside a block of text."""
     try:
         taille = path.stat().st_size
         if taille > TAILLE_MAX:
@@ -199,6 +231,17 @@ def lire_yaml(path: Path, nom_affiche: str) -> tuple[object, list[Erreur]]:
             ) from e
         if "*" in texte and "&" in texte:  # aliases: only then can values multiply
             _compter_les_valeurs(data)
+        if cles and (dans_les_blocs := _cles_dans_les_blocs(texte, cles)):
+            return None, [
+                Erreur(
+                    nom_affiche,
+                    ligne,
+                    cle,
+                    f"« {cle}: » est lu comme du texte de « {bloc} » : sa ligne est "
+                    "sans doute trop indentée (une clé commence au début de la ligne)",
+                )
+                for ligne, cle, bloc in dans_les_blocs
+            ]
         return data, []
     except _ProblemeYaml as e:
         return None, [Erreur(nom_affiche, e.ligne, e.champ, e.message)]
@@ -520,7 +563,7 @@ def _lire_et_valider(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
     for path, nom in fichiers:
         data, obj, ligne_id = None, None, None
         try:
-            data, erreurs = lire_yaml(path, nom)
+            data, erreurs = lire_yaml(path, nom, frozenset(model.model_fields))
             if not erreurs:
                 obj, erreurs = valider(model, data, nom)
             ligne_id = _ligne(data, ["id"]) if obj is not None else None
@@ -693,46 +736,4 @@ def _verifier_fiche(fiche, catalogue, path, racine, ref) -> list[Erreur]:
     for i, lieu in enumerate(fiche.lieux):
         for e in _verifier_adresse(lieu, ["lieux", i], path, racine, ref, data):
             erreurs.append(e)
-    for champ, cle in _cles_dans_un_texte(fiche):
-        data = data if data is not None else _reload_lines(path)
-        ligne = _ligne_de_la_cle(path, cle, _ligne(data, [champ]))
-        erreurs.append(
-            Erreur(
-                nom,
-                ligne,
-                cle,
-                f"« {cle}: » est lu comme du texte de « {champ} » : sa ligne est "
-                "sans doute trop indentée (une clé de la fiche commence au début "
-                "de la ligne)",
-            )
-        )
     return erreurs
-
-
-@cache
-def _motif_des_cles():
-    """A key of the fiche (those with an underscore: no prose word has one)."""
-    cles = sorted((c for c in Fiche.model_fields if "_" in c), key=len, reverse=True)
-    return re.compile(r"(?<![\w])(" + "|".join(cles) + r"):(?:\s|$)")
-
-
-def _cles_dans_un_texte(fiche) -> list[tuple[str, str]]:
-    """(text field, key) for a key line indented into the block above it,
-    which YAML silently reads as more of that text, the key gone."""
-    trouvees = []
-    for champ in fiche.model_fields_set:
-        valeur = getattr(fiche, champ)
-        if isinstance(valeur, str) and (m := _motif_des_cles().search(valeur)):
-            trouvees.append((champ, m[1]))
-    return trouvees
-
-
-def _ligne_de_la_cle(path: Path, cle: str, depuis: int | None) -> int | None:
-    try:
-        lignes = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return depuis
-    for numero in range(depuis or 1, len(lignes) + 1):
-        if lignes[numero - 1].lstrip().startswith(f"{cle}:"):
-            return numero
-    return depuis

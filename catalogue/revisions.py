@@ -544,7 +544,7 @@ CLES_REVISEES = (*CHAMPS, "date_maj", "places_maj_le")
 
 
 def _lire_fiche(chemin: Path) -> tuple[Fiche | None, object, list[Erreur]]:
-    data, erreurs = lire_yaml(chemin, str(chemin))
+    data, erreurs = lire_yaml(chemin, str(chemin), frozenset(Fiche.model_fields))
     if erreurs:
         return None, data, erreurs
     fiche, erreurs = valider(Fiche, data, str(chemin))

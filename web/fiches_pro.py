@@ -296,6 +296,15 @@ def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
     en_attente = [r for r in toutes if r.statut == revisions.PROPOSEE]
     # Its author reads why, above the form.
     refusee = _dernier_refus(toutes)
+    # And what was last published, by whom (the département may edit too).
+    derniere_decidee = next(
+        (r for r in toutes if r.statut != revisions.REMPLACEE), None
+    )
+    publiee = (
+        derniere_decidee
+        if derniere_decidee and derniere_decidee.statut == revisions.VALIDEE
+        else None
+    )
     # The rows holding something, then room for new sessions (a name the
     # form never has, « session_abc_debut », is not one of them).
     lignes = max(
@@ -318,6 +327,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
         statuts=list(vocabulaire("statuts").entrees.items()),
         en_attente=en_attente,
         refusee=refusee,
+        publiee=publiee,
         reprise=reprise,
         autres=[(r, _differences(actuels, revisions.contenu(r))) for r in autres],
     ), statut
@@ -338,10 +348,13 @@ def modifier(fiche_id: str):
             r for r in revisions.revisions(db(), fiche.id)
             if r.statut == revisions.PROPOSEE
         ]  # fmt: skip
-        # A refused change is taken up again (to correct one detail, the
-        # author retyped everything); « repartir » starts from the fiche.
+        # A refused change is taken up again by the structure (to correct one
+        # detail, the author retyped everything); « repartir » starts from the
+        # fiche, and so does the département, who refused it.
         refusee = None
-        if not attente and request.args.get("depuis") != "publiee":
+        if not (
+            attente or request.args.get("depuis") == "publiee" or droits().departement
+        ):
             refusee = _dernier_refus(revisions.revisions(db(), fiche.id))
         champs = (
             revisions.contenu(attente[0] if attente else refusee)
@@ -350,7 +363,13 @@ def modifier(fiche_id: str):
         )
         return _page(fiche, _formulaire_depuis(champs), {}, derniere, reprise=refusee)
     base_lue = request.form.get("base", "")
-    if not base_lue.isdigit() or not _formulaire_entier(request.form):
+    # A number no page gave (past the last one) would skip the check of
+    # the changes made meanwhile.
+    if (
+        not base_lue.isdigit()
+        or int(base_lue) > derniere
+        or not _formulaire_entier(request.form)
+    ):
         return _page(fiche, request.form, {"general": "Formulaire incomplet : "
                      "rechargez la page."}, derniere, 400)  # fmt: skip
     saisie = _saisie_refusee(request.form)
@@ -501,8 +520,33 @@ def decider(rid: int, decision: str):
     return redirect(url_for("fiches_pro.modifications"), 303)
 
 
+def _dire_la_publication(fiche, revision, differences) -> None:
+    """Published by the département (its validation, or its own edit): the
+    structure reads what its fiche now says, and who changed it."""
+    destinataires, _avis = demandes.destinataires_structure(db(), fiche, LiensWeb())
+    lignes = "\n".join(
+        f"- {libelle} : {apres}" for libelle, _avant, apres in differences
+    )
+    corps = (
+        f"Le département a publié le {affichage.moment_fr(revision.decide_le)} une "
+        f"modification de « {fiche.nom} »"
+        + (
+            ""
+            if revision.auteur == revision.decide_par
+            else ", que vous aviez proposée"
+        )
+        + f".\n\nCe qui a changé :\n{lignes or '- rien de visible'}\n\n"
+        f"La fiche : {url_absolue('catalogue.fiche', fiche_id=fiche.id)}\n"
+    )
+    for destinataire in destinataires:
+        notifications.mettre_en_file(
+            db(), "courriel", destinataire, f"Fiche modifiée – {fiche.nom}", corps
+        )
+
+
 def _publier(fiche, revision, qui: str) -> str | None:
     """Validate and publish a revision, committed; or why it cannot be."""
+    differences = _differences(revisions.champs_de(fiche), revisions.contenu(revision))
     nouvelle = revisions.fiche_validee(fiche, revision)
     retirees = _sessions_retirees(fiche, nouvelle)
     occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
@@ -564,6 +608,8 @@ def _publier(fiche, revision, qui: str) -> str | None:
             f"proposée{'s' if offertes > 1 else ''} à la liste d'attente, dans son "
             "ordre (les personnes sont prévenues)."
         )
+    if droits().departement:
+        _dire_la_publication(fiche, revision, differences)
     db().commit()
     # This worker at once; the others at their next request; the index
     # through the outbox the validation wrote in.

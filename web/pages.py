@@ -338,14 +338,21 @@ def _places(fiche) -> affichage.Places:
 
 
 def _requete_de_secours(args: MultiDict) -> Requete:
-    """What we can still search when one parameter is wrong: drop the suspects."""
-    propres = MultiDict(args)
-    for cle in ("commune", "rayon_km", "tri", "page", "par_page"):
-        propres.poplist(cle)
-    try:
-        return requete_depuis_args(propres)
-    except ParametreInvalide:
-        return Requete(texte=(args.get("q") or "").strip()[:200])
+    """What we can still search when one parameter is wrong: drop the
+    suspects, the distance first (« Essonne » within 10 km: the Essonne's
+    actions, not the whole catalogue)."""
+    for suspects in (
+        ("rayon_km", "tri"),
+        ("commune", "rayon_km", "tri", "page", "par_page"),
+    ):
+        propres = MultiDict(args)
+        for cle in suspects:
+            propres.poplist(cle)
+        try:
+            return requete_depuis_args(propres)
+        except ParametreInvalide:
+            continue
+    return Requete(texte=(args.get("q") or "").strip()[:200])
 
 
 POPULATION_PROPOSEE = 5000

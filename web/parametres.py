@@ -345,6 +345,13 @@ def requete_depuis_args(args, ref: Referentiel | None = None) -> Requete:
     p = lire_parametres(args)
     zone, point = resoudre_lieu(p.commune, ref)
     if (p.rayon_km or p.tri == "distance") and point is None:
+        if zone:  # a département or an EPCI: it has no one point to measure from
+            raise ParametreInvalide(
+                f"Une distance se compte depuis une commune, et « {p.commune} » "
+                "est un territoire : voici ses actions. Pour chercher autour de "
+                "chez vous, indiquez votre commune.",
+                champ="commune",
+            )
         raise ParametreInvalide(
             "Indiquez une commune pour chercher autour d'elle ou trier par distance.",
             champ="commune",

@@ -233,22 +233,38 @@ def test_une_copie_qui_prend_l_identifiant_d_une_fiche_ne_la_remplace_pas(tmp_pa
     assert "déjà celui de fiches/atelier-cv.yaml" in erreur.message
 
 
-def test_une_cle_trop_indentee_sous_un_texte_est_signalee_a_sa_ligne(tmp_path):
-    # Valid YAML: « conditions_acces » became more words of the text above,
-    # and the fiche lost its access conditions without a word.
+@pytest.mark.parametrize(
+    ("brut", "cle"),
+    [
+        # Valid YAML: the key became more words of the text above it, and
+        # the fiche lost it without a word.
+        (
+            "publics_precisions: >-\n  Toute personne au RSA.\n"
+            "  conditions_acces: Être orienté par son référent.",
+            "conditions_acces",
+        ),
+        (
+            "publics_precisions: |\n  Toute personne au RSA.\n"
+            "  telephone: 02 33 00 00 00",
+            "telephone",
+        ),
+    ],
+)
+def test_une_cle_trop_indentee_sous_un_texte_est_signalee_a_sa_ligne(
+    tmp_path, brut, cle
+):
+    ecrire_fiche(tmp_path, "indentee", brut=brut)
     ecrire_fiche(
         tmp_path,
-        "indentee",
-        brut="publics_precisions: >-\n  Toute personne au RSA.\n"
-        "  conditions_acces: Être orienté par son référent.",
+        "saine",
+        brut="publics_precisions: >-\n  Lire : à voir.\n  note: pas une clé.",
     )
-    ecrire_fiche(tmp_path, "saine", publics_precisions="Lire : à voir, pas une clé.")
     catalogue = charger_catalogue(tmp_path / "fiches", STRUCTURES, racine=tmp_path)
     (erreur,) = catalogue.erreurs
     assert erreur.fichier == "fiches/indentee.yaml"
     assert erreur.ligne == derniere_ligne(tmp_path, "indentee")
-    assert erreur.champ == "conditions_acces"
-    assert "« conditions_acces: » est lu comme du texte de « publics_precisions »" in (
+    assert erreur.champ == cle
+    assert f"« {cle}: » est lu comme du texte de « publics_precisions »" in (
         erreur.message
     )
     assert sorted(catalogue.fiches) == ["saine"]

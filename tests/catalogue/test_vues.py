@@ -674,3 +674,12 @@ def test_une_action_sans_adresse_nomme_d_abord_la_zone_de_la_commune_cherchee(cl
     # Yvelines et autres » hid the Essonne that let it in near Massy.
     page = client.get("/?commune=Massy&rayon_km=10").get_data(as_text=True)
     assert "Lieu à préciser, pour les habitants de : Essonne, Paris," in page
+
+
+def test_une_distance_depuis_un_departement_garde_ses_actions(client):
+    # « Essonne » within 10 km: the whole catalogue came, Nantes first.
+    page = client.get("/?commune=Essonne&rayon_km=10").get_data(as_text=True)
+    assert "Une distance se compte depuis une commune, et « Essonne » est un " in (page)
+    essonne = client.get("/api/v1/fiches?commune=Essonne&par_page=1").get_json()
+    assert f"{essonne['total']} actions trouvées" in page
+    assert "44-nantes" not in page

@@ -45,6 +45,11 @@ def _formulaire(client, url=URL, **changes) -> dict:
     return {**_champs_de_la_page(client.get(url).get_data(as_text=True)), **changes}
 
 
+def _enregistrer(client, url=URL, **changes):
+    """The form sent with the user's changes typed in."""
+    return client.post(url, data=_formulaire(client, url, **changes))
+
+
 def _champs_de_la_page(page: str) -> dict:
     page = html.unescape(page)
     champs = dict(
@@ -202,15 +207,12 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
     client = _prestataire(app_p)
     # « Ends before it starts » waited until the other errors were mended.
     page = texte(
-        client.post(
-            URL,
-            data=_formulaire(
-                client,
-                telephone="abc",
-                session_0_debut="2027-03-10",
-                session_0_fin="2027-03-01",
-                session_0_places="-1",
-            ),
+        _enregistrer(
+            client,
+            telephone="abc",
+            session_0_debut="2027-03-10",
+            session_0_fin="2027-03-01",
+            session_0_places="-1",
         )
     )
     assert 'id="session_0_fin-erreur">la session finit avant de commencer<' in page
@@ -218,14 +220,11 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
     assert 'id="telephone-erreur">' in page
     # Two sessions the same day: said beside the second one's start, where
     # the summary's link leads.
-    reponse = client.post(
-        URL,
-        data=_formulaire(
-            client,
-            session_0_debut="2027-03-10",
-            session_1_debut="2027-03-10",
-            session_1_places="3",
-        ),
+    reponse = _enregistrer(
+        client,
+        session_0_debut="2027-03-10",
+        session_1_debut="2027-03-10",
+        session_1_places="3",
     )
     assert reponse.status_code == 422
     page = texte(reponse)
@@ -235,14 +234,11 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
     assert 'href="#session_1_debut"' in page
     # With another session's error, the same day was said only next time.
     page = texte(
-        client.post(
-            URL,
-            data=_formulaire(
-                client,
-                session_0_debut="2027-03-10",
-                session_0_fin="2027-03-01",
-                session_1_debut="2027-03-10",
-            ),
+        _enregistrer(
+            client,
+            session_0_debut="2027-03-10",
+            session_0_fin="2027-03-01",
+            session_1_debut="2027-03-10",
         )
     )
     assert 'id="session_0_fin-erreur">la session finit avant de commencer<' in page
@@ -254,14 +250,11 @@ def test_toutes_les_erreurs_des_sessions_sont_dites_a_la_fois_a_cote_du_champ(
 def test_une_session_deja_passee_est_signalee_a_cote_de_son_debut(app_p):
     # 2020 for 2027: accepted, validated, and never shown to anyone.
     client = _prestataire(app_p)
-    reponse = client.post(
-        URL,
-        data=_formulaire(
-            client,
-            telephone="abc",
-            session_0_debut="2020-01-06",
-            session_0_fin="2020-01-31",
-        ),
+    reponse = _enregistrer(
+        client,
+        telephone="abc",
+        session_0_debut="2020-01-06",
+        session_0_fin="2020-01-31",
     )
     assert reponse.status_code == 422
     page = texte(reponse)
@@ -341,6 +334,59 @@ def test_le_departement_corrige_un_detail_lui_meme_et_c_est_publie(app_p):
     assert "Modifier cette fiche" not in texte(
         app_p.test_client().get(f"/fiches/{FICHE}")
     )
+
+
+def _courriels_fiche_modifiee(app):
+    with Session(app.extensions["db"]) as db:
+        return db.exec(
+            select(Notification).where(Notification.sujet.startswith("Fiche modifiée"))
+        ).all()
+
+
+def test_le_departement_qui_a_refuse_part_de_la_fiche_publiee_et_la_structure_le_sait(
+    app_p,
+):
+    # Its form took up the proposal it had just refused: one more field
+    # changed, « Enregistrer » published the refused change, unsaid.
+    client = _prestataire(app_p)
+    _enregistrer(client, horaires_accueil="HACK")
+    admin = _departement(app_p)
+    rid = re.search(r"/pro/modifications/(\d+)/refuser",
+                    texte(admin.get("/pro/modifications")))[1]  # fmt: skip
+    poster(admin, f"/pro/modifications/{rid}/refuser", {"motif": "Non."})
+    page = texte(admin.get(URL))
+    assert "La dernière proposition de la structure a été refusée le " in page
+    assert "Le formulaire part de la fiche publiée." in page
+    assert _champs_de_la_page(page)["horaires_accueil"] != "HACK"
+    reponse = poster(
+        admin, URL, {**_champs_de_la_page(page), "telephone": "01 60 00 00 02"}
+    )
+    assert reponse.status_code == 303
+    publiee = texte(app_p.test_client().get(f"/fiches/{FICHE}"))
+    assert "01 60 00 00 02" in publiee and "HACK" not in publiee
+    # The structure is told what its fiche now says, and sees who did it.
+    (courriel,) = _courriels_fiche_modifiee(app_p)
+    assert "Le département a publié le " in courriel.corps
+    assert "- Téléphone : 01 60 00 00 02" in courriel.corps
+    assert "que vous aviez proposée" not in courriel.corps
+    assert "Dernière modification publiée le " in texte(client.get(URL))
+
+
+def test_une_validation_est_dite_a_la_structure(app_p):
+    client = _prestataire(app_p)
+    _enregistrer(client, horaires_accueil="Le mardi")
+    _valider_la_derniere(app_p)
+    (courriel,) = _courriels_fiche_modifiee(app_p)
+    assert "que vous aviez proposée" in courriel.corps
+    assert "- Horaires : Le mardi" in courriel.corps
+
+
+def test_un_numero_de_depart_qu_aucune_page_n_a_donne_est_refuse(app_p):
+    # « base=500 » skipped the check of the changes made meanwhile.
+    client = _prestataire(app_p)
+    reponse = client.post(URL, data={**_formulaire(client), "base": "500"})
+    assert reponse.status_code == 400
+    assert "Formulaire incomplet : rechargez la page." in texte(reponse)
 
 
 def test_une_modification_refusee_n_est_pas_publiee(app_p):

@@ -672,18 +672,24 @@ def test_une_action_terminee_ne_montre_aucun_formulaire(app):
     assert 'class="formulaire"' not in page
 
 
-def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
-    # The SMS said when to come and what to bring; her page said only
-    # « Acceptée ». It keeps the day and the structure's words now.
+def _inscrite_et_sa_structure(app_p, client_p):
+    """She booked the bikes herself: her follow page, her request, and the
+    structure that answers."""
     suivi = poster(
         client_p,
         "/fiches/velos-alencon/inscription",
         {**PERSONNE, "consentement": "oui"},
     ).headers["Location"]
-    p = prescriptions(app_p)[-1]
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
+    return suivi, prescriptions(app_p)[-1], prestataire
+
+
+def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
+    # The SMS said when to come and what to bring; her page said only
+    # « Acceptée ». It keeps the day and the structure's words now.
+    suivi, p, prestataire = _inscrite_et_sa_structure(app_p, client_p)
     debut = (places.maintenant_utc() + timedelta(days=10)).date()
     poster(
         prestataire,
@@ -715,15 +721,7 @@ def test_la_page_de_suivi_dit_ce_que_la_structure_a_repondu(app_p, client_p):
 
 def test_acceptee_sans_date_ni_mot_la_page_dit_la_suite_et_le_lieu(app_p, client_p):
     # « Statut : Acceptée », and nothing about what comes next or where.
-    suivi = poster(
-        client_p,
-        "/fiches/velos-alencon/inscription",
-        {**PERSONNE, "consentement": "oui"},
-    ).headers["Location"]
-    p = prescriptions(app_p)[-1]
-    prestataire = se_connecter(
-        app_p.test_client(), "prestataire", structure="atelier-orne"
-    )
+    suivi, p, prestataire = _inscrite_et_sa_structure(app_p, client_p)
     poster(prestataire, f"/pro/prescriptions/{p.id}/accepter", {})
     page = texte(client_p.get(suivi))
     assert "va vous contacter pour vous dire quand et où venir." in page
