@@ -26,7 +26,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, select
 
 from catalogue import heure
-from catalogue.chargement import Catalogue, Erreur, lire_yaml, valider
+from catalogue.chargement import (
+    Catalogue,
+    Erreur,
+    cles_sans_prose,
+    lire_yaml,
+    valider,
+)
 from catalogue.fiche import Fiche
 from catalogue.places import IndexAFaire, places_des_documents
 from catalogue.recherche.documents import document
@@ -544,7 +550,7 @@ CLES_REVISEES = (*CHAMPS, "date_maj", "places_maj_le")
 
 
 def _lire_fiche(chemin: Path) -> tuple[Fiche | None, object, list[Erreur]]:
-    data, erreurs = lire_yaml(chemin, str(chemin), frozenset(Fiche.model_fields))
+    data, erreurs = lire_yaml(chemin, str(chemin), cles_sans_prose(Fiche))
     if erreurs:
         return None, data, erreurs
     fiche, erreurs = valider(Fiche, data, str(chemin))

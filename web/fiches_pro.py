@@ -87,9 +87,14 @@ def _formulaire_entier(form) -> bool:
     if not all(cle in form for cle in CHAMPS_DU_FORMULAIRE):
         return False
     lignes = form["sessions_affichees"]
-    return lignes.isdigit() and all(
+    return _nombre_ecrit(lignes) and all(
         f"session_{i}_debut" in form for i in range(min(int(lignes), SESSIONS_MAX))
     )
+
+
+def _nombre_ecrit(texte: str) -> bool:
+    """Digits 0-9 only: « ² » is a digit to str.isdigit, not to int()."""
+    return texte.isascii() and texte.isdigit() and len(texte) <= 9
 
 
 def _lire(form, fiche) -> tuple[dict, list[int]]:
@@ -297,14 +302,7 @@ def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
     # Its author reads why, above the form.
     refusee = _dernier_refus(toutes)
     # And what was last published, by whom (the département may edit too).
-    derniere_decidee = next(
-        (r for r in toutes if r.statut != revisions.REMPLACEE), None
-    )
-    publiee = (
-        derniere_decidee
-        if derniere_decidee and derniere_decidee.statut == revisions.VALIDEE
-        else None
-    )
+    publiee = next((r for r in toutes if r.statut == revisions.VALIDEE), None)
     # The rows holding something, then room for new sessions (a name the
     # form never has, « session_abc_debut », is not one of them).
     lignes = max(
@@ -366,7 +364,7 @@ def modifier(fiche_id: str):
     # A number no page gave (past the last one) would skip the check of
     # the changes made meanwhile.
     if (
-        not base_lue.isdigit()
+        not _nombre_ecrit(base_lue)
         or int(base_lue) > derniere
         or not _formulaire_entier(request.form)
     ):
@@ -392,6 +390,12 @@ def modifier(fiche_id: str):
         return _page(fiche, request.form, {"general": message}, int(base_lue), 409)
     champs, rangs = _lire(request.form, fiche)
     nouvelle, erreurs_modele = revisions.appliquer(fiche, champs)
+    if nouvelle is not None and revisions.champs_de(nouvelle) == revisions.champs_de(
+        fiche
+    ):
+        # Saved as published: nothing to decide on, publish or tell anyone.
+        flash("Rien n'a changé : la fiche publiée reste la même.")
+        return redirect(url_for("fiches_pro.modifier", fiche_id=fiche.id), 303)
     passees = _sessions_passees(fiche, champs["sessions"], rangs)
     if passees:  # said with the model's errors, all at once
         erreurs = _erreurs_par_champ(erreurs_modele, rangs, champs["sessions"])
@@ -527,15 +531,21 @@ def _dire_la_publication(fiche, revision, differences) -> None:
     lignes = "\n".join(
         f"- {libelle} : {apres}" for libelle, _avant, apres in differences
     )
+    # Its own edit may start from the structure's proposal waiting: in it.
+    partie_de = revisions.revision_numero(db(), fiche.id, revision.base)
+    if revision.auteur != revision.decide_par:
+        de_qui = ", que vous aviez proposée"
+    elif partie_de is not None and partie_de.statut == revisions.REMPLACEE:
+        de_qui = (
+            ", avec celle que vous aviez proposée le "
+            f"{affichage.moment_fr(partie_de.cree_le)}"
+        )
+    else:
+        de_qui = ""
     corps = (
         f"Le département a publié le {affichage.moment_fr(revision.decide_le)} une "
-        f"modification de « {fiche.nom} »"
-        + (
-            ""
-            if revision.auteur == revision.decide_par
-            else ", que vous aviez proposée"
-        )
-        + f".\n\nCe qui a changé :\n{lignes or '- rien de visible'}\n\n"
+        f"modification de « {fiche.nom} »{de_qui}"
+        f".\n\nCe qui a changé :\n{lignes}\n\n"
         f"La fiche : {url_absolue('catalogue.fiche', fiche_id=fiche.id)}\n"
     )
     for destinataire in destinataires:

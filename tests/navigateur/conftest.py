@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Error as ErreurPlaywright
 from sqlmodel import Session
 from werkzeug.serving import make_server
 
@@ -131,3 +132,20 @@ def captures():
     shutil.rmtree(CAPTURES, ignore_errors=True)
     CAPTURES.mkdir(parents=True)
     return CAPTURES
+
+
+def capturer(page, chemin: Path) -> None:
+    """The whole page, kept for a look. Starved of CPU (a CI machine running
+    two suites), Chromium may have no frame to copy yet and refuses: « Unable
+    to capture screenshot ». Once the page has drawn its next frames, it has
+    one."""
+    try:
+        page.screenshot(path=chemin, full_page=True)
+    except ErreurPlaywright as erreur:
+        if "Unable to capture screenshot" not in str(erreur):
+            raise
+        page.evaluate(
+            "() => new Promise(r => requestAnimationFrame(() =>"
+            " requestAnimationFrame(() => r())))"
+        )
+        page.screenshot(path=chemin, full_page=True)

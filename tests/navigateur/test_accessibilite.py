@@ -5,7 +5,12 @@ in tests/captures/."""
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 
-from tests.navigateur.conftest import ORDINATEUR, PETIT_TELEPHONE, TELEPHONE
+from tests.navigateur.conftest import (
+    ORDINATEUR,
+    PETIT_TELEPHONE,
+    TELEPHONE,
+    capturer,
+)
 
 NORMES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TAILLES = {
@@ -58,7 +63,7 @@ def verifier_axe(navigateur, captures, axe, adresse, statut, nom, taille, js=Tru
         if nom == "recherche-filtres":
             assert page.locator("details.plus-de-filtres").get_attribute("open") == ""
         suffixe = "" if js else "-sans-js"
-        page.screenshot(path=captures / f"{nom}-{taille}{suffixe}.png", full_page=True)
+        capturer(page, captures / f"{nom}-{taille}{suffixe}.png")
         resultat = axe.run(page, options={"runOnly": {"type": "tag", "values": NORMES}})
         assert resultat.violations_count == 0, resultat.generate_report()
     finally:

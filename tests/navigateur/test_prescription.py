@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from app import create_app
 from catalogue import places
 from prescription.modeles import Beneficiaire, Notification, Prescription
-from tests.navigateur.conftest import ORDINATEUR, TELEPHONE, servir
+from tests.navigateur.conftest import ORDINATEUR, TELEPHONE, capturer, servir
 from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
 from web import affichage as aff
 
@@ -89,7 +89,7 @@ def ouvrir(navigateur):
 
 
 def sans_violation(axe, page, captures, nom: str) -> None:
-    page.screenshot(path=captures / f"prescription-{nom}.png", full_page=True)
+    capturer(page, captures / f"prescription-{nom}.png")
     if nom.endswith("sans-js"):
         return  # axe is a script: the same pages are checked with JavaScript on
     resultat = axe.run(page, options={"runOnly": {"type": "tag", "values": NORMES}})

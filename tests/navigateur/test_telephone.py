@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.navigateur.conftest import PETIT_TELEPHONE, TELEPHONE
+from tests.navigateur.conftest import PETIT_TELEPHONE, TELEPHONE, capturer
 
 THEME_MOBILITE = "#f-categories_thematiques-mobilite"
 
@@ -251,7 +251,7 @@ def test_imprimer_la_fiche(serveur, telephone, captures):
     )
     expect(bouton).to_be_hidden()
     expect(page.locator(".pied")).to_be_hidden()
-    page.screenshot(path=captures / "fiche-imprimee.png", full_page=True)
+    capturer(page, captures / "fiche-imprimee.png")
 
 
 def test_sans_javascript_pas_de_bouton_imprimer(serveur, telephone_sans_js):

@@ -381,12 +381,39 @@ def test_une_validation_est_dite_a_la_structure(app_p):
     assert "- Horaires : Le mardi" in courriel.corps
 
 
-def test_un_numero_de_depart_qu_aucune_page_n_a_donne_est_refuse(app_p):
-    # « base=500 » skipped the check of the changes made meanwhile.
+@pytest.mark.parametrize("base", ["500", "²", "٣"])
+def test_un_numero_de_depart_qu_aucune_page_n_a_donne_est_refuse(app_p, base):
+    # « base=500 » skipped the check of the changes made meanwhile; « ² »,
+    # a digit to str.isdigit, gave a 500.
     client = _prestataire(app_p)
-    reponse = client.post(URL, data={**_formulaire(client), "base": "500"})
+    reponse = client.post(URL, data={**_formulaire(client), "base": base})
     assert reponse.status_code == 400
     assert "Formulaire incomplet : rechargez la page." in texte(reponse)
+
+
+def test_enregistrer_sans_rien_changer_n_enregistre_rien(app_p):
+    admin = _departement(app_p)
+    reponse = admin.post(URL, data=_formulaire(admin))
+    assert reponse.status_code == 303
+    assert "Rien n'a changé : la fiche publiée reste la même." in texte(admin.get(URL))
+    assert _courriels_fiche_modifiee(app_p) == []
+    with Session(app_p.extensions["db"]) as db:
+        assert revisions.revisions(db, FICHE) == []
+
+
+def test_la_correction_du_departement_dit_la_proposition_qu_elle_contient(app_p):
+    client = _prestataire(app_p)
+    _enregistrer(client, horaires_accueil="Le jeudi")
+    admin = _departement(app_p)
+    # Its form starts from the proposal waiting; it adds a phone number.
+    assert _enregistrer(admin, telephone="01 60 00 00 03").status_code == 303
+    (courriel,) = _courriels_fiche_modifiee(app_p)
+    assert ", avec celle que vous aviez proposée le " in courriel.corps
+    assert "- Horaires : Le jeudi" in courriel.corps
+    assert "- Téléphone : 01 60 00 00 03" in courriel.corps
+    # A new proposal waiting: the last publication is still said.
+    _enregistrer(client, courriel="accueil@garage.example")
+    assert "Dernière modification publiée le " in texte(client.get(URL))
 
 
 def test_une_modification_refusee_n_est_pas_publiee(app_p):
