@@ -44,6 +44,22 @@ def lire(texte: str) -> phonenumbers.PhoneNumber | None:
     return None
 
 
+def inexistant(texte: str) -> bool:
+    """A whole French number, its 10 digits however written (« 07 11… »,
+    « +33 (0)7 11… »), that is given to nobody: not a typing mistake."""
+    try:
+        numero = phonenumbers.parse(texte, "FR")
+    except phonenumbers.NumberParseException:
+        return False
+    return (
+        numero.country_code == 33
+        # The 9 digits after the 0 (the library keeps a 0 typed in a short
+        # number as one of them: « 06 12 34 56 7 » is 8, not 9).
+        and len(str(numero.national_number)) == 9
+        and not phonenumbers.is_valid_number(numero)
+    )
+
+
 def ecrire(numero: phonenumbers.PhoneNumber) -> str:
     """« 06 12 34 56 78 » in metropolitan France, « +262 692 12 34 56 » else."""
     forme = (

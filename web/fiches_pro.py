@@ -181,11 +181,8 @@ def _sessions_passees(fiche, sessions: list[dict], rangs: list[int]) -> dict:
     for session, rang in zip(sessions, rangs, strict=True):
         if session.get("debut") in connues:
             continue
-        try:
-            fin = date.fromisoformat(session.get("fin") or session.get("debut") or "")
-        except ValueError:
-            continue  # the model says what is wrong with it
-        if fin < aujourd_hui:
+        fin = _jour(session.get("fin") or session.get("debut"))
+        if fin is not None and fin < aujourd_hui:  # else the model says why
             erreurs[f"session_{rang}_debut"] = (
                 f"cette session est déjà passée (elle finit le {fin:%d/%m/%Y}) : "
                 "vérifiez l'année"

@@ -224,7 +224,7 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:
         numero = telephones.lire(telephone)
-        if numero is None and _dix_chiffres(telephone):
+        if numero is None and telephones.inexistant(telephone):
             # Its 10 digits are there: « write its 10 digits » would puzzle.
             erreurs["telephone"] = (
                 "Ce numéro n'existe pas (il n'est donné à personne) : vérifiez ses "
@@ -356,23 +356,6 @@ def _envoi(form) -> str | None:
 # A request this browser made is said calmly, its link not sent again, this
 # long (Back, then « Envoyer » again).
 FAITE_ICI_S = 2 * 3600
-
-
-def _dix_chiffres(telephone: str) -> bool:
-    """A whole French number as written (06…, +33 6…, 0033 6…, +33 (0)6…),
-    nothing but it: if it is refused, it is the number that does not exist,
-    not the way it was typed."""
-    if not re.fullmatch(r"[\d\s.\-+()/]+", telephone):
-        return False  # « 06 12 34 56 78 (maman) »: not a number alone
-    texte = telephone.replace("(0)", "")
-    chiffres = "".join(c for c in texte if c.isdigit())
-    for indicatif in ("0033", "33"):
-        if chiffres.startswith(indicatif) and (
-            indicatif == "0033" or texte.lstrip().startswith("+")
-        ):
-            chiffres = "0" + chiffres.removeprefix(indicatif)
-            break
-    return len(chiffres) == 10 and chiffres[0] == "0"
 
 
 def _faite_ici(p: Prescription) -> bool:
