@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache, cached_property, lru_cache, partial
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
+from typing import NamedTuple
 
 import tantivy
 from rapidfuzz import process
@@ -72,7 +74,7 @@ from catalogue.territoires import distance_km
 logger = logging.getLogger(__name__)
 
 # Bumped when the layout changes: a new subdirectory is built from scratch.
-VERSION_SCHEMA = 9
+VERSION_SCHEMA = 10
 # Weight of each searchable field (CHAMPS_TEXTE, most important first).
 POIDS = {
     "nom": 8.0,
@@ -207,72 +209,97 @@ def _debuts_texte(mot: str) -> str:
     return " ".join(_debuts(mot))
 
 
-class _DebutsDesJetons(dict):
-    """A chunk of text between spaces -> the beginnings of its words, worked
-    out once per process: the same chunks recur from fiche to fiche, so a
-    fiche's words are folded by looking them up, not by the analyser."""
-
-    TAILLE_MAX = 200_000
-
-    def __missing__(self, jeton: str) -> str:
-        if len(self) >= self.TAILLE_MAX:
-            self.clear()
-        debuts = self[jeton] = " ".join(filter(None, map(_debuts_texte, plier(jeton))))
-        return debuts
-
-
-_DEBUTS_DES_JETONS = _DebutsDesJetons()
-
-
-def _debuts_du_texte(texte: str) -> str:
-    """The beginnings of every word of a text, for search as you type. The
-    beginnings words share repeat in the text, still one posting per fiche."""
-    jetons = set(texte.lower().split())
-    return " ".join(filter(None, map(_DEBUTS_DES_JETONS.__getitem__, jetons)))
-
-
 # In the words of a text as TOUT places them: a word too long to be indexed
 # (it keeps its place), and the place tantivy leaves between two values.
 TROP_LONG, ENTRE_DEUX = "\x00", ""
 
 
-class _MotsDesJetons(dict):
-    """A chunk of text between spaces -> its words as TOUT holds them (too
-    long ones as TROP_LONG), worked out once per process."""
+class _Jeton(NamedTuple):
+    """What each field takes of a chunk of text between spaces."""
+
+    racines: str  # its stems, as the stemmed fields index them
+    mots: tuple[str, ...]  # its words as TOUT places them (too long: TROP_LONG)
+    debuts: str  # the beginnings of its words, for search as you type
+
+
+class _Jetons(dict):
+    """A chunk of text between spaces -> its _Jeton, worked out once per
+    process: the same chunks recur from fiche to fiche, so a fiche's words
+    are stemmed and folded by looking them up, and tantivy only splits the
+    stems at spaces (the French stemmer was half of its indexing time)."""
 
     TAILLE_MAX = 200_000
 
-    def __missing__(self, jeton: str) -> tuple[str, ...]:
+    def __missing__(self, jeton: str) -> _Jeton:
         if len(self) >= self.TAILLE_MAX:
             self.clear()
         ecrits = _analyseur_brut().analyze(jeton)
         plies = _analyseur_sans_limite().analyze(jeton)
-        mots = self[jeton] = tuple(
+        mots = tuple(
             plie if len(ecrit.encode()) < OCTETS_MAX else TROP_LONG
             for ecrit, plie in zip(ecrits, plies, strict=True)
         )
-        return mots
+        infos = self[jeton] = _Jeton(
+            " ".join(_analyseur(True).analyze(jeton)),
+            mots,
+            " ".join(filter(None, (_debuts_texte(m) for m in mots if m != TROP_LONG))),
+        )
+        return infos
 
 
-_MOTS_DES_JETONS = _MotsDesJetons()
+_JETONS = _Jetons()
+_DE_RACINES, _DE_MOTS, _DE_DEBUTS = map(itemgetter, range(3))
 
 
-def _expressions_du_texte(valeurs: list[str]) -> tuple[list[str], int]:
-    """The known expressions these TOUT values hold, once per occurrence,
-    exactly where a phrase query on TOUT finds them, and how many words TOUT
-    indexes (tests/catalogue/test_expressions.py compares them).
+class _Valeur(NamedTuple):
+    """What each field takes of one value of a text field."""
+
+    racines: str
+    mots: tuple[str, ...]
+    debuts: frozenset[str]  # its chunks' beginnings
+
+
+class _Valeurs(dict):
+    """The short values (labels of a vocabulary, communes, structure names)
+    -> their _Valeur: they recur from fiche to fiche as whole values."""
+
+    TAILLE_MAX = 50_000
+    COURTE = 80  # characters: a longer one is a fiche's own text
+
+    def lire(self, valeur: str) -> _Valeur:
+        infos = self.get(valeur)
+        if infos is None:
+            jetons = list(map(_JETONS.__getitem__, valeur.split()))
+            infos = _Valeur(
+                " ".join(map(_DE_RACINES, jetons)),
+                tuple(chain.from_iterable(map(_DE_MOTS, jetons))),
+                frozenset(map(_DE_DEBUTS, jetons)),
+            )
+            if len(valeur) <= self.COURTE:
+                if len(self) >= self.TAILLE_MAX:
+                    self.clear()
+                self[valeur] = infos
+        return infos
+
+
+_VALEURS = _Valeurs()
+
+
+def _expressions(valeurs: list[tuple[str, ...]]) -> tuple[list[str], int]:
+    """The known expressions TOUT values hold (their _Valeur.mots), once per
+    occurrence, exactly where a phrase query on TOUT finds them, and how many
+    words TOUT indexes (tests/catalogue/test_expressions.py compares them).
 
     tantivy ends a value after its last word indexed, leaves one empty
     place, then starts the next; a word too long keeps its place."""
     connues = _expressions_connues()
     mots: list[str] = []
-    mots_du_jeton = _MOTS_DES_JETONS.__getitem__
-    for valeur in valeurs:
+    for mots_de_la_valeur in valeurs:
         while mots and mots[-1] == TROP_LONG:
             mots.pop()
         if mots:
             mots.append(ENTRE_DEUX)
-        mots += chain.from_iterable(map(mots_du_jeton, valeur.split()))
+        mots += mots_de_la_valeur
     indexes = len(mots) - mots.count(ENTRE_DEUX) - mots.count(TROP_LONG)
     presents = set(mots)
     n, trouvees = len(mots), []
@@ -348,8 +375,8 @@ def _schema() -> tantivy.Schema:
     s.add_bytes_field("carte", stored=True)  # what a result shows: small, quick to read
     # Fields are searched word by word (BM25 needs frequencies); phrases
     # read positions in TOUT alone.
-    for champ in CHAMPS_TEXTE:
-        s.add_text_field(champ, tokenizer_name="fr", index_option="freq")
+    for champ in CHAMPS_TEXTE:  # given stemmed (_Jetons)
+        s.add_text_field(champ, tokenizer_name="espaces", index_option="freq")
     s.add_text_field(TOUT, tokenizer_name="fr_mots")
     s.add_text_field(DEBUTS, tokenizer_name="espaces", index_option="basic")
     s.add_text_field(EXPRESSIONS, tokenizer_name="espaces", index_option="freq")
@@ -604,7 +631,6 @@ class MoteurTantivy:
                 shutil.rmtree(ancien, ignore_errors=True)
 
     def _preparer(self, index: tantivy.Index) -> tantivy.Index:
-        index.register_tokenizer("fr", _analyseur(True))
         index.register_tokenizer("fr_mots", _analyseur(False))
         index.register_tokenizer(
             "espaces", TextAnalyzerBuilder(Tokenizer.whitespace()).build()
@@ -756,14 +782,22 @@ class MoteurTantivy:
         # Escaped JSON: a third quicker to write than with accents as such.
         d.add_bytes("source", json.dumps(doc).encode())
         d.add_bytes("carte", json.dumps({c: doc.get(c) for c in CHAMPS_CARTE}).encode())
-        textes = []
+        mots, debuts = [], set()
+        lire = _VALEURS.lire
         for champ in CHAMPS_TEXTE:
-            for valeur in _valeurs(doc.get(champ)):
-                d.add_text(champ, valeur)
+            ecrites = _valeurs(doc.get(champ))
+            if not ecrites:
+                continue
+            lues = list(map(lire, ecrites))
+            # One value: only TOUT reads the places between values.
+            d.add_text(champ, " ".join([v.racines for v in lues]))
+            for valeur, lue in zip(ecrites, lues, strict=True):
                 d.add_text(TOUT, valeur)
-                textes.append(valeur)
-        d.add_text(DEBUTS, _debuts_du_texte(" ".join(textes)))
-        cles, nombre = _expressions_du_texte(textes)
+                mots.append(lue.mots)
+                debuts |= lue.debuts
+        # The beginnings words share repeat, still one posting per fiche.
+        d.add_text(DEBUTS, " ".join(debuts))
+        cles, nombre = _expressions(mots)
         cles += [REMPLISSAGE] * (nombre - len(cles))
         d.add_text(EXPRESSIONS, " ".join(cles))
         for facette in FACETTES:

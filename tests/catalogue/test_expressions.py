@@ -208,7 +208,7 @@ def test_des_caches_de_mots_qui_debordent_donnent_le_meme_index(
     normal.reconstruire(docs)
     attendues = _pages(normal, textes)
 
-    for cache in (moteur_tantivy._MOTS_DES_JETONS, moteur_tantivy._DEBUTS_DES_JETONS):
+    for cache in (moteur_tantivy._JETONS, moteur_tantivy._VALEURS):
         monkeypatch.setattr(type(cache), "TAILLE_MAX", 3)
         cache.clear()
     deborde = MoteurTantivy(tmp_path / "deborde")
