@@ -486,13 +486,23 @@ def commune_habitee(
             f"« {lieu.libelle} » n'est pas une commune : écrivez le nom ou le "
             "code postal de la commune d'habitation."
         )
-    proposees = [s.libelle for s in resolution.suggestions if s.genre == "commune"]
+    proposees = _communes_proposees(resolution)
     message = "Commune inconnue : écrivez son nom ou son code postal."
     if ref.lieux.desaccord(texte.strip()):
         message = "Ce nom et ce code postal ne vont pas ensemble."
     if proposees:
         message += f" Vouliez-vous dire {' ou '.join(proposees[:2])} ?"
     return None, message
+
+
+def communes_proposees(texte: str, preferes: Collection[str] = ()) -> list[str]:
+    """The communes « Vouliez-vous dire » names for a commune not found
+    (commune_habitee), each as written back it names that commune."""
+    return _communes_proposees(referentiel().lieux.resoudre(texte, preferes))
+
+
+def _communes_proposees(resolution: "Resolution") -> list[str]:
+    return [s.libelle for s in resolution.suggestions if s.genre == "commune"][:2]
 
 
 def departements_des_zones(codes: Iterable[str], ref: "Referentiel") -> set[str]:

@@ -49,6 +49,7 @@ from web.parametres import (
     requete_depuis_args,
     trouver_lieu,
 )
+from web.prescription import droits
 from web.securite import url_absolue
 
 bp = Blueprint("catalogue", __name__)
@@ -177,8 +178,11 @@ def _cle_de_page(partiel: bool) -> tuple | None:
         return None
     publication = current_app.extensions.get("publication")
     fiches = publication.version if publication else None
+    # The cards tell a logged-in référent whether his service may prescribe.
+    d = droits()
+    referent = getattr(d.service, "type_prescripteur", "") if d and d.referent else None
     # « Prochaine session le … » is read against today's date.
-    return index, fiches, heure.aujourd_hui(), partiel, request.query_string
+    return index, fiches, heure.aujourd_hui(), partiel, referent, request.query_string
 
 
 def _contexte_recherche(args: MultiDict) -> dict:

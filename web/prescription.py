@@ -35,7 +35,12 @@ from werkzeug.exceptions import NotFound
 
 from catalogue import heure, places, saisie
 from catalogue.places import Prise
-from catalogue.territoires import commune_habitee, departements_des_zones, referentiel
+from catalogue.territoires import (
+    commune_habitee,
+    communes_proposees,
+    departements_des_zones,
+    referentiel,
+)
 from prescription import (
     demandes,
     liens,
@@ -94,7 +99,9 @@ def droits() -> Droits | None:
     """The logged-in professional's rights, read once per request."""
     if "droits" not in g:
         g.droits = None
-        uid = sessions_pro.utilisateur(db(), session.get(JETON))
+        jeton = session.get(JETON)
+        # No token, no database: every search page asks (its cards).
+        uid = sessions_pro.utilisateur(db(), jeton) if jeton else None
         utilisateur = db().get(Utilisateur, uid) if uid else None
         if utilisateur is not None:
             g.droits = Droits.lire(db(), utilisateur)
@@ -430,8 +437,19 @@ def _demander(
         # Back to a sent form, another person typed in (a référent's next
         # one): a new request, which the token no longer tells apart.
         envoi = None
+    # A commune « Vouliez-vous dire » proposed, chosen with one tap: it
+    # replaces what was typed; the request waits for her to check and send.
+    choisie = form.get("commune_choisie")
+    if choisie is not None:
+        form = form.copy()
+        form["commune"] = choisie
+        form.pop("commune_choisie")
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
+    if "commune" in erreurs and form.get("commune", "").strip():
+        contexte["propositions"] = {
+            "commune": communes_proposees(form["commune"], _departements_de(fiche))
+        }
     dehors = bool(
         personne.commune and not demandes.dans_la_zone(fiche, personne.commune)
     )
@@ -456,6 +474,10 @@ def _demander(
             )
     if erreurs:
         return _formulaire(gabarit, fiche, 422, form=form, erreurs=erreurs, **contexte)
+    if choisie is not None:
+        return _formulaire(
+            gabarit, fiche, form=form, commune_choisie=personne.commune.nom, **contexte
+        )
     demande = demande_de(personne)
     demande.session = _session_choisie(form, fiche)
     demande.liste_attente = form.get("liste_attente") == "oui"

@@ -230,6 +230,47 @@ def test_un_lieu_qui_n_est_pas_une_commune_est_explique(client_p, tape, message)
     assert message in texte(reponse)
 
 
+def test_la_commune_proposee_se_choisit_d_un_geste(app_p, client_p):
+    # « Evry Courcouronne » typed on a phone: she taps the proposal instead
+    # of typing the name again, accents and hyphens included.
+    donnees = {**PERSONNE, "commune": "Evry Courcouronne", "consentement": "oui"}
+    erreur = poster(client_p, "/fiches/garage-evry/inscription", donnees)
+    [bouton] = BeautifulSoup(erreur.text, "html.parser").select(
+        "button[name=commune_choisie]"
+    )
+    assert bouton.get_text() == "Évry-Courcouronnes (91000)"
+    choisie = poster(
+        client_p,
+        "/fiches/garage-evry/inscription",
+        {**donnees, "commune_choisie": bouton["value"]},
+    )
+    # Back to her, filled in and not sent: she checks, then sends.
+    assert choisie.status_code == 200
+    page = BeautifulSoup(choisie.text, "html.parser")
+    assert page.select_one("#commune")["value"] == "Évry-Courcouronnes (91000)"
+    assert "Commune : Évry-Courcouronnes. Vérifiez votre demande" in texte(choisie)
+    assert page.select_one("#consentement").has_attr("checked")
+    assert prescriptions(app_p) == []
+    envoyee = poster(
+        client_p,
+        "/fiches/garage-evry/inscription",
+        {**donnees, "commune": page.select_one("#commune")["value"]},
+    )
+    assert envoyee.status_code == 303
+    [p] = prescriptions(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        assert db.get(Beneficiaire, p.beneficiaire_id).commune_code == "91228"
+
+
+def test_une_commune_proposee_changee_en_route_est_relue(app_p, client_p):
+    # The value comes back from the browser: read again as if typed.
+    donnees = {**PERSONNE, "consentement": "oui", "commune_choisie": "Xqzwv"}
+    reponse = poster(client_p, "/fiches/garage-evry/inscription", donnees)
+    assert reponse.status_code == 422
+    assert "Commune inconnue" in texte(reponse)
+    assert prescriptions(app_p) == []
+
+
 def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
     se_connecter(client_p, "referent", prescripteur="mission-locale")
     # Said when the form opens, before anything is typed.
@@ -243,6 +284,35 @@ def test_seuls_les_prescripteurs_listes_prescrivent(app_p, client_p):
     assert reponse.status_code == 422
     assert "ne fait pas partie des prescripteurs" in texte(reponse)
     assert prescriptions(app_p) == []
+
+
+def test_le_referent_lit_sur_chaque_carte_s_il_peut_prescrire(client_p):
+    def inscription(nom_de_l_action: str, client=client_p) -> str:
+        page = BeautifulSoup(client.get("/").text, "html.parser")
+        [carte] = [c for c in page.select("li.carte") if nom_de_l_action in c.h3.text]
+        [dd] = [
+            d.dd for d in carte.select("dl.faits > div") if d.dt.text == "Inscription"
+        ]
+        return dd.get_text()
+
+    # Anonymous: words for the person.
+    assert inscription("Chantier d'insertion") == (
+        "Il faut passer par votre référent ou un conseiller."
+    )
+    se_connecter(client_p, "referent", prescripteur="mission-locale")
+    # Not « passer par votre référent »: he is one; can his service?
+    assert inscription("Chantier d'insertion") == (
+        "Votre service ne fait pas partie des prescripteurs de cette action."
+    )
+    assert inscription("Prêt de vélos") == (
+        "Vous pouvez prescrire cette action ; la personne peut aussi s'inscrire "
+        "elle-même."
+    )
+    # The page kept for the next visitors is never his.
+    anonyme = client_p.application.test_client()
+    assert inscription("Prêt de vélos", anonyme) == (
+        "Vous pouvez vous inscrire vous-même, ou passer par votre référent."
+    )
 
 
 def test_reservation_par_session(app_p, client_p):
