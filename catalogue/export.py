@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from data_inclusion.schema import v1
 
+from catalogue import horaires
 from catalogue.chargement import Catalogue
 from catalogue.fiche import Fiche, Structure
 from catalogue.vocabulaires import vocabulaire
@@ -52,7 +53,7 @@ def structure_data_inclusion(structure: Structure) -> dict:
         "telephone": _telephone_e164(structure.telephone),
         "courriel": structure.courriel,
         "site_web": structure.site_web,
-        "horaires_accueil": structure.horaires_accueil,
+        "horaires_accueil": horaires.en_osm(structure.horaires_accueil),
         **_adresse(structure),
     }
     return _valide(v1.Structure, data)
@@ -132,7 +133,7 @@ def _service(
         "mobilisation_precisions": fiche.mobilisation_precisions,
         "volume_horaire_hebdomadaire": fiche.volume_horaire_hebdomadaire,
         "nombre_semaines": fiche.nombre_semaines,
-        "horaires_accueil": fiche.horaires_accueil,
+        "horaires_accueil": horaires.en_osm(fiche.horaires_accueil),
         "lien_source": lien_source,
         **_adresse(lieu),
     }

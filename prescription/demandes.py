@@ -41,6 +41,7 @@ from prescription.modeles import (
     Utilisateur,
 )
 from prescription.workflow import (
+    ACCEPTEE,
     BENEFICIAIRE,
     EN_ATTENTE_DE_REPONSE,
     LISTE_ATTENTE,
@@ -893,6 +894,44 @@ def rendre_la_place(
     if not rendue:
         return
     donner_a_la_liste_d_attente(db, fiche, prescription.session, liens, maintenant)
+
+
+def placer_les_demandes_de_l_action(
+    db: Session, fiche: Fiche, acteur: Acteur, liens: Liens
+) -> tuple[dict[str, int], int]:
+    """The requests made for the whole action before it ran by session, still
+    asked or accepted, each go to the first coming session with a seat left,
+    in the order they came, told as any change of session (the structure may
+    move each again). Done whenever seats appear (a session added, its seats
+    raised): a session given no seat at first must not leave them without a
+    place for good while newcomers take the seats. Returns how many went to
+    each session, and how many none could take (for the structure to place).
+    """
+    if not fiche.sessions:
+        return {}, 0
+    a_placer = db.exec(
+        select(Prescription)
+        .where(
+            Prescription.fiche_id == fiche.id,
+            Prescription.session == places.ACTION,
+            Prescription.statut.in_(EN_ATTENTE_DE_REPONSE + (ACCEPTEE,)),
+        )
+        .order_by(Prescription.cree_le, Prescription.id)
+    ).all()
+    a_venir, pleines = sorted(sessions_ouvertes(fiche)), set()
+    placees: dict[str, int] = {}
+    for p in a_placer:
+        # Each session asked in turn: its count is read and taken by one
+        # conditional UPDATE (a full one refuses, nothing changes).
+        for cle in [c for c in a_venir if c not in pleines]:
+            try:
+                appliquer(db, p, "changer_session", acteur, fiche, liens, session=cle)
+            except TransitionRefusee:
+                pleines.add(cle)
+                continue
+            placees[cle] = placees.get(cle, 0) + 1
+            break
+    return placees, len(a_placer) - sum(placees.values())
 
 
 def donner_a_la_liste_d_attente(

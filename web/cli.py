@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session
 
 from catalogue import places, stockage
 from catalogue.recherche import RechercheIndisponible
@@ -63,8 +64,23 @@ def exporter(sortie: Path):
     from web.api_di import lien_de_la_fiche
     from web.donnees import fiches_a_jour
 
-    fiches_a_jour()  # with the prestataires' validated changes (read only)
     catalogue = current_app.extensions["catalogue"]
+    # The API's catalogue: a fiche whose file broke keeps its last valid
+    # version (as the server does at its start), then the validated changes.
+    for erreur in catalogue.erreurs:
+        click.echo(f"Fiche ignorée : {erreur}", err=True)
+    try:
+        with Session(current_app.extensions["db"]) as db:
+            reprises = current_app.extensions["publication"].reprendre(db)
+    except SQLAlchemyError:
+        reprises = []  # not migrated yet: the YAML fiches serve, as on the site
+    for fiche_id, lue_le in reprises:
+        click.echo(
+            f"Fiche « {fiche_id} » : son fichier a une erreur, la version lue le "
+            f"{lue_le:%d/%m/%Y} est exportée, comme elle reste publiée",
+            err=True,
+        )
+    fiches_a_jour()
     # The same links as the API: URL_PUBLIQUE and the fiche's route.
     with current_app.test_request_context():
         structures, services = exporter_catalogue(catalogue, lien_de_la_fiche)

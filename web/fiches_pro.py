@@ -24,7 +24,6 @@ from catalogue import heure, places, revisions, saisie
 from catalogue.fiche import message_session_en_double, session_en_double
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, notifications, workflow
-from prescription.demandes import Acteur
 from prescription.modeles import Prescription
 from web import affichage, donnees
 from web.donnees import db
@@ -33,6 +32,7 @@ from web.prescription import (
     departement_requis,
     droits,
     envoyer_messages,
+    placer_les_demandes_de_l_action,
     role_requis,
 )
 from web.securite import url_absolue
@@ -369,6 +369,17 @@ def modifier(fiche_id: str):
                      "rechargez la page."}, derniere, 400)  # fmt: skip
     saisie = _saisie_refusee(request.form)
     if saisie:
+        # The other errors with them, all at once: read without the refused
+        # values, whose own message stays.
+        lisible = request.form.copy()
+        for nom in saisie.keys() & lisible.keys():
+            lisible[nom] = ""
+        champs, rangs = _lire(lisible, fiche)
+        _nouvelle, erreurs_modele = revisions.appliquer(fiche, champs)
+        autres = _sessions_passees(fiche, champs["sessions"], rangs) | (
+            _erreurs_par_champ(erreurs_modele, rangs, champs["sessions"])
+        )
+        saisie |= {nom: m for nom, m in autres.items() if nom not in saisie}
         return _page(fiche, request.form, saisie, int(base_lue), 422)
     partie_de = revisions.revision_numero(db(), fiche.id, int(base_lue))
     if (
@@ -602,8 +613,10 @@ def _publier(fiche, revision, qui: str) -> str | None:
             demandes.fixer_les_places(
                 db(), nouvelle, None, qui, session=cle, motif="session retirée"
             )
-    # Seats added or a new session: the people waiting get them first
-    # (newcomers took them, and those waiting were passed over).
+    # Seats added or a new session: the requests the whole action held, then
+    # the people waiting get them first (newcomers took them, and those
+    # waiting were passed over).
+    _placer_les_demandes_de_l_action(nouvelle, qui)
     offertes = sum(
         demandes.donner_a_la_liste_d_attente(db(), nouvelle, cle, LiensWeb())
         for cle in demandes.sessions_ouvertes(nouvelle)
@@ -630,14 +643,11 @@ def _publier(fiche, revision, qui: str) -> str | None:
 
 def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
     """The action, counted as a whole until now, runs by session from now
-    on. Its whole count goes (it would stand before the sessions' in search
-    and on the fiche); the requests waiting for an answer or accepted go, in
-    the order they came, to the first coming session with a seat left, told
-    as any change of session (the structure may move each again); those no
-    session can take stay, for the structure to place. Its places are then
-    counted less theirs. People
-    already in the action stay as they are; the waiting list waits for a
-    place in any session."""
+    on: its whole count goes (it would stand before the sessions' in search
+    and on the fiche). The requests it held go to the sessions once their
+    seats are counted (_placer_les_demandes_de_l_action); people already in
+    the action stay as they are; the waiting list waits for a place in any
+    session."""
     if getattr(existantes.get(places.ACTION), "places_restantes", None) is not None:
         demandes.fixer_les_places(
             db(),
@@ -647,57 +657,14 @@ def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
             session=places.ACTION,
             motif="places comptées par session",
         )
-    a_venir = sorted(demandes.sessions_ouvertes(nouvelle))
-    sieges = {places.cle_session(s.debut): s.places for s in nouvelle.sessions}
-    # Seats left in each (None: not counted), never more than it has.
-    reste = {
-        cle: None
-        if sieges[cle] is None
-        else int(sieges[cle]) - demandes.en_cours(db(), nouvelle.id, cle)
-        for cle in a_venir
-    }
-    a_placer = (
-        db()
-        .exec(
-            select(Prescription)
-            .where(
-                Prescription.fiche_id == nouvelle.id,
-                Prescription.session == places.ACTION,
-                Prescription.statut.in_(
-                    (workflow.DEMANDEE, workflow.A_VALIDER, workflow.ACCEPTEE)
-                ),
-            )
-            .order_by(Prescription.cree_le, Prescription.id)
-        )
-        .all()
-    )
-    acteur = Acteur(workflow.PRESTATAIRE, qui)
-    placees: dict[str, int] = {}
-    for p in a_placer:
-        # The first coming session with a seat left, in the order they asked.
-        cle = next((c for c in a_venir if reste[c] is None or reste[c] > 0), None)
-        if cle is None:
-            continue
-        if reste[cle] is not None:
-            reste[cle] -= 1
-        demandes.appliquer(
-            db(), p, "changer_session", acteur, nouvelle, LiensWeb(), session=cle
-        )
-        placees[cle] = placees.get(cle, 0) + 1
-    if placees:
-        ou = ", ".join(
-            f"{n} à la {demandes.decrire_session(nouvelle, cle)}"
-            for cle, n in placees.items()
-        )
-        flash(
-            f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
-            "(les personnes sont prévenues ; la structure peut en changer)."
-        )
-    if sans := len(a_placer) - sum(placees.values()):
+
+
+def _placer_les_demandes_de_l_action(nouvelle, qui: str) -> None:
+    if sans := placer_les_demandes_de_l_action(nouvelle, qui):
         flash(
             f"{sans} demande{'s' if sans > 1 else ''} en cours sans place dans une "
-            "session : la structure choisit la session de chacune (sur la page de "
-            "la demande)."
+            "session : elles auront les prochaines places ajoutées, ou la structure "
+            "choisit la session de chacune (sur la page de la demande)."
         )
 
 

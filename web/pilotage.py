@@ -790,6 +790,10 @@ class PilotageJson(BaseModel):
     tableaux: dict[str, TableauJson]
     delais_premiere_reponse: DelaisJson
     remplissage: list[RemplissageJson]
+    remplissage_structures: list[RemplissageJson] = Field(
+        description="Par structure : ses actions qui comptent des places "
+        "(cle : la structure ; capacite et periode_capacite : null)."
+    )
     comparaison: ComparaisonJson = Field(
         description="Chaque action : la période choisie à côté de l'année publiée."
     )
@@ -827,19 +831,25 @@ def api():
             "mediane_jours": None if r.delais.masque else r.delais.mediane_jours,
             "masque": r.delais.masque,
         },
-        "remplissage": [
-            {
-                "cle": x.cle,
-                "libelle": x.libelle,
-                "places_financees": x.financees,
-                "capacite": x.capacite,
-                "periode_capacite": x.periode,
-                "places_prises": x.prises.visible,
-                "affichage": x.prises.texte(r.seuil),
-                "taux": x.taux(),
-            }
-            for x in r.remplissage_fiches
-        ],
+        **{
+            nom: [
+                {
+                    "cle": x.cle,
+                    "libelle": x.libelle,
+                    "places_financees": x.financees,
+                    "capacite": x.capacite,
+                    "periode_capacite": x.periode,
+                    "places_prises": x.prises.visible,
+                    "affichage": x.prises.texte(r.seuil),
+                    "taux": x.taux(),
+                }
+                for x in liste
+            ]
+            for nom, liste in (
+                ("remplissage", r.remplissage_fiches),
+                ("remplissage_structures", r.remplissage_structures),
+            )
+        },
         "comparaison": {
             "annee": comparaison.annee,
             "unites": [

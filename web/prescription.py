@@ -21,6 +21,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    flash,
     g,
     redirect,
     render_template,
@@ -296,6 +297,24 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
         tranche_age=tranche,
     )
     return personne, erreurs
+
+
+def placer_les_demandes_de_l_action(fiche, qui: str) -> int:
+    """demandes.placer_les_demandes_de_l_action, said to the professional;
+    how many no session could take."""
+    placees, sans = demandes.placer_les_demandes_de_l_action(
+        db(), fiche, Acteur(workflow.PRESTATAIRE, qui), LiensWeb()
+    )
+    if placees:
+        ou = ", ".join(
+            f"{n} à la {demandes.decrire_session(fiche, cle)}"
+            for cle, n in placees.items()
+        )
+        flash(
+            f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
+            "(les personnes sont prévenues ; la structure peut en changer)."
+        )
+    return sans
 
 
 def _departements_de(fiche) -> set[str]:

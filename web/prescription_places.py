@@ -11,6 +11,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 
@@ -67,10 +68,13 @@ def _lignes_places(fiche) -> list[dict]:
 @bp.get("/pro/places")
 @prestataire_requis
 def tableau():
+    # A link just made, shown once: a reload makes no other.
+    cree = session.pop(LIEN_CREE, None)
+    fiche = cree and current_app.extensions["catalogue"].fiches.get(cree[0])
     return render_template(
         "prescription/tableau.html",
         lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
-        lien=None,
+        lien=(fiche, cree[1]) if fiche else None,
     )
 
 
@@ -164,6 +168,10 @@ def _a_la_liste_d_attente(fiche, cle: str) -> None:
     _terminer()
 
 
+DE_L_ACTION = " de l'action"
+LIEN_CREE = "lien_places_cree"
+
+
 def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
     if nombre < 0:
         return "Il ne peut pas rester moins de zéro place."
@@ -175,15 +183,21 @@ def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
         if plafond
         else "Aucune place libre possible"
     )
+    # A session's seats are its own, set with the fiche (« Places »): the
+    # action's capacity is another number.
+    session, ou = "", ""
+    if cle != places.ACTION:
+        session = f" de la {demandes.decrire_session(fiche, cle)}"
+        ou = " (à changer dans « Modifier la fiche »)"
     if plafond == total:
-        return f"{au_plus} : c'est la capacité de l'action."
+        return f"{au_plus} : c'est la capacité{session or DE_L_ACTION}{ou}."
     # Free places and places held share the capacity: 4 free beside 5 held
     # on 4 was 125 % filled in the figures.
     tenues = demandes.en_cours(db(), fiche.id, cle)
     return (
-        f"{au_plus} : la capacité est de {total}, et {tenues} demande"
+        f"{au_plus} : la capacité{session} est de {total}, et {tenues} demande"
         f"{'s' if tenues > 1 else ''} en cours en "
-        f"{'tiennent' if tenues > 1 else 'tient'} déjà."
+        f"{'tiennent' if tenues > 1 else 'tient'} déjà{ou}."
     )
 
 
@@ -230,11 +244,9 @@ def lien_places(fiche_id: str):
         db(), current_app.config["SECRET_KEY"], LIEN_PLACES, fiche.id, duree
     )
     db().commit()
-    return render_template(
-        "prescription/tableau.html",
-        lignes=[ligne for f in _fiches_du_prestataire() for ligne in _lignes_places(f)],
-        lien=(fiche, url_absolue("prescription.places_lien", jeton=jeton)),
-    )
+    lien = url_absolue("prescription.places_lien", jeton=jeton)
+    session[LIEN_CREE] = [fiche.id, lien]
+    return redirect(url_for("prescription.tableau"), 303)
 
 
 @bp.post("/pro/places/<fiche_id>/lien/revoquer")

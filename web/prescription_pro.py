@@ -410,6 +410,8 @@ def _lire_date(texte: str, erreurs: dict[str, str]) -> date | None:
 @bp.post("/pro/prescriptions/<int:pid>/<action>")
 @connexion_requise
 def transition(pid: int, action: str):
+    if action not in workflow.PAR_ACTION:
+        raise NotFound()  # an address no page links to, not « an action »
     p = _prescription_visible(pid)
     fiche = _fiche(p.fiche_id)
     erreurs: dict[str, str] = {}

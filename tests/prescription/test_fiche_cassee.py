@@ -1,9 +1,11 @@
 """A fiche's file broken by a typo: the action and its requests stay online."""
 
+import json
 import shutil
 import sqlite3
 import time
 
+import click
 from sqlalchemy.exc import OperationalError
 
 from catalogue import stockage
@@ -124,3 +126,37 @@ def test_base_injoignable_au_demarrage_la_derniere_version_revient_ensuite(
     assert "Prêt de vélos à Alençon" in texte(visiteur.get("/fiches/velos-alencon"))
     assert "Préparation des places et de l'index faite" in caplog.text
     assert "« velos-alencon » : son fichier a une erreur" in caplog.text
+
+
+def test_l_export_garde_la_derniere_version_d_une_fiche_cassee(
+    creer_app_prescription, tmp_path
+):
+    # `make exporter` wrote 3 services of 4, said nothing and exited 0, while
+    # the site and the API kept publishing the broken file's last version.
+    fiches, structures = tmp_path / "fiches", tmp_path / "structures"
+    shutil.copytree(PRESCRIPTION / "fiches", fiches)
+    shutil.copytree(PRESCRIPTION / "structures", structures)
+    reglages = {"FICHES_DIR": str(fiches), "STRUCTURES_DIR": str(structures)}
+    creer_app_prescription(reglages)  # the server, that read it valid
+    fichier = fiches / "velos-alencon.yaml"
+    fichier.write_text(
+        fichier.read_text(encoding="utf-8").replace(
+            "date_maj: 2025-01-15", "date_maj: 2025-02-30"
+        ),
+        encoding="utf-8",
+    )
+    with click.Context(click.Command("flask")):  # as `flask fiches exporter`
+        commande = creer_app_prescription(reglages)
+    sortie = commande.test_cli_runner().invoke(
+        args=["fiches", "exporter", "--sortie", str(tmp_path / "export")]
+    )
+    assert sortie.exit_code == 0, sortie.output
+    services = json.loads((tmp_path / "export" / "services.json").read_text("utf-8"))
+    assert any(s["id"].endswith("velos-alencon") for s in services)
+    api = commande.test_client().get("/api/v1/data-inclusion/services?taille=100")
+    assert len(services) == len(api.get_json()["items"])
+    # The operator still reads which file to mend.
+    assert f"Fiche ignorée : {fichier}" in sortie.stderr
+    assert "« velos-alencon » : son fichier a une erreur, la version lue le" in (
+        sortie.stderr
+    )

@@ -115,7 +115,8 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     api = autre_worker.test_client().get("/api/v1/data-inclusion/services?taille=100")
     en_ligne = next(s for s in api.get_json()["items"] if FICHE in s["id"])
     v1.Service.model_validate(en_ligne)
-    assert en_ligne["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
+    # In OpenStreetMap's syntax, as the schema asks (the site shows the text).
+    assert en_ligne["horaires_accueil"] == "Mo-Fr 09:00-17:00"
     assert {"debut": "2031-03-02", "fin": None, "places": 8, "places_restantes": 8} in (
         en_ligne["extra"]["sessions"]
     )
@@ -126,7 +127,7 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     services = json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))
     service = next(s for s in services if FICHE in s["id"])
     v1.Service.model_validate(service)
-    assert service["horaires_accueil"] == "Du lundi au vendredi, de 9 h à 17 h"
+    assert service["horaires_accueil"] == "Mo-Fr 09:00-17:00"
 
 
 def _validee_pendant_qu_un_autre_worker_sert_le_public(app_p, creer_app_prescription):
@@ -919,6 +920,30 @@ def test_un_caractere_invisible_ou_un_texte_trop_long_est_refuse(app_p):
     assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))
 
 
+def test_un_texte_trop_long_ne_cache_pas_les_autres_erreurs(app_p):
+    # Only « Horaires : trop long » came back; the other three appeared
+    # once it was shortened, a second round trip for each.
+    client = _prestataire(app_p)
+    donnees = _formulaire(
+        client,
+        horaires_accueil="h" * 2500,
+        telephone="abc",
+        session_0_debut="2031-03-10",
+        session_0_fin="2031-03-01",
+        session_0_places="-4",
+    )
+    reponse = client.post(URL, data=donnees)
+    assert reponse.status_code == 422
+    page = texte(reponse)
+    assert "4 points à corriger" in page
+    assert "Horaires : trop long : 2500 caractères" in page
+    assert "Téléphone :" in page
+    assert "Session 1, fin : la session finit avant de commencer" in page
+    assert "Session 1, places :" in page
+    # What was typed comes back, the long text included.
+    assert "h" * 2500 in page
+
+
 def test_les_retours_a_la_ligne_d_un_navigateur_comptent_pour_un_caractere(app_p):
     # A textarea's line breaks arrive as CRLF: 10 lines of 199 letters were
     # « trop long : 2010 caractères », and « \r » went to the API and YAML.
@@ -1020,6 +1045,62 @@ def test_passer_aux_sessions_garde_les_demandes_en_cours_et_la_liste_d_attente(
     assert all(n.envoye_le is not None for n in notes), [
         (n.sujet, n.envoye_le) for n in notes
     ]
+
+
+def test_une_session_ouverte_sans_siege_puis_agrandie_place_les_demandes(app_p):
+    """Awa and Bruno each hold a place of the whole action; a first session
+    comes with 0 seats (« Places » read as places left): nobody can be put
+    in it. Its seats then raised to 3: both take one before any newcomer,
+    and 1 is left, not 3 while two requests have none."""
+    client = _prestataire(app_p)
+    poster(client, f"/pro/places/{FICHE}", {"places": "2"})
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno"):
+        envoi = {
+            **personne,
+            "prenom": prenom,
+            "telephone": f"06 12 34 56 {len(prenom)}0",
+        }
+        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="0")
+    assert client.post(URL, data=donnees).status_code == 303
+    annonces = texte(_valider_la_derniere(app_p).get("/pro/modifications"))
+    assert "2 demandes en cours sans place dans une session : elles auront" in (
+        annonces
+    )
+    assert (
+        client.post(URL, data=_formulaire(client, session_0_places="3")).status_code
+        == 303
+    )
+    annonces = texte(_valider_la_derniere(app_p).get("/pro/modifications"))
+    assert (
+        "Demandes en cours pour toute l'action placées dans les sessions : 2 à la "
+        "session du 02/03/2031" in annonces
+    )
+    assert "sans place dans une session" not in annonces
+    with Session(app_p.extensions["db"]) as db:
+        demandes = list(db.exec(select(Prescription).order_by(Prescription.id)))
+        assert [(p.session, p.place_tenue) for p in demandes] == [
+            ("2031-03-02", True)
+        ] * 2
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 1
+
+
+def test_les_places_d_une_session_se_bornent_a_ses_sieges_et_le_disent(app_p):
+    # 0 typed in the session's « Places » (its seats, not the places left):
+    # the board said « c'est la capacité de l'action », whose capacity is 10.
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="0")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    reponse = poster(
+        client, f"/pro/places/{FICHE}", {"session": "2031-03-02", "places": "2"}
+    )
+    assert (
+        "Aucune place libre possible : c'est la capacité de la session du 02/03/2031 "
+        "(à changer dans « Modifier la fiche »)." in texte(reponse)
+    )
 
 
 def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(

@@ -819,6 +819,14 @@ def test_une_action_sans_places_comptees_n_entre_pas_dans_le_taux_de_sa_structur
     assert tableau_affiche(page, "Remplissage par structure") == [
         ["Garage solidaire de l'Essonne", "50", "5", "10 %"]
     ]
+    # The API has it too, as it has every table of the page.
+    api = departement.get(f"/api/v1/pilotage?{periode}").get_json()
+    [garage] = api["remplissage_structures"]
+    assert (garage["libelle"], garage["places_financees"]) == (
+        "Garage solidaire de l'Essonne",
+        50.0,
+    )
+    assert (garage["places_prises"], garage["taux"]) == (5, 10.0)
 
 
 def test_les_delais_du_csv_disent_ce_que_dit_l_ecran(app_1):

@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 import itsdangerous
 import pytest
-from sqlmodel import Session, select
+from sqlmodel import Session, func, select
 
 from catalogue import places
 from prescription import liens
@@ -135,7 +135,9 @@ def test_le_lien_des_places_marche_sans_connexion(app_p):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
-    page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
+    page = texte(
+        poster(prestataire, "/pro/places/velos-alencon/lien", follow_redirects=True)
+    )
     adresse = page.split('aria-label="Lien de mise à jour des places"')[0]
     adresse = adresse.rsplit('value="', 1)[1].split('"')[0]
     assert adresse.startswith(app_p.config["URL_PUBLIQUE"])  # never the Host header
@@ -354,8 +356,14 @@ def test_le_prestataire_desactive_le_lien_des_places_depuis_son_tableau(app_p):
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
-    page = texte(poster(prestataire, "/pro/places/velos-alencon/lien"))
+    cree = poster(prestataire, "/pro/places/velos-alencon/lien")
+    # Shown after a redirect, once: reloading the board makes no other link.
+    assert cree.status_code == 303
+    page = texte(prestataire.get(cree.headers["Location"]))
     lien = re.search(r'class="lien-copie" value="([^"]+)"', page)[1]
+    assert "lien-copie" not in texte(prestataire.get("/pro/places"))
+    with Session(app_p.extensions["db"]) as db:
+        assert db.exec(select(func.count(LienSigne.id))).one() == 1
     chemin = lien.removeprefix(app_p.config["URL_PUBLIQUE"])
     collegue = app_p.test_client()
     assert collegue.get(chemin).status_code == 200
@@ -595,3 +603,17 @@ def test_un_envoi_que_le_tableau_ne_fait_pas_ne_cesse_pas_de_compter(app_p, donn
         headers={"HX-Request": "true"},
     )
     assert htmx.status_code in (400, 422)
+
+
+def test_un_geste_inconnu_dans_l_adresse_est_une_adresse_inconnue(app_p):
+    # « L'action « nimportequoi » n'existe pas » read as an insertion action.
+    demande = {**PERSONNE, "consentement": "oui"}
+    assert poster(app_p.test_client(), "/fiches/velos-alencon/inscription", demande)
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    reponse = poster(prestataire, "/pro/prescriptions/1/nimportequoi")
+    assert reponse.status_code == 404
+    assert "Cette page n'existe pas" in texte(reponse)
+    with Session(app_p.extensions["db"]) as db:
+        assert db.get(Prescription, 1).statut == "demandee"
