@@ -40,8 +40,10 @@ def en_osm(texte: str | None) -> str | None:
     if not texte or not texte.strip():
         return None
     texte = "\n".join(" ".join(ligne.split()) for ligne in texte.splitlines())
-    if opening_hours.validate(texte):
-        return texte  # written so already
+    if re.search(r"\d", texte) and opening_hours.validate(texte):
+        # Written so already; with an hour in it: « open », « off » or a
+        # quoted comment (« "sur rendez-vous" ») are valid, and say no hours.
+        return texte
     regles = []
     for morceau in re.split(r"\s*[;\n]\s*|\.\s+|\.$", _plier(texte)):
         if not morceau.strip(" ,"):

@@ -417,6 +417,17 @@ def modifier(fiche_id: str):
         if occupees:
             message = _session_occupee(occupees, fiche.id)
             return _page(fiche, request.form, {"general": message}, int(base_lue), 422)
+        rang_de = {
+            places.cle_session(_jour(x.get("debut"))): rang
+            for x, rang in zip(champs["sessions"], rangs, strict=True)
+        }
+        trop_peu = _sieges_sous_les_demandes(nouvelle)
+        if trop_peu:
+            erreurs = {
+                f"session_{rang_de[cle]}_places": _message_sieges(*nombres)
+                for cle, nombres in trop_peu.items()
+            }
+            return _page(fiche, request.form, erreurs, int(base_lue), 422)
     try:
         proposition = revisions.proposer(db(), fiche, champs, _auteur(), int(base_lue))
     except revisions.Conflit as conflit:
@@ -570,6 +581,13 @@ def _publier(fiche, revision, qui: str) -> str | None:
     occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
     if occupees:
         return _session_occupee(occupees, fiche.id)
+    trop_peu = _sieges_sous_les_demandes(nouvelle)
+    if trop_peu:
+        return " ".join(
+            f"Session du {date.fromisoformat(cle):%d/%m/%Y} : "
+            f"{_message_sieges(*nombres)}. La modification attend."
+            for cle, nombres in trop_peu.items()
+        )
     try:
         revisions.decider(db(), revision, revisions.VALIDEE, qui)
     except revisions.Depassee as depassee:
@@ -684,6 +702,28 @@ def _demandes_par_session(fiche_id: str) -> dict[str, int]:
             .group_by(Prescription.session)
         )
         .all()
+    )
+
+
+def _sieges_sous_les_demandes(nouvelle) -> dict[str, tuple[int, int]]:
+    """Sessions given fewer seats than the requests already holding one in
+    them (3 held, 1 seat: oversold without a word): session -> (seats, held)."""
+    trop_peu = {}
+    for session in nouvelle.sessions:
+        if session.places is None:
+            continue
+        cle = places.cle_session(session.debut)
+        tenues = demandes.en_cours(db(), nouvelle.id, cle)
+        if int(session.places) < tenues:
+            trop_peu[cle] = (int(session.places), tenues)
+    return trop_peu
+
+
+def _message_sieges(sieges: int, tenues: int) -> str:
+    return (
+        f"{tenues} demandes en cours y tiennent déjà une place : au moins {tenues} "
+        f"places (pas {sieges}), ou passez des personnes dans une autre session "
+        "(« Changer de session ») avant d'en retirer"
     )
 
 

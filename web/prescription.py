@@ -312,7 +312,8 @@ def placer_les_demandes_de_l_action(fiche, qui: str) -> int:
         )
         flash(
             f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
-            "(les personnes sont prévenues ; la structure peut en changer)."
+            "(chaque personne est prévenue, sauf celles que la structure a inscrites "
+            "elle-même ; la structure peut en changer)."
         )
     return sans
 

@@ -45,6 +45,10 @@ def test_les_horaires_ecrits_en_francais_se_lisent_en_osm(ecrit, osm):
         "lundi de 12h à 9h",  # ends before it starts
         "mardi de 25h à 26h",
         "Le matin",
+        # Valid OSM, but no hours in them: not hours to publish.
+        "open",
+        "off",
+        '"sur rendez-vous"',
         "",
         None,
     ],

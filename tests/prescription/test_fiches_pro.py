@@ -1087,6 +1087,52 @@ def test_une_session_ouverte_sans_siege_puis_agrandie_place_les_demandes(app_p):
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 1
 
 
+def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
+    # 3 seats, 3 people holding one; « 1 » was accepted, validated without a
+    # word, and the session held 3 people on 1 seat.
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="3")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
+        envoi["telephone"] = f"06 12 34 56 {len(prenom)}{len(prenom)}"
+        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+    reponse = client.post(URL, data=_formulaire(client, session_0_places="1"))
+    assert reponse.status_code == 422
+    assert (
+        "Session 1, places : 3 demandes en cours y tiennent déjà une place : au "
+        "moins 3 places (pas 1)" in texte(reponse)
+    )
+    assert "Proposée par" not in texte(_departement(app_p).get("/pro/modifications"))
+
+
+def test_une_proposition_depassee_par_les_demandes_attend_a_la_validation(app_p):
+    # Proposed with 2 seats while 1 was held; 2 more came before the check.
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    assert (
+        client.post(URL, data=_formulaire(client, session_0_places="2")).status_code
+        == 303
+    )
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
+        envoi["telephone"] = f"06 12 34 56 {len(prenom)}{len(prenom)}"
+        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+    admin = _valider_la_derniere(app_p)
+    annonces = texte(admin.get("/pro/modifications"))
+    assert "Session du 02/03/2031 : 3 demandes en cours y tiennent déjà" in annonces
+    assert "La modification attend." in annonces
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2
+
+
 def test_les_places_d_une_session_se_bornent_a_ses_sieges_et_le_disent(app_p):
     # 0 typed in the session's « Places » (its seats, not the places left):
     # the board said « c'est la capacité de l'action », whose capacity is 10.
@@ -1107,7 +1153,8 @@ def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
     app_p,
 ):
     """A session opened without a number of places, 3 people asked for it;
-    then it is given 2 places: none is left (3 held), not 2 more to give."""
+    then it is given 3 places: none is left (3 held), not 3 more to give
+    (fewer than 3 is refused: test_une_session_ne_descend_pas_sous_…)."""
     client = _prestataire(app_p)
     donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="")
     assert client.post(URL, data=donnees).status_code == 303
@@ -1117,7 +1164,7 @@ def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
         envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
         reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
         assert reponse.status_code == 303
-    donnees = _formulaire(client, session_0_places="2")
+    donnees = _formulaire(client, session_0_places="3")
     assert client.post(URL, data=donnees).status_code == 303
     _valider_la_derniere(app_p)
     with Session(app_p.extensions["db"]) as db:
@@ -1159,7 +1206,8 @@ def test_passer_aux_sessions_ne_met_pas_plus_de_demandes_qu_une_session_n_a_de_p
 
 
 def test_des_places_retirees_puis_rendues_a_une_session_ne_s_inventent_pas(app_p):
-    """5 seats, 3 held; cut to 1 then back to 5: 2 free, not 4 (7 on 5)."""
+    """5 seats, 3 held; cut to 3 (no fewer: they hold them) then back to 5:
+    2 free, not 4 (7 on 5)."""
     client = _prestataire(app_p)
     donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
     assert client.post(URL, data=donnees).status_code == 303
@@ -1168,7 +1216,7 @@ def test_des_places_retirees_puis_rendues_a_une_session_ne_s_inventent_pas(app_p
     for prenom in ("Awa", "Bruno", "Chloé"):
         envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
         poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
-    for sieges in ("1", "5"):
+    for sieges in ("3", "5"):
         donnees = _formulaire(client, session_0_places=sieges)
         assert client.post(URL, data=donnees).status_code == 303
         _valider_la_derniere(app_p)
