@@ -24,6 +24,7 @@ from catalogue import heure, places, revisions, saisie
 from catalogue.fiche import message_session_en_double, session_en_double
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, notifications, workflow
+from prescription.demandes import Acteur
 from prescription.modeles import Prescription
 from web import affichage, donnees
 from web.donnees import db
@@ -32,7 +33,6 @@ from web.prescription import (
     departement_requis,
     droits,
     envoyer_messages,
-    placer_les_demandes_de_l_action,
     role_requis,
 )
 from web.securite import url_absolue
@@ -445,7 +445,12 @@ def modifier(fiche_id: str):
         # The fiche's own rule: its prestataire publishes without a check;
         # the département, who validates, publishes its own at once.
         refus = _publier(fiche, proposition.revision, _auteur())
-        flash(refus or "Modification publiée.")
+        if refus:
+            # Requests came between the form's check and the publication:
+            # nothing is recorded, the form comes back as it was typed.
+            db().rollback()
+            return _page(fiche, request.form, {"general": refus}, int(base_lue), 409)
+        flash("Modification publiée.")
     else:
         db().commit()
         flash("Modification enregistrée : elle sera publiée dès sa validation.")
@@ -585,7 +590,7 @@ def _publier(fiche, revision, qui: str) -> str | None:
     if trop_peu:
         return " ".join(
             f"Session du {date.fromisoformat(cle):%d/%m/%Y} : "
-            f"{_message_sieges(*nombres)}. La modification attend."
+            f"{_message_sieges(*nombres)}."
             for cle, nombres in trop_peu.items()
         )
     try:
@@ -601,13 +606,14 @@ def _publier(fiche, revision, qui: str) -> str | None:
         cle = places.cle_session(s.debut)
         avant = places_avant.get(cle)
         compte = getattr(existantes.get(cle), "places_restantes", None)
-        if compte is not None and None not in (avant, s.places) and avant != s.places:
+        if compte is not None and s.places is not None and avant != s.places:
             # More or fewer seats: as many more or fewer left to take, never
-            # more than the seats the requests in it leave.
+            # more than the seats the requests in it leave (seats given to a
+            # session counted by hand: its count, within them).
             places.ajuster(
                 db(),
                 fiche.id,
-                s.places - avant,
+                0 if avant is None else s.places - avant,
                 qui,
                 session=cle,
                 maximum=int(s.places) - demandes.en_cours(db(), fiche.id, cle),
@@ -678,7 +684,21 @@ def _passer_aux_sessions(nouvelle, existantes, qui: str) -> None:
 
 
 def _placer_les_demandes_de_l_action(nouvelle, qui: str) -> None:
-    if sans := placer_les_demandes_de_l_action(nouvelle, qui):
+    """demandes.placer_les_demandes_de_l_action, said to the département."""
+    placees, sans = demandes.placer_les_demandes_de_l_action(
+        db(), nouvelle, Acteur(workflow.PRESTATAIRE, qui), LiensWeb()
+    )
+    if placees:
+        ou = ", ".join(
+            f"{n} à la {demandes.decrire_session(nouvelle, cle)}"
+            for cle, n in placees.items()
+        )
+        flash(
+            f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
+            "(chaque personne est prévenue, sauf celles que la structure a inscrites "
+            "elle-même ; la structure peut en changer)."
+        )
+    if sans:
         flash(
             f"{sans} demande{'s' if sans > 1 else ''} en cours sans place dans une "
             "session : elles auront les prochaines places ajoutées, ou la structure "
@@ -720,10 +740,11 @@ def _sieges_sous_les_demandes(nouvelle) -> dict[str, tuple[int, int]]:
 
 
 def _message_sieges(sieges: int, tenues: int) -> str:
+    pluriel = "s" if tenues > 1 else ""
     return (
-        f"{tenues} demandes en cours y tiennent déjà une place : au moins {tenues} "
-        f"places (pas {sieges}), ou passez des personnes dans une autre session "
-        "(« Changer de session ») avant d'en retirer"
+        f"{tenues} demande{pluriel} en cours y {'tiennent' if pluriel else 'tient'} "
+        f"déjà une place : au moins {tenues} place{pluriel} (pas {sieges}), ou "
+        "libérez-en d'abord (réponse, changement de session, sortie)"
     )
 
 

@@ -21,7 +21,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    flash,
     g,
     redirect,
     render_template,
@@ -297,25 +296,6 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
         tranche_age=tranche,
     )
     return personne, erreurs
-
-
-def placer_les_demandes_de_l_action(fiche, qui: str) -> int:
-    """demandes.placer_les_demandes_de_l_action, said to the professional;
-    how many no session could take."""
-    placees, sans = demandes.placer_les_demandes_de_l_action(
-        db(), fiche, Acteur(workflow.PRESTATAIRE, qui), LiensWeb()
-    )
-    if placees:
-        ou = ", ".join(
-            f"{n} à la {demandes.decrire_session(fiche, cle)}"
-            for cle, n in placees.items()
-        )
-        flash(
-            f"Demandes en cours pour toute l'action placées dans les sessions : {ou} "
-            "(chaque personne est prévenue, sauf celles que la structure a inscrites "
-            "elle-même ; la structure peut en changer)."
-        )
-    return sans
 
 
 def _departements_de(fiche) -> set[str]:

@@ -1087,6 +1087,16 @@ def test_une_session_ouverte_sans_siege_puis_agrandie_place_les_demandes(app_p):
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 1
 
 
+def _trois_demandent_la_session(app, session: str) -> None:
+    """Awa, Bruno and Chloé book that session themselves (a place each)."""
+    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
+    for prenom in ("Awa", "Bruno", "Chloé"):
+        envoi = {**personne, "prenom": prenom, "session": session}
+        envoi["telephone"] = f"06 12 34 56 {len(prenom)}{len(prenom)}"
+        reponse = poster(app.test_client(), f"/fiches/{FICHE}/inscription", envoi)
+        assert reponse.status_code == 303
+
+
 def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
     # 3 seats, 3 people holding one; « 1 » was accepted, validated without a
     # word, and the session held 3 people on 1 seat.
@@ -1094,12 +1104,7 @@ def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
     donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="3")
     assert client.post(URL, data=donnees).status_code == 303
     _valider_la_derniere(app_p)
-    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
-    for prenom in ("Awa", "Bruno", "Chloé"):
-        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
-        envoi["telephone"] = f"06 12 34 56 {len(prenom)}{len(prenom)}"
-        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
-        assert reponse.status_code == 303
+    _trois_demandent_la_session(app_p, "2031-03-02")
     reponse = client.post(URL, data=_formulaire(client, session_0_places="1"))
     assert reponse.status_code == 422
     assert (
@@ -1110,7 +1115,7 @@ def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
 
 
 def test_une_proposition_depassee_par_les_demandes_attend_a_la_validation(app_p):
-    # Proposed with 2 seats while 1 was held; 2 more came before the check.
+    # 2 seats proposed while none was held; 3 people booked before the check.
     client = _prestataire(app_p)
     donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
     assert client.post(URL, data=donnees).status_code == 303
@@ -1119,17 +1124,67 @@ def test_une_proposition_depassee_par_les_demandes_attend_a_la_validation(app_p)
         client.post(URL, data=_formulaire(client, session_0_places="2")).status_code
         == 303
     )
-    personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
-    for prenom in ("Awa", "Bruno", "Chloé"):
-        envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
-        envoi["telephone"] = f"06 12 34 56 {len(prenom)}{len(prenom)}"
-        reponse = poster(app_p.test_client(), f"/fiches/{FICHE}/inscription", envoi)
-        assert reponse.status_code == 303
+    _trois_demandent_la_session(app_p, "2031-03-02")
     admin = _valider_la_derniere(app_p)
     annonces = texte(admin.get("/pro/modifications"))
     assert "Session du 02/03/2031 : 3 demandes en cours y tiennent déjà" in annonces
-    assert "La modification attend." in annonces
+    assert "Proposée par" in annonces  # still there, to decide on again
     with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2
+
+
+def test_des_sieges_rendus_a_une_session_comptee_a_la_main_la_bornent(app_p):
+    # Seats emptied, places left set by hand on the board, seats given back:
+    # the hand count stayed, and 9 people came to hold 5 seats.
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="3")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    _trois_demandent_la_session(app_p, "2031-03-02")
+    assert (
+        client.post(URL, data=_formulaire(client, session_0_places="")).status_code
+        == 303
+    )
+    _valider_la_derniere(app_p)
+    poster(client, f"/pro/places/{FICHE}", {"session": "2031-03-02", "places": "2"})
+    assert (
+        client.post(URL, data=_formulaire(client, session_0_places="3")).status_code
+        == 303
+    )
+    _valider_la_derniere(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 0
+
+
+def test_des_demandes_venues_pendant_la_publication_rendent_le_formulaire(
+    app_p, monkeypatch
+):
+    # The département's own edit: checked, then 2 bookings came before its
+    # publication; the page said « elle attend » and nothing was kept.
+    from web import fiches_pro
+
+    vrai, appels = fiches_pro._sieges_sous_les_demandes, []
+
+    def apres_le_controle(nouvelle):
+        appels.append(1)
+        return {} if len(appels) == 1 else vrai(nouvelle)
+
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    _trois_demandent_la_session(app_p, "2031-03-02")
+    monkeypatch.setattr(fiches_pro, "_sieges_sous_les_demandes", apres_le_controle)
+    admin = _departement(app_p)
+    reponse = admin.post(
+        URL, data=_formulaire(admin, session_0_places="2", horaires_accueil="Le soir")
+    )
+    assert reponse.status_code == 409
+    page = texte(reponse)
+    assert "Session du 02/03/2031 : 3 demandes en cours y tiennent déjà" in page
+    assert "Le soir" in page  # what was typed, to mend and save again
+    with Session(app_p.extensions["db"]) as db:
+        assert revisions.revisions(db, FICHE)[-1].statut == revisions.VALIDEE
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2
 
 
