@@ -468,6 +468,28 @@ def plafond_des_places(db: Session, fiche: Fiche, session: str) -> int | None:
     return max(0, int(total) - en_cours(db, fiche.id, session))
 
 
+def borner_les_places(db: Session, fiche: Fiche, session: str, auteur: str) -> None:
+    """Never more places left than the capacity less the places held. Called
+    once the count is written: its row is then this transaction's until the
+    commit, so a booking that came between reading the bound and writing the
+    count is seen (the bound read before it was one too high). Not committed."""
+    plafond = plafond_des_places(db, fiche, session)
+    compte = places.par_session(db, fiche.id).get(session)
+    if plafond is None or compte is None or compte.places_restantes is None:
+        return
+    db.refresh(compte)  # the identity map may hold the count read before
+    if compte.places_restantes > plafond:
+        places.ajuster(
+            db,
+            fiche.id,
+            0,
+            auteur,
+            session=session,
+            maximum=plafond,
+            motif="borné par la capacité",
+        )
+
+
 def deja_envoyee(db: Session, jeton: str | None) -> Prescription | None:
     """The request a form with this token already recorded, if one did."""
     if not jeton:

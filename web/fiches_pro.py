@@ -588,11 +588,7 @@ def _publier(fiche, revision, qui: str) -> str | None:
         return _session_occupee(occupees, fiche.id)
     trop_peu = _sieges_sous_les_demandes(nouvelle)
     if trop_peu:
-        return " ".join(
-            f"Session du {date.fromisoformat(cle):%d/%m/%Y} : "
-            f"{_message_sieges(*nombres)}."
-            for cle, nombres in trop_peu.items()
-        )
+        return _refus_sieges(trop_peu)
     try:
         revisions.decider(db(), revision, revisions.VALIDEE, qui)
     except revisions.Depassee as depassee:
@@ -631,6 +627,14 @@ def _publier(fiche, revision, qui: str) -> str | None:
                 session=cle,
                 motif="session ajoutée" if cle not in existantes else "places comptées",
             )
+    # Bookings may have come since the check above: with the counts written
+    # (their rows this transaction's until the commit), checked again.
+    trop_peu = _sieges_sous_les_demandes(nouvelle)
+    if trop_peu:
+        db().rollback()
+        return _refus_sieges(trop_peu)
+    for s in nouvelle.sessions:
+        demandes.borner_les_places(db(), nouvelle, places.cle_session(s.debut), qui)
     for cle in retirees:
         if getattr(existantes.get(cle), "places_restantes", None) is not None:
             # Its places no longer count in the search's total.
@@ -745,6 +749,13 @@ def _message_sieges(sieges: int, tenues: int) -> str:
         f"{tenues} demande{pluriel} en cours y {'tiennent' if pluriel else 'tient'} "
         f"déjà une place : au moins {tenues} place{pluriel} (pas {sieges}), ou "
         "libérez-en d'abord (réponse, changement de session, sortie)"
+    )
+
+
+def _refus_sieges(trop_peu: dict[str, tuple[int, int]]) -> str:
+    return " ".join(
+        f"Session du {date.fromisoformat(cle):%d/%m/%Y} : {_message_sieges(*n)}."
+        for cle, n in trop_peu.items()
     )
 
 

@@ -121,7 +121,7 @@ def _changer_places(fiche, auteur: str):
                     "restantes."
                 )
             return cle, _hors_limites(fiche, cle, n, plafond)
-        _a_la_liste_d_attente(fiche, cle)
+        _a_la_liste_d_attente(fiche, cle, auteur)
         return cle, None
     if valeur == "":
         nombre = None
@@ -144,15 +144,18 @@ def _changer_places(fiche, auteur: str):
     demandes.fixer_les_places(
         db(), fiche, nombre, auteur, session=cle, motif="correction (tableau de bord)"
     )
-    _a_la_liste_d_attente(fiche, cle)
+    _a_la_liste_d_attente(fiche, cle, auteur)
     return cle, None
 
 
-def _a_la_liste_d_attente(fiche, cle: str) -> None:
-    """Places added while people wait are theirs first: a newcomer took the
-    place the structure had just added, and those waiting were passed over.
-    In the transaction that added them (committed here): between two, a
-    request sent at that instant still took it."""
+def _a_la_liste_d_attente(fiche, cle: str, auteur: str) -> None:
+    """The count just written, kept within the capacity (a booking may have
+    come since its bound was read: demandes.borner_les_places). Places added
+    while people wait are theirs first: a newcomer took the place the
+    structure had just added, and those waiting were passed over. In the
+    transaction that added them (committed here): between two, a request
+    sent at that instant still took it."""
+    demandes.borner_les_places(db(), fiche, cle, auteur)
     offertes = demandes.donner_a_la_liste_d_attente(db(), fiche, cle, LiensWeb())
     db().commit()
     if offertes == 1:

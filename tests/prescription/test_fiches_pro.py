@@ -1156,6 +1156,24 @@ def test_des_sieges_rendus_a_une_session_comptee_a_la_main_la_bornent(app_p):
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 0
 
 
+def test_un_compte_ecrit_avec_une_borne_lue_trop_tot_est_ramene_aux_sieges(app_p):
+    """5 seats, 3 held: at most 2 left. A count written from a bound read
+    before the third booking (3 left: 6 on 5 seats) is brought back."""
+    from prescription import demandes
+
+    client = _prestataire(app_p)
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app_p)
+    _trois_demandent_la_session(app_p, "2031-03-02")
+    with Session(app_p.extensions["db"]) as db:
+        places.fixer(db, FICHE, 3, "tableau", session="2031-03-02")  # the stale write
+        fiche = app_p.extensions["catalogue"].fiches[FICHE]
+        demandes.borner_les_places(db, fiche, "2031-03-02", "tableau")
+        db.commit()
+        assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2
+
+
 def test_des_demandes_venues_pendant_la_publication_rendent_le_formulaire(
     app_p, monkeypatch
 ):
