@@ -617,9 +617,7 @@ def test_une_premiere_session_remplace_le_compte_de_toute_l_action(app_p):
     # old count no longer stands before the session's, in search or on the page.
     client = _prestataire(app_p)
     poster(client, f"/pro/places/{FICHE}", {"places": "7"})
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="12")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "12")
     recherche = app_p.test_client().get("/api/v1/fiches?q=garage").get_json()
     trouve = next(r for r in recherche["resultats"] if r["id"] == FICHE)
     assert trouve["places_restantes"] == 12
@@ -1087,6 +1085,14 @@ def test_une_session_ouverte_sans_siege_puis_agrandie_place_les_demandes(app_p):
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 1
 
 
+def _ouvrir_la_session(app, client, sieges: str) -> None:
+    """The prestataire adds the session of 02/03/2031, the département
+    validates it."""
+    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places=sieges)
+    assert client.post(URL, data=donnees).status_code == 303
+    _valider_la_derniere(app)
+
+
 def _trois_demandent_la_session(app, session: str) -> None:
     """Awa, Bruno and Chloé book that session themselves (a place each)."""
     personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
@@ -1101,9 +1107,7 @@ def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
     # 3 seats, 3 people holding one; « 1 » was accepted, validated without a
     # word, and the session held 3 people on 1 seat.
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="3")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "3")
     _trois_demandent_la_session(app_p, "2031-03-02")
     reponse = client.post(URL, data=_formulaire(client, session_0_places="1"))
     assert reponse.status_code == 422
@@ -1117,9 +1121,7 @@ def test_une_session_ne_descend_pas_sous_les_places_deja_tenues(app_p):
 def test_une_proposition_depassee_par_les_demandes_attend_a_la_validation(app_p):
     # 2 seats proposed while none was held; 3 people booked before the check.
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "5")
     assert (
         client.post(URL, data=_formulaire(client, session_0_places="2")).status_code
         == 303
@@ -1137,9 +1139,7 @@ def test_des_sieges_rendus_a_une_session_comptee_a_la_main_la_bornent(app_p):
     # Seats emptied, places left set by hand on the board, seats given back:
     # the hand count stayed, and 9 people came to hold 5 seats.
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="3")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "3")
     _trois_demandent_la_session(app_p, "2031-03-02")
     assert (
         client.post(URL, data=_formulaire(client, session_0_places="")).status_code
@@ -1162,9 +1162,7 @@ def test_un_compte_ecrit_avec_une_borne_lue_trop_tot_est_ramene_aux_sieges(app_p
     from prescription import demandes
 
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "5")
     _trois_demandent_la_session(app_p, "2031-03-02")
     with Session(app_p.extensions["db"]) as db:
         places.fixer(db, FICHE, 3, "tableau", session="2031-03-02")  # the stale write
@@ -1188,9 +1186,7 @@ def test_des_demandes_venues_pendant_la_publication_rendent_le_formulaire(
         return {} if len(appels) == 1 else vrai(nouvelle)
 
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "5")
     _trois_demandent_la_session(app_p, "2031-03-02")
     monkeypatch.setattr(fiches_pro, "_sieges_sous_les_demandes", apres_le_controle)
     admin = _departement(app_p)
@@ -1210,9 +1206,7 @@ def test_les_places_d_une_session_se_bornent_a_ses_sieges_et_le_disent(app_p):
     # 0 typed in the session's « Places » (its seats, not the places left):
     # the board said « c'est la capacité de l'action », whose capacity is 10.
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="0")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "0")
     reponse = poster(
         client, f"/pro/places/{FICHE}", {"session": "2031-03-02", "places": "2"}
     )
@@ -1229,9 +1223,7 @@ def test_des_places_donnees_a_une_session_deja_demandee_comptent_ses_demandes(
     then it is given 3 places: none is left (3 held), not 3 more to give
     (fewer than 3 is refused: test_une_session_ne_descend_pas_sous_…)."""
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "")
     personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
     for prenom in ("Awa", "Bruno", "Chloé"):
         envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
@@ -1282,9 +1274,7 @@ def test_des_places_retirees_puis_rendues_a_une_session_ne_s_inventent_pas(app_p
     """5 seats, 3 held; cut to 3 (no fewer: they hold them) then back to 5:
     2 free, not 4 (7 on 5)."""
     client = _prestataire(app_p)
-    donnees = _formulaire(client, session_0_debut="2031-03-02", session_0_places="5")
-    assert client.post(URL, data=donnees).status_code == 303
-    _valider_la_derniere(app_p)
+    _ouvrir_la_session(app_p, client, "5")
     personne = {**PERSONNE, "commune": "Évry-Courcouronnes", "consentement": "oui"}
     for prenom in ("Awa", "Bruno", "Chloé"):
         envoi = {**personne, "prenom": prenom, "session": "2031-03-02"}
