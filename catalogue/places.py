@@ -159,6 +159,8 @@ def ajuster(
         apres = max(0, avant + ecart)
         if maximum is not None:
             apres = max(0, min(apres, maximum))
+        if apres == avant:
+            return True  # nothing to write, nor to journal
         fait = db.execute(
             update(Places)
             .where(*ici, Places.places_restantes == avant)

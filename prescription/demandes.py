@@ -474,11 +474,7 @@ def borner_les_places(db: Session, fiche: Fiche, session: str, auteur: str) -> N
     commit, so a booking that came between reading the bound and writing the
     count is seen (the bound read before it was one too high). Not committed."""
     plafond = plafond_des_places(db, fiche, session)
-    compte = places.par_session(db, fiche.id).get(session)
-    if plafond is None or compte is None or compte.places_restantes is None:
-        return
-    db.refresh(compte)  # the identity map may hold the count read before
-    if compte.places_restantes > plafond:
+    if plafond is not None:
         places.ajuster(
             db,
             fiche.id,

@@ -586,9 +586,6 @@ def _publier(fiche, revision, qui: str) -> str | None:
     occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
     if occupees:
         return _session_occupee(occupees, fiche.id)
-    trop_peu = _sieges_sous_les_demandes(nouvelle)
-    if trop_peu:
-        return _refus_sieges(trop_peu)
     try:
         revisions.decider(db(), revision, revisions.VALIDEE, qui)
     except revisions.Depassee as depassee:
@@ -627,8 +624,9 @@ def _publier(fiche, revision, qui: str) -> str | None:
                 session=cle,
                 motif="session ajoutée" if cle not in existantes else "places comptées",
             )
-    # Bookings may have come since the check above: with the counts written
-    # (their rows this transaction's until the commit), checked again.
+    # Seats below the places held (also by bookings since the form's check):
+    # checked once the counts are written, their rows this transaction's
+    # until the commit, so no booking slips in after it.
     trop_peu = _sieges_sous_les_demandes(nouvelle)
     if trop_peu:
         db().rollback()
