@@ -20,7 +20,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from catalogue import heure, places, revisions, saisie
+from catalogue import heure, horaires, places, revisions, saisie
 from catalogue.fiche import message_session_en_double, session_en_double
 from catalogue.vocabulaires import vocabulaire
 from prescription import demandes, notifications, workflow
@@ -321,6 +321,11 @@ def _page(fiche, form, erreurs, base, statut=200, autres=(), reprise=None):
         lignes_sessions=lignes + SESSIONS_NOUVELLES,
         statuts=list(vocabulaire("statuts").entrees.items()),
         en_attente=en_attente,
+        empechement=en_attente and _empechement(fiche, en_attente[0]),
+        # Exported only when read as days and hours: the structure learns it
+        # here, not from an open-data user.
+        horaires_illisibles=bool(str(form.get("horaires_accueil") or "").strip())
+        and horaires.en_osm(str(form["horaires_accueil"])) is None,
         refusee=refusee,
         publiee=publiee,
         reprise=reprise,
@@ -496,7 +501,7 @@ def modifications():
         fiche = catalogue.get(r.fiche_id)
         if fiche is not None:
             diff = _differences(revisions.champs_de(fiche), revisions.contenu(r))
-            lignes.append((r, fiche, diff))
+            lignes.append((r, fiche, diff, _empechement(fiche, r)))
     return render_template("fiches_pro/modifications.html", lignes=lignes)
 
 
@@ -583,8 +588,7 @@ def _publier(fiche, revision, qui: str) -> str | None:
     differences = _differences(revisions.champs_de(fiche), revisions.contenu(revision))
     nouvelle = revisions.fiche_validee(fiche, revision)
     retirees = _sessions_retirees(fiche, nouvelle)
-    occupees = [c for c in retirees if _demandes_par_session(fiche.id).get(c)]
-    if occupees:
+    if occupees := _sessions_occupees(fiche, nouvelle):
         return _session_occupee(occupees, fiche.id)
     try:
         revisions.decider(db(), revision, revisions.VALIDEE, qui)
@@ -706,6 +710,23 @@ def _placer_les_demandes_de_l_action(nouvelle, qui: str) -> None:
             "session : elles auront les prochaines places ajoutées, ou la structure "
             "choisit la session de chacune (sur la page de la demande)."
         )
+
+
+def _empechement(fiche, revision) -> str | None:
+    """Why a proposal waiting cannot be published as it stands (requests came
+    since it was written): read, never written, for the département's list
+    and the structure's form, so neither learns it only at the validation."""
+    nouvelle = revisions.fiche_validee(fiche, revision)
+    if occupees := _sessions_occupees(fiche, nouvelle):
+        return _session_occupee(occupees, fiche.id)
+    trop_peu = _sieges_sous_les_demandes(nouvelle)
+    return _refus_sieges(trop_peu) if trop_peu else None
+
+
+def _sessions_occupees(avant, apres) -> list[str]:
+    """Sessions taken out while requests are still in them."""
+    par_session = _demandes_par_session(avant.id)
+    return [c for c in _sessions_retirees(avant, apres) if par_session.get(c)]
 
 
 def _sessions_retirees(avant, apres) -> list[str]:

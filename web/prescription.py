@@ -298,6 +298,21 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     return personne, erreurs
 
 
+def _communes_a_proposer(form, fiche) -> list[tuple[str, str]]:
+    """« Vouliez-vous dire » buttons: (value, text), the communes of the
+    action's zone first; one outside it says so before she taps it, not after
+    « Envoyer » (her own commune may be the one outside)."""
+    departements = _departements_de(fiche)
+    boutons = []
+    for nom in communes_proposees(form["commune"], departements):
+        commune, _erreur = commune_habitee(nom, departements)
+        dehors = not demandes.dans_la_zone(fiche, commune)
+        boutons.append(
+            (dehors, nom, f"{nom}, hors de la zone de l'action" if dehors else nom)
+        )
+    return [(nom, texte) for _dehors, nom, texte in sorted(boutons, key=lambda b: b[0])]
+
+
 def _departements_de(fiche) -> set[str]:
     codes = [
         *fiche.zone_eligibilite,
@@ -447,9 +462,7 @@ def _demander(
     personne, erreurs = lire_personne(form, fiche, pour_soi)
     erreurs.update(contexte.pop("erreurs_en_plus", {}))
     if "commune" in erreurs and form.get("commune", "").strip():
-        contexte["propositions"] = {
-            "commune": communes_proposees(form["commune"], _departements_de(fiche))
-        }
+        contexte["propositions"] = {"commune": _communes_a_proposer(form, fiche)}
     dehors = bool(
         personne.commune and not demandes.dans_la_zone(fiche, personne.commune)
     )

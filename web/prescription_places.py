@@ -39,6 +39,17 @@ PLACES_MAX = 100_000
 ENTIER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
+def _capacite(fiche, cle: str) -> dict:
+    """The places this count is over (« sur 10 »), or, when the figure is
+    not places at a time (11.2 ETP a year), the action's capacity as such."""
+    nombre, periode = demandes.capacite_et_periode(fiche, cle)
+    par_place = periode == "session" or fiche.capacite.unite in (
+        "places",
+        "beneficiaires",
+    )
+    return {"capacite": nombre, "sur": par_place}
+
+
 def _lignes_places(fiche) -> list[dict]:
     existantes = places.par_session(db(), fiche.id)
     cles = [s["cle"] for s in _sessions(fiche)] if fiche.sessions else [places.ACTION]
@@ -53,7 +64,7 @@ def _lignes_places(fiche) -> list[dict]:
             "fiche": fiche,
             "session": cle,
             "restantes": getattr(existantes.get(cle), "places_restantes", None),
-            "capacite": demandes.capacite(fiche, cle),
+            **_capacite(fiche, cle),
             "premiere": i == 0,
             "toute_l_action": cle == places.ACTION and bool(fiche.sessions),
             "liens_actifs": liens.actifs(db(), LIEN_PLACES, fiche.id) if i == 0 else 0,

@@ -407,12 +407,18 @@ def _lire_date(texte: str, erreurs: dict[str, str]) -> date | None:
     return None
 
 
-@bp.post("/pro/prescriptions/<int:pid>/<action>")
+# One rule for both methods: a GET rule of its own beside the POST one made
+# Werkzeug answer 405, not 404, to a number no request can have.
+@bp.route("/pro/prescriptions/<int:pid>/<action>", methods=["GET", "POST"])
 @connexion_requise
 def transition(pid: int, action: str):
     if action not in workflow.PAR_ACTION:
         raise NotFound()  # an address no page links to, not « an action »
     p = _prescription_visible(pid)
+    if request.method == "GET":
+        # The address of a form's answer, reloaded or opened from the
+        # history: the request's page, not « Method Not Allowed ».
+        return redirect(url_for("prescription.detail", pid=pid), 303)
     fiche = _fiche(p.fiche_id)
     erreurs: dict[str, str] = {}
     avertissement = None

@@ -69,6 +69,8 @@ MATRICE = [
      (R, R, A, R, A, R)),
     ("prescription.transition", "POST", "/pro/prescriptions/{pid}/accepter", True, {},
      (R, R, R, R, A, R)),
+    ("prescription.transition", "GET", "/pro/prescriptions/{pid}/accepter", False,
+     {}, (R, R, A, R, A, R)),
     ("prescription.inscrire", "GET", "/pro/fiches/{fiche}/inscrire", False, {},
      (R, R, R, R, A, R)),
     ("prescription.inscrire", "POST", "/pro/fiches/{fiche}/inscrire", False, PERSONNE,

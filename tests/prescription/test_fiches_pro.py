@@ -130,6 +130,19 @@ def test_le_prestataire_change_ses_horaires_et_ajoute_une_session(
     assert service["horaires_accueil"] == "Mo-Fr 09:00-17:00"
 
 
+def test_le_prestataire_sait_quand_ses_horaires_ne_se_lisent_pas_en_open_data(app_p):
+    # Open data carries hours read as days and hours only: « le matin, sur
+    # rendez-vous » went out empty, and the structure never knew.
+    client = _prestataire(app_p)
+    remarque = "les sites qui reprennent le catalogue (données ouvertes) ne savent pas"
+    _enregistrer(client, horaires_accueil="Le matin, sur rendez-vous")
+    formulaire = texte(client.get(URL))
+    assert "Le matin, sur rendez-vous" in formulaire  # kept as typed
+    assert remarque in formulaire
+    _enregistrer(client, horaires_accueil="Du lundi au vendredi, de 9 h à 17 h")
+    assert remarque not in texte(client.get(URL))
+
+
 def _validee_pendant_qu_un_autre_worker_sert_le_public(app_p, creer_app_prescription):
     """A second worker served the public fiche (at 100 s on its clock), then
     the first one validated new hours: (that worker, its clock, its public)."""
@@ -1133,6 +1146,15 @@ def test_une_proposition_depassee_par_les_demandes_attend_a_la_validation(app_p)
     assert "Proposée par" in annonces  # still there, to decide on again
     with Session(app_p.extensions["db"]) as db:
         assert places.par_session(db, FICHE)["2031-03-02"].places_restantes == 2
+    # Said beside the proposal, not once: the département comes back to it,
+    # and the structure reads it above its form.
+    raison = (
+        "Elle ne peut pas être publiée telle quelle, des demandes étant arrivées "
+        "depuis : Session du 02/03/2031 : 3 demandes en cours y tiennent déjà une "
+        "place : au moins 3 places (pas 2)"
+    )
+    assert raison in texte(admin.get("/pro/modifications"))
+    assert raison in texte(client.get(URL))
 
 
 def test_des_sieges_rendus_a_une_session_comptee_a_la_main_la_bornent(app_p):

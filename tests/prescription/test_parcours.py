@@ -262,6 +262,20 @@ def test_la_commune_proposee_se_choisit_d_un_geste(app_p, client_p):
         assert db.get(Beneficiaire, p.beneficiaire_id).commune_code == "91228"
 
 
+def test_une_commune_proposee_hors_de_la_zone_le_dit_sur_son_bouton(client_p):
+    # « Alenzon » for the vélos of Alençon: Valenton was proposed beside
+    # Alençon, and she learnt it was out of the zone only after sending.
+    donnees = {**PERSONNE, "commune": "Alenzon", "consentement": "oui"}
+    erreur = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    boutons = BeautifulSoup(erreur.text, "html.parser").select(
+        "button[name=commune_choisie]"
+    )
+    assert [(b.get_text(), b["value"]) for b in boutons] == [
+        ("Alençon (61000)", "Alençon (61000)"),
+        ("Valenton (94460), hors de la zone de l'action", "Valenton (94460)"),
+    ]
+
+
 def test_une_commune_proposee_changee_en_route_est_relue(app_p, client_p):
     # The value comes back from the browser: read again as if typed.
     donnees = {**PERSONNE, "consentement": "oui", "commune_choisie": "Xqzwv"}
@@ -371,6 +385,12 @@ def test_le_prestataire_confirme_avant_d_annuler_une_demande(app_p, client_p):
     reponse = poster(client_p, f"/pro/prescriptions/{p.id}/annuler")
     assert reponse.status_code == 422
     assert "Cochez « Je confirme l'annulation »" in texte(reponse)
+    assert prescriptions(app_p)[0].statut == "demandee"
+    # That page's address opened again (history, a link kept): the request's
+    # page, not « Method Not Allowed », and still nothing done.
+    relue = client_p.get(f"/pro/prescriptions/{p.id}/annuler")
+    assert relue.status_code == 303
+    assert relue.headers["Location"] == f"/pro/prescriptions/{p.id}"
     assert prescriptions(app_p)[0].statut == "demandee"
     assert restantes(app_p, "velos-alencon") == 2
     reponse = poster(

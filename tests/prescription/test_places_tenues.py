@@ -1,5 +1,7 @@
 """Places that mean what they say: one rule of which requests hold a place."""
 
+import shutil
+
 from sqlmodel import Session, select
 
 from catalogue import places
@@ -7,6 +9,7 @@ from catalogue.places import JournalPlaces
 from prescription.modeles import Beneficiaire, Prescription
 from tests.prescription.conftest import (
     PERSONNE,
+    PRESCRIPTION,
     figures,
     poster,
     se_connecter,
@@ -124,3 +127,33 @@ def test_les_places_libres_et_tenues_ne_depassent_pas_la_capacite(app_p):
             places.par_session(db, "velos-alencon")[places.ACTION].places_restantes == 4
         )
     assert remplissage_des_velos(app_p) == (5, 10, 50.0)
+
+
+def test_le_tableau_dit_la_capacite_dans_son_unite(creer_app_prescription, tmp_path):
+    # A chantier counted in full-time posts a year read « 2 places restantes
+    # sur 11,2 »: a figure of posts, not of places, beside the places.
+    shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
+    chantier = tmp_path / "catalogue" / "fiches" / "chantier-orne.yaml"
+    chantier.write_text(
+        chantier.read_text(encoding="utf-8").replace(
+            "{nombre: 8, unite: places, periode: an}",
+            "{nombre: 11.2, unite: etp, periode: an}",
+        ),
+        encoding="utf-8",
+    )
+    app = creer_app_prescription(
+        FICHES_DIR=str(tmp_path / "catalogue" / "fiches"),
+        STRUCTURES_DIR=str(tmp_path / "catalogue" / "structures"),
+    )
+    prestataire = se_connecter(
+        app.test_client(), "prestataire", structure="atelier-orne"
+    )
+    tableau = texte(prestataire.get("/pro/places"))
+    assert (
+        "2 places restantes (l'action est prévue pour 11,2 postes en équivalent "
+        "temps plein par an)." in tableau
+    )
+    assert "sur 11,2" not in tableau
+    # Places and people keep « sur »: the vélos' 3 of 10, a session's 5 of 10.
+    assert "3 places restantes sur 10." in tableau
+    assert "5 places restantes sur 10." in tableau
