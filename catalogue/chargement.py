@@ -218,6 +218,36 @@ def _cles_dans_les_blocs(texte: str, cles: frozenset[str]) -> list[tuple]:
     return trouvees
 
 
+def _message_avalee(cle: str, bloc: str) -> str:
+    return (
+        f"« {cle}: » est lu comme du texte de « {bloc} » : sa ligne est sans doute "
+        "trop indentée (une clé commence au début de la ligne)"
+    )
+
+
+def _cles_avalees(path: Path, erreurs: list[Erreur]) -> list[Erreur]:
+    """A key said missing that a block of text above it swallowed (« nom: »,
+    « categorie: », too like prose to be looked for in every file): said at
+    its line, not at line 1."""
+    absentes = {e.champ for e in erreurs if e.message == _MESSAGES["missing"]}
+    absentes = frozenset(c for c in absentes if c.isidentifier())
+    if not absentes:
+        return erreurs
+    texte = path.read_text(encoding="utf-8")
+    avalees = {c: (n, bloc) for n, c, bloc in _cles_dans_les_blocs(texte, absentes)}
+    return [
+        Erreur(
+            e.fichier,
+            avalees[e.champ][0],
+            e.champ,
+            _message_avalee(e.champ, avalees[e.champ][1]),
+        )
+        if e.champ in avalees and e.message == _MESSAGES["missing"]
+        else e
+        for e in erreurs
+    ]
+
+
 def lire_yaml(
     path: Path, nom_affiche: str, cles: frozenset[str] = frozenset()
 ) -> tuple[object, list[Erreur]]:
@@ -247,13 +277,7 @@ def lire_yaml(
             _compter_les_valeurs(data)
         if cles and (dans_les_blocs := _cles_dans_les_blocs(texte, cles)):
             return None, [
-                Erreur(
-                    nom_affiche,
-                    ligne,
-                    cle,
-                    f"« {cle}: » est lu comme du texte de « {bloc} » : sa ligne est "
-                    "sans doute trop indentée (une clé commence au début de la ligne)",
-                )
+                Erreur(nom_affiche, ligne, cle, _message_avalee(cle, bloc))
                 for ligne, cle, bloc in dans_les_blocs
             ]
         return data, []
@@ -580,6 +604,7 @@ def _lire_et_valider(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
             data, erreurs = lire_yaml(path, nom, cles_sans_prose(model))
             if not erreurs:
                 obj, erreurs = valider(model, data, nom)
+                erreurs = _cles_avalees(path, erreurs)
             ligne_id = _ligne(data, ["id"]) if obj is not None else None
         except Exception as e:  # noqa: BLE001 - one odd file never stops the others
             # The class names the fault for developers; its text is English.
@@ -606,34 +631,37 @@ def _lire_tout(model, fichiers: list[tuple[Path, str]]) -> list[tuple]:
 
 
 def _charger_dossier(dossier: Path, model, racine: Path, catalogue: Catalogue):
-    objets, lignes_id = {}, {}
+    objets = {}
     paths = sorted(dossier.glob("*.yaml")) if dossier.is_dir() else []
+    for autre in sorted(dossier.glob("*.yml")) if dossier.is_dir() else []:
+        # Not read, and not a word said: the action never showed.
+        catalogue.erreurs.append(
+            Erreur(
+                _relatif(autre, racine),
+                None,
+                "",
+                f"fichier non lu : renommez-le « {autre.stem}.yaml » (extension "
+                "« .yaml »)",
+            )
+        )
     fichiers = [(path, _relatif(path, racine)) for path in paths]
     for path, nom, obj, erreurs, ligne_id in _lire_tout(model, fichiers):
-        if obj is not None and obj.id in objets:
-            cle = f"{model.__name__}:{obj.id}"
-            premier = catalogue.fichiers[cle]
-            if path.stem == obj.id and premier.stem != obj.id:
-                # A copy (« 00-copie.yaml ») sorted before the fiche's own
-                # file took its id, and the real one was set aside: the file
-                # named after the id keeps it, the copy is reported.
-                catalogue.erreurs.append(
-                    Erreur(
-                        _relatif(premier, racine),
-                        lignes_id[obj.id],
-                        "id",
-                        f"identifiant « {obj.id} » déjà celui de {nom}",
-                    )
+        if obj is not None and obj.id != path.stem:
+            # One file per id, named after it: the online edits are written
+            # back to « <id>.yaml », a second file beside this one. So no two
+            # files of a folder can share an id either (a copy kept its id).
+            propre = path.with_name(f"{obj.id}.yaml")
+            message = (
+                f"identifiant « {obj.id} » : le fichier doit s'appeler {propre.name}"
+            )
+            if propre.exists():
+                message += (
+                    f" ; {_relatif(propre, racine)} existe déjà : ce fichier en "
+                    "est-il une copie ?"
                 )
-            else:
-                message = (
-                    f"identifiant « {obj.id} » déjà utilisé par "
-                    f"{_relatif(premier, racine)}"
-                )
-                erreurs, obj = [Erreur(nom, ligne_id, "id", message)], None
+            erreurs, obj = [Erreur(nom, ligne_id, "id", message)], None
         if obj is not None:
             objets[obj.id] = obj
-            lignes_id[obj.id] = ligne_id
             catalogue.fichiers[f"{model.__name__}:{obj.id}"] = path
         catalogue.erreurs.extend(erreurs)
     return objets

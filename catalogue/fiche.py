@@ -141,6 +141,24 @@ SiteWeb = Annotated[str, Field(max_length=2000), AfterValidator(_site_web)]
 Places = Annotated[int, Field(ge=0, le=PLACES_MAX)]
 Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=100)]
 Texte = Annotated[str, Field(min_length=1)]
+# Capacities that count people or places: they bound the places left
+# (11.2 full-time posts bound no headcount: part-timers share them).
+UNITES_EN_PLACES = ("places", "beneficiaires", "mesures")
+
+
+def _pas_a_venir(jour: date) -> date:
+    # A day of update to come wins over every live change until it comes
+    # (places typed on the board undone at each start): a typo, refused.
+    if jour > heure.aujourd_hui():
+        raise ValueError(
+            f"le {jour:%d/%m/%Y} n'est pas encore arrivé : une mise à jour se date "
+            "du jour où elle est faite (aujourd'hui au plus tard)"
+        )
+    return jour
+
+
+# The day something was last updated: never in the future.
+JourPasse = Annotated[date, AfterValidator(_pas_a_venir)]
 
 
 class Strict(BaseModel):
@@ -172,7 +190,7 @@ class Structure(Adresse):
     site_web: SiteWeb | None = None
     horaires_accueil: str | None = None
     siret: Annotated[str, Field(pattern=r"^\d{14}$")] | None = None
-    date_maj: date
+    date_maj: JourPasse
     source: "Source | None" = None
 
 
@@ -259,6 +277,14 @@ class Duree(Strict):
     mois_min: Annotated[float, Field(ge=0, le=600)] | None = None
     mois_max: Annotated[float, Field(ge=0, le=600)] | None = None
 
+    @field_validator("mois_max")
+    @classmethod
+    def dans_l_ordre(cls, mois_max: float | None, info: ValidationInfo):
+        mois_min = info.data.get("mois_min")
+        if mois_max is not None and mois_min is not None and mois_max < mois_min:
+            raise ValueError(f"moins que mois_min ({mois_min:g}) : les deux inversés ?")
+        return mois_max
+
 
 class Source(Strict):
     """Where the facts come from (seeded fiches cite the source document)."""
@@ -278,7 +304,7 @@ class Fiche(Strict):
     thematiques: Vocs("thematiques", min_length=1)
     type: Voc("types")
     statut: Voc("statuts") = "active"
-    date_maj: date
+    date_maj: JourPasse
 
     # --- Pour qui (publics, conditions d'accès) ---
     publics: Vocs("publics", min_length=1)
@@ -316,7 +342,7 @@ class Fiche(Strict):
     # --- Places (extension) : capacité et places restantes ---
     capacite: Capacite
     places_restantes: Places | None = None
-    places_maj_le: date | None = None
+    places_maj_le: JourPasse | None = None
 
     # --- Comment y entrer (mobilisation, prescription) ---
     mobilisable_par: Vocs("mobilisable_par", min_length=1)
@@ -343,7 +369,7 @@ class Fiche(Strict):
         if (
             self.places_restantes is not None
             and nombre is not None
-            and self.capacite.unite in ("places", "beneficiaires", "mesures")
+            and self.capacite.unite in UNITES_EN_PLACES
             and self.places_restantes > nombre
         ):
             raise ValueError(

@@ -20,18 +20,25 @@ JOURS = {
     "samedi": "Sa",
     "dimanche": "Su",
 }
+# « lun », « ven. »: the days as a timetable abbreviates them.
+ABREGES = {j[:3]: j for j in JOURS}
+_ABREGE = re.compile(r"\b(lun|mar|mer|jeu|ven|sam|dim)\b\.?")
 _JOUR = r"(?:lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche)s?"
 _HEURE = r"\d{1,2}\s*(?:h|:)\s*(?:\d{2})?"
 _PLAGE = rf"(?:de\s+)?{_HEURE}\s*(?:a|-|–|jusqu'a)\s*{_HEURE}"
-_PLAGES = rf"{_PLAGE}(?:\s*(?:,|et|puis)\s*{_PLAGE})*"
+_PLAGES = rf"{_PLAGE}(?:\s*(?:,|et|puis|/)\s*{_PLAGE})*"
+# « du lundi au jeudi », « lundi-vendredi »
+_AU = r"\s*(?:\sau\s|-|–)\s*"
 _JOURS = (
-    rf"tous les jours|en semaine|(?:du\s+)?{_JOUR}\s+au\s+{_JOUR}"
+    rf"tous les jours|en semaine|(?:du\s+)?{_JOUR}{_AU}{_JOUR}"
     rf"|(?:les?\s+)?{_JOUR}(?:\s*(?:,|et)\s*(?:le\s+)?{_JOUR})*"
 )
 _REGLE = re.compile(
     rf"(?P<jours>{_JOURS})\s*[,:]?\s*(?P<heures>{_PLAGES})"
     rf"|(?P<heures2>{_PLAGES})\s*,?\s*(?P<jours2>{_JOURS})"
 )
+# Between two rules of one sentence: « …, le vendredi … », « … et le … ».
+_ENTRE_REGLES = re.compile(r"\s*(?:,|et)?\s*")
 
 
 def en_osm(texte: str | None) -> str | None:
@@ -45,13 +52,14 @@ def en_osm(texte: str | None) -> str | None:
         # quoted comment (« "sur rendez-vous" ») are valid, and say no hours.
         return texte
     regles = []
-    for morceau in re.split(r"\s*[;\n]\s*|\.\s+|\.$", _plier(texte)):
+    plie = _ABREGE.sub(lambda m: ABREGES[m[1]], _plier(texte))
+    for morceau in re.split(r"\s*[;\n]\s*|\.\s+|\.$", plie):
         if not morceau.strip(" ,"):
             continue
-        regle = _regle(morceau.strip(" ,"))
-        if regle is None:
+        lues = _regles(morceau.strip(" ,"))
+        if lues is None:
             return None
-        regles.append(regle)
+        regles += lues
     osm = "; ".join(regles)
     return osm if regles and opening_hours.validate(osm) else None
 
@@ -61,10 +69,22 @@ def _plier(texte: str) -> str:
     return "".join(c for c in sans_accents if not unicodedata.combining(c))
 
 
-def _regle(morceau: str) -> str | None:
-    m = _REGLE.fullmatch(morceau)
-    if m is None:
-        return None
+def _regles(morceau: str) -> list[str] | None:
+    """The rules one after the other, the whole text read, or None."""
+    regles, debut = [], 0
+    while debut < len(morceau):
+        if regles:
+            debut = _ENTRE_REGLES.match(morceau, debut).end()
+        m = _REGLE.match(morceau, debut)
+        regle = m and _regle(m)
+        if regle is None:
+            return None
+        regles.append(regle)
+        debut = m.end()
+    return regles
+
+
+def _regle(m: re.Match) -> str | None:
     jours = _jours(m["jours"] or m["jours2"])
     plages = [_plage(p) for p in re.findall(_PLAGE, m["heures"] or m["heures2"])]
     if None in plages:
@@ -78,7 +98,7 @@ def _jours(texte: str) -> str:
     if texte == "en semaine":
         return "Mo-Fr"
     noms = [JOURS[j.rstrip("s")] for j in re.findall(_JOUR, texte)]
-    if re.search(r"\sau\s", texte):
+    if re.search(rf"{_JOUR}{_AU}{_JOUR}", texte):
         return f"{noms[0]}-{noms[1]}"
     return ",".join(dict.fromkeys(noms))
 

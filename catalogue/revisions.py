@@ -16,7 +16,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -542,6 +542,9 @@ class ExportYaml:
     inchangees: int
     # Files that do not read now: the author's edit is never written over.
     cassees: list[Erreur]
+    # Fiches whose text, written, would not read back as published: nothing
+    # written (a bug of the writer, never a silent change of a fiche).
+    non_ecrites: list[Erreur] = field(default_factory=list)
 
 
 # The keys a validated revision may change (and the day it is dated), and
@@ -649,6 +652,16 @@ def _places_datees(fiche: Fiche, yaml_: Fiche | None) -> Fiche:
     return datee
 
 
+def _pas_relue(chemin: Path) -> Erreur:
+    return Erreur(
+        chemin.name,
+        None,
+        "",
+        "le texte à écrire ne se relit pas comme la fiche publiée : fichier "
+        "laissé tel quel (signalez-le à l'équipe technique)",
+    )
+
+
 def exporter_yaml(
     catalogue: Catalogue,
     dossier: Path,
@@ -667,8 +680,12 @@ def exporter_yaml(
         # ``telle_quelle``: the fiche as its source file reads, no revision.
         fiche = _places_datees(fiche, telle_quelle(fiche.id))
         if not chemin.exists():
-            chemin.write_text(en_yaml(fiche), encoding="utf-8")
-            resultat.ecrites.append(chemin.name)
+            entier = en_yaml(fiche)
+            if _texte_relu(entier, fiche, fiche):
+                chemin.write_text(entier, encoding="utf-8")
+                resultat.ecrites.append(chemin.name)
+            else:
+                resultat.non_ecrites.append(_pas_relue(chemin))
             continue
         telle, data, erreurs = _lire_fiche(chemin)
         if erreurs or telle is None:
@@ -683,6 +700,9 @@ def exporter_yaml(
         nouveau = _blocs_remplaces(texte, data, fiche, changees)
         if not _texte_relu(nouveau, fiche, telle):
             nouveau = en_yaml(fiche)  # an odd layout: written whole
+            if not _texte_relu(nouveau, fiche, telle):
+                resultat.non_ecrites.append(_pas_relue(chemin))
+                continue
         # Its line endings kept: a file written on Windows stays so.
         fin_de_ligne = "\r\n" if b"\r\n" in chemin.read_bytes() else None
         chemin.write_text(nouveau, encoding="utf-8", newline=fin_de_ligne)

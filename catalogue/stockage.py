@@ -51,6 +51,10 @@ def sans_mot_de_passe(url: str) -> str:
     return re.sub(r"^(.*?//)?([^:@/]*):[^@]*@", r"\1\2:•••@", url, count=1)
 
 
+def _minuscules(texte):
+    return texte.lower() if isinstance(texte, str) else texte
+
+
 def creer_moteur(url: str) -> Engine:
     """An engine for this URL; SQLite gets WAL and waits for the write lock."""
     if url.startswith("sqlite"):
@@ -64,6 +68,9 @@ def creer_moteur(url: str) -> Engine:
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
+            # SQLite's lower() folds ASCII only: « Élodie@… » and « élodie@… »
+            # were two contacts (limits, duplicates), as PostgreSQL never has.
+            cnx.create_function("lower", 1, _minuscules, deterministic=True)
 
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -479,6 +479,13 @@ def commune_habitee(
     lieu = resolution.lieu
     # « Paris » is the département and the commune: here, the commune.
     communes = [x for x in (lieu, *resolution.autres) if x and x.genre == "commune"]
+    if _a_departager(texte, preferes):
+        # « Saint Germain » is seven communes of the Orne, « 61000 » three: the
+        # biggest was recorded without a word, and the zone checked on it.
+        return None, (
+            f"Plusieurs communes répondent à « {texte.strip()} » : choisissez la "
+            "vôtre, ou écrivez son nom en entier."
+        )
     if communes:
         return ref.communes[communes[0].code], None
     if lieu is not None:
@@ -496,9 +503,39 @@ def commune_habitee(
 
 
 def communes_proposees(texte: str, preferes: Collection[str] = ()) -> list[str]:
-    """The communes « Vouliez-vous dire » names for a commune not found
-    (commune_habitee), each as written back it names that commune."""
-    return _communes_proposees(referentiel().lieux.resoudre(texte, preferes))
+    """The communes to choose from when commune_habitee found none, or
+    several: each as written back it names that commune."""
+    resolution = referentiel().lieux.resoudre(texte, preferes)
+    return _a_departager(texte, preferes) or _communes_proposees(resolution)
+
+
+def _a_departager(texte: str, preferes: Collection[str]) -> list[str]:
+    """The communes of ``preferes`` the text names alike, when there are
+    several: a postcode they share (« 61000 »), the start of their names
+    (« Saint Germain », seven in the Orne), a name they share. Each as
+    written back it names that commune, the biggest first."""
+    ref = referentiel()
+    lieux, texte = ref.lieux, texte.strip()
+    if code := code_de_commune(texte):
+        ici = [
+            c for c in ref.par_code_postal.get(code, []) if c.departement in preferes
+        ]
+        return [lieux.commune(c, code).libelle for c in ici] if len(ici) > 1 else []
+    cle = normalise(texte)
+    if not cle or cle in lieux.par_libelle:
+        return []  # « Alençon (61000) », as a button or the autocomplete fills it
+    exacts = [
+        ref.communes[code]
+        for genre, code in lieux.par_nom.get(cle, [])
+        if genre == "commune" and ref.communes[code].departement in preferes
+    ]
+    if len(exacts) == 1:
+        return []  # « Massy »: its name, whatever longer names begin with it
+    ici = exacts + [
+        c for c in ref._communes_qui_commencent(cle) if c.departement in preferes
+    ]
+    ici.sort(key=lambda c: -c.population)
+    return [lieux.commune(c).libelle for c in ici[:6]] if len(ici) > 1 else []
 
 
 def _communes_proposees(resolution: "Resolution") -> list[str]:

@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, func, or_, select
 
 from catalogue import heure, places
-from catalogue.fiche import Fiche
+from catalogue.fiche import UNITES_EN_PLACES, Fiche
 from catalogue.places import Prise
 from catalogue.territoires import Commune
 from prescription import messages, notifications, telephones
@@ -435,7 +435,12 @@ def journal(db: Session, prescription: Prescription) -> list[Transition]:
 
 
 def capacite(fiche: Fiche, session: str) -> float | None:
-    return capacite_et_periode(fiche, session)[0]
+    """The most places this count can have: a session's own seats, else the
+    action's capacity when it counts people or places; None: unbounded."""
+    nombre, periode = capacite_et_periode(fiche, session)
+    if periode != "session" and fiche.capacite.unite not in UNITES_EN_PLACES:
+        return None
+    return nombre
 
 
 def capacite_et_periode(fiche: Fiche, session: str) -> tuple[float | None, str | None]:

@@ -1,6 +1,7 @@
 """Command line: `flask --app app fiches verifier|exporter`, `index …`."""
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,6 +96,17 @@ def exporter(sortie: Path):
             "droits ou disque plein) : choisissez un autre dossier avec --sortie."
         ) from None
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
+    url = current_app.config.get("URL_PUBLIQUE") or ""
+    if re.match(r"https?://(127\.|localhost|\[::1\]|0\.0\.0\.0)", url):
+        # `make exporter` runs in development mode: its links would send the
+        # open data's readers to this machine.
+        click.echo(
+            f"Attention : les liens des services (lien_source) pointent vers {url}, "
+            "une adresse locale. Pour publier ce fichier, relancez avec l'adresse "
+            "publique du site : FLASK_URL_PUBLIQUE=https://offre.mon-departement.fr "
+            "make exporter",
+            err=True,
+        )
 
 
 @fiches_cli.command("exporter-yaml")
@@ -129,6 +141,9 @@ def exporter_yaml(sortie: Path | None):
         )
         for erreur in export.cassees:
             click.echo(f"  {erreur}", err=True)
+    for erreur in export.non_ecrites:
+        click.echo(f"Fiche non écrite : {erreur}", err=True)
+    if export.cassees or export.non_ecrites:
         raise SystemExit(1)
 
 

@@ -40,14 +40,15 @@ ENTIER = re.compile(r"[+-]?[0-9]+", re.ASCII)
 
 
 def _capacite(fiche, cle: str) -> dict:
-    """The places this count is over (« sur 10 »), or, when the figure is
-    not places at a time (11.2 ETP a year), the action's capacity as such."""
+    """« sur 10 » for places at a time (a session's seats, places at once);
+    else the action's capacity as the fiche says it (4 people a year, 11.2
+    full-time posts), beside the count, never as its total."""
     nombre, periode = demandes.capacite_et_periode(fiche, cle)
-    par_place = periode == "session" or fiche.capacite.unite in (
-        "places",
-        "beneficiaires",
+    sur = demandes.capacite(fiche, cle) is not None and periode in (
+        "session",
+        "simultane",
     )
-    return {"capacite": nombre, "sur": par_place}
+    return {"capacite": nombre, "sur": sur}
 
 
 def _lignes_places(fiche) -> list[dict]:

@@ -415,6 +415,7 @@ def transition(pid: int, action: str):
     if action not in workflow.PAR_ACTION:
         raise NotFound()  # an address no page links to, not « an action »
     p = _prescription_visible(pid)
+    tenait = p.place_tenue
     if request.method == "GET":
         # The address of a form's answer, reloaded or opened from the
         # history: the request's page, not « Method Not Allowed ».
@@ -457,6 +458,8 @@ def transition(pid: int, action: str):
         db().commit()
         _terminer()
         avertissement = _avant_le_debut(p) if action == "entrer" else None
+        if action == "refuser" and tenait and p.motif_refus == "complet":
+            avertissement = _place_gardee(fiche, p)
         if not htmx:
             # What is now true, not the button's verb (« refuser »).
             flash(f"C'est noté. La demande est « {workflow.STATUTS[p.statut]} ».")
@@ -475,6 +478,18 @@ def transition(pid: int, action: str):
         envoyee=action,
         **_contexte_detail(p),
     ), (422 if erreur else 200)
+
+
+def _place_gardee(fiche, p: Prescription) -> str:
+    """« Complète »: the place she held is not put back on sale (the count
+    was wrong, the seat taken outside the site). Said, with the way back if
+    the count was right: a seat vanished without a word."""
+    session = demandes.decrire_session(fiche, p.session)
+    ou = f"la {session}" if session else "l'action"
+    return (
+        f"Sa place n'est pas remise en ligne : {ou} reste comptée complète. Si une "
+        "place est en fait libre, ajoutez-la dans « Mes places » (+1)."
+    )
 
 
 def _avant_le_debut(p: Prescription) -> str | None:

@@ -611,14 +611,50 @@ class MoteurTantivy:
                 # of it at every start on a disk already full.
                 raise IndexNonModifiable(_cause(e, self.path)) from None
             logger.exception("Index de recherche abîmé dans %s : reconstruit", self)
-        # Set aside for a look, the previous ones removed: a disk that keeps
-        # failing must not fill up with copies of the index.
-        for ancien in self.path.glob("abime-*"):
-            shutil.rmtree(ancien, ignore_errors=True)
-        abime = self.path / f"abime-{int(time.time())}"
-        self.dossier.rename(abime)
+        self._mettre_de_cote()
         self.dossier.mkdir()
         return self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+
+    def _mettre_de_cote(self) -> None:
+        """The damaged index set aside for a look, the previous ones removed:
+        a disk that keeps failing must not fill up with copies of it."""
+        for ancien in self.path.glob("abime-*"):
+            shutil.rmtree(ancien, ignore_errors=True)
+        self.dossier.rename(self.path / f"abime-{int(time.time())}")
+
+    def _abime(self) -> bool:
+        """Opened afresh from the disk, the index still fails: damage (its
+        files overwritten while serving), not a search's blip nor rights."""
+        if self.en_memoire:
+            return False
+        try:
+            index = self._preparer(tantivy.Index(self.schema, str(self.dossier)))
+            index.searcher().search(Query.all_query(), 1)
+        except BaseException as e:
+            if not (isinstance(e, Exception) or _erreur_d_index(e)):
+                raise
+            return not (
+                _refuse(e)
+                or _plus_de_place(e, self.path)
+                or not (self.dossier / "meta.json").exists()  # deleted: refilled
+            )
+        return False
+
+    def _reparer(self) -> None:
+        """Damaged while serving: set aside, then made again and refilled
+        in the background, as an index deleted is (RechercheIndisponible)."""
+        # Never waits: while this process writes (a refill, a rebuild), the
+        # search says « indisponible » at once rather than hang behind it.
+        if self._en_remplissage() or not self._verrou.acquire(blocking=False):
+            return
+        try:
+            if not self._abime():
+                return
+            logger.error("Index de recherche abîmé pendant le service dans %s", self)
+            self._mettre_de_cote()
+        finally:
+            self._verrou.release()
+        self._remplir_de_nouveau(None)
 
     def _retirer_les_anciens(self) -> None:
         """Older layouts go once this one is written to, not on opening: a
@@ -1008,8 +1044,13 @@ class MoteurTantivy:
     # --- Searching -------------------------------------------------------------
 
     def rechercher(self, requete: Requete) -> Resultats:
-        with _illisible():
-            return self._rechercher(requete, self._searcher())
+        try:
+            with _illisible():
+                return self._rechercher(requete, self._searcher())
+        except RechercheIndisponible:
+            if self.source is not None and not self.en_memoire:
+                self._reparer()  # raises RechercheIndisponible once under way
+            raise
 
     def _rechercher(self, requete: Requete, searcher) -> Resultats:
         filtres = self._filtres(requete)

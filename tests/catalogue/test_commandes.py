@@ -75,6 +75,21 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     api = app.test_client().get("/api/v1/data-inclusion/services?taille=1000")
     par_id = {s["id"]: s["lien_source"] for s in api.get_json()["items"]}
     assert all(par_id[s["id"]] == s["lien_source"] for s in services)
+    # Links to this machine: said before the file is published as is.
+    assert "les liens des services (lien_source) pointent vers http://127.0.0.1" in (
+        result.output
+    )
+
+
+def test_exporter_avec_l_adresse_publique_n_avertit_pas(creer_app, tmp_path):
+    app = creer_app(URL_PUBLIQUE="https://offre.cd61.fr")
+    result = app.test_cli_runner().invoke(
+        args=["fiches", "exporter", "--sortie", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    services = json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))
+    assert services[0]["lien_source"].startswith("https://offre.cd61.fr/fiches/")
+    assert "Attention" not in result.output
 
 
 def test_exporter_dans_un_dossier_impossible_le_dit_en_francais(runner):
@@ -99,7 +114,7 @@ def test_verifier_ne_dit_chaque_probleme_qu_une_fois_et_ne_touche_pas_la_base(
     fiche = catalogue / "fiches" / "valide-atelier-cv.yaml"
     fiche.write_text(
         fiche.read_text(encoding="utf-8")
-        + "places_restantes: 4\nplaces_maj_le: 2030-01-01\n",
+        + "places_restantes: 4\nplaces_maj_le: 2026-01-01\n",
         encoding="utf-8",
     )
     url = base_de_donnees()

@@ -60,7 +60,13 @@ CAS = [
     ),
     ("zone-inconnue", 13, "zone_eligibilite[1]", "ni une commune, ni un EPCI"),
     ("structure-absente", 10, "structure", "aucune structure ne porte l'identifiant"),
-    ("zz-doublon-id", 1, "id", "déjà utilisé par fiches/valide-atelier-cv.yaml"),
+    (
+        "zz-doublon-id",
+        1,
+        "id",
+        "le fichier doit s'appeler valide-atelier-cv.yaml ; "
+        "fiches/valide-atelier-cv.yaml existe déjà : ce fichier en est-il une copie ?",
+    ),
     ("champ-manquant", 1, "categorie", "champ obligatoire absent"),
     ("cle-en-double", 8, "type", "clé en double"),
     # The line where the bracket opens, not the next one where PyYAML stops.

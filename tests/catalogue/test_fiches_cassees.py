@@ -230,7 +230,26 @@ def test_une_copie_qui_prend_l_identifiant_d_une_fiche_ne_la_remplace_pas(tmp_pa
     assert catalogue.fiches["atelier-cv"].nom == "Atelier CV"
     (erreur,) = catalogue.erreurs
     assert str(erreur).startswith("fiches/00-copie.yaml:1 [id] : identifiant")
-    assert "déjà celui de fiches/atelier-cv.yaml" in erreur.message
+    assert "fiches/atelier-cv.yaml existe déjà : ce fichier en est-il une copie" in (
+        erreur.message
+    )
+
+
+def test_une_fiche_porte_le_nom_de_son_fichier_et_son_extension(tmp_path):
+    # « zz-nom.yaml » holding « id: atelier-cv » loaded, and the export wrote
+    # its online edits to a new « atelier-cv.yaml »: two files, one id. And
+    # « atelier.yml » was never read, nor named.
+    fiches = ecrire_fiche(tmp_path, "atelier-cv", nom="Atelier CV")
+    (fiches / "atelier-cv.yaml").rename(fiches / "zz-nom.yaml")
+    (fiches / "atelier.yml").write_text("id: atelier\n", encoding="utf-8")
+    catalogue = charger_catalogue(fiches, STRUCTURES, racine=tmp_path)
+    assert catalogue.fiches == {}
+    assert sorted(map(str, catalogue.erreurs)) == [
+        "fiches/atelier.yml : fichier non lu : renommez-le « atelier.yaml » "
+        "(extension « .yaml »)",
+        "fiches/zz-nom.yaml:1 [id] : identifiant « atelier-cv » : le fichier doit "
+        "s'appeler atelier-cv.yaml",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -270,3 +289,46 @@ def test_une_cle_trop_indentee_sous_un_texte_est_signalee_a_sa_ligne(
         erreur.message
     )
     assert sorted(catalogue.fiches) == ["saine"]
+
+
+@pytest.mark.parametrize(
+    ("brut", "champ", "message"),
+    [
+        # A year typo (2099): its places won over the board's at every start.
+        ("places_maj_le: 2099-01-01", "places_maj_le", "le 01/01/2099 n'est pas"),
+        (
+            "duree: {texte: Un an., mois_min: 12, mois_max: 2}",
+            "duree.mois_max",
+            "moins que mois_min (12) : les deux inversés ?",
+        ),
+    ],
+)
+def test_une_date_a_venir_ou_une_duree_a_l_envers_est_refusee(
+    tmp_path, brut, champ, message
+):
+    fiches = ecrire_fiche(tmp_path, "atelier-cv", brut)
+    catalogue = charger_catalogue(fiches, STRUCTURES, racine=tmp_path)
+    (erreur,) = catalogue.erreurs
+    assert (erreur.ligne, erreur.champ) == (
+        derniere_ligne(tmp_path, "atelier-cv"),
+        champ,
+    )
+    assert message in erreur.message
+
+
+def test_une_cle_de_tous_les_jours_avalee_par_un_texte_est_dite_a_sa_ligne(tmp_path):
+    # « categorie: » (a word prose may begin with, so not looked for in every
+    # block) indented under a text: « champ obligatoire absent » at line 1.
+    fiches = ecrire_fiche(tmp_path, "avalee")
+    chemin = fiches / "avalee.yaml"
+    lignes = chemin.read_text(encoding="utf-8").splitlines()
+    [categorie] = [x for x in lignes if x.startswith("categorie:")]
+    lignes.remove(categorie)
+    lignes += ["publics_precisions: >-", "  Toute personne au RSA.", f"  {categorie}"]
+    chemin.write_text("\n".join(lignes) + "\n", encoding="utf-8")
+    catalogue = charger_catalogue(fiches, STRUCTURES, racine=tmp_path)
+    (erreur,) = catalogue.erreurs
+    assert (erreur.ligne, erreur.champ) == (len(lignes), "categorie")
+    assert erreur.message.startswith(
+        "« categorie: » est lu comme du texte de « publics_precisions »"
+    )

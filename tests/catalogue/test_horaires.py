@@ -29,6 +29,20 @@ from catalogue.horaires import en_osm
             "Lundi et jeudi 9h00-12h30\nvendredi 14h-16h",
             "Mo,Th 09:00-12:30; Fr 14:00-16:00",
         ),
+        # As prestataires typed them in the form, and read « illisibles »:
+        # rules in one sentence, abbreviated days, ranges with a dash.
+        (
+            "du lundi au jeudi de 9h à 17h, le vendredi de 9h à 12h",
+            "Mo-Th 09:00-17:00; Fr 09:00-12:00",
+        ),
+        (
+            "le lundi de 9h à 12h et le mercredi de 14h à 17h",
+            "Mo 09:00-12:00; We 14:00-17:00",
+        ),
+        ("lundi-vendredi 9h-17h", "Mo-Fr 09:00-17:00"),
+        ("lun-ven 9h-12h", "Mo-Fr 09:00-12:00"),
+        ("Lun. et jeu. : 9h-12h", "Mo,Th 09:00-12:00"),
+        ("Lundi au vendredi 9h-12h / 14h-17h", "Mo-Fr 09:00-12:00,14:00-17:00"),
         # Written in OSM already (an operator who knows it): kept as is.
         ("Mo-Fr 08:30-12:30; PH off", "Mo-Fr 08:30-12:30; PH off"),
     ],
@@ -45,6 +59,8 @@ def test_les_horaires_ecrits_en_francais_se_lisent_en_osm(ecrit, osm):
         "lundi de 12h à 9h",  # ends before it starts
         "mardi de 25h à 26h",
         "Le matin",
+        "lundi de 9h à 12h, mardi",  # mardi: at what time?
+        "9h-12h lundi et mardi 14h-16h",
         # Valid OSM, but no hours in them: not hours to publish.
         "open",
         "off",

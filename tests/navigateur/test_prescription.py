@@ -212,6 +212,15 @@ def test_le_prestataire_repond_et_tient_ses_places(
     page.get_by_role("textbox", name="Téléphone").fill("07 81 22 33 44")
     page.get_by_label("Commune où la personne habite").fill("61000")
     page.get_by_role("button", name="Inscrire la personne").click()
+    # Three communes share 61000: asked, one tap, then sent.
+    expect(page.locator("#commune-erreur")).to_contain_text(
+        "Plusieurs communes répondent à « 61000 »"
+    )
+    page.get_by_role("button", name="Alençon (61000)").click()
+    expect(page.get_by_label("Commune où la personne habite")).to_have_value(
+        "Alençon (61000)"
+    )
+    page.get_by_role("button", name="Inscrire la personne").click()
     expect(page.get_by_text("Statut : Acceptée")).to_be_visible()
     page.get_by_role("button", name="Noter l'entrée dans l'action").click()
     expect(page.get_by_text("Statut : Entrée dans l'action")).to_be_visible()

@@ -66,6 +66,21 @@ def test_la_personne_qui_se_reinscrit_recoit_son_lien_et_rien_n_est_double(
     assert "Demande envoyée" not in sms[1].corps
 
 
+def test_une_adresse_e_mail_accentuee_est_la_meme_en_majuscules(app_p, client_p):
+    # SQLite folded ASCII only: « Élodie@ » and « élodie@ » were two people
+    # there (and a way around the limits), one on PostgreSQL.
+    sans_telephone = {k: v for k, v in PERSONNE.items() if k != "telephone"}
+    donnees = {**sans_telephone, "consentement": "oui"}
+    premiere = {**donnees, "courriel": "Élodie.Diallo@exemple.fr"}
+    envoi = poster(client_p, "/fiches/velos-alencon/inscription", premiere)
+    assert envoi.status_code == 303
+    encore = {**donnees, "courriel": "élodie.diallo@exemple.fr"}
+    reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", encore)
+    assert reponse.status_code == 409
+    assert "existe déjà à ce nom" in texte(reponse)
+    assert len(demandes(app_p)) == 1
+
+
 def test_le_meme_formulaire_envoye_deux_fois_donne_la_meme_demande(
     app_p, client_p, monkeypatch
 ):

@@ -773,12 +773,9 @@ def test_un_yaml_modifie_apres_la_validation_l_emporte(
     assert horaires_publies("2026-03-05", "L'après-midi") == "L'après-midi"
 
 
-def test_l_export_yaml_n_ecrit_que_les_changements_valides(
-    creer_app_prescription, tmp_path
-):
-    """Written back into the fiches' folder for a review by git diff: only
-    the validated keys of the changed fiche; a file broken meanwhile by its
-    author is left as it is, and named."""
+def _horaires_valides_dans_une_copie(creer_app_prescription, tmp_path, le=None):
+    """A copy of the fiches, new hours of the garage validated (on ``le``):
+    (its fiches folder, the app's folders)."""
     shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
     fiches = tmp_path / "catalogue" / "fiches"
     dossiers = {
@@ -790,10 +787,51 @@ def test_l_export_yaml_n_ecrit_que_les_changements_valides(
         fiche = app.extensions["catalogue"].fiches[FICHE]
         champs = {"horaires_accueil": "Du lundi au jeudi, 9 h à 17 h"}
         revision = revisions.proposer(db, fiche, champs, "Alice", 0).revision
-        revisions.decider(
-            db, revision, revisions.VALIDEE, "Dép.", datetime(2026, 3, 2, tzinfo=UTC)
-        )
+        revisions.decider(db, revision, revisions.VALIDEE, "Dép.", le)
         db.commit()
+    return fiches, dossiers
+
+
+def test_un_texte_qui_ne_se_relit_pas_n_est_jamais_ecrit(
+    creer_app_prescription, tmp_path, monkeypatch
+):
+    """Each text written is read back first, the whole-file one too (its
+    fallback, and a fiche missing from the output folder): a writer's bug
+    leaves the file as it was and says so, it never changes a fiche."""
+    fiches, dossiers = _horaires_valides_dans_une_copie(
+        creer_app_prescription, tmp_path
+    )
+    avant = (fiches / f"{FICHE}.yaml").read_text(encoding="utf-8")
+    # A writer that loses the change: the key's block and the whole file.
+    monkeypatch.setattr(revisions, "_blocs_remplaces", lambda texte, *_: texte)
+    en_yaml = revisions.en_yaml
+    monkeypatch.setattr(
+        revisions, "en_yaml", lambda f: avant if f.id == FICHE else en_yaml(f)
+    )
+    commande = creer_app_prescription(dossiers).test_cli_runner()
+
+    resultat = commande.invoke(args=["fiches", "exporter-yaml"])
+    assert resultat.exit_code == 1
+    assert f"Fiche non écrite : {FICHE}.yaml : le texte à écrire ne se relit" in (
+        resultat.output
+    )
+    assert (fiches / f"{FICHE}.yaml").read_text(encoding="utf-8") == avant
+    ailleurs = tmp_path / "sortie"
+    resultat = commande.invoke(args=["fiches", "exporter-yaml", "--sortie", ailleurs])
+    assert resultat.exit_code == 1
+    assert not (ailleurs / f"{FICHE}.yaml").exists()
+    assert (ailleurs / "velos-alencon.yaml").exists()  # it reads back: written
+
+
+def test_l_export_yaml_n_ecrit_que_les_changements_valides(
+    creer_app_prescription, tmp_path
+):
+    """Written back into the fiches' folder for a review by git diff: only
+    the validated keys of the changed fiche; a file broken meanwhile by its
+    author is left as it is, and named."""
+    fiches, dossiers = _horaires_valides_dans_une_copie(
+        creer_app_prescription, tmp_path, datetime(2026, 3, 2, tzinfo=UTC)
+    )
     avant = {f.name: f.read_text(encoding="utf-8") for f in fiches.glob("*.yaml")}
     # Another fiche's author is midway through an edit: the file does not read.
     cassee = "cv-sessions-alencon.yaml"

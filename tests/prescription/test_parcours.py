@@ -9,6 +9,7 @@ from bs4 import BeautifulSoup
 from sqlmodel import Session, select
 
 from catalogue import places
+from catalogue.territoires import referentiel
 from prescription.modeles import Beneficiaire, Notification, Prescription, Transition
 from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
 from web import affichage as aff
@@ -276,6 +277,41 @@ def test_une_commune_proposee_hors_de_la_zone_le_dit_sur_son_bouton(client_p):
     ]
 
 
+@pytest.mark.parametrize(
+    "tape, premiere",
+    [
+        ("Saint Germain", "Saint-Germain-du-Corbéis (61000)"),
+        ("61000", "Alençon (61000)"),
+    ],
+)
+def test_une_commune_que_le_texte_ne_departage_pas_est_demandee(
+    app_p, client_p, tape, premiere
+):
+    # « Saint Germain » went through as Saint-Germain-du-Corbéis, the biggest
+    # of the seven of the Orne; « 61000 » as Alençon (two others share it).
+    donnees = {**PERSONNE, "commune": tape, "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    assert f"Plusieurs communes répondent à « {tape} » : choisissez la vôtre" in (
+        texte(reponse)
+    )
+    boutons = BeautifulSoup(reponse.text, "html.parser").select(
+        "button[name=commune_choisie]"
+    )
+    assert len(boutons) > 1 and boutons[0]["value"] == premiere
+    assert prescriptions(app_p) == []
+    # Her commune's button, then « Envoyer »: recorded as that commune.
+    sa_commune = "Saint-Germain-du-Corbéis (61000)"
+    assert sa_commune in [b["value"] for b in boutons]
+    choisie = {**donnees, "commune": sa_commune}
+    envoyee = poster(client_p, "/fiches/velos-alencon/inscription", choisie)
+    assert envoyee.status_code == 303
+    [p] = prescriptions(app_p)
+    with Session(app_p.extensions["db"]) as db:
+        code = db.get(Beneficiaire, p.beneficiaire_id).commune_code
+    assert referentiel().communes[code].nom == "Saint-Germain-du-Corbéis"
+
+
 def test_une_commune_proposee_changee_en_route_est_relue(app_p, client_p):
     # The value comes back from the browser: read again as if typed.
     donnees = {**PERSONNE, "consentement": "oui", "commune_choisie": "Xqzwv"}
@@ -342,6 +378,15 @@ def test_reservation_par_session(app_p, client_p):
     autre = {**donnees, "prenom": "Fatou", "telephone": "06 98 76 54 32"}
     complet = poster(client_p, "/fiches/cv-sessions-alencon/inscription", autre)
     assert "C'est complet" in texte(complet)
+    # The structure answering reads her session as hers, not « 0 place
+    # libre » (which pushed it to move her or refuse).
+    prestataire = se_connecter(
+        app_p.test_client(), "prestataire", structure="atelier-orne"
+    )
+    demande = texte(prestataire.get(f"/pro/prescriptions/{p.id}"))
+    assert "Du 1er juin 2099 – sa place y est réservée" in demande
+    assert "Du 1er mars 2099 – 5 places libres" in demande
+    assert "0 place libre" not in demande
 
 
 def test_le_prestataire_inscrit_une_personne_venue_seule_et_repond(app_p, client_p):
@@ -859,9 +904,18 @@ def test_refusee_faute_de_place_la_place_ne_se_remet_pas_en_vente(app_p, client_
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
-    poster(
-        prestataire, f"/pro/prescriptions/{p.id}/refuser", {"motif_refus": "complet"}
+    reponse = poster(
+        prestataire,
+        f"/pro/prescriptions/{p.id}/refuser",
+        {"motif_refus": "complet"},
+        follow_redirects=True,
     )
     [p] = prescriptions(app_p)
     assert (p.statut, p.place_tenue) == ("refusee", False)
     assert restantes(app_p, "velos-alencon") == 2
+    # Said, with the way back when the count was right (a seat vanished
+    # without a word, while a session of the same action had room).
+    assert (
+        "Sa place n'est pas remise en ligne : l'action reste comptée complète. Si "
+        "une place est en fait libre, ajoutez-la dans « Mes places » (+1)."
+    ) in texte(reponse)

@@ -154,6 +154,14 @@ def test_le_tableau_dit_la_capacite_dans_son_unite(creer_app_prescription, tmp_p
         "temps plein par an)." in tableau
     )
     assert "sur 11,2" not in tableau
-    # Places and people keep « sur »: the vélos' 3 of 10, a session's 5 of 10.
-    assert "3 places restantes sur 10." in tableau
+    # 10 people a year are not 10 places at a time; a session's seats are.
+    assert "3 places restantes (l'action est prévue pour 10 personnes par an)." in (
+        tableau
+    )
     assert "5 places restantes sur 10." in tableau
+    # Full-time posts bound no headcount: 15 part-timers may share 11.2.
+    reponse = poster(prestataire, "/pro/places/chantier-orne", {"places": "15"})
+    assert reponse.status_code == 303
+    assert "15 places restantes (l'action est prévue pour 11,2" in texte(
+        prestataire.get("/pro/places")
+    )

@@ -50,8 +50,12 @@ def test_le_prestataire_accepte_dans_une_autre_session_avec_un_message(app_p):
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
     page = texte(prestataire.get(f"/pro/prescriptions/{awa}"))
-    # The request's session is chosen already; each one says its free places.
-    assert f'<option value="{MARS}" selected>Du 1er mars 2099 – 4 places libres' in page
+    # The request's session is chosen already, her place in it; each other
+    # one says its free places.
+    assert (
+        f'<option value="{MARS}" selected>Du 1er mars 2099 – sa place y est réservée'
+        in page
+    )
     assert f'<option value="{JUIN}">Du 1er juin 2099 – 1 place libre' in page
     reponse = poster(
         prestataire,
