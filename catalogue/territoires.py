@@ -506,7 +506,11 @@ def communes_proposees(texte: str, preferes: Collection[str] = ()) -> list[str]:
     """The communes to choose from when commune_habitee found none, or
     several: each as written back it names that commune."""
     resolution = referentiel().lieux.resoudre(texte, preferes)
-    return _a_departager(texte, preferes) or _communes_proposees(resolution)
+    return (
+        _a_departager(texte, preferes)
+        or _communes_proposees(resolution)
+        or _debut_de_nom(texte, preferes)
+    )
 
 
 def _a_departager(texte: str, preferes: Collection[str]) -> list[str]:
@@ -535,7 +539,25 @@ def _a_departager(texte: str, preferes: Collection[str]) -> list[str]:
         c for c in ref._communes_qui_commencent(cle) if c.departement in preferes
     ]
     ici.sort(key=lambda c: -c.population)
-    return [lieux.commune(c).libelle for c in ici[:6]] if len(ici) > 1 else []
+    # All of them: the form puts those of the action's zone first, then cuts.
+    return [lieux.commune(c).libelle for c in ici] if len(ici) > 1 else []
+
+
+def _debut_de_nom(texte: str, preferes: Collection[str]) -> list[str]:
+    """The communes of ``preferes`` whose name begins with the text, its last
+    word cut short (« Saint-Germain-du-Corb »): to choose from."""
+    ref, cle = referentiel(), normalise(texte)
+    if len(cle) < 3:
+        return []
+    i = bisect.bisect_left(ref._noms_tries, (cle, ""))
+    trouvees = []
+    while i < len(ref._noms_tries) and ref._noms_tries[i][0].startswith(cle):
+        commune = ref.communes[ref._noms_tries[i][1]]
+        if commune.departement in preferes:
+            trouvees.append(commune)
+        i += 1
+    trouvees.sort(key=lambda c: -c.population)
+    return [ref.lieux.commune(c).libelle for c in trouvees]
 
 
 def _communes_proposees(resolution: "Resolution") -> list[str]:

@@ -32,6 +32,9 @@ def lire(texte: str) -> phonenumbers.PhoneNumber | None:
         numero = phonenumbers.parse(texte, "FR")
     except phonenumbers.NumberParseException:
         return None
+    # « 06… ext 2 », « #3 »: the same phone (an SMS has no extension), kept
+    # without it: one number for the limits and the duplicates.
+    numero.extension = None
     outre_mer = numero.country_code == 33 and str(numero.national_number).startswith(
         PREFIXES_OUTRE_MER
     )
@@ -39,6 +42,7 @@ def lire(texte: str) -> phonenumbers.PhoneNumber | None:
         return numero if phonenumbers.is_valid_number(numero) else None
     for region in REGIONS_OUTRE_MER:
         ailleurs = phonenumbers.parse(texte, region)
+        ailleurs.extension = None
         if phonenumbers.is_valid_number(ailleurs):
             return ailleurs
     return None

@@ -1,10 +1,11 @@
 """Command line: `flask --app app fiches verifier|exporter`, `index …`."""
 
+import ipaddress
 import json
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 from flask import Flask, current_app
@@ -76,9 +77,16 @@ def exporter(sortie: Path):
     except SQLAlchemyError:
         reprises = []  # not migrated yet: the YAML fiches serve, as on the site
     for fiche_id, lue_le in reprises:
+        fiche = catalogue.fiches.get(fiche_id)
+        # Only actions running now are exported: said so for the others.
+        sort = (
+            "est exportée, comme elle reste publiée"
+            if fiche is not None and fiche.statut == "active"
+            else "reste publiée, sans être exportée (l'action n'est pas en cours)"
+        )
         click.echo(
             f"Fiche « {fiche_id} » : son fichier a une erreur, la version lue le "
-            f"{lue_le:%d/%m/%Y} est exportée, comme elle reste publiée",
+            f"{lue_le:%d/%m/%Y} {sort}",
             err=True,
         )
     fiches_a_jour()
@@ -97,9 +105,9 @@ def exporter(sortie: Path):
         ) from None
     click.echo(f"{len(structures)} structures et {len(services)} services écrits")
     url = current_app.config.get("URL_PUBLIQUE") or ""
-    if re.match(r"https?://(127\.|localhost|\[::1\]|0\.0\.0\.0)", url):
+    if _adresse_locale(url):
         # `make exporter` runs in development mode: its links would send the
-        # open data's readers to this machine.
+        # open data's readers to this machine (or a network they are not on).
         click.echo(
             f"Attention : les liens des services (lien_source) pointent vers {url}, "
             "une adresse locale. Pour publier ce fichier, relancez avec l'adresse "
@@ -107,6 +115,18 @@ def exporter(sortie: Path):
             "make exporter",
             err=True,
         )
+
+
+def _adresse_locale(url: str) -> bool:
+    """A link nobody outside can follow: this machine, a private network."""
+    hote = (urlsplit(url).hostname or "").lower()
+    if hote == "localhost" or hote.endswith((".localhost", ".local", ".internal")):
+        return True
+    try:
+        ip = ipaddress.ip_address(hote)
+    except ValueError:
+        return not hote  # a name: public, unless there is none
+    return not ip.is_global
 
 
 @fiches_cli.command("exporter-yaml")

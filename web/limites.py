@@ -149,7 +149,9 @@ def attente_en_mots() -> str:
 
 
 def _envoi_accepte(reponse) -> bool:
-    return reponse.status_code != 422
+    # A form sent back to be corrected, or a commune chosen with one tap
+    # (the form comes back filled, not sent), is not a sending.
+    return reponse.status_code != 422 and "commune_choisie" not in request.form
 
 
 def init_app(app: Flask, limites: dict[str, list[tuple]]) -> Limiter:

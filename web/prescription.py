@@ -201,6 +201,12 @@ LONGUEURS = {
 LIGNES = {"motif", "pourquoi", "message"}
 
 
+# Letters of any script (« Nguyễn », « Ōtsuka », « Zoë »), and what joins
+# them: spaces, hyphens, apostrophes; a dot ends an initial (« J.-P. »), so
+# no address (« caf-regul.fr ») and no number gets into a greeting.
+NOM_DE_PERSONNE = re.compile(r"[^\W\d_]+\.?(?:[ '’-]+[^\W\d_]+\.?)*")
+
+
 def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
     """A free text field, stripped; a French error if too long or unprintable."""
     valeur = form.get(nom, "").strip()
@@ -227,6 +233,15 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
         erreurs.setdefault("prenom", f"Indiquez {sien} prénom.")
     if not nom:
         erreurs.setdefault("nom", f"Indiquez {sien} nom.")
+    # Messages greet the person by her name: a « prénom » carrying a phone
+    # number or an address was sent in the département's own e-mail.
+    for champ, libelle in (("prenom", "Le prénom"), ("nom", "Le nom")):
+        valeur = prenom if champ == "prenom" else nom
+        if valeur and champ not in erreurs and not NOM_DE_PERSONNE.fullmatch(valeur):
+            erreurs[champ] = (
+                f"{libelle} ne peut contenir que des lettres, des espaces, des "
+                "tirets, des apostrophes et des points."
+            )
     telephone = lire_texte(form, "telephone", "Le téléphone", erreurs)
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)
     if telephone and "telephone" not in erreurs:
@@ -298,6 +313,9 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     return personne, erreurs
 
 
+BOUTONS_COMMUNES = 6
+
+
 def _communes_a_proposer(form, fiche) -> list[tuple[str, str]]:
     """« Vouliez-vous dire » buttons: (value, text), the communes of the
     action's zone first; one outside it says so before she taps it, not after
@@ -310,7 +328,9 @@ def _communes_a_proposer(form, fiche) -> list[tuple[str, str]]:
         boutons.append(
             (dehors, nom, f"{nom}, hors de la zone de l'action" if dehors else nom)
         )
-    return [(nom, texte) for _dehors, nom, texte in sorted(boutons, key=lambda b: b[0])]
+    # The zone's first, then cut: « Saint » has dozens in a département.
+    boutons.sort(key=lambda b: b[0])
+    return [(nom, texte) for _dehors, nom, texte in boutons[:BOUTONS_COMMUNES]]
 
 
 def _departements_de(fiche) -> set[str]:

@@ -216,12 +216,18 @@ def _hors_limites(fiche, cle: str, nombre: int, plafond: int | None) -> str:
     )
 
 
-@bp.post("/pro/places/<fiche_id>")
+# GET too: the address of a refused number's page, opened again (history,
+# a new tab), leads to the board, not to « Method Not Allowed ».
+@bp.route("/pro/places/<fiche_id>", methods=["GET", "POST"])
 @prestataire_requis
 def changer_places(fiche_id: str):
     fiche = _fiche(fiche_id)
     if not droits().repond_pour(fiche.structure):
         return render_template("prescription/interdit.html"), 403
+    if request.method == "GET":
+        return redirect(
+            url_for("prescription.tableau", _anchor=f"places-{fiche.id}"), 303
+        )
     cle, erreur = _changer_places(fiche, f"utilisateur {droits().utilisateur.id}")
     ligne = next((x for x in _lignes_places(fiche) if x["session"] == cle), None)
     if htmx and ligne is not None:

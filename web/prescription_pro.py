@@ -19,7 +19,7 @@ from flask import (
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from catalogue import heure
+from catalogue import heure, places
 from catalogue.saisie import caractere_invisible
 from prescription import demandes, workflow
 from prescription.demandes import Demande
@@ -486,9 +486,18 @@ def _place_gardee(fiche, p: Prescription) -> str:
     the count was right: a seat vanished without a word."""
     session = demandes.decrire_session(fiche, p.session)
     ou = f"la {session}" if session else "l'action"
+    compte = places.par_session(db(), fiche.id).get(p.session or places.ACTION)
+    restantes = getattr(compte, "places_restantes", None)
+    if restantes:
+        etat = (
+            f"{ou} affiche encore {restantes} place{'s' if restantes > 1 else ''} "
+            f"restante{'s' if restantes > 1 else ''}"
+        )
+    else:
+        etat = f"{ou} reste comptée complète"
     return (
-        f"Sa place n'est pas remise en ligne : {ou} reste comptée complète. Si une "
-        "place est en fait libre, ajoutez-la dans « Mes places » (+1)."
+        f"Sa place n'est pas remise en ligne : {etat}. Si sa place est en fait "
+        "libre, ajoutez-la dans « Mes places » (+1)."
     )
 
 

@@ -3,6 +3,7 @@
 import html
 import io
 import re
+import string
 from pathlib import Path
 
 import pytest
@@ -68,6 +69,13 @@ PERSONNE = {
     "telephone": "06 12 34 56 78",
     "commune": "Alençon",
 }
+
+
+def prenom_de(i: int) -> str:
+    """The i-th person of a story: letters only, as the forms ask (« Awa »,
+    not « P0 »)."""
+    lettres = string.ascii_uppercase[i // 26] + string.ascii_lowercase[i % 26]
+    return f"Personne{lettres}"
 
 
 def texte(reponse) -> str:

@@ -16,7 +16,13 @@ from catalogue import places
 from prescription import demandes
 from prescription.modeles import Notification, Prescription, Transition
 from tests.navigateur.conftest import servir
-from tests.prescription.conftest import PERSONNE, REGLAGES, poster, se_connecter
+from tests.prescription.conftest import (
+    PERSONNE,
+    REGLAGES,
+    poster,
+    prenom_de,
+    se_connecter,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMANDEURS = 50
@@ -39,7 +45,7 @@ def test_50_demandes_simultanees_pour_les_3_dernieres_places(creer_app_prescript
                 url,
                 data={
                     **PERSONNE,
-                    "prenom": f"Personne {i}",
+                    "prenom": prenom_de(i),
                     "consentement": "oui",
                     "csrf_token": jeton,
                 },
@@ -233,7 +239,7 @@ def test_cinq_changements_de_session_simultanes_pour_la_derniere_place(
     from tests.prescription.test_sessions import FICHE, JUIN, MARS, prescrire
 
     app = creer_app_prescription(PROPAGATE_EXCEPTIONS=False)
-    pids = [prescrire(app, f"Personne{i}", MARS) for i in range(5)]  # March full
+    pids = [prescrire(app, prenom_de(i), MARS) for i in range(5)]  # March full
     envois = [
         (f"/pro/prescriptions/{pid}/changer_session", {"session": JUIN}) for pid in pids
     ]

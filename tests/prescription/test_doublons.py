@@ -178,6 +178,15 @@ def test_un_meme_numero_ne_sert_pas_a_plus_de_cinq_demandes_par_jour(app_p):
         )
         assert reponse.status_code == 303
     sixieme = {**PERSONNE, "prenom": "Fatou", "consentement": "oui"}
+    # An extension made a new number each time (« ext 1 », « #2 »), and every
+    # text still went to her phone.
+    for poste in ("06 12 34 56 78 ext 1", "0612345678#2", "+33 6 12 34 56 78 x3"):
+        avec_poste = {**sixieme, "telephone": poste}
+        reponse = poster(
+            app_p.test_client(), "/fiches/velos-alencon/inscription", avec_poste
+        )
+        assert reponse.status_code == 422
+        assert "Ce numéro a déjà servi à 5 demandes en 24 heures" in texte(reponse)
     reponse = poster(app_p.test_client(), "/fiches/velos-alencon/inscription", sixieme)
     assert reponse.status_code == 422
     page = texte(reponse)

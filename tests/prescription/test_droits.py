@@ -92,6 +92,8 @@ MATRICE = [
      {"places": "4"}, (R, R, R, R, A, R)),
     ("prescription.changer_places", "POST", "/pro/places/{fiche}", True,
      {"ecart": "+1"}, (R, R, R, R, A, R)),
+    ("prescription.changer_places", "GET", "/pro/places/{fiche}", False, {},
+     (R, R, R, R, A, R)),
     ("prescription.lien_places", "POST", "/pro/places/{fiche}/lien", False, {},
      (R, R, R, R, A, R)),
     ("prescription.revoquer_liens_places", "POST", "/pro/places/{fiche}/lien/revoquer",

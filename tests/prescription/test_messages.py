@@ -13,7 +13,7 @@ from prescription.messages import (
     sms,
 )
 from prescription.modeles import Notification, Prescription, Utilisateur
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import PERSONNE, poster, prenom_de, se_connecter, texte
 
 
 def sms_recus(app, telephone="06 12 34 56 78") -> list[str]:
@@ -164,7 +164,7 @@ def test_liste_d_attente_puis_place_liberee_en_mots_simples(app_p):
         poster(
             personne,
             "/fiches/velos-alencon/inscription",
-            {**PERSONNE, "prenom": f"P{i}", "consentement": "oui",
+            {**PERSONNE, "prenom": prenom_de(i), "consentement": "oui",
              "telephone": f"06 12 34 56 0{i}"},
         )  # fmt: skip
     premiere = derniere_demande(app_p).id - 2

@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 from catalogue import places
 from catalogue.territoires import referentiel
 from prescription.modeles import Beneficiaire, Notification, Prescription, Transition
-from tests.prescription.conftest import PERSONNE, poster, se_connecter, texte
+from tests.prescription.conftest import PERSONNE, poster, prenom_de, se_connecter, texte
 from web import affichage as aff
 
 
@@ -94,6 +94,37 @@ def test_le_message_du_numero_dit_ce_qui_ne_va_pas(app_p, client_p, telephone, a
     donnees = {**PERSONNE, "telephone": telephone, "consentement": "oui"}
     page = texte(poster(client_p, "/fiches/velos-alencon/inscription", donnees))
     assert attendu in page
+
+
+@pytest.mark.parametrize(
+    "prenom",
+    ["Votre dossier est suspendu : appelez le 08 99 00 00 00", "caf-regul.fr", "Awa2"],
+)
+def test_un_prenom_n_envoie_ni_numero_ni_adresse_dans_nos_messages(
+    app_p, client_p, prenom
+):
+    # Messages greet the person by her first name: typed with someone else's
+    # e-mail, a number or a web address went out in the département's mail.
+    donnees = {
+        **PERSONNE,
+        "prenom": prenom,
+        "courriel": "victime@exemple.fr",
+        "consentement": "oui",
+    }
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 422
+    assert (
+        "Le prénom ne peut contenir que des lettres, des espaces, des tirets, des "
+        "apostrophes et des points."
+    ) in texte(reponse)
+    assert prescriptions(app_p) == []
+
+
+@pytest.mark.parametrize("prenom", ["N'Diaye", "Nguyễn Thị", "J.-P.", "Zoë-Anne"])
+def test_les_prenoms_de_partout_passent(app_p, client_p, prenom):
+    donnees = {**PERSONNE, "prenom": prenom, "consentement": "oui"}
+    reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert reponse.status_code == 303
 
 
 def test_il_faut_un_telephone_ou_un_courriel(app_p, client_p):
@@ -312,6 +343,17 @@ def test_une_commune_que_le_texte_ne_departage_pas_est_demandee(
     assert referentiel().communes[code].nom == "Saint-Germain-du-Corbéis"
 
 
+def test_un_nom_de_commune_coupe_court_est_propose(client_p):
+    # « Saint-Germain-du-Corb »: « Commune inconnue », and nothing to tap.
+    donnees = {**PERSONNE, "commune": "Saint-Germain-du-Corb", "consentement": "oui"}
+    erreur = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
+    assert erreur.status_code == 422
+    boutons = BeautifulSoup(erreur.text, "html.parser").select(
+        "button[name=commune_choisie]"
+    )
+    assert [b["value"] for b in boutons] == ["Saint-Germain-du-Corbéis (61000)"]
+
+
 def test_une_commune_proposee_changee_en_route_est_relue(app_p, client_p):
     # The value comes back from the browser: read again as if typed.
     donnees = {**PERSONNE, "consentement": "oui", "commune_choisie": "Xqzwv"}
@@ -502,7 +544,7 @@ def test_la_validation_ajoute_l_etape_a_valider(app_p):
 def test_complet_puis_liste_d_attente_puis_place_liberee(app_p):
     personne = app_p.test_client()
     for i in range(3):
-        donnees = {**PERSONNE, "prenom": f"P{i}", "consentement": "oui"}
+        donnees = {**PERSONNE, "prenom": prenom_de(i), "consentement": "oui"}
         assert (
             poster(personne, "/fiches/velos-alencon/inscription", donnees).status_code
             == 303
@@ -575,7 +617,7 @@ def test_la_personne_annule_par_son_lien_et_la_place_revient(app_p, client_p):
 def remplir(app, fiche_id: str = "velos-alencon", n: int = 3) -> None:
     client = app.test_client()
     for i in range(n):
-        donnees = {**PERSONNE, "prenom": f"P{i}", "consentement": "oui"}
+        donnees = {**PERSONNE, "prenom": prenom_de(i), "consentement": "oui"}
         assert (
             poster(client, f"/fiches/{fiche_id}/inscription", donnees).status_code
             == 303
@@ -914,8 +956,9 @@ def test_refusee_faute_de_place_la_place_ne_se_remet_pas_en_vente(app_p, client_
     assert (p.statut, p.place_tenue) == ("refusee", False)
     assert restantes(app_p, "velos-alencon") == 2
     # Said, with the way back when the count was right (a seat vanished
-    # without a word, while a session of the same action had room).
+    # without a word), and what the count now says.
     assert (
-        "Sa place n'est pas remise en ligne : l'action reste comptée complète. Si "
-        "une place est en fait libre, ajoutez-la dans « Mes places » (+1)."
+        "Sa place n'est pas remise en ligne : l'action affiche encore 2 places "
+        "restantes. Si sa place est en fait libre, ajoutez-la dans « Mes places » "
+        "(+1)."
     ) in texte(reponse)

@@ -159,6 +159,15 @@ def test_le_tableau_dit_la_capacite_dans_son_unite(creer_app_prescription, tmp_p
         tableau
     )
     assert "5 places restantes sur 10." in tableau
+    # A refused number's page (its address is the form's), opened again:
+    # the board, not « Method Not Allowed ».
+    assert (
+        poster(prestataire, "/pro/places/chantier-orne", {"places": "abc"}).status_code
+        == 422
+    )
+    relue = prestataire.get("/pro/places/chantier-orne")
+    assert relue.status_code == 303
+    assert relue.headers["Location"] == "/pro/places#places-chantier-orne"
     # Full-time posts bound no headcount: 15 part-timers may share 11.2.
     reponse = poster(prestataire, "/pro/places/chantier-orne", {"places": "15"})
     assert reponse.status_code == 303

@@ -229,11 +229,30 @@ def test_apres_la_connexion_on_revient_a_la_page_demandee(client_p):
 
 
 def test_l_export_csv_ne_lance_aucune_formule(app_p, client_p):
+    # The form takes letters only in names now; a name kept from before (or
+    # any text of the export) must still never run in a spreadsheet.
     piege = {**PERSONNE, "nom": '=HYPERLINK("http://ailleurs","x")',
              "prenom": "+33 tricheur", "consentement": "oui"}  # fmt: skip
     assert (
-        poster(client_p, "/fiches/velos-alencon/inscription", piege).status_code == 303
+        poster(client_p, "/fiches/velos-alencon/inscription", piege).status_code == 422
     )
+    with Session(app_p.extensions["db"]) as db:
+        elle = Beneficiaire(prenom=piege["prenom"], nom=piege["nom"])
+        db.add(elle)
+        db.flush()
+        maintenant = places.maintenant_utc()
+        db.add(
+            Prescription(
+                fiche_id="velos-alencon",
+                structure_catalogue="atelier-orne",
+                beneficiaire_id=elle.id,
+                origine="auto-prescription",
+                statut="demandee",
+                cree_le=maintenant,
+                maj_le=maintenant,
+            )
+        )
+        db.commit()
     prestataire = se_connecter(
         app_p.test_client(), "prestataire", structure="atelier-orne"
     )
@@ -576,6 +595,23 @@ def test_moins_un_sur_des_places_non_suivies_dit_d_ecrire_le_nombre(app_p):
     # The typed number is kept in the box after an error.
     trop = poster(prestataire, "/pro/places/garage-evry", {"places": "51"})
     assert 'value="51"' in trop.get_data(as_text=True)
+
+
+def test_choisir_la_commune_proposee_ne_compte_pas_comme_un_envoi(
+    creer_app_prescription,
+):
+    # Each tap on « Vouliez-vous dire » (the form back filled, not sent)
+    # counted: after two, her real request was « Trop de demandes ».
+    app = creer_app_prescription({"PRESCRIPTION_LIMITE_INSCRIPTION": "2 per hour"})
+    adresse = "/fiches/velos-alencon/inscription"
+    elle = app.test_client()
+    awa = {**PERSONNE, "commune": "Alenzon", "consentement": "oui"}
+    for _ in range(3):
+        choix = poster(elle, adresse, {**awa, "commune_choisie": "Alençon (61000)"})
+        assert choix.status_code == 200
+    assert (
+        poster(elle, adresse, {**awa, "commune": "Alençon (61000)"}).status_code == 303
+    )
 
 
 @pytest.mark.parametrize(
