@@ -141,9 +141,13 @@ SiteWeb = Annotated[str, Field(max_length=2000), AfterValidator(_site_web)]
 Places = Annotated[int, Field(ge=0, le=PLACES_MAX)]
 Slug = Annotated[str, Field(pattern=SLUG, min_length=3, max_length=100)]
 Texte = Annotated[str, Field(min_length=1)]
-# Capacities that count people or places: they bound the places left
-# (11.2 full-time posts bound no headcount: part-timers share them).
+# Capacities that count people or places: a fiche's places left never
+# exceed them.
 UNITES_EN_PLACES = ("places", "beneficiaires", "mesures")
+# Capacities that bound no headcount: 11.2 full-time posts are shared by
+# part-timers, hours by as many people as come, a pair of advisers follows
+# several people. The others (vehicles, housing, diagnoses…) are places.
+UNITES_SANS_PLAFOND = ("etp", "heures", "binomes")
 
 
 def _pas_a_venir(jour: date) -> date:

@@ -493,7 +493,7 @@ def commune_habitee(
             f"« {lieu.libelle} » n'est pas une commune : écrivez le nom ou le "
             "code postal de la commune d'habitation."
         )
-    proposees = _communes_proposees(resolution)
+    proposees = _a_proposer(texte, resolution, preferes)
     message = "Commune inconnue : écrivez son nom ou son code postal."
     if ref.lieux.desaccord(texte.strip()):
         message = "Ce nom et ce code postal ne vont pas ensemble."
@@ -506,11 +506,14 @@ def communes_proposees(texte: str, preferes: Collection[str] = ()) -> list[str]:
     """The communes to choose from when commune_habitee found none, or
     several: each as written back it names that commune."""
     resolution = referentiel().lieux.resoudre(texte, preferes)
-    return (
-        _a_departager(texte, preferes)
-        or _communes_proposees(resolution)
-        or _debut_de_nom(texte, preferes)
-    )
+    return _a_departager(texte, preferes) or _a_proposer(texte, resolution, preferes)
+
+
+def _a_proposer(texte: str, resolution: "Resolution", preferes) -> list[str]:
+    """A name cut short (« Alen ») completed in the action's départements
+    first, then close spellings anywhere (« Alenzon »)."""
+    proposees = _debut_de_nom(texte, preferes) + _communes_proposees(resolution)
+    return list(dict.fromkeys(proposees))
 
 
 def _a_departager(texte: str, preferes: Collection[str]) -> list[str]:

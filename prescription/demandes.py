@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session, func, or_, select
 
 from catalogue import heure, places
-from catalogue.fiche import UNITES_EN_PLACES, Fiche
+from catalogue.fiche import UNITES_SANS_PLAFOND, Fiche
 from catalogue.places import Prise
 from catalogue.territoires import Commune
 from prescription import messages, notifications, telephones
@@ -436,9 +436,9 @@ def journal(db: Session, prescription: Prescription) -> list[Transition]:
 
 def capacite(fiche: Fiche, session: str) -> float | None:
     """The most places this count can have: a session's own seats, else the
-    action's capacity when it counts people or places; None: unbounded."""
+    action's capacity unless it counts no heads (ETP); None: unbounded."""
     nombre, periode = capacite_et_periode(fiche, session)
-    if periode != "session" and fiche.capacite.unite not in UNITES_EN_PLACES:
+    if periode != "session" and fiche.capacite.unite in UNITES_SANS_PLAFOND:
         return None
     return nombre
 

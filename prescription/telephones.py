@@ -7,6 +7,8 @@ its country code everywhere else (« +262 692 12 34 56 »): a national form
 alone would send a Réunion or an Algerian number to a stranger in France.
 """
 
+import re
+
 import phonenumbers
 
 REGIONS_OUTRE_MER = ("RE", "YT", "GP", "MQ", "GF", "PM", "BL", "MF")
@@ -26,8 +28,14 @@ PORTABLES = {
 }
 
 
+POSTE = re.compile(r"[\s,(]*\b(?:poste|p\.)\s*\d{1,6}\s*\)?\s*$", re.IGNORECASE)
+
+
 def lire(texte: str) -> phonenumbers.PhoneNumber | None:
     """The number typed, or None if it is no valid number."""
+    # « poste 4 », « p. 4 »: an extension as French speakers write it (the
+    # library knows « ext », « x », « # »).
+    texte = POSTE.sub("", texte)
     try:
         numero = phonenumbers.parse(texte, "FR")
     except phonenumbers.NumberParseException:

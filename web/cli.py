@@ -2,6 +2,7 @@
 
 import ipaddress
 import json
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -117,15 +118,22 @@ def exporter(sortie: Path):
         )
 
 
+# Names only a private network resolves (RFC 6761, 6762, 8375, 9476…).
+NOMS_PRIVES = (".localhost", ".local", ".internal", ".home.arpa", ".lan", ".intranet")
+
+
 def _adresse_locale(url: str) -> bool:
     """A link nobody outside can follow: this machine, a private network."""
-    hote = (urlsplit(url).hostname or "").lower()
-    if hote == "localhost" or hote.endswith((".localhost", ".local", ".internal")):
-        return True
+    hote = (urlsplit(url).hostname or "").lower().rstrip(".")
     try:
         ip = ipaddress.ip_address(hote)
     except ValueError:
-        return not hote  # a name: public, unless there is none
+        try:  # « 127.1 », « 0x7f000001 »: IPv4 as the C library reads it
+            ip = ipaddress.ip_address(socket.inet_aton(hote))
+        except OSError:
+            # A name: public if it has a dot and no private suffix
+            # (« intranet », « offre.home.arpa » are not).
+            return "." not in hote or hote.endswith(NOMS_PRIVES) or hote == "localhost"
     return not ip.is_global
 
 

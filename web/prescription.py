@@ -13,6 +13,7 @@ Every page works without JavaScript; htmx only swaps a row in place.
 import re
 import secrets
 import time
+import unicodedata
 from datetime import timedelta
 from functools import wraps
 
@@ -201,10 +202,25 @@ LONGUEURS = {
 LIGNES = {"motif", "pourquoi", "message"}
 
 
-# Letters of any script (« Nguyễn », « Ōtsuka », « Zoë »), and what joins
-# them: spaces, hyphens, apostrophes; a dot ends an initial (« J.-P. »), so
-# no address (« caf-regul.fr ») and no number gets into a greeting.
-NOM_DE_PERSONNE = re.compile(r"[^\W\d_]+\.?(?:[ '’-]+[^\W\d_]+\.?)*")
+# A name read as classes of characters: letters of any script with their
+# marks (L: « Nguyễn », « சுப்பிரமணியம் », « مُحَمَّد »), what joins words (S:
+# spaces, hyphens, dashes, apostrophes), dots. Words, or initials (« J.P. »):
+# no digit of any kind, no address (« caf-regul.fr ») gets into a greeting.
+_FORME_DU_NOM = re.compile(r"(?:L+\.?|(?:L\.)+L*\.?)(?:S+(?:L+\.?|(?:L\.)+L*\.?))*")
+_LIANTS = frozenset("'’‘ʼ`-‐‑‒–—")
+
+
+def _classe(c: str) -> str:
+    if unicodedata.category(c)[0] in "LM":
+        return "L"
+    if c.isspace() or c in _LIANTS:
+        return "S"
+    return "." if c == "." else "X"
+
+
+def nom_de_personne(texte: str) -> bool:
+    forme = "".join(map(_classe, unicodedata.normalize("NFC", texte)))
+    return _FORME_DU_NOM.fullmatch(forme) is not None
 
 
 def lire_texte(form, nom: str, libelle: str, erreurs: dict[str, str]) -> str:
@@ -237,10 +253,10 @@ def lire_personne(form, fiche, pour_soi=False) -> tuple[Personne, dict[str, str]
     # number or an address was sent in the département's own e-mail.
     for champ, libelle in (("prenom", "Le prénom"), ("nom", "Le nom")):
         valeur = prenom if champ == "prenom" else nom
-        if valeur and champ not in erreurs and not NOM_DE_PERSONNE.fullmatch(valeur):
+        if valeur and champ not in erreurs and not nom_de_personne(valeur):
             erreurs[champ] = (
                 f"{libelle} ne peut contenir que des lettres, des espaces, des "
-                "tirets, des apostrophes et des points."
+                "tirets, des apostrophes et des points d'initiales."
             )
     telephone = lire_texte(form, "telephone", "Le téléphone", erreurs)
     courriel = lire_texte(form, "courriel", "L'adresse e-mail", erreurs)

@@ -81,6 +81,24 @@ def test_exporter_ecrit_structures_et_services(runner, app, tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("url", "locale"),
+    [
+        ("http://192.168.1.10", True),
+        ("http://intranet", True),
+        ("http://offre.home.arpa", True),
+        ("http://127.1", True),
+        ("http://[fd00::1]", True),
+        ("https://offre.cd61.fr", False),
+        ("http://8.8.8.8", False),
+    ],
+)
+def test_l_export_reconnait_une_adresse_que_personne_dehors_ne_suit(url, locale):
+    from web.cli import _adresse_locale
+
+    assert _adresse_locale(url) is locale
+
+
 def test_exporter_avec_l_adresse_publique_n_avertit_pas(creer_app, tmp_path):
     app = creer_app(URL_PUBLIQUE="https://offre.cd61.fr")
     result = app.test_cli_runner().invoke(

@@ -180,7 +180,12 @@ def test_un_meme_numero_ne_sert_pas_a_plus_de_cinq_demandes_par_jour(app_p):
     sixieme = {**PERSONNE, "prenom": "Fatou", "consentement": "oui"}
     # An extension made a new number each time (« ext 1 », « #2 »), and every
     # text still went to her phone.
-    for poste in ("06 12 34 56 78 ext 1", "0612345678#2", "+33 6 12 34 56 78 x3"):
+    for poste in (
+        "06 12 34 56 78 ext 1",
+        "0612345678#2",
+        "+33 6 12 34 56 78 x3",
+        "06 12 34 56 78 poste 4",
+    ):
         avec_poste = {**sixieme, "telephone": poste}
         reponse = poster(
             app_p.test_client(), "/fiches/velos-alencon/inscription", avec_poste

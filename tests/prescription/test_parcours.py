@@ -98,7 +98,12 @@ def test_le_message_du_numero_dit_ce_qui_ne_va_pas(app_p, client_p, telephone, a
 
 @pytest.mark.parametrize(
     "prenom",
-    ["Votre dossier est suspendu : appelez le 08 99 00 00 00", "caf-regul.fr", "Awa2"],
+    [
+        "Votre dossier est suspendu : appelez le 08 99 00 00 00",
+        "caf-regul.fr",
+        "Awa2",
+        "⁰⁶ ¹² ³⁴ ⁵⁶ ⁷⁸",  # digits of another kind are digits too
+    ],
 )
 def test_un_prenom_n_envoie_ni_numero_ni_adresse_dans_nos_messages(
     app_p, client_p, prenom
@@ -115,12 +120,26 @@ def test_un_prenom_n_envoie_ni_numero_ni_adresse_dans_nos_messages(
     assert reponse.status_code == 422
     assert (
         "Le prénom ne peut contenir que des lettres, des espaces, des tirets, des "
-        "apostrophes et des points."
+        "apostrophes et des points d'initiales."
     ) in texte(reponse)
     assert prescriptions(app_p) == []
 
 
-@pytest.mark.parametrize("prenom", ["N'Diaye", "Nguyễn Thị", "J.-P.", "Zoë-Anne"])
+@pytest.mark.parametrize(
+    "prenom",
+    [
+        "N'Diaye",
+        "Nguyễn Thị",
+        "J.-P.",
+        "Zoë-Anne",
+        "Zoe\u0308",  # ë typed as e and a combining diaeresis
+        "Anne\u00a0Marie",  # a non-breaking space, pasted
+        "Ахмед",
+        "சுப்பிரமணியம்",  # letters and their vowel signs (marks)
+        "J.P.",
+        "Jean–Pierre",
+    ],
+)
 def test_les_prenoms_de_partout_passent(app_p, client_p, prenom):
     donnees = {**PERSONNE, "prenom": prenom, "consentement": "oui"}
     reponse = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
@@ -343,15 +362,24 @@ def test_une_commune_que_le_texte_ne_departage_pas_est_demandee(
     assert referentiel().communes[code].nom == "Saint-Germain-du-Corbéis"
 
 
-def test_un_nom_de_commune_coupe_court_est_propose(client_p):
-    # « Saint-Germain-du-Corb »: « Commune inconnue », and nothing to tap.
-    donnees = {**PERSONNE, "commune": "Saint-Germain-du-Corb", "consentement": "oui"}
+@pytest.mark.parametrize(
+    "tape, premiere",
+    [
+        # « Commune inconnue », and nothing to tap.
+        ("Saint-Germain-du-Corb", "Saint-Germain-du-Corbéis (61000)"),
+        # Alès and Agen, far away and out of the zone, and not Alençon.
+        ("Alen", "Alençon (61000)"),
+    ],
+)
+def test_un_nom_de_commune_coupe_court_est_propose(client_p, tape, premiere):
+    donnees = {**PERSONNE, "commune": tape, "consentement": "oui"}
     erreur = poster(client_p, "/fiches/velos-alencon/inscription", donnees)
     assert erreur.status_code == 422
     boutons = BeautifulSoup(erreur.text, "html.parser").select(
         "button[name=commune_choisie]"
     )
-    assert [b["value"] for b in boutons] == ["Saint-Germain-du-Corbéis (61000)"]
+    assert boutons[0]["value"] == premiere
+    assert f"Vouliez-vous dire {premiere}" in texte(erreur)
 
 
 def test_une_commune_proposee_changee_en_route_est_relue(app_p, client_p):

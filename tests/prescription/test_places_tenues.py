@@ -129,24 +129,49 @@ def test_les_places_libres_et_tenues_ne_depassent_pas_la_capacite(app_p):
     assert remplissage_des_velos(app_p) == (5, 10, 50.0)
 
 
-def test_le_tableau_dit_la_capacite_dans_son_unite(creer_app_prescription, tmp_path):
-    # A chantier counted in full-time posts a year read « 2 places restantes
-    # sur 11,2 »: a figure of posts, not of places, beside the places.
+def _prestataire_avec_la_capacite(
+    creer_app_prescription, tmp_path, fiche, avant, apres
+):
+    """The atelier's prestataire, logged in, one fiche's capacity rewritten."""
     shutil.copytree(PRESCRIPTION, tmp_path / "catalogue")
-    chantier = tmp_path / "catalogue" / "fiches" / "chantier-orne.yaml"
-    chantier.write_text(
-        chantier.read_text(encoding="utf-8").replace(
-            "{nombre: 8, unite: places, periode: an}",
-            "{nombre: 11.2, unite: etp, periode: an}",
-        ),
-        encoding="utf-8",
-    )
+    chemin = tmp_path / "catalogue" / "fiches" / f"{fiche}.yaml"
+    texte_ = chemin.read_text(encoding="utf-8")
+    assert avant in texte_
+    chemin.write_text(texte_.replace(avant, apres), encoding="utf-8")
     app = creer_app_prescription(
         FICHES_DIR=str(tmp_path / "catalogue" / "fiches"),
         STRUCTURES_DIR=str(tmp_path / "catalogue" / "structures"),
     )
-    prestataire = se_connecter(
-        app.test_client(), "prestataire", structure="atelier-orne"
+    return se_connecter(app.test_client(), "prestataire", structure="atelier-orne")
+
+
+def test_des_vehicules_pretes_en_meme_temps_bornent_les_places(
+    creer_app_prescription, tmp_path
+):
+    # 5 vehicles lent at a time are 5 places: 99 999 was accepted once ETP
+    # stopped bounding the board.
+    prestataire = _prestataire_avec_la_capacite(
+        creer_app_prescription,
+        tmp_path,
+        "velos-alencon",
+        "{nombre: 10, unite: beneficiaires, periode: an}",
+        "{nombre: 5, unite: vehicules, periode: simultane}",
+    )
+    assert "3 places restantes sur 5." in texte(prestataire.get("/pro/places"))
+    reponse = poster(prestataire, "/pro/places/velos-alencon", {"places": "99999"})
+    assert reponse.status_code == 422
+    assert "Au plus 5 places" in texte(reponse)
+
+
+def test_le_tableau_dit_la_capacite_dans_son_unite(creer_app_prescription, tmp_path):
+    # A chantier counted in full-time posts a year read « 2 places restantes
+    # sur 11,2 »: a figure of posts, not of places, beside the places.
+    prestataire = _prestataire_avec_la_capacite(
+        creer_app_prescription,
+        tmp_path,
+        "chantier-orne",
+        "{nombre: 8, unite: places, periode: an}",
+        "{nombre: 11.2, unite: etp, periode: an}",
     )
     tableau = texte(prestataire.get("/pro/places"))
     assert (
