@@ -27,13 +27,26 @@ SANS_TRACE = frozenset(
 )
 
 
+# The zero-width (non-)joiner inside a word: how Persian (« علی‌نژاد ») and
+# Indian scripts are written, and what their keyboards type.
+JOINTS = frozenset("\u200c\u200d")
+
+
+def _lettre(c: str) -> bool:
+    return unicodedata.category(c)[0] in "LM"
+
+
 def caractere_invisible(valeur: str, lignes: bool = False) -> bool:
     permis = "\n\r\t\u00ad" if lignes else "\u00ad"
-    return any(
-        (
+    for i, c in enumerate(valeur):
+        if c in permis:
+            continue
+        if c in JOINTS and 0 < i < len(valeur) - 1:
+            if _lettre(valeur[i - 1]) and _lettre(valeur[i + 1]):
+                continue
+        if (
             unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs", "Cn", "Zl", "Zp")
             or c in SANS_TRACE
-        )
-        and c not in permis
-        for c in valeur
-    )
+        ):
+            return True
+    return False

@@ -28,7 +28,10 @@ PORTABLES = {
 }
 
 
-POSTE = re.compile(r"[\s,(]*\b(?:poste|p\.)\s*\d{1,6}\s*\)?\s*$", re.IGNORECASE)
+POSTE = re.compile(
+    r"[\s,(]*\b(?:postes?|p\.)\s*(?::|n°|no\.?|n\.)?\s*\d{1,6}\s*\)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def lire(texte: str) -> phonenumbers.PhoneNumber | None:

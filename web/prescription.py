@@ -206,12 +206,18 @@ LIGNES = {"motif", "pourquoi", "message"}
 # marks (L: « Nguyễn », « சுப்பிரமணியம் », « مُحَمَّد »), what joins words (S:
 # spaces, hyphens, dashes, apostrophes), dots. Words, or initials (« J.P. »):
 # no digit of any kind, no address (« caf-regul.fr ») gets into a greeting.
-_FORME_DU_NOM = re.compile(r"(?:L+\.?|(?:L\.)+L*\.?)(?:S+(?:L+\.?|(?:L\.)+L*\.?))*")
-_LIANTS = frozenset("'’‘ʼ`-‐‑‒–—")
+_FORME_DU_NOM = re.compile(r"(?:L+\.?|(?:L\.)+L?)(?:S+(?:L+\.?|(?:L\.)+L?))*")
+# Apostrophes, hyphens and dots between the parts of a name, as keyboards of
+# every language type them (« D´Angelo », « Gal·la », « ジャン・ピエール »,
+# « בן־דוד », a soft hyphen pasted).
+_LIANTS = frozenset("'’‘ʼ`´′＇-‐‑‒–—−－־\u00ad·・")
+# Part of the word itself: the Hebrew geresh (« ג׳ורג׳ »), the joiners of
+# Persian and Indian scripts.
+_DANS_LE_MOT = frozenset("׳״\u200c\u200d")
 
 
 def _classe(c: str) -> str:
-    if unicodedata.category(c)[0] in "LM":
+    if unicodedata.category(c)[0] in "LM" or c in _DANS_LE_MOT:
         return "L"
     if c.isspace() or c in _LIANTS:
         return "S"

@@ -185,6 +185,7 @@ def test_un_meme_numero_ne_sert_pas_a_plus_de_cinq_demandes_par_jour(app_p):
         "0612345678#2",
         "+33 6 12 34 56 78 x3",
         "06 12 34 56 78 poste 4",
+        "06 12 34 56 78 poste : 4",
     ):
         avec_poste = {**sixieme, "telephone": poste}
         reponse = poster(

@@ -103,6 +103,8 @@ def test_le_message_du_numero_dit_ce_qui_ne_va_pas(app_p, client_p, telephone, a
         "caf-regul.fr",
         "Awa2",
         "⁰⁶ ¹² ³⁴ ⁵⁶ ⁷⁸",  # digits of another kind are digits too
+        "t.me",  # an address is no initial
+        "x.com",
     ],
 )
 def test_un_prenom_n_envoie_ni_numero_ni_adresse_dans_nos_messages(
@@ -138,6 +140,12 @@ def test_un_prenom_n_envoie_ni_numero_ni_adresse_dans_nos_messages(
         "சுப்பிரமணியம்",  # letters and their vowel signs (marks)
         "J.P.",
         "Jean–Pierre",
+        "علی\u200cنژاد",  # Persian, with the joiner its keyboards type
+        "D´Angelo",  # the apostrophe of Spanish keyboards
+        "Gal·la",
+        "ジャン・ピエール",
+        "ג׳ורג׳",
+        "Jean\u00adPierre",  # a soft hyphen, pasted
     ],
 )
 def test_les_prenoms_de_partout_passent(app_p, client_p, prenom):
