@@ -140,9 +140,10 @@ class Referentiel:
     def _noms_tries(self) -> list[tuple[str, str]]:
         return sorted((nom, c.code_insee) for nom, c in self._index_noms)
 
-    def _communes_qui_commencent(self, cle: str) -> list[Commune]:
-        """Communes whose name begins with these whole words."""
-        debut, trouvees = cle + " ", []
+    def _communes_qui_commencent(self, cle: str, mots_entiers=True) -> list[Commune]:
+        """Communes whose name begins with these whole words (or, not
+        ``mots_entiers``, with this text, its last word cut short)."""
+        debut, trouvees = cle + " " if mots_entiers else cle, []
         i = bisect.bisect_left(self._noms_tries, (debut, ""))
         while i < len(self._noms_tries) and self._noms_tries[i][0].startswith(debut):
             trouvees.append(self.communes[self._noms_tries[i][1]])
@@ -552,13 +553,11 @@ def _debut_de_nom(texte: str, preferes: Collection[str]) -> list[str]:
     ref, cle = referentiel(), normalise(texte)
     if len(cle) < 3:
         return []
-    i = bisect.bisect_left(ref._noms_tries, (cle, ""))
-    trouvees = []
-    while i < len(ref._noms_tries) and ref._noms_tries[i][0].startswith(cle):
-        commune = ref.communes[ref._noms_tries[i][1]]
-        if commune.departement in preferes:
-            trouvees.append(commune)
-        i += 1
+    trouvees = [
+        c
+        for c in ref._communes_qui_commencent(cle, mots_entiers=False)
+        if c.departement in preferes
+    ]
     trouvees.sort(key=lambda c: -c.population)
     return [ref.lieux.commune(c).libelle for c in trouvees]
 
